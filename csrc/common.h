@@ -1,0 +1,46 @@
+/* Shared by the kernel translation units: portability macros and the multi-tensor driver. */
+#ifndef PYWD_COMMON_H
+#define PYWD_COMMON_H
+
+#include <stdint.h>
+
+#if defined(_MSC_VER)
+#define PYWD_RESTRICT __restrict
+#define PYWD_INLINE static __forceinline
+#else
+#define PYWD_RESTRICT restrict
+#define PYWD_INLINE static inline __attribute__((always_inline))
+#endif
+
+#define PYWD_CONCAT_(a, b) a##_##b
+#define PYWD_CONCAT(a, b) PYWD_CONCAT_(a, b)
+
+/* Below this many elements per thread a parallel region costs more than it saves
+ * (waking a team is a few microseconds; 32K float elements of SGD is about that). */
+#define PYWD_GRAIN 32768
+
+/* Work on elements [begin, end) of tensor `tensor` of a call. */
+typedef void (*pywd_span_fn)(const void *ctx, int64_t tensor, int64_t begin, int64_t end);
+
+/* Runs fn over every element of n tensors: the tensors are laid end to end as one virtual
+ * range, cut into one contiguous slice per thread, and each slice is walked tensor by tensor.
+ * Elementwise kernels give the same bytes whatever the number of threads. */
+void pywd_run_spans(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void *ctx);
+
+/* Team size for `total` elements of work: the OpenMP limit, fewer for small work. */
+int pywd_team_size(int64_t total);
+
+#endif
+
+/* Run-time ISA choice (STYLE.md point 7): the portable baseline is always built; on x86-64
+ * with gcc/clang the same kernel bodies are also built for AVX2 (the *_avx2.c units) and
+ * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (-std=c99
+ * implies -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the
+ * baseline (for tests and comparisons). */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(PYWD_NO_DISPATCH)
+#define PYWD_X86_DISPATCH 1
+#else
+#define PYWD_X86_DISPATCH 0
+#endif
+
+int pywd_use_avx2(void);

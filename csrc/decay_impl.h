@@ -1,0 +1,63 @@
+/* The bare decay step (pywd.decay), stamped per dtype and ISA by decay.c and decay_avx2.c.
+ * It is the SGD step with a zero gradient:
+ *   "l2"          w = w - lr*(wd*w)      (the gradient step of the penalty wd/2*|w|^2)
+ *   "decoupled"   w = w*(1 - lr*wd)
+ *   "independent" w = w*(1 - wd)
+ *   "l1"          w = sign(w)*max(|w| - lr*wd, 0) */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+typedef struct {
+    int decay;
+    real lr, wd, factor, threshold;
+    real *const *params;
+} NAME(decay_ctx);
+
+PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(decay_ctx) *x,
+                                  const int decay)
+{
+    const real lr = x->lr, wd = x->wd, factor = x->factor, threshold = x->threshold;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real wi = w[i];
+        if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
+        if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
+        if (decay == PYWD_DECAY_L1) {
+            real t = (wi < 0 ? -wi : wi) - threshold;
+            t = t < 0 ? (real)0 : t;
+            wi = wi < 0 ? -t : t;
+        }
+        w[i] = wi;
+    }
+}
+
+static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
+    real *w = x->params[t] + begin;
+    int64_t n = end - begin;
+    switch (x->decay) {
+    case PYWD_DECAY_L2: NAME(decay_loop)(w, n, x, PYWD_DECAY_L2); break;
+    case PYWD_DECAY_DECOUPLED: NAME(decay_loop)(w, n, x, PYWD_DECAY_DECOUPLED); break;
+    case PYWD_DECAY_INDEPENDENT: NAME(decay_loop)(w, n, x, PYWD_DECAY_INDEPENDENT); break;
+    case PYWD_DECAY_L1: NAME(decay_loop)(w, n, x, PYWD_DECAY_L1); break;
+    default: break; /* no decay: nothing to do */
+    }
+}
+
+void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real *const *params,
+                      const int64_t *sizes);
+void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real *const *params,
+                      const int64_t *sizes)
+{
+    NAME(decay_ctx) x;
+    x.decay = weight_decay == 0.0 ? PYWD_DECAY_NONE : decay;
+    if (x.decay == PYWD_DECAY_NONE) return;
+    x.lr = (real)lr;
+    x.wd = (real)weight_decay;
+    x.factor = (real)(decay == PYWD_DECAY_INDEPENDENT ? 1.0 - weight_decay : 1.0 - lr * weight_decay);
+    x.threshold = (real)(lr * weight_decay);
+    x.params = params;
+    pywd_run_spans(n, sizes, NAME(decay_span), &x);
+}
+
+#undef NAME

@@ -1,0 +1,13 @@
+/* Stamps a kernel body (KERNEL_BODY, a *_impl.h) for float and double with suffixes
+ * f32_<ISA_SUFFIX> and f64_<ISA_SUFFIX>. Included by each kernel's baseline and AVX2 units. */
+#define real float
+#define PYWD_SUFFIX PYWD_CONCAT(f32, ISA_SUFFIX)
+#include KERNEL_BODY
+#undef real
+#undef PYWD_SUFFIX
+
+#define real double
+#define PYWD_SUFFIX PYWD_CONCAT(f64, ISA_SUFFIX)
+#include KERNEL_BODY
+#undef real
+#undef PYWD_SUFFIX

@@ -1,0 +1,54 @@
+/* pywd's C API: everything pywd/_kernels.pyx calls. No Python, no NumPy headers.
+ *
+ * Multi-tensor calling convention: a call updates n tensors; position k of every pointer
+ * array is tensor k, with sizes[k] elements. The caller (the Cython glue) has checked that
+ * the arrays are contiguous, aligned, of one dtype, of equal size per tensor and
+ * non-overlapping, so these functions cannot fail. */
+#ifndef PYWD_H
+#define PYWD_H
+
+#include <stdint.h>
+
+/* How weight decay acts (DESIGN.md's table). PYWD_DECAY_NONE when weight_decay == 0. */
+enum pywd_decay_mode {
+    PYWD_DECAY_NONE = 0,
+    PYWD_DECAY_L2 = 1,          /* g += wd*w before the optimiser sees g            */
+    PYWD_DECAY_DECOUPLED = 2,   /* w *= 1 - lr*wd                                   */
+    PYWD_DECAY_INDEPENDENT = 3, /* w *= 1 - wd                                      */
+    PYWD_DECAY_L1 = 4           /* w = sign(w')*max(|w'| - lr*wd, 0), proximal step */
+};
+
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    int decay;      /* enum pywd_decay_mode */
+    int nesterov;   /* u = g + momentum*buf instead of u = buf */
+    int maximize;   /* ascend: g = -g */
+    int first_step; /* buf = g (torch's first momentum step) instead of momentum*buf + (1-d)*g */
+} pywd_sgd_hyper;
+
+/* SGD family; bufs is NULL when momentum == 0. */
+void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float *const *params,
+                  const float *const *grads, float *const *bufs, const int64_t *sizes);
+void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double *const *params,
+                  const double *const *grads, double *const *bufs, const int64_t *sizes);
+
+/* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w). */
+void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float *const *params,
+                    const int64_t *sizes);
+void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double *const *params,
+                    const int64_t *sizes);
+
+/* Memory-bandwidth probes for the bench command, split over threads like every kernel:
+ * copy moves 8 bytes per float element (read src, write dst), rmw 12 (w += s*g). */
+void pywd_probe_copy_f32(float *dst, const float *src, int64_t n);
+void pywd_probe_rmw_f32(float *w, const float *g, float s, int64_t n);
+
+/* Threads: the OpenMP team size, honouring OMP_NUM_THREADS and threadpoolctl. */
+int pywd_openmp_enabled(void);
+int pywd_get_num_threads(void);
+void pywd_set_num_threads(int n);
+const char *pywd_compile_flags(void);
+/* "avx2" or "baseline": the kernels' instruction set, chosen once per process. */
+const char *pywd_isa(void);
+
+#endif

@@ -1,0 +1,113 @@
+/* SGD family body, stamped per dtype and ISA by sgd.c and sgd_avx2.c (`real`, PYWD_SUFFIX).
+ *
+ * Per element, in this order (torch.optim.SGD's single-tensor algorithm, DESIGN.md's table):
+ *   g  = -g                            if maximize
+ *   g  = g + wd*w                      decay "l2"
+ *   b  = g                             first momentum step (torch clones the gradient)
+ *   b  = momentum*b + (1-dampening)*g  later steps
+ *   u  = g + momentum*b (nesterov) | b (momentum) | g (plain)
+ *   w  = w*(1-lr*wd)                   decay "decoupled";  w*(1-wd) for "independent"
+ *   w  = w - lr*u
+ *   w  = sign(w)*max(|w| - lr*wd, 0)   decay "l1" (proximal soft threshold)
+ * Scalars are rounded to `real` once per call, as NumPy rounds a Python float to the
+ * array's dtype, so each operation rounds exactly like pywd/reference.py's. */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
+
+typedef struct {
+    real sign, lr, wd, momentum, one_minus_dampening, factor, threshold;
+} NAME(sgd_consts);
+
+typedef struct {
+    const pywd_sgd_hyper *h;
+    NAME(sgd_consts) c;
+    int decay, mom, first;
+    real *const *params;
+    const real *const *grads;
+    real *const *bufs;
+} NAME(sgd_ctx);
+
+/* One loop per combination of the integer flags: callers pass them as literals, so after
+ * inlining every `if` on them is folded away and each loop vectorises without branches. */
+PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+                                real *PYWD_RESTRICT buf, int64_t n, const NAME(sgd_consts) *c,
+                                const int decay, const int mom, const int first)
+{
+    const real sign = c->sign, lr = c->lr, wd = c->wd, momentum = c->momentum;
+    const real one_minus_dampening = c->one_minus_dampening, factor = c->factor;
+    const real threshold = c->threshold;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real gi = g[i] * sign; /* multiplying by +-1 is exact: maximize negates */
+        real wi = w[i];
+        real u;
+        if (decay == PYWD_DECAY_L2) gi = gi + wd * wi;
+        u = gi;
+        if (mom != NAME(MOM_NONE)) {
+            real b = first ? gi : momentum * buf[i] + one_minus_dampening * gi;
+            buf[i] = b;
+            u = (mom == NAME(MOM_NESTEROV)) ? gi + momentum * b : b;
+        }
+        if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
+        wi = wi - lr * u;
+        if (decay == PYWD_DECAY_L1) {
+            /* `t < 0` is false for NaN, so a NaN weight stays NaN (NumPy's maximum does too) */
+            real t = (wi < 0 ? -wi : wi) - threshold;
+            t = t < 0 ? (real)0 : t;
+            wi = wi < 0 ? -t : t;
+        }
+        w[i] = wi;
+    }
+}
+
+static void NAME(sgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(sgd_ctx) *x = (const NAME(sgd_ctx) *)vctx;
+    real *w = x->params[t] + begin;
+    const real *g = x->grads[t] + begin;
+    real *b = x->bufs ? x->bufs[t] + begin : 0;
+    int64_t n = end - begin;
+    const NAME(sgd_consts) *c = &x->c;
+#define PYWD_SGD_CASE(d, m, f) \
+    case (d) * 6 + (m) * 2 + (f): NAME(sgd_loop)(w, g, b, n, c, d, m, f); break;
+#define PYWD_SGD_CASES_M(d, m) PYWD_SGD_CASE(d, m, 0) PYWD_SGD_CASE(d, m, 1)
+#define PYWD_SGD_CASES_D(d) PYWD_SGD_CASES_M(d, 0) PYWD_SGD_CASES_M(d, 1) PYWD_SGD_CASES_M(d, 2)
+    switch (x->decay * 6 + x->mom * 2 + x->first) {
+        PYWD_SGD_CASES_D(PYWD_DECAY_NONE)
+        PYWD_SGD_CASES_D(PYWD_DECAY_L2)
+        PYWD_SGD_CASES_D(PYWD_DECAY_DECOUPLED)
+        PYWD_SGD_CASES_D(PYWD_DECAY_INDEPENDENT)
+        PYWD_SGD_CASES_D(PYWD_DECAY_L1)
+    default: break; /* unreachable: pywd_sgd_* normalises the flags */
+    }
+#undef PYWD_SGD_CASE
+#undef PYWD_SGD_CASES_M
+#undef PYWD_SGD_CASES_D
+}
+
+void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
+                    const real *const *grads, real *const *bufs, const int64_t *sizes);
+void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
+                    const real *const *grads, real *const *bufs, const int64_t *sizes)
+{
+    NAME(sgd_ctx) x;
+    x.h = h;
+    x.decay = h->weight_decay == 0.0 ? PYWD_DECAY_NONE : h->decay;
+    x.mom = h->momentum == 0.0 ? NAME(MOM_NONE) : h->nesterov ? NAME(MOM_NESTEROV) : NAME(MOM_HEAVY_BALL);
+    x.first = x.mom != NAME(MOM_NONE) && h->first_step;
+    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.lr = (real)h->lr;
+    x.c.wd = (real)h->weight_decay;
+    x.c.momentum = (real)h->momentum;
+    x.c.one_minus_dampening = (real)(1.0 - h->dampening);
+    x.c.factor = (real)(x.decay == PYWD_DECAY_INDEPENDENT ? 1.0 - h->weight_decay
+                                                          : 1.0 - h->lr * h->weight_decay);
+    x.c.threshold = (real)(h->lr * h->weight_decay);
+    x.params = params;
+    x.grads = grads;
+    x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;
+    pywd_run_spans(n, sizes, NAME(sgd_span), &x);
+}
+
+#undef NAME

@@ -1,0 +1,93 @@
+/* OpenMP glue: optional (a serial build is correct), and it honours the standard knobs.
+ * The team size is omp_get_max_threads() of the calling thread, which OMP_NUM_THREADS,
+ * omp_set_num_threads (pywd.set_num_threads) and threadpoolctl all set. */
+#include "common.h"
+#include "pywd.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifndef PYWD_COMPILE_FLAGS
+#define PYWD_COMPILE_FLAGS "unknown"
+#endif
+
+int pywd_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int pywd_get_num_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+void pywd_set_num_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+const char *pywd_compile_flags(void) { return PYWD_COMPILE_FLAGS; }
+
+int pywd_team_size(int64_t total)
+{
+    int64_t by_work = total / PYWD_GRAIN;
+    int limit = pywd_get_num_threads();
+    if (by_work < 1) return 1;
+    return by_work < limit ? (int)by_work : limit;
+}
+
+#ifdef _OPENMP
+/* First element of slice k of `total` when cut into `parts`; slices start on multiples of
+ * 16 elements (a 64-byte cache line of floats) so that threads do not share lines. */
+static int64_t slice_start(int64_t total, int parts, int k)
+{
+    int64_t per = (total + parts - 1) / parts;
+    int64_t start;
+    per = (per + 15) & ~(int64_t)15;
+    start = per * k;
+    return start < total ? start : total;
+}
+#endif
+
+static void run_slice(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void *ctx,
+                      int64_t lo, int64_t hi)
+{
+    int64_t t, offset = 0;
+    for (t = 0; t < n && offset < hi; offset += sizes[t], t++) {
+        int64_t begin = lo > offset ? lo - offset : 0;
+        int64_t end = hi < offset + sizes[t] ? hi - offset : sizes[t];
+        if (begin < end) fn(ctx, t, begin, end);
+    }
+}
+
+void pywd_run_spans(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void *ctx)
+{
+    int64_t t, total = 0;
+    int team;
+    for (t = 0; t < n; t++) total += sizes[t];
+    team = pywd_team_size(total);
+    if (team <= 1) {
+        run_slice(n, sizes, fn, ctx, 0, total);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(team)
+    {
+        int parts = omp_get_num_threads(), k = omp_get_thread_num();
+        run_slice(n, sizes, fn, ctx, slice_start(total, parts, k), slice_start(total, parts, k + 1));
+    }
+#endif
+}

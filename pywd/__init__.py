@@ -1,0 +1,11 @@
+"""pywd: fused optimiser steps with explicit weight decay, for NumPy arrays.
+
+Functional updates (in place, one array or a list of arrays per argument, one C call per
+list): :func:`sgd`, :func:`decay`. Stateful optimisers: :mod:`pywd.optim`.
+Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_config`.
+"""
+from ._kernels import decay, get_num_threads, set_num_threads, sgd
+from ._config import show_config
+from ._version import __version__
+
+__all__ = ["sgd", "decay", "get_num_threads", "set_num_threads", "show_config", "__version__"]

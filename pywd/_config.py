@@ -1,0 +1,28 @@
+"""show_config: what this build of pywd is and how it will run."""
+import platform
+import sys
+
+import numpy
+
+from . import _kernels
+from ._version import __version__
+
+
+def config():
+    """The build and run-time configuration as a dict (what :func:`show_config` prints)."""
+    return {
+        "pywd": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "machine": platform.machine(),
+        "openmp": _kernels._openmp_enabled(),
+        "threads": _kernels.get_num_threads(),
+        "isa": _kernels._isa(),
+        "compile_flags": _kernels._compile_flags(),
+    }
+
+
+def show_config(file=None):
+    """Prints pywd's version, whether OpenMP is on, the thread count and the compile flags."""
+    for key, value in config().items():
+        print(f"{key:>14}: {value}", file=file or sys.stdout)

@@ -1,0 +1,59 @@
+# Threads, build configuration and the bandwidth probes of the bench command.
+
+def get_num_threads():
+    """The number of threads a large call uses: OpenMP's limit for the calling thread.
+
+    It honours ``OMP_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl``
+    (all three set the same OpenMP setting). Small calls run on one thread whatever it says.
+    Returns 1 in a build without OpenMP.
+    """
+    return pywd_get_num_threads()
+
+
+def set_num_threads(n):
+    """Sets the number of threads large calls use (``omp_set_num_threads``).
+
+    Like ``threadpoolctl.threadpool_limits``, it applies to the calling Python thread
+    (OpenMP keeps the setting per thread). Results never depend on it: every kernel gives the
+    same bytes with any number of threads. No effect in a build without OpenMP.
+    """
+    if type(n) is bool or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")
+    if not 1 <= n <= 1 << 20:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    pywd_set_num_threads(n)
+
+
+def _openmp_enabled():
+    return bool(pywd_openmp_enabled())
+
+
+def _isa():
+    return pywd_isa().decode()
+
+
+def _compile_flags():
+    return pywd_compile_flags().decode()
+
+
+def _probe(kind, dst, src):
+    """One pass of the bandwidth probe over float32 arrays: kind "copy" (dst = src) or "rmw"
+    (dst += 0.5*src), split over threads like the kernels. For the bench command only."""
+    cdef _Batch b = new_batch(2)
+    cdef float *d
+    cdef const float *s
+    cdef int64_t n
+    b.add(dst, "dst", True)
+    b.add(src, "src", False)
+    b.check_overlap()
+    if b.n != 1 or b.typenum != cnp.NPY_FLOAT:
+        raise TypeError("the probe takes one float32 array per argument")
+    d, s, n = <float *>b.ptrs[0], <const float *>b.ptrs[1], b.sizes[0]
+    if kind == "copy":
+        with nogil:
+            pywd_probe_copy_f32(d, s, n)
+    elif kind == "rmw":
+        with nogil:
+            pywd_probe_rmw_f32(d, s, 0.5, n)
+    else:
+        raise ValueError(f"kind must be 'copy' or 'rmw', got {kind!r}")

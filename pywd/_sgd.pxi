@@ -1,0 +1,155 @@
+# The SGD family and the bare decay step: functional, in place, one C call per list.
+
+def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
+        nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False,
+        first_step=False):
+    """One SGD step, in place, with weight decay fused in.
+
+    For each parameter ``w`` with gradient ``g`` (and momentum buffer ``b``)::
+
+        g = -g                              if maximize
+        g = g + weight_decay * w            decay="l2" (coupled L2, torch SGD's weight_decay)
+        b = g                               if first_step (torch's first momentum step)
+        b = momentum * b + (1 - dampening) * g   otherwise, when momentum > 0
+        u = g + momentum * b if nesterov else (b if momentum > 0 else g)
+        w = w * (1 - lr * weight_decay)     decay="decoupled" (SGDW)
+        w = w * (1 - weight_decay)          decay="independent" (not scaled by lr)
+        w = w - lr * u
+        w = sign(w) * max(|w| - lr * weight_decay, 0)   decay="l1" (proximal: exact zeros)
+
+    NumPy equivalent (plain SGD, decay="decoupled"): ``w *= 1 - lr*wd; w -= lr*g``, in one
+    pass over memory instead of several and one C call for a whole list of arrays.
+    torch equivalent: ``torch.optim.SGD`` step with ``decay="l2"``.
+
+    Parameters
+    ----------
+    params : ndarray or list/tuple of ndarray
+        Weights, float32 or float64, C- or F-contiguous, writeable. Updated in place.
+    grads : ndarray or list/tuple of ndarray
+        Gradients, one per parameter, same shape, dtype and memory order. Only read.
+    momentum_buffers : ndarray or list/tuple of ndarray, optional
+        Required when ``momentum > 0``; updated in place. Start them at zeros and pass
+        ``first_step=True`` on the first step to match torch (the buffer becomes ``g``).
+    lr : float
+        Learning rate, finite and >= 0.
+    momentum : float, default 0
+        Momentum factor, >= 0.
+    dampening : float, default 0
+        In [0, 1]; the gradient enters the buffer scaled by ``1 - dampening``.
+    nesterov : bool, default False
+        Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
+    weight_decay : float, default 0
+        Decay coefficient, >= 0; how it acts is chosen by ``decay``.
+    decay : {"decoupled", "l2", "independent", "l1"}
+        See the equations above. Multiplicative modes need a factor in [0, 1]:
+        ``lr*weight_decay <= 1`` ("decoupled"), ``weight_decay <= 1`` ("independent").
+    maximize : bool, default False
+        Ascend the objective instead of descending it.
+    first_step : bool, default False
+        Set the momentum buffer to the gradient instead of accumulating into it.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        A non-array, a dtype other than float32/float64 or unlike ``params[0]``, a
+        non-native byte order, a non-real or non-bool hyper-parameter.
+    ValueError
+        Unequal list lengths or shapes, different memory orders, non-contiguous, misaligned
+        or read-only arrays, arrays that overlap in memory, hyper-parameters out of range,
+        a missing momentum buffer. Raised before any array is modified.
+    """
+    cdef pywd_sgd_hyper h
+    cdef _Batch b
+    cdef Py_ssize_t n
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
+    h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.decay = parse_decay(decay)
+    h.nesterov = check_bool(nesterov, "nesterov")
+    h.maximize = check_bool(maximize, "maximize")
+    h.first_step = check_bool(first_step, "first_step")
+    if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
+        raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
+                         f"momentum={momentum!r}, dampening={dampening!r}")
+    check_decay_factor(h.decay, h.lr, h.weight_decay)
+    b = new_batch(3)
+    b.add(params, "params", True)
+    b.add(grads, "grads", False)
+    if h.momentum != 0.0:
+        if momentum_buffers is None:
+            raise ValueError("momentum_buffers are required when momentum > 0: pass arrays "
+                             "like params (zeros, with first_step=True on the first step)")
+        b.add(momentum_buffers, "momentum_buffers", True)
+    b.check_overlap()
+    n = b.n
+    if n == 0:
+        return None
+    if b.typenum == cnp.NPY_FLOAT:
+        with nogil:
+            pywd_sgd_f32(&h, n, <float **>b.ptrs, <const float **>(b.ptrs + n),
+                         <float **>(b.ptrs + 2 * n) if h.momentum != 0.0 else NULL, b.sizes)
+    else:
+        with nogil:
+            pywd_sgd_f64(&h, n, <double **>b.ptrs, <const double **>(b.ptrs + n),
+                         <double **>(b.ptrs + 2 * n) if h.momentum != 0.0 else NULL, b.sizes)
+    return None
+
+
+def decay(params, *, lr, weight_decay, decay="decoupled"):
+    """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
+
+    For each parameter ``w``::
+
+        decay="decoupled"    w = w * (1 - lr * weight_decay)
+        decay="independent"  w = w * (1 - weight_decay)
+        decay="l2"           w = w - lr * (weight_decay * w)   (gradient step of the penalty
+                                                              weight_decay/2 * |w|^2)
+        decay="l1"           w = sign(w) * max(|w| - lr * weight_decay, 0)
+
+    NumPy equivalent: ``w *= 1 - lr * weight_decay``. torch equivalent:
+    ``p.mul_(1 - lr * weight_decay)`` (what ``torch.optim.AdamW`` does before its step).
+
+    Parameters
+    ----------
+    params : ndarray or list/tuple of ndarray
+        Weights, float32 or float64, C- or F-contiguous, writeable, non-overlapping.
+    lr : float
+        Learning rate, finite and >= 0 (ignored by "independent").
+    weight_decay : float
+        Decay coefficient, finite and >= 0; 0 leaves the weights untouched.
+    decay : {"decoupled", "independent", "l2", "l1"}
+        How the decay acts; multiplicative modes need their factor in [0, 1].
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, before any array is modified.
+    """
+    cdef double lr_, wd_
+    cdef int mode
+    cdef _Batch b
+    lr_ = check_real(lr, "lr", 0.0, INFINITY)
+    wd_ = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    mode = parse_decay(decay)
+    check_decay_factor(mode, lr_, wd_)
+    b = new_batch(1)
+    b.add(params, "params", True)
+    b.check_overlap()
+    if b.n == 0:
+        return None
+    if b.typenum == cnp.NPY_FLOAT:
+        with nogil:
+            pywd_decay_f32(lr_, wd_, mode, b.n, <float **>b.ptrs, b.sizes)
+    else:
+        with nogil:
+            pywd_decay_f64(lr_, wd_, mode, b.n, <double **>b.ptrs, b.sizes)
+    return None

@@ -1,0 +1,96 @@
+"""Build pywd._kernels: the Cython glue plus the C99 kernels in csrc/.
+
+Flags: C99, -O3 -fno-math-errno (gcc will not vectorise sqrt otherwise), never -march=native:
+a wheel must run on any x86-64 (or aarch64) machine. OpenMP is used when a probe compile
+succeeds; PYWD_NO_OPENMP=1 builds a serial extension (which must give the same bytes).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from glob import glob
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+BASE_FLAGS = ["-std=c99", "-O3", "-fno-math-errno"]
+OPENMP_FLAGS = ["-fopenmp"]
+OPENMP_PROBE = """
+#include <omp.h>
+int main(void) { int n = 0;
+#pragma omp parallel reduction(+:n)
+    n += omp_get_num_threads();
+    return n > 0 ? 0 : 1; }
+"""
+
+
+def compiler_command():
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return cc.split()
+
+
+def compiles(source, flags):
+    """True if the C compiler builds and links `source` with `flags` (a probe, as autoconf does)."""
+    tmp = tempfile.mkdtemp(prefix="pywd-probe-")
+    try:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write(source)
+        cmd = compiler_command() + flags + [src, "-o", os.path.join(tmp, "probe")]
+        return subprocess.run(cmd, capture_output=True).returncode == 0
+    except OSError:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def openmp_flags():
+    if os.environ.get("PYWD_NO_OPENMP", "") not in ("", "0"):
+        print("pywd: PYWD_NO_OPENMP set: building without OpenMP", file=sys.stderr)
+        return []
+    if sys.platform == "win32":
+        return ["/openmp"]
+    if compiles(OPENMP_PROBE, OPENMP_FLAGS):
+        return OPENMP_FLAGS
+    print("pywd: the compiler does not support OpenMP: building serially", file=sys.stderr)
+    return []
+
+
+def extension():
+    omp = openmp_flags()
+    if sys.platform == "win32":
+        compile_args = ["/O2", "/fp:precise"] + omp
+        link_args = []
+    else:
+        compile_args = BASE_FLAGS + omp
+        link_args = omp
+    config = " ".join(compile_args)
+    return Extension(
+        "pywd._kernels",
+        sources=["pywd/_kernels.pyx"] + sorted(glob("csrc/*.c")),
+        include_dirs=["csrc", numpy.get_include()],
+        define_macros=[
+            ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+            ("PYWD_COMPILE_FLAGS", '"%s"' % config),
+        ],
+        extra_compile_args=compile_args,
+        extra_link_args=link_args,
+        depends=sorted(glob("csrc/*.h")) + sorted(glob("pywd/*.pxi")),
+    )
+
+
+setup(
+    ext_modules=cythonize(
+        [extension()],
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "embedsignature": True,
+        },
+    ),
+)
