@@ -7,5 +7,6 @@ Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_co
 from ._kernels import decay, get_num_threads, set_num_threads, sgd
 from ._config import show_config
 from ._version import __version__
+from . import optim
 
 __all__ = ["sgd", "decay", "get_num_threads", "set_num_threads", "show_config", "__version__"]

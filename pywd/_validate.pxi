@@ -88,6 +88,7 @@ cdef class _Batch:
     element count, ready for the C kernel."""
     cdef Py_ssize_t n
     cdef int nops, max_ops, typenum
+    cdef bint mixed        # dtype may differ between list positions (optimisers' checks)
     cdef list seqs, names, listed
     cdef void **ptrs
     cdef int64_t *sizes
@@ -96,8 +97,9 @@ cdef class _Batch:
         PyMem_Free(self.ptrs)
         PyMem_Free(self.sizes)
 
-    cdef int add(self, object obj, str name, bint written) except -1:
-        """Checks argument `name` (one array or a list/tuple) against the arguments before it."""
+    cdef int add(self, object obj, str name, bint written, bint optional=False) except -1:
+        """Checks argument `name` (one array or a list/tuple) against the arguments before it.
+        With `optional`, a None in the list stands for no array (its pointer is NULL)."""
         cdef bint listed
         cdef Py_ssize_t i
         cdef object seq
@@ -114,7 +116,7 @@ cdef class _Batch:
             self.sizes = <int64_t *>PyMem_Malloc(max(1, self.n) * sizeof(int64_t))
             if self.ptrs == NULL or self.sizes == NULL:
                 raise MemoryError()
-            if self.n > 0:
+            if self.n > 0 and not self.mixed:
                 self.typenum = first_dtype(seq[0], label(name, 0, listed))
         elif len(seq) != self.n:
             raise ValueError(f"{name} has {len(seq)} arrays but {self.names[0]} has {self.n}: "
@@ -123,7 +125,10 @@ cdef class _Batch:
         self.names.append(name)
         self.listed.append(listed)
         for i in range(self.n):
-            self.check(seq[i], i, written)
+            if optional and seq[i] is None:
+                self.ptrs[self.nops * self.n + i] = NULL
+            else:
+                self.check(seq[i], i, written)
         self.nops += 1
         return 0
 
@@ -135,7 +140,13 @@ cdef class _Batch:
             raise TypeError(f"{label(name, i, self.listed[k])}: expected a numpy.ndarray, "
                             f"got {type(obj).__name__}")
         a = <cnp.ndarray>obj
-        if cnp.PyArray_TYPE(a) != self.typenum:
+        if self.mixed and k == 0:
+            first_dtype(a, label(name, i, self.listed[k]))
+        elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.seqs[0][i]):
+            raise TypeError(f"{label(name, i, self.listed[k])}: expected "
+                            f"{self.seqs[0][i].dtype} like {label(self.names[0], i, self.listed[0])}, "
+                            f"got {a.dtype}")
+        elif not self.mixed and cnp.PyArray_TYPE(a) != self.typenum:
             raise TypeError(f"{label(name, i, self.listed[k])}: expected "
                             f"{cnp.PyArray_DescrFromType(self.typenum)} like "
                             f"{label(self.names[0], 0, self.listed[0])}, got {a.dtype}")
@@ -165,13 +176,13 @@ cdef class _Batch:
     cdef int check_overlap(self) except -1:
         """No two arrays of the call may share a byte: a grad that is its param, a param
         listed twice, a buffer that views a weight would all be read after being written."""
-        cdef Py_ssize_t m = 0, i, k, itemsize
+        cdef Py_ssize_t m = 0, i, k
+        cdef size_t nbytes
         cdef Extent *ext
         cdef Extent widest
         cdef Extent small[SMALL_CALL]
         if self.n == 0:
             return 0
-        itemsize = cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.seqs[0][0])
         if self.nops * self.n <= SMALL_CALL:
             ext = small
         else:
@@ -179,11 +190,12 @@ cdef class _Batch:
             if ext == NULL:
                 raise MemoryError()
         try:
-            for k in range(self.nops):
-                for i in range(self.n):
-                    if self.sizes[i] > 0:
+            for i in range(self.n):
+                nbytes = self.sizes[i] * cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.seqs[0][i])
+                for k in range(self.nops):
+                    if nbytes > 0 and self.ptrs[k * self.n + i] != NULL:
                         ext[m].start = <size_t>self.ptrs[k * self.n + i]
-                        ext[m].end = ext[m].start + <size_t>(self.sizes[i] * itemsize)
+                        ext[m].end = ext[m].start + nbytes
                         ext[m].op, ext[m].index = k, i
                         m += 1
             if m < 2:
@@ -209,9 +221,10 @@ cdef class _Batch:
             f"arrays of one call must be distinct (a grad is not its param, no array twice)")
 
 
-cdef _Batch new_batch(int max_ops):
+cdef _Batch new_batch(int max_ops, bint mixed=False):
     cdef _Batch b = _Batch.__new__(_Batch)
     b.max_ops = max_ops
+    b.mixed = mixed
     b.seqs, b.names, b.listed = [], [], []
     return b
 
@@ -248,3 +261,15 @@ cdef int raise_unlike(cnp.ndarray a, cnp.ndarray ref, str where, str ref_where) 
 
 cdef str order(cnp.ndarray a):
     return "C" if cnp.PyArray_IS_C_CONTIGUOUS(a) else "F"
+
+
+def _check_arrays(params, grads=None):
+    """Validation alone, for the optimisers, which check a whole step (every group, every
+    dtype) before its first kernel call: params as the kernels require them (float32 or
+    float64 per position, contiguous, aligned, writeable, non-overlapping), and grads, if
+    given, like their params; a None grad is skipped."""
+    cdef _Batch b = new_batch(2, True)
+    b.add(params, "params", True)
+    if grads is not None:
+        b.add(grads, "grads", False, True)
+    b.check_overlap()
