@@ -1,0 +1,77 @@
+"""Shared by the tests: awkward arrays, the stated tolerances, byte snapshots.
+
+Tolerances (kernel against pywd.reference): float64 within 1e-12 relative, float32 within
+2 ulp. The kernels round each operation in the reference's order, so in practice they agree
+to the last bit; the margin is for compilers that contract a*b+c differently.
+"""
+import numpy as np
+from hypothesis import strategies as st
+
+DTYPES = (np.float32, np.float64)
+DECAY_MODES = ("l2", "decoupled", "independent", "l1")
+
+
+def assert_matches(actual, expected, what=""):
+    """Kernel result against the reference, at the tolerance stated above."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected), err_msg=what)
+    if actual.dtype == np.float32:
+        np.testing.assert_array_max_ulp(actual, expected, maxulp=2)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0, err_msg=what)
+
+
+def snapshot(arrays):
+    """The bytes of every array, to prove that a failed call touched nothing."""
+    return [a.tobytes() if isinstance(a, np.ndarray) else None for a in arrays]
+
+
+def make_array(rng, shape, dtype, order="C", scale=1.0):
+    """Normal values with some exact zeros, in the requested memory order."""
+    a = rng.standard_normal(shape) * scale
+    if a.size:
+        a.flat[rng.integers(0, a.size, size=max(1, a.size // 16))] = 0.0
+    return np.asarray(a, dtype=dtype, order=order)
+
+
+# Shapes that stress the kernels: empty, one element, 0-d, odd vector tails, 2-D and 3-D.
+shapes = st.one_of(
+    st.sampled_from([(), (0,), (1,), (3, 0), (7,), (15,), (17,), (31,), (33,), (64,)]),
+    st.tuples(st.integers(1, 300)),
+    st.tuples(st.integers(1, 17), st.integers(1, 19)),
+    st.tuples(st.integers(1, 5), st.integers(1, 6), st.integers(1, 7)),
+)
+
+
+@st.composite
+def array_lists(draw, count, min_arrays=1, max_arrays=5, big=False):
+    """`count` parallel lists of arrays (e.g. params, grads, buffers) of one dtype: array i of
+    every list has the same shape and memory order. With big=True one array is large enough
+    to run on several threads."""
+    dtype = draw(st.sampled_from(DTYPES))
+    n = draw(st.integers(min_arrays, max_arrays))
+    layout = [(draw(shapes), draw(st.sampled_from("CF"))) for _ in range(n)]
+    if big:
+        layout[draw(st.integers(0, n - 1))] = ((draw(st.integers(70_000, 140_001)),), "C")
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return [[make_array(rng, shape, dtype, order) for shape, order in layout]
+            for _ in range(count)]
+
+
+@st.composite
+def sgd_hypers(draw, momentum=None):
+    """Valid hyper-parameters for pywd.sgd, every option in play."""
+    has_momentum = draw(st.booleans()) if momentum is None else momentum
+    m = draw(st.floats(0.05, 0.99)) if has_momentum else 0.0
+    dampening = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0])) if has_momentum else 0.0
+    return dict(
+        lr=draw(st.sampled_from([0.0, 1e-3, 0.01, 0.1, 1.0])),
+        momentum=m,
+        dampening=dampening,
+        nesterov=has_momentum and dampening == 0.0 and draw(st.booleans()),
+        weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3, 1.0])),
+        decay=draw(st.sampled_from(DECAY_MODES)),
+        maximize=draw(st.booleans()),
+        first_step=has_momentum and draw(st.booleans()),
+    )

@@ -1,0 +1,86 @@
+"""pywd.reference against the equations, written out per element on Python floats.
+
+The reference is the oracle for every kernel, so it is itself checked here against DESIGN.md's
+decay table evaluated element by element in double precision (exact equality on float64:
+both do the same operations in the same order), and against hand-computed values.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers import array_lists, sgd_hypers
+from pywd import reference
+
+
+def sgd_equation(w, g, b, *, lr, momentum, dampening, nesterov, weight_decay, decay,
+                 maximize, first_step):
+    """One element of one SGD step, as DESIGN.md's table writes it. Returns (w, b)."""
+    wd = weight_decay
+    if maximize:
+        g = -g
+    if decay == "l2" and wd:
+        g = g + wd * w
+    if momentum:
+        b = g if first_step else momentum * b + (1 - dampening) * g
+        u = g + momentum * b if nesterov else b
+    else:
+        u = g
+    if decay == "decoupled" and wd:
+        w = w * (1 - lr * wd)
+    if decay == "independent" and wd:
+        w = w * (1 - wd)
+    w = w - lr * u
+    if decay == "l1" and wd:
+        w = math.copysign(max(abs(w) - lr * wd, 0.0), w)
+    return w, b
+
+
+@given(array_lists(count=3, max_arrays=3), sgd_hypers())
+def test_sgd_reference_is_the_equation(arrays, hyper):
+    params, grads, bufs = (
+        [np.asarray(a, dtype=np.float64) for a in lst] for lst in arrays)
+    expected = [[sgd_equation(w, g, b, **hyper) for w, g, b in zip(p.flat, q.flat, r.flat)]
+                for p, q, r in zip(params, grads, bufs)]
+    reference.sgd(params, grads, bufs if hyper["momentum"] else None, **hyper)
+    for p, r, exp in zip(params, bufs, expected):
+        np.testing.assert_array_equal(p.ravel(), [w for w, _ in exp])
+        if hyper["momentum"]:
+            np.testing.assert_array_equal(r.ravel(), [b for _, b in exp])
+
+
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=50),
+       st.sampled_from(["l2", "decoupled", "independent", "l1"]),
+       st.floats(0, 1), st.floats(0, 1))
+def test_decay_reference_is_sgd_with_zero_gradient(values, decay, lr, wd):
+    w = np.array(values)
+    expected = [sgd_equation(x, 0.0, 0.0, lr=lr, momentum=0.0, dampening=0.0, nesterov=False,
+                             weight_decay=wd, decay=decay, maximize=False, first_step=False)[0]
+                for x in values]
+    reference.decay(w, lr=lr, weight_decay=wd, decay=decay)
+    # "l2" computes w - lr*(wd*w) rather than w - lr*(0 + wd*w): the same rounding
+    np.testing.assert_array_equal(w, expected)
+
+
+def test_hand_computed_momentum_steps():
+    # torch.optim.SGD semantics: first step b = g, then b = m*b + (1-d)*g, w -= lr*b
+    w, g, b = np.array([1.0]), np.array([0.5]), np.zeros(1)
+    reference.sgd(w, g, b, lr=0.1, momentum=0.9, dampening=0.5, first_step=True)
+    assert b[0] == 0.5 and w[0] == 1.0 - 0.05
+    reference.sgd(w, g, b, lr=0.1, momentum=0.9, dampening=0.5)
+    assert b[0] == pytest.approx(0.9 * 0.5 + 0.5 * 0.5, abs=1e-15)
+    assert w[0] == pytest.approx(0.95 - 0.1 * 0.7, abs=1e-15)
+
+
+def test_soft_threshold_gives_exact_zeros():
+    w = np.array([-0.3, -0.1, 0.0, 0.05, 0.1, 0.25])
+    out = reference.soft_threshold(w, 0.1)
+    np.testing.assert_array_equal(out[1:5], 0.0)
+    np.testing.assert_allclose(out[[0, 5]], [-0.2, 0.15], rtol=1e-15)
+
+
+def test_unknown_decay_mode_is_refused():
+    with pytest.raises(ValueError, match="decay must be one of"):
+        reference.decay(np.ones(2), lr=0.1, weight_decay=0.1, decay="L2")

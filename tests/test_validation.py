@@ -1,0 +1,206 @@
+"""Bad input to pywd.sgd and pywd.decay: a clear TypeError/ValueError that names the argument
+and the list index, raised before any array is modified -- also when only the last of 100
+arrays is bad."""
+import numpy as np
+import pytest
+
+import pywd
+from helpers import snapshot
+
+N = 100   # arrays per list; the bad one is the last
+
+
+def model(dtype=np.float32, n=N, size=7):
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(size).astype(dtype) for _ in range(n)]
+    grads = [rng.standard_normal(size).astype(dtype) for _ in range(n)]
+    bufs = [rng.standard_normal(size).astype(dtype) for _ in range(n)]
+    return params, grads, bufs
+
+
+def unaligned(size, dtype=np.float32):
+    raw = np.zeros(size * np.dtype(dtype).itemsize + 1, np.uint8)
+    a = raw[1:].view(dtype)
+    assert not a.flags.aligned
+    return a
+
+
+def read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+def _replace(lst, i, value):
+    lst[i] = value
+    return lst
+
+
+# (id, mutate(params, grads, bufs) -> (params, grads, bufs), error type, message pattern)
+ARRAY_CASES = [
+    ("param-not-array", lambda p, g, b: (_replace(p, -1, [1.0] * 7), g, b),
+     TypeError, r"params\[99\]: expected a numpy.ndarray, got list"),
+    ("grad-int-dtype", lambda p, g, b: (p, _replace(g, -1, np.ones(7, np.int64)), b),
+     TypeError, r"grads\[99\]: expected float32 like params\[0\], got int64"),
+    ("param-float64-among-float32", lambda p, g, b: (_replace(p, -1, p[-1].astype(np.float64)), g, b),
+     TypeError, r"params\[99\]: expected float32 like params\[0\], got float64"),
+    ("buf-float16", lambda p, g, b: (p, g, _replace(b, -1, b[-1].astype(np.float16))),
+     TypeError, r"momentum_buffers\[99\]: expected float32"),
+    ("grad-byte-swapped", lambda p, g, b: (p, _replace(g, -1, g[-1].astype(">f4")), b),
+     TypeError, r"grads\[99\]: expected native byte order"),
+    ("grad-shape", lambda p, g, b: (p, _replace(g, -1, np.ones(8, np.float32)), b),
+     ValueError, r"grads\[99\]: shape \(8,\) does not match params\[99\] shape \(7,\)"),
+    ("buf-shape-2d", lambda p, g, b: (p, g, _replace(b, -1, np.ones((7, 1), np.float32))),
+     ValueError, r"momentum_buffers\[99\]: shape \(7, 1\) does not match"),
+    ("param-strided", lambda p, g, b: (_replace(p, -1, np.ones(14, np.float32)[::2]), g, b),
+     ValueError, r"params\[99\]: must be C- or F-contiguous"),
+    ("grad-strided", lambda p, g, b: (p, _replace(g, -1, np.ones(14, np.float32)[::2]), b),
+     ValueError, r"grads\[99\]: must be C- or F-contiguous"),
+    ("param-read-only", lambda p, g, b: (_replace(p, -1, read_only(p[-1])), g, b),
+     ValueError, r"params\[99\]: is read-only"),
+    ("buf-read-only", lambda p, g, b: (p, g, _replace(b, -1, read_only(b[-1]))),
+     ValueError, r"momentum_buffers\[99\]: is read-only"),
+    ("param-unaligned", lambda p, g, b: (_replace(p, -1, unaligned(7)), g, b),
+     ValueError, r"params\[99\]: data is not aligned"),
+    ("grad-is-param", lambda p, g, b: (p, _replace(g, -1, p[-1]), b),
+     ValueError, r"params\[99\] and grads\[99\] overlap in memory"),
+    ("param-listed-twice", lambda p, g, b: (_replace(p, -1, p[0]), g, b),
+     ValueError, r"params\[0\] and params\[99\] overlap in memory"),
+    ("buf-views-a-grad", lambda p, g, b: (p, g, _replace(b, -1, g[3][::-1][::-1])),
+     ValueError, r"grads\[3\] and momentum_buffers\[99\] overlap in memory"),
+    ("grads-shorter", lambda p, g, b: (p, g[:-1], b),
+     ValueError, r"grads has 99 arrays but params has 100"),
+    ("bufs-longer", lambda p, g, b: (p, g, b + [b[0].copy()]),
+     ValueError, r"momentum_buffers has 101 arrays but params has 100"),
+    ("grads-not-a-list", lambda p, g, b: (p, {"a": g[0]}, b),
+     TypeError, r"grads must be a numpy.ndarray or a list/tuple of them, got dict"),
+]
+
+
+@pytest.mark.parametrize("mutate, error, pattern",
+                         [c[1:] for c in ARRAY_CASES], ids=[c[0] for c in ARRAY_CASES])
+def test_bad_array_is_refused_and_nothing_changes(mutate, error, pattern):
+    params, grads, bufs = mutate(*model())
+    before = snapshot(params) + snapshot(grads) + snapshot(bufs)
+    with pytest.raises(error, match=pattern):
+        pywd.sgd(params, grads, bufs, lr=0.1, momentum=0.9, weight_decay=0.01)
+    assert snapshot(params) + snapshot(grads) + snapshot(bufs) == before
+
+
+def test_partial_overlap_is_refused():
+    base = np.zeros(20)
+    with pytest.raises(ValueError, match=r"params\[0\] and grads\[0\] overlap"):
+        pywd.sgd([base[:10]], [base[5:15]], lr=0.1)
+    pywd.sgd([base[:10]], [base[10:]], lr=0.1)   # adjacent is fine
+
+
+def test_c_and_f_order_are_not_mixed():
+    w = np.ones((3, 4), order="C")
+    g = np.ones((3, 4), order="F")
+    with pytest.raises(ValueError, match=r"grads: memory order \(F\) differs from params \(C\)"):
+        pywd.sgd(w, g, lr=0.1)
+    pywd.sgd(np.asfortranarray(w), g, lr=0.1)     # both F: fine
+
+
+def test_single_array_errors_name_the_argument_without_index():
+    with pytest.raises(TypeError, match=r"^params: expected float32 or float64, got int32"):
+        pywd.sgd(np.ones(3, np.int32), np.ones(3, np.int32), lr=0.1)
+    with pytest.raises(TypeError, match=r"params must be a numpy.ndarray or a list"):
+        pywd.sgd(3.0, 1.0, lr=0.1)
+
+
+def test_read_only_grads_are_fine():
+    w, g = np.ones(3), read_only(np.ones(3))
+    pywd.sgd(w, g, lr=0.5)
+    np.testing.assert_array_equal(w, 0.5)
+
+
+def test_zero_size_arrays_never_overlap():
+    base = np.zeros(4)
+    pywd.sgd([base[:0], base[:4]], [base[:0], np.ones(4)], lr=0.25)
+    np.testing.assert_array_equal(base, -0.25)
+
+
+GOOD = dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.01)
+HYPER_CASES = [
+    ("lr-negative", dict(lr=-0.1), ValueError, r"lr must be a finite number >= 0, got -0.1"),
+    ("lr-nan", dict(lr=float("nan")), ValueError, r"lr must be a finite number >= 0, got nan"),
+    ("lr-inf", dict(lr=float("inf")), ValueError, r"lr must be a finite number >= 0, got inf"),
+    ("lr-str", dict(lr="0.1"), TypeError, r"lr must be a real number, got str"),
+    ("lr-none", dict(lr=None), TypeError, r"lr must be a real number, got NoneType"),
+    ("lr-complex", dict(lr=1j), TypeError, r"lr must be a real number, got complex"),
+    ("momentum-negative", dict(momentum=-0.5), ValueError, r"momentum must be a finite number >= 0"),
+    ("dampening-above-1", dict(dampening=1.5), ValueError,
+     r"dampening must be a finite number in \[0, 1\], got 1.5"),
+    ("wd-negative", dict(weight_decay=-1e-4), ValueError, r"weight_decay must be a finite number >= 0"),
+    ("wd-nan", dict(weight_decay=float("nan")), ValueError, r"weight_decay must be a finite"),
+    ("nesterov-without-momentum", dict(nesterov=True, momentum=0.0), ValueError,
+     r"nesterov=True needs momentum > 0 and dampening == 0"),
+    ("nesterov-with-dampening", dict(nesterov=True, dampening=0.1), ValueError,
+     r"nesterov=True needs momentum > 0 and dampening == 0"),
+    ("nesterov-not-bool", dict(nesterov="yes"), TypeError, r"nesterov must be a bool, got str"),
+    ("maximize-int", dict(maximize=1), TypeError, r"maximize must be a bool, got int"),
+    ("first-step-none", dict(first_step=None), TypeError, r"first_step must be a bool"),
+    ("decay-unknown", dict(decay="L2"), ValueError,
+     r"decay must be one of \('l2', 'decoupled', 'independent', 'l1'\), got 'L2'"),
+    ("decay-not-str", dict(decay=2), TypeError, r"decay must be a str"),
+    ("decoupled-factor-negative", dict(lr=2.0, weight_decay=0.6, decay="decoupled"), ValueError,
+     r"1 - lr\*weight_decay, which must be >= 0"),
+    ("independent-factor-negative", dict(weight_decay=1.5, decay="independent"), ValueError,
+     r"1 - weight_decay, which must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("override, error, pattern",
+                         [c[1:] for c in HYPER_CASES], ids=[c[0] for c in HYPER_CASES])
+def test_bad_hyper_parameter_is_refused_and_nothing_changes(override, error, pattern):
+    params, grads, bufs = model()
+    before = snapshot(params) + snapshot(grads) + snapshot(bufs)
+    with pytest.raises(error, match=pattern):
+        pywd.sgd(params, grads, bufs, **{**GOOD, **override})
+    assert snapshot(params) + snapshot(grads) + snapshot(bufs) == before
+
+
+def test_missing_momentum_buffers_is_refused():
+    params, grads, _ = model()
+    before = snapshot(params)
+    with pytest.raises(ValueError, match=r"momentum_buffers are required when momentum > 0"):
+        pywd.sgd(params, grads, lr=0.1, momentum=0.9)
+    assert snapshot(params) == before
+
+
+def test_numpy_scalars_and_bools_are_accepted():
+    w, g, b = np.ones(3), np.ones(3), np.zeros(3)
+    pywd.sgd(w, g, b, lr=np.float32(0.5), momentum=np.float64(0.5), nesterov=np.bool_(True),
+             weight_decay=0, first_step=True)
+    np.testing.assert_allclose(w, 1 - 0.5 * 1.5)
+
+
+DECAY_CASES = [
+    ("not-array", [[1.0, 2.0]], TypeError, r"params\[0\]: expected a numpy.ndarray"),
+    ("int", np.ones(3, np.int8), TypeError, r"params: expected float32 or float64, got int8"),
+    ("read-only", read_only(np.ones(3)), ValueError, r"params: is read-only"),
+    ("strided", np.ones((4, 4))[:, 1], ValueError, r"params: must be C- or F-contiguous"),
+]
+
+
+@pytest.mark.parametrize("params, error, pattern",
+                         [c[1:] for c in DECAY_CASES], ids=[c[0] for c in DECAY_CASES])
+def test_decay_refuses_bad_arrays(params, error, pattern):
+    with pytest.raises(error, match=pattern):
+        pywd.decay(params, lr=0.1, weight_decay=0.1)
+
+
+def test_decay_refuses_bad_hyper_parameters_and_changes_nothing():
+    params, _, _ = model()
+    params[-1] = params[0]      # also a duplicate: scalars are checked first
+    before = snapshot(params)
+    for kwargs, error in [(dict(lr=-1.0, weight_decay=0.1), ValueError),
+                          (dict(lr=0.1, weight_decay=0.1, decay="l3"), ValueError),
+                          (dict(lr=0.1, weight_decay=2.0, decay="independent"), ValueError),
+                          (dict(lr=0.1, weight_decay="x"), TypeError)]:
+        with pytest.raises(error):
+            pywd.decay(params, **kwargs)
+    with pytest.raises(ValueError, match=r"params\[0\] and params\[99\] overlap"):
+        pywd.decay(params, lr=0.1, weight_decay=0.1)
+    assert snapshot(params) == before
