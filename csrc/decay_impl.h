@@ -22,9 +22,11 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(d
         if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
         if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
         if (decay == PYWD_DECAY_L1) {
-            real t = (wi < 0 ? -wi : wi) - threshold;
+            /* branch-free so that it vectorises (signs are random: a branch mispredicts);
+             * `t < 0` is false for NaN, so a NaN weight stays NaN, as with NumPy's maximum */
+            real t = REAL_FABS(wi) - threshold;
             t = t < 0 ? (real)0 : t;
-            wi = wi < 0 ? -t : t;
+            wi = REAL_COPYSIGN(t, wi);
         }
         w[i] = wi;
     }

@@ -1,13 +1,23 @@
 /* Stamps a kernel body (KERNEL_BODY, a *_impl.h) for float and double with suffixes
  * f32_<ISA_SUFFIX> and f64_<ISA_SUFFIX>. Included by each kernel's baseline and AVX2 units. */
+#include <math.h>
+
 #define real float
+#define REAL_FABS fabsf
+#define REAL_COPYSIGN copysignf
 #define PYWD_SUFFIX PYWD_CONCAT(f32, ISA_SUFFIX)
 #include KERNEL_BODY
 #undef real
+#undef REAL_FABS
+#undef REAL_COPYSIGN
 #undef PYWD_SUFFIX
 
 #define real double
+#define REAL_FABS fabs
+#define REAL_COPYSIGN copysign
 #define PYWD_SUFFIX PYWD_CONCAT(f64, ISA_SUFFIX)
 #include KERNEL_BODY
 #undef real
+#undef REAL_FABS
+#undef REAL_COPYSIGN
 #undef PYWD_SUFFIX

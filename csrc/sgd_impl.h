@@ -52,10 +52,11 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
         if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
         wi = wi - lr * u;
         if (decay == PYWD_DECAY_L1) {
-            /* `t < 0` is false for NaN, so a NaN weight stays NaN (NumPy's maximum does too) */
-            real t = (wi < 0 ? -wi : wi) - threshold;
+            /* branch-free so that it vectorises (signs are random: a branch mispredicts);
+             * `t < 0` is false for NaN, so a NaN weight stays NaN, as with NumPy's maximum */
+            real t = REAL_FABS(wi) - threshold;
             t = t < 0 ? (real)0 : t;
-            wi = wi < 0 ? -t : t;
+            wi = REAL_COPYSIGN(t, wi);
         }
         w[i] = wi;
     }

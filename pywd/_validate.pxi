@@ -9,6 +9,9 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY, isfinite
 from libc.stdlib cimport qsort
 from libc.string cimport memcmp
+from cpython.ref cimport PyObject
+from cpython.tuple cimport PyTuple_GET_ITEM
+cimport cython
 
 DECAY_MODES = ("l2", "decoupled", "independent", "l1")
 
@@ -69,7 +72,10 @@ cdef str label(str name, Py_ssize_t i, bint listed):
     return f"{name}[{i}]" if listed else name
 
 
-DEF SMALL_CALL = 8   # arrays per call checked without allocating
+cdef enum:
+    MAX_OPS = 6        # array arguments per call (Adam with AMSGrad has 5)
+    SMALL_CALL = 8     # arrays per argument handled without allocating
+
 
 cdef struct Extent:
     size_t start, end      # bytes [start, end) of one array
@@ -82,92 +88,129 @@ cdef int by_start(const void *a, const void *b) noexcept nogil:
     return (x > y) - (x < y)
 
 
+cdef void sort_extents(Extent *ext, Py_ssize_t m) noexcept nogil:
+    """By start address: insertion sort for the few arrays of a small call, else qsort."""
+    cdef Py_ssize_t i, j
+    cdef Extent e
+    if m > 16:
+        qsort(ext, m, sizeof(Extent), by_start)
+        return
+    for i in range(1, m):
+        e = ext[i]
+        j = i - 1
+        while j >= 0 and ext[j].start > e.start:
+            ext[j + 1] = ext[j]
+            j -= 1
+        ext[j + 1] = e
+
+
+@cython.freelist(8)
 cdef class _Batch:
-    """The arrays of one call: argument k of the call holds n arrays (one array counts as a
-    list of one). After the checks, ptrs[k*n + i] is array i of argument k and sizes[i] its
-    element count, ready for the C kernel."""
+    """The arrays of one call: argument k holds n arrays (one array counts as a list of one).
+    After the checks, ptrs[k*n + i] is array i of argument k and sizes[i] its element count,
+    ready for the C kernel. The batch holds a reference to every array (as a tuple per
+    argument), so no array can be freed while a kernel runs without the GIL, even if another
+    thread empties the caller's list meanwhile."""
     cdef Py_ssize_t n
     cdef int nops, max_ops, typenum
-    cdef bint mixed        # dtype may differ between list positions (optimisers' checks)
-    cdef list seqs, names, listed
+    cdef bint mixed                # dtype may differ between list positions (optimisers)
+    cdef list keep                 # the argument tuples: owns the references
+    cdef PyObject *seqs[MAX_OPS]   # borrowed from keep
+    cdef PyObject *names[MAX_OPS]  # borrowed from the callers' string constants
+    cdef bint listed[MAX_OPS]      # given as a list (errors say "params[3]", else "params")
     cdef void **ptrs
     cdef int64_t *sizes
+    cdef void *small_ptrs[MAX_OPS * SMALL_CALL]
+    cdef int64_t small_sizes[SMALL_CALL]
 
     def __dealloc__(self):
-        PyMem_Free(self.ptrs)
-        PyMem_Free(self.sizes)
+        if self.ptrs != self.small_ptrs:
+            PyMem_Free(self.ptrs)
+        if self.sizes != self.small_sizes:
+            PyMem_Free(self.sizes)
+
+    cdef inline object array(self, int k, Py_ssize_t i):
+        return <object>PyTuple_GET_ITEM(<object>self.seqs[k], i)
+
+    cdef str where(self, int k, Py_ssize_t i):
+        return label(<str>self.names[k], i, self.listed[k])
 
     cdef int add(self, object obj, str name, bint written, bint optional=False) except -1:
         """Checks argument `name` (one array or a list/tuple) against the arguments before it.
         With `optional`, a None in the list stands for no array (its pointer is NULL)."""
-        cdef bint listed
+        cdef int k = self.nops
         cdef Py_ssize_t i
-        cdef object seq
+        cdef tuple seq
+        if k >= self.max_ops:
+            raise RuntimeError("pywd internal error: too many array arguments")
         if cnp.PyArray_Check(obj):
-            seq, listed = (obj,), False
+            seq, self.listed[k] = (obj,), False
         elif type(obj) is list or type(obj) is tuple:
-            seq, listed = obj, True
+            seq, self.listed[k] = tuple(obj), True
         else:
             raise TypeError(f"{name} must be a numpy.ndarray or a list/tuple of them, "
                             f"got {type(obj).__name__}")
-        if self.nops == 0:
-            self.n = len(seq)
-            self.ptrs = <void **>PyMem_Malloc(max(1, self.max_ops * self.n) * sizeof(void *))
-            self.sizes = <int64_t *>PyMem_Malloc(max(1, self.n) * sizeof(int64_t))
-            if self.ptrs == NULL or self.sizes == NULL:
-                raise MemoryError()
+        self.keep.append(seq)
+        self.seqs[k], self.names[k] = <PyObject *>seq, <PyObject *>name
+        if k == 0:
+            self.allocate(len(seq))
             if self.n > 0 and not self.mixed:
-                self.typenum = first_dtype(seq[0], label(name, 0, listed))
+                self.typenum = first_dtype(seq[0], self.where(0, 0))
         elif len(seq) != self.n:
-            raise ValueError(f"{name} has {len(seq)} arrays but {self.names[0]} has {self.n}: "
-                             f"every argument needs one array per parameter")
-        self.seqs.append(seq)
-        self.names.append(name)
-        self.listed.append(listed)
+            raise ValueError(f"{name} has {len(seq)} arrays but {<str>self.names[0]} has "
+                             f"{self.n}: every argument needs one array per parameter")
         for i in range(self.n):
             if optional and seq[i] is None:
-                self.ptrs[self.nops * self.n + i] = NULL
+                self.ptrs[k * self.n + i] = NULL
             else:
                 self.check(seq[i], i, written)
         self.nops += 1
         return 0
 
+    cdef int allocate(self, Py_ssize_t n) except -1:
+        self.n = n
+        if n <= SMALL_CALL:
+            self.ptrs, self.sizes = self.small_ptrs, self.small_sizes
+            return 0
+        self.ptrs = <void **>PyMem_Malloc(self.max_ops * n * sizeof(void *))
+        self.sizes = <int64_t *>PyMem_Malloc(n * sizeof(int64_t))
+        if self.ptrs == NULL or self.sizes == NULL:
+            raise MemoryError()
+        return 0
+
     cdef int check(self, object obj, Py_ssize_t i, bint written) except -1:
         cdef int k = self.nops
-        cdef str name = self.names[k]
         cdef cnp.ndarray a, ref
         if not cnp.PyArray_Check(obj):
-            raise TypeError(f"{label(name, i, self.listed[k])}: expected a numpy.ndarray, "
+            raise TypeError(f"{self.where(k, i)}: expected a numpy.ndarray, "
                             f"got {type(obj).__name__}")
         a = <cnp.ndarray>obj
         if self.mixed and k == 0:
-            first_dtype(a, label(name, i, self.listed[k]))
-        elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.seqs[0][i]):
-            raise TypeError(f"{label(name, i, self.listed[k])}: expected "
-                            f"{self.seqs[0][i].dtype} like {label(self.names[0], i, self.listed[0])}, "
-                            f"got {a.dtype}")
+            first_dtype(a, self.where(k, i))
+        elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, i)):
+            raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
+                            f"{self.where(0, i)}, got {a.dtype}")
         elif not self.mixed and cnp.PyArray_TYPE(a) != self.typenum:
-            raise TypeError(f"{label(name, i, self.listed[k])}: expected "
+            raise TypeError(f"{self.where(k, i)}: expected "
                             f"{cnp.PyArray_DescrFromType(self.typenum)} like "
-                            f"{label(self.names[0], 0, self.listed[0])}, got {a.dtype}")
+                            f"{self.where(0, 0)}, got {a.dtype}")
         if not cnp.PyArray_ISNOTSWAPPED(a):
-            raise TypeError(f"{label(name, i, self.listed[k])}: expected native byte order, "
+            raise TypeError(f"{self.where(k, i)}: expected native byte order, "
                             f"got dtype {a.dtype.str!r}")
         if not (cnp.PyArray_IS_C_CONTIGUOUS(a) or cnp.PyArray_IS_F_CONTIGUOUS(a)):
-            raise ValueError(f"{label(name, i, self.listed[k])}: must be C- or F-contiguous "
+            raise ValueError(f"{self.where(k, i)}: must be C- or F-contiguous "
                              f"(pywd updates in place and never copies), got strides "
                              f"{obj.strides} for shape {obj.shape}")
         if not cnp.PyArray_ISALIGNED(a):
-            raise ValueError(f"{label(name, i, self.listed[k])}: data is not aligned to its "
+            raise ValueError(f"{self.where(k, i)}: data is not aligned to its "
                              f"dtype ({a.dtype}); pass a copy made by numpy")
         if written and not cnp.PyArray_ISWRITEABLE(a):
-            raise ValueError(f"{label(name, i, self.listed[k])}: is read-only, and pywd "
+            raise ValueError(f"{self.where(k, i)}: is read-only, and pywd "
                              f"writes it in place")
         if k > 0:
-            ref = <cnp.ndarray>self.seqs[0][i]
+            ref = <cnp.ndarray>self.array(0, i)
             if not is_like(a, ref):
-                raise_unlike(a, ref, label(name, i, self.listed[k]),
-                             label(self.names[0], i, self.listed[0]))
+                raise_unlike(a, ref, self.where(k, i), self.where(0, i))
         else:
             self.sizes[i] = cnp.PyArray_SIZE(a)
         self.ptrs[k * self.n + i] = cnp.PyArray_DATA(a)
@@ -180,10 +223,10 @@ cdef class _Batch:
         cdef size_t nbytes
         cdef Extent *ext
         cdef Extent widest
-        cdef Extent small[SMALL_CALL]
+        cdef Extent small[MAX_OPS * SMALL_CALL]
         if self.n == 0:
             return 0
-        if self.nops * self.n <= SMALL_CALL:
+        if self.n <= SMALL_CALL:
             ext = small
         else:
             ext = <Extent *>PyMem_Malloc(self.nops * self.n * sizeof(Extent))
@@ -191,17 +234,16 @@ cdef class _Batch:
                 raise MemoryError()
         try:
             for i in range(self.n):
-                nbytes = self.sizes[i] * cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.seqs[0][i])
+                nbytes = self.sizes[i] * cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(0, i))
                 for k in range(self.nops):
                     if nbytes > 0 and self.ptrs[k * self.n + i] != NULL:
                         ext[m].start = <size_t>self.ptrs[k * self.n + i]
                         ext[m].end = ext[m].start + nbytes
                         ext[m].op, ext[m].index = k, i
                         m += 1
-            if m < 2:
-                return 0
-            qsort(ext, m, sizeof(Extent), by_start)
-            widest = ext[0]
+            sort_extents(ext, m)
+            if m > 0:
+                widest = ext[0]
             for i in range(1, m):
                 if ext[i].start < widest.end:
                     self.raise_overlap(widest, ext[i])
@@ -216,16 +258,15 @@ cdef class _Batch:
         if (b.op, b.index) < (a.op, a.index):
             a, b = b, a
         raise ValueError(
-            f"{label(self.names[a.op], a.index, self.listed[a.op])} and "
-            f"{label(self.names[b.op], b.index, self.listed[b.op])} overlap in memory: the "
-            f"arrays of one call must be distinct (a grad is not its param, no array twice)")
+            f"{self.where(a.op, a.index)} and {self.where(b.op, b.index)} overlap in memory: "
+            f"the arrays of one call must be distinct (a grad is not its param, no array twice)")
 
 
 cdef _Batch new_batch(int max_ops, bint mixed=False):
     cdef _Batch b = _Batch.__new__(_Batch)
     b.max_ops = max_ops
     b.mixed = mixed
-    b.seqs, b.names, b.listed = [], [], []
+    b.keep = []
     return b
 
 

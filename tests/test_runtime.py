@@ -1,0 +1,101 @@
+"""Threads, instruction sets and build configuration: results never depend on them."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pywd
+
+# Runs every SGD variant and decay mode on a list big enough to be split across threads
+# (sizes chosen so that slices start mid-array) and prints a hash of every resulting byte.
+HASH_SCRIPT = r"""
+import hashlib, itertools, numpy as np, pywd
+h = hashlib.sha256()
+for dtype in (np.float32, np.float64):
+    rng = np.random.default_rng(7)
+    sizes = [3, 100_003, 1, 65_537, 17, 250_001]
+    for mode, momentum, nesterov in itertools.product(
+            ("l2", "decoupled", "independent", "l1"), (0.0, 0.9), (False, True)):
+        if nesterov and not momentum:
+            continue
+        w = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        g = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        b = [np.zeros(n, dtype) for n in sizes]
+        for first in (True, False):
+            pywd.sgd(w, g, b, lr=0.1, momentum=momentum, nesterov=nesterov,
+                     weight_decay=0.05, decay=mode, first_step=first)
+        pywd.decay(w, lr=0.1, weight_decay=0.05, decay=mode)
+        for a in w + b:
+            h.update(a.tobytes())
+print(h.hexdigest())
+"""
+
+
+def digest(**env):
+    out = subprocess.run([sys.executable, "-c", HASH_SCRIPT], env={**os.environ, **env},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_same_bytes_for_any_thread_count_and_instruction_set():
+    one = digest(OMP_NUM_THREADS="1")
+    assert digest(OMP_NUM_THREADS="2") == one
+    assert digest(OMP_NUM_THREADS="3") == one          # uneven slices, oversubscribed
+    assert digest(OMP_NUM_THREADS="2", PYWD_ISA="baseline") == one
+
+
+def test_omp_num_threads_is_honoured():
+    code = "import pywd; print(pywd.get_num_threads())"
+    for n in ("1", "3"):
+        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": n},
+                             capture_output=True, text=True, check=True)
+        expected = n if _openmp() else "1"
+        assert out.stdout.strip() == expected
+
+
+def _openmp():
+    from pywd._config import config
+    return config()["openmp"]
+
+
+def test_set_num_threads_changes_threads_not_results():
+    rng = np.random.default_rng(0)
+    w0, g = rng.standard_normal(300_001), rng.standard_normal(300_001)
+    saved = pywd.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2, 4):
+            pywd.set_num_threads(n)
+            assert pywd.get_num_threads() == (n if _openmp() else 1)
+            w = w0.copy()
+            pywd.sgd(w, g, lr=0.1, weight_decay=0.1)
+            results.append(hashlib.sha256(w.tobytes()).hexdigest())
+    finally:
+        pywd.set_num_threads(saved)
+    assert len(set(results)) == 1
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-2, ValueError), (1.5, TypeError),
+                                        ("2", TypeError), (True, TypeError)])
+def test_set_num_threads_refuses_bad_counts(bad, error):
+    with pytest.raises(error, match="n must be an int"):
+        pywd.set_num_threads(bad)
+
+
+def test_threadpoolctl_limits_pywd():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not _openmp():
+        pytest.skip("serial build")
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert pywd.get_num_threads() == 1
+
+
+def test_show_config_names_version_openmp_threads_and_flags(capsys):
+    pywd.show_config()
+    text = capsys.readouterr().out
+    for word in ("pywd", pywd.__version__, "openmp", "threads", "isa", "compile_flags", "-O3"):
+        assert word in text
+    assert "-march=native" not in text
