@@ -19,6 +19,7 @@ def config():
         "threads": _kernels.get_num_threads(),
         "isa": _kernels._isa(),
         "compile_flags": _kernels._compile_flags(),
+        "extension": _kernels.__file__,
     }
 
 

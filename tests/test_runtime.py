@@ -3,6 +3,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,18 @@ def test_show_config_names_version_openmp_threads_and_flags(capsys):
     for word in ("pywd", pywd.__version__, "openmp", "threads", "isa", "compile_flags", "-O3"):
         assert word in text
     assert "-march=native" not in text
+
+
+def test_python_m_pywd_works_from_the_source_checkout():
+    # README's `pip install . && python -m pywd bench` is typed in the repository root, where
+    # Python imports the source tree first: it must borrow the installed extension.
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "pywd", "config"], cwd=root,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "extension" in out.stdout and "openmp" in out.stdout
+
+
+def test_python_m_pywd_without_a_command_prints_usage():
+    out = subprocess.run([sys.executable, "-m", "pywd"], capture_output=True, text=True)
+    assert out.returncode == 2 and "usage: python -m pywd" in out.stderr
