@@ -64,7 +64,6 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     """
     cdef pywd_sgd_hyper h
     cdef _Batch b
-    cdef Py_ssize_t n
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
@@ -86,18 +85,26 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                              "like params (zeros, with first_step=True on the first step)")
         b.add(momentum_buffers, "momentum_buffers", True)
     b.check_overlap()
-    n = b.n
-    if n == 0:
-        return None
-    if b.typenum == cnp.NPY_FLOAT:
+    if b.release_gil():
         with nogil:
-            pywd_sgd_f32(&h, n, <float **>b.ptrs, <const float **>(b.ptrs + n),
-                         <float **>(b.ptrs + 2 * n) if h.momentum != 0.0 else NULL, b.sizes)
+            run_sgd(&h, b)
     else:
-        with nogil:
-            pywd_sgd_f64(&h, n, <double **>b.ptrs, <const double **>(b.ptrs + n),
-                         <double **>(b.ptrs + 2 * n) if h.momentum != 0.0 else NULL, b.sizes)
+        run_sgd(&h, b)
     return None
+
+
+cdef inline void run_sgd(const pywd_sgd_hyper *h, _Batch b) noexcept nogil:
+    """The one C call of pywd.sgd, over every array of the batch."""
+    cdef Py_ssize_t n = b.n
+    cdef void **bufs = b.ptrs + 2 * n if h.momentum != 0.0 else NULL
+    if n == 0:
+        return
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_sgd_f32(h, n, <float **>b.ptrs, <const float **>(b.ptrs + n), <float **>bufs,
+                     b.sizes)
+    else:
+        pywd_sgd_f64(h, n, <double **>b.ptrs, <const double **>(b.ptrs + n), <double **>bufs,
+                     b.sizes)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled"):
@@ -144,12 +151,19 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     b = new_batch(1)
     b.add(params, "params", True)
     b.check_overlap()
-    if b.n == 0:
-        return None
-    if b.typenum == cnp.NPY_FLOAT:
+    if b.release_gil():
         with nogil:
-            pywd_decay_f32(lr_, wd_, mode, b.n, <float **>b.ptrs, b.sizes)
+            run_decay(lr_, wd_, mode, b)
     else:
-        with nogil:
-            pywd_decay_f64(lr_, wd_, mode, b.n, <double **>b.ptrs, b.sizes)
+        run_decay(lr_, wd_, mode, b)
     return None
+
+
+cdef inline void run_decay(double lr, double wd, int mode, _Batch b) noexcept nogil:
+    """The one C call of pywd.decay, over every array of the batch."""
+    if b.n == 0:
+        return
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_decay_f32(lr, wd, mode, b.n, <float **>b.ptrs, b.sizes)
+    else:
+        pywd_decay_f64(lr, wd, mode, b.n, <double **>b.ptrs, b.sizes)

@@ -75,6 +75,9 @@ cdef str label(str name, Py_ssize_t i, bint listed):
 cdef enum:
     MAX_OPS = 6        # array arguments per call (Adam with AMSGrad has 5)
     SMALL_CALL = 8     # arrays per argument handled without allocating
+    # Below this many elements a call keeps the GIL: releasing and retaking it costs about as
+    # much as updating a few thousand elements (NumPy's ufuncs hold it for small arrays too).
+    GIL_RELEASE_MIN = 16384
 
 
 cdef struct Extent:
@@ -112,6 +115,7 @@ cdef class _Batch:
     argument), so no array can be freed while a kernel runs without the GIL, even if another
     thread empties the caller's list meanwhile."""
     cdef Py_ssize_t n
+    cdef int64_t total             # elements per argument, over the whole list
     cdef int nops, max_ops, typenum
     cdef bint mixed                # dtype may differ between list positions (optimisers)
     cdef list keep                 # the argument tuples: owns the references
@@ -128,6 +132,9 @@ cdef class _Batch:
             PyMem_Free(self.ptrs)
         if self.sizes != self.small_sizes:
             PyMem_Free(self.sizes)
+
+    cdef inline bint release_gil(self):
+        return self.total >= GIL_RELEASE_MIN
 
     cdef inline object array(self, int k, Py_ssize_t i):
         return <object>PyTuple_GET_ITEM(<object>self.seqs[k], i)
@@ -213,6 +220,7 @@ cdef class _Batch:
                 raise_unlike(a, ref, self.where(k, i), self.where(0, i))
         else:
             self.sizes[i] = cnp.PyArray_SIZE(a)
+            self.total += self.sizes[i]
         self.ptrs[k * self.n + i] = cnp.PyArray_DATA(a)
         return 0
 
