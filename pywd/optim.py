@@ -195,12 +195,17 @@ def _expect_str(entries, key, expected):
 
 
 def _hyper_value(value, default, key):
-    """A saved hyper-parameter as the Python type of its default."""
-    kinds = {bool: "b", float: "fiu", int: "iu", str: "U"}[type(default)]
+    """A saved hyper-parameter as a Python bool, str or (any number) float, by the kind of
+    its default: a default given as int (momentum=0) still loads a saved 0.9."""
+    if isinstance(default, (bool, np.bool_)):
+        kinds, kind_name, convert = "b", "bool", bool
+    elif isinstance(default, str):
+        kinds, kind_name, convert = "U", "str", str
+    else:
+        kinds, kind_name, convert = "fiu", "number", float
     if value.shape != () or value.dtype.kind not in kinds:
-        raise ValueError(f"state_dict[{key!r}] must be a scalar {type(default).__name__}, "
-                         f"got {value!r}")
-    return type(default)(value.item())
+        raise ValueError(f"state_dict[{key!r}] must be a scalar {kind_name}, got {value!r}")
+    return convert(value.item())
 
 
 def _by_dtype_and(indices, params, key=lambda i: None):

@@ -142,6 +142,16 @@ def test_state_dict_round_trip_continues_bit_for_bit(cls):
     assert snapshot(resumed_params) == snapshot(params)
 
 
+def test_int_defaults_still_load_float_hyper_parameters():
+    # torch users write momentum=0; a group's 0.9 must survive a round trip
+    a, b = model(shapes=((3,), (2,)))
+    opt = SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=1, momentum=0)
+    run(opt, [a, b], 2, seed=0)
+    fresh = SGD([{"params": [a.copy()]}, {"params": [b.copy()], "momentum": 0.5}], lr=1, momentum=0)
+    fresh.load_state_dict(saved(opt))
+    assert fresh.param_groups[1]["momentum"] == 0.9 and fresh.param_groups[0]["lr"] == 1.0
+
+
 def test_state_dict_is_a_copy():
     params = model()
     opt = SGD(params, lr=0.1, momentum=0.9)
