@@ -6,6 +6,8 @@
  *   "l1"          w = sign(w)*max(|w| - lr*wd, 0) */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "soft_threshold.h"
+
 typedef struct {
     int decay;
     real lr, wd, factor, threshold;
@@ -21,13 +23,7 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(d
         real wi = w[i];
         if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
         if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
-        if (decay == PYWD_DECAY_L1) {
-            /* branch-free so that it vectorises (signs are random: a branch mispredicts);
-             * `t < 0` is false for NaN, so a NaN weight stays NaN, as with NumPy's maximum */
-            real t = REAL_FABS(wi) - threshold;
-            t = t < 0 ? (real)0 : t;
-            wi = REAL_COPYSIGN(t, wi);
-        }
+        if (decay == PYWD_DECAY_L1) wi = NAME(soft_threshold)(wi, threshold);
         w[i] = wi;
     }
 }

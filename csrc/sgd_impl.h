@@ -13,6 +13,8 @@
  * array's dtype, so each operation rounds exactly like pywd/reference.py's. */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "soft_threshold.h"
+
 enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
 typedef struct {
@@ -51,13 +53,7 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
         }
         if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
         wi = wi - lr * u;
-        if (decay == PYWD_DECAY_L1) {
-            /* branch-free so that it vectorises (signs are random: a branch mispredicts);
-             * `t < 0` is false for NaN, so a NaN weight stays NaN, as with NumPy's maximum */
-            real t = REAL_FABS(wi) - threshold;
-            t = t < 0 ? (real)0 : t;
-            wi = REAL_COPYSIGN(t, wi);
-        }
+        if (decay == PYWD_DECAY_L1) wi = NAME(soft_threshold)(wi, threshold);
         w[i] = wi;
     }
 }
