@@ -6,7 +6,7 @@
  *   "l1"          w = sign(w)*max(|w| - lr*wd, 0) */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
-#include "soft_threshold.h"
+#include "weight_decay.h"
 
 typedef struct {
     int decay;
@@ -22,9 +22,8 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(d
     for (i = 0; i < n; i++) {
         real wi = w[i];
         if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
-        if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
-        if (decay == PYWD_DECAY_L1) wi = NAME(soft_threshold)(wi, threshold);
-        w[i] = wi;
+        wi = NAME(decay_before)(wi, factor, decay);
+        w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
 
@@ -48,12 +47,13 @@ void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real
                       const int64_t *sizes)
 {
     NAME(decay_ctx) x;
-    x.decay = weight_decay == 0.0 ? PYWD_DECAY_NONE : decay;
+    pywd_decay_consts d = pywd_decay_setup(decay, lr, weight_decay);
+    x.decay = d.mode;
     if (x.decay == PYWD_DECAY_NONE) return;
     x.lr = (real)lr;
-    x.wd = (real)weight_decay;
-    x.factor = (real)(decay == PYWD_DECAY_INDEPENDENT ? 1.0 - weight_decay : 1.0 - lr * weight_decay);
-    x.threshold = (real)(lr * weight_decay);
+    x.wd = (real)d.wd;
+    x.factor = (real)d.factor;
+    x.threshold = (real)d.threshold;
     x.params = params;
     pywd_run_spans(n, sizes, NAME(decay_span), &x);
 }

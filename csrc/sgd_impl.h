@@ -13,7 +13,7 @@
  * array's dtype, so each operation rounds exactly like pywd/reference.py's. */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
-#include "soft_threshold.h"
+#include "weight_decay.h"
 
 enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
@@ -22,7 +22,6 @@ typedef struct {
 } NAME(sgd_consts);
 
 typedef struct {
-    const pywd_sgd_hyper *h;
     NAME(sgd_consts) c;
     int decay, mom, first;
     real *const *params;
@@ -41,20 +40,16 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real gi = g[i] * sign; /* multiplying by +-1 is exact: maximize negates */
         real wi = w[i];
-        real u;
-        if (decay == PYWD_DECAY_L2) gi = gi + wd * wi;
-        u = gi;
+        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay); /* *(+-1) is exact */
+        real u = gi;
         if (mom != NAME(MOM_NONE)) {
             real b = first ? gi : momentum * buf[i] + one_minus_dampening * gi;
             buf[i] = b;
             u = (mom == NAME(MOM_NESTEROV)) ? gi + momentum * b : b;
         }
-        if (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) wi = wi * factor;
-        wi = wi - lr * u;
-        if (decay == PYWD_DECAY_L1) wi = NAME(soft_threshold)(wi, threshold);
-        w[i] = wi;
+        wi = NAME(decay_before)(wi, factor, decay) - lr * u;
+        w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
 
@@ -89,18 +84,17 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
                     const real *const *grads, real *const *bufs, const int64_t *sizes)
 {
     NAME(sgd_ctx) x;
-    x.h = h;
-    x.decay = h->weight_decay == 0.0 ? PYWD_DECAY_NONE : h->decay;
+    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    x.decay = d.mode;
     x.mom = h->momentum == 0.0 ? NAME(MOM_NONE) : h->nesterov ? NAME(MOM_NESTEROV) : NAME(MOM_HEAVY_BALL);
     x.first = x.mom != NAME(MOM_NONE) && h->first_step;
     x.c.sign = h->maximize ? (real)-1 : (real)1;
     x.c.lr = (real)h->lr;
-    x.c.wd = (real)h->weight_decay;
+    x.c.wd = (real)d.wd;
     x.c.momentum = (real)h->momentum;
     x.c.one_minus_dampening = (real)(1.0 - h->dampening);
-    x.c.factor = (real)(x.decay == PYWD_DECAY_INDEPENDENT ? 1.0 - h->weight_decay
-                                                          : 1.0 - h->lr * h->weight_decay);
-    x.c.threshold = (real)(h->lr * h->weight_decay);
+    x.c.factor = (real)d.factor;
+    x.c.threshold = (real)d.threshold;
     x.params = params;
     x.grads = grads;
     x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;
