@@ -5,19 +5,23 @@
 #define real float
 #define REAL_FABS fabsf
 #define REAL_COPYSIGN copysignf
+#define REAL_SQRT sqrtf
 #define PYWD_SUFFIX PYWD_CONCAT(f32, ISA_SUFFIX)
 #include KERNEL_BODY
 #undef real
 #undef REAL_FABS
 #undef REAL_COPYSIGN
+#undef REAL_SQRT
 #undef PYWD_SUFFIX
 
 #define real double
 #define REAL_FABS fabs
 #define REAL_COPYSIGN copysign
+#define REAL_SQRT sqrt
 #define PYWD_SUFFIX PYWD_CONCAT(f64, ISA_SUFFIX)
 #include KERNEL_BODY
 #undef real
 #undef REAL_FABS
 #undef REAL_COPYSIGN
+#undef REAL_SQRT
 #undef PYWD_SUFFIX

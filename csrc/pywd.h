@@ -32,6 +32,64 @@ void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float *const *params,
 void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double *const *params,
                   const double *const *grads, double *const *bufs, const int64_t *sizes);
 
+/* Adam (Kingma & Ba 2015) with torch's AMSGrad; AdamW is decay = PYWD_DECAY_DECOUPLED.
+ * step >= 1 is the step being taken (bias corrections use it); max_exp_avg_sqs is NULL
+ * unless amsgrad. */
+typedef struct {
+    double lr, beta1, beta2, eps, weight_decay;
+    int64_t step;
+    int decay, amsgrad, maximize;
+} pywd_adam_hyper;
+
+void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float *const *params,
+                   const float *const *grads, float *const *exp_avgs, float *const *exp_avg_sqs,
+                   float *const *max_exp_avg_sqs, const int64_t *sizes);
+void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double *const *params,
+                   const double *const *grads, double *const *exp_avgs,
+                   double *const *exp_avg_sqs, double *const *max_exp_avg_sqs,
+                   const int64_t *sizes);
+
+/* RMSprop (Hinton; torch's variant): momentum_buffers NULL unless momentum > 0, grad_avgs
+ * NULL unless centered. */
+typedef struct {
+    double lr, alpha, eps, weight_decay, momentum;
+    int decay, centered, maximize;
+} pywd_rmsprop_hyper;
+
+void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float *const *params,
+                      const float *const *grads, float *const *square_avgs,
+                      float *const *momentum_buffers, float *const *grad_avgs,
+                      const int64_t *sizes);
+void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double *const *params,
+                      const double *const *grads, double *const *square_avgs,
+                      double *const *momentum_buffers, double *const *grad_avgs,
+                      const int64_t *sizes);
+
+/* Adagrad (Duchi et al. 2011; torch's variant): the step's learning rate is
+ * lr / (1 + (step - 1)*lr_decay), and decay uses that rate. */
+typedef struct {
+    double lr, lr_decay, eps, weight_decay;
+    int64_t step;
+    int decay, maximize;
+} pywd_adagrad_hyper;
+
+void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float *const *params,
+                      const float *const *grads, float *const *state_sums, const int64_t *sizes);
+void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double *const *params,
+                      const double *const *grads, double *const *state_sums,
+                      const int64_t *sizes);
+
+/* Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"). */
+typedef struct {
+    double lr, beta1, beta2, weight_decay;
+    int decay, maximize;
+} pywd_lion_hyper;
+
+void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
+                   const float *const *grads, float *const *exp_avgs, const int64_t *sizes);
+void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double *const *params,
+                   const double *const *grads, double *const *exp_avgs, const int64_t *sizes);
+
 /* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w). */
 void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float *const *params,
                     const int64_t *sizes);

@@ -1,9 +1,10 @@
 """pywd's compiled core: the Cython glue between the Python API and the C kernels in csrc/.
 
 Every public function here validates everything (scalars, every array of every list, memory
-overlap) before touching anything, then makes ONE C call over the whole list without the GIL.
-The C kernels cannot fail. Layout: _validate.pxi (checks), _sgd.pxi (update functions),
-_runtime.pxi (threads, build configuration, bandwidth probes).
+overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
+when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
+(checks, and the call itself), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
+_lion), _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
 from libc.stdint cimport int64_t
@@ -26,6 +27,48 @@ cdef extern from "pywd.h" nogil:
                       const float **grads, float **bufs, const int64_t *sizes)
     void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double **params,
                       const double **grads, double **bufs, const int64_t *sizes)
+    ctypedef struct pywd_adam_hyper:
+        double lr, beta1, beta2, eps, weight_decay
+        int64_t step
+        int decay, amsgrad, maximize
+
+    void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float **params, const float **grads,
+                       float **exp_avgs, float **exp_avg_sqs, float **max_exp_avg_sqs,
+                       const int64_t *sizes)
+    void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double **params,
+                       const double **grads, double **exp_avgs, double **exp_avg_sqs,
+                       double **max_exp_avg_sqs, const int64_t *sizes)
+
+    ctypedef struct pywd_rmsprop_hyper:
+        double lr, alpha, eps, weight_decay, momentum
+        int decay, centered, maximize
+
+    void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float **params,
+                          const float **grads, float **square_avgs, float **momentum_buffers,
+                          float **grad_avgs, const int64_t *sizes)
+    void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double **params,
+                          const double **grads, double **square_avgs,
+                          double **momentum_buffers, double **grad_avgs, const int64_t *sizes)
+
+    ctypedef struct pywd_adagrad_hyper:
+        double lr, lr_decay, eps, weight_decay
+        int64_t step
+        int decay, maximize
+
+    void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float **params,
+                          const float **grads, float **state_sums, const int64_t *sizes)
+    void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double **params,
+                          const double **grads, double **state_sums, const int64_t *sizes)
+
+    ctypedef struct pywd_lion_hyper:
+        double lr, beta1, beta2, weight_decay
+        int decay, maximize
+
+    void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float **params, const float **grads,
+                       float **exp_avgs, const int64_t *sizes)
+    void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double **params,
+                       const double **grads, double **exp_avgs, const int64_t *sizes)
+
     void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float **params,
                         const int64_t *sizes)
     void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double **params,
@@ -40,4 +83,8 @@ cdef extern from "pywd.h" nogil:
 
 include "_validate.pxi"
 include "_sgd.pxi"
+include "_adam.pxi"
+include "_rmsprop.pxi"
+include "_adagrad.pxi"
+include "_lion.pxi"
 include "_runtime.pxi"

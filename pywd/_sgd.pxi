@@ -85,26 +85,18 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                              "like params (zeros, with first_step=True on the first step)")
         b.add(momentum_buffers, "momentum_buffers", True)
     b.check_overlap()
-    if b.release_gil():
-        with nogil:
-            run_sgd(&h, b)
-    else:
-        run_sgd(&h, b)
-    return None
+    run(sgd_kernel, &h, b)
 
 
-cdef inline void run_sgd(const pywd_sgd_hyper *h, _Batch b) noexcept nogil:
-    """The one C call of pywd.sgd, over every array of the batch."""
-    cdef Py_ssize_t n = b.n
-    cdef void **bufs = b.ptrs + 2 * n if h.momentum != 0.0 else NULL
-    if n == 0:
-        return
+cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_sgd_hyper *h = <const pywd_sgd_hyper *>hyper
+    cdef void **bufs = arg(b, 2) if h.momentum != 0.0 else NULL
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_sgd_f32(h, n, <float **>b.ptrs, <const float **>(b.ptrs + n), <float **>bufs,
+        pywd_sgd_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1), <float **>bufs,
                      b.sizes)
     else:
-        pywd_sgd_f64(h, n, <double **>b.ptrs, <const double **>(b.ptrs + n), <double **>bufs,
-                     b.sizes)
+        pywd_sgd_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                     <double **>bufs, b.sizes)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled"):
@@ -141,29 +133,26 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     TypeError, ValueError
         As :func:`sgd`, before any array is modified.
     """
-    cdef double lr_, wd_
-    cdef int mode
+    cdef decay_hyper h
     cdef _Batch b
-    lr_ = check_real(lr, "lr", 0.0, INFINITY)
-    wd_ = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    mode = parse_decay(decay)
-    check_decay_factor(mode, lr_, wd_)
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.mode = parse_decay(decay)
+    check_decay_factor(h.mode, h.lr, h.weight_decay)
     b = new_batch(1)
     b.add(params, "params", True)
     b.check_overlap()
-    if b.release_gil():
-        with nogil:
-            run_decay(lr_, wd_, mode, b)
-    else:
-        run_decay(lr_, wd_, mode, b)
-    return None
+    run(decay_kernel, &h, b)
 
 
-cdef inline void run_decay(double lr, double wd, int mode, _Batch b) noexcept nogil:
-    """The one C call of pywd.decay, over every array of the batch."""
-    if b.n == 0:
-        return
+cdef struct decay_hyper:
+    double lr, weight_decay
+    int mode
+
+
+cdef void decay_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const decay_hyper *h = <const decay_hyper *>hyper
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_decay_f32(lr, wd, mode, b.n, <float **>b.ptrs, b.sizes)
+        pywd_decay_f32(h.lr, h.weight_decay, h.mode, b.n, <float **>arg(b, 0), b.sizes)
     else:
-        pywd_decay_f64(lr, wd, mode, b.n, <double **>b.ptrs, b.sizes)
+        pywd_decay_f64(h.lr, h.weight_decay, h.mode, b.n, <double **>arg(b, 0), b.sizes)

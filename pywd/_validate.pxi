@@ -68,6 +68,23 @@ cdef int check_decay_factor(int decay, double lr, double weight_decay) except -1
     return 0
 
 
+cdef int64_t check_step(object step) except -1:
+    """The step being taken, an int >= 1 (bias corrections and lr schedules use it)."""
+    if type(step) is bool or not isinstance(step, numbers.Integral):
+        raise TypeError(f"step must be an int >= 1, got {type(step).__name__} {step!r}")
+    if not 1 <= step < 2**62:
+        raise ValueError(f"step must be an int >= 1, got {step!r}")
+    return step
+
+
+cdef double check_beta(object value, str name) except? -1.0:
+    """A decay rate of a running average: a finite number in [0, 1)."""
+    cdef double x = as_real(value, name)
+    if not (isfinite(x) and 0.0 <= x < 1.0):
+        raise ValueError(f"{name} must be a finite number in [0, 1), got {value!r}")
+    return x
+
+
 cdef str label(str name, Py_ssize_t i, bint listed):
     return f"{name}[{i}]" if listed else name
 
@@ -322,3 +339,24 @@ def _check_arrays(params, grads=None):
     if grads is not None:
         b.add(grads, "grads", False, True)
     b.check_overlap()
+
+
+# The one C call of a public function: `kernel` runs over every array of the batch, without the
+# GIL when the batch is big enough for that to pay.
+ctypedef void (*batch_kernel)(const void *hyper, _Batch b) noexcept nogil
+
+
+cdef inline int run(batch_kernel kernel, const void *hyper, _Batch b) except -1:
+    if b.n == 0:
+        return 0
+    if b.release_gil():
+        with nogil:
+            kernel(hyper, b)
+    else:
+        kernel(hyper, b)
+    return 0
+
+
+cdef inline void **arg(_Batch b, int k) noexcept nogil:
+    """The pointer array of argument k (NULL if the call did not take that argument)."""
+    return b.ptrs + k * b.n if k < b.nops else NULL

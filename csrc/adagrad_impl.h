@@ -1,0 +1,76 @@
+/* Adagrad body (torch.optim.Adagrad's algorithm), stamped per dtype and ISA by adagrad.c and
+ * adagrad_avx2.c. With clr = lr / (1 + (step-1)*lr_decay), computed once per call:
+ *   g = -g;  g = g + wd*w                   maximize; decay "l2"
+ *   s = s + g*g
+ *   w = w*(1-clr*wd) | w*(1-wd);  w = w - clr*(g/(sqrt(s) + eps));  "l1" threshold clr*wd */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+#include "weight_decay.h"
+
+typedef struct {
+    real sign, wd, clr, eps, factor, threshold;
+} NAME(adagrad_consts);
+
+typedef struct {
+    NAME(adagrad_consts) c;
+    int decay;
+    real *const *params;
+    const real *const *grads;
+    real *const *state_sums;
+} NAME(adagrad_ctx);
+
+PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+                                    real *PYWD_RESTRICT s, int64_t n,
+                                    const NAME(adagrad_consts) *c, const int decay)
+{
+    const real sign = c->sign, wd = c->wd, clr = c->clr, eps = c->eps, factor = c->factor;
+    const real threshold = c->threshold;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real wi = w[i];
+        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real si = s[i] + gi * gi;
+        s[i] = si;
+        wi = NAME(decay_before)(wi, factor, decay) - clr * (gi / (REAL_SQRT(si) + eps));
+        w[i] = NAME(decay_after)(wi, threshold, decay);
+    }
+}
+
+static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
+    real *w = x->params[t] + begin, *s = x->state_sums[t] + begin;
+    const real *g = x->grads[t] + begin;
+    int64_t n = end - begin;
+    switch (x->decay) {
+    case PYWD_DECAY_NONE: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_NONE); break;
+    case PYWD_DECAY_L2: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_L2); break;
+    case PYWD_DECAY_DECOUPLED: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_DECOUPLED); break;
+    case PYWD_DECAY_INDEPENDENT: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_INDEPENDENT); break;
+    case PYWD_DECAY_L1: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_L1); break;
+    default: break;
+    }
+}
+
+void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,
+                        const real *const *grads, real *const *state_sums, const int64_t *sizes);
+void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,
+                        const real *const *grads, real *const *state_sums, const int64_t *sizes)
+{
+    NAME(adagrad_ctx) x;
+    double clr = h->lr / (1.0 + (double)(h->step - 1) * h->lr_decay);
+    pywd_decay_consts d = pywd_decay_setup(h->decay, clr, h->weight_decay);
+    x.decay = d.mode;
+    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.wd = (real)d.wd;
+    x.c.clr = (real)clr;
+    x.c.eps = (real)h->eps;
+    x.c.factor = (real)d.factor;
+    x.c.threshold = (real)d.threshold;
+    x.params = params;
+    x.grads = grads;
+    x.state_sums = state_sums;
+    pywd_run_spans(n, sizes, NAME(adagrad_span), &x);
+}
+
+#undef NAME

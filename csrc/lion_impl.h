@@ -1,0 +1,84 @@
+/* Lion body (Chen et al. 2023, Algorithm 2), stamped per dtype and ISA by lion.c and
+ * lion_avx2.c.
+ *   g = -g;  g = g + wd*w                   maximize; decay "l2"
+ *   u = sign(beta1*m + (1-beta1)*g)         0 stays 0 and NaN stays NaN (torch.sign)
+ *   w = w*(1-lr*wd) | w*(1-wd);  w = w - lr*u;  "l1" threshold lr*wd
+ *   m = beta2*m + (1-beta2)*g */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+#include "weight_decay.h"
+
+typedef struct {
+    real sign, wd, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, factor, threshold;
+} NAME(lion_consts);
+
+typedef struct {
+    NAME(lion_consts) c;
+    int decay;
+    real *const *params;
+    const real *const *grads;
+    real *const *exp_avgs;
+} NAME(lion_ctx);
+
+PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+                                 real *PYWD_RESTRICT m, int64_t n, const NAME(lion_consts) *c,
+                                 const int decay)
+{
+    const real sign = c->sign, wd = c->wd, lr = c->lr, beta1 = c->beta1;
+    const real one_minus_beta1 = c->one_minus_beta1, beta2 = c->beta2;
+    const real one_minus_beta2 = c->one_minus_beta2, factor = c->factor;
+    const real threshold = c->threshold;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real wi = w[i];
+        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real mi = m[i];
+        real ci = beta1 * mi + one_minus_beta1 * gi;
+        /* sign(c), branch-free: +-1, but 0 and NaN pass through (one select vectorises) */
+        real u = (ci == 0 || ci != ci) ? ci : REAL_COPYSIGN((real)1, ci);
+        wi = NAME(decay_before)(wi, factor, decay) - lr * u;
+        w[i] = NAME(decay_after)(wi, threshold, decay);
+        m[i] = beta2 * mi + one_minus_beta2 * gi;
+    }
+}
+
+static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
+    real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin;
+    const real *g = x->grads[t] + begin;
+    int64_t n = end - begin;
+    switch (x->decay) {
+    case PYWD_DECAY_NONE: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_NONE); break;
+    case PYWD_DECAY_L2: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_L2); break;
+    case PYWD_DECAY_DECOUPLED: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_DECOUPLED); break;
+    case PYWD_DECAY_INDEPENDENT: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_INDEPENDENT); break;
+    case PYWD_DECAY_L1: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_L1); break;
+    default: break;
+    }
+}
+
+void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
+                     const real *const *grads, real *const *exp_avgs, const int64_t *sizes);
+void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
+                     const real *const *grads, real *const *exp_avgs, const int64_t *sizes)
+{
+    NAME(lion_ctx) x;
+    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    x.decay = d.mode;
+    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.wd = (real)d.wd;
+    x.c.lr = (real)h->lr;
+    x.c.beta1 = (real)h->beta1;
+    x.c.one_minus_beta1 = (real)(1.0 - h->beta1);
+    x.c.beta2 = (real)h->beta2;
+    x.c.one_minus_beta2 = (real)(1.0 - h->beta2);
+    x.c.factor = (real)d.factor;
+    x.c.threshold = (real)d.threshold;
+    x.params = params;
+    x.grads = grads;
+    x.exp_avgs = exp_avgs;
+    pywd_run_spans(n, sizes, NAME(lion_span), &x);
+}
+
+#undef NAME

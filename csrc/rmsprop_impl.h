@@ -1,0 +1,111 @@
+/* RMSprop body (torch.optim.RMSprop's algorithm), stamped per dtype and ISA by rmsprop.c and
+ * rmsprop_avx2.c.
+ *   g   = -g;  g = g + wd*w                 maximize; decay "l2"
+ *   s   = alpha*s + (1-alpha)*(g*g)
+ *   a   = alpha*a + (1-alpha)*g             centered: the gradient's running mean
+ *   d   = sqrt(s - a*a) + eps  (centered)  | sqrt(s) + eps
+ *   b   = momentum*b + g/d, u = b           momentum > 0;  else u = g/d
+ *   w   = w*(1-lr*wd) | w*(1-wd);  w = w - lr*u;  then the "l1" threshold, as everywhere */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+#include "weight_decay.h"
+
+typedef struct {
+    real sign, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
+} NAME(rmsprop_consts);
+
+typedef struct {
+    NAME(rmsprop_consts) c;
+    int decay, centered, mom;
+    real *const *params;
+    const real *const *grads;
+    real *const *square_avgs, *const *bufs, *const *grad_avgs;
+} NAME(rmsprop_ctx);
+
+PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+                                    real *PYWD_RESTRICT s, real *PYWD_RESTRICT b,
+                                    real *PYWD_RESTRICT a, int64_t n,
+                                    const NAME(rmsprop_consts) *c, const int decay,
+                                    const int centered, const int mom)
+{
+    const real sign = c->sign, wd = c->wd, alpha = c->alpha, one_minus_alpha = c->one_minus_alpha;
+    const real eps = c->eps, lr = c->lr, momentum = c->momentum, factor = c->factor;
+    const real threshold = c->threshold;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real wi = w[i];
+        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real si = alpha * s[i] + one_minus_alpha * (gi * gi);
+        real var = si, u;
+        s[i] = si;
+        if (centered) {
+            real ai = alpha * a[i] + one_minus_alpha * gi;
+            a[i] = ai;
+            var = si - ai * ai;
+        }
+        u = gi / (REAL_SQRT(var) + eps);
+        if (mom) {
+            real bi = momentum * b[i] + u;
+            b[i] = bi;
+            u = bi;
+        }
+        wi = NAME(decay_before)(wi, factor, decay) - lr * u;
+        w[i] = NAME(decay_after)(wi, threshold, decay);
+    }
+}
+
+static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
+    real *w = x->params[t] + begin, *s = x->square_avgs[t] + begin;
+    real *b = x->mom ? x->bufs[t] + begin : 0, *a = x->centered ? x->grad_avgs[t] + begin : 0;
+    const real *g = x->grads[t] + begin;
+    int64_t n = end - begin;
+#define PYWD_RMS_CASE(D, C, M) \
+    case (D) * 4 + (C) * 2 + (M): NAME(rmsprop_loop)(w, g, s, b, a, n, &x->c, D, C, M); break;
+#define PYWD_RMS_CASES(D) PYWD_RMS_CASE(D, 0, 0) PYWD_RMS_CASE(D, 0, 1) \
+    PYWD_RMS_CASE(D, 1, 0) PYWD_RMS_CASE(D, 1, 1)
+    switch (x->decay * 4 + x->centered * 2 + x->mom) {
+        PYWD_RMS_CASES(PYWD_DECAY_NONE)
+        PYWD_RMS_CASES(PYWD_DECAY_L2)
+        PYWD_RMS_CASES(PYWD_DECAY_DECOUPLED)
+        PYWD_RMS_CASES(PYWD_DECAY_INDEPENDENT)
+        PYWD_RMS_CASES(PYWD_DECAY_L1)
+    default: break;
+    }
+#undef PYWD_RMS_CASE
+#undef PYWD_RMS_CASES
+}
+
+void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *params,
+                        const real *const *grads, real *const *square_avgs,
+                        real *const *momentum_buffers, real *const *grad_avgs,
+                        const int64_t *sizes);
+void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *params,
+                        const real *const *grads, real *const *square_avgs,
+                        real *const *momentum_buffers, real *const *grad_avgs,
+                        const int64_t *sizes)
+{
+    NAME(rmsprop_ctx) x;
+    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    x.decay = d.mode;
+    x.centered = h->centered != 0;
+    x.mom = h->momentum != 0.0;
+    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.wd = (real)d.wd;
+    x.c.alpha = (real)h->alpha;
+    x.c.one_minus_alpha = (real)(1.0 - h->alpha);
+    x.c.eps = (real)h->eps;
+    x.c.lr = (real)h->lr;
+    x.c.momentum = (real)h->momentum;
+    x.c.factor = (real)d.factor;
+    x.c.threshold = (real)d.threshold;
+    x.params = params;
+    x.grads = grads;
+    x.square_avgs = square_avgs;
+    x.bufs = x.mom ? momentum_buffers : 0;
+    x.grad_avgs = x.centered ? grad_avgs : 0;
+    pywd_run_spans(n, sizes, NAME(rmsprop_span), &x);
+}
+
+#undef NAME

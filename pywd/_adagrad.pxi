@@ -1,0 +1,74 @@
+# Adagrad: functional, in place, one C call per list.
+
+def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+            decay="decoupled", maximize=False):
+    """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
+
+    With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
+    parameter ``w`` with gradient ``g`` and sum of squared gradients ``s``::
+
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2" (torch Adagrad's weight_decay)
+        s = s + g**2
+        w = w * (1 - clr * weight_decay)        decay="decoupled"  (w * (1 - wd): "independent")
+        w = w - clr * g / (sqrt(s) + eps)
+        w = sign(w) * max(|w| - clr * weight_decay, 0)   decay="l1"
+
+    NumPy equivalent: the lines above; pywd makes one pass. torch equivalent:
+    ``torch.optim.Adagrad`` with ``decay="l2"`` (its ``initial_accumulator_value`` is the
+    starting value of ``state_sums``).
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and gradients (only read), float32 or float64.
+    state_sums : ndarray or list/tuple of ndarray
+        Sums of squared gradients, like params, updated in place.
+    step : int
+        The step being taken, >= 1.
+    lr : float
+        Learning rate, >= 0.
+    lr_decay : float
+        Learning-rate decay per step, >= 0.
+    eps : float
+        Added to the denominator, >= 0.
+    weight_decay, decay
+        As :func:`sgd`, with ``clr`` as the learning rate.
+    maximize : bool
+        Ascend the objective instead of descending it.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, plus step < 1; before any array is modified.
+    """
+    cdef pywd_adagrad_hyper h
+    cdef _Batch b
+    h.step = check_step(step)
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.lr_decay = check_real(lr_decay, "lr_decay", 0.0, INFINITY)
+    h.eps = check_real(eps, "eps", 0.0, INFINITY)
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.decay = parse_decay(decay)
+    h.maximize = check_bool(maximize, "maximize")
+    check_decay_factor(h.decay, h.lr / (1.0 + (h.step - 1) * h.lr_decay), h.weight_decay)
+    b = new_batch(3)
+    b.add(params, "params", True)
+    b.add(grads, "grads", False)
+    b.add(state_sums, "state_sums", True)
+    b.check_overlap()
+    run(adagrad_kernel, &h, b)
+
+
+cdef void adagrad_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_adagrad_hyper *h = <const pywd_adagrad_hyper *>hyper
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_adagrad_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                         <float **>arg(b, 2), b.sizes)
+    else:
+        pywd_adagrad_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                         <double **>arg(b, 2), b.sizes)

@@ -1,0 +1,120 @@
+# Adam, AdamW and AMSGrad: functional, in place, one C call per list.
+
+_ADAM_DOC = """{summary}
+
+    For each parameter ``w`` with gradient ``g``, first moment ``m`` and second moment ``v``,
+    at step ``t`` (``step``, counted from 1)::
+
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2" (torch Adam's weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        vmax = maximum(vmax, v); v^ = vmax      if amsgrad (else v^ = v)
+        w = w * (1 - lr * weight_decay)         decay="decoupled" (AdamW, torch AdamW)
+        w = w * (1 - weight_decay)              decay="independent"
+        w = w - lr / (1 - beta1**t) * m / (sqrt(v^) / sqrt(1 - beta2**t) + eps)
+        w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
+
+    The bias corrections are computed once per call in double precision. NumPy equivalent:
+    the lines above, about 20 passes over memory and several temporaries; pywd makes one
+    pass per array and one C call per list. torch equivalent: {torch}.
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and their gradients (only read): float32 or float64,
+        C- or F-contiguous, one gradient per weight of the same shape, dtype and order.
+    exp_avgs, exp_avg_sqs : ndarray or list/tuple of ndarray
+        First and second moment estimates, like params; updated in place. Start at zeros.
+    step : int
+        The step being taken, >= 1 (1 on the first call).
+    lr : float
+        Learning rate, >= 0.
+    beta1, beta2 : float
+        Decay rates of the moment estimates, in [0, 1).
+    eps : float
+        Added to the denominator, >= 0.
+    weight_decay : float
+        Decay coefficient, >= 0, acting by ``decay``.
+    decay : {{"decoupled", "l2", "independent", "l1"}}
+        How weight decay acts (see above); ``lr*weight_decay <= 1`` for "decoupled" and
+        ``weight_decay <= 1`` for "independent".
+    amsgrad : bool
+        Use the running maximum of ``v`` (Reddi et al. 2018); needs ``max_exp_avg_sqs``.
+    max_exp_avg_sqs : ndarray or list/tuple of ndarray, optional
+        The running maxima, like params, updated in place; required when ``amsgrad``.
+    maximize : bool
+        Ascend the objective instead of descending it.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, plus: step < 1, betas outside [0, 1), eps < 0, amsgrad without its
+        buffers, state arrays that overlap each other. Raised before any array is modified.
+    """
+
+
+def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+         weight_decay=0.0, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
+         maximize=False):
+    adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
+              decay, amsgrad, max_exp_avg_sqs, maximize)
+
+
+def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+          weight_decay=0.01, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
+          maximize=False):
+    adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
+              decay, amsgrad, max_exp_avg_sqs, maximize)
+
+
+adam.__doc__ = _ADAM_DOC.format(
+    summary="One Adam step, in place, with weight decay fused in (AMSGrad optional).",
+    torch="``torch.optim.Adam`` with ``decay=\"l2\"``, ``torch.optim.AdamW`` with \"decoupled\"")
+adamw.__doc__ = _ADAM_DOC.format(
+    summary="One AdamW step (Loshchilov & Hutter): :func:`adam` with ``weight_decay=0.01`` "
+            "and ``decay=\"decoupled\"`` by default.",
+    torch="``torch.optim.AdamW``")
+
+
+cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
+               decay, amsgrad, max_exp_avg_sqs, maximize):
+    cdef pywd_adam_hyper h
+    cdef _Batch b
+    h.step = check_step(step)
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.beta1 = check_beta(beta1, "beta1")
+    h.beta2 = check_beta(beta2, "beta2")
+    h.eps = check_real(eps, "eps", 0.0, INFINITY)
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.decay = parse_decay(decay)
+    h.amsgrad = check_bool(amsgrad, "amsgrad")
+    h.maximize = check_bool(maximize, "maximize")
+    check_decay_factor(h.decay, h.lr, h.weight_decay)
+    b = new_batch(5)
+    b.add(params, "params", True)
+    b.add(grads, "grads", False)
+    b.add(exp_avgs, "exp_avgs", True)
+    b.add(exp_avg_sqs, "exp_avg_sqs", True)
+    if h.amsgrad:
+        if max_exp_avg_sqs is None:
+            raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass arrays like "
+                             "params (zeros before the first step)")
+        b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
+    b.check_overlap()
+    run(adam_kernel, &h, b)
+
+
+cdef void adam_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_adam_hyper *h = <const pywd_adam_hyper *>hyper
+    cdef void **vmax = arg(b, 4) if h.amsgrad else NULL
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_adam_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                      <float **>arg(b, 2), <float **>arg(b, 3), <float **>vmax, b.sizes)
+    else:
+        pywd_adam_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                      <double **>arg(b, 2), <double **>arg(b, 3), <double **>vmax, b.sizes)

@@ -1,0 +1,70 @@
+# Lion: functional, in place, one C call per list.
+
+def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
+         decay="decoupled", maximize=False):
+    """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
+    in place, with weight decay fused in.
+
+    For each parameter ``w`` with gradient ``g`` and momentum ``m``::
+
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2"
+        u = sign(beta1 * m + (1 - beta1) * g)   (0 where that is 0)
+        w = w * (1 - lr * weight_decay)         decay="decoupled" (the paper's)  (w * (1 - wd):
+                                                "independent")
+        w = w - lr * u
+        w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
+        m = beta2 * m + (1 - beta2) * g
+
+    NumPy equivalent: the lines above; pywd makes one pass. torch has no Lion; this follows
+    the paper's Algorithm 2.
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and gradients (only read), float32 or float64.
+    exp_avgs : ndarray or list/tuple of ndarray
+        Momentum ``m``, like params, updated in place (start at zeros).
+    lr : float
+        Learning rate, >= 0 (the paper suggests 3-10x smaller than AdamW's).
+    beta1, beta2 : float
+        Interpolation and momentum rates, in [0, 1).
+    weight_decay, decay
+        As :func:`sgd` (the paper uses "decoupled", with 3-10x larger weight_decay).
+    maximize : bool
+        Ascend the objective instead of descending it.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, before any array is modified.
+    """
+    cdef pywd_lion_hyper h
+    cdef _Batch b
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.beta1 = check_beta(beta1, "beta1")
+    h.beta2 = check_beta(beta2, "beta2")
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.decay = parse_decay(decay)
+    h.maximize = check_bool(maximize, "maximize")
+    check_decay_factor(h.decay, h.lr, h.weight_decay)
+    b = new_batch(3)
+    b.add(params, "params", True)
+    b.add(grads, "grads", False)
+    b.add(exp_avgs, "exp_avgs", True)
+    b.check_overlap()
+    run(lion_kernel, &h, b)
+
+
+cdef void lion_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_lion_hyper *h = <const pywd_lion_hyper *>hyper
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_lion_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                      <float **>arg(b, 2), b.sizes)
+    else:
+        pywd_lion_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                      <double **>arg(b, 2), b.sizes)

@@ -1,0 +1,96 @@
+# RMSprop: functional, in place, one C call per list.
+
+def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
+            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="decoupled", momentum=0.0,
+            centered=False, maximize=False):
+    """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
+
+    For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
+
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2" (torch RMSprop's weight_decay)
+        s = alpha * s + (1 - alpha) * g**2
+        a = alpha * a + (1 - alpha) * g         if centered (a: the gradient's running mean)
+        d = sqrt(s - a**2) + eps if centered else sqrt(s) + eps
+        b = momentum * b + g / d; u = b         if momentum > 0 (else u = g / d)
+        w = w * (1 - lr * weight_decay)         decay="decoupled"  (w * (1 - wd): "independent")
+        w = w - lr * u
+        w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
+
+    NumPy equivalent: the lines above, in many passes; pywd makes one. torch equivalent:
+    ``torch.optim.RMSprop`` with ``decay="l2"``.
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and gradients (only read), float32 or float64.
+    square_avgs : ndarray or list/tuple of ndarray
+        Running mean squares ``s``, like params, updated in place (start at zeros).
+    momentum_buffers : ndarray or list/tuple of ndarray, optional
+        Required when ``momentum > 0``; updated in place (start at zeros).
+    grad_avgs : ndarray or list/tuple of ndarray, optional
+        Required when ``centered``; updated in place (start at zeros).
+    lr : float
+        Learning rate, >= 0.
+    alpha : float
+        Smoothing constant, in [0, 1].
+    eps : float
+        Added to the denominator, >= 0.
+    weight_decay, decay
+        As :func:`sgd`.
+    momentum : float
+        Momentum factor, >= 0.
+    centered : bool
+        Normalise by the gradient's estimated variance instead of its mean square.
+    maximize : bool
+        Ascend the objective instead of descending it.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, before any array is modified.
+    """
+    cdef pywd_rmsprop_hyper h
+    cdef _Batch b
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
+    h.eps = check_real(eps, "eps", 0.0, INFINITY)
+    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    h.decay = parse_decay(decay)
+    h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
+    h.centered = check_bool(centered, "centered")
+    h.maximize = check_bool(maximize, "maximize")
+    check_decay_factor(h.decay, h.lr, h.weight_decay)
+    b = new_batch(5)
+    b.add(params, "params", True)
+    b.add(grads, "grads", False)
+    b.add(square_avgs, "square_avgs", True)
+    if h.momentum != 0.0:
+        if momentum_buffers is None:
+            raise ValueError("momentum_buffers are required when momentum > 0: pass arrays "
+                             "like params (zeros before the first step)")
+        b.add(momentum_buffers, "momentum_buffers", True)
+    if h.centered:
+        if grad_avgs is None:
+            raise ValueError("grad_avgs are required when centered=True: pass arrays like "
+                             "params (zeros before the first step)")
+        b.add(grad_avgs, "grad_avgs", True)
+    b.check_overlap()
+    run(rmsprop_kernel, &h, b)
+
+
+cdef void rmsprop_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_rmsprop_hyper *h = <const pywd_rmsprop_hyper *>hyper
+    cdef int has_momentum = h.momentum != 0.0
+    cdef void **bufs = arg(b, 3) if has_momentum else NULL
+    cdef void **grad_avgs = arg(b, 3 + has_momentum) if h.centered else NULL
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_rmsprop_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                         <float **>arg(b, 2), <float **>bufs, <float **>grad_avgs, b.sizes)
+    else:
+        pywd_rmsprop_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                         <double **>arg(b, 2), <double **>bufs, <double **>grad_avgs, b.sizes)
