@@ -17,9 +17,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _kernels
-from ._kernels import sgd
+from ._kernels import adagrad, adam, lion, rmsprop, sgd
 
-__all__ = ["Optimizer", "SGD", "SGDW"]
+__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
 STATE_FORMAT = "pywd.optim/1"
 
@@ -27,12 +27,14 @@ STATE_FORMAT = "pywd.optim/1"
 class Optimizer:
     """Base class: param groups, per-parameter state and a pickle-free state_dict.
 
-    Subclasses set ``state_names`` (the per-parameter state arrays), pass their defaults to
+    Subclasses set ``state_arrays`` (per-parameter arrays shaped like the parameter) and
+    ``state_counters`` (per-parameter ints, e.g. "step"), pass their defaults to
     ``__init__``, and implement ``_check_group`` (validate a group's hyper-parameters) and
     ``_update`` (step the parameters of one group).
     """
 
-    state_names = ()
+    state_arrays = ()
+    state_counters = ()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -91,6 +93,20 @@ class Optimizer:
             if active:
                 self._update(group, active, params, grads)
 
+    def _state_array(self, i, name, like, fill=0.0):
+        """Parameter i's state array `name`, created (filled with `fill`) on first use: once
+        per parameter, never per step."""
+        state = self.state.setdefault(i, {})
+        if name not in state:
+            state[name] = np.full_like(like, fill)
+        return state[name]
+
+    def _advance(self, indices):
+        """Adds one to the step counter of every parameter in indices."""
+        for i in indices:
+            state = self.state.setdefault(i, {})
+            state["step"] = state.get("step", 0) + 1
+
     def _check_group(self, group):
         raise NotImplementedError
 
@@ -107,7 +123,10 @@ class Optimizer:
                 out[f"param_groups/{g}/{key}"] = np.array(group[key])
         for i in sorted(self.state):
             for name, value in self.state[i].items():
-                out[f"state/{i}/{name}"] = np.array(value, copy=True, order="K")
+                if name in self.state_counters:
+                    out[f"state/{i}/{name}"] = np.array(value, dtype=np.int64)
+                else:
+                    out[f"state/{i}/{name}"] = np.array(value, copy=True, order="K")
         return out
 
     def load_state_dict(self, state_dict):
@@ -157,21 +176,28 @@ class Optimizer:
 
     def _load_state(self, entries, params):
         state = {}
+        names = [*self.state_arrays, *self.state_counters]
         for key, value in entries.items():
             if not key.startswith("state/"):
                 continue
             parts = key.split("/")
             if (len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(params)
-                    or parts[2] not in self.state_names):
+                    or parts[2] not in names):
                 raise ValueError(f"state_dict entry {key!r} is not state/<param index>/<one of "
-                                 f"{list(self.state_names)}> for {len(params)} parameters")
-            param = params[int(parts[1])]
+                                 f"{names}> for {len(params)} parameters")
+            i, name = int(parts[1]), parts[2]
+            if name in self.state_counters:
+                if value.shape != () or value.dtype.kind not in "iu" or value < 0:
+                    raise ValueError(f"state_dict[{key!r}] must be an int >= 0, got {value!r}")
+                state.setdefault(i, {})[name] = int(value)
+                continue
+            param = params[i]
             if value.dtype != param.dtype or value.shape != param.shape:
                 raise ValueError(f"state_dict[{key!r}] is {value.dtype} {value.shape}, but its "
                                  f"parameter is {param.dtype} {param.shape}")
             array = np.empty_like(param)  # the parameter's memory order, as the kernels need
             array[...] = value
-            state.setdefault(int(parts[1]), {})[parts[2]] = array
+            state.setdefault(i, {})[name] = array
         return state
 
 
@@ -195,17 +221,37 @@ def _expect_str(entries, key, expected):
 
 
 def _hyper_value(value, default, key):
-    """A saved hyper-parameter as a Python bool, str or (any number) float, by the kind of
-    its default: a default given as int (momentum=0) still loads a saved 0.9."""
+    """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
+    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default."""
+    shape = (len(default),) if isinstance(default, tuple) else ()
     if isinstance(default, (bool, np.bool_)):
         kinds, kind_name, convert = "b", "bool", bool
     elif isinstance(default, str):
         kinds, kind_name, convert = "U", "str", str
+    elif isinstance(default, tuple):
+        kinds, kind_name = "fiu", f"{len(default)} numbers"
+        convert = lambda v: tuple(float(x) for x in v)   # noqa: E731
     else:
         kinds, kind_name, convert = "fiu", "number", float
-    if value.shape != () or value.dtype.kind not in kinds:
-        raise ValueError(f"state_dict[{key!r}] must be a scalar {kind_name}, got {value!r}")
-    return convert(value.item())
+    if value.shape != shape or value.dtype.kind not in kinds:
+        raise ValueError(f"state_dict[{key!r}] must be {'a scalar ' if not shape else ''}"
+                         f"{kind_name}, got {value!r}")
+    return convert(value.tolist())
+
+
+def _betas(group):
+    """A group's (beta1, beta2), refusing anything but a pair."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return betas
+
+
+def _check_nonnegative(group, name):
+    value = group[name]
+    if (type(value) is bool or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or value < 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
 def _by_dtype_and(indices, params, key=lambda i: None):
@@ -229,7 +275,7 @@ class SGD(Optimizer):
         opt.step([g1, g2])
     """
 
-    state_names = ("momentum_buffer",)
+    state_arrays = ("momentum_buffer",)
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False, decay="l2"):
@@ -252,8 +298,8 @@ class SGD(Optimizer):
                 sgd([params[i] for i in run], [grads[i] for i in run], **hyper)
             return
         first = {i for i in indices if "momentum_buffer" not in self.state.get(i, {})}
-        for i in first:  # allocated once, like torch's first-step clone of the gradient
-            self.state.setdefault(i, {})["momentum_buffer"] = np.zeros_like(params[i])
+        for i in first:  # allocated once; the first step sets it to the gradient, like torch
+            self._state_array(i, "momentum_buffer", params[i])
         for (_, first_step), run in _by_dtype_and(indices, params, lambda i: i in first):
             sgd([params[i] for i in run], [grads[i] for i in run],
                 [self.state[i]["momentum_buffer"] for i in run], first_step=first_step, **hyper)
@@ -268,3 +314,157 @@ class SGDW(SGD):
                  nesterov=False, *, maximize=False, decay="decoupled"):
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
                          maximize=maximize, decay=decay)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015): ``torch.optim.Adam``, plus ``decay=``.
+
+    torch's constructor and defaults (``weight_decay`` acts as coupled L2, ``decay="l2"``;
+    ``amsgrad``, ``maximize``); per-parameter step counters; the kernel is :func:`pywd.adam`.
+    With ``decay="decoupled"`` it is AdamW.
+    """
+
+    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    state_counters = ("step",)
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False, decay="l2"):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decay=decay))
+
+    @staticmethod
+    def _hyper(group):
+        beta1, beta2 = _betas(group)
+        return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], decay=group["decay"],
+                    amsgrad=group["amsgrad"], maximize=group["maximize"])
+
+    def _check_group(self, group):
+        adam([], [], [], [], step=1, max_exp_avg_sqs=[], **self._hyper(group))
+
+    def _update(self, group, indices, params, grads):
+        hyper = self._hyper(group)
+        for i in indices:
+            self._state_array(i, "exp_avg", params[i])
+            self._state_array(i, "exp_avg_sq", params[i])
+            if hyper["amsgrad"]:
+                self._state_array(i, "max_exp_avg_sq", params[i])
+        self._advance(indices)
+        for (_, step), run in _by_dtype_and(indices, params, lambda i: self.state[i]["step"]):
+            state = [self.state[i] for i in run]
+            adam([params[i] for i in run], [grads[i] for i in run],
+                 [s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state],
+                 max_exp_avg_sqs=[s["max_exp_avg_sq"] for s in state] if hyper["amsgrad"] else None,
+                 step=step, **hyper)
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter): ``torch.optim.AdamW``: :class:`Adam` with
+    ``weight_decay=0.01`` and ``decay="decoupled"`` by default."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                 amsgrad=False, *, maximize=False, decay="decoupled"):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decay=decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: ``torch.optim.RMSprop`` (``alpha``, ``eps``, ``momentum``, ``centered``,
+    ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``. The kernel is
+    :func:`pywd.rmsprop`."""
+
+    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    state_counters = ("step",)
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, maximize=False, decay="l2"):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered,
+                                      maximize=maximize, decay=decay))
+
+    @staticmethod
+    def _hyper(group):
+        return {key: group[key] for key in ("lr", "alpha", "eps", "weight_decay", "momentum",
+                                            "centered", "maximize", "decay")}
+
+    def _check_group(self, group):
+        rmsprop([], [], [], [], [], **self._hyper(group))
+
+    def _update(self, group, indices, params, grads):
+        hyper = self._hyper(group)
+        for i in indices:
+            self._state_array(i, "square_avg", params[i])
+            if hyper["momentum"] != 0:
+                self._state_array(i, "momentum_buffer", params[i])
+            if hyper["centered"]:
+                self._state_array(i, "grad_avg", params[i])
+        self._advance(indices)
+        for _, run in _by_dtype_and(indices, params):
+            state = [self.state[i] for i in run]
+            rmsprop([params[i] for i in run], [grads[i] for i in run],
+                    [s["square_avg"] for s in state],
+                    [s["momentum_buffer"] for s in state] if hyper["momentum"] != 0 else None,
+                    [s["grad_avg"] for s in state] if hyper["centered"] else None, **hyper)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: ``torch.optim.Adagrad`` (``lr_decay``, ``initial_accumulator_value``,
+    ``eps``, ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``.
+    The kernel is :func:`pywd.adagrad`."""
+
+    state_arrays = ("sum",)
+    state_counters = ("step",)
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, decay="l2"):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize, decay=decay))
+
+    @staticmethod
+    def _hyper(group):
+        return {key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
+                                            "maximize", "decay")}
+
+    def _check_group(self, group):
+        _check_nonnegative(group, "initial_accumulator_value")
+        adagrad([], [], [], step=1, **self._hyper(group))
+
+    def _update(self, group, indices, params, grads):
+        for i in indices:
+            self._state_array(i, "sum", params[i], group["initial_accumulator_value"])
+        self._advance(indices)
+        for (_, step), run in _by_dtype_and(indices, params, lambda i: self.state[i]["step"]):
+            adagrad([params[i] for i in run], [grads[i] for i in run],
+                    [self.state[i]["sum"] for i in run], step=step, **self._hyper(group))
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023), with decoupled weight decay by default as in the paper
+    (``decay=`` overrides). torch has no Lion; defaults follow the paper's code
+    (``lr=1e-4``, ``betas=(0.9, 0.99)``). The kernel is :func:`pywd.lion`."""
+
+    state_arrays = ("exp_avg",)
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
+                 maximize=False, decay="decoupled"):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
+                                      maximize=maximize, decay=decay))
+
+    @staticmethod
+    def _hyper(group):
+        beta1, beta2 = _betas(group)
+        return dict(lr=group["lr"], beta1=beta1, beta2=beta2,
+                    weight_decay=group["weight_decay"], maximize=group["maximize"],
+                    decay=group["decay"])
+
+    def _check_group(self, group):
+        lion([], [], [], **self._hyper(group))
+
+    def _update(self, group, indices, params, grads):
+        for i in indices:
+            self._state_array(i, "exp_avg", params[i])
+        for _, run in _by_dtype_and(indices, params):
+            lion([params[i] for i in run], [grads[i] for i in run],
+                 [self.state[i]["exp_avg"] for i in run], **self._hyper(group))

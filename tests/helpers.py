@@ -75,3 +75,30 @@ def sgd_hypers(draw, momentum=None):
         maximize=draw(st.booleans()),
         first_step=has_momentum and draw(st.booleans()),
     )
+
+
+def copies(lists):
+    """Independent copies (same memory order) of lists of arrays."""
+    return [[a.copy(order="K") for a in lst] for lst in lists]
+
+
+def assert_all_match(actual_lists, expected_lists):
+    for actual, expected in zip(actual_lists, expected_lists):
+        for a, b in zip(actual, expected):
+            assert_matches(a, b)
+
+
+def nonnegative(lists):
+    """Lists of arrays made >= 0 (second-moment states are sums of squares)."""
+    out = copies(lists)
+    for lst in out:
+        for a in lst:
+            np.abs(a, out=a)
+    return out
+
+
+@st.composite
+def decays(draw):
+    """(weight_decay, decay mode), every mode and zero decay in play."""
+    return dict(weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3])),
+                decay=draw(st.sampled_from(DECAY_MODES)))
