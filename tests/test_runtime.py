@@ -10,7 +10,7 @@ import pytest
 
 import pywd
 
-# Runs every SGD variant and decay mode on a list big enough to be split across threads
+# Runs every kernel, SGD variant and decay mode on a list big enough to be split across threads
 # (sizes chosen so that slices start mid-array) and prints a hash of every resulting byte.
 HASH_SCRIPT = r"""
 import hashlib, itertools, numpy as np, pywd
@@ -30,6 +30,19 @@ for dtype in (np.float32, np.float64):
                      weight_decay=0.05, decay=mode, first_step=first)
         pywd.decay(w, lr=0.1, weight_decay=0.05, decay=mode)
         for a in w + b:
+            h.update(a.tobytes())
+    for mode in ("l2", "decoupled", "independent", "l1"):
+        w = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        g = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        s = [[np.zeros(n, dtype) for n in sizes] for _ in range(3)]
+        for step in (1, 2):
+            pywd.adam(w, g, s[0], s[1], step=step, lr=0.1, weight_decay=0.05, decay=mode,
+                      amsgrad=True, max_exp_avg_sqs=s[2])
+            pywd.rmsprop(w, g, s[1], s[0], s[2], lr=0.01, momentum=0.9, centered=True,
+                         weight_decay=0.05, decay=mode)
+            pywd.adagrad(w, g, s[1], step=step, lr=0.1, weight_decay=0.05, decay=mode)
+            pywd.lion(w, g, s[0], lr=0.01, weight_decay=0.05, decay=mode)
+        for a in w + s[0] + s[1] + s[2]:
             h.update(a.tobytes())
 print(h.hexdigest())
 """
