@@ -21,37 +21,62 @@ from pywd import _kernels, reference
 from pywd._config import config
 from pywd._models import resnet50_shapes
 
-# name -> (hyper-parameters, float32 bytes moved per element). Plain SGD reads w and g and
-# writes w (12 bytes); with momentum it also reads and writes the buffer (20 bytes).
-SGD_VARIANTS = {
-    "sgd": (dict(lr=1e-3), 12),
-    "sgd+decay": (dict(lr=1e-3, weight_decay=1e-4, decay="decoupled"), 12),
-    "sgd+l2": (dict(lr=1e-3, weight_decay=1e-4, decay="l2"), 12),
-    "sgd+l1": (dict(lr=1e-3, weight_decay=1e-4, decay="l1"), 12),
-    "momentum": (dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, decay="l2"), 20),
-    "nesterov": (dict(lr=1e-3, momentum=0.9, nesterov=True, weight_decay=1e-4, decay="l2"), 20),
+
+class Kernel:
+    """A benchmark case: the function (pywd.<fn> and reference.<fn>), its hyper-parameters,
+    how many state arrays it takes positionally after (params, grads) and by keyword, and the
+    float32 bytes it must move per element: every array read once, every written array
+    written once (plain SGD reads w and g and writes w: 12 bytes)."""
+
+    def __init__(self, fn, hyper, states=0, keyword_states=()):
+        self.fn, self.hyper, self.states, self.keyword_states = fn, hyper, states, keyword_states
+        arrays = 2 + states + len(keyword_states)
+        self.bytes_per_element = 4 * (arrays + arrays - 1)     # grads are only read
+
+
+KERNELS = {
+    "sgd": Kernel("sgd", dict(lr=1e-3)),
+    "sgd+decay": Kernel("sgd", dict(lr=1e-3, weight_decay=1e-4, decay="decoupled")),
+    "sgd+l2": Kernel("sgd", dict(lr=1e-3, weight_decay=1e-4, decay="l2")),
+    "sgd+l1": Kernel("sgd", dict(lr=1e-3, weight_decay=1e-4, decay="l1")),
+    "momentum": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4, decay="l2"), 1),
+    "nesterov": Kernel("sgd", dict(lr=1e-3, momentum=0.9, nesterov=True, weight_decay=1e-4,
+                                   decay="l2"), 1),
+    "adamw": Kernel("adamw", dict(step=10, lr=1e-3), 2),
+    "adam+l2": Kernel("adam", dict(step=10, lr=1e-3, weight_decay=1e-4, decay="l2"), 2),
+    "amsgrad": Kernel("adamw", dict(step=10, lr=1e-3, amsgrad=True), 2, ("max_exp_avg_sqs",)),
+    "rmsprop": Kernel("rmsprop", dict(lr=1e-3, weight_decay=1e-4), 1),
+    "rmsprop+c+m": Kernel("rmsprop", dict(lr=1e-3, momentum=0.9, centered=True), 3),
+    "adagrad": Kernel("adagrad", dict(step=10, lr=1e-2, weight_decay=1e-4), 1),
+    "lion": Kernel("lion", dict(lr=1e-4, weight_decay=0.1), 1),
 }
+SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
+ADAPTIVE = [name for name, k in KERNELS.items() if k.fn != "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}
 
 
-def make_arrays(shapes, dtype, momentum, seed=0):
-    """(params, grads, momentum buffers or None) for the given shapes: lists of arrays, or
-    single arrays when there is one shape (as a user passes one array)."""
+def make_arrays(shapes, dtype, count, seed=0):
+    """`count` arguments for the given shapes, each a list of arrays or, when there is one
+    shape, a single array (as a user passes one array): params and grads are normal values,
+    the state arrays start at zeros."""
     rng = np.random.default_rng(seed)
-    params = [rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
-    grads = [rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
-    bufs = [np.zeros(s, dtype) for s in shapes] if momentum else None
-    if len(shapes) == 1:
-        return params[0], grads[0], bufs[0] if bufs else None
-    return params, grads, bufs
+    out = [[rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
+           for _ in range(2)]
+    out += [[np.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
+    return [lst[0] if len(shapes) == 1 else lst for lst in out]
 
 
-def sgd_case(variant, shapes, dtype):
-    """Two zero-argument callables doing the same SGD step: (pywd, reference)."""
-    hyper, _ = SGD_VARIANTS[variant]
-    ours = make_arrays(shapes, dtype, hyper.get("momentum"))
-    theirs = make_arrays(shapes, dtype, hyper.get("momentum"))
-    return partial(pywd.sgd, *ours, **hyper), partial(reference.sgd, *theirs, **hyper)
+def kernel_case(name, shapes, dtype):
+    """Two zero-argument callables doing the same step: (pywd, reference)."""
+    kernel = KERNELS[name]
+    count = 2 + kernel.states + len(kernel.keyword_states)
+    calls = []
+    for module in (pywd, reference):
+        arrays = make_arrays(shapes, dtype, count)
+        positional = arrays[:2 + kernel.states]
+        keywords = dict(zip(kernel.keyword_states, arrays[2 + kernel.states:]))
+        calls.append(partial(getattr(module, kernel.fn), *positional, **keywords, **kernel.hyper))
+    return tuple(calls)
 
 
 def best_time(fn, budget, round_time=0.01):
@@ -85,13 +110,13 @@ def probe_bandwidth(n, budget):
 def cases(quick):
     """(kernel, size label, dtype, shapes) for every benchmark row."""
     sizes = ["4K", "1M", "16M"] if quick else list(SIZES)
-    variants = ["sgd+decay", "momentum"] if quick else list(SGD_VARIANTS)
-    for variant in variants:
+    kernels = ["sgd+decay", "momentum", "adamw"] if quick else list(KERNELS)
+    for kernel in kernels:
         for size in sizes:
-            yield variant, size, np.float32, [(SIZES[size],)]
-        yield variant, "16M", np.float64, [(SIZES["16M"],)]
-    yield "momentum", "resnet50", np.float32, resnet50_shapes()
-    yield "sgd+decay", "resnet50", np.float32, resnet50_shapes()
+            yield kernel, size, np.float32, [(SIZES[size],)]
+        yield kernel, "16M", np.float64, [(SIZES["16M"],)]
+    for kernel in ("momentum", "sgd+decay", "adamw"):
+        yield kernel, "resnet50", np.float32, resnet50_shapes()
 
 
 def run(quick=False):
@@ -99,10 +124,10 @@ def run(quick=False):
     copy_bw, rmw_bw = probe_bandwidth(SIZES["16M"], budget)
     rows = []
     for variant, size, dtype, shapes in cases(quick):
-        ours, theirs = sgd_case(variant, shapes, dtype)
+        ours, theirs = kernel_case(variant, shapes, dtype)
         t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
         elements = sum(int(np.prod(s)) for s in shapes)
-        nbytes = SGD_VARIANTS[variant][1] * np.dtype(dtype).itemsize // 4 * elements
+        nbytes = KERNELS[variant].bytes_per_element * np.dtype(dtype).itemsize // 4 * elements
         gbs = nbytes / t_ours / 1e9
         rows.append(dict(kernel=variant, size=size, dtype=np.dtype(dtype).name,
                          arrays=len(shapes), elements=elements, reference_s=t_ref,
@@ -143,6 +168,15 @@ def targets(rows):
     if model:
         out.append(("ResNet-50 list, momentum >= 5x reference loop", model["speedup"] >= 5,
                     f"{model['speedup']:.1f}x"))
+    adamw, adamw_model = row("adamw", "16M"), row("adamw", "resnet50")
+    if adamw:
+        out.append(("16M float32 AdamW >= 20x reference", adamw["speedup"] >= 20,
+                    f"{adamw['speedup']:.1f}x"))
+        out.append(("16M float32 AdamW >= 85% of probe RMW bandwidth",
+                    adamw["bandwidth_share"] >= 0.85, f"{100 * adamw['bandwidth_share']:.0f}%"))
+    if adamw_model:
+        out.append(("ResNet-50 list, AdamW >= 8x reference loop", adamw_model["speedup"] >= 8,
+                    f"{adamw_model['speedup']:.1f}x"))
     return [dict(target=t, met=bool(ok), measured=m) for t, ok, m in out]
 
 
@@ -160,11 +194,11 @@ def report(result, out=sys.stdout):
     print(f"memory bandwidth probe (best of start and end of run): copy "
           f"{result['copy_gb_per_s']:.1f} GB/s, read-modify-write {result['rmw_gb_per_s']:.1f} GB/s",
           file=out)
-    header = f"{'kernel':<10} {'size':>8} {'dtype':>7} {'reference':>10} {'pywd':>10} {'speed-up':>9} {'GB/s':>6} {'of RMW':>6}"
+    header = f"{'kernel':<12} {'size':>8} {'dtype':>7} {'reference':>10} {'pywd':>10} {'speed-up':>9} {'GB/s':>6} {'of RMW':>6}"
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in result["rows"]:
-        print(f"{r['kernel']:<10} {r['size']:>8} {r['dtype']:>7} {fmt_time(r['reference_s']):>10} "
+        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} {fmt_time(r['reference_s']):>10} "
               f"{fmt_time(r['pywd_s']):>10} {r['speedup']:8.1f}x {r['gb_per_s']:6.1f} "
               f"{100 * r['bandwidth_share']:5.0f}%", file=out)
     print("targets:", file=out)

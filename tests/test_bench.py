@@ -14,12 +14,23 @@ def test_resnet50_has_torchvisions_161_parameters():
     assert shapes[0] == (64, 3, 7, 7) and shapes[-2:] == [(1000, 2048), (1000,)]
 
 
-def test_sgd_case_runs_the_same_step_on_both_sides():
-    for variant in bench.SGD_VARIANTS:
-        ours, theirs = bench.sgd_case(variant, [(33,), (4, 5)], np.float64)
-        ours(), theirs()
+def test_every_kernel_case_runs_the_same_step_on_both_sides():
+    for name, kernel in bench.KERNELS.items():
+        ours, theirs = bench.kernel_case(name, [(33,), (4, 5)], np.float64)
+        for _ in range(2):
+            ours(), theirs()
         for a, b in zip(ours.args[0], theirs.args[0]):
             np.testing.assert_allclose(a, b, rtol=1e-12)
+        arrays = 2 + kernel.states + len(kernel.keyword_states)
+        assert kernel.bytes_per_element == 4 * (2 * arrays - 1)
+
+
+def test_bytes_per_element_follow_the_speed_model():
+    # DESIGN.md: SGD with decay 12, with momentum 20, Adam/AdamW 28 (float32)
+    assert bench.KERNELS["sgd+decay"].bytes_per_element == 12
+    assert bench.KERNELS["momentum"].bytes_per_element == 20
+    assert bench.KERNELS["adamw"].bytes_per_element == 28
+    assert bench.KERNELS["amsgrad"].bytes_per_element == 36    # max_exp_avg_sqs read + written
 
 
 def test_best_time_is_positive_and_report_prints_every_row():
