@@ -90,6 +90,28 @@ void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
 void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double *const *params,
                    const double *const *grads, double *const *exp_avgs, const int64_t *sizes);
 
+/* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
+ * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
+ * truncated normal mean, std, lower bound, upper bound; constant value. */
+enum pywd_fill_kind {
+    PYWD_FILL_CONSTANT = 0,
+    PYWD_FILL_UNIFORM = 1,
+    PYWD_FILL_NORMAL = 2,
+    PYWD_FILL_TRUNC_NORMAL = 3
+};
+
+typedef struct {
+    int kind;
+    uint64_t seed, position, offset;
+    double a, b, c, d;
+} pywd_fill_hyper;
+
+void pywd_fill_f32(const pywd_fill_hyper *h, float *dst, int64_t n);
+void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n);
+
+/* Philox4x32-10 block for counter (c0..c3) and key (k0, k1), for tests against Random123. */
+void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+
 /* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w). */
 void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float *const *params,
                     const int64_t *sizes);

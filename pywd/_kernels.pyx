@@ -4,10 +4,10 @@ Every public function here validates everything (scalars, every array of every l
 overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
 when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
 (checks, and the call itself), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
-_lion), _runtime.pxi (threads, build configuration, bandwidth probes).
+_lion, _fill), _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 cnp.import_array()
 
@@ -69,6 +69,21 @@ cdef extern from "pywd.h" nogil:
     void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double **params,
                        const double **grads, double **exp_avgs, const int64_t *sizes)
 
+    enum:
+        PYWD_FILL_CONSTANT
+        PYWD_FILL_UNIFORM
+        PYWD_FILL_NORMAL
+        PYWD_FILL_TRUNC_NORMAL
+
+    ctypedef struct pywd_fill_hyper:
+        int kind
+        uint64_t seed, position, offset
+        double a, b, c, d
+
+    void pywd_fill_f32(const pywd_fill_hyper *h, float *dst, int64_t n)
+    void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
+    void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+
     void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float **params,
                         const int64_t *sizes)
     void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double **params,
@@ -87,4 +102,5 @@ include "_adam.pxi"
 include "_rmsprop.pxi"
 include "_adagrad.pxi"
 include "_lion.pxi"
+include "_fill.pxi"
 include "_runtime.pxi"
