@@ -3,6 +3,8 @@
 Functional updates (in place, one array or a list of arrays per argument, one C call per
 list): :func:`sgd`, :func:`adam`, :func:`adamw`, :func:`rmsprop`, :func:`adagrad`,
 :func:`lion`, :func:`decay`. Stateful optimisers: :mod:`pywd.optim`.
+Initialisers: :mod:`pywd.init`, drawing from :class:`Generator` (Philox4x32-10, counter-based:
+the same numbers for any thread count or split); :func:`seed` reseeds the default generator.
 Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_config`.
 """
 try:
@@ -15,6 +17,8 @@ from ._kernels import (adagrad, adam, adamw, decay, get_num_threads, lion, rmspr
                        set_num_threads, sgd)
 from ._config import show_config
 from ._version import __version__
-from . import optim
+from ._generator import Generator, default_generator, seed
+from . import init, optim
 
-__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "get_num_threads", "set_num_threads", "show_config", "__version__"]
+__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "Generator", "seed",
+           "default_generator", "init", "optim", "get_num_threads", "set_num_threads", "show_config", "__version__"]

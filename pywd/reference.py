@@ -165,3 +165,113 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
             w[...] = w * (1 - wd)
         else:
             w[...] = soft_threshold(w, lr * wd)
+
+
+# ------------------------------------------------------------------------------ generator
+# Philox4x32-10 (Salmon et al. 2011, Random123), written out from the paper, and the fills
+# of pywd.init as NumPy equations: element e of a fill at block position P comes from block
+# P + e // E, lane e % E (E = 4 for float32, 2 for float64).
+PHILOX_M0, PHILOX_M1 = 0xD2511F53, 0xCD9E8D57      # round multipliers
+PHILOX_W0, PHILOX_W1 = 0x9E3779B9, 0xBB67AE85      # Weyl key increments
+MASK32 = 0xFFFFFFFF
+
+
+def philox4x32(counter, key, rounds=10):
+    """One Philox4x32 block, in plain Python integers: 4 words from 4 counter words, 2 key
+    words."""
+    c0, c1, c2, c3 = counter
+    k0, k1 = key
+    for _ in range(rounds):
+        p0, p1 = PHILOX_M0 * c0, PHILOX_M1 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & MASK32, (p0 >> 32) ^ c3 ^ k1, p0 & MASK32
+        k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    return c0, c1, c2, c3
+
+
+def philox_words(seed, first, count):
+    """The words of blocks first .. first + count - 1 for a seed, as a (count, 4) uint32 array:
+    the same equations as philox4x32, vectorised over blocks with NumPy's uint64."""
+    block = (np.uint64(first) + np.arange(count, dtype=np.uint64))
+    c = [block & MASK32, block >> np.uint64(32), np.zeros(count, np.uint64),
+         np.zeros(count, np.uint64)]
+    k0, k1 = seed & MASK32, seed >> 32
+    for _ in range(10):
+        p0, p1 = np.uint64(PHILOX_M0) * c[0], np.uint64(PHILOX_M1) * c[2]
+        c = [(p1 >> np.uint64(32)) ^ c[1] ^ np.uint64(k0), p1 & np.uint64(MASK32),
+             (p0 >> np.uint64(32)) ^ c[3] ^ np.uint64(k1), p0 & np.uint64(MASK32)]
+        k0, k1 = (k0 + PHILOX_W0) & MASK32, (k1 + PHILOX_W1) & MASK32
+    return np.stack(c, axis=1).astype(np.uint32)
+
+
+def _element_words(n, dtype, seed, position, offset):
+    """For elements offset .. offset + n - 1: their block's words and their lane."""
+    per_block = 4 if np.dtype(dtype) == np.float32 else 2
+    e = offset + np.arange(n, dtype=np.int64)
+    first = offset // per_block
+    words = philox_words(seed, position + first, (offset + n - 1) // per_block - first + 1)
+    return words[e // per_block - first], e % per_block
+
+
+def _unit(words, lane, dtype, half=False):
+    """The uniform grid value of a lane: float32 (w >> 8) * 2^-24 from word `lane`; float64
+    the top 53 bits of words (2 lane, 2 lane + 1) * 2^-53; half=True adds half a step (in
+    (0, 1), for the inverse CDF)."""
+    rows = np.arange(len(words))
+    if np.dtype(dtype) == np.float32:
+        bits = (words[rows, lane] >> np.uint32(8)).astype(np.float64)
+        return (bits + (0.5 if half else 0.0)) * 2.0 ** -24
+    hi = words[rows, 2 * lane].astype(np.uint64)
+    lo = words[rows, 2 * lane + 1].astype(np.uint64)
+    bits = ((hi << np.uint64(32)) | lo) >> np.uint64(11)
+    return (bits.astype(np.float64) + (0.5 if half else 0.0)) * 2.0 ** -53
+
+
+def fill_uniform(shape, dtype, low, high, seed, position=0, offset=0):
+    """U(low, high) in [low, high): low + (high - low) * u in the dtype, kept below high."""
+    n = math.prod(shape)
+    words, lane = _element_words(n, dtype, seed, position, offset)
+    u = _unit(words, lane, dtype).astype(dtype)           # exact: the grid fits the dtype
+    v = dtype(low) + dtype(high - low) * u
+    below = np.nextafter(dtype(high), dtype(-np.inf)) if high > low else dtype(high)
+    return np.minimum(v, below).reshape(shape)
+
+
+def fill_normal(shape, dtype, mean, std, seed, position=0, offset=0):
+    """Box-Muller (in double): r = sqrt(-2 log(1 - u1)), z = r cos(2 pi u2) for the first
+    element of a pair, r sin(2 pi u2) for the second; float32 pairs are lanes (0, 1) and
+    (2, 3) of a block, float64 the block's two lanes."""
+    n = math.prod(shape)
+    words, lane = _element_words(n, dtype, seed, position, offset)
+    rows = np.arange(n)
+    if np.dtype(dtype) == np.float32:
+        pair = lane // 2 * 2
+        u1 = (words[rows, pair] >> np.uint32(8)).astype(np.float64) * 2.0 ** -24
+        u2 = (words[rows, pair + 1] >> np.uint32(8)).astype(np.float64) * 2.0 ** -24
+        second = lane % 2 == 1
+    else:
+        u1, u2 = _unit(words, np.zeros(n, np.int64), dtype), _unit(words, np.ones(n, np.int64), dtype)
+        second = lane == 1
+    r = np.sqrt(-2.0 * np.log(1.0 - u1))
+    theta = 2.0 * np.pi * u2
+    z = np.where(second, r * np.sin(theta), r * np.cos(theta))
+    return (mean + std * z).astype(dtype).reshape(shape)
+
+
+def fill_trunc_normal(shape, dtype, mean, std, a, b, seed, position=0, offset=0):
+    """N(mean, std^2) truncated to [a, b] by the inverse CDF: z = Phi^-1(Phi(alpha) + u
+    (Phi(beta) - Phi(alpha))), u in (0, 1), alpha and beta the standardised bounds (mirrored
+    when the interval lies in the upper tail, where Phi is inaccurate)."""
+    from statistics import NormalDist
+    unit = NormalDist()
+    n = math.prod(shape)
+    words, lane = _element_words(n, dtype, seed, position, offset)
+    u = _unit(words, lane, dtype, half=True)
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    flip = alpha + beta > 0
+    if flip:
+        alpha, beta = -beta, -alpha
+    pa, pb = unit.cdf(alpha), unit.cdf(beta)
+    z = np.array([unit.inv_cdf(min(max(pa + ui * (pb - pa), 1e-300), 1 - 1e-16)) for ui in u])
+    z = np.clip(z, alpha, beta)
+    values = np.clip(mean + std * (-z if flip else z), a, b)
+    return values.astype(dtype).reshape(shape)

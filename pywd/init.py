@@ -1,0 +1,374 @@
+"""Initialisers, in place, with torch.nn.init's names and parameters (they return the array).
+
+Why initialisation matters: hidden weights that start equal (all zeros, or any constant) get
+equal gradients and stay equal, so a layer of n units learns like one unit; weights too small
+or too large make activations and gradients vanish or explode through depth, kill ReLUs or
+saturate sigmoids. The schemes here keep the variance of activations (Glorot & Bengio 2010,
+"xavier"; LeCun 1998) or of ReLU activations (He et al. 2015, "kaiming") constant through
+layers, or make weight matrices orthogonal (Saxe et al. 2014) or the identity (Le, Jaitly &
+Hinton 2015, for recurrent weights).
+
+Random initialisers take ``rng=``: an int seed, a :class:`pywd.Generator`, or None (the
+default generator, reseeded by :func:`pywd.seed`). Their values depend only on the generator
+and on each element's index in the array's logical (C) order: the same bytes whatever the
+thread count, memory order, or split into shards (``offset=``, see :class:`pywd.Generator`).
+
+Arrays must be float32 or float64, C- or F-contiguous and writeable; anything else raises
+TypeError/ValueError before the array is touched. Weights are ``(out, in, *kernel)`` as in
+torch; ``layout=`` reads Keras' ``(*kernel, in, out)`` and transposed-convolution layouts.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from . import _kernels
+from ._generator import as_generator
+
+__all__ = [
+    "calculate_gain", "compute_fans", "uniform_", "normal_", "trunc_normal_", "constant_",
+    "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
+    "kaiming_uniform_", "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "orthogonal_",
+    "sparse_", "martens_sparse_", "variance_scaling_",
+]
+
+# Keras: the std of a unit normal truncated to [-2, 2] is 0.8796..., so variance_scaling's
+# "truncated_normal" divides its std by it to keep the intended variance.
+TRUNCATED_NORMAL_STD = 0.87962566103423978
+
+LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
+
+
+# ----------------------------------------------------------------------------- checks
+def _check_tensor(tensor, min_dims=0, max_dims=None, scheme=None):
+    if not isinstance(tensor, np.ndarray):
+        raise TypeError(f"tensor must be a numpy.ndarray, got {type(tensor).__name__}")
+    _kernels._check_arrays(tensor, name="tensor")      # dtype, layout, writeable, aligned
+    if tensor.ndim < min_dims or (max_dims is not None and tensor.ndim > max_dims):
+        wanted = f"{min_dims} to {max_dims}" if max_dims is not None else f"at least {min_dims}"
+        raise ValueError(f"{scheme or 'this initialiser'} needs a tensor with {wanted} "
+                         f"dimensions, got shape {tensor.shape}")
+
+
+def _real(value, name, low=-math.inf, high=math.inf, low_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not (math.isfinite(value) and (low < value if low_open else low <= value) and value <= high):
+        bound = f"> {low:g}" if low_open else f">= {low:g}"
+        if high != math.inf:
+            bound = f"in [{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
+def _choice(value, name, options):
+    if value not in options:
+        raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
+    return value
+
+
+def _offset(offset):
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or offset < 0:
+        raise ValueError(f"offset must be an int >= 0, got {offset!r}")
+    return int(offset)
+
+
+# ----------------------------------------------------------------------------- fills
+def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
+    """One C fill, after every check: the generator advances only when the fill happens.
+    Values follow the logical (C) order, so an F-ordered array gets the same values as a
+    C-ordered one (it is filled through a C-ordered copy)."""
+    gen = as_generator(rng)
+    per_block = 4 if tensor.dtype == np.float32 else 2
+    position = gen._claim(offset, tensor.size, per_block)
+    if tensor.flags.c_contiguous:
+        _kernels._fill(tensor, kind, gen.seed, position, offset, a, b, c, d)
+    else:
+        staging = np.empty(tensor.shape, tensor.dtype)
+        _kernels._fill(staging, kind, gen.seed, position, offset, a, b, c, d)
+        tensor[...] = staging
+    return tensor
+
+
+def uniform_(tensor, a=0.0, b=1.0, *, rng=None, offset=0):
+    """Fills with U(a, b), in place: values in [a, b). torch: ``nn.init.uniform_``.
+
+    NumPy equivalent: ``tensor[...] = rng.uniform(a, b, tensor.shape)`` (other numbers).
+    ``offset``: the index of this array's first element in a larger virtual tensor (shards).
+    """
+    _check_tensor(tensor)
+    a, b = _real(a, "a"), _real(b, "b")
+    if a > b:
+        raise ValueError(f"uniform_ needs a <= b, got a={a!r}, b={b!r}")
+    return _fill(tensor, "uniform", rng, _offset(offset), a, b)
+
+
+def normal_(tensor, mean=0.0, std=1.0, *, rng=None, offset=0):
+    """Fills with N(mean, std^2), in place (Box-Muller). torch: ``nn.init.normal_``.
+
+    NumPy equivalent: ``tensor[...] = rng.normal(mean, std, tensor.shape)`` (other numbers).
+    """
+    _check_tensor(tensor)
+    mean, std = _real(mean, "mean"), _real(std, "std", 0.0)
+    return _fill(tensor, "normal", rng, _offset(offset), mean, std)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng=None, offset=0):
+    """Fills with N(mean, std^2) truncated to [a, b], in place, by the inverse CDF (no
+    redraws). As torch's ``nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds, not
+    multiples of std. The std of the result is smaller than ``std``: 0.8796 std for
+    [mean - 2 std, mean + 2 std].
+    """
+    _check_tensor(tensor)
+    mean, std = _real(mean, "mean"), _real(std, "std", 0.0, low_open=True)
+    a, b = _real(a, "a"), _real(b, "b")
+    if not a < b:
+        raise ValueError(f"trunc_normal_ needs a < b, got a={a!r}, b={b!r}")
+    return _fill(tensor, "trunc_normal", rng, _offset(offset), mean, std, a, b)
+
+
+def constant_(tensor, val):
+    """Fills with ``val``, in place. NumPy: ``tensor[...] = val``. torch: ``constant_``."""
+    _check_tensor(tensor)
+    _kernels._fill(tensor, "constant", 0, 0, 0, _real(val, "val"))
+    return tensor
+
+
+def zeros_(tensor):
+    """Fills with 0, in place (never for hidden weights: equal units stay equal)."""
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    """Fills with 1, in place."""
+    return constant_(tensor, 1.0)
+
+
+def eye_(tensor, gain=1.0):
+    """The (rectangular) identity times ``gain``, in place: ``tensor[i, i] = gain``, zeros
+    elsewhere. torch: ``nn.init.eye_`` (which has no gain). Le, Jaitly & Hinton 2015 start
+    ReLU RNNs' recurrent weights here."""
+    _check_tensor(tensor, 2, 2, "eye_")
+    gain = _real(gain, "gain")
+    constant_(tensor, 0.0)
+    k = min(tensor.shape)
+    tensor[np.arange(k), np.arange(k)] = gain
+    return tensor
+
+
+def dirac_(tensor, groups=1):
+    """The Dirac delta for a 3-, 4- or 5-D convolution weight, in place, as torch's
+    ``nn.init.dirac_``: each output channel (of each group) passes its input channel through
+    unchanged: ``tensor[g*out_per_group + d, d, centre...] = 1``."""
+    _check_tensor(tensor, 3, 5, "dirac_")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"groups must be an int >= 1, got {groups!r}")
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_ needs the output channels ({tensor.shape[0]}) to divide "
+                         f"by groups ({groups})")
+    constant_(tensor, 0.0)
+    out_per_group = tensor.shape[0] // groups
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, tensor.shape[1])):
+            tensor[(g * out_per_group + d, d) + centre] = 1.0
+    return tensor
+
+
+# ----------------------------------------------------------------------------- fans, gains
+def compute_fans(shape, layout="torch"):
+    """(fan_in, fan_out) of a weight of this shape.
+
+    ``layout``: "torch" ``(out, in, *kernel)`` (torch Linear and Conv), "torch_transposed"
+    ``(in, out, *kernel)`` (torch ConvTranspose), "keras" ``(*kernel, in, out)`` (Keras Dense
+    and Conv), "keras_transposed" ``(*kernel, out, in)`` (Keras ConvTranspose). Each fan is
+    its channel count times the kernel's size. torch needs 2+ dimensions; the Keras layouts
+    take 1-D (fan_in = fan_out = length) and 0-D (1, 1) too, as Keras does.
+    """
+    _choice(layout, "layout", LAYOUTS)
+    shape = tuple(int(s) for s in shape)
+    if layout.startswith("torch"):
+        if len(shape) < 2:
+            raise ValueError(f"fans need a shape with at least 2 dimensions for layout "
+                             f"{layout!r}, got {shape}")
+        receptive = math.prod(shape[2:])
+        first, second = shape[0] * receptive, shape[1] * receptive
+        fan_out, fan_in = (first, second) if layout == "torch" else (second, first)
+    else:
+        if len(shape) < 2:
+            n = shape[0] if shape else 1
+            return n, n
+        receptive = math.prod(shape[:-2])
+        first, second = shape[-2] * receptive, shape[-1] * receptive
+        fan_in, fan_out = (first, second) if layout == "keras" else (second, first)
+    return fan_in, fan_out
+
+
+_GAINS = {
+    "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,
+    "conv_transpose2d": 1.0, "conv_transpose3d": 1.0, "sigmoid": 1.0,
+    "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "selu": 3.0 / 4.0,
+    # not in torch: 1/sqrt(E[f(z)^2]) for z ~ N(0, 1), the criterion that gives torch's
+    # sqrt(2) for ReLU (computed by quadrature; tests/test_init.py recomputes them)
+    "gelu": 1.5335304412245632, "silu": 1.676532470362826,
+}
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity: torch's table (linear and conv 1,
+    sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2)) with slope
+    ``param`` (default 0.01), selu 3/4), plus gelu (1.5335) and silu (1.6765)."""
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else _real(param, "param")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity not in _GAINS:
+        raise ValueError(f"unknown nonlinearity {nonlinearity!r}: one of "
+                         f"{tuple(_GAINS) + ('leaky_relu',)}")
+    return _GAINS[nonlinearity]
+
+
+def _fan(tensor, mode, layout, scheme):
+    _check_tensor(tensor, 1 if layout.startswith("keras") else 2, None, scheme)
+    _choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
+    fan_in, fan_out = compute_fans(tensor.shape, layout)
+    if tensor.size == 0:
+        return 1.0          # a zero-size fill does nothing; avoid dividing by a zero fan
+    return {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+
+
+# ----------------------------------------------------------------------------- schemes
+def xavier_uniform_(tensor, gain=1.0, *, rng=None, layout="torch"):
+    """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
+    variance of activations and of gradients is kept through tanh/sigmoid-like layers.
+    torch: ``nn.init.xavier_uniform_``."""
+    std = _real(gain, "gain") * math.sqrt(1.0 / _fan(tensor, "fan_avg", layout, "xavier_uniform_"))
+    bound = math.sqrt(3.0) * std
+    return _fill(tensor, "uniform", rng, 0, -bound, bound)
+
+
+def xavier_normal_(tensor, gain=1.0, *, rng=None, layout="torch"):
+    """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
+    torch: ``nn.init.xavier_normal_``."""
+    std = _real(gain, "gain") * math.sqrt(1.0 / _fan(tensor, "fan_avg", layout, "xavier_normal_"))
+    return _fill(tensor, "normal", rng, 0, 0.0, std)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity, layout, scheme):
+    _choice(mode, "mode", ("fan_in", "fan_out"))
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, layout, scheme))
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
+                     layout="torch"):
+    """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
+    ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
+    ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, layout,
+                                          "kaiming_uniform_")
+    return _fill(tensor, "uniform", rng, 0, -bound, bound)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
+                    layout="torch"):
+    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity, layout, "kaiming_normal_")
+    return _fill(tensor, "normal", rng, 0, 0.0, std)
+
+
+def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
+                      rng=None, layout="torch"):
+    """Keras' VarianceScaling: variance ``scale / n`` with n the fan of ``mode``
+    ("fan_in", "fan_out", "fan_avg"), drawn from ``distribution``:
+    "truncated_normal" (std sqrt(scale/n) / 0.8796, cut at 2 std, so the variance is as
+    asked), "untruncated_normal" (std sqrt(scale/n)) or "uniform" (U(-l, l),
+    l = sqrt(3 scale/n)). Covers Glorot (scale 1, fan_avg), He (scale 2, fan_in) and LeCun
+    (scale 1, fan_in)."""
+    scale = _real(scale, "scale", 0.0, low_open=True)
+    _choice(distribution, "distribution", ("truncated_normal", "untruncated_normal", "uniform"))
+    variance = scale / max(1.0, _fan(tensor, mode, layout, "variance_scaling_"))
+    if distribution == "truncated_normal":
+        std = math.sqrt(variance) / TRUNCATED_NORMAL_STD
+        return _fill(tensor, "trunc_normal", rng, 0, 0.0, std, -2.0 * std, 2.0 * std)
+    if distribution == "untruncated_normal":
+        return _fill(tensor, "normal", rng, 0, 0.0, math.sqrt(variance))
+    limit = math.sqrt(3.0 * variance)
+    return _fill(tensor, "uniform", rng, 0, -limit, limit)
+
+
+def lecun_uniform_(tensor, *, rng=None, layout="torch"):
+    """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
+    SELU networks and linear layers."""
+    return variance_scaling_(tensor, 1.0, "fan_in", "uniform", rng=rng, layout=layout)
+
+
+def lecun_normal_(tensor, *, rng=None, layout="torch"):
+    """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal)."""
+    return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", rng=rng, layout=layout)
+
+
+def orthogonal_(tensor, gain=1.0, *, rng=None):
+    """A (semi-)orthogonal matrix times ``gain``, in place (Saxe, McClelland & Ganguli 2014),
+    as torch's ``nn.init.orthogonal_``: the tensor is viewed as (shape[0], rest), a normal
+    matrix of that shape (its transpose when wider than tall) is QR-factorised, Q's columns
+    get the signs of R's diagonal (so Q is uniformly distributed), and rows or columns of the
+    result are orthonormal."""
+    _check_tensor(tensor, 2, None, "orthogonal_")
+    gain = _real(gain, "gain")
+    rows = tensor.shape[0]
+    cols = tensor.size // rows if rows else 0
+    if tensor.size == 0:
+        return tensor
+    flat = np.empty((max(rows, cols), min(rows, cols)), tensor.dtype)
+    _fill(flat, "normal", rng, 0, 0.0, 1.0)
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diagonal(r))       # sign(0) = 0 has probability zero for a normal draw
+    if rows < cols:
+        q = q.T
+    if gain != 1.0:
+        q *= gain
+    tensor[...] = q.reshape(tensor.shape)
+    return tensor
+
+
+def _permutation_keys(shape, dtype, rng):
+    """Uniform keys from the generator; argsort along axis 0 turns them into one random
+    permutation per column."""
+    keys = np.empty(shape, np.float64)
+    _fill(keys, "uniform", rng, 0, 0.0, 1.0)
+    return np.argsort(keys, axis=0, kind="stable")
+
+
+def sparse_(tensor, sparsity, std=0.01, *, rng=None):
+    """torch's ``nn.init.sparse_``: N(0, std^2) with a fraction ``sparsity`` of each column
+    (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010)."""
+    _check_tensor(tensor, 2, 2, "sparse_")
+    sparsity = _real(sparsity, "sparsity", 0.0, 1.0)
+    std = _real(std, "std", 0.0)
+    rows, cols = tensor.shape
+    gen = as_generator(rng)
+    _fill(tensor, "normal", gen, 0, 0.0, std)
+    zeros = math.ceil(sparsity * rows)
+    if zeros and cols:
+        order = _permutation_keys((rows, cols), tensor.dtype, gen)
+        tensor[order[:zeros], np.arange(cols)] = 0.0
+    return tensor
+
+
+def martens_sparse_(tensor, nonzeros=15, std=1.0, *, rng=None):
+    """Martens' (2010) sparse initialisation: each unit (row of an (out, in) weight) gets
+    exactly ``nonzeros`` incoming weights from N(0, std^2), the rest zero, so units differ and
+    the scale does not depend on the layer's width. 2-D tensors; nonzeros <= in."""
+    _check_tensor(tensor, 2, 2, "martens_sparse_")
+    rows, cols = tensor.shape
+    if (isinstance(nonzeros, bool) or not isinstance(nonzeros, numbers.Integral)
+            or not 0 <= nonzeros <= cols):
+        raise ValueError(f"nonzeros must be an int in [0, {cols}] (the inputs per unit), "
+                         f"got {nonzeros!r}")
+    std = _real(std, "std", 0.0)
+    gen = as_generator(rng)
+    _fill(tensor, "normal", gen, 0, 0.0, std)
+    if cols and rows:
+        order = _permutation_keys((cols, rows), tensor.dtype, gen)   # per row of tensor
+        tensor[np.arange(rows), order[nonzeros:]] = 0.0
+    return tensor
