@@ -9,10 +9,11 @@
  *   normal     Box-Muller on 1 - u1 (in (0, 1], so log never sees 0): lanes (0, 1) and (2, 3)
  *              of float32 are (r cos, r sin) pairs of words (0, 1) and (2, 3); float64 uses
  *              words (0, 1) for u1 and (2, 3) for u2
- *   truncated  inverse CDF, u in (0, 1): float64 x = ndtri(Phi(alpha) + u (Phi(beta) -
- *   normal     Phi(alpha))) in double; float32 x = sqrt(2) erfinv(2 Phi(alpha) - 1 + 2u (Phi(beta)
- *              - Phi(alpha))) in float, vectorised; then clamped to [a, b]. An interval in the
- *              upper tail is sampled as its mirror image (Phi is accurate where it is small) */
+ *   truncated  inverse CDF, u in (0, 1): x = ndtri(Phi(alpha) + u (Phi(beta) - Phi(alpha)))
+ *   normal     in double; for float32 with |alpha|, |beta| <= 3, x = sqrt(2) erfinv(2 Phi(alpha)
+ *              - 1 + 2u (Phi(beta) - Phi(alpha))) in float, vectorised; then clamped to [a, b].
+ *              An interval in the upper tail is sampled as its mirror image (Phi is accurate
+ *              where it is small) */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
 #if REAL_IS_DOUBLE
@@ -29,6 +30,7 @@ typedef struct {
     double t_mean, t_std, pa, pb, alpha, beta, lo, hi;
     real v_lo, v_width;                /* truncated normal, float32: 2 Phi - 1 at the bounds */
     int flip;                          /* truncated normal: sample the mirrored interval */
+    int fast;                          /* truncated normal, float32: the erfinv path */
     real value;                        /* constant */
     real *dst;
 } NAME(fill_ctx);
@@ -97,24 +99,35 @@ static void NAME(normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RE
     }
 }
 
+/* The accurate truncated normal draw for u in (0, 1): ndtri in double (about 1e-15). */
+PYWD_INLINE double NAME(trunc_accurate)(const NAME(fill_ctx) *x, double u)
+{
+    double z = pywd_ndtri(x->pa + u * (x->pb - x->pa)), v;
+    z = z < x->alpha ? x->alpha : (z > x->beta ? x->beta : z);
+    v = x->t_mean + x->t_std * (x->flip ? -z : z);
+    return v < x->lo ? x->lo : (v > x->hi ? x->hi : v);
+}
+
 static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RESTRICT w,
                                       int count, real *PYWD_RESTRICT out)
 {
     int i;
 #if REAL_IS_DOUBLE
-    /* accurate: ndtri (about 1e-15) of a uniform draw between Phi(alpha) and Phi(beta) */
     for (i = 0; i < count * FILL_E; i++) {
         uint64_t bits = (((uint64_t)w[2 * i] << 32) | w[2 * i + 1]) >> 11;
-        double u = ((double)(int64_t)bits + 0.5) * (1.0 / 9007199254740992.0); /* in (0, 1) */
-        double z = pywd_ndtri(x->pa + u * (x->pb - x->pa)), v;
-        z = z < x->alpha ? x->alpha : (z > x->beta ? x->beta : z);
-        v = x->t_mean + x->t_std * (x->flip ? -z : z);
-        v = v < x->lo ? x->lo : (v > x->hi ? x->hi : v);
-        out[i] = v;
+        out[i] = NAME(trunc_accurate)(x, ((double)(int64_t)bits + 0.5) * (1.0 / 9007199254740992.0));
     }
 #else
+    if (!x->fast) {
+        for (i = 0; i < count * FILL_E; i++)
+            out[i] = (real)NAME(trunc_accurate)(
+                x, ((double)(w[i] >> 8) + 0.5) * (1.0 / 16777216.0));
+        return;
+    }
+    {
     /* fast, as torch's trunc_normal_: z = sqrt(2) erfinv(v), v uniform between 2 Phi(alpha) - 1
-     * and 2 Phi(beta) - 1, in float (a few ulp in the bulk, less accurate far in the tails) */
+     * and 2 Phi(beta) - 1, in float; used when |alpha|, |beta| <= 3, where it is within about
+     * 1e-5 std of the accurate draw (beyond, v's float resolution near +-1 is too coarse) */
     const float v_lo = x->v_lo, v_width = x->v_width, alpha = (float)x->alpha;
     const float beta = (float)x->beta, sign = x->flip ? -1.0f : 1.0f;
     const float mean = (float)x->t_mean, std = (float)x->t_std;
@@ -143,12 +156,14 @@ static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *P
         r = r < lo ? lo : r;
         out[i] = r > hi ? hi : r;
     }
+    }
 #endif
 }
 
 /* Elements [e0, e1) of the virtual tensor into dst, a chunk of whole blocks at a time: pass 1
- * and pass 2 are flat loops that vectorise, then the wanted elements are copied out. An
- * element's value depends only on its words, so the chunking never changes a bit. */
+ * and pass 2 are flat loops that vectorise; pass 2 writes into dst directly where the chunk
+ * is all wanted, else into a buffer whose wanted part is copied out. An element's value
+ * depends only on its words, so the chunking never changes a bit. */
 #define PYWD_FILL_RANGE(kind)                                                                 \
     static void NAME(kind##_range)(const NAME(fill_ctx) *x, real *dst, uint64_t e0,          \
                                    uint64_t e1)                                               \
@@ -161,10 +176,14 @@ static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *P
             int count = last - first + 1 < FILL_CHUNK ? (int)(last - first + 1) : FILL_CHUNK; \
             uint64_t i;                                                                       \
             NAME(philox_words)(x, x->position + first, count, words);                         \
-            NAME(kind##_values)(x, words, count, values);                                     \
             take = (uint64_t)count * FILL_E - skip;                                           \
-            take = take < e1 - e ? take : e1 - e;                                             \
-            for (i = 0; i < take; i++) dst[e - e0 + i] = values[skip + i];                    \
+            if (skip == 0 && take <= e1 - e) { /* whole blocks: straight into dst */          \
+                NAME(kind##_values)(x, words, count, dst + (e - e0));                         \
+            } else {                                                                          \
+                NAME(kind##_values)(x, words, count, values);                                 \
+                take = take < e1 - e ? take : e1 - e;                                         \
+                for (i = 0; i < take; i++) dst[e - e0 + i] = values[skip + i];                \
+            }                                                                                 \
             e += take;                                                                        \
         }                                                                                     \
     }
@@ -238,6 +257,7 @@ void NAME(pywd_fill)(const pywd_fill_hyper *h, real *dst, int64_t n)
         x.beta = x.flip ? -alpha : beta;
         x.pa = pywd_ndtr(x.alpha);
         x.pb = pywd_ndtr(x.beta);
+        x.fast = fabs(x.alpha) <= 3.0 && fabs(x.beta) <= 3.0;
         x.v_lo = (real)(2.0 * x.pa - 1.0);
         x.v_width = (real)(2.0 * (x.pb - x.pa));
         x.t_mean = h->a;

@@ -21,4 +21,5 @@ from ._generator import Generator, default_generator, seed
 from . import init, optim
 
 __all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "Generator", "seed",
-           "default_generator", "init", "optim", "get_num_threads", "set_num_threads", "show_config", "__version__"]
+           "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
+           "show_config", "__version__"]

@@ -1,5 +1,6 @@
 """`python -m pywd bench`: pywd against its NumPy reference, judged against this machine's
-memory bandwidth (measured first by a copy and a read-modify-write probe).
+memory bandwidth (measured first by a copy and a read-modify-write probe); the fills of
+pywd.init against NumPy's Generator.
 
 For every kernel, size and dtype it prints the reference's time, pywd's time, the speed-up,
 the GB/s pywd moves (bytes it must read and write, per element, times elements, over time)
@@ -130,11 +131,59 @@ def measure(kernel, size, dtype, shapes, budget):
                 gb_per_s=nbytes / t_ours / 1e9)
 
 
+FILLS = {   # name -> (pywd.init call, NumPy's counterpart: the reference for speed)
+    "uniform": (lambda a: pywd.init.uniform_(a, rng=_GEN), "random"),
+    "normal": (lambda a: pywd.init.normal_(a, rng=_GEN), "standard_normal"),
+    "trunc_normal": (lambda a: pywd.init.trunc_normal_(a, rng=_GEN), "redraw"),
+}
+_GEN = pywd.Generator(0)
+
+
+def numpy_fill(kind, out, rng):
+    """NumPy's way to the same distribution into `out`: Generator.random and
+    standard_normal with out=, and for the truncated normal a redraw loop."""
+    if kind == "random":
+        rng.random(dtype=out.dtype, out=out)
+    elif kind == "standard_normal":
+        rng.standard_normal(dtype=out.dtype, out=out)
+    else:
+        rng.standard_normal(dtype=out.dtype, out=out)
+        bad = np.abs(out) > 2.0
+        while bad.any():
+            out[bad] = rng.standard_normal(int(bad.sum()), dtype=out.dtype)
+            bad = np.abs(out) > 2.0
+
+
+def fill_rows(quick, budget):
+    """Fills of 16M float32 (and float64 unless quick), and orthogonal_ on 2048 x 2048
+    against numpy.linalg.qr of a matrix of the same shape and dtype."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32,) if quick else (np.float32, np.float64):
+        out = np.empty(SIZES["16M"], dtype)
+        for name, (ours, theirs) in FILLS.items():
+            t_ours = best_time(lambda: ours(out), budget)
+            t_ref = best_time(lambda: numpy_fill(theirs, out, rng), budget)
+            gbs = out.nbytes / t_ours / 1e9
+            rows.append(dict(kernel=name, size="16M", dtype=np.dtype(dtype).name, arrays=1,
+                             elements=out.size, reference_s=t_ref, pywd_s=t_ours,
+                             speedup=t_ref / t_ours, gb_per_s=gbs))
+    matrix = np.empty((2048, 2048), np.float32)
+    random = rng.standard_normal((2048, 2048), dtype=np.float32)
+    t_ours = best_time(lambda: pywd.init.orthogonal_(matrix, rng=_GEN), budget)
+    t_ref = best_time(lambda: np.linalg.qr(random), budget)
+    rows.append(dict(kernel="orthogonal", size="2048^2", dtype="float32", arrays=1,
+                     elements=matrix.size, reference_s=t_ref, pywd_s=t_ours,
+                     speedup=t_ref / t_ours, gb_per_s=matrix.nbytes / t_ours / 1e9))
+    return rows
+
+
 def run(quick=False):
     budget = 0.2 if quick else 0.6
     copy_bw, rmw_bw = probe_bandwidth(SIZES["16M"], budget)
     with np.errstate(all="ignore"):   # the same gradient every step drives some states to 0/0
         rows = [measure(*case, budget) for case in cases(quick)]
+    rows += fill_rows(quick, budget)
     for row in rows:
         # Bandwidth drifts from minute to minute on a shared machine, so a row that streams
         # from memory is judged against a probe taken right after it; rows that fit in cache
@@ -183,6 +232,15 @@ def targets(rows):
     if adamw_model:
         out.append(("ResNet-50 list, AdamW >= 8x reference loop", adamw_model["speedup"] >= 8,
                     f"{adamw_model['speedup']:.1f}x"))
+    for name, times in (("normal", 6), ("uniform", 3), ("trunc_normal", 10)):
+        fill = row(name, "16M")
+        if fill:
+            out.append((f"16M float32 {name} fill >= {times}x NumPy", fill["speedup"] >= times,
+                        f"{fill['speedup']:.1f}x"))
+    ortho = row("orthogonal", "2048^2")
+    if ortho:
+        out.append(("orthogonal_ 2048x2048 no slower than numpy.linalg.qr",
+                    ortho["speedup"] >= 1.0, f"{ortho['speedup']:.2f}x"))
     return [dict(target=t, met=bool(ok), measured=m) for t, ok, m in out]
 
 
