@@ -322,12 +322,14 @@ def orthogonal_(tensor, gain=1.0, *, rng=None):
     flat = np.empty((max(rows, cols), min(rows, cols)), tensor.dtype)
     _fill(flat, "normal", rng, 0, 0.0, 1.0)
     q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diagonal(r))       # sign(0) = 0 has probability zero for a normal draw
-    if rows < cols:
-        q = q.T
-    if gain != 1.0:
-        q *= gain
-    tensor[...] = q.reshape(tensor.shape)
+    # column j of Q times sign(R[j, j]) (sign(0) has probability zero for a normal draw), and
+    # the gain, applied while writing the result: one pass over the output
+    scale = (np.sign(np.diagonal(r)) * gain).astype(tensor.dtype)
+    q, scale = (q.T, scale[:, None]) if rows < cols else (q, scale[None, :])
+    if tensor.flags.c_contiguous:
+        np.multiply(q, scale, out=tensor.reshape(rows, cols))
+    else:                              # an F-ordered tensor's reshape would be a copy
+        tensor[...] = (q * scale).reshape(tensor.shape)
     return tensor
 
 
