@@ -4,6 +4,8 @@ Tolerances (kernel against pywd.reference): float64 within 1e-12 relative, float
 2 ulp. The kernels round each operation in the reference's order, so in practice they agree
 to the last bit; the margin is for compilers that contract a*b+c differently.
 """
+import io
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -102,3 +104,35 @@ def decays(draw):
     """(weight_decay, decay mode), every mode and zero decay in play."""
     return dict(weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3])),
                 decay=draw(st.sampled_from(DECAY_MODES)))
+
+
+# --------------------------------------------------------------------- optimiser classes
+def model(dtype=np.float64, seed=0, shapes=((4, 3), (3,), (2, 2, 2))):
+    """A few parameters of assorted shapes."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def grads_for(params, rng):
+    return [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
+
+
+def run_steps(opt, params, steps, seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        opt.step(grads_for(params, rng))
+
+
+def saved(opt):
+    """opt.state_dict() through an .npz file, loaded without pickle (numpy's default)."""
+    buf = io.BytesIO()
+    np.savez(buf, **opt.state_dict())
+    buf.seek(0)
+    return np.load(buf)
+
+
+def small_or_threaded(count, **kwargs):
+    """Lists of small awkward arrays, or short lists with one array big enough to be split
+    across threads."""
+    return st.one_of(array_lists(count=count, **kwargs),
+                     array_lists(count=count, max_arrays=3, big=True))

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import array_lists, assert_all_match, copies, decays, nonnegative
+from helpers import array_lists, assert_all_match, copies, decays, nonnegative, small_or_threaded
 from pywd import reference
 
 
@@ -21,18 +21,8 @@ def run_adagrad(fn, lists, hyper):
     fn(*lists, **hyper)
 
 
-@given(array_lists(count=3), adagrad_hypers())
+@given(small_or_threaded(3), adagrad_hypers())
 def test_adagrad_matches_reference(arrays, hyper):
-    params, grads, sums = arrays
-    arrays = [params, grads, *nonnegative([sums])]
-    ours, ref = copies(arrays), copies(arrays)
-    run_adagrad(pywd.adagrad, ours, hyper)
-    run_adagrad(reference.adagrad, ref, hyper)
-    assert_all_match(ours, ref)
-
-
-@given(array_lists(count=3, max_arrays=3, big=True), adagrad_hypers())
-def test_adagrad_matches_reference_on_threaded_sizes(arrays, hyper):
     params, grads, sums = arrays
     arrays = [params, grads, *nonnegative([sums])]
     ours, ref = copies(arrays), copies(arrays)

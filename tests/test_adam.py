@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DTYPES, array_lists, assert_all_match, copies, decays, nonnegative
+from helpers import (DTYPES, array_lists, assert_all_match, copies,
+                     decays, nonnegative, small_or_threaded)
 from pywd import reference
 
 
@@ -29,17 +30,8 @@ def adam_state(arrays):
     return [params, grads, m, *nonnegative([v, vmax])]
 
 
-@given(array_lists(count=5), adam_hypers())
+@given(small_or_threaded(5), adam_hypers())
 def test_adam_matches_reference(arrays, hyper):
-    arrays = adam_state(arrays)
-    ours, ref = copies(arrays), copies(arrays)
-    run_adam(pywd.adam, ours, hyper)
-    run_adam(reference.adam, ref, hyper)
-    assert_all_match(ours, ref)
-
-
-@given(array_lists(count=5, max_arrays=3, big=True), adam_hypers())
-def test_adam_matches_reference_on_threaded_sizes(arrays, hyper):
     arrays = adam_state(arrays)
     ours, ref = copies(arrays), copies(arrays)
     run_adam(pywd.adam, ours, hyper)

@@ -5,27 +5,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DECAY_MODES, array_lists, assert_matches
+from helpers import DECAY_MODES, array_lists, assert_matches, small_or_threaded
 from pywd import reference
 
 
-@given(array_lists(count=1, big=False), st.sampled_from(DECAY_MODES),
+@given(small_or_threaded(1), st.sampled_from(DECAY_MODES),
        st.sampled_from([0.0, 1e-3, 0.1, 1.0]), st.sampled_from([0.0, 1e-4, 0.05, 1.0]))
 def test_decay_matches_reference(arrays, mode, lr, wd):
     (params,) = arrays
     ours, ref = [a.copy(order="K") for a in params], [a.copy(order="K") for a in params]
     pywd.decay(ours, lr=lr, weight_decay=wd, decay=mode)
     reference.decay(ref, lr=lr, weight_decay=wd, decay=mode)
-    for a, b in zip(ours, ref):
-        assert_matches(a, b)
-
-
-@given(array_lists(count=1, big=True), st.sampled_from(DECAY_MODES))
-def test_decay_matches_reference_on_threaded_sizes(arrays, mode):
-    (params,) = arrays
-    ours, ref = [a.copy(order="K") for a in params], [a.copy(order="K") for a in params]
-    pywd.decay(ours, lr=0.1, weight_decay=0.3, decay=mode)
-    reference.decay(ref, lr=0.1, weight_decay=0.3, decay=mode)
     for a, b in zip(ours, ref):
         assert_matches(a, b)
 

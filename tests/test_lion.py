@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import array_lists, assert_all_match, copies, decays
+from helpers import array_lists, assert_all_match, copies, decays, small_or_threaded
 from pywd import reference
 
 
@@ -16,16 +16,8 @@ def lion_hypers(draw):
                 maximize=draw(st.booleans()), **draw(decays()))
 
 
-@given(array_lists(count=3), lion_hypers())
+@given(small_or_threaded(3), lion_hypers())
 def test_lion_matches_reference(arrays, hyper):
-    ours, ref = copies(arrays), copies(arrays)
-    pywd.lion(*ours, **hyper)
-    reference.lion(*ref, **hyper)
-    assert_all_match(ours, ref)
-
-
-@given(array_lists(count=3, max_arrays=3, big=True), lion_hypers())
-def test_lion_matches_reference_on_threaded_sizes(arrays, hyper):
     ours, ref = copies(arrays), copies(arrays)
     pywd.lion(*ours, **hyper)
     reference.lion(*ref, **hyper)

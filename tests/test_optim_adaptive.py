@@ -1,40 +1,21 @@
 """pywd.optim.Adam, AdamW, RMSprop, Adagrad and Lion: torch's defaults, per-parameter step
 counters, state_dict round trips, and (if torch is installed) parity with torch.optim step for
 step in every option torch has."""
-import io
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import snapshot
+from helpers import grads_for, model, run_steps, saved, snapshot
 from pywd.optim import Adagrad, Adam, AdamW, Lion, RMSprop
 
-SHAPES = ((7, 5), (5,), (3, 2, 2))
 
 
-def model(dtype=np.float64, seed=0, shapes=SHAPES):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s).astype(dtype) for s in shapes]
 
 
-def grads_for(params, rng):
-    return [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
 
 
-def run(opt, params, steps, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(steps):
-        opt.step(grads_for(params, rng))
-
-
-def saved(opt):
-    buf = io.BytesIO()
-    np.savez(buf, **opt.state_dict())
-    buf.seek(0)
-    return np.load(buf)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -67,13 +48,13 @@ OPTIMIZERS = [
 def test_state_dict_round_trip_continues_bit_for_bit(cls, hyper):
     params = model(np.float32)
     opt = cls(params, **hyper)
-    run(opt, params, 3, seed=1)
+    run_steps(opt, params, 3, seed=1)
     checkpoint = saved(opt)
     resumed_params = [p.copy() for p in params]
-    run(opt, params, 3, seed=2)
+    run_steps(opt, params, 3, seed=2)
     resumed = cls(resumed_params)                 # hyper-parameters come from the file
     resumed.load_state_dict(checkpoint)
-    run(resumed, resumed_params, 3, seed=2)
+    run_steps(resumed, resumed_params, 3, seed=2)
     assert snapshot(resumed_params) == snapshot(params)
     assert resumed.param_groups[0] == {**opt.param_groups[0], "params": resumed_params}
 

@@ -8,17 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import snapshot
+from helpers import grads_for, model, run_steps, saved, snapshot
 from pywd.optim import SGD, SGDW
 
 
-def model(dtype=np.float64, seed=0, shapes=((4, 3), (3,), (2, 2, 2))):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s).astype(dtype) for s in shapes]
 
 
-def grads_for(params, rng):
-    return [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
 
 
 def test_defaults_follow_torch():
@@ -112,17 +107,8 @@ def test_constructor_refuses_bad_input():
 
 
 # ------------------------------------------------------------------------ state_dict
-def run(opt, params, steps, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(steps):
-        opt.step(grads_for(params, rng))
 
 
-def saved(opt):
-    buf = io.BytesIO()
-    np.savez(buf, **opt.state_dict())
-    buf.seek(0)
-    return np.load(buf)          # allow_pickle=False: numpy's default
 
 
 @pytest.mark.parametrize("cls", [SGD, SGDW])
@@ -130,15 +116,15 @@ def test_state_dict_round_trip_continues_bit_for_bit(cls):
     hyper = dict(lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)
     params = model(np.float32)
     opt = cls(params, **hyper)
-    run(opt, params, 3, seed=1)
+    run_steps(opt, params, 3, seed=1)
     checkpoint = saved(opt)
     resumed_params = [p.copy() for p in params]
-    run(opt, params, 3, seed=2)
+    run_steps(opt, params, 3, seed=2)
 
     resumed = cls(resumed_params, lr=1.0)              # hyper-parameters come from the file
     resumed.load_state_dict(checkpoint)
     assert resumed.param_groups[0]["lr"] == 0.05 and resumed.param_groups[0]["nesterov"] is True
-    run(resumed, resumed_params, 3, seed=2)
+    run_steps(resumed, resumed_params, 3, seed=2)
     assert snapshot(resumed_params) == snapshot(params)
 
 
@@ -146,7 +132,7 @@ def test_int_defaults_still_load_float_hyper_parameters():
     # torch users write momentum=0; a group's 0.9 must survive a round trip
     a, b = model(shapes=((3,), (2,)))
     opt = SGD([{"params": [a]}, {"params": [b], "momentum": 0.9}], lr=1, momentum=0)
-    run(opt, [a, b], 2, seed=0)
+    run_steps(opt, [a, b], 2, seed=0)
     fresh = SGD([{"params": [a.copy()]}, {"params": [b.copy()], "momentum": 0.5}], lr=1, momentum=0)
     fresh.load_state_dict(saved(opt))
     assert fresh.param_groups[1]["momentum"] == 0.9 and fresh.param_groups[0]["lr"] == 1.0
@@ -155,7 +141,7 @@ def test_int_defaults_still_load_float_hyper_parameters():
 def test_state_dict_is_a_copy():
     params = model()
     opt = SGD(params, lr=0.1, momentum=0.9)
-    run(opt, params, 1, seed=0)
+    run_steps(opt, params, 1, seed=0)
     sd = opt.state_dict()
     sd["state/0/momentum_buffer"][...] = 7.0
     assert not np.any(opt.state[0]["momentum_buffer"] == 7.0)
@@ -164,7 +150,7 @@ def test_state_dict_is_a_copy():
 def trained():
     params = model()
     opt = SGD(params, lr=0.1, momentum=0.9)
-    run(opt, params, 2, seed=0)
+    run_steps(opt, params, 2, seed=0)
     return opt, params
 
 

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import array_lists, assert_all_match, copies, decays, nonnegative
+from helpers import array_lists, assert_all_match, copies, decays, nonnegative, small_or_threaded
 from pywd import reference
 
 
@@ -31,17 +31,8 @@ def rmsprop_state(arrays):
     return [params, grads, s, bufs, a]
 
 
-@given(array_lists(count=5), rmsprop_hypers())
+@given(small_or_threaded(5), rmsprop_hypers())
 def test_rmsprop_matches_reference(arrays, hyper):
-    arrays = rmsprop_state(arrays)
-    ours, ref = copies(arrays), copies(arrays)
-    run_rmsprop(pywd.rmsprop, ours, hyper)
-    run_rmsprop(reference.rmsprop, ref, hyper)
-    assert_all_match(ours, ref)
-
-
-@given(array_lists(count=5, max_arrays=3, big=True), rmsprop_hypers())
-def test_rmsprop_matches_reference_on_threaded_sizes(arrays, hyper):
     arrays = rmsprop_state(arrays)
     ours, ref = copies(arrays), copies(arrays)
     run_rmsprop(pywd.rmsprop, ours, hyper)

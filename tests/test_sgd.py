@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DTYPES, array_lists, assert_matches, make_array, sgd_hypers
+from helpers import DTYPES, array_lists, assert_matches, make_array, sgd_hypers, small_or_threaded
 from pywd import reference
 
 
@@ -23,15 +23,8 @@ def run_both(arrays, hyper):
     return out
 
 
-@given(array_lists(count=3), sgd_hypers())
+@given(small_or_threaded(3), sgd_hypers())
 def test_sgd_matches_reference(arrays, hyper):
-    (params, bufs), (ref_params, ref_bufs) = run_both(arrays, hyper)
-    for a, b in zip(params + bufs, ref_params + ref_bufs):
-        assert_matches(a, b)
-
-
-@given(array_lists(count=3, max_arrays=3, big=True), sgd_hypers())
-def test_sgd_matches_reference_on_threaded_sizes(arrays, hyper):
     (params, bufs), (ref_params, ref_bufs) = run_both(arrays, hyper)
     for a, b in zip(params + bufs, ref_params + ref_bufs):
         assert_matches(a, b)
