@@ -1,0 +1,299 @@
+"""The demo's five experiments. Each takes `quick` and returns (numbers, plot), where numbers
+is a dict the tests assert on and plot(ax_grid_path) draws the experiment's picture."""
+import math
+
+import numpy as np
+
+import pywd
+from pywd import init
+
+from .nets import MLP, ReluRNN
+
+
+# ----------------------------------------------------------------------------- data, training
+def regression_task(seed=0, n_in=8, n_train=512, n_test=512, noise=0.1):
+    """A teacher MLP with random weights labels Gaussian inputs (plus noise)."""
+    rng = np.random.default_rng(seed)
+    teacher = MLP(n_in, 32, 1)
+    init.kaiming_normal_(teacher.params[0], nonlinearity="relu", rng=seed)
+    init.xavier_normal_(teacher.params[2], rng=seed + 1)
+    x = rng.standard_normal((n_train + n_test, n_in))
+    w1, b1, w2, b2 = teacher.params
+    y = np.maximum(x @ w1.T + b1, 0) @ w2.T + b2 + noise * rng.standard_normal((len(x), 1))
+    return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
+
+
+def he_mlp(n_in, n_hidden, seed):
+    net = MLP(n_in, n_hidden, 1)
+    init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
+    init.xavier_normal_(net.params[2], rng=seed + 1)
+    return net
+
+
+def batches(n, batch, steps, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n, batch) for _ in range(steps)]
+
+
+def train_mlp(net, data, steps, update, seed=1):
+    """Minibatch training; update(params, grads, t) applies one pywd step. Returns the losses
+    on the whole training set, every 10 steps."""
+    x, y = data
+    curve = []
+    for t, idx in enumerate(batches(len(x), 64, steps, seed)):
+        _, grads = net.loss_and_grads(x[idx], y[idx])
+        update(net.params, grads, t)
+        if t % 10 == 0:
+            curve.append(net.loss(x, y))
+    return curve
+
+
+def sgd_update(lr, momentum=0.0, weight_decay=0.0, decay="decoupled"):
+    """A stateful closure around pywd.sgd (one call updates every parameter)."""
+    bufs = []
+
+    def update(params, grads, t):
+        if momentum and not bufs:
+            bufs.extend(np.zeros_like(p) for p in params)
+        pywd.sgd(params, grads, bufs if momentum else None, lr=lr, momentum=momentum,
+                 weight_decay=weight_decay, decay=decay, first_step=t == 0)
+    return update
+
+
+def adam_update(lr, weight_decay, decay):
+    state = []
+
+    def update(params, grads, t):
+        if not state:
+            state.extend([[np.zeros_like(p) for p in params] for _ in range(2)])
+        pywd.adam(params, grads, *state, step=t + 1, lr=lr, weight_decay=weight_decay,
+                  decay=decay)
+    return update
+
+
+# ----------------------------------------------------------------------------- experiments
+def zero_init(quick):
+    """1. Constant hidden weights never break symmetry: every hidden unit stays the same."""
+    train, _ = regression_task(0)
+    steps = 300 if quick else 2000
+    const = MLP(8, 32, 1)
+    init.constant_(const.params[0], 0.1)
+    init.constant_(const.params[2], 0.1)
+    he = he_mlp(8, 32, seed=3)
+    curves = {name: train_mlp(net, train, steps, sgd_update(0.05, momentum=0.9))
+              for name, net in (("constant", const), ("he", he))}
+    w1, w2 = const.params[0], const.params[2]
+    spread = max(float(np.max(np.abs(w1 - w1[0]))), float(np.max(np.abs(w2 - w2[:, :1]))))
+    numbers = {"hidden_unit_spread_constant": spread,
+               "final_loss_constant": curves["constant"][-1], "final_loss_he": curves["he"][-1]}
+
+    def plot(ax):
+        for name, curve in curves.items():
+            ax.semilogy(np.arange(len(curve)) * 10, curve, label=f"{name} init")
+        ax.set(title="1. constant vs He init: training loss", xlabel="step", ylabel="MSE")
+        ax.legend()
+    return numbers, plot
+
+
+def activation_scale(quick):
+    """2. Activation scale through a deep stack at initialisation."""
+    depth, width = (20, 256) if quick else (50, 512)
+    x0 = np.random.default_rng(0).standard_normal((256, width))
+    schemes = {   # each draws a fresh matrix per layer from its own generator
+        "std 0.01": lambda w, g: init.normal_(w, std=0.01, rng=g),
+        "xavier": lambda w, g: init.xavier_normal_(w, rng=g),
+        "he": lambda w, g: init.kaiming_normal_(w, nonlinearity="relu", rng=g),
+        "too large (3x he)": lambda w, g: init.kaiming_normal_(w, nonlinearity="relu", rng=g) * 3,
+    }
+    acts = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}
+    numbers = {}
+    for act_name, act in acts.items():
+        for name, fill in schemes.items():
+            gen, a, rms, odd = pywd.Generator(1), x0, [], []
+            for _ in range(depth):
+                a = act(a @ fill(np.empty((width, width)), gen).T)
+                # He et al.'s invariant: the activations' mean square (1 for He and ReLU)
+                rms.append(float(np.sqrt(np.mean(a * a))))
+                # dead ReLUs: units silent for the whole batch; saturated tanh: |a| > 0.99
+                odd.append(float(np.mean(np.all(a == 0, axis=0))) if act_name == "relu"
+                           else float(np.mean(np.abs(a) > 0.99)))
+            numbers[(act_name, name)] = {"activation_rms": rms, "dead_or_saturated": odd}
+
+    def plot(ax):
+        for (act_name, name), r in numbers.items():
+            ax.semilogy(range(1, depth + 1), r["activation_rms"],
+                        "-" if act_name == "relu" else "--", label=f"{act_name}, {name}")
+        ax.set(title=f"2. activation rms through {depth} layers at init", xlabel="layer",
+               ylabel="rms")
+        ax.legend(fontsize=6)
+    return numbers, plot
+
+
+def decay_vs_l2(quick):
+    """3. Weight decay versus L2: equal for plain SGD, different with momentum and Adam."""
+    train, test = regression_task(1)
+    steps = 200 if quick else 1500
+    start = he_mlp(8, 32, seed=5)
+
+    def trajectory(update):
+        net = MLP(8, 32, 1)
+        net.params = [p.copy() for p in start.params]
+        snapshots = []
+        x, y = train
+        for t, idx in enumerate(batches(len(x), 64, steps, seed=2)):
+            _, grads = net.loss_and_grads(x[idx], y[idx])
+            update(net.params, grads, t)
+            snapshots.append(np.concatenate([p.ravel() for p in net.params]))
+        return net, np.array(snapshots)
+
+    def max_gap(kind, **kw):
+        runs = [trajectory(kind(**kw, decay=d)) for d in ("l2", "decoupled")]
+        return float(np.max(np.abs(runs[0][1] - runs[1][1]))), runs
+    sgd_gap, _ = max_gap(sgd_update, lr=0.05, weight_decay=0.01)
+    momentum_gap, _ = max_gap(sgd_update, lr=0.05, momentum=0.9, weight_decay=0.01)
+    adam_gap, (adam_l2, adamw) = max_gap(adam_update, lr=1e-2, weight_decay=0.1)
+    numbers = {"max_gap_sgd": sgd_gap, "max_gap_momentum": momentum_gap, "max_gap_adam": adam_gap}
+    for name, (net, snaps) in (("adam+l2", adam_l2), ("adamw", adamw)):
+        numbers[f"weight_norm_{name}"] = float(np.linalg.norm(snaps[-1]))
+        numbers[f"held_out_loss_{name}"] = net.loss(*test)
+
+    def plot(ax):
+        for name, (_, snaps) in (("Adam + L2", adam_l2), ("AdamW", adamw)):
+            ax.plot(np.linalg.norm(snaps, axis=1), label=name)
+        ax.set(title="3. weight norm: Adam + L2 vs AdamW (same coefficient)", xlabel="step",
+               ylabel="|w|")
+        ax.legend()
+    return numbers, plot
+
+
+def adding_problem(rng, batch, steps_in_time):
+    """Le, Jaitly & Hinton's adding problem: values in [0, 1) and two markers; the target is
+    the sum of the two marked values."""
+    x = np.zeros((batch, steps_in_time, 2))
+    x[:, :, 0] = rng.random((batch, steps_in_time))
+    half = steps_in_time // 2
+    first, second = rng.integers(0, half, batch), rng.integers(half, steps_in_time, batch)
+    rows = np.arange(batch)
+    x[rows, first, 1] = x[rows, second, 1] = 1.0
+    return x, x[rows, first, 0] + x[rows, second, 0]
+
+
+def identity_rnn(quick):
+    """4. Identity versus random recurrent weights for a ReLU RNN."""
+    length, hidden, steps = (30, 32, 300) if quick else (60, 48, 1200)
+    rng = np.random.default_rng(4)
+    nets = {"identity (IRNN)": ReluRNN(2, hidden), "random (xavier)": ReluRNN(2, hidden)}
+    for name, net in nets.items():            # only the recurrent weights differ
+        w_hh, w_xh, _, w_out, _ = net.params
+        if name.startswith("identity"):
+            init.eye_(w_hh)
+        else:
+            init.xavier_normal_(w_hh, rng=7)
+        init.normal_(w_xh, std=0.1, rng=8)
+        init.xavier_normal_(w_out, rng=9)
+    x, y = adding_problem(rng, 64, length)
+    numbers = {}
+    for name, net in nets.items():
+        _, _, norms = net.loss_and_grads(x, y)
+        state = [[np.zeros_like(p) for p in net.params] for _ in range(2)]
+        losses = []
+        for t in range(steps):
+            xb, yb = adding_problem(rng, 64, length)
+            loss, grads, _ = net.loss_and_grads(xb, yb)
+            total = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
+            if total > 1.0:                    # clip the global norm at 1, as is usual for RNNs
+                grads = [g / total for g in grads]
+            pywd.adam(net.params, grads, *state, step=t + 1, lr=1e-2)
+            losses.append(loss)
+        numbers[name] = {"grad_norm_through_time": norms,   # baseline loss (predict 1): 1/6
+                         "first_to_last_grad_ratio": norms[0] / max(norms[-1], 1e-300),
+                         "final_loss": float(np.mean(losses[-20:]))}
+
+    def plot(ax):
+        for name, r in numbers.items():
+            ax.semilogy(r["grad_norm_through_time"], label=name)
+        ax.set(title=f"4. |dL/dh_t| at init, adding problem (T={length})", xlabel="t",
+               ylabel="gradient norm")
+        ax.legend()
+    return numbers, plot
+
+
+def l1_zeros(quick):
+    """5. Proximal L1 decay makes exact zeros; L2 only shrinks."""
+    rng = np.random.default_rng(6)
+    n, features, informative = 400, 100, 10
+    truth = np.zeros(features)
+    truth[:informative] = rng.standard_normal(informative) * 2
+    x = rng.standard_normal((n, features))
+    y = x @ truth + 0.1 * rng.standard_normal(n)
+    steps = 300 if quick else 2000
+    weights = {}
+    for decay in ("l1", "l2"):
+        w = np.zeros(features)
+        init.normal_(w, std=0.1, rng=11)
+        for _ in range(steps):
+            grad = 2 * x.T @ (x @ w - y) / n
+            pywd.sgd(w, grad, lr=0.05, weight_decay=0.5, decay=decay)
+        weights[decay] = w
+    numbers = {f"zero_fraction_{d}": float(np.mean(w == 0.0)) for d, w in weights.items()}
+    numbers["informative_kept_l1"] = int(np.sum(weights["l1"][:informative] != 0))
+
+    def plot(ax):
+        for decay, w in weights.items():
+            ax.plot(w, "o" if decay == "l1" else "x", label=f"{decay}: "
+                    f"{100 * np.mean(w == 0):.0f}% exact zeros", markersize=3)
+        ax.set(title="5. L1 (proximal) vs L2 decay: weights", xlabel="feature",
+               ylabel="weight")
+        ax.legend()
+    return numbers, plot
+
+
+EXPERIMENTS = {1: zero_init, 2: activation_scale, 3: decay_vs_l2, 4: identity_rnn,
+               5: l1_zeros}
+
+
+def run(quick=False, only=None, out=None, echo=print):
+    """Runs the experiments (all, or `only`), prints their numbers, saves PNGs into `out`
+    when given and matplotlib is installed; returns {number: numbers}."""
+    results = {}
+    plotter = _pyplot() if out else None
+    if out and plotter is None:
+        echo("matplotlib is not installed (pip install 'pywd[demo]'): no pictures")
+    for number, experiment in EXPERIMENTS.items():
+        if only is not None and number != only:
+            continue
+        numbers, plot = experiment(quick)
+        results[number] = numbers
+        echo(f"{number}. {experiment.__doc__.split(chr(10))[0].split(' ', 1)[1]}")
+        for key, value in numbers.items():
+            echo(f"   {key}: {_summary(value)}")
+        if plotter is not None:
+            import os
+            fig, ax = plotter.subplots(figsize=(6, 4))
+            plot(ax)
+            fig.tight_layout()
+            path = os.path.join(out, f"demo_{number}.png")
+            fig.savefig(path, dpi=100)
+            plotter.close(fig)
+            echo(f"   picture: {path}")
+    return results
+
+
+def _summary(value):
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_summary(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return f"{len(value)} values, first {value[0]:.3g}, last {value[-1]:.3g}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        return None

@@ -1,0 +1,73 @@
+"""Tiny NumPy networks with hand-written backward passes, for the demo.
+
+Weights follow torch's (out, in) layout. Matrix products go through np.einsum without BLAS so
+that every output element is computed by the same loop: units that start equal then stay equal
+to the last bit, which experiment 1 shows.
+"""
+import numpy as np
+
+
+def mm(a, b):
+    """a @ b with one summation loop per output element (no BLAS blocking)."""
+    return np.einsum("ij,jk->ik", a, b, optimize=False)
+
+
+class MLP:
+    """x -> act(x W1^T + b1) -> h W2^T + b2, mean squared error against y."""
+
+    def __init__(self, n_in, n_hidden, n_out, dtype=np.float64):
+        self.params = [np.zeros((n_hidden, n_in), dtype), np.zeros(n_hidden, dtype),
+                       np.zeros((n_out, n_hidden), dtype), np.zeros(n_out, dtype)]
+
+    def loss_and_grads(self, x, y):
+        w1, b1, w2, b2 = self.params
+        pre = mm(x, w1.T) + b1
+        h = np.maximum(pre, 0)
+        out = mm(h, w2.T) + b2
+        err = out - y
+        loss = float(np.mean(err ** 2))
+        d_out = 2 * err / err.size
+        d_h = mm(d_out, w2) * (pre > 0)
+        grads = [mm(d_h.T, x), d_h.sum(0), mm(d_out.T, h), d_out.sum(0)]
+        return loss, grads
+
+    def loss(self, x, y):
+        return self.loss_and_grads(x, y)[0]
+
+
+class ReluRNN:
+    """h_t = relu(W_hh h_{t-1} + W_xh x_t + b), prediction w_out . h_T + b_out (Le, Jaitly &
+    Hinton 2015), mean squared error; backward through time returns the gradient norm at
+    every step as well."""
+
+    def __init__(self, n_in, n_hidden, dtype=np.float64):
+        self.params = [np.zeros((n_hidden, n_hidden), dtype), np.zeros((n_hidden, n_in), dtype),
+                       np.zeros(n_hidden, dtype), np.zeros((1, n_hidden), dtype),
+                       np.zeros(1, dtype)]
+
+    def loss_and_grads(self, x, y):
+        """x: (batch, time, n_in), y: (batch,). Returns loss, grads, |dL/dh_t| per t."""
+        w_hh, w_xh, b, w_out, b_out = self.params
+        batch, steps, _ = x.shape
+        hs, pres = [np.zeros((batch, w_hh.shape[0]), w_hh.dtype)], []
+        for t in range(steps):
+            pre = hs[-1] @ w_hh.T + x[:, t] @ w_xh.T + b
+            pres.append(pre)
+            hs.append(np.maximum(pre, 0))
+        out = (hs[-1] @ w_out.T)[:, 0] + b_out[0]
+        err = out - y
+        loss = float(np.mean(err ** 2))
+        d_out = (2 * err / batch)[:, None]
+        grads = [np.zeros_like(p) for p in self.params]
+        grads[3] = d_out.T @ hs[-1]
+        grads[4] = d_out.sum(0)
+        d_h = d_out @ w_out
+        norms = []
+        for t in reversed(range(steps)):
+            norms.append(float(np.linalg.norm(d_h)))
+            d_pre = d_h * (pres[t] > 0)
+            grads[0] += d_pre.T @ hs[t]
+            grads[1] += d_pre.T @ x[:, t]
+            grads[2] += d_pre.sum(0)
+            d_h = d_pre @ w_hh
+        return loss, grads, norms[::-1]
