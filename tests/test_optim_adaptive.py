@@ -1,6 +1,6 @@
 """pywd.optim.Adam, AdamW, RMSprop, Adagrad and Lion: torch's defaults, per-parameter step
-counters, state_dict round trips, and (if torch is installed) parity with torch.optim step for
-step in every option torch has."""
+counters, state_dict round trips (of every optimiser, SGD and SGDW too), and (if torch is
+installed) parity with torch.optim step for step in every option torch has."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import pywd
 from helpers import grads_for, model, run_steps, saved, snapshot
-from pywd.optim import Adagrad, Adam, AdamW, Lion, RMSprop
+from pywd.optim import SGD, SGDW, Adagrad, Adam, AdamW, Lion, RMSprop
 
 
 
@@ -44,7 +44,13 @@ OPTIMIZERS = [
 ]
 
 
-@pytest.mark.parametrize("cls, hyper", OPTIMIZERS, ids=[c.__name__ for c, _ in OPTIMIZERS])
+ALL_OPTIMIZERS = OPTIMIZERS + [
+    (SGD, dict(lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)),
+    (SGDW, dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+]
+
+
+@pytest.mark.parametrize("cls, hyper", ALL_OPTIMIZERS, ids=[c.__name__ for c, _ in ALL_OPTIMIZERS])
 def test_state_dict_round_trip_continues_bit_for_bit(cls, hyper):
     params = model(np.float32)
     opt = cls(params, **hyper)
