@@ -1,11 +1,28 @@
 /* OpenMP glue: optional (a serial build is correct), and it honours the standard knobs.
  * The team size is omp_get_max_threads() of the calling thread, which OMP_NUM_THREADS,
  * omp_set_num_threads (pywd.set_num_threads) and threadpoolctl all set. */
+#define _POSIX_C_SOURCE 200809L /* pthread_atfork under -std=c99 */
+
 #include "common.h"
 #include "pywd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+/* Fork safety. GNU libgomp is not fork-safe: a child forked after the parent ran a parallel
+ * region hangs in its first parallel region (multiprocessing's "fork" start method does
+ * exactly this). So pywd remembers whether it has started a team, and a child forked after
+ * that runs every kernel serially: same bytes, no hang. */
+#if defined(_OPENMP) && !defined(_WIN32)
+#include <pthread.h>
+#define PYWD_FORK_GUARD 1
+static volatile int team_started = 0, forked_after_team = 0;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void mark_child(void) { forked_after_team = team_started; }
+static void register_atfork(void) { pthread_atfork(0, 0, mark_child); }
+#else
+#define PYWD_FORK_GUARD 0
 #endif
 
 #ifndef PYWD_COMPILE_FLAGS
@@ -23,6 +40,9 @@ int pywd_openmp_enabled(void)
 
 int pywd_get_num_threads(void)
 {
+#if PYWD_FORK_GUARD
+    if (forked_after_team) return 1;
+#endif
 #ifdef _OPENMP
     return omp_get_max_threads();
 #else
@@ -83,6 +103,10 @@ void pywd_run_spans(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void
         run_slice(n, sizes, fn, ctx, 0, total);
         return;
     }
+#if PYWD_FORK_GUARD
+    pthread_once(&atfork_once, register_atfork);
+    team_started = 1;
+#endif
 #ifdef _OPENMP
 #pragma omp parallel num_threads(team)
     {

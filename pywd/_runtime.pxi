@@ -5,7 +5,8 @@ def get_num_threads():
 
     It honours ``OMP_NUM_THREADS``, :func:`set_num_threads` and ``threadpoolctl``
     (all three set the same OpenMP setting). Small calls run on one thread whatever it says.
-    Returns 1 in a build without OpenMP.
+    Returns 1 in a build without OpenMP, and in a process forked after pywd ran threads
+    (GNU OpenMP would hang there, so such a child runs serially: same results).
     """
     return pywd_get_num_threads()
 

@@ -128,3 +128,25 @@ def test_python_m_pywd_works_from_the_source_checkout():
 def test_python_m_pywd_without_a_command_prints_usage():
     out = subprocess.run([sys.executable, "-m", "pywd"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage: python -m pywd" in out.stderr
+
+
+FORK_SCRIPT = r"""
+import os, numpy as np, pywd
+w, g = np.ones(1 << 20, np.float32), np.ones(1 << 20, np.float32)
+pywd.sgd(w, g, lr=0.25)                       # a threaded call in the parent
+pid = os.fork()
+if pid == 0:                                  # GNU OpenMP hangs here unless pywd runs serially
+    pywd.sgd(w, g, lr=0.25)
+    os._exit(0 if (w == 0.5).all() and pywd.get_num_threads() == 1 else 3)
+_, status = os.waitpid(pid, 0)
+pywd.sgd(w, g, lr=0.25)                       # the parent keeps its threads
+print(os.waitstatus_to_exitcode(status), (w == 0.5).all())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_can_call_pywd_after_threaded_calls():
+    out = subprocess.run([sys.executable, "-c", FORK_SCRIPT], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["0", "True"]
