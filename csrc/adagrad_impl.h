@@ -42,14 +42,9 @@ static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64
     real *w = x->params[t] + begin, *s = x->state_sums[t] + begin;
     const real *g = x->grads[t] + begin;
     int64_t n = end - begin;
-    switch (x->decay) {
-    case PYWD_DECAY_NONE: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_NONE); break;
-    case PYWD_DECAY_L2: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_L2); break;
-    case PYWD_DECAY_DECOUPLED: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_DECOUPLED); break;
-    case PYWD_DECAY_INDEPENDENT: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_INDEPENDENT); break;
-    case PYWD_DECAY_L1: NAME(adagrad_loop)(w, g, s, n, &x->c, PYWD_DECAY_L1); break;
-    default: break;
-    }
+#define PYWD_ADAGRAD_CALL(d) NAME(adagrad_loop)(w, g, s, n, &x->c, d)
+    PYWD_DECAY_SWITCH(x->decay, PYWD_ADAGRAD_CALL)
+#undef PYWD_ADAGRAD_CALL
 }
 
 void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,

@@ -32,13 +32,9 @@ static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t
     const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
     real *w = x->params[t] + begin;
     int64_t n = end - begin;
-    switch (x->decay) {
-    case PYWD_DECAY_L2: NAME(decay_loop)(w, n, x, PYWD_DECAY_L2); break;
-    case PYWD_DECAY_DECOUPLED: NAME(decay_loop)(w, n, x, PYWD_DECAY_DECOUPLED); break;
-    case PYWD_DECAY_INDEPENDENT: NAME(decay_loop)(w, n, x, PYWD_DECAY_INDEPENDENT); break;
-    case PYWD_DECAY_L1: NAME(decay_loop)(w, n, x, PYWD_DECAY_L1); break;
-    default: break; /* no decay: nothing to do */
-    }
+#define PYWD_DECAY_CALL(d) NAME(decay_loop)(w, n, x, d)
+    PYWD_DECAY_SWITCH(x->decay, PYWD_DECAY_CALL) /* NONE never gets here: pywd_decay returns */
+#undef PYWD_DECAY_CALL
 }
 
 void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real *const *params,

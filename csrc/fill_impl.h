@@ -186,32 +186,17 @@ static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *P
             }                                                                                 \
             e += take;                                                                        \
         }                                                                                     \
+    }                                                                                         \
+    static void NAME(kind##_span)(const void *v, int64_t t, int64_t b, int64_t e)            \
+    {                                                                                         \
+        const NAME(fill_ctx) *x = (const NAME(fill_ctx) *)v;                                  \
+        (void)t;                                                                              \
+        NAME(kind##_range)(x, x->dst + b, x->offset + (uint64_t)b, x->offset + (uint64_t)e);  \
     }
 PYWD_FILL_RANGE(uniform)
 PYWD_FILL_RANGE(normal)
 PYWD_FILL_RANGE(trunc_normal)
 #undef PYWD_FILL_RANGE
-
-static void NAME(uniform_span)(const void *v, int64_t t, int64_t b, int64_t e)
-{
-    const NAME(fill_ctx) *x = (const NAME(fill_ctx) *)v;
-    (void)t;
-    NAME(uniform_range)(x, x->dst + b, x->offset + (uint64_t)b, x->offset + (uint64_t)e);
-}
-
-static void NAME(normal_span)(const void *v, int64_t t, int64_t b, int64_t e)
-{
-    const NAME(fill_ctx) *x = (const NAME(fill_ctx) *)v;
-    (void)t;
-    NAME(normal_range)(x, x->dst + b, x->offset + (uint64_t)b, x->offset + (uint64_t)e);
-}
-
-static void NAME(trunc_normal_span)(const void *v, int64_t t, int64_t b, int64_t e)
-{
-    const NAME(fill_ctx) *x = (const NAME(fill_ctx) *)v;
-    (void)t;
-    NAME(trunc_normal_range)(x, x->dst + b, x->offset + (uint64_t)b, x->offset + (uint64_t)e);
-}
 
 static void NAME(constant_span)(const void *v, int64_t t, int64_t b, int64_t e)
 {

@@ -48,14 +48,9 @@ static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
     real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin;
     const real *g = x->grads[t] + begin;
     int64_t n = end - begin;
-    switch (x->decay) {
-    case PYWD_DECAY_NONE: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_NONE); break;
-    case PYWD_DECAY_L2: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_L2); break;
-    case PYWD_DECAY_DECOUPLED: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_DECOUPLED); break;
-    case PYWD_DECAY_INDEPENDENT: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_INDEPENDENT); break;
-    case PYWD_DECAY_L1: NAME(lion_loop)(w, g, m, n, &x->c, PYWD_DECAY_L1); break;
-    default: break;
-    }
+#define PYWD_LION_CALL(d) NAME(lion_loop)(w, g, m, n, &x->c, d)
+    PYWD_DECAY_SWITCH(x->decay, PYWD_LION_CALL)
+#undef PYWD_LION_CALL
 }
 
 void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,

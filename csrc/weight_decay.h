@@ -6,6 +6,17 @@
  *                                  "independent"   w = w*(1 - wd)
  *   after the update:              "l1"            w = sign(w)*max(|w| - lr*wd, 0)   */
 #ifndef PYWD_DECAY_CONSTS_DEFINED
+/* Runs CALL(mode) with `mode` as a literal, so each decay mode gets its own specialised loop. */
+#define PYWD_DECAY_SWITCH(mode, CALL)                                \
+    switch (mode) {                                                  \
+    case PYWD_DECAY_NONE: CALL(PYWD_DECAY_NONE); break;              \
+    case PYWD_DECAY_L2: CALL(PYWD_DECAY_L2); break;                  \
+    case PYWD_DECAY_DECOUPLED: CALL(PYWD_DECAY_DECOUPLED); break;    \
+    case PYWD_DECAY_INDEPENDENT: CALL(PYWD_DECAY_INDEPENDENT); break; \
+    case PYWD_DECAY_L1: CALL(PYWD_DECAY_L1); break;                  \
+    default: break;                                                  \
+    }
+
 #define PYWD_DECAY_CONSTS_DEFINED
 /* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0. */
 typedef struct {

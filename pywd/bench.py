@@ -52,7 +52,6 @@ KERNELS = {
     "lion": Kernel("lion", dict(lr=1e-4, weight_decay=0.1), 1),
 }
 SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
-ADAPTIVE = [name for name, k in KERNELS.items() if k.fn != "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}
 
 

@@ -333,7 +333,7 @@ def orthogonal_(tensor, gain=1.0, *, rng=None):
     return tensor
 
 
-def _permutation_keys(shape, dtype, rng):
+def _permutation_keys(shape, rng):
     """Uniform keys from the generator; argsort along axis 0 turns them into one random
     permutation per column."""
     keys = np.empty(shape, np.float64)
@@ -352,7 +352,7 @@ def sparse_(tensor, sparsity, std=0.01, *, rng=None):
     _fill(tensor, "normal", gen, 0, 0.0, std)
     zeros = math.ceil(sparsity * rows)
     if zeros and cols:
-        order = _permutation_keys((rows, cols), tensor.dtype, gen)
+        order = _permutation_keys((rows, cols), gen)
         tensor[order[:zeros], np.arange(cols)] = 0.0
     return tensor
 
@@ -371,6 +371,6 @@ def martens_sparse_(tensor, nonzeros=15, std=1.0, *, rng=None):
     gen = as_generator(rng)
     _fill(tensor, "normal", gen, 0, 0.0, std)
     if cols and rows:
-        order = _permutation_keys((cols, rows), tensor.dtype, gen)   # per row of tensor
+        order = _permutation_keys((cols, rows), gen)   # per row of tensor
         tensor[np.arange(rows), order[nonzeros:]] = 0.0
     return tensor

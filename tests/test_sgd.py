@@ -5,12 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DTYPES, array_lists, assert_matches, make_array, sgd_hypers, small_or_threaded
+from helpers import (DTYPES, array_lists, assert_matches, copies, make_array, sgd_hypers,
+                     small_or_threaded)
 from pywd import reference
-
-
-def copies(lists):
-    return [[a.copy(order="K") for a in lst] for lst in lists]
 
 
 def run_both(arrays, hyper):
