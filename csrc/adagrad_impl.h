@@ -1,6 +1,6 @@
 /* Adagrad body (torch.optim.Adagrad's algorithm), stamped per dtype and ISA by adagrad.c and
  * adagrad_avx2.c. With clr = lr / (1 + (step-1)*lr_decay), computed once per call:
- *   g = -g;  g = g + wd*w                   maximize; decay "l2"
+ *   g = g*grad_mult (negated if maximize);  g = g + wd*w (decay "l2")
  *   s = s + g*g
  *   w = w*(1-clr*wd) | w*(1-wd);  w = w - clr*(g/(sqrt(s) + eps));  "l1" threshold clr*wd */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
@@ -8,7 +8,7 @@
 #include "weight_decay.h"
 
 typedef struct {
-    real sign, wd, clr, eps, factor, threshold;
+    real grad_mult, wd, clr, eps, factor, threshold;
 } NAME(adagrad_consts);
 
 typedef struct {
@@ -23,12 +23,12 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
                                     real *PYWD_RESTRICT s, int64_t n,
                                     const NAME(adagrad_consts) *c, const int decay)
 {
-    const real sign = c->sign, wd = c->wd, clr = c->clr, eps = c->eps, factor = c->factor;
+    const real grad_mult = c->grad_mult, wd = c->wd, clr = c->clr, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real si = s[i] + gi * gi;
         s[i] = si;
         wi = NAME(decay_before)(wi, factor, decay) - clr * (gi / (REAL_SQRT(si) + eps));
@@ -56,7 +56,7 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     double clr = h->lr / (1.0 + (double)(h->step - 1) * h->lr_decay);
     pywd_decay_consts d = pywd_decay_setup(h->decay, clr, h->weight_decay);
     x.decay = d.mode;
-    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
     x.c.clr = (real)clr;
     x.c.eps = (real)h->eps;

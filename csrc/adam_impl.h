@@ -1,7 +1,7 @@
 /* Adam / AdamW / AMSGrad body, stamped per dtype and ISA by adam.c and adam_avx2.c.
  *
  * Per element (Kingma & Ba 2015; torch.optim.Adam's order; weight decay by DESIGN.md):
- *   g  = -g                                 if maximize
+ *   g  = g*grad_mult, negated if maximize     (loss scale, clipping)
  *   g  = g + wd*w                           decay "l2" (torch Adam's weight_decay)
  *   m  = beta1*m + (1-beta1)*g
  *   v  = beta2*v + (1-beta2)*(g*g)
@@ -17,7 +17,7 @@
 #include "weight_decay.h"
 
 typedef struct {
-    real sign, wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
+    real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
     real step_size, inv_sqrt_bc2, eps, factor, threshold;
 } NAME(adam_consts);
 
@@ -34,14 +34,14 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
                                  real *PYWD_RESTRICT vmax, int64_t n, const NAME(adam_consts) *c,
                                  const int decay, const int amsgrad)
 {
-    const real sign = c->sign, wd = c->wd, beta1 = c->beta1, one_minus_beta1 = c->one_minus_beta1;
+    const real grad_mult = c->grad_mult, wd = c->wd, beta1 = c->beta1, one_minus_beta1 = c->one_minus_beta1;
     const real beta2 = c->beta2, one_minus_beta2 = c->one_minus_beta2, step_size = c->step_size;
     const real inv_sqrt_bc2 = c->inv_sqrt_bc2, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real mi = beta1 * m[i] + one_minus_beta1 * gi;
         real vi = beta2 * v[i] + one_minus_beta2 * (gi * gi);
         real vhat = vi;
@@ -94,7 +94,7 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     double bias_correction2 = 1.0 - pow(h->beta2, (double)h->step);
     x.decay = d.mode;
     x.amsgrad = h->amsgrad != 0;
-    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
     x.c.beta1 = (real)h->beta1;
     x.c.one_minus_beta1 = (real)(1.0 - h->beta1);

@@ -27,6 +27,13 @@ typedef void (*pywd_span_fn)(const void *ctx, int64_t tensor, int64_t begin, int
  * Elementwise kernels give the same bytes whatever the number of threads. */
 void pywd_run_spans(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void *ctx);
 
+/* Work on blocks [lo, hi) of a call cut into fixed blocks (a reduction's partial sums). */
+typedef void (*pywd_blocks_fn)(const void *ctx, int64_t lo, int64_t hi);
+
+/* Runs fn over blocks [0, nblocks), one contiguous range per thread when `total` elements of
+ * work are worth a team. The blocks, not the threads, fix what each partial result covers. */
+void pywd_run_blocks(int64_t nblocks, int64_t total, pywd_blocks_fn fn, const void *ctx);
+
 /* Team size for `total` elements of work: the OpenMP limit, fewer for small work. */
 int pywd_team_size(int64_t total);
 

@@ -1,6 +1,6 @@
 /* Lion body (Chen et al. 2023, Algorithm 2), stamped per dtype and ISA by lion.c and
  * lion_avx2.c.
- *   g = -g;  g = g + wd*w                   maximize; decay "l2"
+ *   g = g*grad_mult (negated if maximize);  g = g + wd*w (decay "l2")
  *   u = sign(beta1*m + (1-beta1)*g)         0 stays 0 and NaN stays NaN (torch.sign)
  *   w = w*(1-lr*wd) | w*(1-wd);  w = w - lr*u;  "l1" threshold lr*wd
  *   m = beta2*m + (1-beta2)*g */
@@ -9,7 +9,7 @@
 #include "weight_decay.h"
 
 typedef struct {
-    real sign, wd, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, factor, threshold;
+    real grad_mult, wd, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, factor, threshold;
 } NAME(lion_consts);
 
 typedef struct {
@@ -24,14 +24,14 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
                                  real *PYWD_RESTRICT m, int64_t n, const NAME(lion_consts) *c,
                                  const int decay)
 {
-    const real sign = c->sign, wd = c->wd, lr = c->lr, beta1 = c->beta1;
+    const real grad_mult = c->grad_mult, wd = c->wd, lr = c->lr, beta1 = c->beta1;
     const real one_minus_beta1 = c->one_minus_beta1, beta2 = c->beta2;
     const real one_minus_beta2 = c->one_minus_beta2, factor = c->factor;
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real mi = m[i];
         real ci = beta1 * mi + one_minus_beta1 * gi;
         /* sign(c), branch-free: +-1, but 0 and NaN pass through (one select vectorises) */
@@ -61,7 +61,7 @@ void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
     NAME(lion_ctx) x;
     pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
     x.decay = d.mode;
-    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
     x.c.lr = (real)h->lr;
     x.c.beta1 = (real)h->beta1;

@@ -18,7 +18,11 @@ enum pywd_decay_mode {
     PYWD_DECAY_L1 = 4           /* w = sign(w')*max(|w'| - lr*wd, 0), proximal step */
 };
 
+/* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied
+ * by it (rounded to the array's dtype) before anything else, for loss scaling and gradient
+ * clipping (pywd's grad_scale= and max_grad_norm=); 1 leaves gradients as they are. */
 typedef struct {
+    double grad_mult;
     double lr, momentum, dampening, weight_decay;
     int decay;      /* enum pywd_decay_mode */
     int nesterov;   /* u = g + momentum*buf instead of u = buf */
@@ -36,6 +40,7 @@ void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double *const *params,
  * step >= 1 is the step being taken (bias corrections use it); max_exp_avg_sqs is NULL
  * unless amsgrad. */
 typedef struct {
+    double grad_mult;
     double lr, beta1, beta2, eps, weight_decay;
     int64_t step;
     int decay, amsgrad, maximize;
@@ -52,6 +57,7 @@ void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double *const *params,
 /* RMSprop (Hinton; torch's variant): momentum_buffers NULL unless momentum > 0, grad_avgs
  * NULL unless centered. */
 typedef struct {
+    double grad_mult;
     double lr, alpha, eps, weight_decay, momentum;
     int decay, centered, maximize;
 } pywd_rmsprop_hyper;
@@ -68,6 +74,7 @@ void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double *const *par
 /* Adagrad (Duchi et al. 2011; torch's variant): the step's learning rate is
  * lr / (1 + (step - 1)*lr_decay), and decay uses that rate. */
 typedef struct {
+    double grad_mult;
     double lr, lr_decay, eps, weight_decay;
     int64_t step;
     int decay, maximize;
@@ -81,6 +88,7 @@ void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double *const *par
 
 /* Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"). */
 typedef struct {
+    double grad_mult;
     double lr, beta1, beta2, weight_decay;
     int decay, maximize;
 } pywd_lion_hyper;
@@ -117,6 +125,15 @@ void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float 
                     const int64_t *sizes);
 void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double *const *params,
                     const int64_t *sizes);
+
+/* Adds the sum of (scale*x)^2 over every element of n tensors to *acc, in double. The sum is
+ * taken in fixed blocks and a fixed order, so it gives the same bytes whatever the number of
+ * threads or the ISA, and chaining calls (acc carried over) equals one call over the joined
+ * list. scale (a power of two) keeps the squares of huge float64 values finite. */
+void pywd_sumsq_f32(int64_t n, const float *const *x, const int64_t *sizes, double scale,
+                    double *acc);
+void pywd_sumsq_f64(int64_t n, const double *const *x, const int64_t *sizes, double scale,
+                    double *acc);
 
 /* Memory-bandwidth probes for the bench command, split over threads like every kernel:
  * copy moves 8 bytes per float element (read src, write dst), rmw 12 (w += s*g). */

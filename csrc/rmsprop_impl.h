@@ -1,6 +1,6 @@
 /* RMSprop body (torch.optim.RMSprop's algorithm), stamped per dtype and ISA by rmsprop.c and
  * rmsprop_avx2.c.
- *   g   = -g;  g = g + wd*w                 maximize; decay "l2"
+ *   g   = g*grad_mult (negated if maximize);  g = g + wd*w (decay "l2")
  *   s   = alpha*s + (1-alpha)*(g*g)
  *   a   = alpha*a + (1-alpha)*g             centered: the gradient's running mean
  *   d   = sqrt(s - a*a) + eps  (centered)  | sqrt(s) + eps
@@ -11,7 +11,7 @@
 #include "weight_decay.h"
 
 typedef struct {
-    real sign, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
+    real grad_mult, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
 } NAME(rmsprop_consts);
 
 typedef struct {
@@ -28,13 +28,13 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
                                     const NAME(rmsprop_consts) *c, const int decay,
                                     const int centered, const int mom)
 {
-    const real sign = c->sign, wd = c->wd, alpha = c->alpha, one_minus_alpha = c->one_minus_alpha;
+    const real grad_mult = c->grad_mult, wd = c->wd, alpha = c->alpha, one_minus_alpha = c->one_minus_alpha;
     const real eps = c->eps, lr = c->lr, momentum = c->momentum, factor = c->factor;
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay);
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real si = alpha * s[i] + one_minus_alpha * (gi * gi);
         real var = si, u;
         s[i] = si;
@@ -91,7 +91,7 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.decay = d.mode;
     x.centered = h->centered != 0;
     x.mom = h->momentum != 0.0;
-    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
     x.c.alpha = (real)h->alpha;
     x.c.one_minus_alpha = (real)(1.0 - h->alpha);

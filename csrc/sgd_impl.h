@@ -1,7 +1,7 @@
 /* SGD family body, stamped per dtype and ISA by sgd.c and sgd_avx2.c (`real`, PYWD_SUFFIX).
  *
  * Per element, in this order (torch.optim.SGD's single-tensor algorithm, DESIGN.md's table):
- *   g  = -g                            if maximize
+ *   g  = g*grad_mult, negated if maximize  (loss scale, clipping)
  *   g  = g + wd*w                      decay "l2"
  *   b  = g                             first momentum step (torch clones the gradient)
  *   b  = momentum*b + (1-dampening)*g  later steps
@@ -18,7 +18,7 @@
 enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
 typedef struct {
-    real sign, lr, wd, momentum, one_minus_dampening, factor, threshold;
+    real grad_mult, lr, wd, momentum, one_minus_dampening, factor, threshold;
 } NAME(sgd_consts);
 
 typedef struct {
@@ -35,13 +35,13 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
                                 real *PYWD_RESTRICT buf, int64_t n, const NAME(sgd_consts) *c,
                                 const int decay, const int mom, const int first)
 {
-    const real sign = c->sign, lr = c->lr, wd = c->wd, momentum = c->momentum;
+    const real grad_mult = c->grad_mult, lr = c->lr, wd = c->wd, momentum = c->momentum;
     const real one_minus_dampening = c->one_minus_dampening, factor = c->factor;
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * sign, wi, wd, decay); /* *(+-1) is exact */
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real u = gi;
         if (mom != NAME(MOM_NONE)) {
             real b = first ? gi : momentum * buf[i] + one_minus_dampening * gi;
@@ -88,7 +88,7 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
     x.decay = d.mode;
     x.mom = h->momentum == 0.0 ? NAME(MOM_NONE) : h->nesterov ? NAME(MOM_NESTEROV) : NAME(MOM_HEAVY_BALL);
     x.first = x.mom != NAME(MOM_NONE) && h->first_step;
-    x.c.sign = h->maximize ? (real)-1 : (real)1;
+    x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.lr = (real)h->lr;
     x.c.wd = (real)d.wd;
     x.c.momentum = (real)h->momentum;

@@ -93,25 +93,51 @@ static void run_slice(int64_t n, const int64_t *sizes, pywd_span_fn fn, const vo
     }
 }
 
+/* Team size for `total` elements; a team of more than one is about to start, so the fork
+ * guard is armed first. */
+static int start_team(int64_t total)
+{
+    int team = pywd_team_size(total);
+#if PYWD_FORK_GUARD
+    if (team > 1) {
+        pthread_once(&atfork_once, register_atfork);
+        team_started = 1;
+    }
+#endif
+    return team;
+}
+
 void pywd_run_spans(int64_t n, const int64_t *sizes, pywd_span_fn fn, const void *ctx)
 {
     int64_t t, total = 0;
     int team;
     for (t = 0; t < n; t++) total += sizes[t];
-    team = pywd_team_size(total);
+    team = start_team(total);
     if (team <= 1) {
         run_slice(n, sizes, fn, ctx, 0, total);
         return;
     }
-#if PYWD_FORK_GUARD
-    pthread_once(&atfork_once, register_atfork);
-    team_started = 1;
-#endif
 #ifdef _OPENMP
 #pragma omp parallel num_threads(team)
     {
         int parts = omp_get_num_threads(), k = omp_get_thread_num();
         run_slice(n, sizes, fn, ctx, slice_start(total, parts, k), slice_start(total, parts, k + 1));
+    }
+#endif
+}
+
+void pywd_run_blocks(int64_t nblocks, int64_t total, pywd_blocks_fn fn, const void *ctx)
+{
+    int team = start_team(total);
+    if (team <= 1 || nblocks < team) {
+        fn(ctx, 0, nblocks);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(team)
+    {
+        int64_t parts = omp_get_num_threads(), k = omp_get_thread_num();
+        fn(ctx, nblocks * k / parts, nblocks * (k + 1) / parts);
     }
 #endif
 }

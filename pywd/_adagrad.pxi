@@ -1,12 +1,14 @@
 # Adagrad: functional, in place, one C call per list.
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="decoupled", maximize=False):
+            decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+            max_grad_norm=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
     parameter ``w`` with gradient ``g`` and sum of squared gradients ``s``::
 
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2" (torch Adagrad's weight_decay)
         s = s + g**2
@@ -36,10 +38,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         As :func:`sgd`, with ``clr`` as the learning rate.
     maximize : bool
         Ascend the objective instead of descending it.
-
-    Returns
-    -------
-    None
+    {grad_options}
 
     Raises
     ------
@@ -47,6 +46,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         As :func:`sgd`, plus step < 1; before any array is modified.
     """
     cdef pywd_adagrad_hyper h
+    cdef GradOptions o
     cdef _Batch b
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
@@ -56,12 +56,13 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     h.decay = parse_decay(decay)
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr / (1.0 + (h.step - 1) * h.lr_decay), h.weight_decay)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b = new_batch(3)
     b.add(params, "params", True)
     b.add(grads, "grads", False)
     b.add(state_sums, "state_sums", True)
     b.check_overlap()
-    run(adagrad_kernel, &h, b)
+    return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void adagrad_kernel(const void *hyper, _Batch b) noexcept nogil:

@@ -5,6 +5,7 @@ _ADAM_DOC = """{summary}
     For each parameter ``w`` with gradient ``g``, first moment ``m`` and second moment ``v``,
     at step ``t`` (``step``, counted from 1)::
 
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2" (torch Adam's weight_decay)
         m = beta1 * m + (1 - beta1) * g
@@ -45,10 +46,7 @@ _ADAM_DOC = """{summary}
         The running maxima, like params, updated in place; required when ``amsgrad``.
     maximize : bool
         Ascend the objective instead of descending it.
-
-    Returns
-    -------
-    None
+    {{grad_options}}
 
     Raises
     ------
@@ -60,16 +58,18 @@ _ADAM_DOC = """{summary}
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-         maximize=False):
-    adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-              decay, amsgrad, max_exp_avg_sqs, maximize)
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
+                     weight_decay, decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
+                     grad_scale, max_grad_norm)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-          maximize=False):
-    adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-              decay, amsgrad, max_exp_avg_sqs, maximize)
+          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
+                     weight_decay, decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
+                     grad_scale, max_grad_norm)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -82,8 +82,9 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-               decay, amsgrad, max_exp_avg_sqs, maximize):
+               decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm):
     cdef pywd_adam_hyper h
+    cdef GradOptions o
     cdef _Batch b
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
@@ -95,6 +96,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.amsgrad = check_bool(amsgrad, "amsgrad")
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b = new_batch(5)
     b.add(params, "params", True)
     b.add(grads, "grads", False)
@@ -106,7 +108,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                              "params (zeros before the first step)")
         b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
     b.check_overlap()
-    run(adam_kernel, &h, b)
+    return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void adam_kernel(const void *hyper, _Batch b) noexcept nogil:

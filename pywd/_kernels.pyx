@@ -3,7 +3,8 @@
 Every public function here validates everything (scalars, every array of every list, memory
 overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
 when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
-(checks, and the call itself), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
+(checks, and the call itself), _grads.pxi (nonfinite=, grad_scale=, max_grad_norm=: the
+gradient pass before an update), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
 _lion, _fill), _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -20,6 +21,7 @@ cdef extern from "pywd.h" nogil:
         PYWD_DECAY_L1
 
     ctypedef struct pywd_sgd_hyper:
+        double grad_mult
         double lr, momentum, dampening, weight_decay
         int decay, nesterov, maximize, first_step
 
@@ -28,6 +30,7 @@ cdef extern from "pywd.h" nogil:
     void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double **params,
                       const double **grads, double **bufs, const int64_t *sizes)
     ctypedef struct pywd_adam_hyper:
+        double grad_mult
         double lr, beta1, beta2, eps, weight_decay
         int64_t step
         int decay, amsgrad, maximize
@@ -40,6 +43,7 @@ cdef extern from "pywd.h" nogil:
                        double **max_exp_avg_sqs, const int64_t *sizes)
 
     ctypedef struct pywd_rmsprop_hyper:
+        double grad_mult
         double lr, alpha, eps, weight_decay, momentum
         int decay, centered, maximize
 
@@ -51,6 +55,7 @@ cdef extern from "pywd.h" nogil:
                           double **momentum_buffers, double **grad_avgs, const int64_t *sizes)
 
     ctypedef struct pywd_adagrad_hyper:
+        double grad_mult
         double lr, lr_decay, eps, weight_decay
         int64_t step
         int decay, maximize
@@ -61,6 +66,7 @@ cdef extern from "pywd.h" nogil:
                           const double **grads, double **state_sums, const int64_t *sizes)
 
     ctypedef struct pywd_lion_hyper:
+        double grad_mult
         double lr, beta1, beta2, weight_decay
         int decay, maximize
 
@@ -88,6 +94,10 @@ cdef extern from "pywd.h" nogil:
                         const int64_t *sizes)
     void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double **params,
                         const int64_t *sizes)
+    void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
+                        double *acc)
+    void pywd_sumsq_f64(int64_t n, const double **x, const int64_t *sizes, double scale,
+                        double *acc)
     void pywd_probe_copy_f32(float *dst, const float *src, int64_t n)
     void pywd_probe_rmw_f32(float *w, const float *g, float s, int64_t n)
     int pywd_openmp_enabled()
@@ -97,6 +107,7 @@ cdef extern from "pywd.h" nogil:
     const char *pywd_isa()
 
 include "_validate.pxi"
+include "_grads.pxi"
 include "_sgd.pxi"
 include "_adam.pxi"
 include "_rmsprop.pxi"
@@ -104,3 +115,15 @@ include "_adagrad.pxi"
 include "_lion.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
+
+
+# The gradient options read the same in every optimiser's docstring: one text, put in place of
+# the "{grad_options}" line with that line's indentation.
+import re as _re
+import textwrap as _textwrap
+for _update in (sgd, adam, adamw, rmsprop, adagrad, lion):
+    _update.__doc__ = _re.sub(
+        r"^( *)\{grad_options\}\n",
+        lambda m: _textwrap.indent(_textwrap.dedent(GRAD_OPTIONS_DOC), m.group(1)),
+        _update.__doc__, flags=_re.M)
+del _update, _re, _textwrap

@@ -1,12 +1,14 @@
 # Lion: functional, in place, one C call per list.
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", maximize=False):
+         decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
     For each parameter ``w`` with gradient ``g`` and momentum ``m``::
 
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2"
         u = sign(beta1 * m + (1 - beta1) * g)   (0 where that is 0)
@@ -33,10 +35,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         As :func:`sgd` (the paper uses "decoupled", with 3-10x larger weight_decay).
     maximize : bool
         Ascend the objective instead of descending it.
-
-    Returns
-    -------
-    None
+    {grad_options}
 
     Raises
     ------
@@ -44,6 +43,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         As :func:`sgd`, before any array is modified.
     """
     cdef pywd_lion_hyper h
+    cdef GradOptions o
     cdef _Batch b
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
@@ -52,12 +52,13 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     h.decay = parse_decay(decay)
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b = new_batch(3)
     b.add(params, "params", True)
     b.add(grads, "grads", False)
     b.add(exp_avgs, "exp_avgs", True)
     b.check_overlap()
-    run(lion_kernel, &h, b)
+    return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void lion_kernel(const void *hyper, _Batch b) noexcept nogil:

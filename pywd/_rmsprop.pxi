@@ -2,11 +2,13 @@
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="decoupled", momentum=0.0,
-            centered=False, maximize=False):
+            centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
+            max_grad_norm=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
 
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2" (torch RMSprop's weight_decay)
         s = alpha * s + (1 - alpha) * g**2
@@ -44,10 +46,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         Normalise by the gradient's estimated variance instead of its mean square.
     maximize : bool
         Ascend the objective instead of descending it.
-
-    Returns
-    -------
-    None
+    {grad_options}
 
     Raises
     ------
@@ -55,6 +54,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         As :func:`sgd`, before any array is modified.
     """
     cdef pywd_rmsprop_hyper h
+    cdef GradOptions o
     cdef _Batch b
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
@@ -65,6 +65,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.centered = check_bool(centered, "centered")
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b = new_batch(5)
     b.add(params, "params", True)
     b.add(grads, "grads", False)
@@ -80,7 +81,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                              "params (zeros before the first step)")
         b.add(grad_avgs, "grad_avgs", True)
     b.check_overlap()
-    run(rmsprop_kernel, &h, b)
+    return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void rmsprop_kernel(const void *hyper, _Batch b) noexcept nogil:

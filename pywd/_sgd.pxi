@@ -2,11 +2,12 @@
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False,
-        first_step=False):
+        first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One SGD step, in place, with weight decay fused in.
 
     For each parameter ``w`` with gradient ``g`` (and momentum buffer ``b``)::
 
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
         g = -g                              if maximize
         g = g + weight_decay * w            decay="l2" (coupled L2, torch SGD's weight_decay)
         b = g                               if first_step (torch's first momentum step)
@@ -47,10 +48,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         Ascend the objective instead of descending it.
     first_step : bool, default False
         Set the momentum buffer to the gradient instead of accumulating into it.
-
-    Returns
-    -------
-    None
+    {grad_options}
 
     Raises
     ------
@@ -61,8 +59,11 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         Unequal list lengths or shapes, different memory orders, non-contiguous, misaligned
         or read-only arrays, arrays that overlap in memory, hyper-parameters out of range,
         a missing momentum buffer. Raised before any array is modified.
+    FloatingPointError
+        ``nonfinite="raise"`` and a NaN or inf in a gradient; nothing is modified.
     """
     cdef pywd_sgd_hyper h
+    cdef GradOptions o
     cdef _Batch b
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
@@ -76,6 +77,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b = new_batch(3)
     b.add(params, "params", True)
     b.add(grads, "grads", False)
@@ -85,7 +87,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                              "like params (zeros, with first_step=True on the first step)")
         b.add(momentum_buffers, "momentum_buffers", True)
     b.check_overlap()
-    run(sgd_kernel, &h, b)
+    return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:

@@ -40,6 +40,7 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
+        self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
         if isinstance(params, np.ndarray):
             params = [params]
         params = list(params)
@@ -73,9 +74,15 @@ class Optimizer:
             yield group, range(start, start + len(group["params"]))
             start += len(group["params"])
 
-    def step(self, grads):
+    def step(self, grads, *, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
-        order of the groups' params), or None to leave that parameter alone this step."""
+        order of the groups' params), or None to leave that parameter alone this step.
+
+        ``nonfinite``, ``grad_scale`` and ``max_grad_norm`` act as in the functional updates
+        (:func:`pywd.sgd`), over every gradient of the step across groups: the clip norm is
+        global, and with ``nonfinite="skip"`` a NaN or inf anywhere leaves every parameter
+        and state untouched (step counters included) and adds one to ``skipped_steps``.
+        Returns the :class:`pywd.StepResult`."""
         params = self._params()
         if isinstance(grads, np.ndarray):
             grads = [grads]
@@ -88,10 +95,15 @@ class Optimizer:
         for group in self.param_groups:
             self._check_group(group)
         _kernels._check_arrays(params, list(grads))
+        result, scale = _kernels._grad_check(list(grads), nonfinite, grad_scale, max_grad_norm)
+        if not result:
+            self.skipped_steps += 1
+            return result
         for group, indices in self._group_indices():
             active = [i for i in indices if grads[i] is not None]
             if active:
-                self._update(group, active, params, grads)
+                self._update(group, active, params, grads, scale)
+        return result
 
     def _state_array(self, i, name, like, fill=0.0):
         """Parameter i's state array `name`, created (filled with `fill`) on first use: once
@@ -110,13 +122,15 @@ class Optimizer:
     def _check_group(self, group):
         raise NotImplementedError
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
+        """Steps parameters `indices` of `group`, gradients divided by grad_scale."""
         raise NotImplementedError
 
     # ---------------------------------------------------------------- state_dict
     def state_dict(self):
         """A flat dict of arrays (copies): ``np.savez(path, **opt.state_dict())`` saves it."""
-        out = {"format": np.array(STATE_FORMAT), "optimizer": np.array(type(self).__name__)}
+        out = {"format": np.array(STATE_FORMAT), "optimizer": np.array(type(self).__name__),
+               "skipped_steps": np.array(self.skipped_steps, dtype=np.int64)}
         for g, (group, indices) in enumerate(self._group_indices()):
             out[f"param_groups/{g}/params"] = np.array(indices, dtype=np.int64)
             for key in self.defaults:
@@ -142,7 +156,10 @@ class Optimizer:
         params = self._params()
         new_groups = self._load_groups(entries)
         new_state = self._load_state(entries, params)
-        known = {"format", "optimizer"} | {f"param_groups/{g}/{key}"
+        skipped = entries.get("skipped_steps", np.array(0))   # absent: saved before it existed
+        if skipped.shape != () or skipped.dtype.kind not in "iu" or skipped < 0:
+            raise ValueError(f"state_dict['skipped_steps'] must be an int >= 0, got {skipped!r}")
+        known = {"format", "optimizer", "skipped_steps"} | {f"param_groups/{g}/{key}"
                                            for g in range(len(self.param_groups))
                                            for key in ["params", *self.defaults]}
         unknown = sorted(set(entries) - known - {k for k in entries if k.startswith("state/")})
@@ -151,6 +168,7 @@ class Optimizer:
         for group, loaded in zip(self.param_groups, new_groups):
             group.update(loaded)
         self.state = new_state
+        self.skipped_steps = int(skipped)
 
     def _load_groups(self, entries):
         n_saved = len({k.split("/")[1] for k in entries if k.startswith("param_groups/")})
@@ -291,18 +309,20 @@ class SGD(Optimizer):
         return {key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
                                             "nesterov", "maximize", "decay")}
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
         hyper = self._hyper(group)
         if group["momentum"] == 0:
             for _, run in _by_dtype_and(indices, params):
-                sgd([params[i] for i in run], [grads[i] for i in run], **hyper)
+                sgd([params[i] for i in run], [grads[i] for i in run], grad_scale=grad_scale,
+                    **hyper)
             return
         first = {i for i in indices if "momentum_buffer" not in self.state.get(i, {})}
         for i in first:  # allocated once; the first step sets it to the gradient, like torch
             self._state_array(i, "momentum_buffer", params[i])
         for (_, first_step), run in _by_dtype_and(indices, params, lambda i: i in first):
             sgd([params[i] for i in run], [grads[i] for i in run],
-                [self.state[i]["momentum_buffer"] for i in run], first_step=first_step, **hyper)
+                [self.state[i]["momentum_buffer"] for i in run], first_step=first_step,
+                grad_scale=grad_scale, **hyper)
 
 
 class SGDW(SGD):
@@ -343,7 +363,7 @@ class Adam(Optimizer):
     def _check_group(self, group):
         adam([], [], [], [], step=1, max_exp_avg_sqs=[], **self._hyper(group))
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
         hyper = self._hyper(group)
         for i in indices:
             self._state_array(i, "exp_avg", params[i])
@@ -356,7 +376,7 @@ class Adam(Optimizer):
             adam([params[i] for i in run], [grads[i] for i in run],
                  [s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state],
                  max_exp_avg_sqs=[s["max_exp_avg_sq"] for s in state] if hyper["amsgrad"] else None,
-                 step=step, **hyper)
+                 step=step, grad_scale=grad_scale, **hyper)
 
 
 class AdamW(Adam):
@@ -391,7 +411,7 @@ class RMSprop(Optimizer):
     def _check_group(self, group):
         rmsprop([], [], [], [], [], **self._hyper(group))
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
         hyper = self._hyper(group)
         for i in indices:
             self._state_array(i, "square_avg", params[i])
@@ -405,7 +425,8 @@ class RMSprop(Optimizer):
             rmsprop([params[i] for i in run], [grads[i] for i in run],
                     [s["square_avg"] for s in state],
                     [s["momentum_buffer"] for s in state] if hyper["momentum"] != 0 else None,
-                    [s["grad_avg"] for s in state] if hyper["centered"] else None, **hyper)
+                    [s["grad_avg"] for s in state] if hyper["centered"] else None,
+                    grad_scale=grad_scale, **hyper)
 
 
 class Adagrad(Optimizer):
@@ -431,13 +452,14 @@ class Adagrad(Optimizer):
         _check_nonnegative(group, "initial_accumulator_value")
         adagrad([], [], [], step=1, **self._hyper(group))
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
         for i in indices:
             self._state_array(i, "sum", params[i], group["initial_accumulator_value"])
         self._advance(indices)
         for (_, step), run in _by_dtype_and(indices, params, lambda i: self.state[i]["step"]):
             adagrad([params[i] for i in run], [grads[i] for i in run],
-                    [self.state[i]["sum"] for i in run], step=step, **self._hyper(group))
+                    [self.state[i]["sum"] for i in run], step=step, grad_scale=grad_scale,
+                    **self._hyper(group))
 
 
 class Lion(Optimizer):
@@ -462,9 +484,10 @@ class Lion(Optimizer):
     def _check_group(self, group):
         lion([], [], [], **self._hyper(group))
 
-    def _update(self, group, indices, params, grads):
+    def _update(self, group, indices, params, grads, grad_scale):
         for i in indices:
             self._state_array(i, "exp_avg", params[i])
         for _, run in _by_dtype_and(indices, params):
             lion([params[i] for i in run], [grads[i] for i in run],
-                 [self.state[i]["exp_avg"] for i in run], **self._hyper(group))
+                 [self.state[i]["exp_avg"] for i in run], grad_scale=grad_scale,
+                 **self._hyper(group))

@@ -22,6 +22,45 @@ def _check_mode(decay):
         raise ValueError(f"decay must be one of {DECAY_MODES}, got {decay!r}")
 
 
+def global_norm(grads):
+    """The 2-norm of every element of every gradient: the squares in float64, summed exactly
+    rounded (math.fsum; the kernels' blocked float64 sum agrees to a few ulp)."""
+    squares = (np.square(g.astype(np.float64)).ravel().tolist() for g in grads)
+    return math.sqrt(math.fsum(x for chunk in squares for x in chunk))
+
+
+def _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm):
+    """nonfinite=, grad_scale= and max_grad_norm= as every update applies them: returns the
+    gradients to use (None when the step is skipped) and (applied, grad_norm)."""
+    grads = _as_list(grads)
+    if nonfinite == "propagate" and max_grad_norm is None:
+        norm = None
+    else:
+        norm = _robust_norm(grads) / grad_scale
+        finite = all(np.isfinite(g).all() for g in grads)
+        if not finite and nonfinite == "raise":
+            raise FloatingPointError("a gradient has a non-finite value")
+        if not finite and nonfinite == "skip":
+            return None, (False, norm)
+    scale = grad_scale
+    if max_grad_norm is not None:
+        clip = max_grad_norm / (norm + 1e-6)           # torch.nn.utils.clip_grad_norm_
+        if not clip >= 1.0:
+            scale = grad_scale / clip
+    if scale != 1.0:
+        grads = [g * (1.0 / scale) for g in grads]     # the reciprocal, rounded to g's dtype
+    return grads, (True, norm)
+
+
+def _robust_norm(grads):
+    """global_norm, also when float64 squares overflow (values scaled by a power of two)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        norm = global_norm(grads)
+        if math.isinf(norm):
+            norm = global_norm([g * 2.0 ** -600 for g in grads]) * 2.0 ** 600
+    return norm
+
+
 def soft_threshold(w, threshold):
     """Proximal operator of threshold*|w|_1: sign(w) * max(|w| - threshold, 0)."""
     return np.sign(w) * np.maximum(np.abs(w) - threshold, 0)
@@ -47,10 +86,14 @@ def _apply_update(w, update, lr, weight_decay, decay):
 
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False, first_step=False):
+        nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False, first_step=False,
+        nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
     _check_mode(decay)
-    params, grads = _as_list(params), _as_list(grads)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
     bufs = _as_list(momentum_buffers) if momentum != 0 else [None] * len(params)
     for w, g, b in zip(params, grads, bufs):
         if maximize:
@@ -65,18 +108,22 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         else:
             u = g
         _apply_update(w, lr * u, lr, weight_decay, decay)
+    return outcome
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-         maximize=False):
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
     _check_mode(decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
     bias_correction1 = 1 - beta1 ** step
     bias_correction2 = 1 - beta2 ** step
     step_size = lr / bias_correction1
     inv_sqrt_bc2 = 1 / math.sqrt(bias_correction2)   # v-hat = v / (1 - beta2^t), hoisted
-    params, grads = _as_list(params), _as_list(grads)
+    params = _as_list(params)
     maxes = _as_list(max_exp_avg_sqs) if amsgrad else [None] * len(params)
     for w, g, m, v, vmax in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs), maxes):
         if maximize:
@@ -89,23 +136,29 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
         v_hat = vmax if amsgrad else v
         denom = np.sqrt(v_hat) * inv_sqrt_bc2 + eps
         _apply_update(w, step_size * (m / denom), lr, weight_decay, decay)
+    return outcome
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-          maximize=False):
+          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """AdamW: adam with decoupled weight decay 0.01 by default."""
-    adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1, beta2=beta2,
-         eps=eps, weight_decay=weight_decay, decay=decay, amsgrad=amsgrad,
-         max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize)
+    return adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1,
+                beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, amsgrad=amsgrad,
+                max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize, nonfinite=nonfinite,
+                grad_scale=grad_scale, max_grad_norm=max_grad_norm)
 
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="decoupled", momentum=0.0,
-            centered=False, maximize=False):
+            centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
+            max_grad_norm=None):
     """RMSprop (Hinton, lecture 6e; torch.optim.RMSprop's centered and momentum variants)."""
     _check_mode(decay)
-    params, grads = _as_list(params), _as_list(grads)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
     bufs = _as_list(momentum_buffers) if momentum != 0 else [None] * len(params)
     avgs = _as_list(grad_avgs) if centered else [None] * len(params)
     for w, g, s, b, a in zip(params, grads, _as_list(square_avgs), bufs, avgs):
@@ -122,12 +175,17 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
             b[...] = momentum * b + u
             u = b
         _apply_update(w, lr * u, lr, weight_decay, decay)
+    return outcome
 
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="decoupled", maximize=False):
+            decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+            max_grad_norm=None):
     """Adagrad (Duchi, Hazan & Singer 2011) with torch's lr_decay, weight decay by `decay`."""
     _check_mode(decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
     clr = lr / (1 + (step - 1) * lr_decay)
     for w, g, s in zip(_as_list(params), _as_list(grads), _as_list(state_sums)):
         if maximize:
@@ -135,12 +193,17 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         g = _decay_terms(w, g, weight_decay, decay)
         s[...] = s + g * g
         _apply_update(w, clr * (g / (np.sqrt(s) + eps)), clr, weight_decay, decay)
+    return outcome
 
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", maximize=False):
+         decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
     """Lion (Chen et al. 2023, Algorithm 2), weight decay by `decay`."""
     _check_mode(decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
     for w, g, m in zip(_as_list(params), _as_list(grads), _as_list(exp_avgs)):
         if maximize:
             g = -g
@@ -148,6 +211,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         update = np.sign(beta1 * m + (1 - beta1) * g)
         _apply_update(w, lr * update, lr, weight_decay, decay)
         m[...] = beta2 * m + (1 - beta2) * g
+    return outcome
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled"):

@@ -10,8 +10,9 @@ import pytest
 
 import pywd
 
-# Runs every kernel, SGD variant and decay mode on a list big enough to be split across threads
-# (sizes chosen so that slices start mid-array) and prints a hash of every resulting byte.
+# Runs every kernel, SGD variant and decay mode, and the gradient-norm reduction, on a list big
+# enough to be split across threads (sizes chosen so that slices start mid-array) and prints a
+# hash of every resulting byte.
 HASH_SCRIPT = r"""
 import hashlib, itertools, numpy as np, pywd
 h = hashlib.sha256()
@@ -44,6 +45,11 @@ for dtype in (np.float32, np.float64):
             pywd.lion(w, g, s[0], lr=0.01, weight_decay=0.05, decay=mode)
         for a in w + s[0] + s[1] + s[2]:
             h.update(a.tobytes())
+    # the global norm (a threaded reduction) and the clipped step it drives
+    result = pywd.sgd(w, g, lr=0.1, max_grad_norm=1.0, grad_scale=3.0)
+    h.update(np.float64(result.grad_norm).tobytes())
+    for a in w:
+        h.update(a.tobytes())
 print(h.hexdigest())
 """
 

@@ -43,7 +43,7 @@ def test_single_array_and_tuple_forms_are_accepted():
     np.testing.assert_array_equal(w, 0.5)
     pywd.sgd((w,), (g,), lr=0.25)
     np.testing.assert_array_equal(w, 0.0)
-    assert pywd.sgd([], [], lr=0.1) is None
+    assert pywd.sgd([], [], lr=0.1).applied
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

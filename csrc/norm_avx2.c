@@ -1,0 +1,12 @@
+/* norm_impl.h stamped for AVX2 (chosen at run time by norm.c; empty off x86 and gcc/clang). */
+#include <stdlib.h>
+
+#include "common.h"
+#include "pywd.h"
+
+#if PYWD_X86_DISPATCH
+#pragma GCC target("avx2,fma")
+#define KERNEL_BODY "norm_impl.h"
+#define ISA_SUFFIX avx2
+#include "isa_stamp.h"
+#endif

@@ -1,0 +1,201 @@
+# What every optimiser does to its gradients before the update: the non-finite policy
+# (nonfinite=), loss scaling (grad_scale=) and global-norm clipping (max_grad_norm=). When a
+# policy needs it, one read-only pass sums the squares of every gradient of the call (in C,
+# reproducibly); the update then multiplies each gradient by one factor inside its kernel.
+from libc.math cimport isinf, isnan, sqrt
+
+NONFINITE_MODES = ("propagate", "skip", "raise")
+
+cdef enum:
+    NONFINITE_PROPAGATE = 0
+    NONFINITE_SKIP = 1
+    NONFINITE_RAISE = 2
+
+# Squares of float64 values above ~1e154 overflow; the pass is then redone on values scaled
+# by this power of two (exact), which cannot overflow and loses only terms far below the sum.
+cdef double OVERFLOW_SCALE = 2.0 ** -600
+# torch.nn.utils.clip_grad_norm_'s guard: the clip factor is max_norm / (norm + 1e-6).
+cdef double CLIP_EPS = 1e-6
+
+
+@cython.final
+cdef class StepResult:
+    """What an update did: ``applied`` (False when ``nonfinite="skip"`` found a NaN or inf
+    gradient and left every array untouched) and ``grad_norm``, the global 2-norm of the
+    unscaled gradients (``grads / grad_scale``) when the call computed it (``max_grad_norm``
+    given or ``nonfinite`` not "propagate"), else None. Truthy exactly when the step was
+    applied, so ``if not pywd.adam(...)`` detects a skipped step."""
+    cdef readonly bint applied
+    cdef readonly object grad_norm
+
+    def __cinit__(self, applied, grad_norm=None):
+        self.applied = applied
+        self.grad_norm = grad_norm
+
+    def __bool__(self):
+        return self.applied
+
+    def __repr__(self):
+        return f"StepResult(applied={self.applied}, grad_norm={self.grad_norm!r})"
+
+    def __eq__(self, other):
+        if isinstance(other, StepResult):
+            return (self.applied, self.grad_norm) == (other.applied, other.grad_norm)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.applied, self.grad_norm))
+
+
+cdef StepResult APPLIED = StepResult(True, None)
+
+
+cdef struct GradOptions:
+    int nonfinite
+    double grad_scale
+    double max_norm
+    bint clip           # max_grad_norm was given
+
+
+cdef int parse_grad_options(GradOptions *o, object nonfinite, object grad_scale,
+                            object max_grad_norm) except -1:
+    if not isinstance(nonfinite, str):
+        raise TypeError(f"nonfinite must be a str, one of {NONFINITE_MODES}, got {nonfinite!r}")
+    if nonfinite not in NONFINITE_MODES:
+        raise ValueError(f"nonfinite must be one of {NONFINITE_MODES}, got {nonfinite!r}")
+    o.nonfinite = NONFINITE_MODES.index(nonfinite)
+    o.grad_scale = check_real(grad_scale, "grad_scale", 0.0, INFINITY)
+    if o.grad_scale == 0.0:
+        raise ValueError(f"grad_scale must be a finite number > 0, got {grad_scale!r}")
+    o.clip = max_grad_norm is not None
+    o.max_norm = INFINITY
+    if o.clip:
+        o.max_norm = as_real(max_grad_norm, "max_grad_norm")
+        if not o.max_norm > 0.0:   # inf is allowed: the norm is reported, nothing clipped
+            raise ValueError(f"max_grad_norm must be a number > 0 (inf: report the norm "
+                             f"without clipping) or None, got {max_grad_norm!r}")
+    return 0
+
+
+cdef double batch_sumsq(_Batch b, int k, double scale) except? -1.0:
+    """Sum of (scale*g)^2 over argument k of the batch, run by run of one dtype (a None
+    entry ends a run), carrying the sum over: the same bytes as one pass over the list."""
+    cdef double acc = 0.0
+    cdef Py_ssize_t start = 0, end, n = b.n
+    cdef int typenum
+    cdef void **ptrs = b.ptrs + k * n
+    cdef bint nogil_ok = b.release_gil()
+    while start < n:
+        if ptrs[start] == NULL:
+            start += 1
+            continue
+        typenum = cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, start))
+        end = start + 1
+        while (end < n and ptrs[end] != NULL and
+               cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, end)) == typenum):
+            end += 1
+        if nogil_ok:
+            with nogil:
+                run_sumsq(typenum, ptrs + start, b.sizes + start, end - start, scale, &acc)
+        else:
+            run_sumsq(typenum, ptrs + start, b.sizes + start, end - start, scale, &acc)
+        start = end
+    return acc
+
+
+cdef inline void run_sumsq(int typenum, void **ptrs, int64_t *sizes, Py_ssize_t n,
+                           double scale, double *acc) noexcept nogil:
+    if typenum == cnp.NPY_FLOAT:
+        pywd_sumsq_f32(n, <const float **>ptrs, sizes, scale, acc)
+    else:
+        pywd_sumsq_f64(n, <const double **>ptrs, sizes, scale, acc)
+
+
+cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_out):
+    """Runs after validation, before the update, over the gradients (argument k). Returns
+    the call's StepResult; the update runs only if it is applied, with gradients divided by
+    *grad_scale_out (the loss scale, times the clip divisor). Raises FloatingPointError for
+    nonfinite="raise"."""
+    cdef double sumsq, norm, clip
+    cdef bint scaled = False
+    grad_scale_out[0] = o.grad_scale
+    if o.nonfinite == NONFINITE_PROPAGATE and not o.clip:
+        return APPLIED
+    sumsq = batch_sumsq(b, k, 1.0)
+    if isinf(sumsq):   # an inf, or float64 squares that overflowed: tell them apart
+        sumsq = batch_sumsq(b, k, OVERFLOW_SCALE)
+        scaled = True
+    norm = sqrt(sumsq) / OVERFLOW_SCALE if scaled else sqrt(sumsq)
+    norm = norm / o.grad_scale
+    if isinf(sumsq) or isnan(sumsq):
+        if o.nonfinite == NONFINITE_RAISE:
+            raise FloatingPointError(f"{first_nonfinite(b, k)} has a non-finite value (NaN "
+                                     f"or inf) and nonfinite='raise': no array was changed")
+        if o.nonfinite == NONFINITE_SKIP:
+            return StepResult(False, norm)
+    if o.clip:
+        clip = o.max_norm / (norm + CLIP_EPS)
+        if not clip >= 1.0:   # NaN too (nonfinite="propagate"): NaN spreads, as in torch
+            grad_scale_out[0] = o.grad_scale / clip
+    return StepResult(True, norm)
+
+
+cdef str first_nonfinite(_Batch b, int k):
+    """Names the first gradient holding a NaN or inf (only on the error path)."""
+    cdef Py_ssize_t i
+    for i in range(b.n):
+        a = b.array(k, i)
+        if a is not None and not np.isfinite(a).all():
+            return b.where(k, i)
+    return b.where(k, 0)
+
+
+def _grad_check(grads, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """For the optimisers, which clip over every group: the StepResult of the gradients
+    (a list; None entries skipped; dtypes may differ) and the grad_scale to pass to each
+    group's update (nonfinite="propagate", no max_grad_norm), so that together the calls
+    equal one functional call over the whole list."""
+    cdef GradOptions o
+    cdef double scale
+    cdef _Batch b = new_batch(1, True)
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
+    b.add(grads, "grads", False, True)
+    result = grad_pass(&o, b, 0, &scale)
+    return result, scale
+
+
+cdef object run_update(batch_kernel kernel, void *hyper, double *grad_mult,
+                       const GradOptions *o, _Batch b):
+    """An optimiser's update after validation: the gradient pass, then (unless skipped) the
+    kernel with the gradients multiplied by *grad_mult = 1 / (grad_scale * clip divisor)."""
+    cdef double scale
+    result = grad_pass(o, b, 1, &scale)
+    if (<StepResult>result).applied:
+        grad_mult[0] = 1.0 / scale
+        run(kernel, hyper, b)
+    return result
+
+
+GRAD_OPTIONS_DOC = """\
+    nonfinite : {"propagate", "skip", "raise"}, default "propagate"
+        What a NaN or inf in any gradient of the call does. "propagate" (torch's behaviour):
+        it flows into the weights. "skip": every array of the call is left untouched and the
+        call returns a falsy StepResult. "raise": FloatingPointError naming the gradient,
+        nothing touched. "skip" and "raise" cost one extra read of the gradients.
+    grad_scale : float, default 1
+        Loss scale, finite and > 0: the gradients are divided by it inside the kernel
+        (multiplied by the reciprocal, as torch's GradScaler.unscale_ does), before decay.
+    max_grad_norm : float, optional
+        Clip by global norm, as ``torch.nn.utils.clip_grad_norm_``: ``norm`` is the 2-norm of
+        all the call's unscaled gradients (``grads / grad_scale``, summed in float64), and when
+        ``max_grad_norm / (norm + 1e-6) < 1`` the gradients are multiplied by that factor. One
+        reduction pass, then the update. ``inf`` reports the norm without clipping.
+
+    Returns
+    -------
+    StepResult
+        Truthy when the step was applied (False only under ``nonfinite="skip"``), with
+        ``.grad_norm``, the norm above when it was computed (None otherwise). Gradients are
+        multiplied by ``1 / (grad_scale * max(1, (norm + 1e-6) / max_grad_norm))``, rounded
+        once to the arrays' dtype.
+"""
