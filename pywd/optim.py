@@ -12,6 +12,7 @@ without pickle::
     numpy.savez("opt.npz", **opt.state_dict())
     opt.load_state_dict(numpy.load("opt.npz"))
 """
+import zipfile
 from collections.abc import Mapping
 
 import numpy as np
@@ -226,6 +227,8 @@ def _load_entry(state_dict, key):
         value = state_dict[key]  # numpy.load's NpzFile refuses pickled objects here
     except ValueError as err:
         raise ValueError(f"state_dict[{key!r}] cannot be loaded without pickle: {err}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:   # a damaged .npz entry
+        raise ValueError(f"state_dict[{key!r}] cannot be read (corrupt file?): {err}") from None
     if not isinstance(value, np.ndarray) or value.dtype.hasobject:
         raise TypeError(f"state_dict[{key!r}] must be a numpy array of numbers or str, "
                         f"got {type(value).__name__}")
