@@ -17,9 +17,12 @@ DECAY_MODES = ("l2", "decoupled", "independent", "l1")
 
 
 cdef double as_real(object value, str name) except? -1.0:
-    """`value` as a C double, refusing what is not a real number (str, None, complex)."""
+    """`value` as a C double, refusing what is not a real number (str, None, complex) and
+    bools (lr=True is a bug, not 1.0)."""
     if type(value) is float:
         return <double>value
+    if type(value) is bool or isinstance(value, np.bool_):
+        raise TypeError(f"{name} must be a real number, got bool {value!r}")
     if type(value) is int or isinstance(value, numbers.Real):
         return float(value)
     raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")

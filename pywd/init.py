@@ -63,6 +63,8 @@ def _real(value, name, low=-math.inf, high=math.inf, low_open=False):
 
 
 def _choice(value, name, options):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {tuple(options)}, got {value!r}")
     if value not in options:
         raise ValueError(f"{name} must be one of {tuple(options)}, got {value!r}")
     return value
@@ -229,6 +231,7 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fan(tensor, mode, layout, scheme):
+    _choice(layout, "layout", LAYOUTS)
     _check_tensor(tensor, 1 if layout.startswith("keras") else 2, None, scheme)
     _choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
     fan_in, fan_out = compute_fans(tensor.shape, layout)

@@ -157,7 +157,7 @@ BOOLS = {
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
              (-1.0, ValueError), ("0.1", TypeError), (None, TypeError), (1j, TypeError),
-             ([0.1], TypeError), (np.array([0.1, 0.2]), TypeError)]
+             ([0.1], TypeError), (np.array([0.1, 0.2]), TypeError), (True, TypeError)]
 BAD_BOOLS = [("yes", TypeError), (1, TypeError), (None, TypeError)]
 
 
