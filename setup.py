@@ -3,6 +3,8 @@
 Flags: C99, -O3 -fno-math-errno (gcc will not vectorise sqrt otherwise), never -march=native:
 a wheel must run on any x86-64 (or aarch64) machine. OpenMP is used when a probe compile
 succeeds; PYWD_NO_OPENMP=1 builds a serial extension (which must give the same bytes).
+PYWD_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer (gcc/clang), any
+undefined behaviour fatal; run Python with the ASan runtime preloaded, as .ci/run does.
 """
 import os
 import shutil
@@ -59,14 +61,25 @@ def openmp_flags():
     return []
 
 
+def sanitizer_flags():
+    if os.environ.get("PYWD_SANITIZE", "") in ("", "0"):
+        return [], []
+    if sys.platform == "win32":
+        sys.exit("pywd: PYWD_SANITIZE=1 needs gcc or clang")
+    print("pywd: PYWD_SANITIZE set: building with -fsanitize=address,undefined", file=sys.stderr)
+    sanitize = ["-fsanitize=address,undefined"]
+    return sanitize + ["-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"], sanitize
+
+
 def extension():
     omp = openmp_flags()
     if sys.platform == "win32":
         compile_args = ["/O2", "/fp:precise"] + omp
         link_args = []
     else:
-        compile_args = BASE_FLAGS + omp
-        link_args = omp
+        san_compile, san_link = sanitizer_flags()
+        compile_args = BASE_FLAGS + omp + san_compile
+        link_args = omp + san_link
     config = " ".join(compile_args)
     return Extension(
         "pywd._kernels",

@@ -313,8 +313,11 @@ cdef bint is_like(cnp.ndarray a, cnp.ndarray ref):
     """Same shape as ref, and the same element order in memory (C vs F), so that element k
     of one is element k of the other when both are walked as flat buffers."""
     cdef int nd = cnp.PyArray_NDIM(a)
-    if nd != cnp.PyArray_NDIM(ref) or memcmp(cnp.PyArray_DIMS(a), cnp.PyArray_DIMS(ref),
-                                             nd * sizeof(cnp.npy_intp)) != 0:
+    if nd != cnp.PyArray_NDIM(ref):
+        return False
+    # (0-d arrays have NULL dims: memcmp must not see them, even for 0 bytes)
+    if nd > 0 and memcmp(cnp.PyArray_DIMS(a), cnp.PyArray_DIMS(ref),
+                         nd * sizeof(cnp.npy_intp)) != 0:
         return False
     return ((cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(ref)) or
             (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_IS_F_CONTIGUOUS(ref)))

@@ -89,7 +89,7 @@ def array_cases():
                 yield pytest.param(name, k, arg, *case[1:], id=f"{name}-{arg}-{case[0]}")
 
 
-@pytest.mark.parametrize("name, k, arg, make, error, message", array_cases())
+@pytest.mark.parametrize("name, k, arg, make, error, message", list(array_cases()))
 def test_every_bad_array_is_refused_and_nothing_changes(name, k, arg, make, error, message):
     arrays = lists(len(UPDATES[name][0]))
     arrays[k][-1] = make(arrays[k][-1])
@@ -109,7 +109,7 @@ def structure_cases():
             yield pytest.param(name, k, arg, "dict", id=f"{name}-{arg}-dict")
 
 
-@pytest.mark.parametrize("name, k, arg, kind", structure_cases())
+@pytest.mark.parametrize("name, k, arg, kind", list(structure_cases()))
 def test_every_bad_list_is_refused_and_nothing_changes(name, k, arg, kind):
     arrays = lists(len(UPDATES[name][0]))
     if kind == "short":
@@ -175,7 +175,7 @@ def hyper_cases():
                 yield pytest.param(name, "step", value, error, id=f"{name}-step-{value!r}")
 
 
-@pytest.mark.parametrize("name, hyper, value, error", hyper_cases())
+@pytest.mark.parametrize("name, hyper, value, error", list(hyper_cases()))
 def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, value, error):
     arrays = lists(len(UPDATES[name][0]))
     before = [snapshot(lst) for lst in arrays]

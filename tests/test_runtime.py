@@ -3,6 +3,9 @@ import hashlib
 import os
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +137,66 @@ def test_python_m_pywd_works_from_the_source_checkout():
 def test_python_m_pywd_without_a_command_prints_usage():
     out = subprocess.run([sys.executable, "-m", "pywd"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage: python -m pywd" in out.stderr
+
+
+def workload(seed):
+    """A training-like sequence on arrays of its own, big enough that every call releases the
+    GIL and starts a thread team: a fill, then AdamW steps with clipping and SGD steps."""
+    rng = np.random.default_rng(seed)
+    n = 150_001
+    grads = [rng.standard_normal(n).astype(np.float32) for _ in range(4)]
+    w, m, v, b = (np.zeros(n, np.float32) for _ in range(4))
+    pywd.init.normal_(w, std=0.1, rng=seed)
+    for step, g in enumerate(grads, start=1):
+        pywd.adamw(w, g, m, v, step=step, lr=1e-3, max_grad_norm=50.0, nonfinite="skip")
+        pywd.sgd(w, g, b, lr=0.01, momentum=0.9, first_step=step == 1)
+    return hashlib.sha256(b"".join(a.tobytes() for a in (w, m, v, b))).hexdigest()
+
+
+def test_calls_from_several_python_threads_give_the_serial_bytes():
+    serial = [workload(seed) for seed in range(4)]
+    start = threading.Barrier(4)
+
+    def run(seed):
+        start.wait()
+        return workload(seed)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(run, range(4))) == serial
+
+
+def test_the_gil_is_released_during_a_big_call():
+    """Another Python thread runs in the middle of a long kernel call. If the call held the
+    GIL it could only run before the call starts (with a 0.1 ms switch interval); a C call
+    that holds the GIL, sum(range(n)), fails this test."""
+    w, g = np.ones(1 << 25, np.float32), np.ones(1 << 25, np.float32)
+    window, stop, ticks = [], threading.Event(), []
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    def big_calls():
+        pywd.set_num_threads(1)          # this thread only, so the ticker has a core
+        for _ in range(3):
+            t0 = time.perf_counter()
+            pywd.sgd(w, g, lr=1e-6)
+            window.append((t0, time.perf_counter()))
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    thread = threading.Thread(target=ticker)
+    thread.start()
+    try:
+        worker = threading.Thread(target=big_calls)
+        worker.start()
+        worker.join()
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    middle = [t for t in ticks for t0, t1 in window if t0 + (t1 - t0) / 4 < t < t1 - (t1 - t0) / 4]
+    assert middle, f"no Python progress inside calls of {[t1 - t0 for t0, t1 in window]} s"
 
 
 FORK_SCRIPT = r"""
