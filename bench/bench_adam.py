@@ -1,10 +1,11 @@
-"""Adam family (AdamW, Adam with L2, AMSGrad): pywd.adam against pywd.reference.adam, per size and dtype."""
+"""Adam family (AdamW, Adam with L2, AMSGrad, AdamW with global-norm clipping and the
+non-finite check): pywd.adam against pywd.reference.adam, per size and dtype."""
 import numpy as np
 import pytest
 
 from pywd.bench import SIZES, kernel_case
 
-VARIANTS = ["adamw", "adam+l2", "amsgrad"]
+VARIANTS = ["adamw", "adam+l2", "amsgrad", "adamw+clip"]
 CASES = [(v, size, np.float32) for v in VARIANTS for size in SIZES]
 CASES += [(v, "16M", np.float64) for v in VARIANTS]
 

@@ -33,6 +33,8 @@ class Kernel:
         self.fn, self.hyper, self.states, self.keyword_states = fn, hyper, states, keyword_states
         arrays = 2 + states + len(keyword_states)
         self.bytes_per_element = 4 * (arrays + arrays - 1)     # grads are only read
+        if "max_grad_norm" in hyper:
+            self.bytes_per_element += 4                        # the norm pass reads grads
 
 
 KERNELS = {
@@ -46,6 +48,8 @@ KERNELS = {
     "adamw": Kernel("adamw", dict(step=10, lr=1e-3), 2),
     "adam+l2": Kernel("adam", dict(step=10, lr=1e-3, weight_decay=1e-4, decay="l2"), 2),
     "amsgrad": Kernel("adamw", dict(step=10, lr=1e-3, amsgrad=True), 2, ("max_exp_avg_sqs",)),
+    "adamw+clip": Kernel("adamw", dict(step=10, lr=1e-3, max_grad_norm=1.0, nonfinite="skip"),
+                         2),
     "rmsprop": Kernel("rmsprop", dict(lr=1e-3, weight_decay=1e-4), 1),
     "rmsprop+c+m": Kernel("rmsprop", dict(lr=1e-3, momentum=0.9, centered=True), 3),
     "adagrad": Kernel("adagrad", dict(step=10, lr=1e-2, weight_decay=1e-4), 1),

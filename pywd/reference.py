@@ -33,16 +33,16 @@ def sum_of_squares(grads, scale=1.0):
     total = 0.0
     for g in grads:
         flat = g.ravel(order="K").astype(np.float64) * scale
-        for start in range(0, flat.size, NORM_BLOCK):
-            block = flat[start:start + NORM_BLOCK]
-            padded = np.zeros(-(-block.size // NORM_LANES) * NORM_LANES)
-            padded[:block.size] = block
-            lanes = np.add.reduce(np.square(padded.reshape(-1, NORM_LANES)), axis=0)
-            width = NORM_LANES // 2
-            while width >= 1:
-                lanes[:width] += lanes[width:2 * width]
-                width //= 2
-            total += float(lanes[0])
+        padded = np.zeros(-(-flat.size // NORM_BLOCK) * NORM_BLOCK)   # zeros add nothing
+        padded[:flat.size] = flat
+        squares = np.square(padded).reshape(-1, NORM_BLOCK // NORM_LANES, NORM_LANES)
+        lanes = np.add.reduce(squares, axis=1)     # over rows, in order: one lane per column
+        width = NORM_LANES // 2
+        while width >= 1:
+            lanes[:, :width] += lanes[:, width:2 * width]
+            width //= 2
+        for block_sum in lanes[:, 0].tolist():
+            total += block_sum
     return total
 
 
