@@ -11,6 +11,7 @@ from libc.stdlib cimport qsort
 from libc.string cimport memcmp
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.buffer cimport PyObject_CheckBuffer
 cimport cython
 
 DECAY_MODES = ("l2", "decoupled", "independent", "l1")
@@ -174,6 +175,11 @@ cdef class _Batch:
             seq, self.listed[k] = (obj,), False
         elif type(obj) is list or type(obj) is tuple:
             seq, self.listed[k] = tuple(obj), True
+            if not all_arrays(seq):
+                seq = tuple([x if cnp.PyArray_Check(x) or (optional and x is None)
+                             else as_view(x, label(name, i, True)) for i, x in enumerate(seq)])
+        elif is_array_like(obj):
+            seq, self.listed[k] = (as_view(obj, name),), False
         else:
             raise TypeError(f"{name} must be a numpy.ndarray or a list/tuple of them, "
                             f"got {type(obj).__name__}")
@@ -288,6 +294,46 @@ cdef class _Batch:
         raise ValueError(
             f"{self.where(a.op, a.index)} and {self.where(b.op, b.index)} overlap in memory: "
             f"the arrays of one call must be distinct (a grad is not its param, no array twice)")
+
+
+cdef bint all_arrays(tuple seq):
+    cdef Py_ssize_t i
+    for i in range(len(seq)):
+        if not cnp.PyArray_Check(seq[i]):
+            return False
+    return True
+
+
+cdef bint is_array_like(object obj):
+    """Speaks one of NumPy's array protocols (a torch tensor, an object with
+    __array_interface__, a buffer such as array.array or memoryview)."""
+    return (hasattr(obj, "__array__") or hasattr(obj, "__array_interface__") or
+            hasattr(obj, "__array_struct__") or PyObject_CheckBuffer(obj))
+
+
+cdef object as_view(object obj, str where):
+    """`obj` as an ndarray sharing its memory, or an error: pywd updates in place, so an
+    object NumPy could only copy (a list, a tensor that needs a gradient, an __array__ that
+    returns a fresh array) is refused, never updated as a silent copy."""
+    if not is_array_like(obj) or isinstance(obj, (str, bytes)):
+        raise TypeError(f"{where}: expected a numpy.ndarray, got {type(obj).__name__}")
+    try:
+        a = np.asarray(obj)
+    except Exception as err:
+        raise TypeError(f"{where}: a {type(obj).__name__} that NumPy cannot view as an array "
+                        f"in place: {err}") from None
+    if a.base is None or a.flags.owndata:
+        raise TypeError(f"{where}: NumPy can only copy this {type(obj).__name__}, and pywd "
+                        f"works in place: pass an array that shares its memory")
+    return a
+
+
+def _as_view(obj, where="tensor"):
+    """For init and the optimisers: an ndarray itself, or an ndarray view that shares
+    `obj`'s memory (see as_view); anything else is a TypeError naming `where`."""
+    if cnp.PyArray_Check(obj):
+        return obj
+    return as_view(obj, where)
 
 
 cdef _Batch new_batch(int max_ops, bint mixed=False):

@@ -13,10 +13,12 @@ default generator, reseeded by :func:`pywd.seed`). Their values depend only on t
 and on each element's index in the array's logical (C) order: the same bytes whatever the
 thread count, memory order, or split into shards (``offset=``, see :class:`pywd.Generator`).
 
-Arrays must be float32 or float64, C- or F-contiguous and writeable; anything else raises
-TypeError/ValueError before the array is touched. Weights are ``(out, in, *kernel)`` as in
+Arrays must be float32 or float64, C- or F-contiguous and writeable (an object NumPy views
+without a copy, such as a CPU torch tensor, is filled through that view and returned); anything
+else raises TypeError/ValueError before the array is touched. Weights are ``(out, in, *kernel)`` as in
 torch; ``layout=`` reads Keras' ``(*kernel, in, out)`` and transposed-convolution layouts.
 """
+import functools
 import math
 import numbers
 
@@ -40,6 +42,18 @@ LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
 
 
 # ----------------------------------------------------------------------------- checks
+def _in_place(fill):
+    """Lets a fill take any object NumPy can view without a copy (a CPU torch tensor, an
+    object with __array_interface__): it fills the view and returns the object itself."""
+    @functools.wraps(fill)
+    def wrapper(tensor, *args, **kwargs):
+        if isinstance(tensor, np.ndarray):
+            return fill(tensor, *args, **kwargs)
+        fill(_kernels._as_view(tensor, "tensor"), *args, **kwargs)
+        return tensor
+    return wrapper
+
+
 def _check_tensor(tensor, min_dims=0, max_dims=None, scheme=None):
     if not isinstance(tensor, np.ndarray):
         raise TypeError(f"tensor must be a numpy.ndarray, got {type(tensor).__name__}")
@@ -93,6 +107,7 @@ def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
     return tensor
 
 
+@_in_place
 def uniform_(tensor, a=0.0, b=1.0, *, rng=None, offset=0):
     """Fills with U(a, b), in place: values in [a, b). torch: ``nn.init.uniform_``.
 
@@ -106,6 +121,7 @@ def uniform_(tensor, a=0.0, b=1.0, *, rng=None, offset=0):
     return _fill(tensor, "uniform", rng, _offset(offset), a, b)
 
 
+@_in_place
 def normal_(tensor, mean=0.0, std=1.0, *, rng=None, offset=0):
     """Fills with N(mean, std^2), in place (Box-Muller). torch: ``nn.init.normal_``.
 
@@ -116,6 +132,7 @@ def normal_(tensor, mean=0.0, std=1.0, *, rng=None, offset=0):
     return _fill(tensor, "normal", rng, _offset(offset), mean, std)
 
 
+@_in_place
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng=None, offset=0):
     """Fills with N(mean, std^2) truncated to [a, b], in place, by the inverse CDF (no
     redraws). As torch's ``nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds, not
@@ -130,6 +147,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng=None, offset=
     return _fill(tensor, "trunc_normal", rng, _offset(offset), mean, std, a, b)
 
 
+@_in_place
 def constant_(tensor, val):
     """Fills with ``val``, in place. NumPy: ``tensor[...] = val``. torch: ``constant_``."""
     _check_tensor(tensor)
@@ -137,16 +155,19 @@ def constant_(tensor, val):
     return tensor
 
 
+@_in_place
 def zeros_(tensor):
     """Fills with 0, in place (never for hidden weights: equal units stay equal)."""
     return constant_(tensor, 0.0)
 
 
+@_in_place
 def ones_(tensor):
     """Fills with 1, in place."""
     return constant_(tensor, 1.0)
 
 
+@_in_place
 def eye_(tensor, gain=1.0):
     """The (rectangular) identity times ``gain``, in place: ``tensor[i, i] = gain``, zeros
     elsewhere. torch: ``nn.init.eye_`` (which has no gain). Le, Jaitly & Hinton 2015 start
@@ -159,6 +180,7 @@ def eye_(tensor, gain=1.0):
     return tensor
 
 
+@_in_place
 def dirac_(tensor, groups=1):
     """The Dirac delta for a 3-, 4- or 5-D convolution weight, in place, as torch's
     ``nn.init.dirac_``: each output channel (of each group) passes its input channel through
@@ -241,6 +263,7 @@ def _fan(tensor, mode, layout, scheme):
 
 
 # ----------------------------------------------------------------------------- schemes
+@_in_place
 def xavier_uniform_(tensor, gain=1.0, *, rng=None, layout="torch"):
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
@@ -250,6 +273,7 @@ def xavier_uniform_(tensor, gain=1.0, *, rng=None, layout="torch"):
     return _fill(tensor, "uniform", rng, 0, -bound, bound)
 
 
+@_in_place
 def xavier_normal_(tensor, gain=1.0, *, rng=None, layout="torch"):
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
     torch: ``nn.init.xavier_normal_``."""
@@ -262,6 +286,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity, layout, scheme):
     return calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, layout, scheme))
 
 
+@_in_place
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
                      layout="torch"):
     """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
@@ -272,6 +297,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
     return _fill(tensor, "uniform", rng, 0, -bound, bound)
 
 
+@_in_place
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
                     layout="torch"):
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``."""
@@ -279,6 +305,7 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, 
     return _fill(tensor, "normal", rng, 0, 0.0, std)
 
 
+@_in_place
 def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
                       rng=None, layout="torch"):
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan of ``mode``
@@ -299,17 +326,20 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
     return _fill(tensor, "uniform", rng, 0, -limit, limit)
 
 
+@_in_place
 def lecun_uniform_(tensor, *, rng=None, layout="torch"):
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
     SELU networks and linear layers."""
     return variance_scaling_(tensor, 1.0, "fan_in", "uniform", rng=rng, layout=layout)
 
 
+@_in_place
 def lecun_normal_(tensor, *, rng=None, layout="torch"):
     """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal)."""
     return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", rng=rng, layout=layout)
 
 
+@_in_place
 def orthogonal_(tensor, gain=1.0, *, rng=None):
     """A (semi-)orthogonal matrix times ``gain``, in place (Saxe, McClelland & Ganguli 2014),
     as torch's ``nn.init.orthogonal_``: the tensor is viewed as (shape[0], rest), a normal
@@ -344,6 +374,7 @@ def _permutation_keys(shape, rng):
     return np.argsort(keys, axis=0, kind="stable")
 
 
+@_in_place
 def sparse_(tensor, sparsity, std=0.01, *, rng=None):
     """torch's ``nn.init.sparse_``: N(0, std^2) with a fraction ``sparsity`` of each column
     (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010)."""
@@ -360,6 +391,7 @@ def sparse_(tensor, sparsity, std=0.01, *, rng=None):
     return tensor
 
 
+@_in_place
 def martens_sparse_(tensor, nonzeros=15, std=1.0, *, rng=None):
     """Martens' (2010) sparse initialisation: each unit (row of an (out, in) weight) gets
     exactly ``nonzeros`` incoming weights from N(0, std^2), the rest zero, so units differ and

@@ -42,9 +42,7 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
-        if isinstance(params, np.ndarray):
-            params = [params]
-        params = list(params)
+        params = _param_list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], Mapping) else [{"params": params}]
@@ -57,8 +55,11 @@ class Optimizer:
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"a param group must be a dict with a 'params' entry, got {group!r}")
         group = {**self.defaults, **group}
-        params = group["params"]
-        group["params"] = [params] if isinstance(params, np.ndarray) else list(params)
+        params = _param_list(group["params"])
+        # torch tensors and other array-likes: kept as ndarray views of the same memory
+        start = len(self._params())
+        group["params"] = [_kernels._as_view(p, f"params[{start + i}]")
+                           for i, p in enumerate(params)]
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
         self._check_group(group)
@@ -218,6 +219,14 @@ class Optimizer:
             array[...] = value
             state.setdefault(i, {})[name] = array
         return state
+
+
+def _param_list(params):
+    """Parameters as a list: one array (or array-like, such as a torch tensor) is a list of
+    one; any other iterable (a list, a generator) is listed."""
+    if isinstance(params, np.ndarray) or hasattr(params, "__array__"):
+        return [params]
+    return list(params)
 
 
 def _load_entry(state_dict, key):

@@ -178,7 +178,7 @@ def read_only(shape=(4, 4)):
 BAD = [
     ("int-dtype", lambda: init.normal_(np.ones((3, 3), np.int32)), TypeError,
      r"tensor: expected float32 or float64, got int32"),
-    ("not-array", lambda: init.uniform_([1.0, 2.0]), TypeError, r"tensor must be a numpy.ndarray"),
+    ("not-array", lambda: init.uniform_([1.0, 2.0]), TypeError, r"tensor: expected a numpy.ndarray, got list"),
     ("read-only", lambda: init.normal_(read_only()), ValueError, r"tensor: is read-only"),
     ("strided", lambda: init.uniform_(np.ones((4, 4))[:, ::2]), ValueError,
      r"tensor: must be C- or F-contiguous"),
