@@ -1,6 +1,7 @@
 """show_config: what this build of pywd is and how it will run."""
 import platform
 import sys
+from typing import IO, Any
 
 import numpy
 
@@ -8,7 +9,7 @@ from . import _kernels
 from ._version import __version__
 
 
-def config():
+def config() -> dict[str, Any]:
     """The build and run-time configuration as a dict (what :func:`show_config` prints)."""
     return {
         "pywd": __version__,
@@ -23,7 +24,7 @@ def config():
     }
 
 
-def show_config(file=None):
+def show_config(file: IO[str] | None = None) -> None:
     """Prints pywd's version, whether OpenMP is on, the thread count and the compile flags."""
     for key, value in config().items():
         print(f"{key:>14}: {value}", file=file or sys.stdout)

@@ -14,7 +14,7 @@ __all__ = ["Generator", "seed", "default_generator"]
 _LIMIT = 1 << 64
 
 
-def _check_uint64(value, name):
+def _check_uint64(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} "
                         f"{value!r}")
@@ -42,49 +42,49 @@ class Generator:
         gives the bytes of ``normal_(whole, std=0.02, rng=gen)``.
     """
 
-    def __init__(self, seed, position=0):
+    def __init__(self, seed: int, position: int = 0) -> None:
         self._seed = _check_uint64(seed, "seed")
         self.position = position
 
     @property
-    def seed(self):
+    def seed(self) -> int:
         return self._seed
 
     @property
-    def position(self):
+    def position(self) -> int:
         return self._position
 
     @position.setter
-    def position(self, value):
+    def position(self, value: int) -> None:
         self._position = _check_uint64(value, "position")
 
-    def _claim(self, offset, count, per_block):
+    def _claim(self, offset: int, count: int, per_block: int) -> int:
         """The position a fill of elements [offset, offset + count) starts from; advances the
         generator past the blocks up to offset + count."""
         start = self._position
         self._position = (start + -(-(offset + count) // per_block)) % _LIMIT
         return start
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"pywd.Generator(seed={self._seed}, position={self._position})"
 
 
 _default = Generator(int.from_bytes(os.urandom(8), "little"))
 
 
-def default_generator():
+def default_generator() -> Generator:
     """The generator random initialisers use when given ``rng=None``."""
     return _default
 
 
-def seed(n):
+def seed(n: int) -> None:
     """Reseeds the default generator (``rng=None``): ``seed(n)`` then the same calls give the
     same bytes. Like ``torch.manual_seed``; without it the default is seeded from the OS."""
     _default._seed = _check_uint64(n, "seed")
     _default.position = 0
 
 
-def as_generator(rng):
+def as_generator(rng: int | Generator | None) -> Generator:
     """``rng=`` of the initialisers: an int seed (a fresh generator at position 0), a
     Generator (used and advanced), or None (the default generator)."""
     if rng is None:

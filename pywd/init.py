@@ -21,11 +21,20 @@ torch; ``layout=`` reads Keras' ``(*kernel, in, out)`` and transposed-convolutio
 import functools
 import math
 import numbers
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, Union
 
 import numpy as np
 
 from . import _kernels
-from ._generator import as_generator
+from ._generator import Generator, as_generator
+from ._typing import TensorT
+
+Rng = Union[int, Generator, None]          # rng=: a seed, a generator, or the default one
+Layout = Literal["torch", "torch_transposed", "keras", "keras_transposed"]
+FanMode = Literal["fan_in", "fan_out"]
+Distribution = Literal["truncated_normal", "untruncated_normal", "uniform"]
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "calculate_gain", "compute_fans", "uniform_", "normal_", "trunc_normal_", "constant_",
@@ -42,7 +51,7 @@ LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
 
 
 # ----------------------------------------------------------------------------- checks
-def _in_place(fill):
+def _in_place(fill: _F) -> _F:
     """Lets a fill take any object NumPy can view without a copy (a CPU torch tensor, an
     object with __array_interface__): it fills the view and returns the object itself."""
     @functools.wraps(fill)
@@ -108,7 +117,8 @@ def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
 
 
 @_in_place
-def uniform_(tensor, a=0.0, b=1.0, *, rng=None, offset=0):
+def uniform_(tensor: TensorT, a: float = 0.0, b: float = 1.0, *, rng: Rng = None,
+             offset: int = 0) -> TensorT:
     """Fills with U(a, b), in place: values in [a, b). torch: ``nn.init.uniform_``.
 
     NumPy equivalent: ``tensor[...] = rng.uniform(a, b, tensor.shape)`` (other numbers).
@@ -122,7 +132,8 @@ def uniform_(tensor, a=0.0, b=1.0, *, rng=None, offset=0):
 
 
 @_in_place
-def normal_(tensor, mean=0.0, std=1.0, *, rng=None, offset=0):
+def normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, *, rng: Rng = None,
+            offset: int = 0) -> TensorT:
     """Fills with N(mean, std^2), in place (Box-Muller). torch: ``nn.init.normal_``.
 
     NumPy equivalent: ``tensor[...] = rng.normal(mean, std, tensor.shape)`` (other numbers).
@@ -133,7 +144,8 @@ def normal_(tensor, mean=0.0, std=1.0, *, rng=None, offset=0):
 
 
 @_in_place
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng=None, offset=0):
+def trunc_normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, *, rng: Rng = None, offset: int = 0) -> TensorT:
     """Fills with N(mean, std^2) truncated to [a, b], in place, by the inverse CDF (no
     redraws). As torch's ``nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds, not
     multiples of std. The std of the result is smaller than ``std``: 0.8796 std for
@@ -148,7 +160,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, *, rng=None, offset=
 
 
 @_in_place
-def constant_(tensor, val):
+def constant_(tensor: TensorT, val: float) -> TensorT:
     """Fills with ``val``, in place. NumPy: ``tensor[...] = val``. torch: ``constant_``."""
     _check_tensor(tensor)
     _kernels._fill(tensor, "constant", 0, 0, 0, _real(val, "val"))
@@ -156,19 +168,19 @@ def constant_(tensor, val):
 
 
 @_in_place
-def zeros_(tensor):
+def zeros_(tensor: TensorT) -> TensorT:
     """Fills with 0, in place (never for hidden weights: equal units stay equal)."""
     return constant_(tensor, 0.0)
 
 
 @_in_place
-def ones_(tensor):
+def ones_(tensor: TensorT) -> TensorT:
     """Fills with 1, in place."""
     return constant_(tensor, 1.0)
 
 
 @_in_place
-def eye_(tensor, gain=1.0):
+def eye_(tensor: TensorT, gain: float = 1.0) -> TensorT:
     """The (rectangular) identity times ``gain``, in place: ``tensor[i, i] = gain``, zeros
     elsewhere. torch: ``nn.init.eye_`` (which has no gain). Le, Jaitly & Hinton 2015 start
     ReLU RNNs' recurrent weights here."""
@@ -181,7 +193,7 @@ def eye_(tensor, gain=1.0):
 
 
 @_in_place
-def dirac_(tensor, groups=1):
+def dirac_(tensor: TensorT, groups: int = 1) -> TensorT:
     """The Dirac delta for a 3-, 4- or 5-D convolution weight, in place, as torch's
     ``nn.init.dirac_``: each output channel (of each group) passes its input channel through
     unchanged: ``tensor[g*out_per_group + d, d, centre...] = 1``."""
@@ -201,7 +213,7 @@ def dirac_(tensor, groups=1):
 
 
 # ----------------------------------------------------------------------------- fans, gains
-def compute_fans(shape, layout="torch"):
+def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape.
 
     ``layout``: "torch" ``(out, in, *kernel)`` (torch Linear and Conv), "torch_transposed"
@@ -239,7 +251,7 @@ _GAINS = {
 }
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity: torch's table (linear and conv 1,
     sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2)) with slope
     ``param`` (default 0.01), selu 3/4), plus gelu (1.5335) and silu (1.6765)."""
@@ -264,7 +276,8 @@ def _fan(tensor, mode, layout, scheme):
 
 # ----------------------------------------------------------------------------- schemes
 @_in_place
-def xavier_uniform_(tensor, gain=1.0, *, rng=None, layout="torch"):
+def xavier_uniform_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
+                    layout: Layout = "torch") -> TensorT:
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
     torch: ``nn.init.xavier_uniform_``."""
@@ -274,7 +287,8 @@ def xavier_uniform_(tensor, gain=1.0, *, rng=None, layout="torch"):
 
 
 @_in_place
-def xavier_normal_(tensor, gain=1.0, *, rng=None, layout="torch"):
+def xavier_normal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
+                   layout: Layout = "torch") -> TensorT:
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
     torch: ``nn.init.xavier_normal_``."""
     std = _real(gain, "gain") * math.sqrt(1.0 / _fan(tensor, "fan_avg", layout, "xavier_normal_"))
@@ -287,8 +301,9 @@ def _kaiming_std(tensor, a, mode, nonlinearity, layout, scheme):
 
 
 @_in_place
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
-                     layout="torch"):
+def kaiming_uniform_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
+                     nonlinearity: str = "leaky_relu", *, rng: Rng = None,
+                     layout: Layout = "torch") -> TensorT:
     """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
     ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
     ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``."""
@@ -298,16 +313,19 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *,
 
 
 @_in_place
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, rng=None,
-                    layout="torch"):
+def kaiming_normal_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, rng: Rng = None,
+                    layout: Layout = "torch") -> TensorT:
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``."""
     std = _kaiming_std(tensor, a, mode, nonlinearity, layout, "kaiming_normal_")
     return _fill(tensor, "normal", rng, 0, 0.0, std)
 
 
 @_in_place
-def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
-                      rng=None, layout="torch"):
+def variance_scaling_(tensor: TensorT, scale: float = 1.0,
+                      mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_in",
+                      distribution: Distribution = "truncated_normal", *, rng: Rng = None,
+                      layout: Layout = "torch") -> TensorT:
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan of ``mode``
     ("fan_in", "fan_out", "fan_avg"), drawn from ``distribution``:
     "truncated_normal" (std sqrt(scale/n) / 0.8796, cut at 2 std, so the variance is as
@@ -327,20 +345,20 @@ def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_
 
 
 @_in_place
-def lecun_uniform_(tensor, *, rng=None, layout="torch"):
+def lecun_uniform_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
     SELU networks and linear layers."""
     return variance_scaling_(tensor, 1.0, "fan_in", "uniform", rng=rng, layout=layout)
 
 
 @_in_place
-def lecun_normal_(tensor, *, rng=None, layout="torch"):
+def lecun_normal_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
     """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal)."""
     return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", rng=rng, layout=layout)
 
 
 @_in_place
-def orthogonal_(tensor, gain=1.0, *, rng=None):
+def orthogonal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None) -> TensorT:
     """A (semi-)orthogonal matrix times ``gain``, in place (Saxe, McClelland & Ganguli 2014),
     as torch's ``nn.init.orthogonal_``: the tensor is viewed as (shape[0], rest), a normal
     matrix of that shape (its transpose when wider than tall) is QR-factorised, Q's columns
@@ -375,7 +393,8 @@ def _permutation_keys(shape, rng):
 
 
 @_in_place
-def sparse_(tensor, sparsity, std=0.01, *, rng=None):
+def sparse_(tensor: TensorT, sparsity: float, std: float = 0.01, *,
+            rng: Rng = None) -> TensorT:
     """torch's ``nn.init.sparse_``: N(0, std^2) with a fraction ``sparsity`` of each column
     (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010)."""
     _check_tensor(tensor, 2, 2, "sparse_")
@@ -392,7 +411,8 @@ def sparse_(tensor, sparsity, std=0.01, *, rng=None):
 
 
 @_in_place
-def martens_sparse_(tensor, nonzeros=15, std=1.0, *, rng=None):
+def martens_sparse_(tensor: TensorT, nonzeros: int = 15, std: float = 1.0, *,
+                    rng: Rng = None) -> TensorT:
     """Martens' (2010) sparse initialisation: each unit (row of an (out, in) weight) gets
     exactly ``nonzeros`` incoming weights from N(0, std^2), the rest zero, so units differ and
     the scale does not depend on the layer's width. 2-D tensors; nonzeros <= in."""

@@ -13,12 +13,19 @@ without pickle::
     opt.load_state_dict(numpy.load("opt.npz"))
 """
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Union
 
 import numpy as np
 
 from . import _kernels
-from ._kernels import adagrad, adam, lion, rmsprop, sgd
+from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
+from ._typing import ArrayIn, Decay, Nonfinite
+
+# An optimiser's params: one array, an iterable of arrays, or of param-group dicts.
+Params = Union[ArrayIn, Iterable[ArrayIn], Iterable[Mapping[str, Any]]]
+# step()'s grads: one per parameter, in order; None leaves that parameter alone.
+Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]]]
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
@@ -37,7 +44,7 @@ class Optimizer:
     state_arrays = ()
     state_counters = ()
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups = []
         self.state = {}
@@ -49,7 +56,7 @@ class Optimizer:
         for group in groups:
             self.add_param_group(group)
 
-    def add_param_group(self, group):
+    def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
         defaults. Extra keys are kept (but not saved by state_dict)."""
         if not isinstance(group, Mapping) or "params" not in group:
@@ -76,7 +83,8 @@ class Optimizer:
             yield group, range(start, start + len(group["params"]))
             start += len(group["params"])
 
-    def step(self, grads, *, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    def step(self, grads: Grads, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+             max_grad_norm: float | None = None) -> StepResult:
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
         order of the groups' params), or None to leave that parameter alone this step.
 
@@ -129,7 +137,7 @@ class Optimizer:
         raise NotImplementedError
 
     # ---------------------------------------------------------------- state_dict
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         """A flat dict of arrays (copies): ``np.savez(path, **opt.state_dict())`` saves it."""
         out = {"format": np.array(STATE_FORMAT), "optimizer": np.array(type(self).__name__),
                "skipped_steps": np.array(self.skipped_steps, dtype=np.int64)}
@@ -145,7 +153,7 @@ class Optimizer:
                     out[f"state/{i}/{name}"] = np.array(value, copy=True, order="K")
         return out
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict() (or ``numpy.load`` of a saved one, never with pickle) into
         this optimizer, which must have the same groups and parameter shapes. Everything is
         checked before anything is changed."""
@@ -307,8 +315,9 @@ class SGD(Optimizer):
 
     state_arrays = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False, decay="l2"):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False, decay: Decay = "l2") -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, decay=decay))
@@ -342,8 +351,9 @@ class SGDW(SGD):
     ``decay="decoupled"``, so the weights shrink by ``1 - lr*weight_decay`` each step
     whatever the momentum."""
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False, decay="decoupled"):
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False, decay: Decay = "decoupled") -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
                          maximize=maximize, decay=decay)
 
@@ -359,8 +369,10 @@ class Adam(Optimizer):
     state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     state_counters = ("step",)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decay="l2"):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decay: Decay = "l2") -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decay=decay))
@@ -395,8 +407,10 @@ class AdamW(Adam):
     """AdamW (Loshchilov & Hutter): ``torch.optim.AdamW``: :class:`Adam` with
     ``weight_decay=0.01`` and ``decay="decoupled"`` by default."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
-                 amsgrad=False, *, maximize=False, decay="decoupled"):
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
+                 decay: Decay = "decoupled") -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decay=decay)
 
@@ -409,8 +423,10 @@ class RMSprop(Optimizer):
     state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
     state_counters = ("step",)
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False, decay="l2"):
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, *, maximize: bool = False,
+                 decay: Decay = "l2") -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
                                       maximize=maximize, decay=decay))
@@ -449,8 +465,9 @@ class Adagrad(Optimizer):
     state_arrays = ("sum",)
     state_counters = ("step",)
 
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, decay="l2"):
+    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+                 eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2") -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, decay=decay))
@@ -481,8 +498,9 @@ class Lion(Optimizer):
 
     state_arrays = ("exp_avg",)
 
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *,
-                 maximize=False, decay="decoupled"):
+    def __init__(self, params: Params, lr: float = 1e-4,
+                 betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
+                 maximize: bool = False, decay: Decay = "decoupled") -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                                       maximize=maximize, decay=decay))
 

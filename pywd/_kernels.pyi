@@ -1,0 +1,85 @@
+# Type stub of the compiled extension (pywd/_kernels.pyx): what mypy and IDEs see.
+from collections.abc import Sequence
+from typing import Any, Literal, final
+
+import numpy.typing as npt
+
+from ._typing import ArrayIn, Arrays, Decay, Nonfinite
+
+NONFINITE_MODES: tuple[str, ...]
+DECAY_MODES: tuple[str, ...]
+
+@final
+class StepResult:
+    def __init__(self, applied: bool, grad_norm: float | None = None) -> None: ...
+    @property
+    def applied(self) -> bool: ...
+    @property
+    def grad_norm(self) -> float | None: ...
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def sgd(
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
+    momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "decoupled", maximize: bool = False,
+    first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def adam(
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
+    lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    weight_decay: float = 0.0, decay: Decay = "decoupled", amsgrad: bool = False,
+    max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def adamw(
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
+    lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    weight_decay: float = 0.01, decay: Decay = "decoupled", amsgrad: bool = False,
+    max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def rmsprop(
+    params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
+    grad_avgs: Arrays | None = None, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
+    weight_decay: float = 0.0, decay: Decay = "decoupled", momentum: float = 0.0,
+    centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
+    grad_scale: float = 1.0, max_grad_norm: float | None = None,
+) -> StepResult: ...
+def adagrad(
+    params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
+    lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
+    decay: Decay = "decoupled", maximize: bool = False, nonfinite: Nonfinite = "propagate",
+    grad_scale: float = 1.0, max_grad_norm: float | None = None,
+) -> StepResult: ...
+def lion(
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
+    beta2: float = 0.99, weight_decay: float = 0.0, decay: Decay = "decoupled",
+    maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled") -> None: ...
+def get_num_threads() -> int: ...
+def set_num_threads(n: int) -> None: ...
+
+# private: used by pywd's Python modules
+def _check_arrays(params: Any, grads: Any = None, name: str = "params") -> None: ...
+def _grad_check(
+    grads: Sequence[Any], nonfinite: str = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> tuple[StepResult, float]: ...
+def _as_view(obj: ArrayIn, where: str = "tensor") -> npt.NDArray[Any]: ...
+def _fill(
+    tensor: npt.NDArray[Any], kind: Literal["constant", "uniform", "normal", "trunc_normal"],
+    seed: int, position: int, offset: int, a: float, b: float = 0.0, c: float = 0.0,
+    d: float = 0.0,
+) -> None: ...
+def _philox(counter: Sequence[int], key: Sequence[int]) -> tuple[int, int, int, int]: ...
+def _openmp_enabled() -> bool: ...
+def _isa() -> str: ...
+def _compile_flags() -> str: ...
+def _probe(kind: str, dst: npt.NDArray[Any], src: npt.NDArray[Any]) -> None: ...

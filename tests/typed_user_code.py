@@ -1,0 +1,94 @@
+"""User code that calls every public function of pywd, as a type checker sees it:
+tests/test_typing.py runs ``mypy --strict`` on this file against the installed package (its
+py.typed marker and the extension's stub), and runs it."""
+import io
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+import pywd
+from pywd import init, optim
+
+F32 = npt.NDArray[np.float32]
+
+
+def functional_steps() -> list[float]:
+    w: F32 = np.ones(10, np.float32)
+    g: F32 = np.full(10, 0.5, np.float32)
+    m, v, vmax, b = (np.zeros_like(w) for _ in range(4))
+    norms: list[float] = []
+    result: pywd.StepResult = pywd.sgd(w, g, b, lr=0.1, momentum=0.9, first_step=True)
+    assert result and result.applied
+    pywd.sgd([w], [g], lr=0.1, weight_decay=1e-4, decay="l1", nonfinite="skip")
+    pywd.adam(w, g, m, v, step=1, lr=1e-3, amsgrad=True, max_exp_avg_sqs=vmax)
+    clipped = pywd.adamw(w, g, m, v, step=2, lr=1e-3, grad_scale=2.0, max_grad_norm=1.0)
+    if clipped.grad_norm is not None:
+        norms.append(clipped.grad_norm)
+    pywd.rmsprop(w, g, v, b, m, lr=1e-2, momentum=0.9, centered=True, nonfinite="raise")
+    pywd.adagrad(w, g, v, step=1, lr=1e-2, lr_decay=0.1)
+    pywd.lion(w, g, m, lr=1e-4, weight_decay=0.1, decay="decoupled")
+    pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
+    return norms
+
+
+def optimisers() -> int:
+    params: list[npt.NDArray[np.float64]] = [np.zeros((3, 4)), np.zeros(4)]
+    grads = [np.ones((3, 4)), None]
+    groups: list[dict[str, Any]] = [{"params": params[:1], "lr": 0.01}, {"params": params[1:]}]
+    opts: list[optim.Optimizer] = [
+        optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True),
+        optim.SGDW(groups, lr=0.1),
+        optim.Adam(params, betas=(0.9, 0.99), amsgrad=True),
+        optim.AdamW(params, weight_decay=0.05),
+        optim.RMSprop(params, centered=True),
+        optim.Adagrad(params, lr_decay=0.01),
+        optim.Lion(params, decay="l1"),
+    ]
+    for opt in opts:
+        opt.step(grads, nonfinite="skip", max_grad_norm=10.0)
+        buf = io.BytesIO()
+        state: dict[str, Any] = opt.state_dict()   # (numpy's stub types savez's **kwargs
+        np.savez(buf, **state)                      # with its allow_pickle flag's bool)
+        buf.seek(0)
+        opt.load_state_dict(np.load(buf))
+        opt.add_param_group({"params": [np.zeros(2)]})
+    return sum(opt.skipped_steps for opt in opts)
+
+
+def initialisers() -> float:
+    gen = pywd.Generator(seed=7, position=0)
+    pywd.seed(0)
+    assert pywd.default_generator().seed == 0
+    w: F32 = np.empty((8, 6), np.float32)
+    conv = np.empty((4, 2, 3, 3))
+    init.uniform_(w, -1.0, 1.0, rng=gen)
+    init.normal_(w, std=0.02, rng=1, offset=0)
+    init.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+    init.constant_(w, 0.5)
+    init.zeros_(w)
+    init.ones_(w)
+    init.eye_(w, gain=2.0)
+    init.dirac_(conv, groups=2)
+    init.xavier_uniform_(w, gain=init.calculate_gain("tanh"))
+    init.xavier_normal_(w, layout="keras")
+    init.kaiming_uniform_(w, a=0.1, mode="fan_out")
+    init.kaiming_normal_(conv, nonlinearity="relu")
+    init.lecun_uniform_(w)
+    init.lecun_normal_(w)
+    init.variance_scaling_(w, 2.0, "fan_avg", "uniform")
+    init.orthogonal_(w, rng=gen)
+    init.sparse_(w, 0.5)
+    init.martens_sparse_(w, nonzeros=3)
+    fan_in, fan_out = init.compute_fans(conv.shape)
+    return float(w.sum()) + fan_in + fan_out + gen.position
+
+
+def runtime() -> int:
+    pywd.set_num_threads(pywd.get_num_threads())
+    pywd.show_config(file=io.StringIO())
+    return len(pywd.__version__)
+
+
+if __name__ == "__main__":
+    print(functional_steps(), optimisers(), initialisers(), runtime())
