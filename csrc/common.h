@@ -41,13 +41,24 @@ int pywd_team_size(int64_t total);
 
 /* Run-time ISA choice (STYLE.md point 7): the portable baseline is always built; on x86-64
  * with gcc/clang the same kernel bodies are also built for AVX2 (the *_avx2.c units) and
- * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (-std=c99
- * implies -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the
+ * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (setup.py
+ * passes -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the
  * baseline (for tests and comparisons). */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(PYWD_NO_DISPATCH)
 #define PYWD_X86_DISPATCH 1
 #else
 #define PYWD_X86_DISPATCH 0
+#endif
+
+/* Compile what follows for AVX2 + FMA (the *_avx2.c units): gcc's target pragma, or clang's
+ * equivalent (clang ignores the gcc pragma). */
+#if defined(__clang__)
+#define PYWD_AVX2_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+#define PYWD_AVX2_END _Pragma("clang attribute pop")
+#else
+#define PYWD_AVX2_BEGIN _Pragma("GCC target(\"avx2,fma\")")
+#define PYWD_AVX2_END
 #endif
 
 int pywd_use_avx2(void);

@@ -5,7 +5,8 @@
 #include "pywd.h"
 
 #if PYWD_X86_DISPATCH
-#pragma GCC target("avx2,fma")
+#include <immintrin.h> /* before the target switch: the intrinsics carry their own */
+PYWD_AVX2_BEGIN
 #include "fastmath_f32.h"
 #include "normal_cdf.h"
 #include "philox.h"
@@ -14,4 +15,5 @@
 #define KERNEL_BODY "fill_impl.h"
 #define ISA_SUFFIX avx2
 #include "isa_stamp.h"
+PYWD_AVX2_END
 #endif

@@ -5,8 +5,9 @@
 #include "pywd.h"
 
 #if PYWD_X86_DISPATCH
-#pragma GCC target("avx2,fma")
+PYWD_AVX2_BEGIN
 #define KERNEL_BODY "rmsprop_impl.h"
 #define ISA_SUFFIX avx2
 #include "isa_stamp.h"
+PYWD_AVX2_END
 #endif

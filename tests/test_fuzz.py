@@ -126,11 +126,16 @@ def snapshot(arrays):
 
 
 def copy_args(arrays):
+    """Copies for the reference; an array passed twice stays one array (an argument the
+    call ignores, such as max_exp_avg_sqs without amsgrad, may alias params)."""
+    copies = {}
+
     def copy(v):
         if isinstance(v, np.ndarray):
-            c = v.copy(order="K")
-            c.flags.writeable = True
-            return c
+            if id(v) not in copies:
+                copies[id(v)] = v.copy(order="K")
+                copies[id(v)].flags.writeable = True
+            return copies[id(v)]
         if isinstance(v, (list, tuple)):
             return [copy(x) for x in v]
         return v
