@@ -17,6 +17,9 @@ def config() -> dict[str, Any]:
         "numpy": numpy.__version__,
         "machine": platform.machine(),
         "openmp": _kernels._openmp_enabled(),
+        "threading": ("OpenMP" if _kernels._openmp_enabled() else
+                      "serial build: one thread per call (built without OpenMP: "
+                      "PYWD_NO_OPENMP=1, or a compiler without it such as Apple clang)"),
         "threads": _kernels.get_num_threads(),
         "isa": _kernels._isa(),
         "compile_flags": _kernels._compile_flags(),
@@ -25,6 +28,9 @@ def config() -> dict[str, Any]:
 
 
 def show_config(file: IO[str] | None = None) -> None:
-    """Prints pywd's version, whether OpenMP is on, the thread count and the compile flags."""
+    """Prints pywd's version, whether OpenMP is on, the thread count and the compile flags.
+
+    NumPy equivalent: ``numpy.show_config()``. torch: ``print(torch.__config__.show())``.
+    """
     for key, value in config().items():
         print(f"{key:>14}: {value}", file=file or sys.stdout)

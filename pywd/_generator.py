@@ -40,6 +40,9 @@ class Generator:
                                   rng=pywd.Generator(gen.seed, position=start), offset=offset)
 
         gives the bytes of ``normal_(whole, std=0.02, rng=gen)``.
+
+    NumPy equivalent: ``numpy.random.Generator(numpy.random.Philox(key=seed))`` (the same
+    bit generator family, other numbers from it). torch equivalent: ``torch.Generator``.
     """
 
     def __init__(self, seed: int, position: int = 0) -> None:
@@ -73,13 +76,18 @@ _default = Generator(int.from_bytes(os.urandom(8), "little"))
 
 
 def default_generator() -> Generator:
-    """The generator random initialisers use when given ``rng=None``."""
+    """The generator random initialisers use when given ``rng=None``.
+
+    NumPy equivalent: ``numpy.random.default_rng()``. torch: ``torch.default_generator``.
+    """
     return _default
 
 
 def seed(n: int) -> None:
     """Reseeds the default generator (``rng=None``): ``seed(n)`` then the same calls give the
-    same bytes. Like ``torch.manual_seed``; without it the default is seeded from the OS."""
+    same bytes. Like ``torch.manual_seed``; without it the default is seeded from the OS.
+
+    NumPy equivalent: ``numpy.random.seed(n)`` (for its legacy global generator)."""
     _default._seed = _check_uint64(n, "seed")
     _default.position = 0
 

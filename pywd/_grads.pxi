@@ -24,7 +24,13 @@ cdef class StepResult:
     gradient and left every array untouched) and ``grad_norm``, the global 2-norm of the
     unscaled gradients (``grads / grad_scale``) when the call computed it (``max_grad_norm``
     given or ``nonfinite`` not "propagate"), else None. Truthy exactly when the step was
-    applied, so ``if not pywd.adam(...)`` detects a skipped step."""
+    applied, so ``if not pywd.adam(...)`` detects a skipped step.
+
+    Equation: ``grad_norm = sqrt(sum(g**2 for every element of every grad)) / grad_scale``.
+    NumPy equivalent: ``np.sqrt(sum(np.vdot(g, g) for g in grads)) / grad_scale`` and
+    ``np.isfinite`` over the grads. torch equivalent: the norm that
+    ``torch.nn.utils.clip_grad_norm_`` returns, and the inf check of ``GradScaler.step``
+    (which skips ``optimizer.step()`` when it finds one)."""
     cdef readonly bint applied
     cdef readonly object grad_norm
 

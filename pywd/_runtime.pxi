@@ -7,6 +7,9 @@ def get_num_threads():
     (all three set the same OpenMP setting). Small calls run on one thread whatever it says.
     Returns 1 in a build without OpenMP, and in a process forked after pywd ran threads
     (GNU OpenMP would hang there, so such a child runs serially: same results).
+
+    NumPy has no equivalent (``threadpoolctl.threadpool_info()`` for its BLAS). torch:
+    ``torch.get_num_threads()``.
     """
     return pywd_get_num_threads()
 
@@ -17,6 +20,8 @@ def set_num_threads(n):
     Like ``threadpoolctl.threadpool_limits``, it applies to the calling Python thread
     (OpenMP keeps the setting per thread). Results never depend on it: every kernel gives the
     same bytes with any number of threads. No effect in a build without OpenMP.
+
+    NumPy equivalent: ``threadpoolctl.threadpool_limits(n)``. torch: ``torch.set_num_threads(n)``.
     """
     if type(n) is bool or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int, got {type(n).__name__} {n!r}")

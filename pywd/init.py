@@ -150,6 +150,9 @@ def trunc_normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, a: float
     redraws). As torch's ``nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds, not
     multiples of std. The std of the result is smaller than ``std``: 0.8796 std for
     [mean - 2 std, mean + 2 std].
+
+    NumPy equivalent: ``rng.normal(mean, std, shape)``, redrawing values outside [a, b]
+    (other numbers, same distribution). torch: ``nn.init.trunc_normal_(tensor, mean, std, a, b)``.
     """
     _check_tensor(tensor)
     mean, std = _real(mean, "mean"), _real(std, "std", 0.0, low_open=True)
@@ -169,13 +172,19 @@ def constant_(tensor: TensorT, val: float) -> TensorT:
 
 @_in_place
 def zeros_(tensor: TensorT) -> TensorT:
-    """Fills with 0, in place (never for hidden weights: equal units stay equal)."""
+    """Fills with 0, in place (never for hidden weights: equal units stay equal).
+
+    NumPy: ``tensor[...] = 0``. torch: ``nn.init.zeros_``.
+    """
     return constant_(tensor, 0.0)
 
 
 @_in_place
 def ones_(tensor: TensorT) -> TensorT:
-    """Fills with 1, in place."""
+    """Fills with 1, in place.
+
+    NumPy: ``tensor[...] = 1``. torch: ``nn.init.ones_``.
+    """
     return constant_(tensor, 1.0)
 
 
@@ -183,7 +192,10 @@ def ones_(tensor: TensorT) -> TensorT:
 def eye_(tensor: TensorT, gain: float = 1.0) -> TensorT:
     """The (rectangular) identity times ``gain``, in place: ``tensor[i, i] = gain``, zeros
     elsewhere. torch: ``nn.init.eye_`` (which has no gain). Le, Jaitly & Hinton 2015 start
-    ReLU RNNs' recurrent weights here."""
+    ReLU RNNs' recurrent weights here.
+
+    NumPy equivalent: ``tensor[...] = gain * np.eye(*tensor.shape)``.
+    """
     _check_tensor(tensor, 2, 2, "eye_")
     gain = _real(gain, "gain")
     constant_(tensor, 0.0)
@@ -196,7 +208,10 @@ def eye_(tensor: TensorT, gain: float = 1.0) -> TensorT:
 def dirac_(tensor: TensorT, groups: int = 1) -> TensorT:
     """The Dirac delta for a 3-, 4- or 5-D convolution weight, in place, as torch's
     ``nn.init.dirac_``: each output channel (of each group) passes its input channel through
-    unchanged: ``tensor[g*out_per_group + d, d, centre...] = 1``."""
+    unchanged: ``tensor[g*out_per_group + d, d, centre...] = 1``.
+
+    NumPy equivalent: ``tensor[...] = 0``, then those ones set by indexing.
+    """
     _check_tensor(tensor, 3, 5, "dirac_")
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"groups must be an int >= 1, got {groups!r}")
@@ -221,6 +236,9 @@ def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, i
     and Conv), "keras_transposed" ``(*kernel, out, in)`` (Keras ConvTranspose). Each fan is
     its channel count times the kernel's size. torch needs 2+ dimensions; the Keras layouts
     take 1-D (fan_in = fan_out = length) and 0-D (1, 1) too, as Keras does.
+
+    NumPy equivalent (torch layout): ``fan_in = shape[1] * prod(shape[2:])``,
+    ``fan_out = shape[0] * prod(shape[2:])``. torch: ``nn.init._calculate_fan_in_and_fan_out``.
     """
     _choice(layout, "layout", LAYOUTS)
     shape = tuple(int(s) for s in shape)
@@ -254,7 +272,10 @@ _GAINS = {
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended gain for a nonlinearity: torch's table (linear and conv 1,
     sigmoid 1, tanh 5/3, relu sqrt(2), leaky_relu sqrt(2 / (1 + slope^2)) with slope
-    ``param`` (default 0.01), selu 3/4), plus gelu (1.5335) and silu (1.6765)."""
+    ``param`` (default 0.01), selu 3/4), plus gelu (1.5335) and silu (1.6765).
+
+    torch: ``nn.init.calculate_gain``. NumPy has no equivalent: these are the constants.
+    """
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else _real(param, "param")
         return math.sqrt(2.0 / (1 + slope ** 2))
@@ -280,7 +301,11 @@ def xavier_uniform_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
                     layout: Layout = "torch") -> TensorT:
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
-    torch: ``nn.init.xavier_uniform_``."""
+    torch: ``nn.init.xavier_uniform_``.
+
+    NumPy equivalent: ``a = gain * np.sqrt(6 / (fan_in + fan_out))``;
+    ``tensor[...] = rng.uniform(-a, a, shape)`` (other numbers).
+    """
     std = _real(gain, "gain") * math.sqrt(1.0 / _fan(tensor, "fan_avg", layout, "xavier_uniform_"))
     bound = math.sqrt(3.0) * std
     return _fill(tensor, "uniform", rng, 0, -bound, bound)
@@ -290,7 +315,11 @@ def xavier_uniform_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
 def xavier_normal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
                    layout: Layout = "torch") -> TensorT:
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
-    torch: ``nn.init.xavier_normal_``."""
+    torch: ``nn.init.xavier_normal_``.
+
+    NumPy equivalent: ``tensor[...] = rng.normal(0, gain * np.sqrt(2 / (fan_in + fan_out)),
+    shape)`` (other numbers).
+    """
     std = _real(gain, "gain") * math.sqrt(1.0 / _fan(tensor, "fan_avg", layout, "xavier_normal_"))
     return _fill(tensor, "normal", rng, 0, 0.0, std)
 
@@ -306,7 +335,11 @@ def kaiming_uniform_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
                      layout: Layout = "torch") -> TensorT:
     """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
     ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
-    ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``."""
+    ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``.
+
+    NumPy equivalent: ``b = np.sqrt(3) * gain / np.sqrt(fan)``;
+    ``tensor[...] = rng.uniform(-b, b, shape)`` (other numbers). torch: ``nn.init.kaiming_uniform_``.
+    """
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity, layout,
                                           "kaiming_uniform_")
     return _fill(tensor, "uniform", rng, 0, -bound, bound)
@@ -316,7 +349,11 @@ def kaiming_uniform_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
 def kaiming_normal_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
                     nonlinearity: str = "leaky_relu", *, rng: Rng = None,
                     layout: Layout = "torch") -> TensorT:
-    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``."""
+    """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``.
+
+    NumPy equivalent: ``tensor[...] = rng.normal(0, gain / np.sqrt(fan), shape)`` (other
+    numbers). torch: ``nn.init.kaiming_normal_``.
+    """
     std = _kaiming_std(tensor, a, mode, nonlinearity, layout, "kaiming_normal_")
     return _fill(tensor, "normal", rng, 0, 0.0, std)
 
@@ -331,7 +368,12 @@ def variance_scaling_(tensor: TensorT, scale: float = 1.0,
     "truncated_normal" (std sqrt(scale/n) / 0.8796, cut at 2 std, so the variance is as
     asked), "untruncated_normal" (std sqrt(scale/n)) or "uniform" (U(-l, l),
     l = sqrt(3 scale/n)). Covers Glorot (scale 1, fan_avg), He (scale 2, fan_in) and LeCun
-    (scale 1, fan_in)."""
+    (scale 1, fan_in).
+
+    NumPy equivalent ("untruncated_normal"): ``tensor[...] = rng.normal(0, np.sqrt(scale / n),
+    shape)``. torch has no such function: the default is ``nn.init.trunc_normal_(t, std=s,
+    a=-2*s, b=2*s)`` with ``s = sqrt(scale / n) / 0.8796``. Keras: ``VarianceScaling``.
+    """
     scale = _real(scale, "scale", 0.0, low_open=True)
     _choice(distribution, "distribution", ("truncated_normal", "untruncated_normal", "uniform"))
     variance = scale / max(1.0, _fan(tensor, mode, layout, "variance_scaling_"))
@@ -347,13 +389,22 @@ def variance_scaling_(tensor: TensorT, scale: float = 1.0,
 @_in_place
 def lecun_uniform_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
-    SELU networks and linear layers."""
+    SELU networks and linear layers.
+
+    NumPy equivalent: ``l = np.sqrt(3 / fan_in)``; ``tensor[...] = rng.uniform(-l, l, shape)``.
+    torch equivalent: ``nn.init.kaiming_uniform_(t, nonlinearity="linear")`` (the same bound).
+    """
     return variance_scaling_(tensor, 1.0, "fan_in", "uniform", rng=rng, layout=layout)
 
 
 @_in_place
 def lecun_normal_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
-    """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal)."""
+    """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal).
+
+    NumPy equivalent: ``rng.normal(0, s, shape)`` with ``s = 1 / np.sqrt(fan_in) / 0.8796``,
+    redrawn outside [-2s, 2s]. torch equivalent: ``nn.init.trunc_normal_(t, std=s, a=-2*s,
+    b=2*s)``.
+    """
     return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", rng=rng, layout=layout)
 
 
@@ -363,7 +414,11 @@ def orthogonal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None) -> Tenso
     as torch's ``nn.init.orthogonal_``: the tensor is viewed as (shape[0], rest), a normal
     matrix of that shape (its transpose when wider than tall) is QR-factorised, Q's columns
     get the signs of R's diagonal (so Q is uniformly distributed), and rows or columns of the
-    result are orthonormal."""
+    result are orthonormal.
+
+    NumPy equivalent: ``q, r = np.linalg.qr(rng.normal(size=(rows, cols)))``;
+    ``tensor[...] = gain * q * np.sign(np.diag(r))`` (for rows >= cols).
+    """
     _check_tensor(tensor, 2, None, "orthogonal_")
     gain = _real(gain, "gain")
     rows = tensor.shape[0]
@@ -396,7 +451,11 @@ def _permutation_keys(shape, rng):
 def sparse_(tensor: TensorT, sparsity: float, std: float = 0.01, *,
             rng: Rng = None) -> TensorT:
     """torch's ``nn.init.sparse_``: N(0, std^2) with a fraction ``sparsity`` of each column
-    (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010)."""
+    (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010).
+
+    NumPy equivalent: ``tensor[...] = rng.normal(0, std, shape)``, then for each column j
+    ``tensor[rng.permutation(rows)[:k], j] = 0``.
+    """
     _check_tensor(tensor, 2, 2, "sparse_")
     sparsity = _real(sparsity, "sparsity", 0.0, 1.0)
     std = _real(std, "std", 0.0)
@@ -415,7 +474,12 @@ def martens_sparse_(tensor: TensorT, nonzeros: int = 15, std: float = 1.0, *,
                     rng: Rng = None) -> TensorT:
     """Martens' (2010) sparse initialisation: each unit (row of an (out, in) weight) gets
     exactly ``nonzeros`` incoming weights from N(0, std^2), the rest zero, so units differ and
-    the scale does not depend on the layer's width. 2-D tensors; nonzeros <= in."""
+    the scale does not depend on the layer's width. 2-D tensors; nonzeros <= in.
+
+    NumPy equivalent: ``tensor[...] = 0``; for each row i,
+    ``tensor[i, rng.choice(cols, k, replace=False)] = rng.normal(0, std, k)``. torch has no
+    equivalent (``nn.init.sparse_`` zeroes a fraction of each column instead).
+    """
     _check_tensor(tensor, 2, 2, "martens_sparse_")
     rows, cols = tensor.shape
     if (isinstance(nonzeros, bool) or not isinstance(nonzeros, numbers.Integral)

@@ -39,6 +39,10 @@ class Optimizer:
     ``state_counters`` (per-parameter ints, e.g. "step"), pass their defaults to
     ``__init__``, and implement ``_check_group`` (validate a group's hyper-parameters) and
     ``_update`` (step the parameters of one group).
+
+    Per step and parameter, a subclass runs its functional kernel (the equations are in
+    :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
+    parameters doing those lines; torch equivalent: ``torch.optim.Optimizer``.
     """
 
     state_arrays = ()
@@ -311,6 +315,10 @@ class SGD(Optimizer):
 
         opt = pywd.optim.SGD([w1, w2], lr=0.1, momentum=0.9, weight_decay=1e-4)
         opt.step([g1, g2])
+
+    Equation, per parameter: ``b = momentum*b + (1-dampening)*(g + wd*w)``; ``w -= lr*b``.
+    NumPy equivalent: ``for w, g, b in zip(params, grads, bufs): b *= momentum; b += g + wd*w;
+    w -= lr*b``.
     """
 
     state_arrays = ("momentum_buffer",)
@@ -349,7 +357,12 @@ class SGD(Optimizer):
 class SGDW(SGD):
     """SGD with decoupled weight decay (Loshchilov & Hutter): :class:`SGD` with
     ``decay="decoupled"``, so the weights shrink by ``1 - lr*weight_decay`` each step
-    whatever the momentum."""
+    whatever the momentum.
+
+    Equation: ``b = momentum*b + (1-dampening)*g``; ``w = w*(1 - lr*wd) - lr*b``. NumPy
+    equivalent: ``w *= 1 - lr*wd; w -= lr*b`` after the buffer update. torch has no SGDW:
+    ``torch.optim.SGD`` with ``weight_decay=0`` plus ``p.mul_(1 - lr*wd)`` before each step.
+    """
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
@@ -364,6 +377,10 @@ class Adam(Optimizer):
     torch's constructor and defaults (``weight_decay`` acts as coupled L2, ``decay="l2"``;
     ``amsgrad``, ``maximize``); per-parameter step counters; the kernel is :func:`pywd.adam`.
     With ``decay="decoupled"`` it is AdamW.
+
+    Equation: ``m = b1*m + (1-b1)*g``; ``v = b2*v + (1-b2)*g**2``;
+    ``w -= lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps)`` (``g`` includes ``wd*w`` for
+    "l2"). NumPy equivalent: those lines per parameter, about 20 passes over memory.
     """
 
     state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -405,7 +422,11 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """AdamW (Loshchilov & Hutter): ``torch.optim.AdamW``: :class:`Adam` with
-    ``weight_decay=0.01`` and ``decay="decoupled"`` by default."""
+    ``weight_decay=0.01`` and ``decay="decoupled"`` by default.
+
+    Equation: :class:`Adam`'s with ``w *= 1 - lr*wd`` before the update. NumPy equivalent:
+    ``w *= 1 - lr*wd`` then Adam's lines.
+    """
 
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -418,7 +439,12 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     """RMSprop: ``torch.optim.RMSprop`` (``alpha``, ``eps``, ``momentum``, ``centered``,
     ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``. The kernel is
-    :func:`pywd.rmsprop`."""
+    :func:`pywd.rmsprop`.
+
+    Equation: ``s = alpha*s + (1-alpha)*g**2``; ``w -= lr * g / (sqrt(s) + eps)`` (centered:
+    ``sqrt(s - a**2)``, ``a`` the running mean of g). NumPy equivalent: those lines per
+    parameter.
+    """
 
     state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
     state_counters = ("step",)
@@ -460,7 +486,11 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad: ``torch.optim.Adagrad`` (``lr_decay``, ``initial_accumulator_value``,
     ``eps``, ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``.
-    The kernel is :func:`pywd.adagrad`."""
+    The kernel is :func:`pywd.adagrad`.
+
+    Equation: ``s += g**2``; ``w -= clr * g / (sqrt(s) + eps)`` with
+    ``clr = lr / (1 + (t-1)*lr_decay)``. NumPy equivalent: those lines per parameter.
+    """
 
     state_arrays = ("sum",)
     state_counters = ("step",)
@@ -494,7 +524,11 @@ class Adagrad(Optimizer):
 class Lion(Optimizer):
     """Lion (Chen et al. 2023), with decoupled weight decay by default as in the paper
     (``decay=`` overrides). torch has no Lion; defaults follow the paper's code
-    (``lr=1e-4``, ``betas=(0.9, 0.99)``). The kernel is :func:`pywd.lion`."""
+    (``lr=1e-4``, ``betas=(0.9, 0.99)``). The kernel is :func:`pywd.lion`.
+
+    Equation: ``w = w*(1 - lr*wd) - lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g``.
+    NumPy equivalent: those lines per parameter (``np.sign``).
+    """
 
     state_arrays = ("exp_avg",)
 
