@@ -19,9 +19,10 @@ from ._kernels import (StepResult, adagrad, adam, adamw, decay, get_num_threads,
 from ._config import show_config
 from ._version import __version__
 from ._generator import Generator, default_generator, seed
+from .flat import FlatParams
 from . import init, optim
 
 __all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "StepResult",
-           "Generator", "seed",
+           "FlatParams", "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]

@@ -18,9 +18,11 @@ without a copy, such as a CPU torch tensor, is filled through that view and retu
 else raises TypeError/ValueError before the array is touched. Weights are ``(out, in, *kernel)`` as in
 torch; ``layout=`` reads Keras' ``(*kernel, in, out)`` and transposed-convolution layouts.
 """
+import contextlib
 import functools
 import math
 import numbers
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar, Union
 
@@ -100,6 +102,22 @@ def _offset(offset):
 
 
 # ----------------------------------------------------------------------------- fills
+_sharding = threading.local()    # .shard while pywd.distributed fills a shard of a tensor
+
+
+@contextlib.contextmanager
+def _only_elements(tensor, lo, hi):
+    """A random fill of `tensor` inside draws only its elements [lo, hi) (C order), as one
+    process filling the whole tensor would: pywd.distributed.init_sharded_'s shard. Other
+    arrays (orthogonal_'s scratch matrix) are filled whole."""
+    previous = getattr(_sharding, "shard", None)
+    _sharding.shard = (tensor.__array_interface__["data"][0], tensor.shape, lo, hi)
+    try:
+        yield
+    finally:
+        _sharding.shard = previous
+
+
 def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
     """One C fill, after every check: the generator advances only when the fill happens.
     Values follow the logical (C) order, so an F-ordered array gets the same values as a
@@ -107,7 +125,13 @@ def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
     gen = as_generator(rng)
     per_block = 4 if tensor.dtype == np.float32 else 2
     position = gen._claim(offset, tensor.size, per_block)
-    if tensor.flags.c_contiguous:
+    shard = getattr(_sharding, "shard", None)
+    if (shard is not None and tensor.flags.c_contiguous and
+            shard[:2] == (tensor.__array_interface__["data"][0], tensor.shape)):
+        lo, hi = shard[2:]
+        _kernels._fill(tensor.reshape(-1)[lo:hi], kind, gen.seed, position, offset + lo,
+                       a, b, c, d)
+    elif tensor.flags.c_contiguous:
         _kernels._fill(tensor, kind, gen.seed, position, offset, a, b, c, d)
     else:
         staging = np.empty(tensor.shape, tensor.dtype)

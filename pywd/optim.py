@@ -21,11 +21,12 @@ import numpy as np
 from . import _kernels
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
+from .flat import FlatParams
 
 # An optimiser's params: one array, an iterable of arrays, or of param-group dicts.
 Params = Union[ArrayIn, Iterable[ArrayIn], Iterable[Mapping[str, Any]]]
 # step()'s grads: one per parameter, in order; None leaves that parameter alone.
-Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]]]
+Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams]
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
@@ -98,6 +99,8 @@ class Optimizer:
         and state untouched (step counters included) and adds one to ``skipped_steps``.
         Returns the :class:`pywd.StepResult`."""
         params = self._params()
+        if isinstance(grads, FlatParams):
+            grads = grads.views
         if isinstance(grads, np.ndarray):
             grads = [grads]
         if not isinstance(grads, (list, tuple)):
@@ -235,7 +238,7 @@ class Optimizer:
 
 def _param_list(params):
     """Parameters as a list: one array (or array-like, such as a torch tensor) is a list of
-    one; any other iterable (a list, a generator) is listed."""
+    one; any other iterable (a list, a generator, a FlatParams' views) is listed."""
     if isinstance(params, np.ndarray) or hasattr(params, "__array__"):
         return [params]
     return list(params)

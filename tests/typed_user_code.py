@@ -56,6 +56,15 @@ def optimisers() -> int:
     return sum(opt.skipped_steps for opt in opts)
 
 
+def flat_model() -> float:
+    params = pywd.FlatParams([(3, 4), (4,)], np.float32)
+    grads = params.zeros_like()
+    grads.buffer[...] = 1.0
+    optim.SGD(params, lr=0.1).step(grads)
+    copy = pywd.FlatParams.from_arrays([np.ones(3), np.zeros((2, 2))])
+    return float(params.buffer.sum() + copy.views[0].sum()) + len(params)
+
+
 def initialisers() -> float:
     gen = pywd.Generator(seed=7, position=0)
     pywd.seed(0)
@@ -91,4 +100,4 @@ def runtime() -> int:
 
 
 if __name__ == "__main__":
-    print(functional_steps(), optimisers(), initialisers(), runtime())
+    print(functional_steps(), optimisers(), flat_model(), initialisers(), runtime())

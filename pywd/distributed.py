@@ -1,0 +1,279 @@
+"""pywd across processes, over MPI (mpi4py): a ZeRO stage 1 sharded optimiser and sharded
+initialisation. Install with ``pip install 'pywd[mpi]'`` (mpi4py and the MPICH wheels), run
+with ``mpiexec -n N python train.py``.
+
+ZeRO stage 1 (Rajbhandari et al. 2020, "ZeRO: Memory Optimizations Toward Training Trillion
+Parameter Models"): the model's parameters, laid end to end (N elements), are cut into one
+contiguous shard per rank. Each step the ranks' gradients are reduce-scattered (summed, and
+each rank receives the sum over its own shard only), averaged, each rank steps only its shard
+with a pywd optimiser (so it holds only its shard's optimiser state), and the updated shards
+are all-gathered so that every rank has every parameter again. Communication per step equals
+one all-reduce of the gradients (a reduce-scatter plus an all-gather); optimiser state per
+rank is 1/ranks of the whole.
+
+Every pywd optimiser works unchanged (they are elementwise), with every decay mode: the
+result is the one-process optimiser's on the mean gradient, up to the order in which MPI
+sums the ranks' gradients.
+"""
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import init as _init
+from . import optim as _optim
+from ._generator import Generator
+from .flat import FlatParams
+
+__all__ = ["ShardedOptimizer", "shard_bounds", "init_sharded_"]
+
+
+def _mpi():
+    try:
+        from mpi4py import MPI
+    except ImportError as err:                       # pragma: no cover - depends on install
+        raise ImportError("pywd.distributed needs mpi4py and an MPI library: "
+                          "pip install 'pywd[mpi]'") from err
+    return MPI
+
+
+def _world(comm):
+    return _mpi().COMM_WORLD if comm is None else comm
+
+
+def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:
+    """The contiguous shards of n elements over `ranks`: [lo, hi) per rank, sizes differing
+    by at most one (the first n % ranks ranks get one more); a rank may get an empty shard."""
+    base, extra = divmod(n, ranks)
+    bounds, lo = [], 0
+    for r in range(ranks):
+        hi = lo + base + (r < extra)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def _agree(comm, error: str | None, what: str) -> None:
+    """Every rank calls this with its own error (or None) before a collective: if any rank
+    failed, every rank raises the same ValueError naming the ranks, instead of the others
+    waiting forever in the collective."""
+    errors = comm.allgather(error)
+    bad = [(r, e) for r, e in enumerate(errors) if e is not None]
+    if bad:
+        detail = "; ".join(f"rank {r}: {e}" for r, e in bad)
+        raise ValueError(f"{what} failed on {len(bad)} of {comm.Get_size()} ranks: {detail}")
+
+
+def _memory_order(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """A 1-D view of a contiguous array in its memory order (F-ordered arrays too)."""
+    return a.reshape(-1, order="F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C")
+
+
+def _layout(arrays: Sequence[npt.NDArray[Any]]) -> tuple[str, tuple[tuple[int, ...], ...]]:
+    dtypes = {a.dtype.str for a in arrays}
+    return (",".join(sorted(dtypes)), tuple(a.shape for a in arrays))
+
+
+class ShardedOptimizer:
+    """ZeRO stage 1 over MPI: ``ShardedOptimizer(optimizer_cls, params, comm=None, **hyper)``.
+
+    ``params`` (a :class:`pywd.FlatParams`, or a list of arrays of one dtype) must have the
+    same layout on every rank and start equal (broadcast or seed them alike: see
+    :func:`init_sharded_`). ``optimizer_cls`` is any :mod:`pywd.optim` class; ``hyper`` its
+    keyword arguments. ``step(grads)`` takes this rank's local gradients (same layout) and
+    updates ``params`` in place on every rank with the optimiser's step on the mean gradient
+    over ranks. Every rank must call ``step`` (it is collective).
+
+    Equation: ``w <- opt(w, mean over ranks of g)``; rank r computes it for its shard only.
+    NumPy equivalent (one process): ``opt.step([np.mean(all_ranks_grads, axis=0)])``. torch
+    equivalent: ``torch.distributed.optim.ZeroRedundancyOptimizer``.
+    """
+
+    def __init__(self, optimizer_cls: type[_optim.Optimizer], params: Any, comm: Any = None,
+                 **hyper: Any) -> None:
+        self.comm = _world(comm)
+        self.rank, self.ranks = self.comm.Get_rank(), self.comm.Get_size()
+        error, layout = None, None
+        try:
+            self._flat, self._arrays = self._arena(params)
+            layout = _layout(params.views if self._arrays is None else self._arrays)
+        except (TypeError, ValueError) as err:
+            error = str(err)
+        _agree(self.comm, error, "ShardedOptimizer: params")
+        layouts = self.comm.allgather(layout)
+        if len(set(layouts)) != 1:
+            raise ValueError("ShardedOptimizer: params differ across ranks (dtype, shapes): "
+                             + "; ".join(f"rank {r}: {len(shapes)} arrays, dtype {dt}"
+                                         for r, (dt, shapes) in enumerate(layouts)))
+        self.size = self._flat.size
+        self.bounds = shard_bounds(self.size, self.ranks)
+        self.lo, self.hi = self.bounds[self.rank]
+        self._counts = [hi - lo for lo, hi in self.bounds]
+        self._displs = [lo for lo, _ in self.bounds]
+        self._grad_sum = np.zeros(self.hi - self.lo, self._flat.dtype)
+        self._send = None if self._arrays is None else np.empty_like(self._flat)
+        sizes = [a.size for a in self._arrays or []]
+        self._offsets = [int(o) for o in np.cumsum([0] + sizes[:-1])] if sizes else []
+        # the inner optimiser sees this rank's shard as its one parameter
+        self.optimizer = optimizer_cls([self._flat[self.lo:self.hi]], **hyper)
+
+    @staticmethod
+    def _arena(params):
+        """(flat buffer, the user's arrays to copy back into, or None for a FlatParams)."""
+        if isinstance(params, FlatParams):
+            return params.buffer, None
+        arrays = [params] if isinstance(params, np.ndarray) else list(params)
+        if not arrays or not all(isinstance(a, np.ndarray) for a in arrays):
+            raise TypeError("params must be a FlatParams or a non-empty list of numpy arrays")
+        if len({a.dtype for a in arrays}) != 1:
+            raise TypeError("params must share one dtype (use one ShardedOptimizer per dtype)")
+        _optim._kernels._check_arrays(arrays)
+        return np.concatenate([_memory_order(a) for a in arrays]), arrays
+
+    def _flatten(self, grads):
+        """This rank's gradients as one buffer like the params' (checked: layout, dtype)."""
+        if isinstance(grads, FlatParams):
+            grads = grads.buffer if self._arrays is None else grads.views
+        if self._arrays is None:
+            if not isinstance(grads, np.ndarray) or grads.shape != self._flat.shape \
+                    or grads.dtype != self._flat.dtype:
+                raise ValueError(f"grads must be a FlatParams (or buffer) like params: "
+                                 f"{self._flat.dtype} ({self.size},)")
+            return np.ascontiguousarray(grads)
+        grads = [grads] if isinstance(grads, np.ndarray) else list(grads)
+        if len(grads) != len(self._arrays):
+            raise ValueError(f"grads has {len(grads)} arrays, params has {len(self._arrays)}")
+        for i, (g, p) in enumerate(zip(grads, self._arrays)):
+            if not isinstance(g, np.ndarray) or g.shape != p.shape or g.dtype != p.dtype:
+                raise ValueError(f"grads[{i}] must be a {p.dtype} array of shape {p.shape}, got "
+                                 f"{getattr(g, 'dtype', type(g).__name__)} "
+                                 f"{getattr(g, 'shape', '')}")
+        if any(g.flags.f_contiguous != p.flags.f_contiguous for g, p in zip(grads, self._arrays)):
+            raise ValueError("grads must have their params' memory order (C or F)")
+        np.concatenate([_memory_order(g) for g in grads], out=self._send)
+        return self._send
+
+    def step(self, grads: Any) -> None:
+        """One collective step: reduce-scatter and average the gradients, step this rank's
+        shard, all-gather the parameters. A bad ``grads`` on any rank raises on every rank
+        before any communication or update."""
+        MPI = _mpi()
+        error, send = None, None
+        try:
+            send = self._flatten(grads)
+        except (TypeError, ValueError) as err:
+            error = str(err)
+        _agree(self.comm, error, "ShardedOptimizer.step: grads")
+        mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
+        if self.ranks == 1:                  # nothing to exchange: step on the grads
+            self.optimizer.step([send])
+        else:
+            self.comm.Reduce_scatter(send, [self._grad_sum, mpi_type], self._counts,
+                                     op=MPI.SUM)
+            # the mean: the kernel multiplies by 1/ranks as it reads the sum (no extra pass)
+            self.optimizer.step([self._grad_sum], grad_scale=float(self.ranks))
+            self.comm.Allgatherv(MPI.IN_PLACE,
+                                 [self._flat, self._counts, self._displs, mpi_type])
+        if self._arrays is not None:
+            for a, lo in zip(self._arrays, self._offsets):
+                _memory_order(a)[...] = self._flat[lo:lo + a.size]
+
+    # --------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """This rank's shard of the optimiser state (the inner optimiser's state_dict, whose
+        one parameter is the shard), plus where the shard lies."""
+        out = self.optimizer.state_dict()
+        out["shard"] = np.array([self.lo, self.hi, self.size, self.rank, self.ranks], np.int64)
+        return out
+
+    def gather_state_dict(self, root: int = 0) -> dict[str, npt.NDArray[Any]] | None:
+        """The whole optimiser state on `root` (None elsewhere): the state_dict of a
+        one-process optimiser of the same class whose one parameter is the flat model
+        (``size`` elements). Collective. It loads, with :meth:`load_state_dict`, into a
+        ShardedOptimizer on any number of ranks."""
+        MPI = _mpi()
+        local = self.optimizer.state_dict()
+        names = sorted(k for k in local if k.startswith("state/0/")
+                       and local[k].shape == (self.hi - self.lo,))
+        full = dict(local) if self.rank == root else None
+        for name in names:
+            buf = np.empty(self.size, local[name].dtype) if self.rank == root else None
+            mpi_type = MPI.FLOAT if local[name].dtype == np.float32 else MPI.DOUBLE
+            self.comm.Gatherv([np.ascontiguousarray(local[name]), mpi_type],
+                              [buf, self._counts, self._displs, mpi_type], root=root)
+            if full is not None:
+                full[name] = buf
+        return full
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """Loads a whole state (from :meth:`gather_state_dict`, possibly saved with
+        ``np.savez`` and made on another number of ranks): this rank keeps its shard.
+        Checked on every rank before anything changes; collective."""
+        error = None
+        try:
+            local = {}
+            for key in state_dict.keys():
+                value = np.asarray(state_dict[key])
+                if key.startswith("state/0/") and value.shape == (self.size,):
+                    value = value[self.lo:self.hi].copy()
+                elif key.startswith("state/0/") and value.ndim == 1:
+                    raise ValueError(f"state_dict[{key!r}] has {value.size} elements, the "
+                                     f"model has {self.size}")
+                local[key] = value
+            local.pop("shard", None)
+            self.optimizer.load_state_dict(local)
+        except (TypeError, ValueError) as err:
+            error = str(err)
+        _agree(self.comm, error, "ShardedOptimizer.load_state_dict")
+
+    def state_bytes(self) -> int:
+        """Bytes of optimiser state this rank holds."""
+        return sum(a.nbytes for s in self.optimizer.state.values() for a in s.values()
+                   if isinstance(a, np.ndarray))
+
+    def bytes_communicated(self) -> int:
+        """Bytes this rank sends per step: its gradients to the reduce-scatter and its
+        parameter shard to the all-gather, as in a ring algorithm ((ranks-1)/ranks of the
+        model each way): the cost of one all-reduce."""
+        item = self._flat.dtype.itemsize
+        return 2 * (self.ranks - 1) * self.size * item // self.ranks
+
+
+def init_sharded_(fill: Callable[..., Any], tensor: npt.NDArray[Any], *args: Any,
+                  comm: Any = None, rng: int | Generator, **kwargs: Any) -> npt.NDArray[Any]:
+    """Fills `tensor` (allocated whole on every rank) with ``fill`` (a :mod:`pywd.init`
+    function) exactly as one process would, each rank drawing only its 1/ranks of the
+    elements (C order) from the counter-based generator at its offset; an all-gather then
+    gives every rank the whole tensor. Collective.
+
+    ``rng`` must be the same seed (or Generator at the same position) on every rank: it is
+    checked, as is the tensor's shape. Fills that do not draw through the generator's
+    offsets (eye_, dirac_, orthogonal_, sparse_, martens_sparse_, constants) are computed
+    whole on every rank; the result is the same.
+
+    NumPy equivalent: ``fill(tensor, rng=seed)`` in one process. torch equivalent: none
+    (torch's initialisers depend on the generator's state, not on element indices).
+    """
+    MPI = _mpi()
+    comm = _world(comm)
+    gen = Generator(rng) if isinstance(rng, (int, np.integer)) else rng
+    error = None
+    if not isinstance(gen, Generator):
+        error = f"rng must be an int seed or a pywd.Generator, got {type(rng).__name__}"
+    elif not isinstance(tensor, np.ndarray) or not tensor.flags.c_contiguous:
+        error = "tensor must be a C-contiguous numpy array"
+    _agree(comm, error, "init_sharded_")
+    seen = comm.allgather((gen.seed, gen.position, tensor.shape, tensor.dtype.str))
+    if len(set(seen)) != 1:
+        raise ValueError("init_sharded_: rng (seed, position) and tensor (shape, dtype) must "
+                         "be the same on every rank, got " + "; ".join(
+                             f"rank {r}: {s}" for r, s in enumerate(seen)))
+    bounds = shard_bounds(tensor.size, comm.Get_size())
+    lo, hi = bounds[comm.Get_rank()]
+    with _init._only_elements(tensor, lo, hi):
+        fill(tensor, *args, rng=gen, **kwargs)
+    mpi_type = MPI.FLOAT if tensor.dtype == np.float32 else MPI.DOUBLE
+    comm.Allgatherv(MPI.IN_PLACE, [tensor.reshape(-1), [h - l for l, h in bounds],
+                                   [l for l, _ in bounds], mpi_type])
+    return tensor

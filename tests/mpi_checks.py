@@ -1,0 +1,201 @@
+"""pywd.distributed under MPI: run as ``mpiexec -n N python tests/mpi_checks.py`` (N = 2, 3;
+tests/test_distributed.py and .ci/run do). Every rank runs every check; rank 0 prints
+"ALL OK" when all passed on all ranks. A failure raises (mpiexec then exits non-zero).
+
+Tolerances (sharded against one process on the mean gradient, K steps): float64 within 1e-12
+relative (plus 1e-14 absolute, for weights near 0); float32 within 1e-5 relative (1e-6
+absolute). The only difference is the order in which MPI sums the ranks' gradients: with 2
+ranks a sum is exact in any order, so float32 agrees to the bit there; with 3 it may differ
+by an ulp of the mean gradient per step.
+"""
+import io
+import sys
+
+import numpy as np
+from mpi4py import MPI
+
+import pywd
+from pywd import init, optim
+from pywd.distributed import ShardedOptimizer, init_sharded_, shard_bounds
+
+comm = MPI.COMM_WORLD
+RANK, RANKS = comm.Get_rank(), comm.Get_size()
+SHAPES = [(7, 3), (5,), (2, 2, 2), (1,)]          # 35 elements: uneven over 2 and 3 ranks
+STEPS = 4
+TOL = {np.float64: dict(rtol=1e-12, atol=1e-14), np.float32: dict(rtol=1e-5, atol=1e-6)}
+
+OPTIMISERS = [
+    (optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01)),               # l2
+    (optim.SGDW, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    (optim.AdamW, dict(lr=0.01, weight_decay=0.1)),                            # decoupled
+    (optim.Adam, dict(lr=0.01, weight_decay=0.01, amsgrad=True, decay="l1")),
+    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True, decay="independent",
+                         weight_decay=0.01)),
+    (optim.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.01)),
+    (optim.Lion, dict(lr=0.01, weight_decay=0.1)),
+]
+
+
+def initial(dtype, shapes=SHAPES):
+    rng = np.random.default_rng(0)                 # the same on every rank
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def grads_of(rank, step, dtype, shapes=SHAPES):
+    rng = np.random.default_rng(1000 * step + rank)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def mean_grads(step, dtype, shapes=SHAPES):
+    per_rank = [grads_of(r, step, dtype, shapes) for r in range(RANKS)]
+    return [sum(gs[i] for gs in per_rank) / dtype(RANKS) for i in range(len(shapes))]
+
+
+def one_process(cls, hyper, dtype, steps, shapes=SHAPES, start=0):
+    params = initial(dtype, shapes)
+    opt = cls(params, **hyper)
+    for step in range(start, start + steps):
+        opt.step(mean_grads(step, dtype, shapes))
+    return params, opt
+
+
+def assert_close(actual, expected, dtype, what):
+    for a, e in zip(actual, expected):
+        np.testing.assert_allclose(a, e, err_msg=what, **TOL[dtype])
+
+
+def check_sharded_equals_one_process():
+    for dtype in (np.float64, np.float32):
+        for cls, hyper in OPTIMISERS:
+            if dtype == np.float32 and cls not in (optim.SGD, optim.AdamW):
+                continue                  # Lion's sign() would magnify a 1-ulp difference
+            params = initial(dtype)
+            sharded = ShardedOptimizer(cls, params, **hyper)
+            for step in range(STEPS):
+                sharded.step(grads_of(RANK, step, dtype))
+            expected, _ = one_process(cls, hyper, dtype, STEPS)
+            assert_close(params, expected, dtype, f"{cls.__name__} {dtype.__name__}")
+            assert sharded.state_bytes() <= 4 * (sharded.hi - sharded.lo) * dtype().itemsize
+
+
+def check_flat_params_and_empty_shards():
+    flat = pywd.FlatParams(SHAPES, np.float64)
+    for view, a in zip(flat.views, initial(np.float64)):
+        view[...] = a
+    sharded = ShardedOptimizer(optim.AdamW, flat, lr=0.01)
+    grads = flat.zeros_like()
+    for step in range(STEPS):
+        for view, g in zip(grads.views, grads_of(RANK, step, np.float64)):
+            view[...] = g
+        sharded.step(grads)
+    expected, _ = one_process(optim.AdamW, dict(lr=0.01), np.float64, STEPS)
+    assert_close(flat.views, expected, np.float64, "FlatParams")
+    # a model smaller than the number of ranks: the last ranks' shards are empty
+    tiny = [(RANKS - 1,)]
+    params = initial(np.float64, tiny)
+    sharded = ShardedOptimizer(optim.SGD, params, lr=0.1, momentum=0.9)
+    assert (sharded.hi - sharded.lo) == (0 if RANK == RANKS - 1 else 1)
+    for step in range(STEPS):
+        sharded.step(grads_of(RANK, step, np.float64, tiny))
+    expected, _ = one_process(optim.SGD, dict(lr=0.1, momentum=0.9), np.float64, STEPS, tiny)
+    assert_close(params, expected, np.float64, "empty shard")
+
+
+def check_state_reloads_on_fewer_ranks():
+    """K steps on all ranks, the gathered state saved as .npz, reloaded on RANKS - 1 ranks,
+    K more steps: equal to 2K steps in one process."""
+    hyper = dict(lr=0.01, weight_decay=0.1, amsgrad=True)
+    params = initial(np.float64)
+    sharded = ShardedOptimizer(optim.AdamW, params, **hyper)
+    for step in range(STEPS):
+        sharded.step(grads_of(RANK, step, np.float64))
+    full = sharded.gather_state_dict(root=0)
+    saved = None
+    if RANK == 0:
+        buf = io.BytesIO()
+        np.savez(buf, **full)
+        saved = buf.getvalue()
+    saved = comm.bcast(saved, root=0)
+    fewer = comm.Split(0 if RANK < RANKS - 1 else MPI.UNDEFINED, RANK)
+    expected, _ = one_process(optim.AdamW, hyper, np.float64, 2 * STEPS)
+    if fewer != MPI.COMM_NULL:
+        resumed = ShardedOptimizer(optim.AdamW, [p.copy() for p in params], comm=fewer, **hyper)
+        resumed.load_state_dict(np.load(io.BytesIO(saved)))
+        for step in range(STEPS, 2 * STEPS):
+            # the departed rank's gradient is averaged in by hand: the same mean gradient
+            local = grads_of(RANK, step, np.float64)
+            if RANK == 0:
+                local = [g + o for g, o in zip(local, grads_of(RANKS - 1, step, np.float64))]
+            resumed.step([g * (fewer.Get_size() / RANKS) for g in local])
+        assert_close(resumed._arrays, expected, np.float64, "reloaded on fewer ranks")
+        fewer.Free()
+
+
+def check_errors_reach_every_rank():
+    params = initial(np.float64)
+    mine = params if RANK != 1 else params[:-1]      # rank 1 has another layout
+    try:
+        ShardedOptimizer(optim.SGD, mine, lr=0.1)
+        raise AssertionError("a mismatched layout was accepted")
+    except ValueError as err:
+        assert "params differ across ranks" in str(err), err
+    sharded = ShardedOptimizer(optim.SGD, params, lr=0.1)
+    before = [p.copy() for p in params]
+    grads = grads_of(RANK, 0, np.float64)
+    if RANK == RANKS - 1:
+        grads[0] = grads[0][:-1]                     # a bad gradient on one rank only
+    try:
+        sharded.step(grads)
+        raise AssertionError("a bad gradient was accepted")
+    except ValueError as err:
+        assert f"rank {RANKS - 1}: grads[0]" in str(err), err
+    assert all((p == b).all() for p, b in zip(params, before))
+    try:
+        init_sharded_(init.normal_, np.empty(10), rng=RANK)       # seeds differ
+        raise AssertionError("different seeds were accepted")
+    except ValueError as err:
+        assert "must be the same on every rank" in str(err), err
+
+
+def check_sharded_init_equals_one_process():
+    for fill, shape, dtype, kwargs in [
+            (init.normal_, (1001,), np.float32, dict(std=0.02)),
+            (init.uniform_, (33, 7), np.float64, dict(a=-1.0, b=1.0)),
+            (init.trunc_normal_, (5, 9), np.float32, dict(std=0.5)),
+            (init.kaiming_normal_, (64, 3, 3, 3), np.float32, dict(nonlinearity="relu")),
+            (init.xavier_uniform_, (17, 31), np.float64, {}),
+            (init.lecun_normal_, (40, 11), np.float32, {}),
+            (init.variance_scaling_, (13, 8), np.float64, dict(scale=2.0)),
+            (init.orthogonal_, (12, 7), np.float64, {}),             # computed whole
+            (init.normal_, (RANKS - 1,), np.float64, {})]:            # an empty shard
+        gen = pywd.Generator(11, position=5)
+        sharded = init_sharded_(fill, np.empty(shape, dtype), rng=gen, **kwargs)
+        whole_gen = pywd.Generator(11, position=5)
+        whole = fill(np.empty(shape, dtype), rng=whole_gen, **kwargs)
+        assert sharded.tobytes() == whole.tobytes(), fill.__name__
+        assert gen.position == whole_gen.position, fill.__name__   # the next fill agrees too
+    lo, hi = shard_bounds(1001, RANKS)[RANK]
+    assert hi - lo in (1001 // RANKS, 1001 // RANKS + 1)
+
+
+def main():
+    checks = [check_sharded_equals_one_process, check_flat_params_and_empty_shards,
+              check_state_reloads_on_fewer_ranks, check_errors_reach_every_rank,
+              check_sharded_init_equals_one_process]
+    for check in checks:
+        check()
+        comm.Barrier()
+        if RANK == 0:
+            print(f"ok {check.__name__} on {RANKS} ranks", flush=True)
+    if RANK == 0:
+        print("ALL OK", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+        sys.stdout.flush()
+        comm.Abort(1)                     # one failing rank must not leave the others waiting

@@ -1,0 +1,71 @@
+"""pywd.FlatParams, and pywd.distributed: the MPI checks (tests/mpi_checks.py) run under
+``mpiexec -n 2`` and ``-n 3`` (time-boxed), and the single-process pieces here."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pywd
+from pywd import optim
+
+CHECKS = Path(__file__).with_name("mpi_checks.py")
+
+
+def mpiexec():
+    pytest.importorskip("mpi4py")
+    exe = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent),
+                                                         os.environ.get("PATH", "")]))
+    if exe is None:
+        pytest.skip("no mpiexec (pip install 'pywd[mpi]')")
+    return exe
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_sharded_optimizer_and_init_under_mpiexec(ranks):
+    out = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, str(CHECKS)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "ALL OK" in out.stdout, out.stdout + out.stderr
+
+
+def test_shard_bounds_cover_everything_unevenly():
+    from pywd.distributed import shard_bounds
+    assert shard_bounds(35, 3) == [(0, 12), (12, 24), (24, 35)]
+    assert shard_bounds(2, 3) == [(0, 1), (1, 2), (2, 2)]           # an empty shard
+    assert shard_bounds(0, 2) == [(0, 0), (0, 0)]
+
+
+def test_flat_params_views_share_one_buffer():
+    flat = pywd.FlatParams([(3, 4), 5, ()], np.float32)
+    assert flat.buffer.shape == (18,) and [v.shape for v in flat] == [(3, 4), (5,), ()]
+    flat[1][...] = 2.0
+    assert (flat.buffer[12:17] == 2.0).all() and flat.offsets == [0, 12, 17]
+    assert all(np.shares_memory(v, flat.buffer) for v in flat.views)
+    copy = pywd.FlatParams.from_arrays([np.ones((2, 2)), np.zeros(3)])
+    assert copy.dtype == np.float64 and copy.buffer.tolist() == [1, 1, 1, 1, 0, 0, 0]
+
+
+def test_optimizers_take_flat_params_and_update_the_buffer():
+    """One list call over the views, or one call over the buffers: the same bytes."""
+    rng = np.random.default_rng(0)
+    flat = pywd.FlatParams([(4, 3), (3,)], np.float64)
+    flat.buffer[...] = rng.standard_normal(flat.buffer.size)
+    grads = flat.zeros_like()
+    grads.buffer[...] = rng.standard_normal(grads.buffer.size)
+    by_hand = flat.buffer.copy()
+    m, v = np.zeros_like(by_hand), np.zeros_like(by_hand)
+    opt = optim.AdamW(flat, lr=0.01)
+    opt.step(grads)
+    pywd.adamw(by_hand, grads.buffer, m, v, step=1, lr=0.01)
+    assert flat.buffer.tobytes() == by_hand.tobytes()
+
+
+@pytest.mark.parametrize("shapes, dtype, error", [
+    ([(2, -1)], np.float32, ValueError), ([(2.5,)], np.float32, ValueError),
+    ([(3,)], np.int32, TypeError)])
+def test_flat_params_refuses_bad_layouts(shapes, dtype, error):
+    with pytest.raises(error):
+        pywd.FlatParams(shapes, dtype)
