@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DECAY_MODES, array_lists, assert_matches, small_or_threaded
+from helpers import DECAY_MODES, assert_matches, small_or_threaded
 from pywd import reference
 
 

@@ -69,3 +69,20 @@ def test_optimizers_take_flat_params_and_update_the_buffer():
 def test_flat_params_refuses_bad_layouts(shapes, dtype, error):
     with pytest.raises(error):
         pywd.FlatParams(shapes, dtype)
+
+
+def test_one_rank_is_the_plain_optimizer():
+    MPI = pytest.importorskip("mpi4py.MPI")
+    from pywd.distributed import ShardedOptimizer
+    rng = np.random.default_rng(1)
+    params = [rng.standard_normal((4, 5)), np.asfortranarray(rng.standard_normal((3, 2)))]
+    twins = [p.copy(order="K") for p in params]
+    sharded = ShardedOptimizer(optim.AdamW, params, comm=MPI.COMM_SELF, lr=0.1)
+    plain = optim.AdamW(twins, lr=0.1)
+    for _ in range(3):
+        grads = [np.asarray(rng.standard_normal(p.shape), order="F" if p.flags.f_contiguous
+                            and not p.flags.c_contiguous else "C") for p in params]
+        sharded.step(grads)
+        plain.step(grads)
+    assert [p.tobytes() for p in params] == [t.tobytes() for t in twins]
+    assert sharded.state_bytes() == 2 * 26 * 8 and sharded.bytes_communicated() == 0

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import array_lists, assert_all_match, copies, decays, small_or_threaded
+from helpers import assert_all_match, copies, decays, small_or_threaded
 from pywd import reference
 
 
