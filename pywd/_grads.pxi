@@ -156,17 +156,21 @@ cdef str first_nonfinite(_Batch b, int k):
     return b.where(k, 0)
 
 
-def _grad_check(grads, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
-    """For the optimisers, which clip over every group: the StepResult of the gradients
-    (a list; None entries skipped; dtypes may differ) and the grad_scale to pass to each
-    group's update (nonfinite="propagate", no max_grad_norm), so that together the calls
-    equal one functional call over the whole list."""
+def _check_step(params, grads, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """For the optimisers, which check a whole step (every group, every dtype) before its
+    first kernel call and clip over all groups: validates params and grads as the update
+    functions do (a None grad skips its parameter; dtypes may differ by position), then runs
+    the gradient pass over every grad. Returns the StepResult and the grad_scale to pass to
+    each group's update (with nonfinite="propagate" and no max_grad_norm), so that together
+    those calls equal one functional call over the whole list."""
     cdef GradOptions o
     cdef double scale
-    cdef _Batch b = new_batch(1, True)
+    cdef _Batch b = new_batch(2, True)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
+    b.add(params, "params", True)
     b.add(grads, "grads", False, True)
-    result = grad_pass(&o, b, 0, &scale)
+    b.check_overlap()
+    result = grad_pass(&o, b, 1, &scale)
     return result, scale
 
 

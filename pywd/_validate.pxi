@@ -381,15 +381,11 @@ cdef str order(cnp.ndarray a):
     return "C" if cnp.PyArray_IS_C_CONTIGUOUS(a) else "F"
 
 
-def _check_arrays(params, grads=None, name="params"):
-    """Validation alone, for the optimisers, which check a whole step (every group, every
-    dtype) before its first kernel call: params as the kernels require them (float32 or
-    float64 per position, contiguous, aligned, writeable, non-overlapping), and grads, if
-    given, like their params; a None grad is skipped."""
-    cdef _Batch b = new_batch(2, True)
+def _check_arrays(params, name="params"):
+    """Validation alone (optimisers' add_param_group, init): params as the kernels require
+    them (float32 or float64 per position, contiguous, aligned, writeable, non-overlapping)."""
+    cdef _Batch b = new_batch(1, True)
     b.add(params, name, True)
-    if grads is not None:
-        b.add(grads, "grads", False, True)
     b.check_overlap()
 
 

@@ -111,8 +111,8 @@ class Optimizer:
                              f"{len(params)} parameters")
         for group in self.param_groups:
             self._check_group(group)
-        _kernels._check_arrays(params, list(grads))
-        result, scale = _kernels._grad_check(list(grads), nonfinite, grad_scale, max_grad_norm)
+        result, scale = _kernels._check_step(params, list(grads), nonfinite, grad_scale,
+                                             max_grad_norm)
         if not result:
             self.skipped_steps += 1
             return result
