@@ -24,7 +24,8 @@ cdef class StepResult:
     gradient and left every array untouched) and ``grad_norm``, the global 2-norm of the
     unscaled gradients (``grads / grad_scale``) when the call computed it (``max_grad_norm``
     given or ``nonfinite`` not "propagate"), else None. Truthy exactly when the step was
-    applied, so ``if not pywd.adam(...)`` detects a skipped step.
+    applied, so ``if not pywd.adam(...)`` detects a skipped step; it also compares equal
+    to that bool (``== False``).
 
     Equation: ``grad_norm = sqrt(sum(g**2 for every element of every grad)) / grad_scale``.
     NumPy equivalent: ``np.sqrt(sum(np.vdot(g, g) for g in grads)) / grad_scale`` and
@@ -45,12 +46,16 @@ cdef class StepResult:
         return f"StepResult(applied={self.applied}, grad_norm={self.grad_norm!r})"
 
     def __eq__(self, other):
+        # equal to its applied flag too, so `pywd.sgd(..., nonfinite="skip") == False` reads
+        # as the plain bool it stands for (`is False` cannot: bool has no subclasses)
+        if isinstance(other, (bool, np.bool_)):
+            return self.applied == other
         if isinstance(other, StepResult):
             return (self.applied, self.grad_norm) == (other.applied, other.grad_norm)
         return NotImplemented
 
     def __hash__(self):
-        return hash((self.applied, self.grad_norm))
+        return hash(self.applied)     # equal objects (and the bool they equal) hash alike
 
 
 cdef StepResult APPLIED = StepResult(True, None)

@@ -107,7 +107,7 @@ def test_skip_and_raise_leave_every_array_untouched(name, bad, dtype):
     arrays[1][2].flat[4] = bad             # the last gradient, mid-array
     before = [a.tobytes() for lst in arrays for a in lst]
     result = call(name, pywd, arrays, nonfinite="skip")
-    assert not result and result.applied is False
+    assert not result and result.applied is False and result == False  # noqa: E712
     assert not math.isfinite(result.grad_norm)
     with pytest.raises(FloatingPointError, match=r"grads\[2\]"):
         call(name, pywd, arrays, nonfinite="raise", max_grad_norm=1.0)
@@ -152,6 +152,8 @@ def test_step_result_reads_as_the_applied_flag():
     assert pywd.StepResult(True) and not pywd.StepResult(False, math.nan)
     assert repr(pywd.StepResult(False, 2.5)) == "StepResult(applied=False, grad_norm=2.5)"
     assert pywd.StepResult(True, 1.0) == pywd.StepResult(True, 1.0) != pywd.StepResult(True)
+    assert pywd.StepResult(False, 1.0) == False and pywd.StepResult(True) == True  # noqa: E712
+    assert pywd.StepResult(True) != False and hash(pywd.StepResult(True, 2.0)) == hash(True)
 
 
 # ------------------------------------------------------------------- optimiser classes
