@@ -8,19 +8,21 @@ shard by shard. A fill advances the generator past the blocks it used.
 """
 import numbers
 import os
+from typing import Any
 
 __all__ = ["Generator", "seed", "default_generator"]
 
 _LIMIT = 1 << 64
 
 
-def _check_uint64(value: object, name: str) -> int:
+def _check_uint64(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int in [0, 2**64), got {type(value).__name__} "
                         f"{value!r}")
-    if not 0 <= value < _LIMIT:
+    number = int(value)
+    if not 0 <= number < _LIMIT:
         raise ValueError(f"{name} must be an int in [0, 2**64), got {value!r}")
-    return int(value)
+    return number
 
 
 class Generator:

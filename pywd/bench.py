@@ -134,12 +134,12 @@ def measure(kernel, size, dtype, shapes, budget):
                 gb_per_s=nbytes / t_ours / 1e9)
 
 
+_GEN = pywd.Generator(0)
 FILLS = {   # name -> (pywd.init call, NumPy's counterpart: the reference for speed)
     "uniform": (lambda a: pywd.init.uniform_(a, rng=_GEN), "random"),
     "normal": (lambda a: pywd.init.normal_(a, rng=_GEN), "standard_normal"),
     "trunc_normal": (lambda a: pywd.init.trunc_normal_(a, rng=_GEN), "redraw"),
 }
-_GEN = pywd.Generator(0)
 
 
 def numpy_fill(kind, out, rng):

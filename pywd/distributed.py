@@ -198,11 +198,12 @@ class ShardedOptimizer:
                        and local[k].shape == (self.hi - self.lo,))
         full = dict(local) if self.rank == root else None
         for name in names:
-            buf = np.empty(self.size, local[name].dtype) if self.rank == root else None
+            buf: npt.NDArray[Any] | None = (np.empty(self.size, local[name].dtype)
+                                              if self.rank == root else None)
             mpi_type = MPI.FLOAT if local[name].dtype == np.float32 else MPI.DOUBLE
             self.comm.Gatherv([np.ascontiguousarray(local[name]), mpi_type],
                               [buf, self._counts, self._displs, mpi_type], root=root)
-            if full is not None:
+            if full is not None and buf is not None:
                 full[name] = buf
         return full
 

@@ -49,15 +49,15 @@ class FlatParams:
     @classmethod
     def from_arrays(cls, arrays: Iterable[npt.ArrayLike], dtype: Any = None) -> "FlatParams":
         """A FlatParams holding copies of `arrays` (dtype: theirs, if they share one)."""
-        arrays = [np.asarray(a) for a in arrays]
+        values = [np.asarray(a) for a in arrays]
         if dtype is None:
-            dtypes = {a.dtype for a in arrays}
+            dtypes = {a.dtype for a in values}
             if len(dtypes) != 1:
                 raise TypeError(f"arrays of several dtypes {sorted(map(str, dtypes))}: "
                                 f"pass dtype=")
             dtype = dtypes.pop()
-        flat = cls([a.shape for a in arrays], dtype)
-        for view, a in zip(flat.views, arrays):
+        flat = cls([a.shape for a in values], dtype)
+        for view, a in zip(flat.views, values):
             view[...] = a
         return flat
 

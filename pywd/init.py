@@ -24,9 +24,10 @@ import math
 import numbers
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, Concatenate, Literal, ParamSpec, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _kernels
 from ._generator import Generator, as_generator
@@ -36,7 +37,8 @@ Rng = Union[int, Generator, None]          # rng=: a seed, a generator, or the d
 Layout = Literal["torch", "torch_transposed", "keras", "keras_transposed"]
 FanMode = Literal["fan_in", "fan_out"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform"]
-_F = TypeVar("_F", bound=Callable[..., Any])
+Array = npt.NDArray[Any]                   # what a fill's body works on (after _in_place)
+_P = ParamSpec("_P")
 
 __all__ = [
     "calculate_gain", "compute_fans", "uniform_", "normal_", "trunc_normal_", "constant_",
@@ -53,15 +55,14 @@ LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
 
 
 # ----------------------------------------------------------------------------- checks
-def _in_place(fill: _F) -> _F:
+def _in_place(fill: Callable[Concatenate[Array, _P], Array]
+              ) -> Callable[Concatenate[TensorT, _P], TensorT]:
     """Lets a fill take any object NumPy can view without a copy (a CPU torch tensor, an
     object with __array_interface__): it fills the view and returns the object itself."""
-    @functools.wraps(fill)
-    def wrapper(tensor, *args, **kwargs):
-        if isinstance(tensor, np.ndarray):
-            return fill(tensor, *args, **kwargs)
+    def wrapper(tensor: TensorT, /, *args: _P.args, **kwargs: _P.kwargs) -> TensorT:
         fill(_kernels._as_view(tensor, "tensor"), *args, **kwargs)
         return tensor
+    functools.update_wrapper(wrapper, fill)
     return wrapper
 
 
@@ -118,7 +119,7 @@ def _only_elements(tensor, lo, hi):
         _sharding.shard = previous
 
 
-def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
+def _fill(tensor: Array, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
     """One C fill, after every check: the generator advances only when the fill happens.
     Values follow the logical (C) order, so an F-ordered array gets the same values as a
     C-ordered one (it is filled through a C-ordered copy)."""
@@ -141,8 +142,8 @@ def _fill(tensor, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
 
 
 @_in_place
-def uniform_(tensor: TensorT, a: float = 0.0, b: float = 1.0, *, rng: Rng = None,
-             offset: int = 0) -> TensorT:
+def uniform_(tensor: Array, a: float = 0.0, b: float = 1.0, *, rng: Rng = None,
+             offset: int = 0) -> Array:
     """Fills with U(a, b), in place: values in [a, b). torch: ``nn.init.uniform_``.
 
     NumPy equivalent: ``tensor[...] = rng.uniform(a, b, tensor.shape)`` (other numbers).
@@ -156,8 +157,8 @@ def uniform_(tensor: TensorT, a: float = 0.0, b: float = 1.0, *, rng: Rng = None
 
 
 @_in_place
-def normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, *, rng: Rng = None,
-            offset: int = 0) -> TensorT:
+def normal_(tensor: Array, mean: float = 0.0, std: float = 1.0, *, rng: Rng = None,
+            offset: int = 0) -> Array:
     """Fills with N(mean, std^2), in place (Box-Muller). torch: ``nn.init.normal_``.
 
     NumPy equivalent: ``tensor[...] = rng.normal(mean, std, tensor.shape)`` (other numbers).
@@ -168,8 +169,8 @@ def normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, *, rng: Rng = 
 
 
 @_in_place
-def trunc_normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, *, rng: Rng = None, offset: int = 0) -> TensorT:
+def trunc_normal_(tensor: Array, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, *, rng: Rng = None, offset: int = 0) -> Array:
     """Fills with N(mean, std^2) truncated to [a, b], in place, by the inverse CDF (no
     redraws). As torch's ``nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds, not
     multiples of std. The std of the result is smaller than ``std``: 0.8796 std for
@@ -187,7 +188,7 @@ def trunc_normal_(tensor: TensorT, mean: float = 0.0, std: float = 1.0, a: float
 
 
 @_in_place
-def constant_(tensor: TensorT, val: float) -> TensorT:
+def constant_(tensor: Array, val: float) -> Array:
     """Fills with ``val``, in place. NumPy: ``tensor[...] = val``. torch: ``constant_``."""
     _check_tensor(tensor)
     _kernels._fill(tensor, "constant", 0, 0, 0, _real(val, "val"))
@@ -195,7 +196,7 @@ def constant_(tensor: TensorT, val: float) -> TensorT:
 
 
 @_in_place
-def zeros_(tensor: TensorT) -> TensorT:
+def zeros_(tensor: Array) -> Array:
     """Fills with 0, in place (never for hidden weights: equal units stay equal).
 
     NumPy: ``tensor[...] = 0``. torch: ``nn.init.zeros_``.
@@ -204,7 +205,7 @@ def zeros_(tensor: TensorT) -> TensorT:
 
 
 @_in_place
-def ones_(tensor: TensorT) -> TensorT:
+def ones_(tensor: Array) -> Array:
     """Fills with 1, in place.
 
     NumPy: ``tensor[...] = 1``. torch: ``nn.init.ones_``.
@@ -213,7 +214,7 @@ def ones_(tensor: TensorT) -> TensorT:
 
 
 @_in_place
-def eye_(tensor: TensorT, gain: float = 1.0) -> TensorT:
+def eye_(tensor: Array, gain: float = 1.0) -> Array:
     """The (rectangular) identity times ``gain``, in place: ``tensor[i, i] = gain``, zeros
     elsewhere. torch: ``nn.init.eye_`` (which has no gain). Le, Jaitly & Hinton 2015 start
     ReLU RNNs' recurrent weights here.
@@ -229,7 +230,7 @@ def eye_(tensor: TensorT, gain: float = 1.0) -> TensorT:
 
 
 @_in_place
-def dirac_(tensor: TensorT, groups: int = 1) -> TensorT:
+def dirac_(tensor: Array, groups: int = 1) -> Array:
     """The Dirac delta for a 3-, 4- or 5-D convolution weight, in place, as torch's
     ``nn.init.dirac_``: each output channel (of each group) passes its input channel through
     unchanged: ``tensor[g*out_per_group + d, d, centre...] = 1``.
@@ -321,8 +322,8 @@ def _fan(tensor, mode, layout, scheme):
 
 # ----------------------------------------------------------------------------- schemes
 @_in_place
-def xavier_uniform_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
-                    layout: Layout = "torch") -> TensorT:
+def xavier_uniform_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
+                    layout: Layout = "torch") -> Array:
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
     torch: ``nn.init.xavier_uniform_``.
@@ -336,8 +337,8 @@ def xavier_uniform_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
 
 
 @_in_place
-def xavier_normal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None,
-                   layout: Layout = "torch") -> TensorT:
+def xavier_normal_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
+                   layout: Layout = "torch") -> Array:
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
     torch: ``nn.init.xavier_normal_``.
 
@@ -354,9 +355,9 @@ def _kaiming_std(tensor, a, mode, nonlinearity, layout, scheme):
 
 
 @_in_place
-def kaiming_uniform_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
+def kaiming_uniform_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
                      nonlinearity: str = "leaky_relu", *, rng: Rng = None,
-                     layout: Layout = "torch") -> TensorT:
+                     layout: Layout = "torch") -> Array:
     """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
     ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
     ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``.
@@ -370,9 +371,9 @@ def kaiming_uniform_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
 
 
 @_in_place
-def kaiming_normal_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
+def kaiming_normal_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
                     nonlinearity: str = "leaky_relu", *, rng: Rng = None,
-                    layout: Layout = "torch") -> TensorT:
+                    layout: Layout = "torch") -> Array:
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``.
 
     NumPy equivalent: ``tensor[...] = rng.normal(0, gain / np.sqrt(fan), shape)`` (other
@@ -383,10 +384,10 @@ def kaiming_normal_(tensor: TensorT, a: float = 0.0, mode: FanMode = "fan_in",
 
 
 @_in_place
-def variance_scaling_(tensor: TensorT, scale: float = 1.0,
+def variance_scaling_(tensor: Array, scale: float = 1.0,
                       mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_in",
                       distribution: Distribution = "truncated_normal", *, rng: Rng = None,
-                      layout: Layout = "torch") -> TensorT:
+                      layout: Layout = "torch") -> Array:
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan of ``mode``
     ("fan_in", "fan_out", "fan_avg"), drawn from ``distribution``:
     "truncated_normal" (std sqrt(scale/n) / 0.8796, cut at 2 std, so the variance is as
@@ -411,7 +412,7 @@ def variance_scaling_(tensor: TensorT, scale: float = 1.0,
 
 
 @_in_place
-def lecun_uniform_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
+def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout = "torch") -> Array:
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
     SELU networks and linear layers.
 
@@ -422,7 +423,7 @@ def lecun_uniform_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch"
 
 
 @_in_place
-def lecun_normal_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch") -> TensorT:
+def lecun_normal_(tensor: Array, *, rng: Rng = None, layout: Layout = "torch") -> Array:
     """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal).
 
     NumPy equivalent: ``rng.normal(0, s, shape)`` with ``s = 1 / np.sqrt(fan_in) / 0.8796``,
@@ -433,7 +434,7 @@ def lecun_normal_(tensor: TensorT, *, rng: Rng = None, layout: Layout = "torch")
 
 
 @_in_place
-def orthogonal_(tensor: TensorT, gain: float = 1.0, *, rng: Rng = None) -> TensorT:
+def orthogonal_(tensor: Array, gain: float = 1.0, *, rng: Rng = None) -> Array:
     """A (semi-)orthogonal matrix times ``gain``, in place (Saxe, McClelland & Ganguli 2014),
     as torch's ``nn.init.orthogonal_``: the tensor is viewed as (shape[0], rest), a normal
     matrix of that shape (its transpose when wider than tall) is QR-factorised, Q's columns
@@ -472,8 +473,8 @@ def _permutation_keys(shape, rng):
 
 
 @_in_place
-def sparse_(tensor: TensorT, sparsity: float, std: float = 0.01, *,
-            rng: Rng = None) -> TensorT:
+def sparse_(tensor: Array, sparsity: float, std: float = 0.01, *,
+            rng: Rng = None) -> Array:
     """torch's ``nn.init.sparse_``: N(0, std^2) with a fraction ``sparsity`` of each column
     (``ceil(sparsity * rows)`` entries) set to zero, for a 2-D tensor (Martens 2010).
 
@@ -494,8 +495,8 @@ def sparse_(tensor: TensorT, sparsity: float, std: float = 0.01, *,
 
 
 @_in_place
-def martens_sparse_(tensor: TensorT, nonzeros: int = 15, std: float = 1.0, *,
-                    rng: Rng = None) -> TensorT:
+def martens_sparse_(tensor: Array, nonzeros: int = 15, std: float = 1.0, *,
+                    rng: Rng = None) -> Array:
     """Martens' (2010) sparse initialisation: each unit (row of an (out, in) weight) gets
     exactly ``nonzeros`` incoming weights from N(0, std^2), the rest zero, so units differ and
     the scale does not depend on the layer's width. 2-D tensors; nonzeros <= in.

@@ -46,13 +46,13 @@ class Optimizer:
     parameters doing those lines; torch equivalent: ``torch.optim.Optimizer``.
     """
 
-    state_arrays = ()
-    state_counters = ()
+    state_arrays: tuple[str, ...] = ()
+    state_counters: tuple[str, ...] = ()
 
     def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
-        self.param_groups = []
-        self.state = {}
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[int, dict[str, Any]] = {}
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
         params = _param_list(params)
         if not params:
@@ -236,7 +236,7 @@ class Optimizer:
         return state
 
 
-def _param_list(params):
+def _param_list(params: Any) -> list[Any]:
     """Parameters as a list: one array (or array-like, such as a torch tensor) is a list of
     one; any other iterable (a list, a generator, a FlatParams' views) is listed."""
     if isinstance(params, np.ndarray) or hasattr(params, "__array__"):

@@ -11,6 +11,7 @@ import pytest
 import pywd
 
 USER_CODE = Path(__file__).with_name("typed_user_code.py")
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
 def test_installed_package_is_typed():
@@ -30,3 +31,14 @@ def test_user_code_passes_mypy_strict(tmp_path):
 def test_user_code_runs(capsys):
     runpy.run_path(str(USER_CODE), run_name="__main__")
     assert capsys.readouterr().out
+
+
+def test_the_installed_package_itself_type_checks(tmp_path):
+    """pywd's own modules against its annotations and stub (mypy's default strictness),
+    so that the types users see are the types the code has."""
+    pytest.importorskip("mypy")
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "-p", "pywd", "--no-incremental",
+         "--config-file", str(PYPROJECT)],
+        cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
