@@ -214,3 +214,12 @@ GRAD_OPTIONS_DOC = """\
         multiplied by ``1 / (grad_scale * max(1, (norm + 1e-6) / max_grad_norm))``, rounded
         once to the arrays' dtype.
 """
+
+
+def _sum_of_squares(arrays, double scale=1.0):
+    """sum((scale*x)**2) over every element of `arrays` (float32/float64, dtypes may differ
+    by position), in float64 in the blocked order of the gradient pass: for
+    pywd.distributed, which adds the ranks' shard sums itself."""
+    cdef _Batch b = new_batch(1, True)
+    b.add(arrays, "arrays", False)
+    return batch_sumsq(b, 0, scale)

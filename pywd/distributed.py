@@ -15,6 +15,7 @@ Every pywd optimiser works unchanged (they are elementwise), with every decay mo
 result is the one-process optimiser's on the mean gradient, up to the order in which MPI
 sums the ranks' gradients.
 """
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ import numpy.typing as npt
 from . import init as _init
 from . import optim as _optim
 from ._generator import Generator
+from ._kernels import StepResult
+from ._typing import Nonfinite
 from .flat import FlatParams
 
 __all__ = ["ShardedOptimizer", "shard_bounds", "init_sharded_"]
@@ -154,30 +157,74 @@ class ShardedOptimizer:
         np.concatenate([_memory_order(g) for g in grads], out=self._send)
         return self._send
 
-    def step(self, grads: Any) -> None:
-        """One collective step: reduce-scatter and average the gradients, step this rank's
-        shard, all-gather the parameters. A bad ``grads`` on any rank raises on every rank
-        before any communication or update."""
+    def step(self, grads: Any, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+             max_grad_norm: float | None = None) -> StepResult:
+        """One collective step: reduce-scatter the gradients, step this rank's shard with
+        their mean, all-gather the parameters. ``nonfinite``, ``grad_scale`` and
+        ``max_grad_norm`` act as in :meth:`pywd.optim.Optimizer.step` on the mean gradient:
+        its norm is the sum of the shards' sums of squares (added in rank order, so every
+        rank gets the same bytes), and a skipped or refused step is skipped or refused on
+        every rank. A bad argument on any rank raises on every rank before any
+        communication or update."""
         MPI = _mpi()
         error, send = None, None
         try:
+            _optim._kernels._check_step([], [], nonfinite, grad_scale, max_grad_norm)
             send = self._flatten(grads)
         except (TypeError, ValueError) as err:
             error = str(err)
-        _agree(self.comm, error, "ShardedOptimizer.step: grads")
+        _agree(self.comm, error, "ShardedOptimizer.step")
         mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
-        if self.ranks == 1:                  # nothing to exchange: step on the grads
-            self.optimizer.step([send])
+        if self.ranks == 1:                  # nothing to exchange: the grads are the sum
+            grad_sum = send
         else:
-            self.comm.Reduce_scatter(send, [self._grad_sum, mpi_type], self._counts,
-                                     op=MPI.SUM)
-            # the mean: the kernel multiplies by 1/ranks as it reads the sum (no extra pass)
-            self.optimizer.step([self._grad_sum], grad_scale=float(self.ranks))
+            grad_sum = self._grad_sum
+            self.comm.Reduce_scatter(send, [grad_sum, mpi_type], self._counts, op=MPI.SUM)
+        # the mean: the kernel multiplies by 1/(ranks*grad_scale*clip) as it reads the sum
+        scale = float(self.ranks) * grad_scale
+        result = StepResult(True, None)
+        if nonfinite != "propagate" or max_grad_norm is not None:
+            norm, finite, where = self._global_norm(grad_sum)
+            norm /= scale
+            if not finite and nonfinite == "raise":
+                raise FloatingPointError(f"the mean gradient has a non-finite value (in the "
+                                         f"shard of rank {where}) and nonfinite='raise': no "
+                                         f"array was changed on any rank")
+            if not finite and nonfinite == "skip":
+                self.optimizer.skipped_steps += 1
+                return StepResult(False, norm)
+            if max_grad_norm is not None:
+                clip = max_grad_norm / (norm + 1e-6)    # torch's clip_grad_norm_
+                if not clip >= 1.0:
+                    scale /= clip
+            result = StepResult(True, norm)
+        self.optimizer.step([grad_sum], grad_scale=scale)
+        if self.ranks > 1:
             self.comm.Allgatherv(MPI.IN_PLACE,
                                  [self._flat, self._counts, self._displs, mpi_type])
         if self._arrays is not None:
             for a, lo in zip(self._arrays, self._offsets):
                 _memory_order(a)[...] = self._flat[lo:lo + a.size]
+        return result
+
+    def _global_norm(self, grad_sum):
+        """(2-norm of the summed gradient, whether it is finite, the first rank whose shard
+        is not): every rank's shard sum of squares, gathered and added in rank order."""
+        def gathered(scale):
+            sums = self.comm.allgather(_optim._kernels._sum_of_squares([grad_sum], scale))
+            total = 0.0
+            for x in sums:
+                total += x
+            return sums, total
+
+        sums, total = gathered(1.0)
+        unscale = 1.0
+        if math.isinf(total):       # an inf, or float64 squares that overflowed: rescan
+            sums, total = gathered(2.0 ** -600)
+            unscale = 2.0 ** 600
+        bad = [r for r, x in enumerate(sums) if not math.isfinite(x)]
+        norm = math.sqrt(total) * unscale
+        return norm, math.isfinite(total), bad[0] if bad else None
 
     # --------------------------------------------------------------------- state
     def state_dict(self) -> dict[str, npt.NDArray[Any]]:

@@ -157,6 +157,40 @@ def check_errors_reach_every_rank():
         assert "must be the same on every rank" in str(err), err
 
 
+def check_grad_options_act_on_the_mean_gradient():
+    """grad_scale and max_grad_norm as the one-process optimiser applies them to the mean
+    gradient; a NaN on one rank skips (or refuses) the step on every rank."""
+    hyper = dict(lr=0.01, weight_decay=0.1)
+    params, one = initial(np.float64), initial(np.float64)
+    sharded, plain = ShardedOptimizer(optim.AdamW, params, **hyper), optim.AdamW(one, **hyper)
+    for step in range(STEPS):
+        ours = sharded.step([g * 100 for g in grads_of(RANK, step, np.float64)],
+                            grad_scale=4.0, max_grad_norm=1.0, nonfinite="skip")
+        scaled = [[g * 100 for g in grads_of(r, step, np.float64)] for r in range(RANKS)]
+        mean = [sum(gs[i] for gs in scaled) / RANKS for i in range(len(SHAPES))]
+        theirs = plain.step(mean, grad_scale=4.0, max_grad_norm=1.0)
+        assert ours.applied and theirs.grad_norm > 1.0                  # clipping happened
+        assert abs(ours.grad_norm - theirs.grad_norm) <= 1e-12 * theirs.grad_norm
+    assert_close(params, one, np.float64, "clipped")
+    before = [p.copy() for p in params]
+    grads = grads_of(RANK, STEPS, np.float64)
+    if RANK == RANKS - 1:
+        grads[1][0] = np.nan
+    result = sharded.step(grads, nonfinite="skip")
+    assert not result and sharded.optimizer.skipped_steps == 1
+    try:
+        sharded.step(grads, nonfinite="raise")
+        raise AssertionError("a NaN gradient was accepted")
+    except FloatingPointError as err:
+        assert "non-finite" in str(err), err
+    assert all((p == b).all() for p, b in zip(params, before))
+    try:
+        sharded.step(grads_of(RANK, 0, np.float64), nonfinite="maybe" if RANK == 0 else "skip")
+        raise AssertionError("a bad option was accepted")
+    except ValueError as err:
+        assert "rank 0: nonfinite must be one of" in str(err), err
+
+
 def check_sharded_init_equals_one_process():
     for fill, shape, dtype, kwargs in [
             (init.normal_, (1001,), np.float32, dict(std=0.02)),
@@ -181,7 +215,7 @@ def check_sharded_init_equals_one_process():
 def main():
     checks = [check_sharded_equals_one_process, check_flat_params_and_empty_shards,
               check_state_reloads_on_fewer_ranks, check_errors_reach_every_rank,
-              check_sharded_init_equals_one_process]
+              check_grad_options_act_on_the_mean_gradient, check_sharded_init_equals_one_process]
     for check in checks:
         check()
         comm.Barrier()

@@ -86,3 +86,18 @@ def test_one_rank_is_the_plain_optimizer():
         plain.step(grads)
     assert [p.tobytes() for p in params] == [t.tobytes() for t in twins]
     assert sharded.state_bytes() == 2 * 26 * 8 and sharded.bytes_communicated() == 0
+
+
+def test_one_rank_applies_the_gradient_options_like_the_plain_optimizer():
+    MPI = pytest.importorskip("mpi4py.MPI")
+    from pywd.distributed import ShardedOptimizer
+    params, twins = [np.ones((3, 3))], [np.ones((3, 3))]
+    sharded = ShardedOptimizer(optim.SGD, params, comm=MPI.COMM_SELF, lr=0.5)
+    plain = optim.SGD(twins, lr=0.5)
+    grads = [np.full((3, 3), 8.0)]
+    assert sharded.step(grads, grad_scale=2.0, max_grad_norm=1.0) == \
+        plain.step(grads, grad_scale=2.0, max_grad_norm=1.0)
+    assert params[0].tobytes() == twins[0].tobytes()
+    grads[0][1, 1] = np.inf
+    assert not sharded.step(grads, nonfinite="skip") and sharded.optimizer.skipped_steps == 1
+    assert params[0].tobytes() == twins[0].tobytes()
