@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _kernels
 from . import init as _init
 from . import optim as _optim
 from ._generator import Generator
@@ -131,7 +132,7 @@ class ShardedOptimizer:
             raise TypeError("params must be a FlatParams or a non-empty list of numpy arrays")
         if len({a.dtype for a in arrays}) != 1:
             raise TypeError("params must share one dtype (use one ShardedOptimizer per dtype)")
-        _optim._kernels._check_arrays(arrays)
+        _kernels._check_arrays(arrays)
         return np.concatenate([_memory_order(a) for a in arrays]), arrays
 
     def _flatten(self, grads):
@@ -169,7 +170,7 @@ class ShardedOptimizer:
         MPI = _mpi()
         error, send = None, None
         try:
-            _optim._kernels._check_step([], [], nonfinite, grad_scale, max_grad_norm)
+            _kernels._check_step([], [], nonfinite, grad_scale, max_grad_norm)
             send = self._flatten(grads)
         except (TypeError, ValueError) as err:
             error = str(err)
@@ -211,7 +212,7 @@ class ShardedOptimizer:
         """(2-norm of the summed gradient, whether it is finite, the first rank whose shard
         is not): every rank's shard sum of squares, gathered and added in rank order."""
         def gathered(scale):
-            sums = self.comm.allgather(_optim._kernels._sum_of_squares([grad_sum], scale))
+            sums = self.comm.allgather(_kernels._sum_of_squares([grad_sum], scale))
             total = 0.0
             for x in sums:
                 total += x

@@ -67,8 +67,7 @@ def _in_place(fill: Callable[Concatenate[Array, _P], Array]
 
 
 def _check_tensor(tensor, min_dims=0, max_dims=None, scheme=None):
-    if not isinstance(tensor, np.ndarray):
-        raise TypeError(f"tensor must be a numpy.ndarray, got {type(tensor).__name__}")
+    # (an ndarray by now: _in_place made the view; non-arrays were refused there)
     _kernels._check_arrays(tensor, name="tensor")      # dtype, layout, writeable, aligned
     if tensor.ndim < min_dims or (max_dims is not None and tensor.ndim > max_dims):
         wanted = f"{min_dims} to {max_dims}" if max_dims is not None else f"at least {min_dims}"
