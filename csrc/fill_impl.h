@@ -30,11 +30,14 @@ typedef struct {
     double t_mean, t_std, pa, pb, alpha, beta, lo, hi;
     real v_lo, v_width;                /* truncated normal, float32: 2 Phi - 1 at the bounds */
     int flip;                          /* truncated normal: sample the mirrored interval */
+    int logspace;                      /* truncated normal: Phi(beta) tiny, invert log Phi */
+    double log_pb, ratio, one_minus_ratio; /* log Phi(beta), Phi(alpha) / Phi(beta), 1 - it */
     int fast;                          /* truncated normal, float32: the erfinv path */
     real value;                        /* constant */
     real *dst;
 } NAME(fill_ctx);
 
+#define PYWD_TRUNC_LOGSPACE_BELOW -10.0
 #define FILL_CHUNK 256 /* Philox blocks per chunk: 4 KB of words on the stack */
 
 /* Pass 1: the words of blocks [first, first + count). */
@@ -99,10 +102,16 @@ static void NAME(normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RE
     }
 }
 
-/* The accurate truncated normal draw for u in (0, 1): ndtri in double (about 1e-15). */
+/* The accurate truncated normal draw for u in (0, 1): ndtri in double (about 1e-15). In the
+ * far tail, the same quantile in log space: Phi(alpha) + u (Phi(beta) - Phi(alpha)) =
+ * Phi(beta) (r + u (1 - r)) with r = Phi(alpha) / Phi(beta). */
 PYWD_INLINE double NAME(trunc_accurate)(const NAME(fill_ctx) *x, double u)
 {
-    double z = pywd_ndtri(x->pa + u * (x->pb - x->pa)), v;
+    double z, v;
+    if (x->logspace)
+        z = pywd_ndtri_exp(x->log_pb + log(x->ratio + u * x->one_minus_ratio));
+    else
+        z = pywd_ndtri(x->pa + u * (x->pb - x->pa));
     z = z < x->alpha ? x->alpha : (z > x->beta ? x->beta : z);
     v = x->t_mean + x->t_std * (x->flip ? -z : z);
     return v < x->lo ? x->lo : (v > x->hi ? x->hi : v);
@@ -236,13 +245,20 @@ void NAME(pywd_fill)(const pywd_fill_hyper *h, real *dst, int64_t n)
     case PYWD_FILL_TRUNC_NORMAL: {
         /* standardised bounds; when the interval sits in the upper tail, sample its mirror
          * image so that Phi is evaluated where it is accurate (small values) */
-        double alpha = (h->c - h->a) / h->b, beta = (h->d - h->a) / h->b;
+        double alpha = (h->c - h->a) / h->b, beta = (h->d - h->a) / h->b, log_ratio;
         x.flip = alpha + beta > 0.0;
         x.alpha = x.flip ? -beta : alpha;
         x.beta = x.flip ? -alpha : beta;
         x.pa = pywd_ndtr(x.alpha);
         x.pb = pywd_ndtr(x.beta);
         x.fast = fabs(x.alpha) <= 3.0 && fabs(x.beta) <= 3.0;
+        /* below -10 sigma (Phi < 8e-24) the quantile is found in log space: Phi underflows
+         * from -38.5 sigma and ndtri's refinement overflows from about -37 */
+        x.logspace = x.beta < PYWD_TRUNC_LOGSPACE_BELOW;
+        x.log_pb = pywd_log_ndtr(x.beta);
+        log_ratio = pywd_log_ndtr(x.alpha) - x.log_pb;
+        x.ratio = exp(log_ratio);
+        x.one_minus_ratio = -expm1(log_ratio);
         x.v_lo = (real)(2.0 * x.pa - 1.0);
         x.v_width = (real)(2.0 * (x.pb - x.pa));
         x.t_mean = h->a;
@@ -261,4 +277,5 @@ void NAME(pywd_fill)(const pywd_fill_hyper *h, real *dst, int64_t n)
 
 #undef FILL_E
 #undef FILL_CHUNK
+#undef PYWD_TRUNC_LOGSPACE_BELOW
 #undef NAME

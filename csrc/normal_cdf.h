@@ -1,6 +1,9 @@
 /* The standard normal CDF and its inverse in double precision, for the truncated normal fill.
  * ndtri: P. J. Acklam's rational approximation (relative error 1.15e-9) refined by one Halley
- * step on erfc, which brings it to about 1e-15. */
+ * step on erfc, which brings it to about 1e-15.
+ * log_ndtr and ndtri_exp: log Phi and its inverse, for intervals so far in the tail that Phi
+ * itself underflows (Phi(-38.5) < the smallest double) or loses its last digits to
+ * denormals (issue 18: [38, 39] gave NaN, [-54, -46] std gave the lower bound). */
 #ifndef PYWD_NORMAL_CDF_H
 #define PYWD_NORMAL_CDF_H
 
@@ -46,6 +49,51 @@ static inline double pywd_ndtri(double p)
     e = pywd_ndtr(x) - p;
     u = e * PYWD_SQRT2PI * exp(0.5 * x * x);
     return x - u / (1.0 + 0.5 * x * u);
+}
+
+/* log Phi(x): by erfc while Phi(x) is a normal double, else the asymptotic series
+ * Phi(x) = phi(x)/(-x) * (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...) (Abramowitz & Stegun 26.2.12),
+ * whose terms fall below 1e-17 relative by the seventh for x <= -35. */
+static inline double pywd_log_ndtr(double x)
+{
+    double r, term, sum;
+    int k;
+    if (x > 0.0) return log1p(-0.5 * erfc(x * PYWD_SQRT1_2));
+    if (x > -35.0) return log(0.5 * erfc(-x * PYWD_SQRT1_2));
+    r = 1.0 / (x * x);
+    term = 1.0;
+    sum = 1.0;
+    for (k = 1; k <= 8; k++) {
+        term *= -(2.0 * k - 1.0) * r;
+        sum += term;
+    }
+    return -0.5 * x * x - log(-x) - log(PYWD_SQRT2PI) + log(sum);
+}
+
+/* The x with log Phi(x) = y, for y <= log(0.5) (x <= 0): Newton's method on log Phi from the
+ * asymptotic estimate -x^2/2 - log(-x) - log(sqrt(2 pi)) = y (from ndtri where exp(y) is a
+ * normal double); log Phi is concave, so the iterates approach from one side. */
+static inline double pywd_ndtri_exp(double y)
+{
+    double x, step;
+    int i;
+    if (y == -HUGE_VAL) return -HUGE_VAL;
+    if (y > -600.0) {
+        x = pywd_ndtri(exp(y));
+    } else {
+        double t = -2.0 * y - 2.0 * log(PYWD_SQRT2PI);
+        x = -sqrt(t);
+        x = -sqrt(t - 2.0 * log(-x));
+        x = -sqrt(t - 2.0 * log(-x));
+    }
+    for (i = 0; i < 6; i++) {
+        double l = pywd_log_ndtr(x);
+        /* f'(x) = phi(x) / Phi(x) = exp(log phi(x) - log Phi(x)) */
+        step = (l - y) / exp(-0.5 * x * x - log(PYWD_SQRT2PI) - l);
+        x -= step;
+        if (fabs(step) <= 1e-16 * fabs(x)) break;
+    }
+    return x;
 }
 
 #endif

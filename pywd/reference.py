@@ -342,7 +342,9 @@ def fill_normal(shape, dtype, mean, std, seed, position=0, offset=0):
 def fill_trunc_normal(shape, dtype, mean, std, a, b, seed, position=0, offset=0):
     """N(mean, std^2) truncated to [a, b] by the inverse CDF: z = Phi^-1(Phi(alpha) + u
     (Phi(beta) - Phi(alpha))), u in (0, 1), alpha and beta the standardised bounds (mirrored
-    when the interval lies in the upper tail, where Phi is inaccurate)."""
+    when the interval lies in the upper tail, where Phi is inaccurate). Below -10 sigma the
+    same quantile is found in log space, log Phi(z) = log Phi(beta) + log(r + u (1 - r)) with
+    r = Phi(alpha) / Phi(beta), since Phi underflows from -38.5 sigma."""
     from statistics import NormalDist
     unit = NormalDist()
     n = math.prod(shape)
@@ -352,10 +354,48 @@ def fill_trunc_normal(shape, dtype, mean, std, a, b, seed, position=0, offset=0)
     flip = alpha + beta > 0
     if flip:
         alpha, beta = -beta, -alpha
-    # Phi by erfc: accurate in the lower tail (NormalDist.cdf's 1 + erf cancels there,
-    # 4e-11 relative at -5, which the kernel's ndtr does not)
-    pa, pb = (0.5 * math.erfc(-x / math.sqrt(2.0)) for x in (alpha, beta))
-    z = np.array([unit.inv_cdf(min(max(pa + ui * (pb - pa), 1e-300), 1 - 1e-16)) for ui in u])
+    if beta < -10.0:
+        log_pb = _log_ndtr(beta)
+        log_r = _log_ndtr(alpha) - log_pb
+        r, one_minus_r = math.exp(log_r), -math.expm1(log_r)
+        z = np.array([_ndtri_exp(log_pb + math.log(r + ui * one_minus_r)) for ui in u])
+    else:
+        # Phi by erfc: accurate in the lower tail (NormalDist.cdf's 1 + erf cancels there,
+        # 4e-11 relative at -5, which the kernel's ndtr does not)
+        pa, pb = (0.5 * math.erfc(-x / math.sqrt(2.0)) for x in (alpha, beta))
+        z = np.array([unit.inv_cdf(min(max(pa + ui * (pb - pa), 1e-300), 1 - 1e-16))
+                      for ui in u])
     z = np.clip(z, alpha, beta)
     values = np.clip(mean + std * (-z if flip else z), a, b)
     return values.astype(dtype).reshape(shape)
+
+
+def _log_ndtr(x):
+    """log Phi(x): by erfc, or below -35 by the asymptotic series of Phi(x) (x / phi(x))
+    = -(1 - 1/x^2 + 3/x^4 - 15/x^6 + ...) (Abramowitz & Stegun 26.2.12)."""
+    if x > 0:
+        return math.log1p(-0.5 * math.erfc(x / math.sqrt(2.0)))
+    if x > -35:
+        return math.log(0.5 * math.erfc(-x / math.sqrt(2.0)))
+    series = sum(math.prod(range(1, 2 * k, 2)) * (-1.0 / (x * x)) ** k for k in range(9))
+    return -0.5 * x * x - math.log(-x) - 0.5 * math.log(2 * math.pi) + math.log(series)
+
+
+def _ndtri_exp(y):
+    """The z with log Phi(z) = y (z <= 0): Newton's method on log Phi, whose derivative is
+    phi(z) / Phi(z), from the asymptotic estimate z^2/2 + log(-z) + log(sqrt(2 pi)) = -y."""
+    from statistics import NormalDist
+    if y > -600:
+        z = NormalDist().inv_cdf(math.exp(y))
+    else:
+        t = -2.0 * y - math.log(2 * math.pi)
+        z = -math.sqrt(t)
+        for _ in range(2):
+            z = -math.sqrt(t - 2.0 * math.log(-z))
+    for _ in range(6):
+        log_cdf = _log_ndtr(z)
+        step = (log_cdf - y) / math.exp(-0.5 * z * z - 0.5 * math.log(2 * math.pi) - log_cdf)
+        z -= step
+        if abs(step) <= 1e-16 * abs(z):
+            break
+    return z

@@ -94,6 +94,56 @@ def test_trunc_normal_fill_matches_reference_and_stays_in_bounds(case, mean, std
     assert np.all(out >= dtype(a)) and np.all(out <= dtype(b))
 
 
+
+# Intervals in the far tails, where Phi underflows or loses its digits to denormals (issue 18:
+# [38, 39] gave NaN, [-0.04, 0.04] at mean 0.5, std 0.01 (46 std below) gave -0.04), either
+# side of the kernel's switch to log space at -10 sigma, narrow and wide.
+FAR_INTERVALS = [(0.0, 1.0, 38.0, 39.0), (0.5, 0.01, -0.04, 0.04), (0.0, 1.0, -39.0, -38.0),
+                 (0.0, 1.0, -12.0, -9.0), (0.0, 1.0, -9.99, -9.5), (0.0, 1.0, -10.2, -10.1),
+                 (0.0, 1.0, 9.5, 10.5), (0.0, 1.0, -1000.001, -1000.0), (0.0, 1.0, -60.0, -5.0),
+                 (0.0, 1.0, 5.0, 1e6), (3.0, 2.0, 200.0, 200.5), (0.0, 1.0, -1e4, 1e4)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mean, std, a, b", FAR_INTERVALS)
+def test_trunc_normal_far_intervals_match_reference(dtype, mean, std, a, b):
+    # float64 within 1e-12 relative of the largest |bound|; float32 within 2 ulp of it
+    out = init.trunc_normal_(np.empty(257, dtype), mean, std, a, b, rng=Generator(5, 9))
+    expected = reference.fill_trunc_normal((257,), dtype, mean, std, a, b, 5, 9)
+    scale = max(abs(a), abs(b), abs(mean) + std)
+    tol = (1e-12 if dtype == np.float64 else 2 * np.finfo(dtype).eps) * scale
+    np.testing.assert_allclose(out, expected, rtol=0, atol=tol)
+    assert np.all(out >= dtype(a)) and np.all(out <= dtype(b)) and np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mean, std, a, b", FAR_INTERVALS)
+def test_trunc_normal_far_intervals_are_the_exact_quantiles(dtype, mean, std, a, b):
+    # Each element is the truncated normal's quantile at its u (the reference's grid value),
+    # computed by mpmath at 50 digits: float64 within 1e-14 relative of the value's scale,
+    # float32 within one ulp of the exact value (one rounding).
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 50
+    n = 64
+    out = init.trunc_normal_(np.empty(n, dtype), mean, std, a, b, rng=Generator(11, 3))
+    words, lane = reference._element_words(n, dtype, 11, 3, 0)
+    u = reference._unit(words, lane, dtype, half=True)
+    alpha, beta = (mp.mpf(a) - mean) / std, (mp.mpf(b) - mean) / std
+    flip = alpha + beta > 0
+    if flip:
+        alpha, beta = -beta, -alpha
+    cdf = lambda z: mp.erfc(-z / mp.sqrt(2)) / 2         # noqa: E731
+    pa, pb = cdf(alpha), cdf(beta)
+    for value, ui in zip(out, u):
+        target = mp.log(pa + mp.mpf(float(ui)) * (pb - pa))
+        start = (float(value) - mean) / std * (-1 if flip else 1)   # the root is exact anyway
+        z = mp.findroot(lambda t: mp.log(cdf(t)) - target, mp.mpf(start))
+        exact = min(max(float(mean + std * (-z if flip else z)), a), b)
+        tol = (1e-14 * max(abs(exact), std) if dtype == np.float64
+               else float(np.spacing(np.float32(abs(exact)))))
+        assert abs(float(value) - exact) <= tol, (value, exact, ui)
+
+
 # ------------------------------------------------------------------------- reproducibility
 def test_fill_advances_the_generator_and_seed_reseeds_the_default():
     g = Generator(9)
