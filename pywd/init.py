@@ -123,6 +123,11 @@ def _fill(tensor: Array, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
     Values follow the logical (C) order, so an F-ordered array gets the same values as a
     C-ordered one (it is filled through a C-ordered copy)."""
     gen = as_generator(rng)
+    if offset + tensor.size >= 1 << 64:
+        # element indices (offset + i) and the end of the range are 64-bit counters: past
+        # 2**64 they would wrap onto the virtual tensor's first elements, so it is refused
+        raise ValueError(f"offset + tensor.size must be < 2**64 (element indices are 64-bit), "
+                         f"got offset={offset} for {tensor.size} elements")
     per_block = 4 if tensor.dtype == np.float32 else 2
     position = gen._claim(offset, tensor.size, per_block)
     shard = getattr(_sharding, "shard", None)
@@ -243,6 +248,8 @@ def dirac_(tensor: Array, groups: int = 1) -> Array:
         raise ValueError(f"dirac_ needs the output channels ({tensor.shape[0]}) to divide "
                          f"by groups ({groups})")
     constant_(tensor, 0.0)
+    if tensor.size == 0:               # no element, so no centre to set
+        return tensor
     out_per_group = tensor.shape[0] // groups
     centre = tuple(k // 2 for k in tensor.shape[2:])
     for g in range(groups):
@@ -265,7 +272,7 @@ def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, i
     ``fan_out = shape[0] * prod(shape[2:])``. torch: ``nn.init._calculate_fan_in_and_fan_out``.
     """
     _choice(layout, "layout", LAYOUTS)
-    shape = tuple(int(s) for s in shape)
+    shape = _dimensions(shape)
     if layout.startswith("torch"):
         if len(shape) < 2:
             raise ValueError(f"fans need a shape with at least 2 dimensions for layout "
@@ -281,6 +288,22 @@ def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, i
         first, second = shape[-2] * receptive, shape[-1] * receptive
         fan_in, fan_out = (first, second) if layout == "keras" else (second, first)
     return fan_in, fan_out
+
+
+def _dimensions(shape):
+    """A shape as a tuple of ints >= 0 (a float or negative dimension is a caller's bug)."""
+    try:
+        dims = tuple(shape) if not isinstance(shape, (str, bytes)) else None
+    except TypeError:
+        dims = None
+    if dims is None:
+        raise TypeError(f"shape must be a sequence of ints, got {type(shape).__name__}")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"shape must be a sequence of ints, got {shape!r}")
+        if d < 0:
+            raise ValueError(f"shape must have dimensions >= 0, got {shape!r}")
+    return tuple(int(d) for d in dims)
 
 
 _GAINS = {
@@ -302,7 +325,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else _real(param, "param")
-        return math.sqrt(2.0 / (1 + slope ** 2))
+        if abs(slope) < 1e150:                 # torch's expression, to the last bit
+            return math.sqrt(2.0 / (1 + slope ** 2))
+        return math.sqrt(2.0) / abs(slope)     # the same where slope^2 would overflow
     if nonlinearity not in _GAINS:
         raise ValueError(f"unknown nonlinearity {nonlinearity!r}: one of "
                          f"{tuple(_GAINS) + ('leaky_relu',)}")

@@ -286,12 +286,15 @@ def philox_words(seed, first, count):
 
 
 def _element_words(n, dtype, seed, position, offset):
-    """For elements offset .. offset + n - 1: their block's words and their lane."""
+    """For elements offset .. offset + n - 1: their block's words and their lane (indices are
+    64-bit, block numbers wrap modulo 2**64 as the generator's position does)."""
     per_block = 4 if np.dtype(dtype) == np.float32 else 2
-    e = offset + np.arange(n, dtype=np.int64)
+    e = np.uint64(offset) + np.arange(n, dtype=np.uint64)
     first = offset // per_block
-    words = philox_words(seed, position + first, (offset + n - 1) // per_block - first + 1)
-    return words[e // per_block - first], e % per_block
+    words = philox_words(seed, (position + first) % 2**64,
+                         (offset + n - 1) // per_block - first + 1)
+    rows = (e // np.uint64(per_block) - np.uint64(first)).astype(np.int64)
+    return words[rows], (e % np.uint64(per_block)).astype(np.int64)
 
 
 def _unit(words, lane, dtype, half=False):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pywd import Generator, init
+from pywd import Generator, init, reference
 from helpers import snapshot
 
 SHAPES = [(256, 512), (512, 256), (64, 32, 3, 3), (32, 16, 5)]
@@ -211,6 +211,14 @@ BAD = [
      r"output channels \(3\) to divide by groups \(2\)"),
     ("martens-k", lambda: init.martens_sparse_(np.ones((3, 4)), nonzeros=5), ValueError,
      r"nonzeros must be an int in \[0, 4\]"),
+    # issue 18: an element index past 2**64 used to wrap, and the fill left the old contents
+    ("offset-past-2**64", lambda: init.normal_(np.full(3, 7.0), rng=0, offset=2**64 - 3),
+     ValueError, r"offset \+ tensor.size must be < 2\*\*64"),
+    ("negative-fan", lambda: init.compute_fans((-3, 4)), ValueError,
+     r"shape must have dimensions >= 0, got \(-3, 4\)"),
+    ("float-fan", lambda: init.compute_fans((3.5, 4)), TypeError,
+     r"shape must be a sequence of ints, got \(3.5, 4\)"),
+    ("str-fan", lambda: init.compute_fans("34"), TypeError, r"shape must be a sequence of ints"),
 ]
 
 
@@ -218,6 +226,23 @@ BAD = [
 def test_bad_input_is_refused(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+def test_fill_up_to_the_last_64_bit_index_is_written():
+    t = np.full(3, 7.0)
+    init.normal_(t, rng=0, offset=2**64 - 4)
+    assert not (t == 7.0).any()
+    np.testing.assert_array_equal(t, reference.fill_normal((3,), np.float64, 0.0, 1.0, 0,
+                                                           offset=2**64 - 4))
+
+
+def test_edge_shapes_and_parameters():
+    assert init.dirac_(np.ones((2, 2, 0))).shape == (2, 2, 0)      # was an IndexError
+    assert init.dirac_(np.ones((0, 2, 3))).shape == (0, 2, 3)
+    # sqrt(2 / (1 + slope^2)) without overflowing slope^2 (was an OverflowError)
+    assert init.calculate_gain("leaky_relu", 1e200) == pytest.approx(math.sqrt(2) * 1e-200)
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04), rel=1e-15)
+    assert init.compute_fans(np.array([3, 4])) == (4, 3)
 
 
 def test_refused_calls_leave_array_and_generator_untouched():
