@@ -307,21 +307,41 @@ cdef bint all_arrays(tuple seq):
 cdef bint is_array_like(object obj):
     """Speaks one of NumPy's array protocols (a torch tensor, an object with
     __array_interface__, a buffer such as array.array or memoryview)."""
-    return (hasattr(obj, "__array__") or hasattr(obj, "__array_interface__") or
-            hasattr(obj, "__array_struct__") or PyObject_CheckBuffer(obj))
+    return (hasattr(obj, "__array__") or has_memory_protocol(obj) or
+            hasattr(obj, "__dlpack__"))
+
+
+cdef bint has_memory_protocol(object obj):
+    """Describes its own memory to NumPy (data pointer and layout): the buffer protocol,
+    __array_interface__ or __array_struct__. NumPy's view of such an object is that memory."""
+    return (PyObject_CheckBuffer(obj) or hasattr(obj, "__array_interface__") or
+            hasattr(obj, "__array_struct__"))
 
 
 cdef object as_view(object obj, str where):
-    """`obj` as an ndarray sharing its memory, or an error: pywd updates in place, so an
-    object NumPy could only copy (a list, a tensor that needs a gradient, an __array__ that
-    returns a fresh array) is refused, never updated as a silent copy."""
+    """`obj` as an ndarray sharing its memory, or an error: pywd updates in place, so only
+    objects whose memory NumPy can prove is theirs are accepted (ndarrays and subclasses,
+    the buffer protocol, __array_interface__/__array_struct__, DLPack). An object that offers
+    only __array__ (which may return a copy, or a view of one) is refused, never updated as a
+    silent copy (issue 18)."""
     if not is_array_like(obj) or isinstance(obj, (str, bytes)):
         raise TypeError(f"{where}: expected a numpy.ndarray, got {type(obj).__name__}")
-    try:
-        a = np.asarray(obj)
-    except Exception as err:
-        raise TypeError(f"{where}: a {type(obj).__name__} that NumPy cannot view as an array "
-                        f"in place: {err}") from None
+    if has_memory_protocol(obj):
+        try:
+            a = np.asarray(obj)
+        except Exception as err:
+            raise TypeError(f"{where}: a {type(obj).__name__} that NumPy cannot view as an "
+                            f"array in place: {err}") from None
+    elif hasattr(obj, "__dlpack__"):
+        try:
+            a = np.from_dlpack(obj)
+        except Exception as err:
+            raise TypeError(f"{where}: a {type(obj).__name__} that NumPy cannot view as an "
+                            f"array in place (DLPack): {err}") from None
+    else:
+        raise TypeError(f"{where}: a {type(obj).__name__} offers only __array__, which may "
+                        f"return a copy, and pywd works in place: pass a numpy array, or an "
+                        f"object with the buffer protocol, __array_interface__ or __dlpack__")
     if a.base is None or a.flags.owndata:
         raise TypeError(f"{where}: NumPy can only copy this {type(obj).__name__}, and pywd "
                         f"works in place: pass an array that shares its memory")

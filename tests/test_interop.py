@@ -25,6 +25,30 @@ class CopyingArray:
         return np.ones(4)
 
 
+class ViewOfCopy:
+    """__array__ that returns a view of a fresh copy (issue 18): it owns no data, yet an
+    update through it is lost all the same."""
+
+    def __init__(self):
+        self.data = np.ones(4)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data.copy()[:]
+
+
+class DLPackOnly:
+    """Shares `data`'s memory through DLPack alone (as a CPU torch tensor does)."""
+
+    def __init__(self, data):
+        self._data = data
+
+    def __dlpack__(self, **kwargs):
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+
 def test_memmap_is_updated_in_place(tmp_path):
     path = tmp_path / "w.dat"
     w = np.memmap(path, dtype=np.float32, mode="w+", shape=(1000,))
@@ -57,6 +81,23 @@ def test_buffer_protocol_objects_are_updated_in_place():
     assert (np.frombuffer(raw) == 0.75).all()
 
 
+def test_dlpack_objects_are_updated_in_place():
+    data, m = np.ones(6), np.zeros(6)
+    pywd.sgd(DLPackOnly(data), np.full(6, 2.0), [DLPackOnly(m)], lr=0.25, momentum=0.5)
+    assert (data == 0.5).all() and (m == 2.0).all()
+    init.constant_(DLPackOnly(data), 3.0)
+    assert (data == 3.0).all()
+
+
+def test_an_update_through_a_view_of_a_copy_is_refused_not_lost():
+    obj = ViewOfCopy()
+    with pytest.raises(TypeError, match=r"offers only __array__"):
+        pywd.sgd(obj, np.ones(4), lr=0.5)
+    with pytest.raises(TypeError, match=r"offers only __array__"):
+        optim.SGD([obj], lr=0.5)
+    assert (obj.data == 1.0).all()
+
+
 def test_read_only_foreign_memory_is_refused():
     data = np.ones(4)
     data.flags.writeable = False
@@ -69,7 +110,8 @@ def test_read_only_foreign_memory_is_refused():
 
 @pytest.mark.parametrize("obj, pattern", [
     ([1.0, 2.0, 3.0, 4.0], r"expected a numpy.ndarray, got list"),
-    (CopyingArray(), r"NumPy can only copy this CopyingArray"),
+    (CopyingArray(), r"a CopyingArray offers only __array__, which may return a copy"),
+    (ViewOfCopy(), r"a ViewOfCopy offers only __array__, which may return a copy"),
     ("1234", r"expected a numpy.ndarray, got str"),
 ])
 def test_anything_that_needs_a_copy_is_refused(obj, pattern):
