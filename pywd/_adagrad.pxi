@@ -62,6 +62,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     b.add(grads, "grads", False)
     b.add(state_sums, "state_sums", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -108,6 +108,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                              "params (zeros before the first step)")
         b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -126,18 +126,23 @@ cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_
     """Runs after validation, before the update, over the gradients (argument k). Returns
     the call's StepResult; the update runs only if it is applied, with gradients divided by
     *grad_scale_out (the loss scale, times the clip divisor). Raises FloatingPointError for
-    nonfinite="raise"."""
-    cdef double sumsq, norm, clip
-    cdef bint scaled = False
+    nonfinite="raise". Finiteness is judged in the dtype the kernel computes in: a float32
+    gradient that overflows once multiplied by 1/grad_scale is non-finite (issue 18)."""
+    cdef double sumsq, norm, clip, root, mult
+    cdef bint scaled = False, f32 = has_float32(b, k)
     grad_scale_out[0] = o.grad_scale
+    if f32 and not 1.0 / o.grad_scale < FLOAT32_OVERFLOW:
+        raise ValueError(f"grad_scale must be >= 3e-39 for float32 arrays (the kernel "
+                         f"multiplies their gradients by 1/grad_scale in float32), "
+                         f"got {o.grad_scale!r}")
     if o.nonfinite == NONFINITE_PROPAGATE and not o.clip:
         return APPLIED
     sumsq = batch_sumsq(b, k, 1.0)
     if isinf(sumsq):   # an inf, or float64 squares that overflowed: tell them apart
         sumsq = batch_sumsq(b, k, OVERFLOW_SCALE)
         scaled = True
-    norm = sqrt(sumsq) / OVERFLOW_SCALE if scaled else sqrt(sumsq)
-    norm = norm / o.grad_scale
+    root = sqrt(sumsq) / OVERFLOW_SCALE if scaled else sqrt(sumsq)
+    norm = root / o.grad_scale
     if isinf(sumsq) or isnan(sumsq):
         if o.nonfinite == NONFINITE_RAISE:
             raise FloatingPointError(f"{first_nonfinite(b, k)} has a non-finite value (NaN "
@@ -148,7 +153,42 @@ cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_
         clip = o.max_norm / (norm + CLIP_EPS)
         if not clip >= 1.0:   # NaN too (nonfinite="propagate"): NaN spreads, as in torch
             grad_scale_out[0] = o.grad_scale / clip
+    if f32 and o.nonfinite != NONFINITE_PROPAGATE and isfinite(sumsq):
+        # every |g| <= root, so a float32 product g * mult can only overflow when
+        # root * mult is near float32's limit; only then are the products computed
+        mult = <double><float>(1.0 / grad_scale_out[0])
+        if root * mult >= 0.5 * FLOAT32_OVERFLOW:
+            where = first_float32_overflow(b, k, mult)
+            if where is not None and o.nonfinite == NONFINITE_RAISE:
+                raise FloatingPointError(
+                    f"{where} overflows float32 once multiplied by 1/grad_scale ({mult:g}) "
+                    f"and nonfinite='raise': no array was changed")
+            if where is not None:
+                return StepResult(False, norm)
     return StepResult(True, norm)
+
+
+cdef bint has_float32(_Batch b, int k):
+    cdef Py_ssize_t i
+    if not b.mixed:
+        return b.typenum == cnp.NPY_FLOAT
+    for i in range(b.n):
+        if b.ptrs[k * b.n + i] != NULL and cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, i)) == cnp.NPY_FLOAT:
+            return True
+    return False
+
+
+cdef object first_float32_overflow(_Batch b, int k, double mult):
+    """Names the first float32 gradient with an element whose float32 product with mult is
+    inf, as the kernel computes it, or None (only when the norm says it may happen)."""
+    cdef Py_ssize_t i
+    factor = np.float32(mult)
+    with np.errstate(over="ignore"):
+        for i in range(b.n):
+            a = b.array(k, i)
+            if a is not None and a.dtype == np.float32 and np.isinf(a * factor).any():
+                return b.where(k, i)
+    return None
 
 
 cdef str first_nonfinite(_Batch b, int k):

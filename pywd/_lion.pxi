@@ -58,6 +58,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     b.add(grads, "grads", False)
     b.add(exp_avgs, "exp_avgs", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr weight_decay", h.lr, h.weight_decay)
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -81,6 +81,8 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                              "params (zeros before the first step)")
         b.add(grad_avgs, "grad_avgs", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.weight_decay,
+                    h.momentum)
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -87,6 +87,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                              "like params (zeros, with first_step=True on the first step)")
         b.add(momentum_buffers, "momentum_buffers", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.weight_decay)
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
@@ -144,6 +145,7 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     b = new_batch(1)
     b.add(params, "params", True)
     b.check_overlap()
+    finite_in_dtype(b, "lr weight_decay", h.lr, h.weight_decay)
     run(decay_kernel, &h, b)
 
 

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from libc.math cimport INFINITY, isfinite
+from libc.math cimport INFINITY, fabs, isfinite
 from libc.stdlib cimport qsort
 from libc.string cimport memcmp
 from cpython.ref cimport PyObject
@@ -37,6 +37,28 @@ cdef double check_real(object value, str name, double lo, double hi) except? -1.
             raise ValueError(f"{name} must be a finite number >= {lo:g}, got {value!r}")
         raise ValueError(f"{name} must be a finite number in [{lo:g}, {hi:g}], got {value!r}")
     return x
+
+
+# The smallest double that rounds to inf in float32 (2**128 - 2**103): float32 kernels take
+# their hyper-parameters and gradient multiplier as float, so such a value would be inf there.
+cdef double FLOAT32_OVERFLOW = 3.4028235677973366e38
+
+
+cdef int finite_in_dtype(_Batch b, str names, double x0, double x1=0.0, double x2=0.0,
+                         double x3=0.0) except -1:
+    """The hyper-parameters `names` (space-separated, values x0, x1, ...) are finite in the
+    dtype the kernel computes in (issue 18: lr=1e39 is a finite double, but inf in a float32
+    kernel). Checked after the arrays, whose dtype decides."""
+    cdef double values[4]
+    cdef int i
+    if b.typenum != cnp.NPY_FLOAT:
+        return 0
+    values[0], values[1], values[2], values[3] = x0, x1, x2, x3
+    for i, name in enumerate(names.split()):
+        if not fabs(values[i]) < FLOAT32_OVERFLOW:
+            raise ValueError(f"{name} must be finite in float32, the arrays' dtype "
+                             f"(|{name}| < 3.4e38), got {values[i]!r}")
+    return 0
 
 
 cdef bint check_bool(object value, str name) except -1:

@@ -126,6 +126,47 @@ def test_huge_finite_float64_gradients_are_finite_not_skipped():
     np.testing.assert_allclose(w, -0.5, rtol=1e-12)   # clipped to unit norm
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_gradients_that_overflow_once_unscaled_are_nonfinite(name):
+    """Issue 18: the norm is float64 and finite, but 1e30 / 1e-10 is inf in the float32
+    kernel: "skip" and "raise" judge finiteness in the kernel's dtype."""
+    arrays = arrays_for(name, dtype=np.float32)
+    arrays[1][2].flat[4] = 1e30
+    before = [a.tobytes() for lst in arrays for a in lst]
+    result = call(name, pywd, arrays, nonfinite="skip", grad_scale=1e-10)
+    assert not result and math.isfinite(result.grad_norm)
+    with pytest.raises(FloatingPointError, match=r"grads\[2\] overflows float32"):
+        call(name, pywd, arrays, nonfinite="raise", grad_scale=1e-10)
+    assert [a.tobytes() for lst in arrays for a in lst] == before
+    assert call(name, pywd, arrays, nonfinite="skip", grad_scale=1e-7)   # 1e37: finite
+    as64 = arrays_for(name, dtype=np.float64)
+    as64[1][2].flat[4] = 1e30
+    assert call(name, pywd, as64, nonfinite="skip", grad_scale=1e-10)    # finite in float64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hyper_parameters_must_be_finite_in_the_kernels_dtype(name):
+    arrays = arrays_for(name, dtype=np.float32)
+    before = [a.tobytes() for lst in arrays for a in lst]
+    fn = getattr(pywd, name)
+    with pytest.raises(ValueError, match=r"lr must be finite in float32, the arrays' dtype"):
+        UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, "lr": 1e39, "weight_decay": 0.0}),
+                         arrays)
+    with pytest.raises(ValueError, match=r"grad_scale must be >= 3e-39 for float32"):
+        call(name, pywd, arrays, grad_scale=1e-40)
+    assert [a.tobytes() for lst in arrays for a in lst] == before
+    as64 = arrays_for(name, dtype=np.float64)
+    UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, "lr": 1e39, "weight_decay": 0.0}), as64)
+    call(name, pywd, as64, grad_scale=1e-40)
+
+
+def test_bare_decay_hyper_parameters_must_be_finite_in_float32():
+    w = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"weight_decay must be finite in float32"):
+        pywd.decay(w, lr=0.0, weight_decay=1e39, decay="l1")
+    assert (w == 1).all()
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(nonfinite="ignore"), ValueError, "nonfinite must be one of"),
     (dict(nonfinite=None), TypeError, "nonfinite must be a str"),
