@@ -3,8 +3,8 @@
 Every public function here validates everything (scalars, every array of every list, memory
 overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
 when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
-(checks, and the call itself), _grads.pxi (nonfinite=, grad_scale=, max_grad_norm=: the
-gradient pass before an update), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
+(checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
+(nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
 _lion, _fill), _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -106,6 +106,7 @@ cdef extern from "pywd.h" nogil:
     const char *pywd_compile_flags()
     const char *pywd_isa()
 
+include "_overlap.pxi"
 include "_validate.pxi"
 include "_grads.pxi"
 include "_sgd.pxi"

@@ -7,8 +7,6 @@ import numpy as np
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY, fabs, isfinite
-from libc.stdlib cimport qsort
-from libc.string cimport memcmp
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.buffer cimport PyObject_CheckBuffer
@@ -123,33 +121,6 @@ cdef enum:
     GIL_RELEASE_MIN = 16384
 
 
-cdef struct Extent:
-    size_t start, end      # bytes [start, end) of one array
-    int op                 # argument position within the call
-    Py_ssize_t index       # list index
-
-
-cdef int by_start(const void *a, const void *b) noexcept nogil:
-    cdef size_t x = (<const Extent *>a).start, y = (<const Extent *>b).start
-    return (x > y) - (x < y)
-
-
-cdef void sort_extents(Extent *ext, Py_ssize_t m) noexcept nogil:
-    """By start address: insertion sort for the few arrays of a small call, else qsort."""
-    cdef Py_ssize_t i, j
-    cdef Extent e
-    if m > 16:
-        qsort(ext, m, sizeof(Extent), by_start)
-        return
-    for i in range(1, m):
-        e = ext[i]
-        j = i - 1
-        while j >= 0 and ext[j].start > e.start:
-            ext[j + 1] = ext[j]
-            j -= 1
-        ext[j + 1] = e
-
-
 @cython.freelist(8)
 cdef class _Batch:
     """The arrays of one call: argument k holds n arrays (one array counts as a list of one).
@@ -160,11 +131,13 @@ cdef class _Batch:
     cdef Py_ssize_t n
     cdef int64_t total             # elements per argument, over the whole list
     cdef int nops, max_ops, typenum
+    cdef int itemsize              # of typenum (not mixed)
     cdef bint mixed                # dtype may differ between list positions (optimisers)
     cdef list keep                 # the argument tuples: owns the references
     cdef PyObject *seqs[MAX_OPS]   # borrowed from keep
     cdef PyObject *names[MAX_OPS]  # borrowed from the callers' string constants
     cdef bint listed[MAX_OPS]      # given as a list (errors say "params[3]", else "params")
+    cdef bint written[MAX_OPS]     # the kernel writes this argument (else only reads it)
     cdef void **ptrs
     cdef int64_t *sizes
     cdef void *small_ptrs[MAX_OPS * SMALL_CALL]
@@ -207,10 +180,12 @@ cdef class _Batch:
                             f"got {type(obj).__name__}")
         self.keep.append(seq)
         self.seqs[k], self.names[k] = <PyObject *>seq, <PyObject *>name
+        self.written[k] = written
         if k == 0:
             self.allocate(len(seq))
             if self.n > 0 and not self.mixed:
                 self.typenum = first_dtype(seq[0], self.where(0, 0))
+                self.itemsize = 4 if self.typenum == cnp.NPY_FLOAT else 8
         elif len(seq) != self.n:
             raise ValueError(f"{name} has {len(seq)} arrays but {<str>self.names[0]} has "
                              f"{self.n}: every argument needs one array per parameter")
@@ -241,7 +216,8 @@ cdef class _Batch:
                             f"got {type(obj).__name__}")
         a = <cnp.ndarray>obj
         if self.mixed and k == 0:
-            first_dtype(a, self.where(k, i))
+            if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT and cnp.PyArray_TYPE(a) != cnp.NPY_DOUBLE:
+                first_dtype(a, self.where(k, i))        # raises
         elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, i)):
             raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
                             f"{self.where(0, i)}, got {a.dtype}")
@@ -273,49 +249,42 @@ cdef class _Batch:
         return 0
 
     cdef int check_overlap(self) except -1:
-        """No two arrays of the call may share a byte: a grad that is its param, a param
-        listed twice, a buffer that views a weight would all be read after being written."""
-        cdef Py_ssize_t m = 0, i, k
-        cdef size_t nbytes
-        cdef Extent *ext
-        cdef Extent widest
-        cdef Extent small[MAX_OPS * SMALL_CALL]
+        """No array that the call writes may share a byte with any other array of the call:
+        a grad that is its param, a param listed twice, a buffer that views a weight would
+        be read after being written. Arrays that are only read (grads) may share memory with
+        each other: one gradient array for two parameters is fine. See _overlap.pxi."""
+        cdef uint64_t first, second
+        cdef uint64_t small[SMALL_CALL]
+        cdef uint64_t *nbytes = small
+        cdef Py_ssize_t i
+        cdef int found
         if self.n == 0:
             return 0
-        if self.n <= SMALL_CALL:
-            ext = small
-        else:
-            ext = <Extent *>PyMem_Malloc(self.nops * self.n * sizeof(Extent))
-            if ext == NULL:
+        if self.n > SMALL_CALL:
+            nbytes = <uint64_t *>PyMem_Malloc(self.n * sizeof(uint64_t))
+            if nbytes == NULL:
                 raise MemoryError()
         try:
             for i in range(self.n):
-                nbytes = self.sizes[i] * cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(0, i))
-                for k in range(self.nops):
-                    if nbytes > 0 and self.ptrs[k * self.n + i] != NULL:
-                        ext[m].start = <size_t>self.ptrs[k * self.n + i]
-                        ext[m].end = ext[m].start + nbytes
-                        ext[m].op, ext[m].index = k, i
-                        m += 1
-            sort_extents(ext, m)
-            if m > 0:
-                widest = ext[0]
-            for i in range(1, m):
-                if ext[i].start < widest.end:
-                    self.raise_overlap(widest, ext[i])
-                if ext[i].end > widest.end:
-                    widest = ext[i]
+                nbytes[i] = self.sizes[i] * (cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(0, i))
+                                             if self.mixed else self.itemsize)
+            found = find_overlap(self.ptrs, self.n, self.nops, nbytes, self.written,
+                                 &first, &second)
         finally:
-            if ext != small:
-                PyMem_Free(ext)
+            if nbytes != small:
+                PyMem_Free(nbytes)
+        if found:
+            self.raise_overlap(first & ((1 << OP_BITS) - 1), first >> OP_BITS,
+                               second & ((1 << OP_BITS) - 1), second >> OP_BITS)
         return 0
 
-    cdef int raise_overlap(self, Extent a, Extent b) except -1:
-        if (b.op, b.index) < (a.op, a.index):
-            a, b = b, a
+    cdef int raise_overlap(self, int op_a, Py_ssize_t a, int op_b, Py_ssize_t b) except -1:
+        if (op_b, b) < (op_a, a):
+            op_a, a, op_b, b = op_b, b, op_a, a
         raise ValueError(
-            f"{self.where(a.op, a.index)} and {self.where(b.op, b.index)} overlap in memory: "
-            f"the arrays of one call must be distinct (a grad is not its param, no array twice)")
+            f"{self.where(op_a, a)} and {self.where(op_b, b)} overlap in memory: "
+            f"an array the call writes must not share memory with any other (a grad is not "
+            f"its param, no array twice; only gradients may share)")
 
 
 cdef bint all_arrays(tuple seq):
@@ -403,10 +372,12 @@ cdef bint is_like(cnp.ndarray a, cnp.ndarray ref):
     cdef int nd = cnp.PyArray_NDIM(a)
     if nd != cnp.PyArray_NDIM(ref):
         return False
-    # (0-d arrays have NULL dims: memcmp must not see them, even for 0 bytes)
-    if nd > 0 and memcmp(cnp.PyArray_DIMS(a), cnp.PyArray_DIMS(ref),
-                         nd * sizeof(cnp.npy_intp)) != 0:
-        return False
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp *ref_dims = cnp.PyArray_DIMS(ref)
+    cdef int d
+    for d in range(nd):     # (0-d arrays have NULL dims: never read)
+        if dims[d] != ref_dims[d]:
+            return False
     return ((cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(ref)) or
             (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_IS_F_CONTIGUOUS(ref)))
 

@@ -3,6 +3,8 @@ and the list index, raised before any array is modified -- also when only the la
 arrays is bad."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pywd
 from helpers import snapshot
@@ -92,6 +94,33 @@ def test_partial_overlap_is_refused():
     with pytest.raises(ValueError, match=r"params\[0\] and grads\[0\] overlap"):
         pywd.sgd([base[:10]], [base[5:15]], lr=0.1)
     pywd.sgd([base[:10]], [base[10:]], lr=0.1)   # adjacent is fine
+
+
+@given(n=st.sampled_from([3, 40, 150]), data=st.data())
+def test_overlap_check_agrees_with_brute_force(n, data):
+    """Params, grads and momentum buffers cut from one buffer at random places (so the
+    radix-sorted path of big calls and the small-call path both see overlaps of every kind):
+    the call is refused exactly when a written array (param or buffer) shares a byte with
+    any other array; grads may share with each other."""
+    size = 3
+    buffer = np.zeros(3 * n * size + 40, np.float64)
+    # disjoint slots in a random order, then a few arrays moved onto or next to another
+    starts = list(data.draw(st.permutations(range(3 * n))))
+    starts = [s * size for s in starts]
+    for _ in range(data.draw(st.integers(0, 2))):
+        i, j = data.draw(st.integers(0, 3 * n - 1)), data.draw(st.integers(0, 3 * n - 1))
+        starts[i] = max(0, starts[j] + data.draw(st.integers(-size, size)))
+    views = [buffer[s:s + size] for s in starts]
+    params, grads, bufs = views[:n], views[n:2 * n], views[2 * n:]
+    written = [(s, "w") for s in starts[:n]] + [(s, "r") for s in starts[n:2 * n]] + \
+              [(s, "w") for s in starts[2 * n:]]
+    conflict = any(abs(a - b) < size and "w" in (ka, kb)
+                   for i, (a, ka) in enumerate(written) for b, kb in written[i + 1:])
+    if conflict:
+        with pytest.raises(ValueError, match=r"overlap in memory"):
+            pywd.sgd(params, grads, bufs, lr=0.0, momentum=0.5)
+    else:
+        pywd.sgd(params, grads, bufs, lr=0.0, momentum=0.5)
 
 
 def test_c_and_f_order_are_not_mixed():
