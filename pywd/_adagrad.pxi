@@ -57,11 +57,14 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr / (1.0 + (h.step - 1) * h.lr_decay), h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    b = new_batch(3)
-    b.add(params, "params", True)
-    b.add(grads, "grads", False)
-    b.add(state_sums, "state_sums", True)
-    b.check_overlap()
+    if type(params) is _Batch:
+        b = checked_subset(params, 3, &o)
+    else:
+        b = new_batch(3)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(state_sums, "state_sums", True)
+        b.check_overlap()
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 

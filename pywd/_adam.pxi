@@ -97,17 +97,20 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    b = new_batch(5)
-    b.add(params, "params", True)
-    b.add(grads, "grads", False)
-    b.add(exp_avgs, "exp_avgs", True)
-    b.add(exp_avg_sqs, "exp_avg_sqs", True)
-    if h.amsgrad:
-        if max_exp_avg_sqs is None:
-            raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass arrays like "
-                             "params (zeros before the first step)")
-        b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
-    b.check_overlap()
+    if type(params) is _Batch:
+        b = checked_subset(params, 5 if h.amsgrad else 4, &o)
+    else:
+        b = new_batch(5)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(exp_avgs, "exp_avgs", True)
+        b.add(exp_avg_sqs, "exp_avg_sqs", True)
+        if h.amsgrad:
+            if max_exp_avg_sqs is None:
+                raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass "
+                                 "arrays like params (zeros before the first step)")
+            b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
+        b.check_overlap()
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 

@@ -2,6 +2,7 @@
 # (nonfinite=), loss scaling (grad_scale=) and global-norm clipping (max_grad_norm=). When a
 # policy needs it, one read-only pass sums the squares of every gradient of the call (in C,
 # reproducibly); the update then multiplies each gradient by one factor inside its kernel.
+from cpython.list cimport PyList_New, PyList_SET_ITEM
 from libc.math cimport isinf, isnan, sqrt
 
 NONFINITE_MODES = ("propagate", "skip", "raise")
@@ -66,6 +67,18 @@ cdef struct GradOptions:
     double grad_scale
     double max_norm
     bint clip           # max_grad_norm was given
+
+
+cdef _Batch checked_subset(object batch, int nops, const GradOptions *o):
+    """An update function's arrays given as a _Batch (see _Batch._subset): already checked
+    with the whole optimiser step, including the gradient options, which it must not
+    repeat."""
+    cdef _Batch b = <_Batch>batch
+    if b.nops != nops:
+        raise ValueError(f"pywd internal error: a batch of {b.nops} arguments for {nops}")
+    if o.nonfinite != 0 or o.clip:
+        raise ValueError("pywd internal error: gradient options on a checked batch")
+    return b
 
 
 cdef int parse_grad_options(GradOptions *o, object nonfinite, object grad_scale,
@@ -201,22 +214,27 @@ cdef str first_nonfinite(_Batch b, int k):
     return b.where(k, 0)
 
 
-def _check_step(params, grads, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
-    """For the optimisers, which check a whole step (every group, every dtype) before its
-    first kernel call and clip over all groups: validates params and grads as the update
-    functions do (a None grad skips its parameter; dtypes may differ by position), then runs
-    the gradient pass over every grad. Returns the StepResult and the grad_scale to pass to
-    each group's update (with nonfinite="propagate" and no max_grad_norm), so that together
-    those calls equal one functional call over the whole list."""
+def _check_step(params, grads, states=(), nonfinite="propagate", grad_scale=1.0,
+                max_grad_norm=None):
+    """For the optimisers, which check a whole step (every group, every dtype, their state)
+    before its first kernel call and clip over all groups: validates params, grads (a None
+    grad skips its parameter; dtypes may differ by position) and each list of `states`
+    (state arrays like params, written; None where a parameter has none) as one call would,
+    then runs the gradient pass over every grad. Returns the StepResult, the grad_scale to
+    pass to each group's update (with nonfinite="propagate" and no max_grad_norm), so that
+    together those calls equal one functional call over the whole list, and the checked
+    batch, whose _subset() the updates take in place of their arrays."""
     cdef GradOptions o
     cdef double scale
-    cdef _Batch b = new_batch(2, True)
+    cdef _Batch b = new_batch(2 + len(states), True)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b.add(params, "params", True)
     b.add(grads, "grads", False, True)
+    for name, arrays in states:
+        b.add(arrays, name, True, True)
     b.check_overlap()
     result = grad_pass(&o, b, 1, &scale)
-    return result, scale
+    return result, scale, b
 
 
 cdef object run_update(batch_kernel kernel, void *hyper, double *grad_mult,
@@ -254,6 +272,56 @@ GRAD_OPTIONS_DOC = """\
         multiplied by ``1 / (grad_scale * max(1, (norm + 1e-6) / max_grad_norm))``, rounded
         once to the arrays' dtype.
 """
+
+
+def _columns(list dicts, names):
+    """For the optimisers' per-parameter state (a list of dicts): {name: [d[name] for d in
+    dicts]} for each name, at C speed; KeyError or TypeError (a None entry) if one lacks it."""
+    cdef Py_ssize_t i, n = len(dicts)
+    cdef list column
+    out = {}
+    for name in names:
+        column = PyList_New(n)
+        for i in range(n):
+            entry = dicts[i]
+            if type(entry) is not dict:
+                raise TypeError("not a dict")
+            value = (<dict>entry)[name]
+            Py_INCREF(value)
+            PyList_SET_ITEM(column, i, value)
+        out[name] = column
+    return out
+
+
+def _first_at_least(list values, long long limit):
+    """The index of the first of `values` (ints) that is >= limit (or not an int), or -1."""
+    cdef Py_ssize_t i
+    for i in range(len(values)):
+        value = values[i]
+        if type(value) is not int or value >= limit:
+            return i
+    return -1
+
+
+def _increment(list dicts, name):
+    """d[name] += 1 for each dict d of the list (step counters, ints). Counters advance
+    together, so an entry equal to the one before gets the same new int object."""
+    cdef Py_ssize_t i
+    last_old, last_new = None, None
+    for i in range(len(dicts)):
+        old = (<dict>dicts[i])[name]
+        if old is not last_old:
+            last_old, last_new = old, old + 1
+        (<dict>dicts[i])[name] = last_new
+
+
+def _count_none(list seq):
+    """How many entries of seq are None (``list.count`` would compare arrays with ==)."""
+    cdef Py_ssize_t i, count = 0
+    for i in range(len(seq)):
+        if seq[i] is None:
+            count += 1
+    return count
 
 
 def _sum_of_squares(arrays, double scale=1.0):

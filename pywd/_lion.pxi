@@ -53,11 +53,14 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    b = new_batch(3)
-    b.add(params, "params", True)
-    b.add(grads, "grads", False)
-    b.add(exp_avgs, "exp_avgs", True)
-    b.check_overlap()
+    if type(params) is _Batch:
+        b = checked_subset(params, 3, &o)
+    else:
+        b = new_batch(3)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(exp_avgs, "exp_avgs", True)
+        b.check_overlap()
     finite_in_dtype(b, "lr weight_decay", h.lr, h.weight_decay)
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 

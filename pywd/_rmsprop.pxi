@@ -66,21 +66,24 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.maximize = check_bool(maximize, "maximize")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    b = new_batch(5)
-    b.add(params, "params", True)
-    b.add(grads, "grads", False)
-    b.add(square_avgs, "square_avgs", True)
-    if h.momentum != 0.0:
-        if momentum_buffers is None:
-            raise ValueError("momentum_buffers are required when momentum > 0: pass arrays "
-                             "like params (zeros before the first step)")
-        b.add(momentum_buffers, "momentum_buffers", True)
-    if h.centered:
-        if grad_avgs is None:
-            raise ValueError("grad_avgs are required when centered=True: pass arrays like "
-                             "params (zeros before the first step)")
-        b.add(grad_avgs, "grad_avgs", True)
-    b.check_overlap()
+    if type(params) is _Batch:
+        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered, &o)
+    else:
+        b = new_batch(5)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(square_avgs, "square_avgs", True)
+        if h.momentum != 0.0:
+            if momentum_buffers is None:
+                raise ValueError("momentum_buffers are required when momentum > 0: pass "
+                                 "arrays like params (zeros before the first step)")
+            b.add(momentum_buffers, "momentum_buffers", True)
+        if h.centered:
+            if grad_avgs is None:
+                raise ValueError("grad_avgs are required when centered=True: pass arrays "
+                                 "like params (zeros before the first step)")
+            b.add(grad_avgs, "grad_avgs", True)
+        b.check_overlap()
     finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.weight_decay,
                     h.momentum)
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)

@@ -78,15 +78,19 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                          f"momentum={momentum!r}, dampening={dampening!r}")
     check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    b = new_batch(3)
-    b.add(params, "params", True)
-    b.add(grads, "grads", False)
-    if h.momentum != 0.0:
-        if momentum_buffers is None:
-            raise ValueError("momentum_buffers are required when momentum > 0: pass arrays "
-                             "like params (zeros, with first_step=True on the first step)")
-        b.add(momentum_buffers, "momentum_buffers", True)
-    b.check_overlap()
+    if type(params) is _Batch:
+        b = checked_subset(params, 3 if h.momentum != 0.0 else 2, &o)
+    else:
+        b = new_batch(3)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        if h.momentum != 0.0:
+            if momentum_buffers is None:
+                raise ValueError("momentum_buffers are required when momentum > 0: pass "
+                                 "arrays like params (zeros, with first_step=True on the "
+                                 "first step)")
+            b.add(momentum_buffers, "momentum_buffers", True)
+        b.check_overlap()
     finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.weight_decay)
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 

@@ -8,7 +8,8 @@ import numpy as np
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY, fabs, isfinite
 from cpython.ref cimport PyObject
-from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from cpython.buffer cimport PyObject_CheckBuffer
 cimport cython
 
@@ -170,7 +171,7 @@ cdef class _Batch:
             seq, self.listed[k] = (obj,), False
         elif type(obj) is list or type(obj) is tuple:
             seq, self.listed[k] = tuple(obj), True
-            if not all_arrays(seq):
+            if not all_arrays(seq, optional):
                 seq = tuple([x if cnp.PyArray_Check(x) or (optional and x is None)
                              else as_view(x, label(name, i, True)) for i, x in enumerate(seq)])
         elif is_array_like(obj):
@@ -196,6 +197,83 @@ cdef class _Batch:
                 self.check(seq[i], i, written)
         self.nops += 1
         return 0
+
+    def _subset(self, positions, tuple ops):
+        """For an optimiser, after one validation of its whole step (_check_step): the arrays
+        at list positions `positions` (a list or range, of one dtype) of the arguments
+        `ops`, in that order, as a batch that an update function takes in place of its
+        arrays and runs without checking them again. Only gathers: every array was checked,
+        in this batch, with every other (issue 18: a whole step is validated before its
+        first kernel)."""
+        cdef _Batch s = new_batch(len(ops))
+        cdef Py_ssize_t j, i, n = len(positions)
+        cdef Py_ssize_t *index = index_array(positions, n, self.n)
+        cdef int q, k
+        cdef tuple seq, picked
+        try:
+            s.allocate(n)
+            for q, k in enumerate(ops):
+                if not 0 <= k < self.nops:
+                    raise ValueError(f"pywd internal error: no argument {k} in the batch")
+                seq = <tuple>self.seqs[k]
+                picked = PyTuple_New(n)
+                for j in range(n):
+                    i = index[j]
+                    if self.ptrs[k * self.n + i] == NULL:
+                        raise ValueError(f"pywd internal error: {self.where(k, i)} is absent")
+                    s.ptrs[q * n + j] = self.ptrs[k * self.n + i]
+                    item = <object>PyTuple_GET_ITEM(seq, i)
+                    Py_INCREF(item)
+                    PyTuple_SET_ITEM(picked, j, item)
+                s.keep.append(picked)
+                s.seqs[q], s.names[q] = <PyObject *>picked, self.names[k]
+                s.listed[q], s.written[q] = True, self.written[k]
+                s.nops = q + 1
+            for j in range(n):
+                s.sizes[j] = self.sizes[index[j]]
+                s.total += s.sizes[j]
+            if n:
+                s.typenum = cnp.PyArray_TYPE(<cnp.ndarray>s.array(0, 0))
+                s.itemsize = 4 if s.typenum == cnp.NPY_FLOAT else 8
+                for j in range(n):
+                    if cnp.PyArray_TYPE(<cnp.ndarray>s.array(0, j)) != s.typenum:
+                        raise ValueError("pywd internal error: a kernel run mixes dtypes")
+        finally:
+            PyMem_Free(index)
+        return s
+
+    def _partition(self, positions, keys=None):
+        """Splits positions (a list or range, of a checked step) into runs that one kernel
+        call can take: [(is_float32, key, positions)], one per (dtype, key) in order of first
+        appearance; keys[j] (optional, ints or bools) is positions[j]'s key (a step counter,
+        say). The common case, one run, costs a few ns per position."""
+        cdef Py_ssize_t j, n = len(positions)
+        cdef Py_ssize_t *index
+        cdef int t0
+        cdef long long k0
+        if n == 0:
+            return []
+        if keys is not None and len(keys) != n:
+            raise ValueError("pywd internal error: one key per position")
+        index = index_array(positions, n, self.n)
+        try:
+            t0 = cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[0]))
+            k0 = keys[0] if keys is not None else 0
+            for j in range(n):
+                if (cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[j])) != t0 or
+                        (keys is not None and <long long>keys[j] != k0)):
+                    break
+            else:
+                return [(t0 == cnp.NPY_FLOAT, keys[0] if keys is not None else None,
+                         positions)]
+            runs = {}
+            for j in range(n):
+                is_float32 = cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[j])) == cnp.NPY_FLOAT
+                key = keys[j] if keys is not None else None
+                runs.setdefault((is_float32, key), []).append(index[j])
+            return [(is_float32, key, run) for (is_float32, key), run in runs.items()]
+        finally:
+            PyMem_Free(index)
 
     cdef int allocate(self, Py_ssize_t n) except -1:
         self.n = n
@@ -287,10 +365,11 @@ cdef class _Batch:
             f"its param, no array twice; only gradients may share)")
 
 
-cdef bint all_arrays(tuple seq):
+cdef bint all_arrays(tuple seq, bint optional):
+    """Every entry an ndarray (or None, if optional): nothing to convert."""
     cdef Py_ssize_t i
     for i in range(len(seq)):
-        if not cnp.PyArray_Check(seq[i]):
+        if not (cnp.PyArray_Check(seq[i]) or (optional and seq[i] is None)):
             return False
     return True
 
@@ -345,6 +424,29 @@ def _as_view(obj, where="tensor"):
     if cnp.PyArray_Check(obj):
         return obj
     return as_view(obj, where)
+
+
+cdef Py_ssize_t *index_array(object positions, Py_ssize_t n, Py_ssize_t limit) except NULL:
+    """positions (a range or a list of ints, each in [0, limit)) as a C array to free."""
+    cdef Py_ssize_t *index = <Py_ssize_t *>PyMem_Malloc((n if n else 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t j, start, step
+    if index == NULL:
+        raise MemoryError()
+    try:
+        if type(positions) is range:
+            start, step = positions.start, positions.step
+            for j in range(n):
+                index[j] = start + j * step
+        else:
+            for j in range(n):
+                index[j] = positions[j]
+        for j in range(n):
+            if not 0 <= index[j] < limit:
+                raise ValueError(f"pywd internal error: position {index[j]} of {limit}")
+    except BaseException:
+        PyMem_Free(index)
+        raise
+    return index
 
 
 cdef _Batch new_batch(int max_ops, bint mixed=False):

@@ -15,7 +15,9 @@ Every pywd optimiser works unchanged (they are elementwise), with every decay mo
 result is the one-process optimiser's on the mean gradient, up to the order in which MPI
 sums the ranks' gradients.
 """
+import inspect
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,15 +60,35 @@ def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def _agree(comm, error: str | None, what: str) -> None:
-    """Every rank calls this with its own error (or None) before a collective: if any rank
-    failed, every rank raises the same ValueError naming the ranks, instead of the others
-    waiting forever in the collective."""
-    errors = comm.allgather(error)
-    bad = [(r, e) for r, e in enumerate(errors) if e is not None]
+def _agree(comm, error: str | None, what: str, same: Any = None,
+           same_what: str = "arguments") -> None:
+    """Every rank calls this with its own error (or None) before a collective, and `same`,
+    what must be equal on every rank (options, hyper-parameters, layouts): if any rank
+    failed, or they differ, every rank raises the same ValueError naming the ranks, instead
+    of some waiting forever in a collective that others skip or never reach (issue 18)."""
+    gathered = comm.allgather((error, same))
+    bad = [(r, e) for r, (e, _) in enumerate(gathered) if e is not None]
     if bad:
         detail = "; ".join(f"rank {r}: {e}" for r, e in bad)
         raise ValueError(f"{what} failed on {len(bad)} of {comm.Get_size()} ranks: {detail}")
+    if any(s != gathered[0][1] for _, s in gathered):
+        raise ValueError(f"{what}: the {same_what} must be the same on every rank, got "
+                         + "; ".join(f"rank {r}: {s}" for r, (_, s) in enumerate(gathered)))
+
+
+def _canonical(value: Any) -> Any:
+    """`value` in a form that compares equal across ranks when it means the same (0.1 and
+    numpy.float64(0.1) alike) and pickles small: numbers as floats, sequences as tuples,
+    dicts sorted, anything else by repr."""
+    if value is None or isinstance(value, (bool, np.bool_, str)):
+        return value if not isinstance(value, np.bool_) else bool(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _canonical(v)) for k, v in value.items()))
+    return repr(value)
 
 
 def _memory_order(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -104,12 +126,8 @@ class ShardedOptimizer:
             layout = _layout(params.views if self._arrays is None else self._arrays)
         except (TypeError, ValueError) as err:
             error = str(err)
-        _agree(self.comm, error, "ShardedOptimizer: params")
-        layouts = self.comm.allgather(layout)
-        if len(set(layouts)) != 1:
-            raise ValueError("ShardedOptimizer: params differ across ranks (dtype, shapes): "
-                             + "; ".join(f"rank {r}: {len(shapes)} arrays, dtype {dt}"
-                                         for r, (dt, shapes) in enumerate(layouts)))
+        _agree(self.comm, error, "ShardedOptimizer: params", layout,
+               "params' layout (dtype, shapes)")
         self.size = self._flat.size
         self.bounds = shard_bounds(self.size, self.ranks)
         self.lo, self.hi = self.bounds[self.rank]
@@ -124,7 +142,9 @@ class ShardedOptimizer:
 
     @staticmethod
     def _arena(params):
-        """(flat buffer, the user's arrays to copy back into, or None for a FlatParams)."""
+        """(flat buffer, the user's arrays, or None for a FlatParams). A list's arrays are
+        the parameters: each step reads this rank's shard from them and writes every
+        gathered element back (a FlatParams saves those two copies)."""
         if isinstance(params, FlatParams):
             return params.buffer, None
         arrays = [params] if isinstance(params, np.ndarray) else list(params)
@@ -168,13 +188,21 @@ class ShardedOptimizer:
         every rank. A bad argument on any rank raises on every rank before any
         communication or update."""
         MPI = _mpi()
-        error, send = None, None
+        error, send, same = None, None, None
         try:
-            _kernels._check_step([], [], nonfinite, grad_scale, max_grad_norm)
+            _kernels._check_step([], [], (), nonfinite, grad_scale, max_grad_norm)
             send = self._flatten(grads)
+            # everything the shard's step could refuse, checked before any collective
+            self.optimizer._check([send if self.ranks == 1 else self._grad_sum],
+                                  grad_scale=float(self.ranks) * grad_scale)
+            same = _canonical((nonfinite, grad_scale, max_grad_norm,
+                               [{k: v for k, v in group.items() if k != "params"}
+                                for group in self.optimizer.param_groups]))
         except (TypeError, ValueError) as err:
             error = str(err)
-        _agree(self.comm, error, "ShardedOptimizer.step")
+        _agree(self.comm, error, "ShardedOptimizer.step", same,
+               "gradient options and hyper-parameters")
+        self._read_shard()
         mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
         if self.ranks == 1:                  # nothing to exchange: the grads are the sum
             grad_sum = send
@@ -207,6 +235,18 @@ class ShardedOptimizer:
             for a, lo in zip(self._arrays, self._offsets):
                 _memory_order(a)[...] = self._flat[lo:lo + a.size]
         return result
+
+    def _read_shard(self):
+        """This rank's shard from the user's arrays (a list of params): what the user did to
+        them since the last step is what this step starts from (issue 18: a snapshot taken
+        at construction was written back over it)."""
+        if self._arrays is None:
+            return
+        flat = self._flat
+        for a, start in zip(self._arrays, self._offsets):
+            lo, hi = max(self.lo, start), min(self.hi, start + a.size)
+            if lo < hi:
+                flat[lo:hi] = _memory_order(a)[lo - start:hi - start]
 
     def _global_norm(self, grad_sum):
         """(2-norm of the summed gradient, whether it is finite, the first rank whose shard
@@ -290,38 +330,59 @@ class ShardedOptimizer:
 
 
 def init_sharded_(fill: Callable[..., Any], tensor: npt.NDArray[Any], *args: Any,
-                  comm: Any = None, rng: int | Generator, **kwargs: Any) -> npt.NDArray[Any]:
+                  comm: Any = None, rng: int | Generator | None = None,
+                  **kwargs: Any) -> npt.NDArray[Any]:
     """Fills `tensor` (allocated whole on every rank) with ``fill`` (a :mod:`pywd.init`
     function) exactly as one process would, each rank drawing only its 1/ranks of the
     elements (C order) from the counter-based generator at its offset; an all-gather then
     gives every rank the whole tensor. Collective.
 
-    ``rng`` must be the same seed (or Generator at the same position) on every rank: it is
-    checked, as is the tensor's shape. Fills that do not draw through the generator's
-    offsets (eye_, dirac_, orthogonal_, sparse_, martens_sparse_, constants) are computed
-    whole on every rank; the result is the same.
+    ``rng`` (for the random fills) must be the same seed, or a Generator at the same
+    position, on every rank (None: the default generator, which ``pywd.seed(n)`` makes
+    equal). Before any communication every rank checks the call (the fill's own argument
+    checks, which stop before writing) and that rng, the tensor's shape and dtype and the
+    other arguments are the same on every rank: a mistake on one rank raises the same
+    ValueError on all. Fills that do not draw through the generator's offsets (eye_,
+    dirac_, orthogonal_, sparse_, martens_sparse_, and the constant fills, which take no
+    rng) are computed whole on every rank; the result is the same.
 
     NumPy equivalent: ``fill(tensor, rng=seed)`` in one process. torch equivalent: none
     (torch's initialisers depend on the generator's state, not on element indices).
     """
     MPI = _mpi()
     comm = _world(comm)
-    gen = Generator(rng) if isinstance(rng, (int, np.integer)) else rng
-    error = None
-    if not isinstance(gen, Generator):
-        error = f"rng must be an int seed or a pywd.Generator, got {type(rng).__name__}"
-    elif not isinstance(tensor, np.ndarray) or not tensor.flags.c_contiguous:
-        error = "tensor must be a C-contiguous numpy array"
-    _agree(comm, error, "init_sharded_")
-    seen = comm.allgather((gen.seed, gen.position, tensor.shape, tensor.dtype.str))
-    if len(set(seen)) != 1:
-        raise ValueError("init_sharded_: rng (seed, position) and tensor (shape, dtype) must "
-                         "be the same on every rank, got " + "; ".join(
-                             f"rank {r}: {s}" for r, s in enumerate(seen)))
+    error, same, gen = None, None, None
+    try:
+        if not callable(fill):
+            raise TypeError(f"fill must be a pywd.init function, got {type(fill).__name__}")
+        try:
+            takes_rng = "rng" in inspect.signature(fill).parameters
+        except (TypeError, ValueError):
+            takes_rng = True
+        if takes_rng:
+            gen = _init.as_generator(rng)
+            kwargs = dict(kwargs, rng=gen)
+        elif rng is not None:
+            raise TypeError(f"{getattr(fill, '__name__', 'fill')} takes no rng")
+        if not isinstance(tensor, np.ndarray) or not tensor.flags.c_contiguous:
+            raise ValueError("tensor must be a C-contiguous numpy array")
+        with _init._check_only():       # the fill's checks, up to its first write
+            try:
+                fill(tensor, *args, **kwargs)
+            except _init._ArgumentsChecked:
+                pass
+        same = _canonical((getattr(fill, "__name__", repr(fill)), tensor.shape,
+                           tensor.dtype.str, args,
+                           {k: v for k, v in kwargs.items() if k != "rng"},
+                           (gen.seed, gen.position) if gen is not None else None))
+    except (TypeError, ValueError) as err:
+        error = str(err)
+    _agree(comm, error, "init_sharded_", same,
+           "fill, tensor (shape, dtype), arguments and rng (seed, position)")
     bounds = shard_bounds(tensor.size, comm.Get_size())
     lo, hi = bounds[comm.Get_rank()]
     with _init._only_elements(tensor, lo, hi):
-        fill(tensor, *args, rng=gen, **kwargs)
+        fill(tensor, *args, **kwargs)
     mpi_type = MPI.FLOAT if tensor.dtype == np.float32 else MPI.DOUBLE
     comm.Allgatherv(MPI.IN_PLACE, [tensor.reshape(-1), [h - l for l, h in bounds],
                                    [l for l, _ in bounds], mpi_type])

@@ -103,6 +103,30 @@ def _offset(offset):
 
 # ----------------------------------------------------------------------------- fills
 _sharding = threading.local()    # .shard while pywd.distributed fills a shard of a tensor
+_checking = threading.local()    # .on while pywd.distributed checks a fill's arguments
+
+
+class _ArgumentsChecked(Exception):
+    """Raised where a fill would first write (or advance its generator) while only its
+    arguments are being checked: every check of a pywd.init function comes before that."""
+
+
+@contextlib.contextmanager
+def _check_only():
+    """Inside, a pywd.init fill checks its arguments and raises _ArgumentsChecked instead
+    of writing: pywd.distributed.init_sharded_'s ranks agree on a fill before any
+    collective (issue 18: a rank refusing its arguments left the others waiting)."""
+    previous = getattr(_checking, "on", False)
+    _checking.on = True
+    try:
+        yield
+    finally:
+        _checking.on = previous
+
+
+def _before_write():
+    if getattr(_checking, "on", False):
+        raise _ArgumentsChecked
 
 
 @contextlib.contextmanager
@@ -128,6 +152,7 @@ def _fill(tensor: Array, kind, rng, offset, a, b=0.0, c=0.0, d=0.0):
         # 2**64 they would wrap onto the virtual tensor's first elements, so it is refused
         raise ValueError(f"offset + tensor.size must be < 2**64 (element indices are 64-bit), "
                          f"got offset={offset} for {tensor.size} elements")
+    _before_write()
     per_block = 4 if tensor.dtype == np.float32 else 2
     position = gen._claim(offset, tensor.size, per_block)
     shard = getattr(_sharding, "shard", None)
@@ -195,7 +220,9 @@ def trunc_normal_(tensor: Array, mean: float = 0.0, std: float = 1.0, a: float =
 def constant_(tensor: Array, val: float) -> Array:
     """Fills with ``val``, in place. NumPy: ``tensor[...] = val``. torch: ``constant_``."""
     _check_tensor(tensor)
-    _kernels._fill(tensor, "constant", 0, 0, 0, _real(val, "val"))
+    val = _real(val, "val")
+    _before_write()
+    _kernels._fill(tensor, "constant", 0, 0, 0, val)
     return tensor
 
 

@@ -12,6 +12,7 @@ without pickle::
     numpy.savez("opt.npz", **opt.state_dict())
     opt.load_state_dict(numpy.load("opt.npz"))
 """
+import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
@@ -31,15 +32,30 @@ Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams]
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
 STATE_FORMAT = "pywd.optim/1"
+# Step counters stay below this (the update functions take step < 2**62), so that they always
+# advance and save as int64.
+STEP_LIMIT = 2**62
 
 
 class Optimizer:
     """Base class: param groups, per-parameter state and a pickle-free state_dict.
 
-    Subclasses set ``state_arrays`` (per-parameter arrays shaped like the parameter) and
-    ``state_counters`` (per-parameter ints, e.g. "step"), pass their defaults to
-    ``__init__``, and implement ``_check_group`` (validate a group's hyper-parameters) and
-    ``_update`` (step the parameters of one group).
+    Subclasses set ``state_arrays`` (per-parameter arrays shaped like the parameter, in the
+    order their update function takes them), ``state_counters`` (per-parameter ints, e.g.
+    "step") and ``nonnegative_state`` (arrays that can never be negative, such as second
+    moments: checked on load), pass their defaults to ``__init__``, and implement
+    ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
+    arrays a group's parameters need, with their initial value), optionally ``_run_key``
+    (what splits a group's parameters into separate kernel calls besides their dtype) and
+    ``_update`` (one kernel call over a run of a group's parameters).
+
+    A step is planned and validated whole before its first kernel call: the gradients, every
+    parameter and state array of every group (one check of all of them together, overlaps
+    included), the hyper-parameters in the dtypes they will be used in, the step counters.
+    So a refused step changes nothing, and each kernel call then runs on arrays checked once.
+
+    One optimiser is stepped by one thread at a time: ``step`` holds a lock, so steps from
+    several threads run one after another (each whole), never interleaved.
 
     Per step and parameter, a subclass runs its functional kernel (the equations are in
     :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
@@ -48,34 +64,43 @@ class Optimizer:
 
     state_arrays: tuple[str, ...] = ()
     state_counters: tuple[str, ...] = ()
+    nonnegative_state: tuple[str, ...] = ()
 
     def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: dict[int, dict[str, Any]] = _StateDict()
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
+        self._lock = threading.Lock()
+        self._checked_hyper: dict[int, tuple[Any, set[Any]]] = {}
+        self._by_index: tuple[Any, list[Any]] = (None, [])
         params = _param_list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], Mapping) else [{"params": params}]
         for group in groups:
-            self.add_param_group(group)
+            self._add_group(group)
+        _kernels._check_arrays(self._params())      # once for all groups: linear
 
     def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
         defaults. Extra keys are kept (but not saved by state_dict)."""
+        self._add_group(group, check_all=True)
+
+    def _add_group(self, group, check_all=False):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"a param group must be a dict with a 'params' entry, got {group!r}")
         group = {**self.defaults, **group}
         params = _param_list(group["params"])
         # torch tensors and other array-likes: kept as ndarray views of the same memory
-        start = len(self._params())
+        start = sum(len(g["params"]) for g in self.param_groups)
         group["params"] = [_kernels._as_view(p, f"params[{start + i}]")
                            for i, p in enumerate(params)]
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
         self._check_group(group)
-        _kernels._check_arrays(self._params() + group["params"])
+        _kernels._check_arrays(self._params() + group["params"] if check_all
+                               else group["params"])
         self.param_groups.append(group)
 
     def _params(self):
@@ -88,6 +113,15 @@ class Optimizer:
             yield group, range(start, start + len(group["params"]))
             start += len(group["params"])
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["_lock"]            # a lock does not copy; copies get their own
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def step(self, grads: Grads, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
              max_grad_norm: float | None = None) -> StepResult:
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
@@ -97,51 +131,162 @@ class Optimizer:
         (:func:`pywd.sgd`), over every gradient of the step across groups: the clip norm is
         global, and with ``nonfinite="skip"`` a NaN or inf anywhere leaves every parameter
         and state untouched (step counters included) and adds one to ``skipped_steps``.
-        Returns the :class:`pywd.StepResult`."""
+        Everything is checked before the first array changes. Returns the
+        :class:`pywd.StepResult`."""
+        with self._lock:
+            return self._step(grads, nonfinite, grad_scale, max_grad_norm)
+
+    def _check(self, grads, grad_scale=1.0):
+        """Everything step(grads, grad_scale=grad_scale) would check, changing nothing: for
+        pywd.distributed, whose ranks agree on a step before any collective."""
+        with self._lock:
+            self._step(grads, "propagate", grad_scale, None, dry_run=True)
+
+    def _step(self, grads, nonfinite, grad_scale, max_grad_norm, dry_run=False):
         params = self._params()
-        if isinstance(grads, FlatParams):
-            grads = grads.views
-        if isinstance(grads, np.ndarray):
-            grads = [grads]
-        if not isinstance(grads, (list, tuple)):
-            raise TypeError(f"grads must be a list of arrays (one per parameter), "
-                            f"got {type(grads).__name__}")
-        if len(grads) != len(params):
-            raise ValueError(f"grads has {len(grads)} arrays but the optimizer has "
-                             f"{len(params)} parameters")
-        for group in self.param_groups:
-            self._check_group(group)
-        result, scale = _kernels._check_step(params, list(grads), nonfinite, grad_scale,
-                                             max_grad_norm)
-        if not result:
-            self.skipped_steps += 1
+        grads = _grad_list(grads, len(params))
+        everything = not _kernels._count_none(grads)
+        created: list[tuple[int, str | None]] = []
+        try:
+            plan = []   # per group: (group, indices stepping, state dicts, arrays, counters)
+            for group, indices in self._group_indices():
+                if not everything:
+                    indices = [i for i in indices if grads[i] is not None]
+                plan.append((group, indices, *self._state_of(group, indices, params, created)))
+            result, scale, batch = _kernels._check_step(
+                params, grads, self._state_lists(plan, len(params)), nonfinite, grad_scale,
+                max_grad_norm)
+            fresh = {i for i, name in created if name is not None}
+            runs = []       # (group, positions, key) per kernel call
+            for group, indices, _, _, counters in plan:
+                keys = self._run_keys(indices, counters, fresh)
+                for is_float32, key, positions in batch._partition(indices, keys):
+                    self._check_hyper(group, np.float32 if is_float32 else np.float64)
+                    runs.append((group, positions, key))
+        except BaseException:
+            self._drop(created)
+            raise
+        if dry_run or not result:
+            self._drop(created)
+            if not dry_run:
+                self.skipped_steps += 1
             return result
-        for group, indices in self._group_indices():
-            active = [i for i in indices if grads[i] is not None]
-            if active:
-                self._update(group, active, params, grads, scale)
+        for _, _, states, _, _ in plan:
+            for name in self.state_counters:
+                _kernels._increment(states, name)
+        for group, positions, key in runs:
+            self._update(group, batch, positions, key, scale)
         return result
 
-    def _state_array(self, i, name, like, fill=0.0):
-        """Parameter i's state array `name`, created (filled with `fill`) on first use: once
-        per parameter, never per step."""
-        state = self.state.setdefault(i, {})
-        if name not in state:
-            state[name] = np.full_like(like, fill)
-        return state[name]
+    def _state_of(self, group, indices, params, created):
+        """The state dicts of parameters `indices` of `group`, after creating (filled with
+        their initial values; counters at 0) what they lack for this step; the state arrays
+        the group needs and the counters, by name, a list each, the counters checked to be
+        able to advance. Records creations in `created`."""
+        names = [name for name, _ in self._state_needed(group)]
+        for attempt in (0, 1):
+            by_index = self._states_by_index(len(params))
+            states = (by_index[indices.start:indices.stop] if isinstance(indices, range)
+                      else [by_index[i] for i in indices])
+            try:                  # the steady state: everything there (else: create it)
+                arrays = _kernels._columns(states, names)
+                counters = _kernels._columns(states, self.state_counters)
+                break
+            except (KeyError, TypeError):
+                if attempt:
+                    raise
+                self._create_state(group, indices, params, created)
+        for name, values in counters.items():
+            j = _kernels._first_at_least(values, STEP_LIMIT - 1)
+            if j >= 0:
+                raise ValueError(f"state[{indices[j]}][{name!r}] is {values[j]}: the step "
+                                 f"counter cannot advance past {STEP_LIMIT - 1}")
+        return states, arrays, counters
 
-    def _advance(self, indices):
-        """Adds one to the step counter of every parameter in indices."""
+    def _states_by_index(self, n):
+        """[self.state.get(i) for i in range(n)], remade only when self.state has changed
+        (looking up 10^4 entries cost more than updating as many small arrays)."""
+        state = self.state
+        if type(state) is not _StateDict:        # assigned by the user: adopt it
+            state = self.state = _StateDict(state)
+        key = (id(state), state.version, n)
+        if self._by_index[0] != key:
+            self._by_index = (key, list(map(state.get, range(n))))
+        return self._by_index[1]
+
+    def _create_state(self, group, indices, params, created):
         for i in indices:
-            state = self.state.setdefault(i, {})
-            state["step"] = state.get("step", 0) + 1
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = {}
+                created.append((i, None))
+            for name, fill in self._state_needed(group):
+                if name not in state:
+                    state[name] = np.full_like(params[i], fill)
+                    created.append((i, name))
+            for name in self.state_counters:
+                if name not in state:
+                    state[name] = 0
+                    created.append((i, name))
 
-    def _check_group(self, group):
+    def _drop(self, created):
+        """Undoes _create_state: a refused or skipped step leaves the state as it found it."""
+        for i, name in reversed(created):
+            if name is None:
+                del self.state[i]
+            else:
+                del self.state[i][name]
+
+    def _state_lists(self, plan, n):
+        """(name, arrays) per state array a group needs this step: the state array of each
+        stepping parameter of such a group, None elsewhere (what the step does not touch,
+        it does not check). Sets self._step_ops, the batch argument of each name."""
+        lists: dict[str, list[Any]] = {}
+        for _, indices, _, arrays, _ in plan:
+            for name, values in arrays.items():
+                column = lists.setdefault(name, [None] * n)
+                if isinstance(indices, range):
+                    column[indices.start:indices.stop] = values
+                else:
+                    for i, value in zip(indices, values):
+                        column[i] = value
+        names = [name for name in self.state_arrays if name in lists]
+        self._step_ops = {name: 2 + k for k, name in enumerate(names)}
+        return [(name, lists[name]) for name in names]
+
+    def _check_hyper(self, group, dtype):
+        """_check_group in `dtype`, remembered while the group's hyper-parameters stay the
+        same (types included: lr=True is refused even where lr=1 passed)."""
+        values = [(type(group[k]), group[k]) for k in self.defaults]
+        seen = self._checked_hyper.get(id(group))
+        if seen is None or seen[0] != values:
+            seen = (values, set())
+            self._checked_hyper[id(group)] = seen
+        if dtype not in seen[1]:
+            self._check_group(group, dtype)
+            seen[1].add(dtype)
+
+    def _run_keys(self, indices, counters, fresh):
+        """What else than the dtype splits parameters `indices` into kernel calls: a list of
+        one key per parameter, or None. `counters`: their counters by name (before this
+        step); `fresh`: the parameters whose state was created for this step."""
+        return None
+
+    def _check_group(self, group, dtype=None):
         raise NotImplementedError
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        """Steps parameters `indices` of `group`, gradients divided by grad_scale."""
+    def _state_needed(self, group):
+        """(name, initial value) of each state array a parameter of `group` needs."""
+        return ()
+
+    def _update(self, group, batch, positions, key, grad_scale):
+        """One kernel call over parameters `positions` of `group` (one dtype, one key),
+        taking batch._subset(positions, ops), gradients divided by grad_scale."""
         raise NotImplementedError
+
+    def _ops(self, *names):
+        """The step's batch arguments of params, grads and the state arrays `names`."""
+        return (0, 1) + tuple(self._step_ops[name] for name in names)
 
     # ---------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -184,7 +329,7 @@ class Optimizer:
             raise ValueError(f"state_dict has unknown entries {unknown}")
         for group, loaded in zip(self.param_groups, new_groups):
             group.update(loaded)
-        self.state = new_state
+        self.state = _StateDict(new_state)
         self.skipped_steps = int(skipped)
 
     def _load_groups(self, entries):
@@ -234,6 +379,60 @@ class Optimizer:
             array[...] = value
             state.setdefault(i, {})[name] = array
         return state
+
+
+class _StateDict(dict):
+    """Optimizer.state: parameter index -> that parameter's state dict, counting changes to
+    itself (not to the inner dicts, which a step reads anew) so that a step can reuse its
+    list of the inner dicts until something is added, removed or replaced."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = 0
+
+    def _changed(self, result=None):
+        self.version = getattr(self, "version", 0) + 1
+        return result
+
+    def __setitem__(self, key, value):
+        self._changed(super().__setitem__(key, value))
+
+    def __delitem__(self, key):
+        self._changed(super().__delitem__(key))
+
+    def pop(self, *args):
+        return self._changed(super().pop(*args))
+
+    def popitem(self):
+        return self._changed(super().popitem())
+
+    def clear(self):
+        self._changed(super().clear())
+
+    def update(self, *args, **kwargs):
+        self._changed(super().update(*args, **kwargs))
+
+    def setdefault(self, key, default=None):
+        return self._changed(super().setdefault(key, default))
+
+    def __ior__(self, other):  # type: ignore[misc]
+        super().__ior__(other)
+        self._changed()
+        return self
+
+
+def _grad_list(grads, n):
+    """step()'s grads as a list of n entries (arrays, array-likes or None)."""
+    if isinstance(grads, FlatParams):
+        grads = grads.views
+    if isinstance(grads, np.ndarray):
+        grads = [grads]
+    if not isinstance(grads, (list, tuple)):
+        raise TypeError(f"grads must be a list of arrays (one per parameter), "
+                        f"got {type(grads).__name__}")
+    if len(grads) != n:
+        raise ValueError(f"grads has {len(grads)} arrays but the optimizer has {n} parameters")
+    return list(grads)
 
 
 def _param_list(params: Any) -> list[Any]:
@@ -299,12 +498,10 @@ def _check_nonnegative(group, name):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
-def _by_dtype_and(indices, params, key=lambda i: None):
-    """Splits indices into runs that one kernel call can take: same dtype (and same key)."""
-    runs = {}
-    for i in indices:
-        runs.setdefault((params[i].dtype, key(i)), []).append(i)
-    return runs.items()
+def _empty(dtype):
+    """The arrays of a hyper-parameter check: none, or one of no elements in `dtype` (so
+    that the values are checked in the dtype the kernel computes in)."""
+    return [] if dtype is None else [np.empty(0, dtype)]
 
 
 class SGD(Optimizer):
@@ -333,28 +530,29 @@ class SGD(Optimizer):
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, decay=decay))
 
-    def _check_group(self, group):
-        sgd([], [], [], **self._hyper(group))  # validates the hyper-parameters only
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)          # validates the hyper-parameters only
+        sgd(arrays, arrays, arrays, **self._hyper(group))
 
     @staticmethod
     def _hyper(group):
         return {key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
                                             "nesterov", "maximize", "decay")}
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        hyper = self._hyper(group)
+    def _state_needed(self, group):
+        return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
+
+    def _run_keys(self, indices, counters, fresh):
+        # a buffer made for this step: torch's first step sets it to the gradient
+        return [i in fresh for i in indices] if fresh else None
+
+    def _update(self, group, batch, positions, key, grad_scale):
         if group["momentum"] == 0:
-            for _, run in _by_dtype_and(indices, params):
-                sgd([params[i] for i in run], [grads[i] for i in run], grad_scale=grad_scale,
-                    **hyper)
-            return
-        first = {i for i in indices if "momentum_buffer" not in self.state.get(i, {})}
-        for i in first:  # allocated once; the first step sets it to the gradient, like torch
-            self._state_array(i, "momentum_buffer", params[i])
-        for (_, first_step), run in _by_dtype_and(indices, params, lambda i: i in first):
-            sgd([params[i] for i in run], [grads[i] for i in run],
-                [self.state[i]["momentum_buffer"] for i in run], first_step=first_step,
-                grad_scale=grad_scale, **hyper)
+            sgd(batch._subset(positions, self._ops()), None, grad_scale=grad_scale,
+                **self._hyper(group))
+        else:
+            sgd(batch._subset(positions, self._ops("momentum_buffer")), None, None,
+                first_step=bool(key), grad_scale=grad_scale, **self._hyper(group))
 
 
 class SGDW(SGD):
@@ -388,6 +586,7 @@ class Adam(Optimizer):
 
     state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     state_counters = ("step",)
+    nonnegative_state = ("exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -404,23 +603,22 @@ class Adam(Optimizer):
                     weight_decay=group["weight_decay"], decay=group["decay"],
                     amsgrad=group["amsgrad"], maximize=group["maximize"])
 
-    def _check_group(self, group):
-        adam([], [], [], [], step=1, max_exp_avg_sqs=[], **self._hyper(group))
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        adam(arrays, arrays, arrays, arrays, step=1, max_exp_avg_sqs=arrays,
+             **self._hyper(group))
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        hyper = self._hyper(group)
-        for i in indices:
-            self._state_array(i, "exp_avg", params[i])
-            self._state_array(i, "exp_avg_sq", params[i])
-            if hyper["amsgrad"]:
-                self._state_array(i, "max_exp_avg_sq", params[i])
-        self._advance(indices)
-        for (_, step), run in _by_dtype_and(indices, params, lambda i: self.state[i]["step"]):
-            state = [self.state[i] for i in run]
-            adam([params[i] for i in run], [grads[i] for i in run],
-                 [s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state],
-                 max_exp_avg_sqs=[s["max_exp_avg_sq"] for s in state] if hyper["amsgrad"] else None,
-                 step=step, grad_scale=grad_scale, **hyper)
+    def _state_needed(self, group):
+        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+        return tuple((name, 0.0) for name in names)
+
+    def _run_keys(self, indices, counters, fresh):
+        return counters["step"]         # steps taken so far: this one is key + 1
+
+    def _update(self, group, batch, positions, key, grad_scale):
+        names = [name for name, _ in self._state_needed(group)]
+        adam(batch._subset(positions, self._ops(*names)), None, None, None, step=key + 1,
+             grad_scale=grad_scale, **self._hyper(group))
 
 
 class AdamW(Adam):
@@ -451,6 +649,7 @@ class RMSprop(Optimizer):
 
     state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
     state_counters = ("step",)
+    nonnegative_state = ("square_avg",)
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
@@ -465,25 +664,19 @@ class RMSprop(Optimizer):
         return {key: group[key] for key in ("lr", "alpha", "eps", "weight_decay", "momentum",
                                             "centered", "maximize", "decay")}
 
-    def _check_group(self, group):
-        rmsprop([], [], [], [], [], **self._hyper(group))
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        rmsprop(arrays, arrays, arrays, arrays, arrays, **self._hyper(group))
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        hyper = self._hyper(group)
-        for i in indices:
-            self._state_array(i, "square_avg", params[i])
-            if hyper["momentum"] != 0:
-                self._state_array(i, "momentum_buffer", params[i])
-            if hyper["centered"]:
-                self._state_array(i, "grad_avg", params[i])
-        self._advance(indices)
-        for _, run in _by_dtype_and(indices, params):
-            state = [self.state[i] for i in run]
-            rmsprop([params[i] for i in run], [grads[i] for i in run],
-                    [s["square_avg"] for s in state],
-                    [s["momentum_buffer"] for s in state] if hyper["momentum"] != 0 else None,
-                    [s["grad_avg"] for s in state] if hyper["centered"] else None,
-                    grad_scale=grad_scale, **hyper)
+    def _state_needed(self, group):
+        names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
+            + (("grad_avg",) if group["centered"] else ())
+        return tuple((name, 0.0) for name in names)
+
+    def _update(self, group, batch, positions, key, grad_scale):
+        names = [name for name, _ in self._state_needed(group)]
+        rmsprop(batch._subset(positions, self._ops(*names)), None, None,
+                grad_scale=grad_scale, **self._hyper(group))
 
 
 class Adagrad(Optimizer):
@@ -497,6 +690,7 @@ class Adagrad(Optimizer):
 
     state_arrays = ("sum",)
     state_counters = ("step",)
+    nonnegative_state = ("sum",)
 
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
@@ -510,18 +704,20 @@ class Adagrad(Optimizer):
         return {key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
                                             "maximize", "decay")}
 
-    def _check_group(self, group):
+    def _check_group(self, group, dtype=None):
         _check_nonnegative(group, "initial_accumulator_value")
-        adagrad([], [], [], step=1, **self._hyper(group))
+        arrays = _empty(dtype)
+        adagrad(arrays, arrays, arrays, step=1, **self._hyper(group))
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        for i in indices:
-            self._state_array(i, "sum", params[i], group["initial_accumulator_value"])
-        self._advance(indices)
-        for (_, step), run in _by_dtype_and(indices, params, lambda i: self.state[i]["step"]):
-            adagrad([params[i] for i in run], [grads[i] for i in run],
-                    [self.state[i]["sum"] for i in run], step=step, grad_scale=grad_scale,
-                    **self._hyper(group))
+    def _state_needed(self, group):
+        return (("sum", group["initial_accumulator_value"]),)
+
+    def _run_keys(self, indices, counters, fresh):
+        return counters["step"]         # steps taken so far: this one is key + 1
+
+    def _update(self, group, batch, positions, key, grad_scale):
+        adagrad(batch._subset(positions, self._ops("sum")), None, None, step=key + 1,
+                grad_scale=grad_scale, **self._hyper(group))
 
 
 class Lion(Optimizer):
@@ -548,13 +744,13 @@ class Lion(Optimizer):
                     weight_decay=group["weight_decay"], maximize=group["maximize"],
                     decay=group["decay"])
 
-    def _check_group(self, group):
-        lion([], [], [], **self._hyper(group))
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        lion(arrays, arrays, arrays, **self._hyper(group))
 
-    def _update(self, group, indices, params, grads, grad_scale):
-        for i in indices:
-            self._state_array(i, "exp_avg", params[i])
-        for _, run in _by_dtype_and(indices, params):
-            lion([params[i] for i in run], [grads[i] for i in run],
-                 [self.state[i]["exp_avg"] for i in run], grad_scale=grad_scale,
-                 **self._hyper(group))
+    def _state_needed(self, group):
+        return (("exp_avg", 0.0),)
+
+    def _update(self, group, batch, positions, key, grad_scale):
+        lion(batch._subset(positions, self._ops("exp_avg")), None, None,
+             grad_scale=grad_scale, **self._hyper(group))

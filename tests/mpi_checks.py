@@ -138,7 +138,7 @@ def check_errors_reach_every_rank():
         ShardedOptimizer(optim.SGD, mine, lr=0.1)
         raise AssertionError("a mismatched layout was accepted")
     except ValueError as err:
-        assert "params differ across ranks" in str(err), err
+        assert "layout (dtype, shapes) must be the same on every rank" in str(err), err
     sharded = ShardedOptimizer(optim.SGD, params, lr=0.1)
     before = [p.copy() for p in params]
     grads = grads_of(RANK, 0, np.float64)
@@ -155,6 +155,80 @@ def check_errors_reach_every_rank():
         raise AssertionError("different seeds were accepted")
     except ValueError as err:
         assert "must be the same on every rank" in str(err), err
+
+
+def raises_everywhere(call, pattern, what):
+    """`call` must raise a ValueError matching `pattern` on this rank (on every rank: each
+    runs this), and must not leave any rank waiting (the run is time-boxed)."""
+    try:
+        call()
+    except ValueError as err:
+        assert pattern in str(err), (what, err)
+        return
+    raise AssertionError(f"{what} was accepted")
+
+
+def check_rank_local_mistakes_raise_on_every_rank():
+    """Issue 18: whatever one rank refuses, or that differs between ranks, is agreed before
+    any collective; nothing changes and the optimiser still works afterwards."""
+    params = initial(np.float64)
+    sharded = ShardedOptimizer(optim.SGD, params, lr=0.1, momentum=0.9)
+    before = [p.copy() for p in params]
+    grads = grads_of(RANK, 0, np.float64)
+    group = sharded.optimizer.param_groups[0]
+    if RANK == 1:
+        group["lr"] = -1.0
+    raises_everywhere(lambda: sharded.step(grads), "rank 1: lr must be a finite number",
+                      "a bad lr on one rank")
+    group["lr"] = 0.1 if RANK != 1 else 0.2
+    raises_everywhere(lambda: sharded.step(grads), "hyper-parameters must be the same",
+                      "lr differing by rank")
+    group["lr"] = 0.1
+    raises_everywhere(
+        lambda: sharded.step(grads, nonfinite="skip" if RANK == 0 else "propagate"),
+        "must be the same on every rank", "options differing by rank")
+    raises_everywhere(lambda: sharded.step(grads, max_grad_norm=1.0 if RANK else None),
+                      "must be the same on every rank", "clipping on some ranks")
+    if RANK == 0:
+        sharded.optimizer.state[0] = {"momentum_buffer": np.zeros(3)}   # a corrupt state
+    raises_everywhere(lambda: sharded.step(grads), "rank 0: momentum_buffer[0]: shape (3,)",
+                      "a corrupt state on one rank")
+    sharded.optimizer.state.clear()
+    assert all((p == b).all() for p, b in zip(params, before))
+    assert sharded.step(grads)                     # still in step on every rank
+    w = np.zeros((6, 4))
+    raises_everywhere(lambda: init_sharded_(init.normal_, w, std=1.0 if RANK == 0 else -1.0,
+                                            rng=0),
+                      "std must be a finite number >= 0", "a bad std on one rank")
+    raises_everywhere(lambda: init_sharded_(init.normal_, w, std=1.0 + RANK, rng=0),
+                      "arguments and rng (seed, position) must be the same",
+                      "std differing by rank")
+    raises_everywhere(lambda: init_sharded_(init.dirac_, np.zeros((4, 4, 3)),
+                                            groups=3 if RANK else 1),
+                      "dirac_ needs the output channels", "dirac_ groups on one rank")
+    assert (w == 0).all()
+    for fill, tensor, kwargs in [(init.zeros_, np.ones((5, 3)), {}),
+                                 (init.constant_, np.ones(7), dict(val=2.5)),
+                                 (init.eye_, np.ones((4, 6)), dict(gain=3.0)),
+                                 (init.dirac_, np.ones((4, 2, 3)), dict(groups=2))]:
+        expected = fill(tensor.copy(), **kwargs)
+        assert init_sharded_(fill, tensor, **kwargs).tobytes() == expected.tobytes()
+
+
+def check_list_params_are_the_parameters():
+    """Issue 18: what the user does to the arrays between steps is what the next step
+    starts from (a snapshot made at construction used to be written back over it)."""
+    params = initial(np.float64)
+    twins = [p.copy() for p in params]
+    sharded = ShardedOptimizer(optim.SGD, params, lr=0.1)
+    plain = optim.SGD(twins, lr=0.1)
+    for p, t in zip(params, twins):
+        p[...] = 1.0
+        t[...] = 1.0
+    for step in range(2):
+        sharded.step(grads_of(RANK, step, np.float64))
+        plain.step(mean_grads(step, np.float64))
+    assert_close(params, twins, np.float64, "list params changed by the user")
 
 
 def check_grad_options_act_on_the_mean_gradient():
@@ -215,7 +289,8 @@ def check_sharded_init_equals_one_process():
 def main():
     checks = [check_sharded_equals_one_process, check_flat_params_and_empty_shards,
               check_state_reloads_on_fewer_ranks, check_errors_reach_every_rank,
-              check_grad_options_act_on_the_mean_gradient, check_sharded_init_equals_one_process]
+              check_grad_options_act_on_the_mean_gradient, check_sharded_init_equals_one_process,
+              check_rank_local_mistakes_raise_on_every_rank, check_list_params_are_the_parameters]
     for check in checks:
         check()
         comm.Barrier()

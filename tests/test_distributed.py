@@ -101,3 +101,27 @@ def test_one_rank_applies_the_gradient_options_like_the_plain_optimizer():
     grads[0][1, 1] = np.inf
     assert not sharded.step(grads, nonfinite="skip") and sharded.optimizer.skipped_steps == 1
     assert params[0].tobytes() == twins[0].tobytes()
+
+
+def test_one_rank_keeps_what_the_user_does_to_list_params():
+    """Issue 18: a snapshot taken at construction was copied back over the user's arrays."""
+    MPI = pytest.importorskip("mpi4py.MPI")
+    from pywd.distributed import ShardedOptimizer
+    W = np.zeros(3)
+    opt = ShardedOptimizer(optim.SGD, [W], comm=MPI.COMM_SELF, lr=0.1)
+    W[...] = 1.0
+    opt.step([np.zeros(3)])
+    assert (W == 1.0).all()
+    opt.step([np.ones(3)])
+    np.testing.assert_array_equal(W, 0.9)
+
+
+def test_one_rank_refuses_a_bad_inner_hyper_parameter_before_anything():
+    MPI = pytest.importorskip("mpi4py.MPI")
+    from pywd.distributed import ShardedOptimizer
+    W = np.ones(4)
+    opt = ShardedOptimizer(optim.Adam, [W], comm=MPI.COMM_SELF, lr=0.1)
+    opt.optimizer.param_groups[0]["lr"] = -1.0
+    with pytest.raises(ValueError, match=r"rank 0: lr must be a finite number >= 0"):
+        opt.step([np.ones(4)])
+    assert (W == 1.0).all() and opt.optimizer.state == {}
