@@ -317,7 +317,7 @@ class Optimizer:
         _expect_str(entries, "optimizer", type(self).__name__)
         params = self._params()
         new_groups = self._load_groups(entries)
-        new_state = self._load_state(entries, params)
+        new_state = self._load_state(entries, params, new_groups)
         skipped = entries.get("skipped_steps", np.array(0))   # absent: saved before it existed
         if skipped.shape != () or skipped.dtype.kind not in "iu" or skipped < 0:
             raise ValueError(f"state_dict['skipped_steps'] must be an int >= 0, got {skipped!r}")
@@ -354,32 +354,53 @@ class Optimizer:
             loaded_groups.append(loaded)
         return loaded_groups
 
-    def _load_state(self, entries, params):
-        state = {}
+    def _load_state(self, entries, params, new_groups):
+        state: dict[int, dict[str, Any]] = {}
         names = [*self.state_arrays, *self.state_counters]
         for key, value in entries.items():
             if not key.startswith("state/"):
                 continue
             parts = key.split("/")
-            if (len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(params)
-                    or parts[2] not in names):
+            if (len(parts) != 3 or not parts[1].isdigit() or parts[1] != str(int(parts[1]))
+                    or int(parts[1]) >= len(params) or parts[2] not in names):
                 raise ValueError(f"state_dict entry {key!r} is not state/<param index>/<one of "
                                  f"{names}> for {len(params)} parameters")
             i, name = int(parts[1]), parts[2]
             if name in self.state_counters:
-                if value.shape != () or value.dtype.kind not in "iu" or value < 0:
-                    raise ValueError(f"state_dict[{key!r}] must be an int >= 0, got {value!r}")
+                if (value.shape != () or value.dtype.kind not in "iu" or value < 0
+                        or value >= STEP_LIMIT):
+                    raise ValueError(f"state_dict[{key!r}] must be an int in [0, 2**62), "
+                                     f"got {value!r}")
                 state.setdefault(i, {})[name] = int(value)
                 continue
             param = params[i]
             if value.dtype != param.dtype or value.shape != param.shape:
                 raise ValueError(f"state_dict[{key!r}] is {value.dtype} {value.shape}, but its "
                                  f"parameter is {param.dtype} {param.shape}")
+            if name in self.nonnegative_state and not (value >= 0).all():
+                raise ValueError(f"state_dict[{key!r}] must be >= 0 everywhere (a running "
+                                 f"average of squares), and has NaN or negative values")
             array = np.empty_like(param)  # the parameter's memory order, as the kernels need
             array[...] = value
             state.setdefault(i, {})[name] = array
+        if self.state_counters:
+            self._check_complete(state, new_groups)
         return state
 
+    def _check_complete(self, state, new_groups):
+        """A parameter's counters and the state arrays its group needs come together: a
+        counter without its moments (or moments without their counter) would make the next
+        step start from a wrong bias correction."""
+        for (group, indices), loaded in zip(self._group_indices(), new_groups):
+            needed = [name for name, _ in self._state_needed({**group, **loaded})]
+            for i in indices:
+                if i not in state:
+                    continue
+                have = set(state[i])
+                missing = [n for n in [*needed, *self.state_counters] if n not in have]
+                if missing:
+                    raise ValueError(f"state_dict has state for parameter {i} without "
+                                     f"{missing}: its counters and {needed} come together")
 
 class _StateDict(dict):
     """Optimizer.state: parameter index -> that parameter's state dict, counting changes to

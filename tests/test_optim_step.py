@@ -1,0 +1,143 @@
+"""Optimizer.step as one transaction (issue 18): the whole step, state included, is checked
+before its first kernel, so a refused step changes nothing (no parameter, no state, no
+counter); counters that cannot advance are refused, on step and on load; saved state is
+checked as strictly as the step would use it; concurrent steps are serialised."""
+import threading
+
+import numpy as np
+import pytest
+
+from helpers import snapshot
+from pywd import optim
+
+
+def two_groups(cls=optim.Adam, **hyper):
+    w0, w1 = np.ones(4), np.full(4, 2.0)
+    return [w0, w1], cls([{"params": [w0]}, {"params": [w1]}], lr=0.1, **hyper)
+
+
+def frozen(opt, params):
+    """Everything a step could change: params, state_dict (counters included)."""
+    state = opt.state_dict()
+    return snapshot(params), {k: v.tobytes() for k, v in state.items()}
+
+
+def test_a_gradient_overlapping_the_second_groups_state_changes_nothing():
+    params, opt = two_groups()
+    g = np.full(4, 0.5)
+    opt.step([g, g])
+    before = frozen(opt, params)
+    with pytest.raises(ValueError, match=r"grads\[1\] and exp_avg_sq\[1\] overlap"):
+        opt.step([g, opt.state[1]["exp_avg_sq"]])
+    assert frozen(opt, params) == before            # w0 untouched, counters still 1
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.RMSprop, optim.Adagrad,
+                                 optim.Lion])
+def test_a_state_array_overlapping_a_parameter_changes_nothing(cls):
+    params, opt = two_groups(cls, **({"momentum": 0.9} if cls is optim.SGD else {}))
+    opt.step([np.ones(4), np.ones(4)])
+    name = opt.state_arrays[0]
+    opt.state[1][name] = params[0]                  # one group's state is the other's weight
+    before = frozen(opt, params)
+    with pytest.raises(ValueError, match=r"overlap in memory"):
+        opt.step([np.ones(4), np.ones(4)])
+    assert frozen(opt, params) == before
+
+
+def test_a_bad_hyper_parameter_in_the_second_group_changes_nothing():
+    params, opt = two_groups()
+    opt.param_groups[1]["eps"] = -1.0
+    with pytest.raises(ValueError, match=r"eps must be a finite number >= 0"):
+        opt.step([np.ones(4), np.ones(4)])
+    assert opt.state == {} and (params[0] == 1).all()
+
+
+def test_float32_hyper_parameters_are_checked_in_float32_before_any_group_runs():
+    w64, w32 = np.ones(3), np.ones(3, np.float32)
+    opt = optim.SGD([{"params": [w64]}, {"params": [w32]}], lr=1e39)
+    with pytest.raises(ValueError, match=r"lr must be finite in float32"):
+        opt.step([np.ones(3), np.ones(3, np.float32)])
+    assert (w64 == 1).all() and (w32 == 1).all()
+    opt.param_groups[1]["lr"] = 0.5
+    opt.step([np.ones(3), np.ones(3, np.float32)])  # float64 runs with lr=1e39: finite
+    assert (w32 == 0.5).all() and (w64 == 1 - 1e39).all()
+
+
+def test_a_counter_that_cannot_advance_is_refused_before_anything():
+    params, opt = two_groups()
+    opt.step([np.ones(4), np.ones(4)])
+    opt.state[1]["step"] = 2**62 - 1
+    before = frozen(opt, params)
+    with pytest.raises(ValueError, match=r"state\[1\]\['step'\] is 4611686018427387903: the "
+                                         r"step counter cannot advance"):
+        opt.step([np.ones(4), np.ones(4)])
+    assert frozen(opt, params) == before
+    assert opt.state_dict()["state/1/step"] == 2**62 - 1      # still saves
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: {**s, "state/1/step": np.array(2**62)}, r"must be an int in \[0, 2\*\*62\)"),
+    (lambda s: {**s, "state/1/step": np.array(2**64 - 1, np.uint64)}, r"\[0, 2\*\*62\)"),
+    (lambda s: {**{("state/01/" + k.split("/")[2] if k.startswith("state/1/") else k): v
+                   for k, v in s.items()}}, r"'state/01/.*' is not state/<param index>"),
+    (lambda s: {**s, "state/1/exp_avg_sq": np.full(4, np.nan)}, r"must be >= 0 everywhere"),
+    (lambda s: {**s, "state/0/exp_avg_sq": -np.ones(4)}, r"must be >= 0 everywhere"),
+    (lambda s: {k: v for k, v in s.items() if k != "state/1/exp_avg"},
+     r"state for parameter 1 without \['exp_avg'\]"),
+    (lambda s: {k: v for k, v in s.items() if k != "state/0/step"},
+     r"state for parameter 0 without \['step'\]"),
+])
+def test_load_state_dict_refuses_state_the_step_could_not_use(edit, message):
+    params, opt = two_groups()
+    opt.step([np.ones(4), np.ones(4)])
+    saved = opt.state_dict()
+    before = frozen(opt, params)
+    with pytest.raises(ValueError, match=message):
+        opt.load_state_dict(edit(saved))
+    assert frozen(opt, params) == before
+
+
+def test_load_state_dict_accepts_a_parameter_without_state():
+    params, opt = two_groups()
+    opt.step([np.ones(4), None])                     # parameter 1 has no state yet
+    twin_params, twin = two_groups()
+    twin.load_state_dict(opt.state_dict())
+    assert set(twin.state) == {0}
+
+
+def test_a_skipped_or_refused_first_step_creates_no_state():
+    params, opt = two_groups(optim.AdamW, amsgrad=True)
+    assert not opt.step([np.ones(4), np.full(4, np.nan)], nonfinite="skip")
+    with pytest.raises(ValueError):
+        opt.step([np.ones(4), np.ones(5)])
+    assert opt.state == {} and opt.skipped_steps == 1
+    assert opt.step([np.ones(4), np.ones(4)]) and set(opt.state) == {0, 1}
+
+
+def test_steps_from_several_threads_run_one_after_another():
+    """Each step whole: N concurrent steps give the bytes of N serial steps (SGD with a
+    constant gradient commutes, so the order does not matter, only that none interleave)."""
+    n, size = 8, 300_000
+    w = [np.zeros(size), np.zeros(size)]
+    twin = [np.zeros(size), np.zeros(size)]
+    opt = optim.SGD([{"params": w[:1]}, {"params": w[1:]}], lr=0.5, momentum=0.9)
+    serial = optim.SGD([{"params": twin[:1]}, {"params": twin[1:]}], lr=0.5, momentum=0.9)
+    grads = [np.ones(size), np.ones(size)]
+    threads = [threading.Thread(target=opt.step, args=(grads,)) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for _ in range(n):
+        serial.step(grads)
+    assert [a.tobytes() for a in w] == [a.tobytes() for a in twin]
+
+
+def test_many_groups_construct_and_step():
+    params = [np.ones(3) for _ in range(3000)]
+    opt = optim.Adam([{"params": [p]} for p in params], lr=0.1)
+    opt.step([np.ones(3)] * 3000)                   # one gradient array for every parameter
+    assert all(p[0] < 1 for p in params) and opt.state[2999]["step"] == 1
+    with pytest.raises(ValueError, match=r"params\[0\] and params\[3000\] overlap"):
+        opt.add_param_group({"params": [params[0]]})
