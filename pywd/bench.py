@@ -57,6 +57,14 @@ KERNELS = {
 }
 SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}
+# A model of many small arrays, where the cost per array (checks, bookkeeping) is all there
+# is: 10^4 arrays of 16 elements, in one functional call or one optimiser step.
+MANY = "10^4x16"
+MANY_SHAPES = [(16,)] * 10_000
+OPTIMIZERS = {      # optimiser class rows: name -> (class, hyper, the kernel it runs)
+    "SGD.step": ("SGD", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4), "momentum"),
+    "AdamW.step": ("AdamW", dict(lr=1e-3), "adamw"),
+}
 
 
 def make_arrays(shapes, dtype, count, seed=0):
@@ -121,6 +129,31 @@ def cases(quick):
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
     for kernel in ("momentum", "sgd+decay", "adamw"):
         yield kernel, "resnet50", np.float32, resnet50_shapes()
+    for kernel in ("sgd+decay", "momentum", "adamw"):
+        yield kernel, MANY, np.float32, MANY_SHAPES
+
+
+def optimizer_case(name, shapes, dtype):
+    """(pywd.optim class step, the reference's loop over the same step), zero-argument."""
+    cls_name, hyper, kernel = OPTIMIZERS[name]
+    arrays = make_arrays(shapes, dtype, 2)
+    params, grads = ([a] if len(shapes) == 1 else a for a in arrays)
+    opt = getattr(pywd.optim, cls_name)(params, **hyper)
+    opt.step(grads)                               # state exists: a steady-state step
+    return partial(opt.step, grads), kernel_case(kernel, shapes, dtype)[1]
+
+
+def optimizer_rows(budget):
+    rows = []
+    for name, (_, _, kernel) in OPTIMIZERS.items():
+        ours, theirs = optimizer_case(name, MANY_SHAPES, np.float32)
+        t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
+        elements = sum(int(np.prod(s)) for s in MANY_SHAPES)
+        rows.append(dict(kernel=name, size=MANY, dtype="float32", arrays=len(MANY_SHAPES),
+                         elements=elements, reference_s=t_ref, pywd_s=t_ours,
+                         speedup=t_ref / t_ours,
+                         gb_per_s=KERNELS[kernel].bytes_per_element * elements / t_ours / 1e9))
+    return rows
 
 
 def measure(kernel, size, dtype, shapes, budget):
@@ -186,6 +219,7 @@ def run(quick=False):
     copy_bw, rmw_bw = probe_bandwidth(SIZES["16M"], budget)
     with np.errstate(all="ignore"):   # the same gradient every step drives some states to 0/0
         rows = [measure(*case, budget) for case in cases(quick)]
+        rows += optimizer_rows(budget)
     rows += fill_rows(quick, budget)
     for row in rows:
         # Bandwidth drifts from minute to minute on a shared machine, so a row that streams
@@ -235,6 +269,18 @@ def targets(rows):
     if adamw_model:
         out.append(("ResNet-50 list, AdamW >= 8x reference loop", adamw_model["speedup"] >= 8,
                     f"{adamw_model['speedup']:.1f}x"))
+    for kernel in ("sgd+decay", "momentum", "adamw"):
+        many = row(kernel, MANY)
+        if many:
+            per = many["pywd_s"] / many["arrays"]
+            out.append((f"{kernel} over 10^4 small arrays <= 100 ns per array", per <= 100e-9,
+                        f"{per * 1e9:.0f} ns"))
+    for name in OPTIMIZERS:
+        many = row(name, MANY)
+        if many:
+            per = many["pywd_s"] / many["arrays"]
+            out.append((f"optim.{name} over 10^4 small arrays <= 300 ns per parameter",
+                        per <= 300e-9, f"{per * 1e9:.0f} ns"))
     for name, times in (("normal", 6), ("uniform", 3), ("trunc_normal", 10)):
         fill = row(name, "16M")
         if fill:
