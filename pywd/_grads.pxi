@@ -2,7 +2,6 @@
 # (nonfinite=), loss scaling (grad_scale=) and global-norm clipping (max_grad_norm=). When a
 # policy needs it, one read-only pass sums the squares of every gradient of the call (in C,
 # reproducibly); the update then multiplies each gradient by one factor inside its kernel.
-from cpython.list cimport PyList_New, PyList_SET_ITEM
 from libc.math cimport isinf, isnan, sqrt
 
 NONFINITE_MODES = ("propagate", "skip", "raise")
@@ -276,21 +275,20 @@ GRAD_OPTIONS_DOC = """\
 
 def _columns(list dicts, names):
     """For the optimisers' per-parameter state (a list of dicts): {name: [d[name] for d in
-    dicts]} for each name, at C speed; KeyError or TypeError (a None entry) if one lacks it."""
-    cdef Py_ssize_t i, n = len(dicts)
-    cdef list column
-    out = {}
-    for name in names:
-        column = PyList_New(n)
-        for i in range(n):
-            entry = dicts[i]
-            if type(entry) is not dict:
-                raise TypeError("not a dict")
-            value = (<dict>entry)[name]
-            Py_INCREF(value)
-            PyList_SET_ITEM(column, i, value)
-        out[name] = column
-    return out
+    dicts]} for each name, in one pass over the dicts (each is read once: with 10^4 small
+    parameters, fetching them dominates); KeyError or TypeError (a None entry) if one lacks
+    a name."""
+    cdef Py_ssize_t i, k, n = len(dicts), m = len(names)
+    cdef list columns = [[None] * n for _ in range(m)]
+    cdef list keys = list(names)
+    cdef dict entry
+    for i in range(n):
+        if not isinstance(dicts[i], dict):
+            raise TypeError("not a dict")
+        entry = <dict>dicts[i]
+        for k in range(m):
+            (<list>columns[k])[i] = entry[keys[k]]
+    return dict(zip(keys, columns))
 
 
 def _first_at_least(list values, long long limit):
@@ -304,8 +302,9 @@ def _first_at_least(list values, long long limit):
 
 
 def _increment(list dicts, name):
-    """d[name] += 1 for each dict d of the list (step counters, ints). Counters advance
-    together, so an entry equal to the one before gets the same new int object."""
+    """d[name] += 1 for each dict d of the list (step counters, ints), written at C level
+    (a dict subclass's __setitem__ is not called). Counters advance together, so an entry
+    equal to the one before gets the same new int object."""
     cdef Py_ssize_t i
     last_old, last_new = None, None
     for i in range(len(dicts)):

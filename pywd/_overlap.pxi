@@ -8,7 +8,7 @@
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport UINT64_MAX
 from libc.stdlib cimport qsort
-from libc.string cimport memset
+from libc.string cimport memcmp, memcpy, memset
 
 
 # A slot names array i of argument k as (i << OP_BITS) | k: shifts, not divisions, in the sweep.
@@ -122,14 +122,69 @@ cdef void scratch_give(void *p, size_t nbytes) noexcept:
         PyMem_Free(p)
 
 
+# The last layout found free of overlaps: [n, nops, written mask, ptrs[n*nops], nbytes[n]].
+# The answer depends only on those numbers, so a call with the same numbers (a training
+# loop stepping the same lists) skips the sort; whether its arrays are the same objects,
+# or new ones at the same addresses, does not matter. Read and written under the GIL.
+cdef uint64_t *memo = NULL
+cdef size_t memo_bytes = 0
+
+
+cdef size_t layout_words(Py_ssize_t n, int nops) noexcept nogil:
+    return 3 + n * nops + n
+
+
+cdef bint memo_holds(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
+                     uint64_t mask) noexcept:
+    if memo == NULL or memo_bytes != layout_words(n, nops) * sizeof(uint64_t):
+        return False
+    return (memo[0] == <uint64_t>n and memo[1] == <uint64_t>nops and memo[2] == mask and
+            memcmp(memo + 3, ptrs, n * nops * sizeof(void *)) == 0 and
+            memcmp(memo + 3 + n * nops, nbytes, n * sizeof(uint64_t)) == 0)
+
+
+cdef void memo_keep(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
+                    uint64_t mask) noexcept:
+    global memo, memo_bytes
+    cdef size_t nb = layout_words(n, nops) * sizeof(uint64_t)
+    if nb > SCRATCH_KEEP_MAX:
+        return
+    if memo_bytes != nb:
+        PyMem_Free(memo)
+        memo, memo_bytes = <uint64_t *>PyMem_Malloc(nb), nb
+        if memo == NULL:
+            memo_bytes = 0
+            return
+    memo[0], memo[1], memo[2] = n, nops, mask
+    memcpy(memo + 3, ptrs, n * nops * sizeof(void *))
+    memcpy(memo + 3 + n * nops, nbytes, n * sizeof(uint64_t))
+
+
 cdef int find_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
                       const bint *written, uint64_t *first, uint64_t *second) except -1:
+    """As layout_overlap, remembering the last layout found free of overlaps."""
+    cdef uint64_t mask = 0
+    cdef int k, found
+    for k in range(nops):
+        mask |= (<uint64_t>(written[k] != 0)) << k
+    if n * nops >= 64 and memo_holds(ptrs, n, nops, nbytes, mask):
+        return 0
+    found = layout_overlap(ptrs, n, nops, nbytes, written, first, second)
+    if not found and n * nops >= 64:
+        memo_keep(ptrs, n, nops, nbytes, mask)
+    return found
+
+
+cdef int layout_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
+                        const bint *written, uint64_t *first, uint64_t *second) except -1:
     """Argument k's array i starts at ptrs[k*n + i] (NULL: absent) and spans nbytes[i] bytes;
     argument k is written if written[k]. Returns 1 with the slots ((i << OP_BITS) | k) of a
     conflicting pair in first/second (first starts no later), else 0."""
     cdef Py_ssize_t m = 0, j, i, slots = n * nops
     cdef int k
-    cdef uint64_t lowest = UINT64_MAX, highest = 0, common = 0, start, mask, *keys, *order
+    cdef uint64_t lowest = UINT64_MAX, highest = 0, common = 0, start, mask
+    cdef uint64_t *keys
+    cdef uint64_t *order
     cdef int slot_bits = bit_length(<uint64_t>(n - 1)) + OP_BITS, key_bits, align_bits
     cdef size_t need = slots * (sizeof(Span) + 2 * sizeof(uint64_t))
     cdef Span *spans = <Span *>scratch_take(need)

@@ -73,7 +73,8 @@ class Optimizer:
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
         self._lock = threading.Lock()
         self._checked_hyper: dict[int, tuple[Any, set[Any]]] = {}
-        self._by_index: tuple[Any, list[Any]] = (None, [])
+        self._by_index: tuple[Any, list[Any], bool] = (None, [], False)
+        self._columns_cache: dict[Any, Any] = {}
         params = _param_list(params)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
@@ -183,14 +184,24 @@ class Optimizer:
         their initial values; counters at 0) what they lack for this step; the state arrays
         the group needs and the counters, by name, a list each, the counters checked to be
         able to advance. Records creations in `created`."""
-        names = [name for name, _ in self._state_needed(group)]
+        names = tuple(name for name, _ in self._state_needed(group))
+        cache_key = ((id(group), indices.start, indices.stop, names)
+                     if isinstance(indices, range) else None)
         for attempt in (0, 1):
-            by_index = self._states_by_index(len(params))
+            by_index, counted = self._states_by_index(len(params))
             states = (by_index[indices.start:indices.stop] if isinstance(indices, range)
                       else [by_index[i] for i in indices])
             try:                  # the steady state: everything there (else: create it)
-                arrays = _kernels._columns(states, names)
-                counters = _kernels._columns(states, self.state_counters)
+                version = self._by_index[0]
+                cached = self._columns_cache.get(cache_key) if counted else None
+                if cached is not None and cached[0] == version:
+                    arrays = dict(cached[1])
+                    counters = _kernels._columns(states, self.state_counters)
+                else:
+                    arrays = _kernels._columns(states, [*names, *self.state_counters])
+                    counters = {name: arrays.pop(name) for name in self.state_counters}
+                    if counted and cache_key is not None:
+                        self._columns_cache[cache_key] = (version, dict(arrays))
                 break
             except (KeyError, TypeError):
                 if attempt:
@@ -204,21 +215,26 @@ class Optimizer:
         return states, arrays, counters
 
     def _states_by_index(self, n):
-        """[self.state.get(i) for i in range(n)], remade only when self.state has changed
-        (looking up 10^4 entries cost more than updating as many small arrays)."""
+        """[self.state.get(i) for i in range(n)], remade only when the state has changed (see
+        _Counted), and whether every entry counts its changes (then the arrays looked up in
+        them may be reused too)."""
         state = self.state
         if type(state) is not _StateDict:        # assigned by the user: adopt it
             state = self.state = _StateDict(state)
         key = (id(state), state.version, n)
         if self._by_index[0] != key:
-            self._by_index = (key, list(map(state.get, range(n))))
-        return self._by_index[1]
+            entries = list(map(state.get, range(n)))
+            counted = all(type(e) is _ParamState and e._owner is state
+                          for e in entries if e is not None)
+            self._by_index = (key, entries, counted)
+            self._columns_cache.clear()
+        return self._by_index[1], self._by_index[2]
 
     def _create_state(self, group, indices, params, created):
         for i in indices:
             state = self.state.get(i)
             if state is None:
-                state = self.state[i] = {}
+                state = self.state[i] = _ParamState(self.state)
                 created.append((i, None))
             for name, fill in self._state_needed(group):
                 if name not in state:
@@ -329,7 +345,9 @@ class Optimizer:
             raise ValueError(f"state_dict has unknown entries {unknown}")
         for group, loaded in zip(self.param_groups, new_groups):
             group.update(loaded)
-        self.state = _StateDict(new_state)
+        owner = _StateDict()
+        owner.update({i: _ParamState(owner, entry) for i, entry in new_state.items()})
+        self.state = owner
         self.skipped_steps = int(skipped)
 
     def _load_groups(self, entries):
@@ -402,17 +420,17 @@ class Optimizer:
                     raise ValueError(f"state_dict has state for parameter {i} without "
                                      f"{missing}: its counters and {needed} come together")
 
-class _StateDict(dict):
-    """Optimizer.state: parameter index -> that parameter's state dict, counting changes to
-    itself (not to the inner dicts, which a step reads anew) so that a step can reuse its
-    list of the inner dicts until something is added, removed or replaced."""
+class _Counted(dict):
+    """A dict that counts the changes made to it through Python (``d[k] = v``, ``del``,
+    ``update``, ...) in its owner's ``version``: the optimiser's state (an outer dict of
+    per-parameter dicts, all owned by the outer one). A step then reuses what it looked up
+    in them while the version stands (with 10^4 small parameters, the look-ups cost more
+    than the updates). The step counters that pywd itself advances are written at C level,
+    which does not count: they are read anew each step."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.version = 0
-
-    def _changed(self, result=None):
-        self.version = getattr(self, "version", 0) + 1
+    def _changed(self, result: Any = None) -> Any:
+        owner = self.__dict__.get("_owner", self)
+        owner.version = getattr(owner, "version", 0) + 1
         return result
 
     def __setitem__(self, key, value):
@@ -438,8 +456,24 @@ class _StateDict(dict):
 
     def __ior__(self, other):  # type: ignore[misc]
         super().__ior__(other)
-        self._changed()
-        return self
+        return self._changed(self)
+
+
+class _StateDict(_Counted):
+    """Optimizer.state: parameter index -> that parameter's state (a _ParamState)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = 0
+        self._owner = self
+
+
+class _ParamState(_Counted):
+    """One parameter's state: state array name or counter name -> value."""
+
+    def __init__(self, owner: _StateDict, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._owner = owner
 
 
 def _grad_list(grads, n):

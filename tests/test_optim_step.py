@@ -141,3 +141,42 @@ def test_many_groups_construct_and_step():
     assert all(p[0] < 1 for p in params) and opt.state[2999]["step"] == 1
     with pytest.raises(ValueError, match=r"params\[0\] and params\[3000\] overlap"):
         opt.add_param_group({"params": [params[0]]})
+
+
+@pytest.mark.parametrize("change", ["replace array", "replace entry", "replace state",
+                                    "load", "delete entry"])
+def test_what_the_user_does_to_the_state_is_what_the_next_step_uses(change):
+    """A step reuses the state arrays it looked up while the state is unchanged; every way
+    of changing it is seen (and a plain dict put in its place is used as is)."""
+    params = [np.ones(3) for _ in range(4)]
+    twins = [p.copy() for p in params]
+    opt, twin = optim.Adam(params, lr=0.1), optim.Adam(twins, lr=0.1)
+    grads = [np.full(3, 0.5) for _ in range(4)]
+    for _ in range(2):
+        opt.step(grads)
+        twin.step(grads)
+    if change == "replace array":
+        opt.state[2]["exp_avg"] = np.full(3, 7.0)
+        twin.state[2]["exp_avg"][...] = 7.0
+    elif change == "replace entry":
+        opt.state[1] = {**opt.state[1], "exp_avg_sq": np.full(3, 2.0)}
+        twin.state[1]["exp_avg_sq"][...] = 2.0
+    elif change == "replace state":
+        opt.state = {i: dict(s, step=5) for i, s in opt.state.items()}
+        for s in twin.state.values():
+            s["step"] = 5
+    elif change == "load":
+        saved = twin.state_dict()
+        saved["state/3/exp_avg"] = np.full(3, -1.0)
+        opt.load_state_dict(saved)
+        twin.load_state_dict(saved)
+    else:
+        del opt.state[0]
+        del twin.state[0]
+    for _ in range(2):
+        opt.step(grads)
+        twin.step(grads)
+    assert [p.tobytes() for p in params] == [t.tobytes() for t in twins]
+    opt.state[3]["exp_avg"] = np.zeros(5)              # and a bad replacement is refused
+    with pytest.raises(ValueError, match=r"exp_avg\[3\]: shape \(5,\) does not match"):
+        opt.step(grads)
