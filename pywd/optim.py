@@ -45,7 +45,7 @@ class Optimizer:
     "step") and ``nonnegative_state`` (arrays that can never be negative, such as second
     moments: checked on load), pass their defaults to ``__init__``, and implement
     ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
-    arrays a group's parameters need, with their initial value), optionally ``_run_key``
+    arrays a group's parameters need, with their initial value), optionally ``_run_keys``
     (what splits a group's parameters into separate kernel calls besides their dtype) and
     ``_update`` (one kernel call over a run of a group's parameters).
 
@@ -79,22 +79,23 @@ class Optimizer:
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         groups = params if isinstance(params[0], Mapping) else [{"params": params}]
+        start = 0
         for group in groups:
-            self._add_group(group)
+            start += self._add_group(group, start)
         _kernels._check_arrays(self._params())      # once for all groups: linear
 
     def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
         defaults. Extra keys are kept (but not saved by state_dict)."""
-        self._add_group(group, check_all=True)
+        self._add_group(group, len(self._params()), check_all=True)
 
-    def _add_group(self, group, check_all=False):
+    def _add_group(self, group, start, check_all=False):
+        """Adds a group whose first parameter is parameter `start`; returns its size."""
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"a param group must be a dict with a 'params' entry, got {group!r}")
         group = {**self.defaults, **group}
         params = _param_list(group["params"])
         # torch tensors and other array-likes: kept as ndarray views of the same memory
-        start = sum(len(g["params"]) for g in self.param_groups)
         group["params"] = [_kernels._as_view(p, f"params[{start + i}]")
                            for i, p in enumerate(params)]
         if not group["params"]:
@@ -103,6 +104,7 @@ class Optimizer:
         _kernels._check_arrays(self._params() + group["params"] if check_all
                                else group["params"])
         self.param_groups.append(group)
+        return len(group["params"])
 
     def _params(self):
         """Every parameter, in order across groups: the order of step()'s grads."""
