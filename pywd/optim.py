@@ -72,7 +72,7 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = _StateDict()
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
         self._lock = threading.Lock()
-        self._checked_hyper: dict[int, tuple[Any, set[Any]]] = {}
+        self._checked_hyper: dict[int, tuple[Any, set[Any], Any]] = {}
         self._by_index: tuple[Any, list[Any], bool] = (None, [], False)
         self._columns_cache: dict[Any, Any] = {}
         params = _param_list(params)
@@ -160,12 +160,15 @@ class Optimizer:
                 params, grads, self._state_lists(plan, len(params)), nonfinite, grad_scale,
                 max_grad_norm)
             fresh = {i for i, name in created if name is not None}
-            runs = []       # (group, positions, key) per kernel call
+            # one kernel call per (hyper-parameters, dtype, key): groups that differ only
+            # in their parameters (one group per parameter, say) share their calls
+            runs: dict[Any, tuple[dict[str, Any], list[int], Any]] = {}
             for group, indices, _, _, counters in plan:
                 keys = self._run_keys(indices, counters, fresh)
                 for is_float32, key, positions in batch._partition(indices, keys):
-                    self._check_hyper(group, np.float32 if is_float32 else np.float64)
-                    runs.append((group, positions, key))
+                    same = self._check_hyper(group, np.float32 if is_float32 else np.float64)
+                    run = runs.setdefault((same, is_float32, key), (group, [], key))
+                    run[1].extend(positions)
         except BaseException:
             self._drop(created)
             raise
@@ -177,7 +180,7 @@ class Optimizer:
         for _, _, states, _, _ in plan:
             for name in self.state_counters:
                 _kernels._increment(states, name)
-        for group, positions, key in runs:
+        for group, positions, key in runs.values():
             self._update(group, batch, positions, key, scale)
         return result
 
@@ -262,7 +265,9 @@ class Optimizer:
         lists: dict[str, list[Any]] = {}
         for _, indices, _, arrays, _ in plan:
             for name, values in arrays.items():
-                column = lists.setdefault(name, [None] * n)
+                column = lists.get(name)
+                if column is None:
+                    column = lists[name] = [None] * n
                 if isinstance(indices, range):
                     column[indices.start:indices.stop] = values
                 else:
@@ -274,15 +279,22 @@ class Optimizer:
 
     def _check_hyper(self, group, dtype):
         """_check_group in `dtype`, remembered while the group's hyper-parameters stay the
-        same (types included: lr=True is refused even where lr=1 passed)."""
-        values = [(type(group[k]), group[k]) for k in self.defaults]
+        same (types included: lr=True is refused even where lr=1 passed). Returns what
+        identifies them: groups with equal ones may share a kernel call."""
+        values = tuple((type(group[k]), group[k]) for k in self.defaults)
         seen = self._checked_hyper.get(id(group))
         if seen is None or seen[0] != values:
-            seen = (values, set())
+            try:
+                hash(values)
+                same: Any = values
+            except TypeError:               # an unhashable value (betas as a list)
+                same = id(group)
+            seen = (values, set(), same)
             self._checked_hyper[id(group)] = seen
         if dtype not in seen[1]:
             self._check_group(group, dtype)
             seen[1].add(dtype)
+        return seen[2]
 
     def _run_keys(self, indices, counters, fresh):
         """What else than the dtype splits parameters `indices` into kernel calls: a list of

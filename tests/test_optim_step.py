@@ -180,3 +180,25 @@ def test_what_the_user_does_to_the_state_is_what_the_next_step_uses(change):
     opt.state[3]["exp_avg"] = np.zeros(5)              # and a bad replacement is refused
     with pytest.raises(ValueError, match=r"exp_avg\[3\]: shape \(5,\) does not match"):
         opt.step(grads)
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.RMSprop, optim.Adagrad,
+                                 optim.Lion])
+def test_groups_sharing_hyper_parameters_share_kernel_calls_with_the_same_result(cls):
+    """Groups 0 and 2 are alike and run in one call, group 1 differs (its lr, and a float32
+    parameter): each parameter ends as under its own optimiser, to the bit."""
+    rng = np.random.default_rng(3)
+    shapes = [(3,), (2, 2), (5,), (4,)]
+    params = [rng.standard_normal(s) for s in shapes]
+    params[3] = params[3].astype(np.float32)
+    twins = [p.copy() for p in params]
+    groups = [{"params": params[:1]}, {"params": params[1:2], "lr": 0.02},
+              {"params": params[2:3]}, {"params": params[3:]}]
+    opt = cls(groups, lr=0.01)
+    alone = [cls([t], lr=0.02 if i == 1 else 0.01) for i, t in enumerate(twins)]
+    for step in range(3):
+        grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
+        opt.step(grads)
+        for one, g in zip(alone, grads):
+            one.step([g])
+    assert [p.tobytes() for p in params] == [t.tobytes() for t in twins]
