@@ -291,27 +291,40 @@ def _columns(list dicts, names):
     return dict(zip(keys, columns))
 
 
-def _first_at_least(list values, long long limit):
-    """The index of the first of `values` (ints) that is >= limit (or not an int), or -1."""
-    cdef Py_ssize_t i
-    for i in range(len(values)):
-        value = values[i]
-        if type(value) is not int or value >= limit:
-            return i
-    return -1
-
-
-def _increment(list dicts, name):
-    """d[name] += 1 for each dict d of the list (step counters, ints), written at C level
-    (a dict subclass's __setitem__ is not called). Counters advance together, so an entry
-    equal to the one before gets the same new int object."""
-    cdef Py_ssize_t i
+def _advance(list dicts, name, long long limit):
+    """Adds one to d[name], a step counter, for each dict d (written at C level: a dict
+    subclass's __setitem__ is not called), returning (the values before, -1). If one is not
+    an int below `limit`, or is missing, nothing is changed: (values, its index) is returned,
+    or the KeyError or TypeError raised. Counters advance together, so an entry equal to
+    the one before gets the same new int object."""
+    cdef Py_ssize_t i, j, n = len(dicts)
+    cdef list before = [None] * n
     last_old, last_new = None, None
-    for i in range(len(dicts)):
-        old = (<dict>dicts[i])[name]
-        if old is not last_old:
-            last_old, last_new = old, old + 1
+    for i in range(n):
+        try:
+            if not isinstance(dicts[i], dict):
+                raise TypeError("not a dict")
+            value = (<dict>dicts[i])[name]
+        except BaseException:
+            for j in range(i):
+                (<dict>dicts[j])[name] = before[j]
+            raise
+        if type(value) is not int or value >= limit:
+            for j in range(i):
+                (<dict>dicts[j])[name] = before[j]
+            return before, i
+        before[i] = value
+        if value is not last_old:
+            last_old, last_new = value, value + 1
         (<dict>dicts[i])[name] = last_new
+    return before, -1
+
+
+def _restore(list dicts, name, list values):
+    """d[name] = value for each dict d and value (undoes _advance)."""
+    cdef Py_ssize_t i
+    for i in range(len(dicts)):
+        (<dict>dicts[i])[name] = values[i]
 
 
 def _count_none(list seq):

@@ -150,12 +150,14 @@ class Optimizer:
         grads = _grad_list(grads, len(params))
         everything = not _kernels._count_none(grads)
         created: list[tuple[int, str | None]] = []
+        advanced: list[tuple[list[Any], str, list[Any]]] = []
         try:
             plan = []   # per group: (group, indices stepping, state dicts, arrays, counters)
             for group, indices in self._group_indices():
                 if not everything:
                     indices = [i for i in indices if grads[i] is not None]
-                plan.append((group, indices, *self._state_of(group, indices, params, created)))
+                plan.append((group, indices,
+                             *self._state_of(group, indices, params, created, advanced)))
             result, scale, batch = _kernels._check_step(
                 params, grads, self._state_lists(plan, len(params)), nonfinite, grad_scale,
                 max_grad_norm)
@@ -170,25 +172,24 @@ class Optimizer:
                     run = runs.setdefault((same, is_float32, key), (group, [], key))
                     run[1].extend(positions)
         except BaseException:
-            self._drop(created)
+            self._undo(advanced, created)
             raise
         if dry_run or not result:
-            self._drop(created)
+            self._undo(advanced, created)
             if not dry_run:
                 self.skipped_steps += 1
             return result
-        for _, _, states, _, _ in plan:
-            for name in self.state_counters:
-                _kernels._increment(states, name)
         for group, positions, key in runs.values():
             self._update(group, batch, positions, key, scale)
         return result
 
-    def _state_of(self, group, indices, params, created):
+    def _state_of(self, group, indices, params, created, advanced):
         """The state dicts of parameters `indices` of `group`, after creating (filled with
         their initial values; counters at 0) what they lack for this step; the state arrays
-        the group needs and the counters, by name, a list each, the counters checked to be
-        able to advance. Records creations in `created`."""
+        the group needs, by name, a list each; and the counters, by name, a list each of
+        their values before this step. The counters are advanced here, in the same pass
+        that reads them (refused if one cannot), and recorded in `advanced`, creations in
+        `created`, so that _undo restores everything if the step does not happen."""
         names = tuple(name for name, _ in self._state_needed(group))
         cache_key = ((id(group), indices.start, indices.stop, names)
                      if isinstance(indices, range) else None)
@@ -196,28 +197,40 @@ class Optimizer:
             by_index, counted = self._states_by_index(len(params))
             states = (by_index[indices.start:indices.stop] if isinstance(indices, range)
                       else [by_index[i] for i in indices])
+            done: list[tuple[list[Any], str, list[Any]]] = []
             try:                  # the steady state: everything there (else: create it)
                 version = self._by_index[0]
                 cached = self._columns_cache.get(cache_key) if counted else None
                 if cached is not None and cached[0] == version:
                     arrays = dict(cached[1])
-                    counters = _kernels._columns(states, self.state_counters)
                 else:
-                    arrays = _kernels._columns(states, [*names, *self.state_counters])
-                    counters = {name: arrays.pop(name) for name in self.state_counters}
+                    arrays = _kernels._columns(states, names)
                     if counted and cache_key is not None:
                         self._columns_cache[cache_key] = (version, dict(arrays))
-                break
+                counters = {}
+                for name in self.state_counters:
+                    before, stuck = _kernels._advance(states, name, STEP_LIMIT - 1)
+                    if stuck >= 0:
+                        self._undo(done, [])
+                        raise ValueError(f"state[{indices[stuck]}][{name!r}] is "
+                                         f"{states[stuck][name]!r}: a step counter is an int "
+                                         f"and cannot advance past {STEP_LIMIT - 1}")
+                    done.append((states, name, before))
+                    counters[name] = before
+                advanced.extend(done)
+                return states, arrays, counters
             except (KeyError, TypeError):
+                self._undo(done, [])
                 if attempt:
                     raise
                 self._create_state(group, indices, params, created)
-        for name, values in counters.items():
-            j = _kernels._first_at_least(values, STEP_LIMIT - 1)
-            if j >= 0:
-                raise ValueError(f"state[{indices[j]}][{name!r}] is {values[j]}: the step "
-                                 f"counter cannot advance past {STEP_LIMIT - 1}")
-        return states, arrays, counters
+        raise AssertionError("unreachable")
+
+    def _undo(self, advanced, created):
+        """Puts the counters back and drops the state made for a step that does not happen."""
+        for states, name, before in reversed(advanced):
+            _kernels._restore(states, name, before)
+        self._drop(created)
 
     def _states_by_index(self, n):
         """[self.state.get(i) for i in range(n)], remade only when the state has changed (see

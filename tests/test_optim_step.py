@@ -69,8 +69,8 @@ def test_a_counter_that_cannot_advance_is_refused_before_anything():
     opt.step([np.ones(4), np.ones(4)])
     opt.state[1]["step"] = 2**62 - 1
     before = frozen(opt, params)
-    with pytest.raises(ValueError, match=r"state\[1\]\['step'\] is 4611686018427387903: the "
-                                         r"step counter cannot advance"):
+    with pytest.raises(ValueError, match=r"state\[1\]\['step'\] is 4611686018427387903: a "
+                                         r"step counter is an int and cannot advance"):
         opt.step([np.ones(4), np.ones(4)])
     assert frozen(opt, params) == before
     assert opt.state_dict()["state/1/step"] == 2**62 - 1      # still saves
@@ -202,3 +202,21 @@ def test_groups_sharing_hyper_parameters_share_kernel_calls_with_the_same_result
         for one, g in zip(alone, grads):
             one.step([g])
     assert [p.tobytes() for p in params] == [t.tobytes() for t in twins]
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.RMSprop, optim.Adagrad])
+def test_skipped_and_refused_steps_leave_the_counters(cls):
+    params, opt = two_groups(cls)
+    opt.step([np.ones(4), np.ones(4)])
+    before = frozen(opt, params)
+    assert not opt.step([np.ones(4), np.full(4, np.inf)], nonfinite="skip")
+    with pytest.raises(FloatingPointError):
+        opt.step([np.full(4, np.nan), np.ones(4)], nonfinite="raise")
+    opt.state[1]["step"] = 2.0                     # a counter that is not an int
+    with pytest.raises(ValueError, match=r"state\[1\]\['step'\] is 2.0: a step counter is an int"):
+        opt.step([np.ones(4), np.ones(4)])
+    opt.state[1]["step"] = 1
+    opt.skipped_steps = 0                          # the one thing a skipped step counts
+    assert frozen(opt, params) == before
+    opt.step([np.ones(4), np.ones(4)])
+    assert opt.state[0]["step"] == opt.state[1]["step"] == 2
