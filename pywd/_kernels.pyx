@@ -4,8 +4,10 @@ Every public function here validates everything (scalars, every array of every l
 overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
 when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
 (checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
-(nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), one .pxi per kernel family (_sgd, _adam, _rmsprop, _adagrad,
-_lion, _fill), _runtime.pxi (threads, build configuration, bandwidth probes).
+(nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
+(list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
+_rmsprop, _adagrad, _lion, _fill), _runtime.pxi (threads, build configuration, bandwidth
+probes).
 """
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint32_t, uint64_t
@@ -109,6 +111,7 @@ cdef extern from "pywd.h" nogil:
 include "_overlap.pxi"
 include "_validate.pxi"
 include "_grads.pxi"
+include "_lists.pxi"
 include "_sgd.pxi"
 include "_adam.pxi"
 include "_rmsprop.pxi"
