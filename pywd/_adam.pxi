@@ -52,7 +52,7 @@ _ADAM_DOC = """{summary}
     ------
     TypeError, ValueError
         As :func:`sgd`, plus: step < 1, betas outside [0, 1), eps < 0, amsgrad without its
-        buffers, state arrays that overlap each other. Raised before any array is modified.
+        buffers, state arrays that share memory. Raised before any array is modified.
     """
 
 

@@ -57,7 +57,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         non-native byte order, a non-real or non-bool hyper-parameter.
     ValueError
         Unequal list lengths or shapes, different memory orders, non-contiguous, misaligned
-        or read-only arrays, arrays that overlap in memory, hyper-parameters out of range,
+        or read-only arrays, a written array that shares memory with another (gradients may
+        share), hyper-parameters out of range (or not finite in float32 for float32 arrays),
         a missing momentum buffer. Raised before any array is modified.
     FloatingPointError
         ``nonfinite="raise"`` and a NaN or inf in a gradient; nothing is modified.
