@@ -226,6 +226,15 @@ class ShardedOptimizer:
                 clip = max_grad_norm / (norm + 1e-6)    # torch's clip_grad_norm_
                 if not clip >= 1.0:
                     scale /= clip
+            where = self._float32_overflow(grad_sum, norm * float(self.ranks) * grad_scale,
+                                           scale) if nonfinite != "propagate" else None
+            if where is not None and nonfinite == "raise":
+                raise FloatingPointError(f"the mean gradient overflows float32 once scaled (in "
+                                         f"the shard of rank {where}) and nonfinite='raise': "
+                                         f"no array was changed on any rank")
+            if where is not None:
+                self.optimizer.skipped_steps += 1
+                return StepResult(False, norm)
             result = StepResult(True, norm)
         self.optimizer.step([grad_sum], grad_scale=scale)
         if self.ranks > 1:
@@ -235,6 +244,21 @@ class ShardedOptimizer:
             for a, lo in zip(self._arrays, self._offsets):
                 _memory_order(a)[...] = self._flat[lo:lo + a.size]
         return result
+
+    def _float32_overflow(self, grad_sum, root, scale):
+        """The first rank whose float32 shard of the summed gradient overflows once multiplied
+        by 1/scale, as the kernel computes it, or None (issue 18: finiteness is judged in the
+        kernel's dtype). `root`, the summed gradient's 2-norm, bounds every element, and is
+        the same on every rank: all of them look, or none."""
+        if self._flat.dtype != np.float32:
+            return None
+        mult = np.float32(1.0 / scale)
+        if not root * float(mult) >= 0.5 * float(np.finfo(np.float32).max):
+            return None
+        with np.errstate(over="ignore"):
+            mine = bool(np.isinf(grad_sum * mult).any())
+        flags = self.comm.allgather(mine)
+        return flags.index(True) if True in flags else None
 
     def _read_shard(self):
         """This rank's shard from the user's arrays (a list of params): what the user did to
@@ -281,9 +305,15 @@ class ShardedOptimizer:
         (``size`` elements). Collective. It loads, with :meth:`load_state_dict`, into a
         ShardedOptimizer on any number of ranks."""
         MPI = _mpi()
-        local = self.optimizer.state_dict()
-        names = sorted(k for k in local if k.startswith("state/0/")
-                       and local[k].shape == (self.hi - self.lo,))
+        error, local, names = None, {}, []
+        try:
+            local = self.optimizer.state_dict()
+            names = sorted(k for k in local if k.startswith("state/0/")
+                           and local[k].shape == (self.hi - self.lo,))
+        except (TypeError, ValueError) as err:
+            error = str(err)
+        _agree(self.comm, error, "ShardedOptimizer.gather_state_dict", names,
+               "state arrays")
         full = dict(local) if self.rank == root else None
         for name in names:
             buf: npt.NDArray[Any] | None = (np.empty(self.size, local[name].dtype)

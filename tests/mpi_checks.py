@@ -258,6 +258,14 @@ def check_grad_options_act_on_the_mean_gradient():
     except FloatingPointError as err:
         assert "non-finite" in str(err), err
     assert all((p == b).all() for p, b in zip(params, before))
+    small = [p.astype(np.float32) for p in initial(np.float64)]
+    before32 = [p.copy() for p in small]
+    sharded32 = ShardedOptimizer(optim.SGD, small, lr=1e-12)
+    huge = [np.zeros(s, np.float32) for s in SHAPES]
+    if RANK == RANKS - 1:
+        huge[0][-1, -1] = 1e30        # finite, but inf once divided by grad_scale in float32
+    assert not sharded32.step(huge, grad_scale=1e-10, nonfinite="skip")
+    assert all((p == b).all() for p, b in zip(small, before32))
     try:
         sharded.step(grads_of(RANK, 0, np.float64), nonfinite="maybe" if RANK == 0 else "skip")
         raise AssertionError("a bad option was accepted")

@@ -125,3 +125,17 @@ def test_one_rank_refuses_a_bad_inner_hyper_parameter_before_anything():
     with pytest.raises(ValueError, match=r"rank 0: lr must be a finite number >= 0"):
         opt.step([np.ones(4)])
     assert (W == 1.0).all() and opt.optimizer.state == {}
+
+
+def test_one_rank_judges_float32_overflow_after_scaling():
+    """Issue 18's point 5 for the sharded step: 1e30 / 1e-10 is inf in float32."""
+    MPI = pytest.importorskip("mpi4py.MPI")
+    from pywd.distributed import ShardedOptimizer
+    W = np.zeros(4, np.float32)
+    opt = ShardedOptimizer(optim.SGD, [W], comm=MPI.COMM_SELF, lr=1e-12)
+    g = np.full(4, 1e30, np.float32)
+    assert not opt.step([g], grad_scale=1e-10, nonfinite="skip")
+    with pytest.raises(FloatingPointError, match=r"overflows float32 once scaled"):
+        opt.step([g], grad_scale=1e-10, nonfinite="raise")
+    assert (W == 0).all() and opt.optimizer.skipped_steps == 1
+    assert opt.step([g], grad_scale=1e-7, nonfinite="skip") and (W < 0).all()
