@@ -220,3 +220,16 @@ def test_skipped_and_refused_steps_leave_the_counters(cls):
     assert frozen(opt, params) == before
     opt.step([np.ones(4), np.ones(4)])
     assert opt.state[0]["step"] == opt.state[1]["step"] == 2
+
+
+def test_an_optimizer_copies_and_pickles_with_its_state():
+    import copy
+    import pickle
+    params, opt = two_groups(optim.AdamW)
+    opt.step([np.ones(4), np.ones(4)])
+    for twin in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        twin.step([np.ones(4), np.ones(4)])
+        assert twin.state[1]["step"] == 2 and opt.state[1]["step"] == 1
+        twin.state[0]["exp_avg"] = np.full(4, 3.0)          # its changes are still seen
+        twin.step([np.ones(4), np.ones(4)])
+        assert twin.state[0]["exp_avg"][0] != 3.0
