@@ -1,9 +1,11 @@
 """pywd: fused optimiser steps with explicit weight decay, for NumPy arrays.
 
 Functional updates (in place, one array or a list of arrays per argument, one C call per
-list): :func:`sgd`, :func:`adam`, :func:`adamw`, :func:`rmsprop`, :func:`adagrad`,
+list): :func:`sgd`, :func:`sgdw`, :func:`adam`, :func:`adamw`, :func:`rmsprop`, :func:`adagrad`,
 :func:`lion`, :func:`decay`; each optimiser takes ``nonfinite=``, ``grad_scale=`` and
-``max_grad_norm=`` and returns a :class:`StepResult`. Stateful optimisers: :mod:`pywd.optim`.
+``max_grad_norm=`` and returns a :class:`StepResult`; each has the defaults of the
+:mod:`pywd.optim` class of the same name (``sgd``, ``adam``, ``rmsprop``, ``adagrad``: L2;
+``sgdw``, ``adamw``, ``lion``: decoupled). Stateful optimisers: :mod:`pywd.optim`.
 Initialisers: :mod:`pywd.init`, drawing from :class:`Generator` (Philox4x32-10, counter-based:
 the same numbers for any thread count or split); :func:`seed` reseeds the default generator.
 Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_config`.
@@ -15,14 +17,14 @@ except ImportError:          # imported from the source checkout: see _locate.py
     use_installed_extension(__path__)
 
 from ._kernels import (StepResult, adagrad, adam, adamw, decay, get_num_threads, lion,
-                       rmsprop, set_num_threads, sgd)
+                       rmsprop, set_num_threads, sgd, sgdw)
 from ._config import show_config
 from ._version import __version__
 from ._generator import Generator, default_generator, seed
 from .flat import FlatParams
 from . import init, optim
 
-__all__ = ["sgd", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "StepResult",
+__all__ = ["sgd", "sgdw", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "StepResult",
            "FlatParams", "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]

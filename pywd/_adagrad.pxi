@@ -1,7 +1,7 @@
 # Adagrad: functional, in place, one C call per list.
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+            decay="l2", maximize=False, nonfinite="propagate", grad_scale=1.0,
             max_grad_norm=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
@@ -17,8 +17,12 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         w = sign(w) * max(|w| - clr * weight_decay, 0)   decay="l1"
 
     NumPy equivalent: the lines above; pywd makes one pass. torch equivalent:
-    ``torch.optim.Adagrad`` with ``decay="l2"`` (its ``initial_accumulator_value`` is the
-    starting value of ``state_sums``).
+    ``torch.optim.Adagrad`` (``decay="l2"``, the default; its ``initial_accumulator_value``
+    is the starting value of ``state_sums``).
+
+    Defaults are those of the optimiser class of the same name (torch's meaning of
+    ``weight_decay`` for that name): ``sgd``, ``adam``, ``rmsprop``, ``adagrad`` decay as L2
+    (``decay="l2"``); ``sgdw``, ``adamw``, ``lion`` decoupled.
 
     Parameters
     ----------

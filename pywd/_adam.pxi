@@ -20,6 +20,10 @@ _ADAM_DOC = """{summary}
     the lines above, about 20 passes over memory and several temporaries; pywd makes one
     pass per array and one C call per list. torch equivalent: {torch}.
 
+    Defaults are those of the optimiser class of the same name (torch's meaning of
+    ``weight_decay`` for that name): ``sgd``, ``adam``, ``rmsprop``, ``adagrad`` decay as L2
+    (``decay="l2"``); ``sgdw``, ``adamw``, ``lion`` decoupled.
+
     Parameters
     ----------
     params, grads : ndarray or list/tuple of ndarray
@@ -37,7 +41,7 @@ _ADAM_DOC = """{summary}
         Added to the denominator, >= 0.
     weight_decay : float
         Decay coefficient, >= 0, acting by ``decay``.
-    decay : {{"decoupled", "l2", "independent", "l1"}}
+    decay : {{"l2", "decoupled", "independent", "l1"}}, default {default}
         How weight decay acts (see above); ``lr*weight_decay <= 1`` for "decoupled" and
         ``weight_decay <= 1`` for "independent".
     amsgrad : bool
@@ -57,7 +61,7 @@ _ADAM_DOC = """{summary}
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
+         weight_decay=0.0, decay="l2", amsgrad=False, max_exp_avg_sqs=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
@@ -73,12 +77,14 @@ def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.
 
 
 adam.__doc__ = _ADAM_DOC.format(
-    summary="One Adam step, in place, with weight decay fused in (AMSGrad optional).",
-    torch="``torch.optim.Adam`` with ``decay=\"l2\"``, ``torch.optim.AdamW`` with \"decoupled\"")
+    summary="One Adam step, in place, with weight decay fused in (AMSGrad optional): "
+            "``torch.optim.Adam``'s step (coupled L2, ``decay=\"l2\"``, by default).",
+    torch="``torch.optim.Adam``; with ``decay=\"decoupled\"``, ``torch.optim.AdamW``",
+    default='"l2"')
 adamw.__doc__ = _ADAM_DOC.format(
     summary="One AdamW step (Loshchilov & Hutter): :func:`adam` with ``weight_decay=0.01`` "
             "and ``decay=\"decoupled\"`` by default.",
-    torch="``torch.optim.AdamW``")
+    torch="``torch.optim.AdamW``", default='"decoupled"')
 
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,

@@ -23,6 +23,13 @@ class StepResult:
 def sgd(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "l2", maximize: bool = False,
+    first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def sgdw(
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
+    momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
     weight_decay: float = 0.0, decay: Decay = "decoupled", maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -30,7 +37,7 @@ def sgd(
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-    weight_decay: float = 0.0, decay: Decay = "decoupled", amsgrad: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "l2", amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -46,14 +53,14 @@ def adamw(
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
     grad_avgs: Arrays | None = None, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
-    weight_decay: float = 0.0, decay: Decay = "decoupled", momentum: float = 0.0,
+    weight_decay: float = 0.0, decay: Decay = "l2", momentum: float = 0.0,
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
     lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
-    decay: Decay = "decoupled", maximize: bool = False, nonfinite: Nonfinite = "propagate",
+    decay: Decay = "l2", maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def lion(

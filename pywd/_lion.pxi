@@ -21,6 +21,10 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     NumPy equivalent: the lines above; pywd makes one pass. torch has no Lion; this follows
     the paper's Algorithm 2.
 
+    Defaults are those of the optimiser class of the same name (torch's meaning of
+    ``weight_decay`` for that name): ``sgd``, ``adam``, ``rmsprop``, ``adagrad`` decay as L2
+    (``decay="l2"``); ``sgdw``, ``adamw``, ``lion`` decoupled.
+
     Parameters
     ----------
     params, grads : ndarray or list/tuple of ndarray

@@ -1,7 +1,7 @@
 # RMSprop: functional, in place, one C call per list.
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
-            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="decoupled", momentum=0.0,
+            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", momentum=0.0,
             centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
             max_grad_norm=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
@@ -20,7 +20,11 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
 
     NumPy equivalent: the lines above, in many passes; pywd makes one. torch equivalent:
-    ``torch.optim.RMSprop`` with ``decay="l2"``.
+    ``torch.optim.RMSprop`` (``decay="l2"``, the default).
+
+    Defaults are those of the optimiser class of the same name (torch's meaning of
+    ``weight_decay`` for that name): ``sgd``, ``adam``, ``rmsprop``, ``adagrad`` decay as L2
+    (``decay="l2"``); ``sgdw``, ``adamw``, ``lion`` decoupled.
 
     Parameters
     ----------

@@ -1,9 +1,10 @@
 # The SGD family and the bare decay step: functional, in place, one C call per list.
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False,
+        nesterov=False, weight_decay=0.0, decay="l2", maximize=False,
         first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
-    """One SGD step, in place, with weight decay fused in.
+    """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
+    ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
     For each parameter ``w`` with gradient ``g`` (and momentum buffer ``b``)::
 
@@ -18,9 +19,13 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         w = w - lr * u
         w = sign(w) * max(|w| - lr * weight_decay, 0)   decay="l1" (proximal: exact zeros)
 
-    NumPy equivalent (plain SGD, decay="decoupled"): ``w *= 1 - lr*wd; w -= lr*g``, in one
-    pass over memory instead of several and one C call for a whole list of arrays.
-    torch equivalent: ``torch.optim.SGD`` step with ``decay="l2"``.
+    NumPy equivalent (plain SGD, decay="l2"): ``w -= lr * (g + wd*w)``, in one pass over
+    memory instead of several and one C call for a whole list of arrays. torch equivalent:
+    ``torch.optim.SGD``'s step.
+
+    Defaults are those of the optimiser class of the same name (torch's meaning of
+    ``weight_decay`` for that name): ``sgd``, ``adam``, ``rmsprop``, ``adagrad`` decay as L2
+    (``decay="l2"``); ``sgdw``, ``adamw``, ``lion`` decoupled.
 
     Parameters
     ----------
@@ -41,7 +46,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
     weight_decay : float, default 0
         Decay coefficient, >= 0; how it acts is chosen by ``decay``.
-    decay : {"decoupled", "l2", "independent", "l1"}
+    decay : {"l2", "decoupled", "independent", "l1"}, default "l2"
         See the equations above. Multiplicative modes need a factor in [0, 1]:
         ``lr*weight_decay <= 1`` ("decoupled"), ``weight_decay <= 1`` ("independent").
     maximize : bool, default False
@@ -105,6 +110,24 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
     else:
         pywd_sgd_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
                      <double **>bufs, b.sizes)
+
+
+def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
+         nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False,
+         first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
+    ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
+    step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
+
+    Equation: ``b = momentum*b + (1-dampening)*g``; ``w = w*(1 - lr*wd) - lr*b``. NumPy
+    equivalent: ``w *= 1 - lr*wd; w -= lr*b`` after the buffer update. torch has no SGDW:
+    ``torch.optim.SGD`` with ``weight_decay=0`` plus ``p.mul_(1 - lr*wd)`` before each step.
+    Arguments, returns and errors: as :func:`sgd`.
+    """
+    return sgd(params, grads, momentum_buffers, lr=lr, momentum=momentum, dampening=dampening,
+               nesterov=nesterov, weight_decay=weight_decay, decay=decay, maximize=maximize,
+               first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
+               max_grad_norm=max_grad_norm)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled"):

@@ -104,7 +104,7 @@ def _apply_update(w, update, lr, weight_decay, decay):
 
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False, first_step=False,
+        nesterov=False, weight_decay=0.0, decay="l2", maximize=False, first_step=False,
         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
     _check_mode(decay)
@@ -129,8 +129,13 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     return outcome
 
 
+def sgdw(params, grads, momentum_buffers=None, *, decay="decoupled", **hyper):
+    """SGDW: sgd with decoupled weight decay by default (w *= 1 - lr*wd, then the step)."""
+    return sgd(params, grads, momentum_buffers, decay=decay, **hyper)
+
+
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
+         weight_decay=0.0, decay="l2", amsgrad=False, max_exp_avg_sqs=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
     _check_mode(decay)
@@ -168,7 +173,7 @@ def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.
 
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
-            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="decoupled", momentum=0.0,
+            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", momentum=0.0,
             centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
             max_grad_norm=None):
     """RMSprop (Hinton, lecture 6e; torch.optim.RMSprop's centered and momentum variants)."""
@@ -197,7 +202,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
 
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
+            decay="l2", maximize=False, nonfinite="propagate", grad_scale=1.0,
             max_grad_norm=None):
     """Adagrad (Duchi, Hazan & Singer 2011) with torch's lr_decay, weight decay by `decay`."""
     _check_mode(decay)

@@ -34,5 +34,6 @@ def test_adagrad_matches_reference(arrays, hyper):
 def test_lr_decay_and_decoupled_decay_use_the_steps_learning_rate():
     # clr = 0.1 / (1 + 9 * 0.1) at step 10; with zero gradient only the decay acts
     w, s = np.ones(2), np.ones(2)
-    pywd.adagrad(w, np.zeros(2), s, step=10, lr=0.1, lr_decay=0.1, weight_decay=0.5)
+    pywd.adagrad(w, np.zeros(2), s, step=10, lr=0.1, lr_decay=0.1, weight_decay=0.5,
+                 decay="decoupled")
     np.testing.assert_allclose(w, 1 - 0.1 / 1.9 * 0.5, rtol=1e-15)

@@ -1,0 +1,56 @@
+"""A function and the optimiser class of the same name have the same defaults (DESIGN.md;
+issue 19: pywd.adam(weight_decay=0.1) used to decay decoupled, pywd.optim.Adam as L2), and
+torch's meaning of weight_decay for that name: sgd, adam, rmsprop, adagrad L2; sgdw, adamw,
+lion decoupled."""
+import inspect
+
+import numpy as np
+import pytest
+
+import pywd
+from pywd import optim
+
+PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
+         (pywd.adam, optim.Adam, "l2"), (pywd.adamw, optim.AdamW, "decoupled"),
+         (pywd.rmsprop, optim.RMSprop, "l2"), (pywd.adagrad, optim.Adagrad, "l2"),
+         (pywd.lion, optim.Lion, "decoupled")]
+
+
+def defaults(obj):
+    out = {name: p.default for name, p in inspect.signature(obj).parameters.items()
+           if p.default is not inspect.Parameter.empty}
+    if "betas" in out:                       # the classes take torch's pair
+        out["beta1"], out["beta2"] = out.pop("betas")
+    return out
+
+
+@pytest.mark.parametrize("fn, cls, decay", PAIRS, ids=[p[0].__name__ for p in PAIRS])
+def test_function_and_class_share_every_default(fn, cls, decay):
+    ours, theirs = defaults(fn), defaults(cls)
+    shared = set(ours) & set(theirs) - {"lr"}          # lr: required by the functions
+    assert {"decay", "weight_decay", "maximize"} <= shared
+    assert {k: ours[k] for k in shared} == {k: theirs[k] for k in shared}
+    assert ours["decay"] == decay
+
+
+@pytest.mark.parametrize("fn, cls, decay", PAIRS, ids=[p[0].__name__ for p in PAIRS])
+def test_function_and_class_take_the_same_step(fn, cls, decay):
+    """With weight_decay given and decay left alone, one step of each: the same bytes."""
+    rng = np.random.default_rng(0)
+    w, g = rng.standard_normal(7), rng.standard_normal(7)
+    twin = w.copy()
+    opt = cls([twin], lr=0.1, weight_decay=0.2)
+    opt.step([g])
+    state = [np.zeros(7) for _ in cls.state_arrays]
+    kwargs = dict(lr=0.1, weight_decay=0.2)
+    if fn in (pywd.sgd, pywd.sgdw):
+        fn(w, g, **kwargs)
+    elif fn in (pywd.adam, pywd.adamw):
+        fn(w, g, state[0], state[1], step=1, **kwargs)
+    elif fn is pywd.rmsprop:
+        fn(w, g, state[0], **kwargs)
+    elif fn is pywd.adagrad:
+        fn(w, g, state[0], step=1, **kwargs)
+    else:
+        fn(w, g, state[0], **kwargs)
+    assert w.tobytes() == twin.tobytes()
