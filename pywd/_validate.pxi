@@ -298,11 +298,14 @@ cdef class _Batch:
                 first_dtype(a, self.where(k, i))        # raises
         elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, i)):
             raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
-                            f"{self.where(0, i)}, got {a.dtype}")
+                            f"{self.where(0, i)}, got {a.dtype}"
+                            + convert_hint(self.written[k], self.array(0, i).dtype))
         elif not self.mixed and cnp.PyArray_TYPE(a) != self.typenum:
             raise TypeError(f"{self.where(k, i)}: expected "
                             f"{cnp.PyArray_DescrFromType(self.typenum)} like "
-                            f"{self.where(0, 0)}, got {a.dtype}")
+                            f"{self.where(0, 0)}, got {a.dtype}"
+                            + convert_hint(self.written[k],
+                                           cnp.PyArray_DescrFromType(self.typenum)))
         if not cnp.PyArray_ISNOTSWAPPED(a):
             raise TypeError(f"{self.where(k, i)}: expected native byte order, "
                             f"got dtype {a.dtype.str!r}")
@@ -489,7 +492,17 @@ cdef int raise_unlike(cnp.ndarray a, cnp.ndarray ref, str where, str ref_where) 
     if shape != ref_shape:
         raise ValueError(f"{where}: shape {shape} does not match {ref_where} shape {ref_shape}")
     raise ValueError(f"{where}: memory order ({order(a)}) differs from {ref_where} "
-                     f"({order(ref)}); pass both in the same order")
+                     f"({order(ref)}); pass both in the same order (a gradient converts with "
+                     f"np.{'ascontiguousarray' if order(ref) == 'C' else 'asfortranarray'}(g); "
+                     f"a converted parameter or state array is a copy, to be used from then on)")
+
+
+cdef str convert_hint(bint written, object dtype):
+    """How to fix a dtype mismatch: a gradient (only read) converts as it is passed; a
+    written array converted would be a copy, so it must be replaced by it."""
+    if written:
+        return f" (make it {dtype} where it is created: pywd updates it in place)"
+    return f" (convert it as you pass it: g.astype(np.{dtype}))"
 
 
 cdef str order(cnp.ndarray a):

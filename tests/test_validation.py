@@ -233,3 +233,20 @@ def test_decay_refuses_bad_hyper_parameters_and_changes_nothing():
     with pytest.raises(ValueError, match=r"params\[0\] and params\[99\] overlap"):
         pywd.decay(params, lr=0.1, weight_decay=0.1)
     assert snapshot(params) == before
+
+
+def test_errors_say_how_to_fix_a_dtype_or_memory_order_mismatch():
+    """Issue 19, point 10: a float64 gradient for float32 weights, a float64 buffer, a
+    gradient in the other memory order."""
+    w = np.ones(3, np.float32)
+    with pytest.raises(TypeError, match=r"grads\[0\]: expected float32 like params\[0\], got "
+                                        r"float64 \(convert it as you pass it: "
+                                        r"g.astype\(np.float32\)\)"):
+        pywd.sgd([w], [np.ones(3)], lr=0.1)
+    with pytest.raises(TypeError, match=r"momentum_buffers: .* \(make it float32 where it is "
+                                        r"created: pywd updates it in place\)"):
+        pywd.sgd(w, np.ones(3, np.float32), np.zeros(3), lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"grads: memory order \(F\) differs from params \(C\);"
+                                         r" .*np.ascontiguousarray\(g\)"):
+        pywd.sgd(np.ones((3, 2)), np.asfortranarray(np.ones((3, 2))), lr=0.1)
+    assert (w == 1).all()
