@@ -406,6 +406,9 @@ cdef object as_view(object obj, str where):
             raise TypeError(f"{where}: a {type(obj).__name__} that NumPy cannot view as an "
                             f"array in place: {err}") from None
     elif hasattr(obj, "__dlpack__"):
+        if getattr(obj, "requires_grad", False) is True:
+            raise TypeError(f"{where}: a {type(obj).__name__} that requires grad, which NumPy "
+                            f"cannot view in place: pass p.detach(), which shares its memory")
         try:
             a = np.from_dlpack(obj)
         except Exception as err:

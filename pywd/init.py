@@ -58,9 +58,14 @@ LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
 def _in_place(fill: Callable[Concatenate[Array, _P], Array]
               ) -> Callable[Concatenate[TensorT, _P], TensorT]:
     """Lets a fill take any object NumPy can view without a copy (a CPU torch tensor, an
-    object with __array_interface__): it fills the view and returns the object itself."""
+    object with __array_interface__): it fills the view and returns the object itself. A
+    tensor that requires grad (a torch Parameter) is filled through its detached view, as
+    torch's initialisers write under no_grad."""
     def wrapper(tensor: TensorT, /, *args: _P.args, **kwargs: _P.kwargs) -> TensorT:
-        fill(_kernels._as_view(tensor, "tensor"), *args, **kwargs)
+        target: Any = tensor
+        if getattr(tensor, "requires_grad", False) is True and hasattr(tensor, "detach"):
+            target = tensor.detach()           # the same memory, outside autograd
+        fill(_kernels._as_view(target, "tensor"), *args, **kwargs)
         return tensor
     functools.update_wrapper(wrapper, fill)
     return wrapper

@@ -141,7 +141,8 @@ def test_torch_tensors_are_updated_in_place():
 def test_torch_tensors_that_numpy_cannot_view_writeably_are_refused():
     torch = pytest.importorskip("torch")
     needs_grad = torch.ones(4, requires_grad=True)
-    with pytest.raises(TypeError, match=r"params: a Tensor that NumPy cannot view .*detach"):
+    with pytest.raises(TypeError, match=r"params: a Tensor that requires grad, which NumPy "
+                                        r"cannot view in place: pass p.detach\(\)"):
         pywd.sgd(needs_grad, torch.ones(4), lr=0.1)
     pywd.sgd(needs_grad.detach(), torch.ones(4), lr=0.5)      # detach() shares the memory
     assert (needs_grad == 0.5).all()
@@ -149,3 +150,20 @@ def test_torch_tensors_that_numpy_cannot_view_writeably_are_refused():
         pywd.sgd(torch.ones(4, dtype=torch.float16), torch.ones(4, dtype=torch.float16), lr=0.1)
     with pytest.raises(ValueError, match=r"params: must be C- or F-contiguous"):
         pywd.sgd(torch.ones(4, 4)[:, ::2], torch.ones(4, 2), lr=0.1)
+
+
+def test_initialisers_fill_torch_parameters_in_place():
+    """Issue 19, point 4: torch's initialisers write into Parameters under no_grad; so do
+    pywd's, through the detached view (the same memory). Optimisers still refuse them and
+    say what to pass."""
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(128, 64)
+    weight = layer.weight
+    assert init.kaiming_normal_(weight, nonlinearity="relu", rng=0) is weight
+    assert weight.requires_grad and layer.weight is weight
+    expected = init.kaiming_normal_(np.empty((64, 128), np.float32), nonlinearity="relu", rng=0)
+    assert weight.detach().numpy().tobytes() == expected.tobytes()
+    init.zeros_(layer.bias)
+    assert (layer.bias == 0).all()
+    with pytest.raises(TypeError, match=r"pass p.detach\(\), which shares its memory"):
+        optim.SGD(layer.parameters(), lr=0.1)
