@@ -12,6 +12,7 @@ without pickle::
     numpy.savez("opt.npz", **opt.state_dict())
     opt.load_state_dict(numpy.load("opt.npz"))
 """
+import difflib
 import threading
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,13 +87,17 @@ class Optimizer:
 
     def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
-        defaults. Extra keys are kept (but not saved by state_dict)."""
+        defaults. Other keys (a name, say) are kept, and saved by state_dict when their
+        values are plain (str, bool, int, float); a key that is a near miss of a
+        hyper-parameter's name ("weight_deacy") is refused, as it would silently not act."""
         self._add_group(group, len(self._params()), check_all=True)
 
     def _add_group(self, group, start, check_all=False):
         """Adds a group whose first parameter is parameter `start`; returns its size."""
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"a param group must be a dict with a 'params' entry, got {group!r}")
+        for key in group:
+            _refuse_near_miss(key, self.defaults, type(self).__name__)
         group = {**self.defaults, **group}
         params = _param_list(group["params"])
         # torch tensors and other array-likes: kept as ndarray views of the same memory
@@ -340,6 +345,9 @@ class Optimizer:
             out[f"param_groups/{g}/params"] = np.array(indices, dtype=np.int64)
             for key in self.defaults:
                 out[f"param_groups/{g}/{key}"] = np.array(group[key])
+            for key, value in group.items():
+                if key not in self.defaults and key != "params" and _plain(value):
+                    out[f"param_groups/{g}/extra/{key}"] = np.array(value)
         for i in sorted(self.state):
             for name, value in self.state[i].items():
                 if name in self.state_counters:
@@ -364,7 +372,9 @@ class Optimizer:
         skipped = entries.get("skipped_steps", np.array(0))   # absent: saved before it existed
         if skipped.shape != () or skipped.dtype.kind not in "iu" or skipped < 0:
             raise ValueError(f"state_dict['skipped_steps'] must be an int >= 0, got {skipped!r}")
-        known = {"format", "optimizer", "skipped_steps"} | {f"param_groups/{g}/{key}"
+        known = {"format", "optimizer", "skipped_steps"} | {
+            k for k in entries if k.startswith("param_groups/") and "/extra/" in k} | {
+            f"param_groups/{g}/{key}"
                                            for g in range(len(self.param_groups))
                                            for key in ["params", *self.defaults]}
         unknown = sorted(set(entries) - known - {k for k in entries if k.startswith("state/")})
@@ -395,6 +405,16 @@ class Optimizer:
                 if key not in entries:
                     raise ValueError(f"state_dict has no entry {key!r}")
                 loaded[name] = _hyper_value(entries[key], default, key)
+            prefix = f"param_groups/{g}/extra/"
+            for key in entries:
+                if key.startswith(prefix):
+                    value = entries[key]
+                    if value.shape != () or value.dtype.kind not in "biufU":
+                        raise ValueError(f"state_dict[{key!r}] must be a plain value (str, "
+                                         f"bool, int or float), got {value!r}")
+                    name = key[len(prefix):]
+                    _refuse_near_miss(name, self.defaults, type(self).__name__)
+                    loaded[name] = value.item()
             self._check_group({**group, **loaded})
             loaded_groups.append(loaded)
         return loaded_groups
@@ -501,6 +521,22 @@ class _ParamState(_Counted):
     def __init__(self, owner: _StateDict, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._owner = owner
+
+
+def _refuse_near_miss(key, defaults, optimizer):
+    """A param group key that is almost a hyper-parameter's name is a typo that would leave
+    the default in force (issue 19: {"weight_deacy": 0.0} decayed the biases)."""
+    if key == "params" or key in defaults or not isinstance(key, str):
+        return
+    close = difflib.get_close_matches(key, [*defaults, "params"], n=1, cutoff=0.8)
+    if close:
+        raise ValueError(f"param group key {key!r} is not a hyper-parameter of {optimizer}: "
+                         f"did you mean {close[0]!r}? (other extra keys, such as a name, are "
+                         f"kept)")
+
+
+def _plain(value):
+    return isinstance(value, (str, bool, int, float, np.bool_, np.integer, np.floating))
 
 
 def _grad_list(grads, n):

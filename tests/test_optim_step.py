@@ -233,3 +233,34 @@ def test_an_optimizer_copies_and_pickles_with_its_state():
         twin.state[0]["exp_avg"] = np.full(4, 3.0)          # its changes are still seen
         twin.step([np.ones(4), np.ones(4)])
         assert twin.state[0]["exp_avg"][0] != 3.0
+
+
+def test_a_near_miss_of_a_hyper_parameter_name_is_refused():
+    """Issue 19, point 7: {"weight_deacy": 0.0} used to leave the default decay in force."""
+    w, b = np.ones(3), np.ones(2)
+    with pytest.raises(ValueError, match=r"param group key 'weight_deacy' is not a "
+                                         r"hyper-parameter of AdamW: did you mean "
+                                         r"'weight_decay'\?"):
+        optim.AdamW([{"params": [w]}, {"params": [b], "weight_deacy": 0.0}])
+    opt = optim.SGD([w], lr=0.1)
+    with pytest.raises(ValueError, match=r"did you mean 'momentum'"):
+        opt.add_param_group({"params": [b], "momentun": 0.9})
+    assert len(opt.param_groups) == 1
+
+
+def test_extra_group_keys_are_kept_and_plain_ones_saved():
+    params = [np.ones(3), np.ones(2)]
+    groups = [{"params": params[:1], "name": "weights", "layer": 3},
+              {"params": params[1:], "name": "biases", "weight_decay": 0.0, "tags": ["b"]}]
+    opt = optim.AdamW(groups, lr=0.1)
+    assert opt.param_groups[1]["tags"] == ["b"]               # kept, though not saved
+    opt.step([np.ones(3), np.ones(2)])
+    saved = opt.state_dict()
+    assert saved["param_groups/0/extra/name"] == "weights"
+    assert "param_groups/1/extra/tags" not in saved
+    twin = optim.AdamW([{"params": [np.ones(3)]}, {"params": [np.ones(2)]}], lr=0.1)
+    twin.load_state_dict(saved)
+    assert [g.get("name") for g in twin.param_groups] == ["weights", "biases"]
+    assert twin.param_groups[0]["layer"] == 3 and type(twin.param_groups[0]["layer"]) is int
+    with pytest.raises(ValueError, match=r"did you mean 'betas'"):
+        twin.load_state_dict({**saved, "param_groups/0/extra/beta": np.array(0.5)})
