@@ -21,11 +21,13 @@ cdef double CLIP_EPS = 1e-6
 @cython.final
 cdef class StepResult:
     """What an update did: ``applied`` (False when ``nonfinite="skip"`` found a NaN or inf
-    gradient and left every array untouched) and ``grad_norm``, the global 2-norm of the
-    unscaled gradients (``grads / grad_scale``) when the call computed it (``max_grad_norm``
-    given or ``nonfinite`` not "propagate"), else None. Truthy exactly when the step was
-    applied, so ``if not pywd.adam(...)`` detects a skipped step; it also compares equal
-    to that bool (``== False``).
+    gradient and left every array untouched, or when an optimiser's step had no gradient at
+    all), ``grad_norm``, the global 2-norm of the unscaled gradients (``grads /
+    grad_scale``) when the call computed it (``max_grad_norm`` given or ``nonfinite`` not
+    "propagate"), else None, and ``reason``, why a step was not applied ("nonfinite" or
+    "no gradients"; None when applied). Truthy exactly when the step was applied, so
+    ``if not pywd.adam(...)`` detects a skipped step; it also compares equal to that bool
+    (``== False``).
 
     Equation: ``grad_norm = sqrt(sum(g**2 for every element of every grad)) / grad_scale``.
     NumPy equivalent: ``np.sqrt(sum(np.vdot(g, g) for g in grads)) / grad_scale`` and
@@ -34,16 +36,21 @@ cdef class StepResult:
     (which skips ``optimizer.step()`` when it finds one)."""
     cdef readonly bint applied
     cdef readonly object grad_norm
+    cdef readonly object reason
 
-    def __cinit__(self, applied, grad_norm=None):
+    def __cinit__(self, applied, grad_norm=None, reason=None):
         self.applied = applied
         self.grad_norm = grad_norm
+        self.reason = None if applied else (reason or "nonfinite")
 
     def __bool__(self):
         return self.applied
 
     def __repr__(self):
-        return f"StepResult(applied={self.applied}, grad_norm={self.grad_norm!r})"
+        if self.applied:
+            return f"StepResult(applied=True, grad_norm={self.grad_norm!r})"
+        return (f"StepResult(applied=False, grad_norm={self.grad_norm!r}, "
+                f"reason={self.reason!r})")
 
     def __eq__(self, other):
         # equal to its applied flag too, so `pywd.sgd(..., nonfinite="skip") == False` reads

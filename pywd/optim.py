@@ -133,7 +133,9 @@ class Optimizer:
     def step(self, grads: Grads, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
              max_grad_norm: float | None = None) -> StepResult:
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
-        order of the groups' params), or None to leave that parameter alone this step.
+        order of the groups' params), or None to leave that parameter alone this step (if
+        every one is None, nothing happens and the result is falsy, with reason
+        "no gradients").
 
         ``nonfinite``, ``grad_scale`` and ``max_grad_norm`` act as in the functional updates
         (:func:`pywd.sgd`), over every gradient of the step across groups: the clip norm is
@@ -153,7 +155,11 @@ class Optimizer:
     def _step(self, grads, nonfinite, grad_scale, max_grad_norm, dry_run=False):
         params = self._params()
         grads = _grad_list(grads, len(params))
-        everything = not _kernels._count_none(grads)
+        absent = _kernels._count_none(grads)
+        if absent == len(grads) and not dry_run:
+            # nothing to step (every gradient None): say so, without counting a skip
+            return StepResult(False, None, "no gradients")
+        everything = not absent
         created: list[tuple[int, str | None]] = []
         advanced: list[tuple[list[Any], str, list[Any]]] = []
         try:

@@ -191,7 +191,9 @@ def test_bad_options_are_refused_before_anything_changes(name, kwargs, error, ma
 
 def test_step_result_reads_as_the_applied_flag():
     assert pywd.StepResult(True) and not pywd.StepResult(False, math.nan)
-    assert repr(pywd.StepResult(False, 2.5)) == "StepResult(applied=False, grad_norm=2.5)"
+    assert repr(pywd.StepResult(False, 2.5)) == \
+        "StepResult(applied=False, grad_norm=2.5, reason='nonfinite')"
+    assert pywd.StepResult(True, 1.0).reason is None
     assert pywd.StepResult(True, 1.0) == pywd.StepResult(True, 1.0) != pywd.StepResult(True)
     assert pywd.StepResult(False, 1.0) == False and pywd.StepResult(True) == True  # noqa: E712
     assert pywd.StepResult(True) != False and hash(pywd.StepResult(True, 2.0)) == hash(True)

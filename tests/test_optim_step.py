@@ -264,3 +264,14 @@ def test_extra_group_keys_are_kept_and_plain_ones_saved():
     assert twin.param_groups[0]["layer"] == 3 and type(twin.param_groups[0]["layer"]) is int
     with pytest.raises(ValueError, match=r"did you mean 'betas'"):
         twin.load_state_dict({**saved, "param_groups/0/extra/beta": np.array(0.5)})
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.AdamW, optim.RMSprop])
+def test_a_step_without_any_gradient_says_so(cls):
+    """Issue 19, point 5: step([None] * n) used to report an applied step."""
+    params, opt = two_groups(cls)
+    before = frozen(opt, params)
+    result = opt.step([None, None])
+    assert not result and result.reason == "no gradients" and result.grad_norm is None
+    assert frozen(opt, params) == before and opt.skipped_steps == 0
+    assert opt.step([None, np.ones(4)]).reason is None              # one is enough
