@@ -16,14 +16,16 @@ thread count, memory order, or split into shards (``offset=``, see :class:`pywd.
 Arrays must be float32 or float64, C- or F-contiguous and writeable (an object NumPy views
 without a copy, such as a CPU torch tensor, is filled through that view and returned); anything
 else raises TypeError/ValueError before the array is touched. Weights are ``(out, in, *kernel)`` as in
-torch; ``layout=`` reads Keras' ``(*kernel, in, out)`` and transposed-convolution layouts.
+torch; ``layout=`` reads NumPy's ``x @ W`` weights ``(in, out)`` ("numpy"), Keras'
+``(*kernel, in, out)`` and transposed-convolution layouts, and :func:`set_layout` (or the
+:func:`default_layout` context manager) sets the layout once for calls that give none.
 """
 import contextlib
 import functools
 import math
 import numbers
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Concatenate, Literal, ParamSpec, Union
 
 import numpy as np
@@ -34,7 +36,7 @@ from ._generator import Generator, as_generator
 from ._typing import TensorT
 
 Rng = Union[int, Generator, None]          # rng=: a seed, a generator, or the default one
-Layout = Literal["torch", "torch_transposed", "keras", "keras_transposed"]
+Layout = Literal["torch", "torch_transposed", "numpy", "keras", "keras_transposed"]
 FanMode = Literal["fan_in", "fan_out"]
 Distribution = Literal["truncated_normal", "untruncated_normal", "uniform"]
 Array = npt.NDArray[Any]                   # what a fill's body works on (after _in_place)
@@ -44,14 +46,46 @@ __all__ = [
     "calculate_gain", "compute_fans", "uniform_", "normal_", "trunc_normal_", "constant_",
     "zeros_", "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_",
     "kaiming_uniform_", "kaiming_normal_", "lecun_uniform_", "lecun_normal_", "orthogonal_",
-    "sparse_", "martens_sparse_", "variance_scaling_",
+    "sparse_", "martens_sparse_", "variance_scaling_", "set_layout", "default_layout",
 ]
 
 # Keras: the std of a unit normal truncated to [-2, 2] is 0.8796..., so variance_scaling's
 # "truncated_normal" divides its std by it to keep the intended variance.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
 
-LAYOUTS = ("torch", "torch_transposed", "keras", "keras_transposed")
+LAYOUTS = ("torch", "torch_transposed", "numpy", "keras", "keras_transposed")
+# The layout used where a call gives none: set_layout() or the default_layout() context.
+_default: dict[str, Any] = {"layout": "torch"}
+
+
+def set_layout(layout: Layout) -> Layout:
+    """Sets the weight layout that the fan-based initialisers and compute_fans use when a
+    call gives no ``layout=``; returns the previous one. "torch" ``(out, in, *kernel)`` is
+    the default; a NumPy model computing ``x @ W`` has W of shape ``(in, out)``: "numpy"
+    (the same as "keras", ``(*kernel, in, out)``).
+
+    NumPy equivalent: none (a setting, as ``numpy.set_printoptions``). torch has one layout.
+    """
+    previous = _default["layout"]
+    _default["layout"] = _choice(layout, "layout", LAYOUTS)
+    return previous
+
+
+@contextlib.contextmanager
+def default_layout(layout: Layout) -> Iterator[None]:
+    """``with pywd.init.default_layout("numpy"): ...``: set_layout for the block only.
+
+    NumPy equivalent: ``numpy.printoptions`` (the context manager of a setting). torch: none.
+    """
+    previous = set_layout(layout)
+    try:
+        yield
+    finally:
+        _default["layout"] = previous
+
+
+def _layout(layout):
+    return _default["layout"] if layout is None else _choice(layout, "layout", LAYOUTS)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -291,10 +325,12 @@ def dirac_(tensor: Array, groups: int = 1) -> Array:
 
 
 # ----------------------------------------------------------------------------- fans, gains
-def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, int]:
+def compute_fans(shape: Sequence[int], layout: Layout | None = None) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape.
 
-    ``layout``: "torch" ``(out, in, *kernel)`` (torch Linear and Conv), "torch_transposed"
+    ``layout`` (default: set_layout's, "torch" unless changed): "torch" ``(out, in,
+    *kernel)`` (torch Linear and Conv), "numpy" ``(in, out)`` (``x @ W``; the same as
+    "keras"), "torch_transposed"
     ``(in, out, *kernel)`` (torch ConvTranspose), "keras" ``(*kernel, in, out)`` (Keras Dense
     and Conv), "keras_transposed" ``(*kernel, out, in)`` (Keras ConvTranspose). Each fan is
     its channel count times the kernel's size. torch needs 2+ dimensions; the Keras layouts
@@ -303,7 +339,7 @@ def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, i
     NumPy equivalent (torch layout): ``fan_in = shape[1] * prod(shape[2:])``,
     ``fan_out = shape[0] * prod(shape[2:])``. torch: ``nn.init._calculate_fan_in_and_fan_out``.
     """
-    _choice(layout, "layout", LAYOUTS)
+    layout = _layout(layout)
     shape = _dimensions(shape)
     if layout.startswith("torch"):
         if len(shape) < 2:
@@ -318,7 +354,7 @@ def compute_fans(shape: Sequence[int], layout: Layout = "torch") -> tuple[int, i
             return n, n
         receptive = math.prod(shape[:-2])
         first, second = shape[-2] * receptive, shape[-1] * receptive
-        fan_in, fan_out = (first, second) if layout == "keras" else (second, first)
+        fan_in, fan_out = (first, second) if layout in ("keras", "numpy") else (second, first)
     return fan_in, fan_out
 
 
@@ -367,8 +403,8 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def _fan(tensor, mode, layout, scheme):
-    _choice(layout, "layout", LAYOUTS)
-    _check_tensor(tensor, 1 if layout.startswith("keras") else 2, None, scheme)
+    layout = _layout(layout)
+    _check_tensor(tensor, 2 if layout.startswith("torch") else 1, None, scheme)
     _choice(mode, "mode", ("fan_in", "fan_out", "fan_avg"))
     fan_in, fan_out = compute_fans(tensor.shape, layout)
     if tensor.size == 0:
@@ -379,7 +415,7 @@ def _fan(tensor, mode, layout, scheme):
 # ----------------------------------------------------------------------------- schemes
 @_in_place
 def xavier_uniform_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
-                    layout: Layout = "torch") -> Array:
+                    layout: Layout | None = None) -> Array:
     """Glorot & Bengio (2010): U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), so the
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
     torch: ``nn.init.xavier_uniform_``.
@@ -394,7 +430,7 @@ def xavier_uniform_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
 
 @_in_place
 def xavier_normal_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
-                   layout: Layout = "torch") -> Array:
+                   layout: Layout | None = None) -> Array:
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
     torch: ``nn.init.xavier_normal_``.
 
@@ -413,7 +449,7 @@ def _kaiming_std(tensor, a, mode, nonlinearity, layout, scheme):
 @_in_place
 def kaiming_uniform_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
                      nonlinearity: str = "leaky_relu", *, rng: Rng = None,
-                     layout: Layout = "torch") -> Array:
+                     layout: Layout | None = None) -> Array:
     """He et al. (2015): U(-b, b) with b = sqrt(3) * gain / sqrt(fan), gain from
     ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
     ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``.
@@ -429,7 +465,7 @@ def kaiming_uniform_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
 @_in_place
 def kaiming_normal_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
                     nonlinearity: str = "leaky_relu", *, rng: Rng = None,
-                    layout: Layout = "torch") -> Array:
+                    layout: Layout | None = None) -> Array:
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``.
 
     NumPy equivalent: ``tensor[...] = rng.normal(0, gain / np.sqrt(fan), shape)`` (other
@@ -443,7 +479,7 @@ def kaiming_normal_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
 def variance_scaling_(tensor: Array, scale: float = 1.0,
                       mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_in",
                       distribution: Distribution = "truncated_normal", *, rng: Rng = None,
-                      layout: Layout = "torch") -> Array:
+                      layout: Layout | None = None) -> Array:
     """Keras' VarianceScaling: variance ``scale / n`` with n the fan of ``mode``
     ("fan_in", "fan_out", "fan_avg"), drawn from ``distribution``:
     "truncated_normal" (std sqrt(scale/n) / 0.8796, cut at 2 std, so the variance is as
@@ -468,7 +504,7 @@ def variance_scaling_(tensor: Array, scale: float = 1.0,
 
 
 @_in_place
-def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout = "torch") -> Array:
+def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout | None = None) -> Array:
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
     SELU networks and linear layers.
 
@@ -479,7 +515,7 @@ def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout = "torch") 
 
 
 @_in_place
-def lecun_normal_(tensor: Array, *, rng: Rng = None, layout: Layout = "torch") -> Array:
+def lecun_normal_(tensor: Array, *, rng: Rng = None, layout: Layout | None = None) -> Array:
     """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal).
 
     NumPy equivalent: ``rng.normal(0, s, shape)`` with ``s = 1 / np.sqrt(fan_in) / 0.8796``,

@@ -255,3 +255,28 @@ def test_refused_calls_leave_array_and_generator_untouched():
         with pytest.raises(ValueError):
             call()
     assert snapshot([t]) == before and g.position == 11
+
+
+def test_numpy_layout_and_a_default_set_once():
+    """Issue 19, point 3: for x @ W, W is (in, out): "numpy" reads it so; set_layout or the
+    default_layout context manager sets it for every call that gives none."""
+    assert init.compute_fans((128, 64), "numpy") == (128, 64)
+    assert init.compute_fans((128, 64)) == (64, 128)                    # torch: (out, in)
+    W = np.empty((128, 64))
+    init.kaiming_normal_(W, nonlinearity="relu", layout="numpy", rng=0)
+    as_torch = init.kaiming_normal_(np.empty((128, 64)), nonlinearity="relu", rng=0)
+    assert abs(W.std() - math.sqrt(2 / 128)) < 0.01                     # fan_in 128
+    assert abs(as_torch.std() - math.sqrt(2 / 64)) < 0.01                # fan_in 64
+    with init.default_layout("numpy"):
+        assert init.compute_fans((128, 64)) == (128, 64)
+        same = init.kaiming_normal_(np.empty((128, 64)), nonlinearity="relu", rng=0)
+        assert same.tobytes() == W.tobytes()
+    assert init.compute_fans((128, 64)) == (64, 128)                    # restored
+    previous = init.set_layout("keras")
+    try:
+        assert previous == "torch" and init.compute_fans((3, 3, 16, 32)) == (144, 288)
+    finally:
+        init.set_layout(previous)
+    with pytest.raises(ValueError, match=r"layout must be one of \('torch', "
+                                         r"'torch_transposed', 'numpy', 'keras'"):
+        init.set_layout("tf")
