@@ -28,7 +28,8 @@ from .flat import FlatParams
 # An optimiser's params: one array, an iterable of arrays, or of param-group dicts.
 Params = Union[ArrayIn, Iterable[ArrayIn], Iterable[Mapping[str, Any]]]
 # step()'s grads: one per parameter, in order; None leaves that parameter alone.
-Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams]
+Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams,
+              Mapping[str, Union[ArrayIn, None]]]
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
@@ -100,6 +101,17 @@ class Optimizer:
             _refuse_near_miss(key, self.defaults, type(self).__name__)
         group = {**self.defaults, **group}
         params = _param_list(group["params"])
+        names = _names_of(params)
+        if names is not None:
+            params = [p for _, p in params]
+            group["param_names"] = names
+        if self.param_groups and (names is None) != ("param_names" not in self.param_groups[0]):
+            raise ValueError("name every parameter, as (name, array) pairs, or none of them")
+        taken = {n for g in self.param_groups for n in g.get("param_names", ())}
+        repeated = sorted(taken.intersection(names or ()) | {
+            n for n in (names or ()) if (names or []).count(n) > 1})
+        if repeated:
+            raise ValueError(f"parameter names must be unique, got {repeated} twice")
         # torch tensors and other array-likes: kept as ndarray views of the same memory
         group["params"] = [_kernels._as_view(p, f"params[{start + i}]")
                            for i, p in enumerate(params)]
@@ -114,6 +126,22 @@ class Optimizer:
     def _params(self):
         """Every parameter, in order across groups: the order of step()'s grads."""
         return [p for group in self.param_groups for p in group["params"]]
+
+    def _named_grads(self, grads):
+        """step({name: grad}) as the positional list: each parameter's gradient by its name
+        (None where the mapping has none, as torch leaves p.grad None)."""
+        names = [n for group in self.param_groups for n in group.get("param_names", ())]
+        if not names:
+            raise TypeError("grads by name need parameters given as (name, array) pairs, "
+                            "as model.named_parameters() gives them; this optimizer's are "
+                            "unnamed: pass a list in their order")
+        unknown = [key for key in grads if key not in set(names)]
+        if unknown:
+            hints = [difflib.get_close_matches(str(key), names, n=1) for key in unknown]
+            raise ValueError("grads names parameters this optimizer does not have: " + ", ".join(
+                f"{key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                for key, hint in zip(unknown, hints)))
+        return [grads.get(name) for name in names]
 
     def _group_indices(self):
         start = 0
@@ -133,9 +161,12 @@ class Optimizer:
     def step(self, grads: Grads, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
              max_grad_norm: float | None = None) -> StepResult:
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
-        order of the groups' params), or None to leave that parameter alone this step (if
-        every one is None, nothing happens and the result is falsy, with reason
-        "no gradients").
+        order of the groups' params: group 0's, then group 1's, ...), or None to leave that
+        parameter alone this step (if every one is None, nothing happens and the result is
+        falsy, with reason "no gradients"). With parameters given as (name, array) pairs
+        (``model.named_parameters()``), ``grads`` may be a dict ``{name: grad}`` instead,
+        which cannot be matched wrongly: a name it lacks has no gradient this step, a name
+        the optimizer lacks is an error.
 
         ``nonfinite``, ``grad_scale`` and ``max_grad_norm`` act as in the functional updates
         (:func:`pywd.sgd`), over every gradient of the step across groups: the clip norm is
@@ -154,6 +185,8 @@ class Optimizer:
 
     def _step(self, grads, nonfinite, grad_scale, max_grad_norm, dry_run=False):
         params = self._params()
+        if isinstance(grads, Mapping):
+            grads = self._named_grads(grads)
         grads = _grad_list(grads, len(params))
         absent = _kernels._count_none(grads)
         if absent == len(grads) and not dry_run:
@@ -351,6 +384,8 @@ class Optimizer:
             out[f"param_groups/{g}/params"] = np.array(indices, dtype=np.int64)
             for key in self.defaults:
                 out[f"param_groups/{g}/{key}"] = np.array(group[key])
+            if "param_names" in group:
+                out[f"param_groups/{g}/param_names"] = np.array(group["param_names"], dtype=str)
             for key, value in group.items():
                 if key not in self.defaults and key != "params" and _plain(value):
                     out[f"param_groups/{g}/extra/{key}"] = np.array(value)
@@ -380,6 +415,7 @@ class Optimizer:
             raise ValueError(f"state_dict['skipped_steps'] must be an int >= 0, got {skipped!r}")
         known = {"format", "optimizer", "skipped_steps"} | {
             k for k in entries if k.startswith("param_groups/") and "/extra/" in k} | {
+            k for k in entries if k.startswith("param_groups/") and k.endswith("/param_names")} | {
             f"param_groups/{g}/{key}"
                                            for g in range(len(self.param_groups))
                                            for key in ["params", *self.defaults]}
@@ -411,6 +447,11 @@ class Optimizer:
                 if key not in entries:
                     raise ValueError(f"state_dict has no entry {key!r}")
                 loaded[name] = _hyper_value(entries[key], default, key)
+            names = entries.get(f"param_groups/{g}/param_names")
+            if names is not None and names.tolist() != group.get("param_names", names.tolist()):
+                raise ValueError(f"state_dict's group {g} holds parameters "
+                                 f"{names.tolist()}, this optimizer's holds "
+                                 f"{group['param_names']}: the state of another model?")
             prefix = f"param_groups/{g}/extra/"
             for key in entries:
                 if key.startswith(prefix):
@@ -557,6 +598,16 @@ def _grad_list(grads, n):
     if len(grads) != n:
         raise ValueError(f"grads has {len(grads)} arrays but the optimizer has {n} parameters")
     return list(grads)
+
+
+def _names_of(params):
+    """The names of (name, array) pairs (model.named_parameters()), or None for arrays."""
+    pairs = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params]
+    if not any(pairs):
+        return None
+    if not all(pairs):
+        raise ValueError("name every parameter, as (name, array) pairs, or none of them")
+    return [name for name, _ in params]
 
 
 def _param_list(params: Any) -> list[Any]:

@@ -275,3 +275,45 @@ def test_a_step_without_any_gradient_says_so(cls):
     assert not result and result.reason == "no gradients" and result.grad_norm is None
     assert frozen(opt, params) == before and opt.skipped_steps == 0
     assert opt.step([None, np.ones(4)]).reason is None              # one is enough
+
+
+def test_named_parameters_take_gradients_by_name():
+    """Issue 19, point 1: with biases in a second group, positional grads follow the groups'
+    order (W1, W2, b1, b2), not the model's; by name they cannot go wrong."""
+    rng = np.random.default_rng(4)
+    model = {"W1": rng.standard_normal((4, 3)), "b1": np.zeros(4),
+             "W2": rng.standard_normal((2, 4)), "b2": np.zeros(2)}
+    twin = {k: v.copy() for k, v in model.items()}
+    named = optim.AdamW([{"params": [(k, v) for k, v in model.items() if k[0] == "W"]},
+                         {"params": [(k, v) for k, v in model.items() if k[0] == "b"],
+                          "weight_decay": 0.0}], lr=0.1)
+    plain = optim.AdamW([{"params": [twin["W1"], twin["W2"]]},
+                         {"params": [twin["b1"], twin["b2"]], "weight_decay": 0.0}], lr=0.1)
+    grads = {k: rng.standard_normal(v.shape) for k, v in model.items()}
+    named.step(grads)                                  # any order: a dict
+    plain.step([grads["W1"], grads["W2"], grads["b1"], grads["b2"]])   # the groups' order
+    assert all(model[k].tobytes() == twin[k].tobytes() for k in model)
+    assert named.param_groups[1]["param_names"] == ["b1", "b2"]
+    assert named.step({"W1": grads["W1"]})             # the others have no gradient
+    with pytest.raises(ValueError, match=r"'W1_' \(did you mean 'W1'\?\)"):
+        named.step({"W1_": grads["W1"]})
+    with pytest.raises(TypeError, match=r"grads by name need parameters given as \(name, "
+                                        r"array\) pairs"):
+        plain.step(grads)
+
+
+def test_named_parameters_are_checked_and_saved():
+    w, b = np.ones(3), np.ones(2)
+    with pytest.raises(ValueError, match=r"name every parameter"):
+        optim.SGD([("w", w), b], lr=0.1)
+    with pytest.raises(ValueError, match=r"parameter names must be unique, got \['w'\]"):
+        optim.SGD([{"params": [("w", w)]}, {"params": [("w", b)]}], lr=0.1)
+    opt = optim.Adam([("w", w), ("b", b)], lr=0.1)
+    opt.step({"w": np.ones(3), "b": np.ones(2)})
+    saved = opt.state_dict()
+    assert saved["param_groups/0/param_names"].tolist() == ["w", "b"]
+    other = optim.Adam([("u", np.ones(3)), ("b", np.ones(2))], lr=0.1)
+    with pytest.raises(ValueError, match=r"holds parameters \['w', 'b'\], this optimizer's "
+                                         r"holds \['u', 'b'\]: the state of another model"):
+        other.load_state_dict(saved)
+    optim.Adam([("w", np.ones(3)), ("b", np.ones(2))], lr=0.1).load_state_dict(saved)
