@@ -135,7 +135,8 @@ class Optimizer:
             raise TypeError("grads by name need parameters given as (name, array) pairs, "
                             "as model.named_parameters() gives them; this optimizer's are "
                             "unnamed: pass a list in their order")
-        unknown = [key for key in grads if key not in set(names)]
+        known = set(names)
+        unknown = [key for key in grads if key not in known]
         if unknown:
             hints = [difflib.get_close_matches(str(key), names, n=1) for key in unknown]
             raise ValueError("grads names parameters this optimizer does not have: " + ", ".join(
