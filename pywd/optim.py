@@ -15,6 +15,7 @@ without pickle::
 import difflib
 import threading
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
@@ -84,7 +85,8 @@ class Optimizer:
         start = 0
         for group in groups:
             start += self._add_group(group, start)
-        _kernels._check_arrays(self._params())      # once for all groups: linear
+        _check_unique_names(self.param_groups)       # once for all groups: linear
+        _kernels._check_arrays(self._params())
 
     def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
@@ -107,17 +109,14 @@ class Optimizer:
             group["param_names"] = names
         if self.param_groups and (names is None) != ("param_names" not in self.param_groups[0]):
             raise ValueError("name every parameter, as (name, array) pairs, or none of them")
-        taken = {n for g in self.param_groups for n in g.get("param_names", ())}
-        repeated = sorted(taken.intersection(names or ()) | {
-            n for n in (names or ()) if (names or []).count(n) > 1})
-        if repeated:
-            raise ValueError(f"parameter names must be unique, got {repeated} twice")
         # torch tensors and other array-likes: kept as ndarray views of the same memory
         group["params"] = [_kernels._as_view(p, f"params[{start + i}]")
                            for i, p in enumerate(params)]
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
         self._check_group(group)
+        if check_all:
+            _check_unique_names(self.param_groups + [group])
         _kernels._check_arrays(self._params() + group["params"] if check_all
                                else group["params"])
         self.param_groups.append(group)
@@ -435,6 +434,11 @@ class Optimizer:
         if n_saved != len(self.param_groups):
             raise ValueError(f"state_dict has {n_saved} param groups, this optimizer has "
                              f"{len(self.param_groups)}")
+        extras: dict[str, list[str]] = {}     # group number -> its extra keys, found once
+        for key in entries:
+            parts = key.split("/", 3)
+            if len(parts) == 4 and parts[0] == "param_groups" and parts[2] == "extra":
+                extras.setdefault(parts[1], []).append(key)
         loaded_groups = []
         for g, (group, indices) in enumerate(self._group_indices()):
             key = f"param_groups/{g}/params"
@@ -453,16 +457,14 @@ class Optimizer:
                 raise ValueError(f"state_dict's group {g} holds parameters "
                                  f"{names.tolist()}, this optimizer's holds "
                                  f"{group['param_names']}: the state of another model?")
-            prefix = f"param_groups/{g}/extra/"
-            for key in entries:
-                if key.startswith(prefix):
-                    value = entries[key]
-                    if value.shape != () or value.dtype.kind not in "biufU":
-                        raise ValueError(f"state_dict[{key!r}] must be a plain value (str, "
-                                         f"bool, int or float), got {value!r}")
-                    name = key[len(prefix):]
-                    _refuse_near_miss(name, self.defaults, type(self).__name__)
-                    loaded[name] = value.item()
+            for key in extras.get(str(g), ()):
+                value = entries[key]
+                if value.shape != () or value.dtype.kind not in "biufU":
+                    raise ValueError(f"state_dict[{key!r}] must be a plain value (str, "
+                                     f"bool, int or float), got {value!r}")
+                name = key.split("/", 3)[3]
+                _refuse_near_miss(name, self.defaults, type(self).__name__)
+                loaded[name] = value.item()
             self._check_group({**group, **loaded})
             loaded_groups.append(loaded)
         return loaded_groups
@@ -599,6 +601,13 @@ def _grad_list(grads, n):
     if len(grads) != n:
         raise ValueError(f"grads has {len(grads)} arrays but the optimizer has {n} parameters")
     return list(grads)
+
+
+def _check_unique_names(groups):
+    counts = Counter(n for group in groups for n in group.get("param_names", ()))
+    repeated = sorted(n for n, count in counts.items() if count > 1)
+    if repeated:
+        raise ValueError(f"parameter names must be unique, got {repeated} twice")
 
 
 def _names_of(params):
