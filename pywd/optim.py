@@ -16,21 +16,25 @@ import difflib
 import threading
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _torch_state
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
 from .flat import FlatParams
 
-# An optimiser's params: one array, an iterable of arrays, or of param-group dicts.
-Params = Union[ArrayIn, Iterable[ArrayIn], Iterable[Mapping[str, Any]]]
+# An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
+# model.named_parameters() gives them) or of param-group dicts.
+Params = Union[ArrayIn, Iterable[ArrayIn], Iterable[tuple[str, ArrayIn]],
+               Iterable[Mapping[str, Any]]]
 # step()'s grads: one per parameter, in order; None leaves that parameter alone.
 Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams,
               Mapping[str, Union[ArrayIn, None]]]
+# what a step(closure)'s closure returns besides the grads (a loss), and step returns
+Loss = TypeVar("Loss")
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
@@ -60,6 +64,11 @@ class Optimizer:
     One optimiser is stepped by one thread at a time: ``step`` holds a lock, so steps from
     several threads run one after another (each whole), never interleaved.
 
+    torch's implementation switches ``foreach=``, ``fused=``, ``capturable=`` (bool or None)
+    and ``differentiable=False`` are accepted by every class and ignored, so ported code
+    runs: pywd has one implementation, one fused C call per list of arrays.
+    ``differentiable=True`` is refused, as no autograd graph sees a NumPy update.
+
     Per step and parameter, a subclass runs its functional kernel (the equations are in
     :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
     parameters doing those lines; torch equivalent: ``torch.optim.Optimizer``.
@@ -69,7 +78,9 @@ class Optimizer:
     state_counters: tuple[str, ...] = ()
     nonnegative_state: tuple[str, ...] = ()
 
-    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
+    def __init__(self, params: Params, defaults: dict[str, Any],
+                 torch_options: Mapping[str, Any] | None = None) -> None:
+        _check_torch_options(torch_options or {}, defaults, type(self).__name__)
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = _StateDict()
@@ -122,6 +133,20 @@ class Optimizer:
         self.param_groups.append(group)
         return len(group["params"])
 
+    def __repr__(self):
+        """torch's layout (groups and their hyper-parameters, sorted), plus what each group
+        holds, so that a printed optimiser says what it will do."""
+        lines = [f"{type(self).__name__} ("]
+        for g, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {g}")
+            lines.append(f"    params: {_describe(group)}")
+            for key in sorted(group):
+                if key not in ("params", "param_names"):
+                    lines.append(f"    {key}: {group[key]!r}")
+        if self.skipped_steps:
+            lines.append(f"skipped_steps: {self.skipped_steps}")
+        return "\n".join(lines + [")"])
+
     def _params(self):
         """Every parameter, in order across groups: the order of step()'s grads."""
         return [p for group in self.param_groups for p in group["params"]]
@@ -158,8 +183,23 @@ class Optimizer:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def step(self, grads: Grads, *, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
-             max_grad_norm: float | None = None) -> StepResult:
+    @overload
+    def step(self, grads: Grads, *, nonfinite: Nonfinite = ..., grad_scale: float = ...,
+             max_grad_norm: float | None = ...) -> StepResult: ...
+
+    @overload
+    def step(self, grads: Callable[[], tuple[Loss, Grads]], *, nonfinite: Nonfinite = ...,
+             grad_scale: float = ..., max_grad_norm: float | None = ...) -> Loss: ...
+
+    @overload
+    def step(self, *, nonfinite: Nonfinite = ..., grad_scale: float = ...,
+             max_grad_norm: float | None = ..., closure: Callable[[], tuple[Loss, Grads]]
+             ) -> Loss: ...
+
+    def step(self, grads: Grads | Callable[[], tuple[Any, Grads]] | None = None, *,
+             nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+             max_grad_norm: float | None = None,
+             closure: Callable[[], tuple[Any, Grads]] | None = None) -> Any:
         """One optimiser step, in place: ``grads[i]`` is the gradient of parameter i (in the
         order of the groups' params: group 0's, then group 1's, ...), or None to leave that
         parameter alone this step (if every one is None, nothing happens and the result is
@@ -173,7 +213,24 @@ class Optimizer:
         global, and with ``nonfinite="skip"`` a NaN or inf anywhere leaves every parameter
         and state untouched (step counters included) and adds one to ``skipped_steps``.
         Everything is checked before the first array changes. Returns the
-        :class:`pywd.StepResult`."""
+        :class:`pywd.StepResult`.
+
+        As in torch, ``step(closure)`` (or ``step(closure=closure)``) calls ``closure()``
+        once and returns the loss it gives; as NumPy arrays carry no ``.grad``, the closure
+        returns ``(loss, grads)``, and the step uses those grads (a skipped step still adds
+        to ``skipped_steps``)."""
+        if closure is None and callable(grads):
+            grads, closure = None, grads
+        if closure is not None:
+            if grads is not None:
+                raise TypeError("step takes grads or a closure, not both")
+            loss, grads = _call_closure(closure)
+            with self._lock:
+                self._step(grads, nonfinite, grad_scale, max_grad_norm)
+            return loss
+        if grads is None:
+            raise TypeError("step needs the gradients: step(grads), or step(closure) with a "
+                            "closure returning (loss, grads)")
         with self._lock:
             return self._step(grads, nonfinite, grad_scale, max_grad_norm)
 
@@ -400,10 +457,18 @@ class Optimizer:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict() (or ``numpy.load`` of a saved one, never with pickle) into
         this optimizer, which must have the same groups and parameter shapes. Everything is
-        checked before anything is changed."""
+        checked before anything is changed.
+
+        A torch optimizer's ``state_dict()`` (``{"state": ..., "param_groups": ...}``, say
+        from ``torch.load``) loads too, into the pywd class of the same name: its
+        hyper-parameters, step counters and state tensors (copied to NumPy) are taken as
+        they are; ``decay`` is this optimizer's own, as torch does not save it (only
+        ``decoupled_weight_decay``, which must agree)."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping of str to arrays, "
                             f"got {type(state_dict).__name__}")
+        if _torch_state.is_torch_format(state_dict):
+            state_dict = _torch_state.from_torch(state_dict, self)
         entries = {key: _load_entry(state_dict, key) for key in state_dict.keys()}
         _expect_str(entries, "format", STATE_FORMAT)
         _expect_str(entries, "optimizer", type(self).__name__)
@@ -573,6 +638,29 @@ class _ParamState(_Counted):
         self._owner = owner
 
 
+# torch.optim's implementation switches: pywd has one implementation (one fused C call per
+# list), so they have nothing to choose and are accepted for ports to keep working.
+TORCH_OPTIONS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def _check_torch_options(options, defaults, optimizer):
+    """Accepts torch's foreach=, fused=, capturable= (bool or None; ignored) and
+    differentiable=False; refuses anything else with Python's message for an unknown keyword,
+    plus a hint for a near miss of a real one."""
+    for key, value in options.items():
+        if key not in TORCH_OPTIONS:
+            close = difflib.get_close_matches(key, [*TORCH_OPTIONS, *defaults], n=1,
+                                              cutoff=0.7)
+            raise TypeError(f"{optimizer}() got an unexpected keyword argument {key!r}"
+                            + (f": did you mean {close[0]!r}?" if close else ""))
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{key} must be a bool or None, got {value!r}")
+        if key == "differentiable" and value:
+            raise ValueError("differentiable=True cannot be honoured: pywd updates NumPy "
+                             "arrays in place, outside any autograd graph (torch.optim's "
+                             "differentiable steps need torch.optim itself)")
+
+
 def _refuse_near_miss(key, defaults, optimizer):
     """A param group key that is almost a hyper-parameter's name is a typo that would leave
     the default in force (issue 19: {"weight_deacy": 0.0} decayed the biases)."""
@@ -583,6 +671,27 @@ def _refuse_near_miss(key, defaults, optimizer):
         raise ValueError(f"param group key {key!r} is not a hyper-parameter of {optimizer}: "
                          f"did you mean {close[0]!r}? (other extra keys, such as a name, are "
                          f"kept)")
+
+
+def _describe(group):
+    """A group's parameters in a few words: '3 arrays (float32), 16640 elements: fc1.weight,
+    fc1.bias, fc2.weight'."""
+    params = group["params"]
+    dtypes = ", ".join(sorted({str(p.dtype) for p in params}))
+    text = (f"{len(params)} array{'s' if len(params) > 1 else ''} ({dtypes}), "
+            f"{sum(p.size for p in params)} elements")
+    names = group.get("param_names")
+    if names:
+        text += ": " + ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+    return text
+
+
+def _call_closure(closure):
+    out = closure()
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise TypeError(f"closure must return (loss, grads): pywd's parameters are arrays "
+                        f"without a .grad to read, got {type(out).__name__}")
+    return out
 
 
 def _plain(value):
@@ -704,16 +813,20 @@ class SGD(Optimizer):
     Equation, per parameter: ``b = momentum*b + (1-dampening)*(g + wd*w)``; ``w -= lr*b``.
     NumPy equivalent: ``for w, g, b in zip(params, grads, bufs): b *= momentum; b += g + wd*w;
     w -= lr*b``.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     state_arrays = ("momentum_buffer",)
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "l2") -> None:
+                 maximize: bool = False, decay: Decay = "l2",
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, decay=decay))
+                                      maximize=maximize, decay=decay), torch_options)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only
@@ -748,13 +861,17 @@ class SGDW(SGD):
     Equation: ``b = momentum*b + (1-dampening)*g``; ``w = w*(1 - lr*wd) - lr*b``. NumPy
     equivalent: ``w *= 1 - lr*wd; w -= lr*b`` after the buffer update. torch has no SGDW:
     ``torch.optim.SGD`` with ``weight_decay=0`` plus ``p.mul_(1 - lr*wd)`` before each step.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "decoupled") -> None:
+                 maximize: bool = False, decay: Decay = "decoupled",
+                 **torch_options: bool | None) -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize=maximize, decay=decay)
+                         maximize=maximize, decay=decay, **torch_options)
 
 
 class Adam(Optimizer):
@@ -762,11 +879,14 @@ class Adam(Optimizer):
 
     torch's constructor and defaults (``weight_decay`` acts as coupled L2, ``decay="l2"``;
     ``amsgrad``, ``maximize``); per-parameter step counters; the kernel is :func:`pywd.adam`.
-    With ``decay="decoupled"`` it is AdamW.
+    With ``decay="decoupled"`` (or torch's ``decoupled_weight_decay=True``) it is AdamW.
 
     Equation: ``m = b1*m + (1-b1)*g``; ``v = b2*v + (1-b2)*g**2``;
     ``w -= lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps)`` (``g`` includes ``wd*w`` for
     "l2"). NumPy equivalent: those lines per parameter, about 20 passes over memory.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
@@ -776,10 +896,19 @@ class Adam(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decay: Decay = "l2") -> None:
+                 decay: Decay = "l2", decoupled_weight_decay: bool = False,
+                 **torch_options: bool | None) -> None:
+        if decoupled_weight_decay is not False:     # torch's spelling of AdamW
+            if decoupled_weight_decay is not True:
+                raise TypeError(f"decoupled_weight_decay must be a bool, "
+                                f"got {decoupled_weight_decay!r}")
+            if decay not in ("l2", "decoupled"):
+                raise ValueError(f"decoupled_weight_decay=True asks for decay='decoupled', "
+                                 f"but decay={decay!r} was given: pass one of them")
+            decay = "decoupled"
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decay=decay))
+                                      maximize=maximize, decay=decay), torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -812,14 +941,17 @@ class AdamW(Adam):
 
     Equation: :class:`Adam`'s with ``w *= 1 - lr*wd`` before the update. NumPy equivalent:
     ``w *= 1 - lr*wd`` then Adam's lines.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
-                 decay: Decay = "decoupled") -> None:
+                 decay: Decay = "decoupled", **torch_options: bool | None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decay=decay)
+                         decay=decay, decoupled_weight_decay=False, **torch_options)
 
 
 class RMSprop(Optimizer):
@@ -830,6 +962,9 @@ class RMSprop(Optimizer):
     Equation: ``s = alpha*s + (1-alpha)*g**2``; ``w -= lr * g / (sqrt(s) + eps)`` (centered:
     ``sqrt(s - a**2)``, ``a`` the running mean of g). NumPy equivalent: those lines per
     parameter.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
@@ -839,10 +974,10 @@ class RMSprop(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False,
-                 decay: Decay = "l2") -> None:
+                 decay: Decay = "l2", **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
-                                      maximize=maximize, decay=decay))
+                                      maximize=maximize, decay=decay), torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -871,6 +1006,9 @@ class Adagrad(Optimizer):
 
     Equation: ``s += g**2``; ``w -= clr * g / (sqrt(s) + eps)`` with
     ``clr = lr / (1 + (t-1)*lr_decay)``. NumPy equivalent: those lines per parameter.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     state_arrays = ("sum",)
@@ -879,10 +1017,11 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2") -> None:
+                 eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize, decay=decay))
+                                      eps=eps, maximize=maximize, decay=decay), torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -912,15 +1051,19 @@ class Lion(Optimizer):
 
     Equation: ``w = w*(1 - lr*wd) - lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g``.
     NumPy equivalent: those lines per parameter (``np.sign``).
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
     """
 
     state_arrays = ("exp_avg",)
 
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
-                 maximize: bool = False, decay: Decay = "decoupled") -> None:
+                 maximize: bool = False, decay: Decay = "decoupled",
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
-                                      maximize=maximize, decay=decay))
+                                      maximize=maximize, decay=decay), torch_options)
 
     @staticmethod
     def _hyper(group):

@@ -53,7 +53,11 @@ def optimisers() -> int:
         buf.seek(0)
         opt.load_state_dict(np.load(buf))
         opt.add_param_group({"params": [np.zeros(2)]})
-    return sum(opt.skipped_steps for opt in opts)
+    w = np.ones(3)
+    with_closure = optim.AdamW([("w", w)], fused=True, foreach=None)
+    loss: float = with_closure.step(lambda: (float(w @ w), {"w": 2 * w}))
+    repr(with_closure)
+    return sum(opt.skipped_steps for opt in opts) + int(loss)
 
 
 def flat_model() -> float:

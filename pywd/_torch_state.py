@@ -1,0 +1,98 @@
+"""torch.optim's state_dict format, converted to pywd.optim's flat one.
+
+torch saves ``{"state": {index: {name: tensor}}, "param_groups": [{hyper-parameters...,
+"params": [indices]}]}``, with parameters numbered across groups in order, as pywd numbers
+them, and the same state names as pywd's classes (momentum_buffer, exp_avg, exp_avg_sq,
+max_exp_avg_sq, square_avg, grad_avg, sum; step as a float tensor). So a torch optimiser's
+state loads into the pywd class of the same name: the converted dict then goes through
+pywd's own checks. torch does not save which class it came from; its groups' keys are
+checked against the pywd class's hyper-parameters instead.
+"""
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+# torch group keys that choose an implementation or are torch's spelling of `decay`: not
+# hyper-parameters of pywd's groups
+TORCH_ONLY = {"foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay"}
+
+
+def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
+    return "param_groups" in state_dict and "state" in state_dict
+
+
+def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.ndarray]:
+    """``optimizer.load_state_dict``'s argument in pywd's format, from torch's."""
+    name = type(optimizer).__name__
+    groups, state = state_dict["param_groups"], state_dict["state"]
+    if not isinstance(groups, (list, tuple)) or not isinstance(state, Mapping):
+        raise TypeError("a torch optimizer state_dict has a list 'param_groups' and a dict "
+                        "'state'")
+    out = {"format": np.array("pywd.optim/1"), "optimizer": np.array(name),
+           "skipped_steps": np.array(0, dtype=np.int64)}
+    for g, group in enumerate(groups):
+        if not isinstance(group, Mapping) or "params" not in group:
+            raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
+                            f"'params'")
+        out[f"param_groups/{g}/params"] = np.array(group["params"], dtype=np.int64)
+        missing = [key for key in optimizer.defaults if key != "decay" and key not in group]
+        if missing:
+            raise ValueError(f"torch state_dict['param_groups'][{g}] lacks {missing}: it is "
+                             f"not the state of torch.optim.{name}")
+        mine = optimizer.param_groups[g] if g < len(optimizer.param_groups) else {}
+        out[f"param_groups/{g}/decay"] = np.array(_decay(group, mine.get("decay"), g, name))
+        for key, value in group.items():
+            if key in TORCH_ONLY or key in ("params", "decay"):
+                continue
+            if key == "param_names":
+                out[f"param_groups/{g}/param_names"] = np.array(list(value), dtype=str)
+            elif key in optimizer.defaults:
+                out[f"param_groups/{g}/{key}"] = _number(value, f"param_groups'][{g}]['{key}")
+            elif isinstance(value, (str, bool, int, float)):
+                out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
+    for index, entries in state.items():
+        if not isinstance(entries, Mapping):
+            raise TypeError(f"torch state_dict['state'][{index!r}] must be a dict")
+        for key, value in entries.items():
+            if value is None:           # older torch saved momentum_buffer=None
+                continue
+            where = f"state'][{index!r}]['{key}"
+            if key == "step":
+                step = float(_number(value, where))
+                if step != int(step):
+                    raise ValueError(f"torch state_dict['{where}'] must be a whole number, "
+                                     f"got {step}")
+                out[f"state/{index}/step"] = np.array(int(step), dtype=np.int64)
+            else:
+                out[f"state/{index}/{key}"] = _array(value, where)
+    return out
+
+
+def _decay(group, mine, g, name):
+    """pywd's decay mode for a torch group: torch's says "decoupled" only through
+    decoupled_weight_decay (Adam, AdamW); otherwise the pywd group's own mode stands."""
+    decoupled = group.get("decoupled_weight_decay")
+    if decoupled is None or mine is None or (decoupled == (mine == "decoupled")):
+        return mine if mine is not None else "decoupled" if decoupled else "l2"
+    raise ValueError(f"torch state_dict['param_groups'][{g}] has decoupled_weight_decay="
+                     f"{decoupled}, but this {name}'s group {g} has decay={mine!r}: load it "
+                     f"into pywd.optim.{'AdamW' if decoupled else 'Adam'}")
+
+
+def _array(value, where):
+    """A tensor (or array) as a NumPy array, copied off any device."""
+    try:
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        return np.array(value)
+    except (TypeError, RuntimeError) as err:
+        raise TypeError(f"torch state_dict['{where}'] cannot be read as a NumPy array "
+                        f"({err})") from None
+
+
+def _number(value, where):
+    """A hyper-parameter or step (a Python number, a tuple such as betas, or a 0-d tensor)."""
+    if isinstance(value, (tuple, list)):
+        return np.array([float(_array(v, where)) for v in value])
+    return _array(value, where)
