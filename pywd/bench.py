@@ -2,16 +2,19 @@
 memory bandwidth (measured first by a copy and a read-modify-write probe); the fills of
 pywd.init against NumPy's Generator.
 
-For every kernel, size and dtype it prints the reference's time, pywd's time, the speed-up,
-the GB/s pywd moves (bytes it must read and write, per element, times elements, over time)
-and that rate's share of the probe's read-modify-write bandwidth; losses are printed too.
+For every kernel, size and dtype it prints the reference's time (a NumPy loop), pywd's time,
+the speed-up, the GB/s pywd moves (bytes it must read and write, per element, times
+elements, over time) and, for arrays too big for the cache, that rate's share of the probe's
+read-modify-write bandwidth; fills are rated in elements per second. Losses are printed too.
 Timings are the best of several rounds, taken in the same run, so ratios are fair on a
 shared, noisy machine. The case definitions are shared with the pytest-benchmark suite.
 """
 import argparse
+import glob
 import json
 import platform
 import sys
+import textwrap
 import time
 from functools import partial
 
@@ -152,8 +155,15 @@ def optimizer_rows(budget):
         rows.append(dict(kernel=name, size=MANY, dtype="float32", arrays=len(MANY_SHAPES),
                          elements=elements, reference_s=t_ref, pywd_s=t_ours,
                          speedup=t_ref / t_ours,
-                         gb_per_s=KERNELS[kernel].bytes_per_element * elements / t_ours / 1e9))
+                         gb_per_s=KERNELS[kernel].bytes_per_element * elements / t_ours / 1e9,
+                         footprint=footprint(kernel, elements, np.float32)))
     return rows
+
+
+def footprint(kernel, elements, dtype):
+    """Bytes of every array a kernel case touches (params, grads, state)."""
+    k = KERNELS[kernel]
+    return (2 + k.states + len(k.keyword_states)) * elements * np.dtype(dtype).itemsize
 
 
 def measure(kernel, size, dtype, shapes, budget):
@@ -164,7 +174,7 @@ def measure(kernel, size, dtype, shapes, budget):
     nbytes = KERNELS[kernel].bytes_per_element * np.dtype(dtype).itemsize // 4 * elements
     return dict(kernel=kernel, size=size, dtype=np.dtype(dtype).name, arrays=len(shapes),
                 elements=elements, reference_s=t_ref, pywd_s=t_ours, speedup=t_ref / t_ours,
-                gb_per_s=nbytes / t_ours / 1e9)
+                gb_per_s=nbytes / t_ours / 1e9, footprint=footprint(kernel, elements, dtype))
 
 
 _GEN = pywd.Generator(0)
@@ -200,18 +210,22 @@ def fill_rows(quick, budget):
         for name, (ours, theirs) in FILLS.items():
             t_ours = best_time(lambda: ours(out), budget)
             t_ref = best_time(lambda: numpy_fill(theirs, out, rng), budget)
-            gbs = out.nbytes / t_ours / 1e9
             rows.append(dict(kernel=name, size="16M", dtype=np.dtype(dtype).name, arrays=1,
                              elements=out.size, reference_s=t_ref, pywd_s=t_ours,
-                             speedup=t_ref / t_ours, gb_per_s=gbs))
+                             speedup=t_ref / t_ours, elements_per_s=out.size / t_ours))
     matrix = np.empty((2048, 2048), np.float32)
     random = rng.standard_normal((2048, 2048), dtype=np.float32)
     t_ours = best_time(lambda: pywd.init.orthogonal_(matrix, rng=_GEN), budget)
     t_ref = best_time(lambda: np.linalg.qr(random), budget)
     rows.append(dict(kernel="orthogonal", size="2048^2", dtype="float32", arrays=1,
                      elements=matrix.size, reference_s=t_ref, pywd_s=t_ours,
-                     speedup=t_ref / t_ours, gb_per_s=matrix.nbytes / t_ours / 1e9))
+                     speedup=t_ref / t_ours, elements_per_s=matrix.size / t_ours))
     return rows
+
+
+# How long a run takes, measured on the project's 2-vCPU test machine (AMD EPYC Zen 3):
+# said before it starts, as it prints nothing until the end.
+DURATION = {True: "about 1 minute", False: "about 4 minutes"}
 
 
 def run(quick=False):
@@ -221,17 +235,41 @@ def run(quick=False):
         rows = [measure(*case, budget) for case in cases(quick)]
         rows += optimizer_rows(budget)
     rows += fill_rows(quick, budget)
+    cache = cache_bytes()
     for row in rows:
+        if "gb_per_s" not in row:
+            continue                  # fills: compute-bound, rated in elements per second
+        # Arrays that fit in cache are not bound by memory bandwidth: a share of it would
+        # read above 100%, so they are judged by their time per call or per array instead.
+        row["in_cache"] = row["footprint"] <= cache
+        if row["in_cache"]:
+            row["probe_gb_per_s"] = row["bandwidth_share"] = None
+            continue
         # Bandwidth drifts from minute to minute on a shared machine, so a row that streams
-        # from memory is judged against a probe taken right after it; rows that fit in cache
-        # against the run's first probe (their share above 100% says they beat DRAM).
+        # 64 MB or more is judged against a probe taken right after it.
         if row["elements"] * np.dtype(row["dtype"]).itemsize >= 64 << 20:
             row["probe_gb_per_s"] = probe_bandwidth(row["elements"], budget / 2)[1]
         else:
             row["probe_gb_per_s"] = rmw_bw
         row["bandwidth_share"] = row["gb_per_s"] / row["probe_gb_per_s"]
     return dict(machine=machine(), config=config(), copy_gb_per_s=copy_bw,
-                rmw_gb_per_s=rmw_bw, rows=rows, targets=targets(rows))
+                rmw_gb_per_s=rmw_bw, cache_bytes=cache, rows=rows, targets=targets(rows))
+
+
+def cache_bytes():
+    """The largest CPU cache (Linux's sysfs), or 32 MiB where it cannot be read."""
+    sizes = []
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            sizes.append(int(digits) * scale)
+    return max(sizes, default=32 << 20)
 
 
 def machine():
@@ -252,8 +290,7 @@ def targets(rows):
     big, small, model = row("sgd+decay", "16M"), row("sgd+decay", "4K"), row("momentum", "resnet50")
     if big:
         out.append(("16M float32 SGD+decay >= 10x reference", big["speedup"] >= 10, f"{big['speedup']:.1f}x"))
-        out.append(("16M float32 SGD+decay >= 85% of probe RMW bandwidth",
-                    big["bandwidth_share"] >= 0.85, f"{100 * big['bandwidth_share']:.0f}%"))
+        out += bandwidth_target("16M float32 SGD+decay", big)
     if small:
         out.append(("4K float32 SGD+decay <= 1.5 us per call", small["pywd_s"] <= 1.5e-6,
                     f"{small['pywd_s'] * 1e6:.2f} us"))
@@ -264,8 +301,7 @@ def targets(rows):
     if adamw:
         out.append(("16M float32 AdamW >= 20x reference", adamw["speedup"] >= 20,
                     f"{adamw['speedup']:.1f}x"))
-        out.append(("16M float32 AdamW >= 85% of probe RMW bandwidth",
-                    adamw["bandwidth_share"] >= 0.85, f"{100 * adamw['bandwidth_share']:.0f}%"))
+        out += bandwidth_target("16M float32 AdamW", adamw)
     if adamw_model:
         out.append(("ResNet-50 list, AdamW >= 8x reference loop", adamw_model["speedup"] >= 8,
                     f"{adamw_model['speedup']:.1f}x"))
@@ -293,6 +329,15 @@ def targets(rows):
     return [dict(target=t, met=bool(ok), measured=m) for t, ok, m in out]
 
 
+def bandwidth_target(name, row):
+    """A streaming row's target of 85% of the probe (none for a machine whose cache holds
+    the row's arrays)."""
+    share = row.get("bandwidth_share")
+    if share is None:
+        return []
+    return [(f"{name} >= 85% of probe RMW bandwidth", share >= 0.85, f"{100 * share:.0f}%")]
+
+
 def fmt_time(seconds):
     for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6)):
         if seconds >= scale:
@@ -300,23 +345,53 @@ def fmt_time(seconds):
     return f"{seconds / 1e-9:7.1f} ns"
 
 
+def fmt_rate(row):
+    if "gb_per_s" in row:
+        return f"{row['gb_per_s']:.1f} GB/s"
+    rate = row["elements_per_s"]        # elements filled per second
+    return f"{rate / 1e9:.2f} Gel/s" if rate >= 1e9 else f"{rate / 1e6:.1f} Mel/s"
+
+
+def fmt_share(row):
+    if row.get("in_cache"):
+        return "in cache"
+    share = row.get("bandwidth_share")
+    return "-" if share is None else f"{100 * share:.0f}%"
+
+
 def report(result, out=sys.stdout):
     cfg = result["config"]
     print(f"pywd {cfg['pywd']} bench on {result['machine']}: {cfg['threads']} threads, "
           f"OpenMP {'on' if cfg['openmp'] else 'off'}, ISA {cfg['isa']}", file=out)
     print(f"memory bandwidth probe: copy {result['copy_gb_per_s']:.1f} GB/s, read-modify-write "
-          f"{result['rmw_gb_per_s']:.1f} GB/s (rows of 64 MB and more are judged against a "
-          f"probe taken right after them)", file=out)
-    header = f"{'kernel':<12} {'size':>8} {'dtype':>7} {'reference':>10} {'pywd':>10} {'speed-up':>9} {'GB/s':>6} {'of RMW':>6}"
+          f"(RMW) {result['rmw_gb_per_s']:.1f} GB/s (rows of 64 MB and more are judged against "
+          f"a probe taken right after them)", file=out)
+    header = (f"{'kernel':<12} {'size':>8} {'dtype':>7} {'NumPy loop':>10} {'pywd':>10} "
+              f"{'speed-up':>9} {'rate':>11} {'of RMW':>8}")
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in result["rows"]:
-        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} {fmt_time(r['reference_s']):>10} "
-              f"{fmt_time(r['pywd_s']):>10} {r['speedup']:8.1f}x {r['gb_per_s']:6.1f} "
-              f"{100 * r['bandwidth_share']:5.0f}%", file=out)
-    print("targets:", file=out)
+        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} "
+              f"{fmt_time(r['reference_s']):>10} {fmt_time(r['pywd_s']):>10} "
+              f"{r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}", file=out)
+    cache_mb = result.get("cache_bytes", 32 << 20) / (1 << 20)
+    print(textwrap.fill(
+        f"NumPy loop: the same step in pywd.reference's NumPy code (fills: NumPy's Generator; "
+        f"orthogonal: numpy.linalg.qr). rate: the GB/s pywd reads and writes; for fills, "
+        f"elements per second (Gel/s: 10^9, Mel/s: 10^6). of RMW: that rate as a share of the "
+        f"probe's; \"in cache\": the arrays fit in this machine's {cache_mb:.0f} MB cache, "
+        f"so memory bandwidth does not bound them (the 10^4x16 rows: judge the time per "
+        f"array, below).", 90), file=out)
+    print("the project's speed targets, on this run:", file=out)
     for t in result["targets"]:
-        print(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['measured']}", file=out)
+        verdict = "met" if t["met"] else "below the project's target on this run"
+        print(f"  [{verdict}] {t['target']}: {t['measured']}", file=out)
+    if not all(t["met"] for t in result["targets"]):
+        print(textwrap.fill(
+            "A row below its target in one run is not a fault: the targets were set on the "
+            "project's 2-core test machine, and a shared machine's memory bandwidth and "
+            "clocks change from second to second. Run it again to see the spread.", 90),
+            file=out)
 
 
 def main(argv=None):
@@ -324,6 +399,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer kernels and sizes, shorter timing")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
+    print(f"pywd bench{' --quick' if args.quick else ''}: takes {DURATION[args.quick]} on a "
+          f"2-core machine, and prints its table at the end", file=sys.stderr, flush=True)
     result = run(quick=args.quick)
     if args.json:
         json.dump(result, sys.stdout, indent=1)

@@ -2,6 +2,7 @@
 import io
 
 import numpy as np
+import pytest
 
 from pywd import bench
 from pywd._models import resnet50_shapes
@@ -38,17 +39,53 @@ def test_best_time_is_positive_and_report_prints_every_row():
     assert 0 < bench.best_time(lambda: None, budget=0.01) < 1e-3
     rows = [dict(kernel="sgd+decay", size="16M", dtype="float32", arrays=1, elements=1 << 24,
                  reference_s=0.05, pywd_s=0.004, speedup=12.5, gb_per_s=50.0,
-                 bandwidth_share=0.9),
+                 footprint=3 << 26, in_cache=False, bandwidth_share=0.9),
             dict(kernel="sgd+decay", size="4K", dtype="float32", arrays=1, elements=4096,
                  reference_s=7e-6, pywd_s=2e-6, speedup=3.5, gb_per_s=24.0,
-                 bandwidth_share=0.5)]
+                 footprint=3 << 14, in_cache=True, bandwidth_share=None),
+            dict(kernel="orthogonal", size="2048^2", dtype="float32", arrays=1,
+                 elements=1 << 22, reference_s=1.0, pywd_s=0.8, speedup=1.25,
+                 elements_per_s=5.2e6)]
     result = dict(machine="test CPU", config=dict(pywd="0", threads=2, openmp=True, isa="avx2"),
-                  copy_gb_per_s=30.0, rmw_gb_per_s=45.0, rows=rows, targets=bench.targets(rows))
+                  copy_gb_per_s=30.0, rmw_gb_per_s=45.0, cache_bytes=32 << 20, rows=rows,
+                  targets=bench.targets(rows))
     met = {t["target"]: t["met"] for t in result["targets"]}
     assert met == {"16M float32 SGD+decay >= 10x reference": True,
                    "16M float32 SGD+decay >= 85% of probe RMW bandwidth": True,
-                   "4K float32 SGD+decay <= 1.5 us per call": False}
+                   "4K float32 SGD+decay <= 1.5 us per call": False,
+                   "orthogonal_ 2048x2048 no slower than numpy.linalg.qr": True}
     out = io.StringIO()
     bench.report(result, out)
     text = out.getvalue()
-    assert "test CPU" in text and "12.5x" in text and "[MISSED] 4K" in text
+    assert "test CPU" in text and "12.5x" in text
+    assert "NumPy loop" in text.splitlines()[2] and "reference" not in text.splitlines()[2]
+    lines = {line.split()[1]: line for line in text.splitlines() if line.startswith(
+        ("sgd+decay ", "orthogonal "))}
+    assert lines["16M"].endswith("50.0 GB/s      90%")
+    assert lines["4K"].endswith("24.0 GB/s in cache")           # not a share above 100%
+    assert lines["2048^2"].endswith("5.2 Mel/s        -")       # elements/s, no share
+    assert "MISSED" not in text
+    assert ("[below the project's target on this run] 4K float32 SGD+decay <= 1.5 us per "
+            "call: 2.00 us") in text
+    prose = " ".join(text.split())
+    assert "is not a fault" in prose and "Run it again to see the spread" in prose
+    assert "32 MB cache" in prose
+
+
+def test_rows_that_fit_in_cache_are_not_judged_against_the_bandwidth_probe():
+    cache = bench.cache_bytes()
+    assert 1 << 20 <= cache <= 1 << 34                          # 1 MB .. 16 GB: a real cache
+    assert bench.footprint("adamw", 1 << 20, np.float32) == 16 << 20   # 4 arrays of 4 MB
+    row = dict(gb_per_s=100.0, bandwidth_share=None, in_cache=True)
+    assert bench.bandwidth_target("x", row) == []
+    assert bench.bandwidth_target("x", dict(row, bandwidth_share=0.8, in_cache=False)) == [
+        ("x >= 85% of probe RMW bandwidth", False, "80%")]
+
+
+def test_the_command_says_how_long_it_takes_before_it_starts(monkeypatch, capsys):
+    def stop(quick):                      # the run itself is the bench's business, not a test's
+        raise SystemExit(0)
+    monkeypatch.setattr(bench, "run", stop)
+    with pytest.raises(SystemExit):
+        bench.main(["--quick"])
+    assert "takes about 1 minute on a 2-core machine" in capsys.readouterr().err
