@@ -8,8 +8,28 @@ from pywd import demo
 
 
 @pytest.fixture(scope="module")
-def results():
-    return demo.run(quick=True, echo=lambda *a: None)
+def printed_and_results():
+    lines = []
+    return lines, demo.run(quick=True, echo=lines.append)
+
+
+@pytest.fixture(scope="module")
+def results(printed_and_results):
+    return printed_and_results[1]
+
+
+def test_the_printout_is_sentences_with_units_and_says_quick_differs(printed_and_results):
+    lines, results = printed_and_results
+    text = " ".join(" ".join(lines).split())
+    assert text.startswith("--quick: smaller and shorter runs than the full demo")
+    assert "the numbers differ from the README's, which come from the full run" in text
+    for key in ("max_gap_sgd", "weight_norm_adamw", "zero_fraction_l1", "activation_rms"):
+        assert key not in text                               # no raw dict keys
+    gap = results[3]["max_gap_sgd"]
+    assert (f"Over 200 steps, the largest difference between a weight trained by SGD with "
+            f"decay=\"l2\" and with \"decoupled\" is {gap:.1e}") in text
+    assert f"leaves {results[5]['zero_fraction_l1']:.0%} of the weights exactly 0" in text
+    assert "Why: Adam divides the L2 term wd*w by the gradient's running rms" in text
 
 
 def test_constant_init_keeps_every_hidden_unit_identical(results):
@@ -24,13 +44,24 @@ def test_he_keeps_activation_scale_and_small_init_vanishes(results):
     assert results[2][("relu", "std 0.01")]["activation_rms"][-1] < 1e-3
     assert results[2][("relu", "too large (3x he)")]["activation_rms"][-1] > 1e3
     assert results[2][("tanh", "too large (3x he)")]["dead_or_saturated"][-1] > 0.3
+    dead = {r["dead_or_saturated"][-1] for (act, _), r in results[2].items() if act == "relu"}
+    assert len(dead) == 1 and 0 < dead.pop() < 0.5           # the same at every scale
 
 
 def test_l2_equals_decoupled_only_for_plain_sgd(results):
     r = results[3]
     assert r["max_gap_sgd"] < 1e-10                           # float64 rounding only
     assert r["max_gap_momentum"] > 1e-3 and r["max_gap_adam"] > 1e-3
-    assert r["weight_norm_adam+l2"] != r["weight_norm_adamw"]
+
+
+def test_adam_l2_ends_smaller_because_it_pulls_small_gradient_weights_to_zero(results):
+    """Demo 3's explanation: normalised L2 moves low-gradient weights to 0 at about lr per
+    step, so Adam + L2 has the smaller norm, more weights near 0, and underfits."""
+    r = results[3]
+    assert r["weight_norm_adam+l2"] < 0.5 * r["weight_norm_adamw"] < r["weight_norm_init"]
+    assert r["near_zero_fraction_adam+l2"] > 5 * r["near_zero_fraction_adamw"]
+    assert r["train_loss_adam+l2"] > 2 * r["train_loss_adamw"]
+    assert r["held_out_loss_adam+l2"] > r["held_out_loss_adamw"]
 
 
 def test_identity_recurrence_keeps_gradients_through_time(results):
@@ -49,7 +80,7 @@ def test_l1_makes_exact_zeros_and_l2_does_not(results):
 def test_command_line(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pywd.demo", "--quick", "--only", "5",
                           "--out", str(tmp_path)], capture_output=True, text=True, check=True)
-    assert "zero_fraction_l1" in out.stdout
+    assert "of the weights exactly 0" in out.stdout
     try:
         import matplotlib  # noqa: F401
     except ImportError:
