@@ -22,9 +22,11 @@ from ._config import show_config
 from ._version import __version__
 from ._generator import Generator, default_generator, seed
 from .flat import FlatParams
-from . import init, optim
+from .memory import empty, empty_like, zeros, zeros_like
+from . import init, memory, optim
 
 __all__ = ["sgd", "sgdw", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "StepResult",
-           "FlatParams", "Generator", "seed",
+           "FlatParams", "empty", "zeros", "empty_like", "zeros_like", "memory",
+           "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]

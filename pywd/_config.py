@@ -5,7 +5,7 @@ from typing import IO, Any
 
 import numpy
 
-from . import _kernels
+from . import _kernels, memory
 from ._version import __version__
 
 
@@ -24,11 +24,14 @@ def config() -> dict[str, Any]:
         "isa": _kernels._isa(),
         "compile_flags": _kernels._compile_flags(),
         "extension": _kernels.__file__,
+        "transparent_hugepages": memory.thp_mode(),
+        "allocator": memory.describe(),
     }
 
 
 def show_config(file: IO[str] | None = None) -> None:
-    """Prints pywd's version, whether OpenMP is on, the thread count and the compile flags.
+    """Prints pywd's version, whether OpenMP is on, the thread count, the compile flags, the
+    transparent huge page mode and what pywd's allocator gets (:mod:`pywd.memory`).
 
     NumPy equivalent: ``numpy.show_config()``. torch: ``print(torch.__config__.show())``.
     """

@@ -73,12 +73,19 @@ OPTIMIZERS = {      # optimiser class rows: name -> (class, hyper, the kernel it
 def make_arrays(shapes, dtype, count, seed=0):
     """`count` arguments for the given shapes, each a list of arrays or, when there is one
     shape, a single array (as a user passes one array): params and grads are normal values,
-    the state arrays start at zeros."""
+    the state arrays start at zeros. All from pywd's allocator (pywd.memory), for pywd and
+    the reference alike: both sides stream from memory placed the same way."""
     rng = np.random.default_rng(seed)
-    out = [[rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
+    out = [[_filled(rng.standard_normal(s, dtype=np.float32), dtype) for s in shapes]
            for _ in range(2)]
-    out += [[np.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
+    out += [[pywd.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
     return [lst[0] if len(shapes) == 1 else lst for lst in out]
+
+
+def _filled(values, dtype):
+    array = pywd.empty(values.shape, dtype)
+    array[...] = values
+    return array
 
 
 def kernel_case(name, shapes, dtype):
@@ -115,8 +122,8 @@ def best_time(fn, budget, round_time=0.01):
 
 def probe_bandwidth(n, budget):
     """GB/s of the copy (8 bytes per float) and read-modify-write (12 bytes) probes."""
-    a = np.ones(n, np.float32)
-    b = np.ones(n, np.float32)
+    a, b = pywd.empty(n, np.float32), pywd.empty(n, np.float32)
+    a[...], b[...] = 1.0, 1.0
     copy = best_time(lambda: _kernels._probe("copy", a, b), budget)
     rmw = best_time(lambda: _kernels._probe("rmw", a, b), budget)
     return 8 * n / copy / 1e9, 12 * n / rmw / 1e9
@@ -206,14 +213,14 @@ def fill_rows(quick, budget):
     rows = []
     rng = np.random.default_rng(0)
     for dtype in (np.float32,) if quick else (np.float32, np.float64):
-        out = np.empty(SIZES["16M"], dtype)
+        out = pywd.empty(SIZES["16M"], dtype)
         for name, (ours, theirs) in FILLS.items():
             t_ours = best_time(lambda: ours(out), budget)
             t_ref = best_time(lambda: numpy_fill(theirs, out, rng), budget)
             rows.append(dict(kernel=name, size="16M", dtype=np.dtype(dtype).name, arrays=1,
                              elements=out.size, reference_s=t_ref, pywd_s=t_ours,
                              speedup=t_ref / t_ours, elements_per_s=out.size / t_ours))
-    matrix = np.empty((2048, 2048), np.float32)
+    matrix = pywd.empty((2048, 2048), np.float32)
     random = rng.standard_normal((2048, 2048), dtype=np.float32)
     t_ours = best_time(lambda: pywd.init.orthogonal_(matrix, rng=_GEN), budget)
     t_ref = best_time(lambda: np.linalg.qr(random), budget)

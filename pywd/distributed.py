@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _kernels
+from . import _kernels, memory
 from . import init as _init
 from . import optim as _optim
 from ._generator import Generator
@@ -133,8 +133,8 @@ class ShardedOptimizer:
         self.lo, self.hi = self.bounds[self.rank]
         self._counts = [hi - lo for lo, hi in self.bounds]
         self._displs = [lo for lo, _ in self.bounds]
-        self._grad_sum = np.zeros(self.hi - self.lo, self._flat.dtype)
-        self._send = None if self._arrays is None else np.empty_like(self._flat)
+        self._grad_sum = memory.zeros(self.hi - self.lo, self._flat.dtype)
+        self._send = None if self._arrays is None else memory.empty_like(self._flat)
         sizes = [a.size for a in self._arrays or []]
         self._offsets = [int(o) for o in np.cumsum([0] + sizes[:-1])] if sizes else []
         # the inner optimiser sees this rank's shard as its one parameter
@@ -153,7 +153,9 @@ class ShardedOptimizer:
         if len({a.dtype for a in arrays}) != 1:
             raise TypeError("params must share one dtype (use one ShardedOptimizer per dtype)")
         _kernels._check_arrays(arrays)
-        return np.concatenate([_memory_order(a) for a in arrays]), arrays
+        flat = memory.empty(sum(a.size for a in arrays), arrays[0].dtype)
+        np.concatenate([_memory_order(a) for a in arrays], out=flat)
+        return flat, arrays
 
     def _flatten(self, grads):
         """This rank's gradients as one buffer like the params' (checked: layout, dtype)."""

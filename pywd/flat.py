@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import memory
+
 __all__ = ["FlatParams"]
 
 
@@ -41,7 +43,7 @@ class FlatParams:
             raise TypeError(f"dtype must be float32 or float64, got {self.dtype}")
         self.sizes = [int(np.prod(s, dtype=np.int64)) for s in self.shapes]
         self.offsets = [int(x) for x in np.cumsum([0] + self.sizes[:-1])] if self.sizes else []
-        self.buffer: npt.NDArray[Any] = np.zeros(sum(self.sizes), self.dtype)
+        self.buffer: npt.NDArray[Any] = memory.zeros(sum(self.sizes), self.dtype)
         self.views: list[npt.NDArray[Any]] = [
             self.buffer[o:o + n].reshape(s)
             for o, n, s in zip(self.offsets, self.sizes, self.shapes)]

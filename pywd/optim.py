@@ -21,7 +21,7 @@ from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from . import _kernels, _torch_state
+from . import _kernels, _torch_state, memory
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
 from .flat import FlatParams
@@ -357,7 +357,10 @@ class Optimizer:
                 created.append((i, None))
             for name, fill in self._state_needed(group):
                 if name not in state:
-                    state[name] = np.full_like(params[i], fill)
+                    array = memory.zeros_like(params[i])   # placed for streaming (issue 12)
+                    if fill:
+                        array[...] = fill
+                    state[name] = array
                     created.append((i, name))
             for name in self.state_counters:
                 if name not in state:
@@ -560,7 +563,7 @@ class Optimizer:
             if name in self.nonnegative_state and not (value >= 0).all():
                 raise ValueError(f"state_dict[{key!r}] must be >= 0 everywhere (a running "
                                  f"average of squares), and has NaN or negative values")
-            array = np.empty_like(param)  # the parameter's memory order, as the kernels need
+            array = memory.empty_like(param)  # the parameter's memory order, as kernels need
             array[...] = value
             state.setdefault(i, {})[name] = array
         if self.state_counters:

@@ -61,12 +61,14 @@ def optimisers() -> int:
 
 
 def flat_model() -> float:
+    placed = pywd.zeros((3, 4), np.float32) + pywd.empty(4) + pywd.empty_like(np.ones(3))[0]
+    placed += pywd.zeros_like(placed, order="F", dtype=np.float32)
     params = pywd.FlatParams([(3, 4), (4,)], np.float32)
     grads = params.zeros_like()
     grads.buffer[...] = 1.0
     optim.SGD(params, lr=0.1).step(grads)
     copy = pywd.FlatParams.from_arrays([np.ones(3), np.zeros((2, 2))])
-    return float(params.buffer.sum() + copy.views[0].sum()) + len(params)
+    return float(params.buffer.sum() + copy.views[0].sum() + placed.sum()) + len(params)
 
 
 def initialisers() -> float:

@@ -1,0 +1,126 @@
+"""Where big arrays sit, and how fast a streaming kernel runs on them (issue 12).
+
+    python bench/placement.py [--processes 6] [--n 16M]
+
+Each fresh process makes params and grads as users do (NumPy, `standard_normal().astype`),
+then times pywd.adamw and SGD-momentum (pywd.sgd) with their state allocated in several
+ways, in a shuffled order: NumPy's `np.zeros`; pywd's allocator with every array at the same
+distance past its 2 MB boundary (stagger 0), and with successive arrays a stagger further;
+and all four arrays (params and grads too) from pywd's allocator. Then, in the same process,
+AdamW on four arrays cut from one huge-page arena at controlled distances (64 MB + delta
+apart, so their offsets modulo 2 MB step by delta), the layouts interleaved over rounds. It
+prints, per layout, the median over processes of each process's best time, and the range.
+What the README's "Memory" section says comes from this script's output.
+"""
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+LAYOUTS = ["numpy", "numpy padded 64K", "pywd stagger 0", "pywd stagger 4K",
+           "pywd stagger 768K", "all pywd stagger 0", "all pywd stagger 768K"]
+STRIDES = {"0": 0, "4K": 4096, "768K": 3 << 18}
+DELTAS = [0, 64, 4096, 4096 + 64, 65536 + 64, 1 << 18, 1 << 19, 3 << 18]
+
+
+def best(fn, calls=15):
+    fn()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def one_process(n, seed):
+    import pywd
+    from pywd import memory
+    rng = np.random.default_rng(seed)
+    params = rng.standard_normal(n).astype(np.float32)
+    grads = rng.standard_normal(n).astype(np.float32)
+    out = {}
+    order = list(LAYOUTS)
+    random.Random(seed).shuffle(order)
+    for layout in order:
+        if layout.startswith("numpy"):
+            pad = 16384 if "padded" in layout else 0         # the issue's lead: 64 KB more
+            make = lambda: np.zeros(n + pad, np.float32)[:n]  # noqa: E731
+            w, g = params, grads
+        else:
+            memory.STAGGER = STRIDES[layout.rsplit(" ", 1)[1]]
+            make = lambda: memory.zeros(n, np.float32)       # noqa: E731
+            if layout.startswith("all"):
+                w, g = memory.empty(n, np.float32), memory.empty(n, np.float32)
+                w[...], g[...] = params, grads
+            else:
+                w, g = params, grads
+        m, v, b = make(), make(), make()
+        adamw = best(lambda: pywd.adamw(w, g, m, v, step=10, lr=1e-6))
+        sgdm = best(lambda: pywd.sgd(w, g, b, lr=1e-6, momentum=0.9))
+        out[layout] = dict(adamw=adamw, sgd_momentum=sgdm,
+                           offsets=[a.ctypes.data % (2 << 20) for a in (w, g, m, v)],
+                           huge=[memory.huge_page_bytes(a) for a in (w, g, m, v)])
+        del m, v, b
+    out["arena"] = arena_offsets(n, seed)
+    return out
+
+
+def arena_offsets(n, seed, rounds=4):
+    """Best AdamW time per delta: four arrays 4n + delta bytes apart in one huge-page arena
+    (the layouts interleaved in a shuffled order each round; median over rounds)."""
+    import pywd
+    from pywd import memory
+    nbytes = 4 * n
+    arena = memory.zeros(4 * (nbytes + max(DELTAS)) + (4 << 20), np.uint8)
+    arena[::4096] = 1
+    times = {d: [] for d in DELTAS}
+    order = list(DELTAS)
+    for _ in range(rounds):
+        random.Random(seed).shuffle(order)
+        for d in order:
+            w, g, m, v = (arena[i * (nbytes + d):i * (nbytes + d) + nbytes].view(np.float32)
+                          for i in range(4))
+            w[...], g[...] = 1.0, 0.5
+            times[d].append(best(lambda: pywd.adamw(w, g, m, v, step=10, lr=1e-6), 8))
+    return {str(d): float(np.median(t)) for d, t in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--n", type=int, default=1 << 24)
+    parser.add_argument("--child", type=int, default=None)
+    args = parser.parse_args()
+    if args.child is not None:
+        json.dump(one_process(args.n, args.child), sys.stdout)
+        return
+    runs = []
+    for seed in range(args.processes):
+        text = subprocess.run([sys.executable, __file__, "--child", str(seed), "--n",
+                               str(args.n)], capture_output=True, text=True, check=True).stdout
+        runs.append(json.loads(text))
+    bytes_adamw, bytes_sgdm = 28 * args.n, 20 * args.n
+    print(f"{'layout':<24} {'AdamW ms (median, range)':>28} {'GB/s':>6} "
+          f"{'SGD-momentum ms':>24} {'GB/s':>6}")
+    for layout in LAYOUTS:
+        a = np.array([r[layout]["adamw"] for r in runs]) * 1e3
+        s = np.array([r[layout]["sgd_momentum"] for r in runs]) * 1e3
+        print(f"{layout:<24} {np.median(a):8.2f} ({a.min():5.2f}-{a.max():5.2f}) "
+              f"{bytes_adamw / np.median(a) / 1e6:12.1f} {np.median(s):8.2f} "
+              f"({s.min():5.2f}-{s.max():5.2f}) {bytes_sgdm / np.median(s) / 1e6:6.1f}")
+    print("one arena, arrays 64 MB + delta apart: AdamW ms, median over processes (range)")
+    for d in DELTAS:
+        a = np.array([r["arena"][str(d)] for r in runs]) * 1e3
+        print(f"  delta {d:>7}: {np.median(a):6.2f} ({a.min():5.2f}-{a.max():5.2f})")
+    print("offsets mod 2 MB and huge-page bytes of (w, g, m, v), first process:")
+    for layout in LAYOUTS:
+        print(f"  {layout:<24} {runs[0][layout]['offsets']} {runs[0][layout]['huge']}")
+
+
+if __name__ == "__main__":
+    main()
