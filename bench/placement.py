@@ -66,8 +66,32 @@ def one_process(n, seed):
                            offsets=[a.ctypes.data % (2 << 20) for a in (w, g, m, v)],
                            huge=[memory.huge_page_bytes(a) for a in (w, g, m, v)])
         del m, v, b
+    memory.STAGGER = STRIDES["768K"]
+    out["pywd.optim on NumPy params"] = optimizer_classes(pywd.optim, params, grads)
+    try:
+        out["torch fused, own tensors"] = torch_fused(n)
+    except ImportError:
+        pass
     out["arena"] = arena_offsets(n, seed)
     return out
+
+
+def optimizer_classes(optim, params, grads):
+    """The usual case: params and grads from NumPy, state made by pywd.optim's classes."""
+    adamw = optim.AdamW([params], lr=1e-6)
+    sgdm = optim.SGD([params], lr=1e-6, momentum=0.9)
+    return dict(adamw=best(lambda: adamw.step([grads])),
+                sgd_momentum=best(lambda: sgdm.step([grads])))
+
+
+def torch_fused(n):
+    """The peer: torch's fused CPU optimisers on tensors torch allocated."""
+    import torch
+    p = torch.nn.Parameter(torch.randn(n))
+    p.grad = torch.randn(n)
+    adamw = torch.optim.AdamW([p], lr=1e-6, fused=True)
+    sgdm = torch.optim.SGD([p], lr=1e-6, momentum=0.9, fused=True)
+    return dict(adamw=best(adamw.step), sgd_momentum=best(sgdm.step))
 
 
 def arena_offsets(n, seed, rounds=4):
@@ -105,12 +129,14 @@ def main():
                                str(args.n)], capture_output=True, text=True, check=True).stdout
         runs.append(json.loads(text))
     bytes_adamw, bytes_sgdm = 28 * args.n, 20 * args.n
-    print(f"{'layout':<24} {'AdamW ms (median, range)':>28} {'GB/s':>6} "
+    print(f"{'layout':<28} {'AdamW ms (median, range)':>28} {'GB/s':>6} "
           f"{'SGD-momentum ms':>24} {'GB/s':>6}")
-    for layout in LAYOUTS:
+    for layout in LAYOUTS + ["pywd.optim on NumPy params", "torch fused, own tensors"]:
+        if layout not in runs[0]:
+            continue
         a = np.array([r[layout]["adamw"] for r in runs]) * 1e3
         s = np.array([r[layout]["sgd_momentum"] for r in runs]) * 1e3
-        print(f"{layout:<24} {np.median(a):8.2f} ({a.min():5.2f}-{a.max():5.2f}) "
+        print(f"{layout:<28} {np.median(a):8.2f} ({a.min():5.2f}-{a.max():5.2f}) "
               f"{bytes_adamw / np.median(a) / 1e6:12.1f} {np.median(s):8.2f} "
               f"({s.min():5.2f}-{s.max():5.2f}) {bytes_sgdm / np.median(s) / 1e6:6.1f}")
     print("one arena, arrays 64 MB + delta apart: AdamW ms, median over processes (range)")

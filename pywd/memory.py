@@ -142,7 +142,10 @@ def _mapped(nbytes):
         _counter += 1
     size = nbytes + offset + HUGE                 # room to reach a 2 MB boundary
     size += -size % mmap.PAGESIZE
-    region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    try:
+        region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except OSError as err:                        # as NumPy reports an allocation failure
+        raise MemoryError(f"cannot allocate {nbytes} bytes: {err}") from None
     raw = np.frombuffer(region, np.uint8)         # keeps the mapping alive; unmapped with it
     start = -raw.ctypes.data % HUGE
     if _ADVISE is not None and os.environ.get("PYWD_HUGEPAGES", "1") != "0":

@@ -87,6 +87,11 @@ def test_bad_arguments_are_refused():
         pywd.empty_like(np.ones(3), order="X")
 
 
+def test_an_allocation_the_system_refuses_is_a_memory_error():
+    with pytest.raises(MemoryError):
+        pywd.empty(1 << 62, np.uint8)
+
+
 def test_arrays_pickle_save_and_view_as_any_ndarray(tmp_path):
     a = pywd.zeros((1024, 1024), np.float32)            # 4 MB: the mapped path
     a[3, 5] = 7.0
