@@ -70,15 +70,21 @@ OPTIMIZERS = {      # optimiser class rows: name -> (class, hyper, the kernel it
 }
 
 
-def make_arrays(shapes, dtype, count, seed=0):
+def make_arrays(shapes, dtype, count, seed=0, memory="pywd"):
     """`count` arguments for the given shapes, each a list of arrays or, when there is one
     shape, a single array (as a user passes one array): params and grads are normal values,
-    the state arrays start at zeros. All from pywd's allocator (pywd.memory), for pywd and
-    the reference alike: both sides stream from memory placed the same way."""
+    the state arrays start at zeros. From pywd's allocator (pywd.memory), for pywd and the
+    reference alike, so both stream from memory placed the same way; or, memory="numpy",
+    as a NumPy user makes them (astype, np.zeros)."""
     rng = np.random.default_rng(seed)
-    out = [[_filled(rng.standard_normal(s, dtype=np.float32), dtype) for s in shapes]
-           for _ in range(2)]
-    out += [[pywd.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
+    if memory == "numpy":
+        out = [[rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
+               for _ in range(2)]
+        out += [[np.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
+    else:
+        out = [[_filled(rng.standard_normal(s, dtype=np.float32), dtype) for s in shapes]
+               for _ in range(2)]
+        out += [[pywd.zeros(s, dtype) for s in shapes] for _ in range(count - 2)]
     return [lst[0] if len(shapes) == 1 else lst for lst in out]
 
 
@@ -88,13 +94,13 @@ def _filled(values, dtype):
     return array
 
 
-def kernel_case(name, shapes, dtype):
-    """Two zero-argument callables doing the same step: (pywd, reference)."""
+def kernel_case(name, shapes, dtype, modules=(pywd, reference), memory="pywd"):
+    """Zero-argument callables doing the same step, one per module: (pywd, reference)."""
     kernel = KERNELS[name]
     count = 2 + kernel.states + len(kernel.keyword_states)
     calls = []
-    for module in (pywd, reference):
-        arrays = make_arrays(shapes, dtype, count)
+    for module in modules:
+        arrays = make_arrays(shapes, dtype, count, memory=memory)
         positional = arrays[:2 + kernel.states]
         keywords = dict(zip(kernel.keyword_states, arrays[2 + kernel.states:]))
         calls.append(partial(getattr(module, kernel.fn), *positional, **keywords, **kernel.hyper))
@@ -120,13 +126,17 @@ def best_time(fn, budget, round_time=0.01):
     return best
 
 
-def probe_bandwidth(n, budget):
-    """GB/s of the copy (8 bytes per float) and read-modify-write (12 bytes) probes."""
-    a, b = pywd.empty(n, np.float32), pywd.empty(n, np.float32)
-    a[...], b[...] = 1.0, 1.0
-    copy = best_time(lambda: _kernels._probe("copy", a, b), budget)
-    rmw = best_time(lambda: _kernels._probe("rmw", a, b), budget)
-    return 8 * n / copy / 1e9, 12 * n / rmw / 1e9
+def probe_bandwidth(n, budget, placements=1):
+    """GB/s of the copy (8 bytes per float) and read-modify-write (12 bytes) probes, each on
+    `placements` fresh pairs of arrays: (copy rates, rmw rates), one per placement."""
+    copies, rmws = [], []
+    for _ in range(placements):
+        a, b = pywd.empty(n, np.float32), pywd.empty(n, np.float32)
+        a[...], b[...] = 1.0, 1.0
+        share = budget / placements
+        copies.append(8 * n / best_time(lambda: _kernels._probe("copy", a, b), share) / 1e9)
+        rmws.append(12 * n / best_time(lambda: _kernels._probe("rmw", a, b), share) / 1e9)
+    return copies, rmws
 
 
 def cases(quick):
@@ -153,17 +163,43 @@ def optimizer_case(name, shapes, dtype):
     return partial(opt.step, grads), kernel_case(kernel, shapes, dtype)[1]
 
 
+def usual_rows(budget, placements):
+    """The usual case at 16M: params and grads made by NumPy, state made by pywd.optim's
+    class (a fresh optimiser per placement); the reference on NumPy-made arrays too."""
+    rows = []
+    n = SIZES["16M"]
+    for name, (cls_name, hyper, kernel) in OPTIMIZERS.items():
+        times = []
+        for placement in range(placements):
+            params, grads = make_arrays([(n,)], np.float32, 2, placement, memory="numpy")
+            opt = getattr(pywd.optim, cls_name)([params], **hyper)
+            opt.step([grads])                     # state exists: a steady-state step
+            times.append(best_time(partial(opt.step, [grads]), budget / placements))
+            del opt, params, grads
+        theirs, = kernel_case(kernel, [(n,)], np.float32, (reference,), memory="numpy")
+        rows.append(_row(f"{cls_name} usual", "16M", np.float32, [(n,)], kernel, times,
+                         best_time(theirs, budget)))
+    return rows
+
+
+def _row(name, size, dtype, shapes, kernel, times, t_ref):
+    """A result row from pywd's times (one per placement: the median is reported) and the
+    reference's time."""
+    t_ours = float(np.median(times))
+    elements = sum(int(np.prod(s)) for s in shapes)
+    nbytes = KERNELS[kernel].bytes_per_element * np.dtype(dtype).itemsize // 4 * elements
+    return dict(kernel=name, size=size, dtype=np.dtype(dtype).name, arrays=len(shapes),
+                elements=elements, reference_s=t_ref, pywd_s=t_ours, pywd_placements_s=times,
+                speedup=t_ref / t_ours, gb_per_s=nbytes / t_ours / 1e9,
+                footprint=footprint(kernel, elements, dtype))
+
+
 def optimizer_rows(budget):
     rows = []
     for name, (_, _, kernel) in OPTIMIZERS.items():
         ours, theirs = optimizer_case(name, MANY_SHAPES, np.float32)
-        t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
-        elements = sum(int(np.prod(s)) for s in MANY_SHAPES)
-        rows.append(dict(kernel=name, size=MANY, dtype="float32", arrays=len(MANY_SHAPES),
-                         elements=elements, reference_s=t_ref, pywd_s=t_ours,
-                         speedup=t_ref / t_ours,
-                         gb_per_s=KERNELS[kernel].bytes_per_element * elements / t_ours / 1e9,
-                         footprint=footprint(kernel, elements, np.float32)))
+        rows.append(_row(name, MANY, np.float32, MANY_SHAPES, kernel,
+                         [best_time(ours, budget)], best_time(theirs, budget)))
     return rows
 
 
@@ -173,15 +209,18 @@ def footprint(kernel, elements, dtype):
     return (2 + k.states + len(k.keyword_states)) * elements * np.dtype(dtype).itemsize
 
 
-def measure(kernel, size, dtype, shapes, budget):
-    """One row: both sides timed in the same way, and the bytes pywd moved per second."""
+def measure(kernel, size, dtype, shapes, budget, placements=1):
+    """One row: both sides timed in the same way, pywd on `placements` fresh sets of arrays
+    (where the arrays land decides the speed of a streaming kernel: README "Memory")."""
     ours, theirs = kernel_case(kernel, shapes, dtype)
-    t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
-    elements = sum(int(np.prod(s)) for s in shapes)
-    nbytes = KERNELS[kernel].bytes_per_element * np.dtype(dtype).itemsize // 4 * elements
-    return dict(kernel=kernel, size=size, dtype=np.dtype(dtype).name, arrays=len(shapes),
-                elements=elements, reference_s=t_ref, pywd_s=t_ours, speedup=t_ref / t_ours,
-                gb_per_s=nbytes / t_ours / 1e9, footprint=footprint(kernel, elements, dtype))
+    t_ref = best_time(theirs, budget)
+    del theirs
+    times = [best_time(ours, budget / placements)]
+    for _ in range(placements - 1):
+        del ours
+        ours, = kernel_case(kernel, shapes, dtype, (pywd,))
+        times.append(best_time(ours, budget / placements))
+    return _row(kernel, size, dtype, shapes, kernel, times, t_ref)
 
 
 _GEN = pywd.Generator(0)
@@ -233,34 +272,35 @@ def fill_rows(quick, budget):
 # How long a run takes, measured on the project's 2-vCPU test machine (AMD EPYC Zen 3):
 # said before it starts, as it prints nothing until the end.
 DURATION = {True: "about 1 minute", False: "about 4 minutes"}
+# Fresh placements of the arrays for the probe and each row that streams from memory.
+PLACEMENTS = {True: 3, False: 5}
 
 
 def run(quick=False):
     budget = 0.2 if quick else 0.6
-    copy_bw, rmw_bw = probe_bandwidth(SIZES["16M"], budget)
+    placements = PLACEMENTS[quick]
+    cache = cache_bytes()
+    # the limit: the best of several fresh placements (their median says what is usual)
+    copies, rmws = probe_bandwidth(SIZES["16M"], budget * placements / 2, placements)
     with np.errstate(all="ignore"):   # the same gradient every step drives some states to 0/0
-        rows = [measure(*case, budget) for case in cases(quick)]
+        rows = []
+        for kernel, size, dtype, shapes in cases(quick):
+            streams = footprint(kernel, sum(int(np.prod(s)) for s in shapes), dtype) > cache
+            rows.append(measure(kernel, size, dtype, shapes, budget,
+                                placements if streams else 1))
+        rows += usual_rows(budget, placements)
         rows += optimizer_rows(budget)
     rows += fill_rows(quick, budget)
-    cache = cache_bytes()
     for row in rows:
         if "gb_per_s" not in row:
             continue                  # fills: compute-bound, rated in elements per second
         # Arrays that fit in cache are not bound by memory bandwidth: a share of it would
         # read above 100%, so they are judged by their time per call or per array instead.
         row["in_cache"] = row["footprint"] <= cache
-        if row["in_cache"]:
-            row["probe_gb_per_s"] = row["bandwidth_share"] = None
-            continue
-        # Bandwidth drifts from minute to minute on a shared machine, so a row that streams
-        # 64 MB or more is judged against a probe taken right after it.
-        if row["elements"] * np.dtype(row["dtype"]).itemsize >= 64 << 20:
-            row["probe_gb_per_s"] = probe_bandwidth(row["elements"], budget / 2)[1]
-        else:
-            row["probe_gb_per_s"] = rmw_bw
-        row["bandwidth_share"] = row["gb_per_s"] / row["probe_gb_per_s"]
-    return dict(machine=machine(), config=config(), copy_gb_per_s=copy_bw,
-                rmw_gb_per_s=rmw_bw, cache_bytes=cache, rows=rows, targets=targets(rows))
+        row["bandwidth_share"] = None if row["in_cache"] else row["gb_per_s"] / max(rmws)
+    return dict(machine=machine(), config=config(), copy_gb_per_s=max(copies),
+                rmw_gb_per_s=max(rmws), rmw_median_gb_per_s=float(np.median(rmws)),
+                placements=placements, cache_bytes=cache, rows=rows, targets=targets(rows))
 
 
 def cache_bytes():
@@ -359,6 +399,11 @@ def fmt_rate(row):
     return f"{rate / 1e9:.2f} Gel/s" if rate >= 1e9 else f"{rate / 1e6:.1f} Mel/s"
 
 
+def fmt_spread(row):
+    times = row.get("pywd_placements_s") or []
+    return f"{100 * (max(times) / min(times) - 1):.0f}%" if len(times) > 1 else "-"
+
+
 def fmt_share(row):
     if row.get("in_cache"):
         return "in cache"
@@ -370,25 +415,32 @@ def report(result, out=sys.stdout):
     cfg = result["config"]
     print(f"pywd {cfg['pywd']} bench on {result['machine']}: {cfg['threads']} threads, "
           f"OpenMP {'on' if cfg['openmp'] else 'off'}, ISA {cfg['isa']}", file=out)
-    print(f"memory bandwidth probe: copy {result['copy_gb_per_s']:.1f} GB/s, read-modify-write "
-          f"(RMW) {result['rmw_gb_per_s']:.1f} GB/s (rows of 64 MB and more are judged against "
-          f"a probe taken right after them)", file=out)
+    placements = result.get("placements", 1)
+    print(f"memory bandwidth probe, best of {placements} fresh placements: copy "
+          f"{result['copy_gb_per_s']:.1f} GB/s, read-modify-write (RMW) "
+          f"{result['rmw_gb_per_s']:.1f} GB/s (median "
+          f"{result.get('rmw_median_gb_per_s', result['rmw_gb_per_s']):.1f})", file=out)
     header = (f"{'kernel':<12} {'size':>8} {'dtype':>7} {'NumPy loop':>10} {'pywd':>10} "
-              f"{'speed-up':>9} {'rate':>11} {'of RMW':>8}")
+              f"{'spread':>7} {'speed-up':>9} {'rate':>11} {'of RMW':>8}")
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in result["rows"]:
         print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} "
               f"{fmt_time(r['reference_s']):>10} {fmt_time(r['pywd_s']):>10} "
-              f"{r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}", file=out)
+              f"{fmt_spread(r):>7} {r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}",
+              file=out)
     cache_mb = result.get("cache_bytes", 32 << 20) / (1 << 20)
     print(textwrap.fill(
         f"NumPy loop: the same step in pywd.reference's NumPy code (fills: NumPy's Generator; "
-        f"orthogonal: numpy.linalg.qr). rate: the GB/s pywd reads and writes; for fills, "
-        f"elements per second (Gel/s: 10^9, Mel/s: 10^6). of RMW: that rate as a share of the "
-        f"probe's; \"in cache\": the arrays fit in this machine's {cache_mb:.0f} MB cache, "
-        f"so memory bandwidth does not bound them (the 10^4x16 rows: judge the time per "
-        f"array, below).", 90), file=out)
+        f"orthogonal: numpy.linalg.qr). Arrays come from pywd.empty/zeros, except in the "
+        f"\"usual\" rows: params and grads made by NumPy, state by pywd.optim's class (what "
+        f"a NumPy user has). pywd: the median over {placements} fresh placements of the "
+        f"arrays for rows that stream from memory; spread: their slowest over their fastest. "
+        f"rate: the GB/s pywd reads and writes; for fills, elements per second (Gel/s: "
+        f"10^9, Mel/s: 10^6). of RMW: that rate as a share of the probe's best; \"in "
+        f"cache\": the arrays fit in this machine's {cache_mb:.0f} MB cache, so memory "
+        f"bandwidth does not bound them (the 10^4x16 rows: judge the time per array, "
+        f"below).", 90), file=out)
     print("the project's speed targets, on this run:", file=out)
     for t in result["targets"]:
         verdict = "met" if t["met"] else "below the project's target on this run"

@@ -39,6 +39,7 @@ def test_best_time_is_positive_and_report_prints_every_row():
     assert 0 < bench.best_time(lambda: None, budget=0.01) < 1e-3
     rows = [dict(kernel="sgd+decay", size="16M", dtype="float32", arrays=1, elements=1 << 24,
                  reference_s=0.05, pywd_s=0.004, speedup=12.5, gb_per_s=50.0,
+                 pywd_placements_s=[0.004, 0.0048, 0.0041],
                  footprint=3 << 26, in_cache=False, bandwidth_share=0.9),
             dict(kernel="sgd+decay", size="4K", dtype="float32", arrays=1, elements=4096,
                  reference_s=7e-6, pywd_s=2e-6, speedup=3.5, gb_per_s=24.0,
@@ -61,8 +62,8 @@ def test_best_time_is_positive_and_report_prints_every_row():
     assert "NumPy loop" in text.splitlines()[2] and "reference" not in text.splitlines()[2]
     lines = {line.split()[1]: line for line in text.splitlines() if line.startswith(
         ("sgd+decay ", "orthogonal "))}
-    assert lines["16M"].endswith("50.0 GB/s      90%")
-    assert lines["4K"].endswith("24.0 GB/s in cache")           # not a share above 100%
+    assert lines["16M"].endswith("4.00 ms     20%     12.5x   50.0 GB/s      90%")
+    assert lines["4K"].endswith("-      3.5x   24.0 GB/s in cache")   # no share above 100%
     assert lines["2048^2"].endswith("5.2 Mel/s        -")       # elements/s, no share
     assert "MISSED" not in text
     assert ("[below the project's target on this run] 4K float32 SGD+decay <= 1.5 us per "
@@ -89,3 +90,22 @@ def test_the_command_says_how_long_it_takes_before_it_starts(monkeypatch, capsys
     with pytest.raises(SystemExit):
         bench.main(["--quick"])
     assert "takes about 1 minute on a 2-core machine" in capsys.readouterr().err
+
+
+def test_streaming_rows_are_timed_on_fresh_placements_and_report_their_median():
+    row = bench.measure("adamw", "1000", np.float32, [(1000,)], budget=0.001, placements=3)
+    assert len(row["pywd_placements_s"]) == 3
+    assert row["pywd_s"] == np.median(row["pywd_placements_s"])
+    copies, rmws = bench.probe_bandwidth(4096, budget=0.001, placements=2)
+    assert len(copies) == len(rmws) == 2 and min(copies + rmws) > 0
+
+
+def test_usual_rows_step_numpy_made_params_with_the_optimizers_own_state(monkeypatch):
+    monkeypatch.setitem(bench.SIZES, "16M", 5000)
+    rows = bench.usual_rows(budget=0.001, placements=2)
+    assert [r["kernel"] for r in rows] == ["SGD usual", "AdamW usual"]
+    assert all(len(r["pywd_placements_s"]) == 2 and r["elements"] == 5000 for r in rows)
+    params, grads, state = bench.make_arrays([(3 << 20,)], np.float32, 3, memory="numpy")
+    assert params.base is None                   # NumPy's own (pywd's are views of a block)
+    placed = bench.make_arrays([(3 << 20,)], np.float32, 3)
+    assert all(a.ctypes.data % 64 == 0 for a in placed)

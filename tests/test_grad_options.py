@@ -93,6 +93,22 @@ def test_clipping_scales_the_gradient_to_the_max_norm():
         assert (wi == -gi).all()
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_an_infinite_norm_clips_every_gradient_by_zero_as_torch(name):
+    """nonfinite="propagate" with max_grad_norm and an inf gradient: the clip factor is 0, so
+    the inf becomes NaN and the finite gradients 0 (the reference once divided by that 0:
+    found by hypothesis in CI)."""
+    arrays = arrays_for(name, dtype=np.float32)
+    arrays[1][0][1, 2] = np.inf
+    ours, ref = copies(arrays), copies(arrays)
+    result = call(name, pywd, ours, max_grad_norm=0.1)
+    with np.errstate(invalid="ignore"):
+        applied, norm = call(name, reference, ref, max_grad_norm=0.1)
+    assert result.applied is applied is True and result.grad_norm == norm == math.inf
+    assert_all_match(ours, ref)
+    assert np.isnan(ours[0][0][1, 2]) and np.isfinite(ours[0][1]).all()
+
+
 def test_grad_scale_divides_the_gradient_before_decay():
     w, g = np.full(4, 2.0), np.full(4, 1024.0)
     pywd.sgd(w, g, lr=0.5, weight_decay=0.25, decay="l2", grad_scale=512.0)
