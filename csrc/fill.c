@@ -5,6 +5,7 @@
 #include "common.h"
 #include "dispatch.h"
 #include "fastmath_f32.h"
+#include "fastmath_f64.h"
 #include "normal_cdf.h"
 #include "philox.h"
 #include "pywd.h"

@@ -8,6 +8,7 @@
 #include <immintrin.h> /* before the target switch: the intrinsics carry their own */
 PYWD_AVX2_BEGIN
 #include "fastmath_f32.h"
+#include "fastmath_f64.h"
 #include "normal_cdf.h"
 #include "philox.h"
 #include "philox_avx2.h"

@@ -8,7 +8,8 @@
  *              then low + (high - low) * u, kept below high
  *   normal     Box-Muller on 1 - u1 (in (0, 1], so log never sees 0): lanes (0, 1) and (2, 3)
  *              of float32 are (r cos, r sin) pairs of words (0, 1) and (2, 3); float64 uses
- *              words (0, 1) for u1 and (2, 3) for u2
+ *              words (0, 1) for u1 and (2, 3) for u2; log, sin and cos are fastmath_f32.h's
+ *              and fastmath_f64.h's vectorised polynomials
  *   truncated  inverse CDF, u in (0, 1): x = ndtri(Phi(alpha) + u (Phi(beta) - Phi(alpha)))
  *   normal     in double; for float32 with |alpha|, |beta| <= 3, x = sqrt(2) erfinv(2 Phi(alpha)
  *              - 1 + 2u (Phi(beta) - Phi(alpha))) in float, vectorised; then clamped to [a, b].
@@ -68,7 +69,7 @@ static void NAME(uniform_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_R
     for (i = 0; i < count * FILL_E; i++) {
 #if REAL_IS_DOUBLE
         uint64_t bits = (((uint64_t)w[2 * i] << 32) | w[2 * i + 1]) >> 11;
-        real u = (real)(int64_t)bits * (1.0 / 9007199254740992.0);
+        real u = pywd_u53_to_double(bits) * (1.0 / 9007199254740992.0);
 #else
         real u = (real)(int32_t)(w[i] >> 8) * (1.0f / 16777216.0f);
 #endif
@@ -86,11 +87,12 @@ static void NAME(normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RE
 #if REAL_IS_DOUBLE
         uint64_t b1 = (((uint64_t)w[4 * p] << 32) | w[4 * p + 1]) >> 11;
         uint64_t b2 = (((uint64_t)w[4 * p + 2] << 32) | w[4 * p + 3]) >> 11;
-        double u1 = (double)(int64_t)b1 * (1.0 / 9007199254740992.0);
-        double u2 = (double)(int64_t)b2 * (1.0 / 9007199254740992.0);
-        double r = sqrt(-2.0 * log(1.0 - u1)), theta = 6.283185307179586476925 * u2;
-        out[2 * p] = mean + std * (r * cos(theta));
-        out[2 * p + 1] = mean + std * (r * sin(theta));
+        double u1 = pywd_u53_to_double(b1) * (1.0 / 9007199254740992.0);
+        double u2 = pywd_u53_to_double(b2) * (1.0 / 9007199254740992.0);
+        double r = sqrt(-2.0 * pywd_log(1.0 - u1)), s, c;
+        pywd_sincos_turns_f64(u2, &s, &c);
+        out[2 * p] = mean + std * (r * c);
+        out[2 * p + 1] = mean + std * (r * s);
 #else
         float u1 = (float)(int32_t)(w[2 * p] >> 8) * (1.0f / 16777216.0f);
         float u2 = (float)(int32_t)(w[2 * p + 1] >> 8) * (1.0f / 16777216.0f);
