@@ -364,10 +364,12 @@ def targets(rows):
             per = many["pywd_s"] / many["arrays"]
             out.append((f"optim.{name} over 10^4 small arrays <= 300 ns per parameter",
                         per <= 300e-9, f"{per * 1e9:.0f} ns"))
-    for name, times in (("normal", 6), ("uniform", 3), ("trunc_normal", 10)):
-        fill = row(name, "16M")
+    for name, dtype, times in (("normal", "float32", 6), ("uniform", "float32", 3),
+                               ("trunc_normal", "float32", 10), ("normal", "float64", 3),
+                               ("uniform", "float64", 3), ("trunc_normal", "float64", 3)):
+        fill = row(name, "16M", dtype)
         if fill:
-            out.append((f"16M float32 {name} fill >= {times}x NumPy", fill["speedup"] >= times,
+            out.append((f"16M {dtype} {name} fill >= {times}x NumPy", fill["speedup"] >= times,
                         f"{fill['speedup']:.1f}x"))
     ortho = row("orthogonal", "2048^2")
     if ortho:

@@ -109,3 +109,11 @@ def test_usual_rows_step_numpy_made_params_with_the_optimizers_own_state(monkeyp
     assert params.base is None                   # NumPy's own (pywd's are views of a block)
     placed = bench.make_arrays([(3 << 20,)], np.float32, 3)
     assert all(a.ctypes.data % 64 == 0 for a in placed)
+
+
+def test_fill_targets_cover_both_dtypes():
+    rows = [dict(kernel="normal", size="16M", dtype=d, speedup=x)
+            for d, x in (("float32", 7.0), ("float64", 2.5))]
+    met = {t["target"]: t["met"] for t in bench.targets(rows)}
+    assert met == {"16M float32 normal fill >= 6x NumPy": True,
+                   "16M float64 normal fill >= 3x NumPy": False}
