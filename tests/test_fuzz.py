@@ -94,7 +94,8 @@ def arrays_of(draw, name):
             out[arg][i] = draw(odd_array(out[arg][i]))
         elif spoil == 2 and shapes:                      # an array of another argument
             other = out[draw(st.sampled_from(ARRAY_ARGS[name]))]
-            if isinstance(other, list) and isinstance(out[arg], list):
+            # (either may have been shortened, even emptied, by an earlier spoil)
+            if isinstance(other, list) and other and isinstance(out[arg], list) and out[arg]:
                 out[arg][-1] = other[-1]
         elif spoil == 3:
             out[arg] = draw(st.one_of(junk_scalars, st.just(out[arg][:-1]),
