@@ -73,8 +73,10 @@ def _decay(group, mine, g, name):
     """pywd's decay mode for a torch group: torch's says "decoupled" only through
     decoupled_weight_decay (Adam, AdamW); otherwise the pywd group's own mode stands."""
     decoupled = group.get("decoupled_weight_decay")
-    if decoupled is None or mine is None or (decoupled == (mine == "decoupled")):
-        return mine if mine is not None else "decoupled" if decoupled else "l2"
+    if mine is None:                # a group this optimizer lacks: the group count refuses it
+        return "decoupled" if decoupled else "l2"
+    if decoupled is None or decoupled == (mine == "decoupled"):
+        return mine
     raise ValueError(f"torch state_dict['param_groups'][{g}] has decoupled_weight_decay="
                      f"{decoupled}, but this {name}'s group {g} has decay={mine!r}: load it "
                      f"into pywd.optim.{'AdamW' if decoupled else 'Adam'}")

@@ -148,9 +148,15 @@ def _mapped(nbytes):
         raise MemoryError(f"cannot allocate {nbytes} bytes: {err}") from None
     raw = np.frombuffer(region, np.uint8)         # keeps the mapping alive; unmapped with it
     start = -raw.ctypes.data % HUGE
-    if _ADVISE is not None and os.environ.get("PYWD_HUGEPAGES", "1") != "0":
+    if _advising():
         region.madvise(_ADVISE, start, size - start)
     return raw[start + offset:start + offset + nbytes]
+
+
+def _advising():
+    """Whether big arrays get MADV_HUGEPAGE: where madvise has it, unless PYWD_HUGEPAGES=0
+    (read at each allocation, so that it can be set at any time)."""
+    return _ADVISE is not None and os.environ.get("PYWD_HUGEPAGES", "1") != "0"
 
 
 def thp_mode() -> str:
@@ -188,8 +194,7 @@ def describe() -> str:
     """What the allocator does here and what a probe of 4 MB got (for show_config)."""
     if not _CAN_MAP:
         return "64-byte aligned NumPy memory (no private anonymous mmap on this platform)"
-    advice = ("MADV_HUGEPAGE" if _ADVISE is not None and
-              os.environ.get("PYWD_HUGEPAGES", "1") != "0" else "no huge-page advice")
+    advice = "MADV_HUGEPAGE" if _advising() else "no huge-page advice"
     probe = zeros(4 << 20, np.uint8)
     probe[::4096] = 1                               # touch every page
     huge = huge_page_bytes(probe)
