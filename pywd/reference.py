@@ -408,3 +408,30 @@ def _ndtri_exp(y):
         if abs(step) <= 1e-16 * abs(z):
             break
     return z
+
+
+# -------------------------------------------------------------------------- orthogonal
+def haar_columns(normals):
+    """The (rows, cols) matrix with orthonormal columns (rows >= cols) that pywd.init's
+    orthogonal_ builds from a matrix of standard normal draws, one Householder reflection at
+    a time (Stewart 1980, "The efficient generation of random orthogonal matrices"):
+    reflection j maps column j's draws below the diagonal, x = normals[j:, j], to a multiple
+    of e_1 (v = x + sign(x_1) |x| e_1, sign(0) = +1, H_j = I - 2 v v^T / v^T v), and
+    Q = H_0 H_1 ... H_{cols-1} diag(-sign(x_1)) restricted to its first cols columns.
+
+    It is the Q of a QR factorisation of a normal matrix with R's diagonal made positive
+    (what torch's orthogonal_ returns), in distribution: Haar on the orthogonal group (the
+    Stiefel manifold when rows > cols). pywd applies the reflections in blocks; this
+    applies them one by one."""
+    rows, cols = normals.shape
+    q = np.eye(rows, cols, dtype=normals.dtype)
+    signs = np.empty(cols, normals.dtype)
+    for j in reversed(range(cols)):
+        v = normals[j:, j].copy()
+        s = 1.0 if v[0] >= 0 else -1.0
+        v[0] += s * math.sqrt(float(v @ v))
+        if v[0] == 0:                  # all draws zero: any reflection will do
+            v[0] = 1.0
+        signs[j] = -s
+        q[j:, j:] -= np.outer(v, (2.0 / (v @ v)) * (v @ q[j:, j:]))
+    return q * signs
