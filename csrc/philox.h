@@ -7,6 +7,7 @@
 #define PYWD_PHILOX_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define PHILOX_M0 0xD2511F53u /* round multipliers (Random123 philox.h) */
 #define PHILOX_M1 0xCD9E8D57u
@@ -40,6 +41,19 @@ static inline pywd_philox_block pywd_philox4x32(uint32_t c0, uint32_t c1, uint32
     out.v[2] = c2;
     out.v[3] = c3;
     return out;
+}
+
+/* Two consecutive words as one 64-bit integer, w[0] the high half: a 64-bit load and a swap
+ * of its halves, which vectorises (word by word, the compiler gathers). */
+static inline uint64_t pywd_word_pair(const uint32_t *w)
+{
+    uint64_t q;
+    memcpy(&q, w, sizeof q);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return q;
+#else
+    return (q << 32) | (q >> 32);
+#endif
 }
 
 #endif
