@@ -538,6 +538,10 @@ def orthogonal_(tensor: Array, gain: float = 1.0, *, rng: Rng = None) -> Array:
     (Stewart 1980), applied in blocks of 128 with matrix products. ``pywd.reference.haar_columns``
     applies them one at a time; the result is orthogonal to the tensor's precision.
 
+    Unlike the other fills, its last bits depend on NumPy's BLAS (its build and thread
+    count, e.g. ``OPENBLAS_NUM_THREADS``), which orders the products' sums: the same seed
+    gives the same matrix to within rounding, and the same bytes for the same BLAS setup.
+
     NumPy equivalent: ``q, r = np.linalg.qr(rng.normal(size=(rows, cols)))``;
     ``tensor[...] = gain * q * np.sign(np.diag(r))`` (for rows >= cols).
     """
