@@ -9,6 +9,7 @@
 
 typedef struct {
     real grad_mult, wd, clr, eps, factor, threshold;
+    int cautious;
 } NAME(adagrad_consts);
 
 typedef struct {
@@ -25,13 +26,15 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
 {
     const real grad_mult = c->grad_mult, wd = c->wd, clr = c->clr, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
+    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
         real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
-        real si = s[i] + gi * gi;
+        real si = s[i] + gi * gi, step;
         s[i] = si;
-        wi = NAME(decay_before)(wi, factor, decay) - clr * (gi / (REAL_SQRT(si) + eps));
+        step = clr * (gi / (REAL_SQRT(si) + eps));
+        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -54,7 +57,7 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
 {
     NAME(adagrad_ctx) x;
     double clr = h->lr / (1.0 + (double)(h->step - 1) * h->lr_decay);
-    pywd_decay_consts d = pywd_decay_setup(h->decay, clr, h->weight_decay);
+    pywd_decay_consts d = pywd_decay_setup(&h->decay, clr);
     x.decay = d.mode;
     x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
@@ -62,6 +65,7 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
+    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.state_sums = state_sums;

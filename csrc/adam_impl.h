@@ -19,6 +19,7 @@
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
     real step_size, inv_sqrt_bc2, eps, factor, threshold;
+    int cautious;
 } NAME(adam_consts);
 
 typedef struct {
@@ -38,13 +39,14 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     const real beta2 = c->beta2, one_minus_beta2 = c->one_minus_beta2, step_size = c->step_size;
     const real inv_sqrt_bc2 = c->inv_sqrt_bc2, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
+    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
         real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real mi = beta1 * m[i] + one_minus_beta1 * gi;
         real vi = beta2 * v[i] + one_minus_beta2 * (gi * gi);
-        real vhat = vi;
+        real vhat = vi, step;
         m[i] = mi;
         v[i] = vi;
         if (amsgrad) {
@@ -53,8 +55,8 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
             vmax[i] = mx;
             vhat = mx;
         }
-        wi = NAME(decay_before)(wi, factor, decay) -
-             step_size * (mi / (REAL_SQRT(vhat) * inv_sqrt_bc2 + eps));
+        step = step_size * (mi / (REAL_SQRT(vhat) * inv_sqrt_bc2 + eps));
+        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -73,7 +75,6 @@ static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
         PYWD_ADAM_CASES(PYWD_DECAY_NONE)
         PYWD_ADAM_CASES(PYWD_DECAY_L2)
         PYWD_ADAM_CASES(PYWD_DECAY_DECOUPLED)
-        PYWD_ADAM_CASES(PYWD_DECAY_INDEPENDENT)
         PYWD_ADAM_CASES(PYWD_DECAY_L1)
     default: break;
     }
@@ -89,7 +90,7 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
                      real *const *max_exp_avg_sqs, const int64_t *sizes)
 {
     NAME(adam_ctx) x;
-    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
     double bias_correction1 = 1.0 - pow(h->beta1, (double)h->step);
     double bias_correction2 = 1.0 - pow(h->beta2, (double)h->step);
     x.decay = d.mode;
@@ -105,6 +106,7 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
+    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.exp_avgs = exp_avgs;

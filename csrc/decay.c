@@ -9,6 +9,6 @@
 #include "isa_stamp.h"
 
 #define DECAY_PARAMS(real) \
-    (double lr, double weight_decay, int decay, int64_t n, real *const *params, const int64_t *sizes)
-PYWD_DISPATCH(pywd_decay_f32, DECAY_PARAMS(float), (lr, weight_decay, decay, n, params, sizes))
-PYWD_DISPATCH(pywd_decay_f64, DECAY_PARAMS(double), (lr, weight_decay, decay, n, params, sizes))
+    (double lr, const pywd_decay *decay, int64_t n, real *const *params, const int64_t *sizes)
+PYWD_DISPATCH(pywd_decay_f32, DECAY_PARAMS(float), (lr, decay, n, params, sizes))
+PYWD_DISPATCH(pywd_decay_f64, DECAY_PARAMS(double), (lr, decay, n, params, sizes))

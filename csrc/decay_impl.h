@@ -1,9 +1,9 @@
 /* The bare decay step (pywd.decay), stamped per dtype and ISA by decay.c and decay_avx2.c.
  * It is the SGD step with a zero gradient:
  *   "l2"          w = w - lr*(wd*w)      (the gradient step of the penalty wd/2*|w|^2)
- *   "decoupled"   w = w*(1 - lr*wd)
- *   "independent" w = w*(1 - wd)
- *   "l1"          w = sign(w)*max(|w| - lr*wd, 0) */
+ *   "decoupled"   w = w*(1 - lr*wd), and "independent", "corrected" with their factors
+ *   "l1"          w = sign(w)*max(|w| - lr*wd, 0)
+ * With no update to compare with, cautious does not apply. */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
 #include "weight_decay.h"
@@ -22,7 +22,7 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(d
     for (i = 0; i < n; i++) {
         real wi = w[i];
         if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
-        wi = NAME(decay_before)(wi, factor, decay);
+        wi = NAME(decay_before)(wi, 0, factor, 0, decay);
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -37,13 +37,13 @@ static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t
 #undef PYWD_DECAY_CALL
 }
 
-void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real *const *params,
+void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const *params,
                       const int64_t *sizes);
-void NAME(pywd_decay)(double lr, double weight_decay, int decay, int64_t n, real *const *params,
+void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const *params,
                       const int64_t *sizes)
 {
     NAME(decay_ctx) x;
-    pywd_decay_consts d = pywd_decay_setup(decay, lr, weight_decay);
+    pywd_decay_consts d = pywd_decay_setup(decay, lr);
     x.decay = d.mode;
     if (x.decay == PYWD_DECAY_NONE) return;
     x.lr = (real)lr;

@@ -14,17 +14,28 @@ enum pywd_decay_mode {
     PYWD_DECAY_NONE = 0,
     PYWD_DECAY_L2 = 1,          /* g += wd*w before the optimiser sees g            */
     PYWD_DECAY_DECOUPLED = 2,   /* w *= 1 - lr*wd                                   */
-    PYWD_DECAY_INDEPENDENT = 3, /* w *= 1 - wd                                      */
-    PYWD_DECAY_L1 = 4           /* w = sign(w')*max(|w'| - lr*wd, 0), proximal step */
+    PYWD_DECAY_INDEPENDENT = 3, /* w *= 1 - wd*lr/max_lr                            */
+    PYWD_DECAY_L1 = 4,          /* w = sign(w')*max(|w'| - lr*wd, 0), proximal step */
+    PYWD_DECAY_CORRECTED = 5    /* w *= 1 - wd*lr^2/max_lr (AdamC)                  */
 };
+
+/* Weight decay, one struct in every optimiser's hyper-parameters. lr is the step's (for
+ * Adagrad, its decayed rate); max_lr <= 0 means max_lr = lr. cautious: the multiplicative
+ * modes leave an element undecayed where the update it gets (the term subtracted from w)
+ * and w have opposite signs (Chen et al. 2025). */
+typedef struct {
+    int mode; /* enum pywd_decay_mode */
+    double weight_decay, max_lr;
+    int cautious;
+} pywd_decay;
 
 /* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied
  * by it (rounded to the array's dtype) before anything else, for loss scaling and gradient
  * clipping (pywd's grad_scale= and max_grad_norm=); 1 leaves gradients as they are. */
 typedef struct {
     double grad_mult;
-    double lr, momentum, dampening, weight_decay;
-    int decay;      /* enum pywd_decay_mode */
+    double lr, momentum, dampening;
+    pywd_decay decay;
     int nesterov;   /* u = g + momentum*buf instead of u = buf */
     int maximize;   /* ascend: g = -g */
     int first_step; /* buf = g (torch's first momentum step) instead of momentum*buf + (1-d)*g */
@@ -41,9 +52,10 @@ void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double *const *params,
  * unless amsgrad. */
 typedef struct {
     double grad_mult;
-    double lr, beta1, beta2, eps, weight_decay;
+    double lr, beta1, beta2, eps;
+    pywd_decay decay;
     int64_t step;
-    int decay, amsgrad, maximize;
+    int amsgrad, maximize;
 } pywd_adam_hyper;
 
 void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float *const *params,
@@ -58,8 +70,9 @@ void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double *const *params,
  * NULL unless centered. */
 typedef struct {
     double grad_mult;
-    double lr, alpha, eps, weight_decay, momentum;
-    int decay, centered, maximize;
+    double lr, alpha, eps, momentum;
+    pywd_decay decay;
+    int centered, maximize;
 } pywd_rmsprop_hyper;
 
 void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float *const *params,
@@ -75,9 +88,10 @@ void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double *const *par
  * lr / (1 + (step - 1)*lr_decay), and decay uses that rate. */
 typedef struct {
     double grad_mult;
-    double lr, lr_decay, eps, weight_decay;
+    double lr, lr_decay, eps;
+    pywd_decay decay;
     int64_t step;
-    int decay, maximize;
+    int maximize;
 } pywd_adagrad_hyper;
 
 void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float *const *params,
@@ -89,8 +103,9 @@ void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double *const *par
 /* Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"). */
 typedef struct {
     double grad_mult;
-    double lr, beta1, beta2, weight_decay;
-    int decay, maximize;
+    double lr, beta1, beta2;
+    pywd_decay decay;
+    int maximize;
 } pywd_lion_hyper;
 
 void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
@@ -120,10 +135,11 @@ void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n);
 /* Philox4x32-10 block for counter (c0..c3) and key (k0, k1), for tests against Random123. */
 void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
-/* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w). */
-void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float *const *params,
+/* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w);
+ * cautious has no update to compare with and is ignored. */
+void pywd_decay_f32(double lr, const pywd_decay *decay, int64_t n, float *const *params,
                     const int64_t *sizes);
-void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double *const *params,
+void pywd_decay_f64(double lr, const pywd_decay *decay, int64_t n, double *const *params,
                     const int64_t *sizes);
 
 /* Adds the sum of (scale*x)^2 over every element of n tensors to *acc, in double. The sum is

@@ -12,6 +12,7 @@
 
 typedef struct {
     real grad_mult, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
+    int cautious;
 } NAME(rmsprop_consts);
 
 typedef struct {
@@ -31,6 +32,7 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     const real grad_mult = c->grad_mult, wd = c->wd, alpha = c->alpha, one_minus_alpha = c->one_minus_alpha;
     const real eps = c->eps, lr = c->lr, momentum = c->momentum, factor = c->factor;
     const real threshold = c->threshold;
+    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
@@ -49,7 +51,8 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
             b[i] = bi;
             u = bi;
         }
-        wi = NAME(decay_before)(wi, factor, decay) - lr * u;
+        u = lr * u;
+        wi = NAME(decay_before)(wi, u, factor, cautious, decay) - u;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -69,7 +72,6 @@ static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64
         PYWD_RMS_CASES(PYWD_DECAY_NONE)
         PYWD_RMS_CASES(PYWD_DECAY_L2)
         PYWD_RMS_CASES(PYWD_DECAY_DECOUPLED)
-        PYWD_RMS_CASES(PYWD_DECAY_INDEPENDENT)
         PYWD_RMS_CASES(PYWD_DECAY_L1)
     default: break;
     }
@@ -87,7 +89,7 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
                         const int64_t *sizes)
 {
     NAME(rmsprop_ctx) x;
-    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
     x.decay = d.mode;
     x.centered = h->centered != 0;
     x.mom = h->momentum != 0.0;
@@ -100,6 +102,7 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.c.momentum = (real)h->momentum;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
+    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.square_avgs = square_avgs;

@@ -19,6 +19,7 @@ enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
 typedef struct {
     real grad_mult, lr, wd, momentum, one_minus_dampening, factor, threshold;
+    int cautious;
 } NAME(sgd_consts);
 
 typedef struct {
@@ -38,9 +39,10 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
     const real grad_mult = c->grad_mult, lr = c->lr, wd = c->wd, momentum = c->momentum;
     const real one_minus_dampening = c->one_minus_dampening, factor = c->factor;
     const real threshold = c->threshold;
+    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
+        real wi = w[i], step;
         real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
         real u = gi;
         if (mom != NAME(MOM_NONE)) {
@@ -48,7 +50,8 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
             buf[i] = b;
             u = (mom == NAME(MOM_NESTEROV)) ? gi + momentum * b : b;
         }
-        wi = NAME(decay_before)(wi, factor, decay) - lr * u;
+        step = lr * u;
+        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -69,7 +72,6 @@ static void NAME(sgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t e
         PYWD_SGD_CASES_D(PYWD_DECAY_NONE)
         PYWD_SGD_CASES_D(PYWD_DECAY_L2)
         PYWD_SGD_CASES_D(PYWD_DECAY_DECOUPLED)
-        PYWD_SGD_CASES_D(PYWD_DECAY_INDEPENDENT)
         PYWD_SGD_CASES_D(PYWD_DECAY_L1)
     default: break; /* unreachable: pywd_sgd_* normalises the flags */
     }
@@ -84,7 +86,7 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
                     const real *const *grads, real *const *bufs, const int64_t *sizes)
 {
     NAME(sgd_ctx) x;
-    pywd_decay_consts d = pywd_decay_setup(h->decay, h->lr, h->weight_decay);
+    pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
     x.decay = d.mode;
     x.mom = h->momentum == 0.0 ? NAME(MOM_NONE) : h->nesterov ? NAME(MOM_NESTEROV) : NAME(MOM_HEAVY_BALL);
     x.first = x.mom != NAME(MOM_NONE) && h->first_step;
@@ -95,6 +97,7 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
     x.c.one_minus_dampening = (real)(1.0 - h->dampening);
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
+    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;

@@ -3,34 +3,49 @@
  * includer. `decay` is always a literal after inlining, so the unused terms vanish.
  *   before the optimiser sees g:   "l2"            g = g + wd*w
  *   before the update:             "decoupled"     w = w*(1 - lr*wd)
- *                                  "independent"   w = w*(1 - wd)
- *   after the update:              "l1"            w = sign(w)*max(|w| - lr*wd, 0)   */
+ *                                  "independent"   w = w*(1 - wd*lr/max_lr)
+ *                                  "corrected"     w = w*(1 - wd*lr^2/max_lr)
+ *                                  (cautious: only where update*w >= 0)
+ *   after the update:              "l1"            w = sign(w)*max(|w| - lr*wd, 0)
+ * The three multiplicative modes differ only in their factor, so the loops know one of
+ * them, PYWD_DECAY_DECOUPLED, with the factor the mode asks for. */
 #ifndef PYWD_DECAY_CONSTS_DEFINED
-/* Runs CALL(mode) with `mode` as a literal, so each decay mode gets its own specialised loop. */
+/* Runs CALL(mode) with `mode` as a literal, so each decay mode gets its own specialised loop
+ * (pywd_decay_setup has folded "independent" and "corrected" into DECOUPLED). */
 #define PYWD_DECAY_SWITCH(mode, CALL)                                \
     switch (mode) {                                                  \
     case PYWD_DECAY_NONE: CALL(PYWD_DECAY_NONE); break;              \
     case PYWD_DECAY_L2: CALL(PYWD_DECAY_L2); break;                  \
     case PYWD_DECAY_DECOUPLED: CALL(PYWD_DECAY_DECOUPLED); break;    \
-    case PYWD_DECAY_INDEPENDENT: CALL(PYWD_DECAY_INDEPENDENT); break; \
     case PYWD_DECAY_L1: CALL(PYWD_DECAY_L1); break;                  \
     default: break;                                                  \
     }
 
 #define PYWD_DECAY_CONSTS_DEFINED
-/* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0. */
+/* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0 and
+ * DECOUPLED for every multiplicative mode. */
 typedef struct {
-    int mode;
+    int mode, cautious;
     double wd, factor, threshold;
 } pywd_decay_consts;
 
-static pywd_decay_consts pywd_decay_setup(int mode, double lr, double weight_decay)
+static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
 {
     pywd_decay_consts d;
-    d.mode = weight_decay == 0.0 ? PYWD_DECAY_NONE : mode;
-    d.wd = weight_decay;
-    d.factor = mode == PYWD_DECAY_INDEPENDENT ? 1.0 - weight_decay : 1.0 - lr * weight_decay;
-    d.threshold = lr * weight_decay;
+    const double wd = decay->weight_decay;
+    /* lr / max_lr, exactly 1 without a max_lr (so "independent" is then w*(1 - wd)) */
+    const double ratio = decay->max_lr > 0.0 ? lr / decay->max_lr : 1.0;
+    d.mode = wd == 0.0 ? PYWD_DECAY_NONE : decay->mode;
+    d.cautious = decay->cautious != 0;
+    d.wd = wd;
+    d.threshold = lr * wd;
+    switch (decay->mode) {
+    case PYWD_DECAY_INDEPENDENT: d.factor = 1.0 - wd * ratio; break;
+    case PYWD_DECAY_CORRECTED: d.factor = 1.0 - wd * lr * ratio; break;
+    default: d.factor = 1.0 - lr * wd; break;
+    }
+    if (d.mode == PYWD_DECAY_INDEPENDENT || d.mode == PYWD_DECAY_CORRECTED)
+        d.mode = PYWD_DECAY_DECOUPLED;
     return d;
 }
 #endif
@@ -40,9 +55,13 @@ PYWD_INLINE real NAME(decay_grad)(real g, real w, real wd, const int decay)
     return decay == PYWD_DECAY_L2 ? g + wd * w : g;
 }
 
-PYWD_INLINE real NAME(decay_before)(real w, real factor, const int decay)
+/* w times the factor, before the update is subtracted; with `cautious`, an element whose
+ * update opposes w (update*w < 0) keeps w: times 1, the same bits. */
+PYWD_INLINE real NAME(decay_before)(real w, real update, real factor, int cautious,
+                                    const int decay)
 {
-    return (decay == PYWD_DECAY_DECOUPLED || decay == PYWD_DECAY_INDEPENDENT) ? w * factor : w;
+    if (decay != PYWD_DECAY_DECOUPLED) return w;
+    return w * ((cautious && update * w < 0) ? (real)1 : factor);
 }
 
 /* The proximal step of threshold*|w|_1, branch-free so that it vectorises (weights' signs are

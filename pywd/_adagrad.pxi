@@ -1,8 +1,8 @@
 # Adagrad: functional, in place, one C call per list.
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="l2", maximize=False, nonfinite="propagate", grad_scale=1.0,
-            max_grad_norm=None):
+            decay="l2", max_lr=None, cautious_decay=False, maximize=False,
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
@@ -12,7 +12,8 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2" (torch Adagrad's weight_decay)
         s = s + g**2
-        w = w * (1 - clr * weight_decay)        decay="decoupled"  (w * (1 - wd): "independent")
+        w = w * (1 - clr * weight_decay)        decay="decoupled" ("independent", "corrected":
+                                                as :func:`sgd`, with clr for lr)
         w = w - clr * g / (sqrt(s) + eps)
         w = sign(w) * max(|w| - clr * weight_decay, 0)   decay="l1"
 
@@ -38,7 +39,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         Learning-rate decay per step, >= 0.
     eps : float
         Added to the denominator, >= 0.
-    weight_decay, decay
+    weight_decay, decay, max_lr, cautious_decay
         As :func:`sgd`, with ``clr`` as the learning rate.
     maximize : bool
         Ascend the objective instead of descending it.
@@ -56,10 +57,9 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.lr_decay = check_real(lr_decay, "lr_decay", 0.0, INFINITY)
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.decay = parse_decay(decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay,
+                     h.lr / (1.0 + (h.step - 1) * h.lr_decay))
     h.maximize = check_bool(maximize, "maximize")
-    check_decay_factor(h.decay, h.lr / (1.0 + (h.step - 1) * h.lr_decay), h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 3, &o)
@@ -69,7 +69,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         b.add(grads, "grads", False)
         b.add(state_sums, "state_sums", True)
         b.check_overlap()
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 
 

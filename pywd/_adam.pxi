@@ -12,7 +12,9 @@ _ADAM_DOC = """{summary}
         v = beta2 * v + (1 - beta2) * g**2
         vmax = maximum(vmax, v); v^ = vmax      if amsgrad (else v^ = v)
         w = w * (1 - lr * weight_decay)         decay="decoupled" (AdamW, torch AdamW)
-        w = w * (1 - weight_decay)              decay="independent"
+        w = w * (1 - weight_decay * lr / max_lr)     decay="independent" (1 - weight_decay
+                                                     without max_lr)
+        w = w * (1 - weight_decay * lr**2 / max_lr)  decay="corrected" (AdamC)
         w = w - lr / (1 - beta1**t) * m / (sqrt(v^) / sqrt(1 - beta2**t) + eps)
         w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
 
@@ -41,9 +43,9 @@ _ADAM_DOC = """{summary}
         Added to the denominator, >= 0.
     weight_decay : float
         Decay coefficient, >= 0, acting by ``decay``.
-    decay : {{"l2", "decoupled", "independent", "l1"}}, default {default}
-        How weight decay acts (see above); ``lr*weight_decay <= 1`` for "decoupled" and
-        ``weight_decay <= 1`` for "independent".
+    decay : {{"l2", "decoupled", "independent", "corrected", "l1"}}, default {default}
+        How weight decay acts (see above); multiplicative modes need a factor in [0, 1].
+    {{decay_options}}
     amsgrad : bool
         Use the running maximum of ``v`` (Reddi et al. 2018); needs ``max_exp_avg_sqs``.
     max_exp_avg_sqs : ndarray or list/tuple of ndarray, optional
@@ -61,19 +63,21 @@ _ADAM_DOC = """{summary}
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", amsgrad=False, max_exp_avg_sqs=None,
-         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, amsgrad=False,
+         max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
-                     grad_scale, max_grad_norm)
+                     weight_decay, decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs,
+                     maximize, nonfinite, grad_scale, max_grad_norm)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.01, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+          weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+          grad_scale=1.0, max_grad_norm=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
-                     grad_scale, max_grad_norm)
+                     weight_decay, decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs,
+                     maximize, nonfinite, grad_scale, max_grad_norm)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -88,7 +92,8 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-               decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm):
+               decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
+               grad_scale, max_grad_norm):
     cdef pywd_adam_hyper h
     cdef GradOptions o
     cdef _Batch b
@@ -97,11 +102,9 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.beta1 = check_beta(beta1, "beta1")
     h.beta2 = check_beta(beta2, "beta2")
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.decay = parse_decay(decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.amsgrad = check_bool(amsgrad, "amsgrad")
     h.maximize = check_bool(maximize, "maximize")
-    check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 5 if h.amsgrad else 4, &o)
@@ -117,7 +120,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                                  "arrays like params (zeros before the first step)")
             b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
         b.check_overlap()
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.weight_decay)
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 
 

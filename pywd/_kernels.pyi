@@ -26,21 +26,24 @@ class StepResult:
 def sgd(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
-    weight_decay: float = 0.0, decay: Decay = "l2", maximize: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
+    cautious_decay: bool = False, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
-    weight_decay: float = 0.0, decay: Decay = "decoupled", maximize: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "decoupled", max_lr: float | None = None,
+    cautious_decay: bool = False, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-    weight_decay: float = 0.0, decay: Decay = "l2", amsgrad: bool = False,
+    weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
+    cautious_decay: bool = False, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -48,7 +51,8 @@ def adam(
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-    weight_decay: float = 0.01, decay: Decay = "decoupled", amsgrad: bool = False,
+    weight_decay: float = 0.01, decay: Decay = "decoupled", max_lr: float | None = None,
+    cautious_decay: bool = False, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -56,23 +60,26 @@ def adamw(
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
     grad_avgs: Arrays | None = None, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
-    weight_decay: float = 0.0, decay: Decay = "l2", momentum: float = 0.0,
+    weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
+    cautious_decay: bool = False, momentum: float = 0.0,
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
     lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
-    decay: Decay = "l2", maximize: bool = False, nonfinite: Nonfinite = "propagate",
+    decay: Decay = "l2", max_lr: float | None = None,
+    cautious_decay: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def lion(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
     beta2: float = 0.99, weight_decay: float = 0.0, decay: Decay = "decoupled",
-    maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_lr: float | None = None, cautious_decay: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
-def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled") -> None: ...
+def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
+          max_lr: float | None = None) -> None: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 

@@ -21,11 +21,18 @@ cdef extern from "pywd.h" nogil:
         PYWD_DECAY_DECOUPLED
         PYWD_DECAY_INDEPENDENT
         PYWD_DECAY_L1
+        PYWD_DECAY_CORRECTED
+
+    ctypedef struct pywd_decay:
+        int mode
+        double weight_decay, max_lr
+        int cautious
 
     ctypedef struct pywd_sgd_hyper:
         double grad_mult
-        double lr, momentum, dampening, weight_decay
-        int decay, nesterov, maximize, first_step
+        double lr, momentum, dampening
+        pywd_decay decay
+        int nesterov, maximize, first_step
 
     void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float **params,
                       const float **grads, float **bufs, const int64_t *sizes)
@@ -33,9 +40,10 @@ cdef extern from "pywd.h" nogil:
                       const double **grads, double **bufs, const int64_t *sizes)
     ctypedef struct pywd_adam_hyper:
         double grad_mult
-        double lr, beta1, beta2, eps, weight_decay
+        double lr, beta1, beta2, eps
+        pywd_decay decay
         int64_t step
-        int decay, amsgrad, maximize
+        int amsgrad, maximize
 
     void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float **params, const float **grads,
                        float **exp_avgs, float **exp_avg_sqs, float **max_exp_avg_sqs,
@@ -46,8 +54,9 @@ cdef extern from "pywd.h" nogil:
 
     ctypedef struct pywd_rmsprop_hyper:
         double grad_mult
-        double lr, alpha, eps, weight_decay, momentum
-        int decay, centered, maximize
+        double lr, alpha, eps, momentum
+        pywd_decay decay
+        int centered, maximize
 
     void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float **params,
                           const float **grads, float **square_avgs, float **momentum_buffers,
@@ -58,9 +67,10 @@ cdef extern from "pywd.h" nogil:
 
     ctypedef struct pywd_adagrad_hyper:
         double grad_mult
-        double lr, lr_decay, eps, weight_decay
+        double lr, lr_decay, eps
+        pywd_decay decay
         int64_t step
-        int decay, maximize
+        int maximize
 
     void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float **params,
                           const float **grads, float **state_sums, const int64_t *sizes)
@@ -69,8 +79,9 @@ cdef extern from "pywd.h" nogil:
 
     ctypedef struct pywd_lion_hyper:
         double grad_mult
-        double lr, beta1, beta2, weight_decay
-        int decay, maximize
+        double lr, beta1, beta2
+        pywd_decay decay
+        int maximize
 
     void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float **params, const float **grads,
                        float **exp_avgs, const int64_t *sizes)
@@ -92,9 +103,9 @@ cdef extern from "pywd.h" nogil:
     void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
     void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
 
-    void pywd_decay_f32(double lr, double weight_decay, int decay, int64_t n, float **params,
+    void pywd_decay_f32(double lr, const pywd_decay *decay, int64_t n, float **params,
                         const int64_t *sizes)
-    void pywd_decay_f64(double lr, double weight_decay, int decay, int64_t n, double **params,
+    void pywd_decay_f64(double lr, const pywd_decay *decay, int64_t n, double **params,
                         const int64_t *sizes)
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
@@ -121,13 +132,14 @@ include "_fill.pxi"
 include "_runtime.pxi"
 
 
-# The gradient options read the same in every optimiser's docstring: one text, put in place of
-# the "{grad_options}" line with that line's indentation.
+# The gradient and decay options read the same in every optimiser's docstring: one text each,
+# put in place of the "{grad_options}" or "{decay_options}" line with that line's indentation.
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion):
-    _update.__doc__ = _re.sub(
-        r"^( *)\{grad_options\}\n",
-        lambda m: _textwrap.indent(_textwrap.dedent(GRAD_OPTIONS_DOC), m.group(1)),
-        _update.__doc__, flags=_re.M)
-del _update, _re, _textwrap
+    for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC)):
+        _update.__doc__ = _re.sub(
+            r"^( *)\{" + _name + r"\}\n",
+            lambda m: _textwrap.indent(_textwrap.dedent(_text), m.group(1)),
+            _update.__doc__, flags=_re.M)
+del _update, _name, _text, _re, _textwrap

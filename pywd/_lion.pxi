@@ -1,8 +1,8 @@
 # Lion: functional, in place, one C call per list.
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None):
+         decay="decoupled", max_lr=None, cautious_decay=False, maximize=False,
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -12,8 +12,8 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         g = -g                                  if maximize
         g = g + weight_decay * w                decay="l2"
         u = sign(beta1 * m + (1 - beta1) * g)   (0 where that is 0)
-        w = w * (1 - lr * weight_decay)         decay="decoupled" (the paper's)  (w * (1 - wd):
-                                                "independent")
+        w = w * (1 - lr * weight_decay)         decay="decoupled" (the paper's) ("independent",
+                                                "corrected": as :func:`sgd`)
         w = w - lr * u
         w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
         m = beta2 * m + (1 - beta2) * g
@@ -35,7 +35,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         Learning rate, >= 0 (the paper suggests 3-10x smaller than AdamW's).
     beta1, beta2 : float
         Interpolation and momentum rates, in [0, 1).
-    weight_decay, decay
+    weight_decay, decay, max_lr, cautious_decay
         As :func:`sgd` (the paper uses "decoupled", with 3-10x larger weight_decay).
     maximize : bool
         Ascend the objective instead of descending it.
@@ -52,10 +52,8 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
     h.beta2 = check_beta(beta2, "beta2")
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.decay = parse_decay(decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 3, &o)
@@ -65,7 +63,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
         b.check_overlap()
-    finite_in_dtype(b, "lr weight_decay", h.lr, h.weight_decay)
+    finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -1,9 +1,9 @@
 # RMSprop: functional, in place, one C call per list.
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
-            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", momentum=0.0,
-            centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
-            max_grad_norm=None):
+            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
+            cautious_decay=False, momentum=0.0, centered=False, maximize=False,
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
@@ -15,7 +15,8 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         a = alpha * a + (1 - alpha) * g         if centered (a: the gradient's running mean)
         d = sqrt(s - a**2) + eps if centered else sqrt(s) + eps
         b = momentum * b + g / d; u = b         if momentum > 0 (else u = g / d)
-        w = w * (1 - lr * weight_decay)         decay="decoupled"  (w * (1 - wd): "independent")
+        w = w * (1 - lr * weight_decay)         decay="decoupled" ("independent", "corrected":
+                                                as :func:`sgd`)
         w = w - lr * u
         w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
 
@@ -42,7 +43,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         Smoothing constant, in [0, 1].
     eps : float
         Added to the denominator, >= 0.
-    weight_decay, decay
+    weight_decay, decay, max_lr, cautious_decay
         As :func:`sgd`.
     momentum : float
         Momentum factor, >= 0.
@@ -63,12 +64,10 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.decay = parse_decay(decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.centered = check_bool(centered, "centered")
     h.maximize = check_bool(maximize, "maximize")
-    check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered, &o)
@@ -88,7 +87,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                                  "like params (zeros before the first step)")
             b.add(grad_avgs, "grad_avgs", True)
         b.check_overlap()
-    finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.weight_decay,
+    finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.decay.weight_decay,
                     h.momentum)
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
 

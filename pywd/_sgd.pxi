@@ -1,8 +1,9 @@
 # The SGD family and the bare decay step: functional, in place, one C call per list.
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="l2", maximize=False,
-        first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+        nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+        maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
+        max_grad_norm=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -15,7 +16,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         b = momentum * b + (1 - dampening) * g   otherwise, when momentum > 0
         u = g + momentum * b if nesterov else (b if momentum > 0 else g)
         w = w * (1 - lr * weight_decay)     decay="decoupled" (SGDW)
-        w = w * (1 - weight_decay)          decay="independent" (not scaled by lr)
+        w = w * (1 - weight_decay * lr / max_lr)    decay="independent" (1 - weight_decay
+                                                    without max_lr: not scaled by lr)
+        w = w * (1 - weight_decay * lr**2 / max_lr) decay="corrected" (AdamC)
         w = w - lr * u
         w = sign(w) * max(|w| - lr * weight_decay, 0)   decay="l1" (proximal: exact zeros)
 
@@ -46,9 +49,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
     weight_decay : float, default 0
         Decay coefficient, >= 0; how it acts is chosen by ``decay``.
-    decay : {"l2", "decoupled", "independent", "l1"}, default "l2"
-        See the equations above. Multiplicative modes need a factor in [0, 1]:
-        ``lr*weight_decay <= 1`` ("decoupled"), ``weight_decay <= 1`` ("independent").
+    decay : {"l2", "decoupled", "independent", "corrected", "l1"}, default "l2"
+        See the equations above. Multiplicative modes need a factor in [0, 1].
+    {decay_options}
     maximize : bool, default False
         Ascend the objective instead of descending it.
     first_step : bool, default False
@@ -74,15 +77,13 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.decay = parse_decay(decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.nesterov = check_bool(nesterov, "nesterov")
     h.maximize = check_bool(maximize, "maximize")
     h.first_step = check_bool(first_step, "first_step")
     if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
-    check_decay_factor(h.decay, h.lr, h.weight_decay)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 3 if h.momentum != 0.0 else 2, &o)
@@ -97,7 +98,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                                  "first step)")
             b.add(momentum_buffers, "momentum_buffers", True)
         b.check_overlap()
-    finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.weight_decay)
+    finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
@@ -113,8 +114,9 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
 
 
 def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-         nesterov=False, weight_decay=0.0, decay="decoupled", maximize=False,
-         first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
+         cautious_decay=False, maximize=False, first_step=False, nonfinite="propagate",
+         grad_scale=1.0, max_grad_norm=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
     step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
@@ -125,18 +127,21 @@ def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
     Arguments, returns and errors: as :func:`sgd`.
     """
     return sgd(params, grads, momentum_buffers, lr=lr, momentum=momentum, dampening=dampening,
-               nesterov=nesterov, weight_decay=weight_decay, decay=decay, maximize=maximize,
+               nesterov=nesterov, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
+               cautious_decay=cautious_decay, maximize=maximize,
                first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
                max_grad_norm=max_grad_norm)
 
 
-def decay(params, *, lr, weight_decay, decay="decoupled"):
+def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
     """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
 
     For each parameter ``w``::
 
         decay="decoupled"    w = w * (1 - lr * weight_decay)
-        decay="independent"  w = w * (1 - weight_decay)
+        decay="independent"  w = w * (1 - weight_decay * lr / max_lr)   (1 - weight_decay
+                                                                        without max_lr)
+        decay="corrected"    w = w * (1 - weight_decay * lr**2 / max_lr)
         decay="l2"           w = w - lr * (weight_decay * w)   (gradient step of the penalty
                                                               weight_decay/2 * |w|^2)
         decay="l1"           w = sign(w) * max(|w| - lr * weight_decay, 0)
@@ -149,11 +154,13 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     params : ndarray or list/tuple of ndarray
         Weights, float32 or float64, C- or F-contiguous, writeable, non-overlapping.
     lr : float
-        Learning rate, finite and >= 0 (ignored by "independent").
+        Learning rate, finite and >= 0 (ignored by "independent" without max_lr).
     weight_decay : float
         Decay coefficient, finite and >= 0; 0 leaves the weights untouched.
-    decay : {"decoupled", "independent", "l2", "l1"}
+    decay : {"decoupled", "independent", "corrected", "l2", "l1"}
         How the decay acts; multiplicative modes need their factor in [0, 1].
+    max_lr : float, optional
+        As :func:`sgd`'s: the lr "independent" and "corrected" are relative to.
 
     Returns
     -------
@@ -167,24 +174,22 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     cdef decay_hyper h
     cdef _Batch b
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
-    h.mode = parse_decay(decay)
-    check_decay_factor(h.mode, h.lr, h.weight_decay)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
     b = new_batch(1)
     b.add(params, "params", True)
     b.check_overlap()
-    finite_in_dtype(b, "lr weight_decay", h.lr, h.weight_decay)
+    finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
     run(decay_kernel, &h, b)
 
 
 cdef struct decay_hyper:
-    double lr, weight_decay
-    int mode
+    double lr
+    pywd_decay decay
 
 
 cdef void decay_kernel(const void *hyper, _Batch b) noexcept nogil:
     cdef const decay_hyper *h = <const decay_hyper *>hyper
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_decay_f32(h.lr, h.weight_decay, h.mode, b.n, <float **>arg(b, 0), b.sizes)
+        pywd_decay_f32(h.lr, &h.decay, b.n, <float **>arg(b, 0), b.sizes)
     else:
-        pywd_decay_f64(h.lr, h.weight_decay, h.mode, b.n, <double **>arg(b, 0), b.sizes)
+        pywd_decay_f64(h.lr, &h.decay, b.n, <double **>arg(b, 0), b.sizes)

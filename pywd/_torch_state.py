@@ -16,6 +16,9 @@ import numpy as np
 # torch group keys that choose an implementation or are torch's spelling of `decay`: not
 # hyper-parameters of pywd's groups
 TORCH_ONLY = {"foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay"}
+# pywd group keys torch has not: decay (from decoupled_weight_decay or pywd's group), and the
+# decay options, which keep the pywd group's values
+PYWD_ONLY = ("decay", "max_lr", "cautious_decay")
 
 
 def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
@@ -24,6 +27,7 @@ def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
 
 def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.ndarray]:
     """``optimizer.load_state_dict``'s argument in pywd's format, from torch's."""
+    from .optim import _saved_hyper          # optim imports this module
     name = type(optimizer).__name__
     groups, state = state_dict["param_groups"], state_dict["state"]
     if not isinstance(groups, (list, tuple)) or not isinstance(state, Mapping):
@@ -36,14 +40,18 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
                             f"'params'")
         out[f"param_groups/{g}/params"] = np.array(group["params"], dtype=np.int64)
-        missing = [key for key in optimizer.defaults if key != "decay" and key not in group]
+        missing = [key for key in optimizer.defaults if key not in PYWD_ONLY and key not in group]
         if missing:
             raise ValueError(f"torch state_dict['param_groups'][{g}] lacks {missing}: it is "
                              f"not the state of torch.optim.{name}")
         mine = optimizer.param_groups[g] if g < len(optimizer.param_groups) else {}
         out[f"param_groups/{g}/decay"] = np.array(_decay(group, mine.get("decay"), g, name))
+        for key in PYWD_ONLY[1:]:
+            if key in optimizer.defaults:
+                out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
+                                                                       optimizer.defaults[key]))
         for key, value in group.items():
-            if key in TORCH_ONLY or key in ("params", "decay"):
+            if key in TORCH_ONLY or key in PYWD_ONLY or key == "params":
                 continue
             if key == "param_names":
                 out[f"param_groups/{g}/param_names"] = np.array(list(value), dtype=str)

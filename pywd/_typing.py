@@ -23,5 +23,5 @@ Arrays = Union[ArrayIn, Sequence[ArrayIn]]               # one array, or one per
 OptionalArrays = Union[ArrayIn, Sequence[Union[ArrayIn, None]]]
 TensorT = TypeVar("TensorT", bound=ArrayIn)             # init returns what it was given
 
-Decay = Literal["l2", "decoupled", "independent", "l1"]
+Decay = Literal["l2", "decoupled", "independent", "corrected", "l1"]
 Nonfinite = Literal["propagate", "skip", "raise"]

@@ -13,7 +13,7 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from cpython.buffer cimport PyObject_CheckBuffer
 cimport cython
 
-DECAY_MODES = ("l2", "decoupled", "independent", "l1")
+DECAY_MODES = ("l2", "decoupled", "independent", "corrected", "l1")
 
 
 cdef double as_real(object value, str name) except? -1.0:
@@ -77,20 +77,60 @@ cdef int parse_decay(object decay) except -1:
         return PYWD_DECAY_INDEPENDENT
     if decay == "l1":
         return PYWD_DECAY_L1
+    if decay == "corrected":
+        return PYWD_DECAY_CORRECTED
     raise ValueError(f"decay must be one of {DECAY_MODES}, got {decay!r}")
 
 
-cdef int check_decay_factor(int decay, double lr, double weight_decay) except -1:
+cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, object max_lr,
+                          object cautious_decay, double lr) except -1:
+    """The decay arguments every optimiser takes, checked, into d (lr: the step's rate)."""
+    d.weight_decay = check_real(weight_decay, "weight_decay", 0.0, INFINITY)
+    d.mode = parse_decay(decay)
+    d.max_lr = 0.0                     # the kernels' "max_lr = lr"
+    if max_lr is not None:
+        d.max_lr = check_real(max_lr, "max_lr", 0.0, INFINITY)
+        if d.max_lr == 0.0:
+            raise ValueError(f"max_lr must be a finite number > 0 or None (= lr), got {max_lr!r}")
+    d.cautious = check_bool(cautious_decay, "cautious_decay")
+    if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):
+        raise ValueError(
+            f"cautious_decay=True needs a multiplicative decay ('decoupled', 'independent' or "
+            f"'corrected'): decay={decay!r} has no decay step to withhold")
+    check_decay_factor(d, lr)
+    return 0
+
+
+cdef int check_decay_factor(const pywd_decay *d, double lr) except -1:
     """Multiplicative decay must not flip or amplify weights: its factor lies in [0, 1]."""
-    if decay == PYWD_DECAY_DECOUPLED and lr * weight_decay > 1.0:
+    cdef double wd = d.weight_decay
+    cdef double ratio = lr / d.max_lr if d.max_lr > 0.0 else 1.0
+    if d.mode == PYWD_DECAY_DECOUPLED and lr * wd > 1.0:
         raise ValueError(
             f"decay='decoupled' multiplies weights by 1 - lr*weight_decay, which must be >= 0; "
-            f"got lr={lr!r}, weight_decay={weight_decay!r}")
-    if decay == PYWD_DECAY_INDEPENDENT and weight_decay > 1.0:
+            f"got lr={lr!r}, weight_decay={wd!r}")
+    if d.mode == PYWD_DECAY_INDEPENDENT and wd * ratio > 1.0:
         raise ValueError(
-            f"decay='independent' multiplies weights by 1 - weight_decay, which must be >= 0; "
-            f"got weight_decay={weight_decay!r}")
+            f"decay='independent' multiplies weights by 1 - weight_decay*lr/max_lr, which must "
+            f"be >= 0; got weight_decay={wd!r}, lr/max_lr={ratio!r}")
+    if d.mode == PYWD_DECAY_CORRECTED and wd * lr * ratio > 1.0:
+        raise ValueError(
+            f"decay='corrected' multiplies weights by 1 - weight_decay*lr**2/max_lr, which must "
+            f"be >= 0; got weight_decay={wd!r}, lr={lr!r}, lr/max_lr={ratio!r}")
     return 0
+
+
+DECAY_OPTIONS_DOC = """\
+    max_lr : float, optional
+        The lr that "independent" and "corrected" decay are relative to, finite and > 0;
+        None means the step's lr (``lr / max_lr = 1``). Give the schedule's peak lr to have
+        the decay follow the schedule.
+    cautious_decay : bool, default False
+        Cautious weight decay (Chen et al. 2025): the multiplicative modes decay an element
+        only where its update (the term subtracted from ``w``) has the sign of ``w``, i.e.
+        moves it toward 0 too; elsewhere that step does not decay it. A ValueError with
+        "l2" and "l1".
+"""
 
 
 cdef int64_t check_step(object step) except -1:

@@ -11,6 +11,7 @@ shared, noisy machine. The case definitions are shared with the pytest-benchmark
 """
 import argparse
 import glob
+import importlib
 import json
 import platform
 import sys
@@ -192,12 +193,12 @@ def usual_rows(budget, placements):
 
 
 def _torch():
-    """torch when it is installed (the bench's peer), else None."""
+    """torch when it is installed (the bench's peer), else None; imported by name, as
+    it is optional and untyped for pywd's type check."""
     try:
-        import torch
+        return importlib.import_module("torch")
     except ImportError:
         return None
-    return torch
 
 
 def torch_fused_step(torch, cls_name, hyper, n):

@@ -39,6 +39,8 @@ Loss = TypeVar("Loss")
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
 STATE_FORMAT = "pywd.optim/1"
+# Hyper-parameters whose default is None (unset): state_dict saves None as an empty array.
+OPTIONAL_HYPER = ("max_lr",)
 # Step counters stay below this (the update functions take step < 2**62), so that they always
 # advance and save as int64.
 STEP_LIMIT = 2**62
@@ -113,6 +115,8 @@ class Optimizer:
         for key in group:
             _refuse_near_miss(key, self.defaults, type(self).__name__)
         group = {**self.defaults, **group}
+        # the lr the group was built with, as torch's schedulers record it: max_lr's default
+        group.setdefault("initial_lr", group["lr"])
         params = _param_list(group["params"])
         names = _names_of(params)
         if names is not None:
@@ -398,7 +402,7 @@ class Optimizer:
         """_check_group in `dtype`, remembered while the group's hyper-parameters stay the
         same (types included: lr=True is refused even where lr=1 passed). Returns what
         identifies them: groups with equal ones may share a kernel call."""
-        values = tuple((type(group[k]), group[k]) for k in self.defaults)
+        values = tuple((type(group.get(k)), group.get(k)) for k in (*self.defaults, "initial_lr"))
         seen = self._checked_hyper.get(id(group))
         if seen is None or seen[0] != values:
             try:
@@ -443,7 +447,7 @@ class Optimizer:
         for g, (group, indices) in enumerate(self._group_indices()):
             out[f"param_groups/{g}/params"] = np.array(indices, dtype=np.int64)
             for key in self.defaults:
-                out[f"param_groups/{g}/{key}"] = np.array(group[key])
+                out[f"param_groups/{g}/{key}"] = _saved_hyper(group[key])
             if "param_names" in group:
                 out[f"param_groups/{g}/param_names"] = np.array(group["param_names"], dtype=str)
             for key, value in group.items():
@@ -519,7 +523,7 @@ class Optimizer:
                 key = f"param_groups/{g}/{name}"
                 if key not in entries:
                     raise ValueError(f"state_dict has no entry {key!r}")
-                loaded[name] = _hyper_value(entries[key], default, key)
+                loaded[name] = _hyper_value(entries[key], default, key, name in OPTIONAL_HYPER)
             names = entries.get(f"param_groups/{g}/param_names")
             if names is not None and names.tolist() != group.get("param_names", names.tolist()):
                 raise ValueError(f"state_dict's group {g} holds parameters "
@@ -761,11 +765,22 @@ def _expect_str(entries, key, expected):
         raise ValueError(f"state_dict[{key!r}] must be {expected!r}, got {value!r}")
 
 
-def _hyper_value(value, default, key):
+def _saved_hyper(value):
+    """A hyper-parameter as state_dict saves it (an unset optional one, None, as an empty
+    array: NaN would not equal itself when two state_dicts are compared)."""
+    return np.array([], np.float64) if value is None else np.array(value)
+
+
+def _hyper_value(value, default, key, optional=False):
     """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
-    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default."""
+    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default;
+    an optional one (OPTIONAL_HYPER) is a float or, saved empty, None."""
     shape = (len(default),) if isinstance(default, tuple) else ()
-    if isinstance(default, (bool, np.bool_)):
+    if optional and value.shape == (0,) and value.dtype.kind in "fiu":
+        return None
+    if optional:
+        kinds, kind_name, convert = "fiu", "number (or empty: None)", float
+    elif isinstance(default, (bool, np.bool_)):
         kinds, kind_name, convert = "b", "bool", bool
     elif isinstance(default, str):
         kinds, kind_name, convert = "U", "str", str
@@ -778,6 +793,14 @@ def _hyper_value(value, default, key):
         raise ValueError(f"state_dict[{key!r}] must be {'a scalar ' if not shape else ''}"
                          f"{kind_name}, got {value!r}")
     return convert(value.tolist())
+
+
+def _decay_options(group):
+    """A group's max_lr (its own, else the lr it was built with) and cautious_decay."""
+    max_lr = group["max_lr"]
+    if max_lr is None:
+        max_lr = group.get("initial_lr") or None     # an lr of 0 has no ratio: lr / lr = 1
+    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"])
 
 
 def _betas(group):
@@ -825,11 +848,12 @@ class SGD(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "l2",
-                 **torch_options: bool | None) -> None:
+                 maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
+                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, decay=decay), torch_options)
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay), torch_options)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only
@@ -837,8 +861,9 @@ class SGD(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
-                                            "nesterov", "maximize", "decay")}
+        return {**{key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
+                                               "nesterov", "maximize", "decay")},
+                **_decay_options(group)}
 
     def _state_needed(self, group):
         return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
@@ -871,10 +896,11 @@ class SGDW(SGD):
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "decoupled",
-                 **torch_options: bool | None) -> None:
+                 maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
+                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize=maximize, decay=decay, **torch_options)
+                         maximize=maximize, decay=decay, max_lr=max_lr,
+                         cautious_decay=cautious_decay, **torch_options)
 
 
 class Adam(Optimizer):
@@ -900,6 +926,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
+                 max_lr: float | None = None, cautious_decay: bool = False,
                  **torch_options: bool | None) -> None:
         if decoupled_weight_decay is not False:     # torch's spelling of AdamW
             if decoupled_weight_decay is not True:
@@ -911,14 +938,16 @@ class Adam(Optimizer):
             decay = "decoupled"
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decay=decay), torch_options)
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay), torch_options)
 
     @staticmethod
     def _hyper(group):
         beta1, beta2 = _betas(group)
         return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                     weight_decay=group["weight_decay"], decay=group["decay"],
-                    amsgrad=group["amsgrad"], maximize=group["maximize"])
+                    amsgrad=group["amsgrad"], maximize=group["maximize"],
+                    **_decay_options(group))
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)
@@ -952,9 +981,11 @@ class AdamW(Adam):
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
-                 decay: Decay = "decoupled", **torch_options: bool | None) -> None:
+                 decay: Decay = "decoupled", max_lr: float | None = None,
+                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decay=decay, decoupled_weight_decay=False, **torch_options)
+                         decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
+                         cautious_decay=cautious_decay, **torch_options)
 
 
 class RMSprop(Optimizer):
@@ -977,15 +1008,18 @@ class RMSprop(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False,
-                 decay: Decay = "l2", **torch_options: bool | None) -> None:
+                 decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
-                                      maximize=maximize, decay=decay), torch_options)
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay), torch_options)
 
     @staticmethod
     def _hyper(group):
-        return {key: group[key] for key in ("lr", "alpha", "eps", "weight_decay", "momentum",
-                                            "centered", "maximize", "decay")}
+        return {**{key: group[key] for key in ("lr", "alpha", "eps", "weight_decay",
+                                               "momentum", "centered", "maximize", "decay")},
+                **_decay_options(group)}
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)
@@ -1021,15 +1055,18 @@ class Adagrad(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
+                 max_lr: float | None = None, cautious_decay: bool = False,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize, decay=decay), torch_options)
+                                      eps=eps, maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay), torch_options)
 
     @staticmethod
     def _hyper(group):
-        return {key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
-                                            "maximize", "decay")}
+        return {**{key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
+                                               "maximize", "decay")},
+                **_decay_options(group)}
 
     def _check_group(self, group, dtype=None):
         _check_nonnegative(group, "initial_accumulator_value")
@@ -1063,17 +1100,18 @@ class Lion(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
-                 maximize: bool = False, decay: Decay = "decoupled",
-                 **torch_options: bool | None) -> None:
+                 maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
+                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
-                                      maximize=maximize, decay=decay), torch_options)
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay), torch_options)
 
     @staticmethod
     def _hyper(group):
         beta1, beta2 = _betas(group)
         return dict(lr=group["lr"], beta1=beta1, beta2=beta2,
                     weight_decay=group["weight_decay"], maximize=group["maximize"],
-                    decay=group["decay"])
+                    decay=group["decay"], **_decay_options(group))
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

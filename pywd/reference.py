@@ -10,16 +10,19 @@ import math
 
 import numpy as np
 
-DECAY_MODES = ("l2", "decoupled", "independent", "l1")
+DECAY_MODES = ("l2", "decoupled", "independent", "corrected", "l1")
+MULTIPLICATIVE = ("decoupled", "independent", "corrected")
 
 
 def _as_list(arrays):
     return list(arrays) if isinstance(arrays, (list, tuple)) else [arrays]
 
 
-def _check_mode(decay):
+def _check_mode(decay, cautious_decay=False):
     if decay not in DECAY_MODES:
         raise ValueError(f"decay must be one of {DECAY_MODES}, got {decay!r}")
+    if cautious_decay and decay not in MULTIPLICATIVE:
+        raise ValueError(f"cautious_decay needs a multiplicative decay, got {decay!r}")
 
 
 NORM_BLOCK, NORM_LANES = 8192, 16
@@ -90,14 +93,26 @@ def _decay_terms(w, g, weight_decay, decay):
     return g + weight_decay * w if weight_decay != 0 and decay == "l2" else g
 
 
-def _apply_update(w, update, lr, weight_decay, decay):
+def decay_factor(lr, weight_decay, decay, max_lr=None):
+    """What a multiplicative decay multiplies w by, in double (max_lr None: max_lr = lr)."""
+    ratio = 1.0 if max_lr is None else lr / max_lr
+    if decay == "decoupled":
+        return 1 - lr * weight_decay             # Loshchilov & Hutter: scaled by lr
+    if decay == "independent":
+        return 1 - weight_decay * ratio          # Wortsman et al. 2023: by lr / max_lr
+    return 1 - weight_decay * lr * ratio         # "corrected", AdamC: by lr^2 / max_lr
+
+
+def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False):
     """w - update, with multiplicative decay before it or the L1 threshold after it."""
     wd = weight_decay
     new = w
-    if wd != 0 and decay == "decoupled":
-        new = w * (1 - lr * wd)                   # Loshchilov & Hutter: decay scaled by lr
-    elif wd != 0 and decay == "independent":
-        new = w * (1 - wd)                        # decay not scaled by lr
+    if wd != 0 and decay in MULTIPLICATIVE:
+        factor = decay_factor(lr, wd, decay, max_lr)
+        if cautious_decay:                        # Chen et al. 2025: only where the update
+            new = np.where(update * w < 0, w, w * factor)   # also moves w toward 0
+        else:
+            new = w * factor
     new = new - update
     if wd != 0 and decay == "l1":
         new = soft_threshold(new, lr * wd)        # proximal step of wd*|w|_1
@@ -105,10 +120,11 @@ def _apply_update(w, update, lr, weight_decay, decay):
 
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="l2", maximize=False, first_step=False,
-        nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+        nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+        maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
+        max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
-    _check_mode(decay)
+    _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
@@ -126,7 +142,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
             u = g + momentum * b if nesterov else b
         else:
             u = g
-        _apply_update(w, lr * u, lr, weight_decay, decay)
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay)
     return outcome
 
 
@@ -136,10 +152,11 @@ def sgdw(params, grads, momentum_buffers=None, *, decay="decoupled", **hyper):
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", amsgrad=False, max_exp_avg_sqs=None,
-         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, amsgrad=False,
+         max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
-    _check_mode(decay)
+    _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
@@ -159,26 +176,29 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
             np.maximum(vmax, v, out=vmax)           # Reddi et al. 2018
         v_hat = vmax if amsgrad else v
         denom = np.sqrt(v_hat) * inv_sqrt_bc2 + eps
-        _apply_update(w, step_size * (m / denom), lr, weight_decay, decay)
+        _apply_update(w, step_size * (m / denom), lr, weight_decay, decay, max_lr,
+                      cautious_decay)
     return outcome
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.01, decay="decoupled", amsgrad=False, max_exp_avg_sqs=None,
-          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+          weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+          grad_scale=1.0, max_grad_norm=None):
     """AdamW: adam with decoupled weight decay 0.01 by default."""
     return adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1,
-                beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, amsgrad=amsgrad,
+                beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
+                cautious_decay=cautious_decay, amsgrad=amsgrad,
                 max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize, nonfinite=nonfinite,
                 grad_scale=grad_scale, max_grad_norm=max_grad_norm)
 
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
-            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", momentum=0.0,
-            centered=False, maximize=False, nonfinite="propagate", grad_scale=1.0,
-            max_grad_norm=None):
+            alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
+            cautious_decay=False, momentum=0.0, centered=False, maximize=False,
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """RMSprop (Hinton, lecture 6e; torch.optim.RMSprop's centered and momentum variants)."""
-    _check_mode(decay)
+    _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
@@ -198,15 +218,16 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         if momentum != 0:
             b[...] = momentum * b + u
             u = b
-        _apply_update(w, lr * u, lr, weight_decay, decay)
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay)
     return outcome
 
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="l2", maximize=False, nonfinite="propagate", grad_scale=1.0,
-            max_grad_norm=None):
-    """Adagrad (Duchi, Hazan & Singer 2011) with torch's lr_decay, weight decay by `decay`."""
-    _check_mode(decay)
+            decay="l2", max_lr=None, cautious_decay=False, maximize=False,
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """Adagrad (Duchi, Hazan & Singer 2011) with torch's lr_decay, weight decay by `decay`
+    (at the step's rate clr, which is also "independent"'s and "corrected"'s lr)."""
+    _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
@@ -216,15 +237,16 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
             g = -g
         g = _decay_terms(w, g, weight_decay, decay)
         s[...] = s + g * g
-        _apply_update(w, clr * (g / (np.sqrt(s) + eps)), clr, weight_decay, decay)
+        _apply_update(w, clr * (g / (np.sqrt(s) + eps)), clr, weight_decay, decay, max_lr,
+                      cautious_decay)
     return outcome
 
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None):
+         decay="decoupled", max_lr=None, cautious_decay=False, maximize=False,
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Lion (Chen et al. 2023, Algorithm 2), weight decay by `decay`."""
-    _check_mode(decay)
+    _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
@@ -233,12 +255,12 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
             g = -g
         g = _decay_terms(w, g, weight_decay, decay)
         update = np.sign(beta1 * m + (1 - beta1) * g)
-        _apply_update(w, lr * update, lr, weight_decay, decay)
+        _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay)
         m[...] = beta2 * m + (1 - beta2) * g
     return outcome
 
 
-def decay(params, *, lr, weight_decay, decay="decoupled"):
+def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
     """Weight decay alone: the SGD step with a zero gradient."""
     _check_mode(decay)
     wd = weight_decay
@@ -247,10 +269,8 @@ def decay(params, *, lr, weight_decay, decay="decoupled"):
     for w in _as_list(params):
         if decay == "l2":
             w[...] = w - lr * (wd * w)
-        elif decay == "decoupled":
-            w[...] = w * (1 - lr * wd)
-        elif decay == "independent":
-            w[...] = w * (1 - wd)
+        elif decay in MULTIPLICATIVE:
+            w[...] = w * decay_factor(lr, wd, decay, max_lr)
         else:
             w[...] = soft_threshold(w, lr * wd)
 

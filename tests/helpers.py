@@ -10,7 +10,10 @@ import numpy as np
 from hypothesis import strategies as st
 
 DTYPES = (np.float32, np.float64)
-DECAY_MODES = ("l2", "decoupled", "independent", "l1")
+DECAY_MODES = ("l2", "decoupled", "independent", "corrected", "l1")
+MULTIPLICATIVE = ("decoupled", "independent", "corrected")
+# every optimiser class's decay options, by default
+DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False)
 
 
 def assert_matches(actual, expected, what=""):
@@ -73,7 +76,7 @@ def sgd_hypers(draw, momentum=None):
         dampening=dampening,
         nesterov=has_momentum and dampening == 0.0 and draw(st.booleans()),
         weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3, 1.0])),
-        decay=draw(st.sampled_from(DECAY_MODES)),
+        **draw(decay_rules()),
         maximize=draw(st.booleans()),
         first_step=has_momentum and draw(st.booleans()),
     )
@@ -100,10 +103,18 @@ def nonnegative(lists):
 
 
 @st.composite
+def decay_rules(draw):
+    """A decay mode with its options: max_lr (None, or at least any lr the tests draw, 1,
+    so that every factor stays in [0, 1]) and cautious_decay for the multiplicative modes."""
+    decay = draw(st.sampled_from(DECAY_MODES))
+    return dict(decay=decay, max_lr=draw(st.sampled_from([None, 1.0, 4.0])),
+                cautious_decay=decay in MULTIPLICATIVE and draw(st.booleans()))
+
+
+@st.composite
 def decays(draw):
-    """(weight_decay, decay mode), every mode and zero decay in play."""
-    return dict(weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3])),
-                decay=draw(st.sampled_from(DECAY_MODES)))
+    """(weight_decay, decay mode and options), every mode and zero decay in play."""
+    return dict(weight_decay=draw(st.sampled_from([0.0, 1e-4, 0.01, 0.3])), **draw(decay_rules()))
 
 
 # --------------------------------------------------------------------- optimiser classes

@@ -10,12 +10,13 @@ from pywd import reference
 
 
 @given(small_or_threaded(1), st.sampled_from(DECAY_MODES),
-       st.sampled_from([0.0, 1e-3, 0.1, 1.0]), st.sampled_from([0.0, 1e-4, 0.05, 1.0]))
-def test_decay_matches_reference(arrays, mode, lr, wd):
+       st.sampled_from([0.0, 1e-3, 0.1, 1.0]), st.sampled_from([0.0, 1e-4, 0.05, 1.0]),
+       st.sampled_from([None, 1.0, 3.0]))
+def test_decay_matches_reference(arrays, mode, lr, wd, max_lr):
     (params,) = arrays
     ours, ref = [a.copy(order="K") for a in params], [a.copy(order="K") for a in params]
-    pywd.decay(ours, lr=lr, weight_decay=wd, decay=mode)
-    reference.decay(ref, lr=lr, weight_decay=wd, decay=mode)
+    pywd.decay(ours, lr=lr, weight_decay=wd, decay=mode, max_lr=max_lr)
+    reference.decay(ref, lr=lr, weight_decay=wd, decay=mode, max_lr=max_lr)
     for a, b in zip(ours, ref):
         assert_matches(a, b)
 

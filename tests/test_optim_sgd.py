@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import grads_for, model, run_steps, saved, snapshot
+from helpers import DECAY_DEFAULTS, grads_for, model, run_steps, saved, snapshot
 from pywd.optim import SGD, SGDW
 
 
@@ -19,7 +19,8 @@ from pywd.optim import SGD, SGDW
 def test_defaults_follow_torch():
     opt = SGD(model())
     assert opt.defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                                nesterov=False, maximize=False, decay="l2")
+                                nesterov=False, maximize=False, decay="l2",
+                                **DECAY_DEFAULTS)
     assert SGDW(model()).defaults["decay"] == "decoupled"
 
 

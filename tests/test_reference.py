@@ -16,9 +16,10 @@ from pywd import reference
 
 
 def sgd_equation(w, g, b, *, lr, momentum, dampening, nesterov, weight_decay, decay,
-                 maximize, first_step):
+                 maximize, first_step, max_lr=None, cautious_decay=False):
     """One element of one SGD step, as DESIGN.md's table writes it. Returns (w, b)."""
     wd = weight_decay
+    ratio = 1.0 if max_lr is None else lr / max_lr    # "independent", "corrected": lr / max_lr
     if maximize:
         g = -g
     if decay == "l2" and wd:
@@ -28,11 +29,16 @@ def sgd_equation(w, g, b, *, lr, momentum, dampening, nesterov, weight_decay, de
         u = g + momentum * b if nesterov else b
     else:
         u = g
-    if decay == "decoupled" and wd:
+    step = lr * u
+    # cautious (Chen et al. 2025): no decay where the step moves w away from 0
+    decays = wd and not (cautious_decay and step * w < 0)
+    if decay == "decoupled" and decays:
         w = w * (1 - lr * wd)
-    if decay == "independent" and wd:
-        w = w * (1 - wd)
-    w = w - lr * u
+    if decay == "independent" and decays:             # Wortsman et al. 2023
+        w = w * (1 - wd * ratio)
+    if decay == "corrected" and decays:               # AdamC, Defazio 2025: wd * lr^2 / max_lr
+        w = w * (1 - wd * lr * ratio)
+    w = w - step
     if decay == "l1" and wd:
         w = math.copysign(max(abs(w) - lr * wd, 0.0), w)
     return w, b
@@ -52,7 +58,7 @@ def test_sgd_reference_is_the_equation(arrays, hyper):
 
 
 @given(st.lists(st.floats(-10, 10), min_size=1, max_size=50),
-       st.sampled_from(["l2", "decoupled", "independent", "l1"]),
+       st.sampled_from(reference.DECAY_MODES),
        st.floats(0, 1), st.floats(0, 1))
 def test_decay_reference_is_sgd_with_zero_gradient(values, decay, lr, wd):
     w = np.array(values)
