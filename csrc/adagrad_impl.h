@@ -9,7 +9,6 @@
 
 typedef struct {
     real grad_mult, wd, clr, eps, factor, threshold;
-    int cautious;
 } NAME(adagrad_consts);
 
 typedef struct {
@@ -26,7 +25,6 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
 {
     const real grad_mult = c->grad_mult, wd = c->wd, clr = c->clr, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
-    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
@@ -34,7 +32,7 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
         real si = s[i] + gi * gi, step;
         s[i] = si;
         step = clr * (gi / (REAL_SQRT(si) + eps));
-        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
+        wi = NAME(decay_before)(wi, step, factor, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -65,7 +63,6 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.state_sums = state_sums;

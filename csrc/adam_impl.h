@@ -19,7 +19,6 @@
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
     real step_size, inv_sqrt_bc2, eps, factor, threshold;
-    int cautious;
 } NAME(adam_consts);
 
 typedef struct {
@@ -39,7 +38,6 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     const real beta2 = c->beta2, one_minus_beta2 = c->one_minus_beta2, step_size = c->step_size;
     const real inv_sqrt_bc2 = c->inv_sqrt_bc2, eps = c->eps, factor = c->factor;
     const real threshold = c->threshold;
-    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
@@ -56,7 +54,7 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
             vhat = mx;
         }
         step = step_size * (mi / (REAL_SQRT(vhat) * inv_sqrt_bc2 + eps));
-        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
+        wi = NAME(decay_before)(wi, step, factor, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -76,6 +74,7 @@ static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
         PYWD_ADAM_CASES(PYWD_DECAY_L2)
         PYWD_ADAM_CASES(PYWD_DECAY_DECOUPLED)
         PYWD_ADAM_CASES(PYWD_DECAY_L1)
+        PYWD_ADAM_CASES(PYWD_DECAY_CAUTIOUS)
     default: break;
     }
 #undef PYWD_ADAM_CASE
@@ -106,7 +105,6 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.exp_avgs = exp_avgs;

@@ -22,7 +22,7 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(d
     for (i = 0; i < n; i++) {
         real wi = w[i];
         if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
-        wi = NAME(decay_before)(wi, 0, factor, 0, decay);
+        wi = NAME(decay_before)(wi, 0, factor, decay);
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }

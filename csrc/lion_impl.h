@@ -10,7 +10,6 @@
 
 typedef struct {
     real grad_mult, wd, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, factor, threshold;
-    int cautious;
 } NAME(lion_consts);
 
 typedef struct {
@@ -29,7 +28,6 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     const real one_minus_beta1 = c->one_minus_beta1, beta2 = c->beta2;
     const real one_minus_beta2 = c->one_minus_beta2, factor = c->factor;
     const real threshold = c->threshold;
-    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
@@ -39,7 +37,7 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
         /* sign(c), branch-free: +-1, but 0 and NaN pass through (one select vectorises) */
         real u = (ci == 0 || ci != ci) ? ci : REAL_COPYSIGN((real)1, ci);
         u = lr * u;
-        wi = NAME(decay_before)(wi, u, factor, cautious, decay) - u;
+        wi = NAME(decay_before)(wi, u, factor, decay) - u;
         w[i] = NAME(decay_after)(wi, threshold, decay);
         m[i] = beta2 * mi + one_minus_beta2 * gi;
     }
@@ -73,7 +71,6 @@ void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
     x.c.one_minus_beta2 = (real)(1.0 - h->beta2);
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.exp_avgs = exp_avgs;

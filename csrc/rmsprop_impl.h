@@ -12,7 +12,6 @@
 
 typedef struct {
     real grad_mult, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
-    int cautious;
 } NAME(rmsprop_consts);
 
 typedef struct {
@@ -32,7 +31,6 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     const real grad_mult = c->grad_mult, wd = c->wd, alpha = c->alpha, one_minus_alpha = c->one_minus_alpha;
     const real eps = c->eps, lr = c->lr, momentum = c->momentum, factor = c->factor;
     const real threshold = c->threshold;
-    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i];
@@ -52,7 +50,7 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
             u = bi;
         }
         u = lr * u;
-        wi = NAME(decay_before)(wi, u, factor, cautious, decay) - u;
+        wi = NAME(decay_before)(wi, u, factor, decay) - u;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -73,6 +71,7 @@ static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64
         PYWD_RMS_CASES(PYWD_DECAY_L2)
         PYWD_RMS_CASES(PYWD_DECAY_DECOUPLED)
         PYWD_RMS_CASES(PYWD_DECAY_L1)
+        PYWD_RMS_CASES(PYWD_DECAY_CAUTIOUS)
     default: break;
     }
 #undef PYWD_RMS_CASE
@@ -102,7 +101,6 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.c.momentum = (real)h->momentum;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.square_avgs = square_avgs;

@@ -19,7 +19,6 @@ enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
 typedef struct {
     real grad_mult, lr, wd, momentum, one_minus_dampening, factor, threshold;
-    int cautious;
 } NAME(sgd_consts);
 
 typedef struct {
@@ -39,7 +38,6 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
     const real grad_mult = c->grad_mult, lr = c->lr, wd = c->wd, momentum = c->momentum;
     const real one_minus_dampening = c->one_minus_dampening, factor = c->factor;
     const real threshold = c->threshold;
-    const int cautious = c->cautious;
     int64_t i;
     for (i = 0; i < n; i++) {
         real wi = w[i], step;
@@ -51,7 +49,7 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
             u = (mom == NAME(MOM_NESTEROV)) ? gi + momentum * b : b;
         }
         step = lr * u;
-        wi = NAME(decay_before)(wi, step, factor, cautious, decay) - step;
+        wi = NAME(decay_before)(wi, step, factor, decay) - step;
         w[i] = NAME(decay_after)(wi, threshold, decay);
     }
 }
@@ -73,6 +71,7 @@ static void NAME(sgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t e
         PYWD_SGD_CASES_D(PYWD_DECAY_L2)
         PYWD_SGD_CASES_D(PYWD_DECAY_DECOUPLED)
         PYWD_SGD_CASES_D(PYWD_DECAY_L1)
+        PYWD_SGD_CASES_D(PYWD_DECAY_CAUTIOUS)
     default: break; /* unreachable: pywd_sgd_* normalises the flags */
     }
 #undef PYWD_SGD_CASE
@@ -97,7 +96,6 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
     x.c.one_minus_dampening = (real)(1.0 - h->dampening);
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.c.cautious = d.cautious;
     x.params = params;
     x.grads = grads;
     x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;

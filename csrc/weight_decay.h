@@ -8,8 +8,11 @@
  *                                  (cautious: only where update*w >= 0)
  *   after the update:              "l1"            w = sign(w)*max(|w| - lr*wd, 0)
  * The three multiplicative modes differ only in their factor, so the loops know one of
- * them, PYWD_DECAY_DECOUPLED, with the factor the mode asks for. */
+ * them, PYWD_DECAY_DECOUPLED, with the factor the mode asks for, or PYWD_DECAY_CAUTIOUS:
+ * the same, withheld where update*w < 0 (a mode of its own, so that plain decay's loops
+ * carry no test). */
 #ifndef PYWD_DECAY_CONSTS_DEFINED
+#define PYWD_DECAY_CAUTIOUS 6 /* kernel-internal: after pywd_decay_setup only */
 /* Runs CALL(mode) with `mode` as a literal, so each decay mode gets its own specialised loop
  * (pywd_decay_setup has folded "independent" and "corrected" into DECOUPLED). */
 #define PYWD_DECAY_SWITCH(mode, CALL)                                \
@@ -18,14 +21,15 @@
     case PYWD_DECAY_L2: CALL(PYWD_DECAY_L2); break;                  \
     case PYWD_DECAY_DECOUPLED: CALL(PYWD_DECAY_DECOUPLED); break;    \
     case PYWD_DECAY_L1: CALL(PYWD_DECAY_L1); break;                  \
+    case PYWD_DECAY_CAUTIOUS: CALL(PYWD_DECAY_CAUTIOUS); break;      \
     default: break;                                                  \
     }
 
 #define PYWD_DECAY_CONSTS_DEFINED
-/* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0 and
- * DECOUPLED for every multiplicative mode. */
+/* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0, and
+ * DECOUPLED or CAUTIOUS for every multiplicative mode. */
 typedef struct {
-    int mode, cautious;
+    int mode;
     double wd, factor, threshold;
 } pywd_decay_consts;
 
@@ -36,7 +40,6 @@ static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
     /* lr / max_lr, exactly 1 without a max_lr (so "independent" is then w*(1 - wd)) */
     const double ratio = decay->max_lr > 0.0 ? lr / decay->max_lr : 1.0;
     d.mode = wd == 0.0 ? PYWD_DECAY_NONE : decay->mode;
-    d.cautious = decay->cautious != 0;
     d.wd = wd;
     d.threshold = lr * wd;
     switch (decay->mode) {
@@ -46,6 +49,7 @@ static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
     }
     if (d.mode == PYWD_DECAY_INDEPENDENT || d.mode == PYWD_DECAY_CORRECTED)
         d.mode = PYWD_DECAY_DECOUPLED;
+    if (d.mode == PYWD_DECAY_DECOUPLED && decay->cautious) d.mode = PYWD_DECAY_CAUTIOUS;
     return d;
 }
 #endif
@@ -55,13 +59,17 @@ PYWD_INLINE real NAME(decay_grad)(real g, real w, real wd, const int decay)
     return decay == PYWD_DECAY_L2 ? g + wd * w : g;
 }
 
-/* w times the factor, before the update is subtracted; with `cautious`, an element whose
- * update opposes w (update*w < 0) keeps w: times 1, the same bits. */
-PYWD_INLINE real NAME(decay_before)(real w, real update, real factor, int cautious,
-                                    const int decay)
+/* w times the factor, before the update is subtracted; cautiously, an element whose update
+ * opposes w (update*w < 0) keeps w: times 1, the same bits. */
+PYWD_INLINE real NAME(decay_before)(real w, real update, real factor, const int decay)
 {
-    if (decay != PYWD_DECAY_DECOUPLED) return w;
-    return w * ((cautious && update * w < 0) ? (real)1 : factor);
+    if (decay == PYWD_DECAY_CAUTIOUS) {
+        /* 1 or factor exactly, in arithmetic: gcc keeps `opposed ? 1 : factor` a branch
+         * (an ordered compare may trap) and the loop scalar */
+        const real p = update * w;
+        return w * ((real)(p < 0) + (real)(!(p < 0)) * factor);
+    }
+    return decay == PYWD_DECAY_DECOUPLED ? w * factor : w;
 }
 
 /* The proximal step of threshold*|w|_1, branch-free so that it vectorises (weights' signs are

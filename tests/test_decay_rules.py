@@ -1,0 +1,171 @@
+"""Decay rules that follow the schedule (issue 13): "independent" relative to max_lr,
+"corrected" (AdamC), cautious decay; their equations, every optimiser, the classes' max_lr
+default, state_dict round trips and bad input."""
+import numpy as np
+import pytest
+
+import pywd
+from helpers import DECAY_DEFAULTS, saved, snapshot
+from pywd import optim, reference
+
+# every update function with arguments for one step on (w, g) and its state
+UPDATES = {
+    "sgd": lambda w, g, **kw: pywd.sgd(w, g, np.zeros_like(w), momentum=0.9, **kw),
+    "adam": lambda w, g, **kw: pywd.adam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
+                                         **kw),
+    "rmsprop": lambda w, g, **kw: pywd.rmsprop(w, g, np.ones_like(w), **kw),
+    "adagrad": lambda w, g, **kw: pywd.adagrad(w, g, np.ones_like(w), step=2, **kw),
+    "lion": lambda w, g, **kw: pywd.lion(w, g, np.zeros_like(w), **kw),
+}
+
+
+def step(name, w, g, **kw):
+    w = w.copy()
+    UPDATES[name](w, g, lr=0.05, weight_decay=0.2, **kw)
+    return w
+
+
+def arrays(seed=0, n=257, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+
+
+@pytest.mark.parametrize("name", UPDATES)
+def test_independent_at_max_lr_is_the_lr_free_factor(name):
+    w, g = arrays()
+    # w * (1 - wd * lr / max_lr) with lr == max_lr is w * (1 - wd), bit for bit
+    np.testing.assert_array_equal(step(name, w, g, decay="independent", max_lr=0.05),
+                                  step(name, w, g, decay="independent"))
+    assert not np.array_equal(step(name, w, g, decay="independent", max_lr=0.1),
+                              step(name, w, g, decay="independent"))
+
+
+@pytest.mark.parametrize("name", UPDATES)
+def test_corrected_at_max_lr_is_decoupled(name):
+    w, g = arrays(1)
+    np.testing.assert_array_equal(step(name, w, g, decay="corrected", max_lr=0.05),
+                                  step(name, w, g, decay="decoupled"))
+    np.testing.assert_array_equal(step(name, w, g, decay="corrected"),
+                                  step(name, w, g, decay="decoupled"))
+
+
+def test_the_factors_follow_the_papers():
+    w = np.full(4, 2.0)
+    for decay, factor in (("decoupled", 1 - 0.1 * 0.5), ("independent", 1 - 0.5 * 0.1 / 0.4),
+                          ("corrected", 1 - 0.5 * 0.1 ** 2 / 0.4)):
+        out = w.copy()
+        pywd.decay(out, lr=0.1, weight_decay=0.5, decay=decay, max_lr=0.4)
+        np.testing.assert_allclose(out, 2.0 * factor, rtol=1e-15)
+        assert reference.decay_factor(0.1, 0.5, decay, 0.4) == pytest.approx(factor, rel=1e-15)
+
+
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("decay", ["decoupled", "independent", "corrected"])
+def test_cautious_decay_where_update_and_weight_agree_everywhere_is_plain_decay(name, decay):
+    w, g = arrays(2)
+    # an update toward 0 everywhere: every weight's sign is its gradient's
+    g = np.copysign(np.abs(g) + 0.1, w)
+    np.testing.assert_array_equal(step(name, w, g, decay=decay, cautious_decay=True),
+                                  step(name, w, g, decay=decay))
+
+
+@pytest.mark.parametrize("name", UPDATES)
+def test_cautious_decay_withholds_decay_exactly_where_the_update_opposes_the_weight(name):
+    w, g = arrays(3)
+    cautious = step(name, w, g, decay="decoupled", cautious_decay=True)
+    plain = step(name, w, g, decay="decoupled")
+    none = w.copy()
+    UPDATES[name](none, g, lr=0.05, weight_decay=0.0)
+    opposed = (w - none) * w < 0                # the update (w - none) moves w away from 0
+    assert 0 < opposed.sum() < w.size
+    np.testing.assert_array_equal(cautious[opposed], none[opposed])
+    np.testing.assert_array_equal(cautious[~opposed], plain[~opposed])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("decay", ["independent", "corrected"])
+@pytest.mark.parametrize("cautious", [False, True])
+def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, decay, cautious):
+    w, g = arrays(4, 1000, dtype)
+    ours = step(name, w, g, decay=decay, max_lr=0.2, cautious_decay=cautious)
+    ref_w = w.copy()
+    fn = getattr(reference, name)
+    kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
+    if name == "sgd":
+        fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
+    elif name == "adam":
+        fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=3, **kw)
+    elif name == "rmsprop":
+        fn(ref_w, g, np.ones_like(w), **kw)
+    elif name == "adagrad":
+        fn(ref_w, g, np.ones_like(w), step=2, **kw)
+    else:
+        fn(ref_w, g, np.zeros_like(w), **kw)
+    if dtype == np.float32:
+        np.testing.assert_array_max_ulp(ours, ref_w, maxulp=2)
+    else:
+        np.testing.assert_allclose(ours, ref_w, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("kw, error, pattern", [
+    (dict(decay="l2", cautious_decay=True), ValueError, "needs a multiplicative decay"),
+    (dict(decay="l1", cautious_decay=True), ValueError, "needs a multiplicative decay"),
+    (dict(max_lr=0.0), ValueError, r"max_lr must be a finite number > 0 or None"),
+    (dict(max_lr=float("inf")), ValueError, r"max_lr must be a finite number"),
+    (dict(max_lr="1"), TypeError, r"max_lr must be a real number"),
+    (dict(cautious_decay="yes", decay="decoupled"), TypeError, "cautious_decay must be a bool"),
+    (dict(decay="independent", max_lr=0.005), ValueError, r"1 - weight_decay\*lr/max_lr"),
+])
+def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error, pattern):
+    w, g = arrays(5)
+    before = snapshot([w, g])
+    with pytest.raises(error, match=pattern):
+        UPDATES[name](w, g, lr=0.05, weight_decay=0.2, **kw)
+    assert snapshot([w, g]) == before
+
+
+CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
+           optim.Lion]
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_classes_take_the_decay_options_and_default_max_lr_to_the_initial_lr(cls):
+    w = np.ones(8)
+    opt = cls([w], lr=0.1, weight_decay=0.5, decay="independent")
+    assert {k: opt.defaults[k] for k in DECAY_DEFAULTS} == DECAY_DEFAULTS
+    assert opt.param_groups[0]["initial_lr"] == 0.1
+    opt.param_groups[0]["lr"] = 0.05               # a schedule halves the lr ...
+    opt.step([np.zeros(8)])
+    np.testing.assert_allclose(w, 1 - 0.5 * 0.05 / 0.1, rtol=1e-15)   # ... and the decay
+    explicit = np.ones(8)
+    cls([explicit], lr=0.05, weight_decay=0.5, decay="independent", max_lr=0.2).step(
+        [np.zeros(8)])
+    np.testing.assert_allclose(explicit, 1 - 0.5 * 0.05 / 0.2, rtol=1e-15)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_groups_with_other_initial_lrs_do_not_share_a_kernel_call(cls):
+    a, b = np.ones(4), np.ones(4)
+    opt = cls([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.2}], weight_decay=0.5,
+              decay="independent")
+    opt.param_groups[1]["lr"] = 0.1                # now equal lrs, different initial_lr
+    opt.step([np.zeros(4), np.zeros(4)])
+    np.testing.assert_allclose(a, 0.5, rtol=1e-15)                  # 1 - 0.5 * 0.1/0.1
+    np.testing.assert_allclose(b, 1 - 0.5 * 0.5, rtol=1e-15)        # 1 - 0.5 * 0.1/0.2
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("max_lr", [None, 0.3])
+def test_decay_options_survive_a_state_dict_round_trip_without_pickle(cls, max_lr):
+    w = np.ones(3)
+    opt = cls([w], lr=0.1, weight_decay=0.1, decay="corrected", max_lr=max_lr,
+              cautious_decay=True)
+    opt.step([np.full(3, 0.5)])
+    fresh = cls([np.ones(3)], lr=0.1)
+    fresh.load_state_dict(saved(opt))
+    group = fresh.param_groups[0]
+    assert (group["max_lr"], group["cautious_decay"], group["decay"]) == (max_lr, True,
+                                                                           "corrected")
+    assert group["initial_lr"] == 0.1
