@@ -15,11 +15,13 @@ typedef struct {
     NAME(adagrad_consts) c;
     int decay;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *state_sums;
 } NAME(adagrad_ctx);
 
-PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                    const real *PYWD_RESTRICT g,
                                     real *PYWD_RESTRICT s, int64_t n,
                                     const NAME(adagrad_consts) *c, const int decay)
 {
@@ -27,13 +29,13 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
+        real wi = w[i], ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real si = s[i] + gi * gi, step;
         s[i] = si;
         step = clr * (gi / (REAL_SQRT(si) + eps));
-        wi = NAME(decay_before)(wi, step, factor, decay) - step;
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        wi = NAME(decay_before)(wi, ai, step, factor, decay) - step;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
     }
 }
 
@@ -42,10 +44,14 @@ static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64
     const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
     real *w = x->params[t] + begin, *s = x->state_sums[t] + begin;
     const real *g = x->grads[t] + begin;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
-#define PYWD_ADAGRAD_CALL(d) NAME(adagrad_loop)(w, g, s, n, &x->c, d)
-    PYWD_DECAY_SWITCH(x->decay, PYWD_ADAGRAD_CALL)
-#undef PYWD_ADAGRAD_CALL
+#define PYWD_ADAGRAD_CASE(d) case (d): NAME(adagrad_loop)(w, w0, g, s, n, &x->c, d); break;
+    switch (x->decay) {
+        PYWD_DECAY_MODES(PYWD_ADAGRAD_CASE)
+    default: break;
+    }
+#undef PYWD_ADAGRAD_CASE
 }
 
 void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,
@@ -64,6 +70,7 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.state_sums = state_sums;
     pywd_run_spans(n, sizes, NAME(adagrad_span), &x);

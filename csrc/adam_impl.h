@@ -25,11 +25,13 @@ typedef struct {
     NAME(adam_consts) c;
     int decay, amsgrad;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
 } NAME(adam_ctx);
 
-PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                 const real *PYWD_RESTRICT g,
                                  real *PYWD_RESTRICT m, real *PYWD_RESTRICT v,
                                  real *PYWD_RESTRICT vmax, int64_t n, const NAME(adam_consts) *c,
                                  const int decay, const int amsgrad)
@@ -40,8 +42,8 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
+        real wi = w[i], ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real mi = beta1 * m[i] + one_minus_beta1 * gi;
         real vi = beta2 * v[i] + one_minus_beta2 * (gi * gi);
         real vhat = vi, step;
@@ -54,8 +56,8 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
             vhat = mx;
         }
         step = step_size * (mi / (REAL_SQRT(vhat) * inv_sqrt_bc2 + eps));
-        wi = NAME(decay_before)(wi, step, factor, decay) - step;
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        wi = NAME(decay_before)(wi, ai, step, factor, decay) - step;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
     }
 }
 
@@ -65,16 +67,13 @@ static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
     real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin, *v = x->exp_avg_sqs[t] + begin;
     real *vmax = x->amsgrad ? x->max_exp_avg_sqs[t] + begin : 0;
     const real *g = x->grads[t] + begin;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
 #define PYWD_ADAM_CASE(d, a) \
-    case (d) * 2 + (a): NAME(adam_loop)(w, g, m, v, vmax, n, &x->c, d, a); break;
+    case (d) * 2 + (a): NAME(adam_loop)(w, w0, g, m, v, vmax, n, &x->c, d, a); break;
 #define PYWD_ADAM_CASES(d) PYWD_ADAM_CASE(d, 0) PYWD_ADAM_CASE(d, 1)
     switch (x->decay * 2 + x->amsgrad) {
-        PYWD_ADAM_CASES(PYWD_DECAY_NONE)
-        PYWD_ADAM_CASES(PYWD_DECAY_L2)
-        PYWD_ADAM_CASES(PYWD_DECAY_DECOUPLED)
-        PYWD_ADAM_CASES(PYWD_DECAY_L1)
-        PYWD_ADAM_CASES(PYWD_DECAY_CAUTIOUS)
+        PYWD_DECAY_MODES(PYWD_ADAM_CASES)
     default: break;
     }
 #undef PYWD_ADAM_CASE
@@ -106,6 +105,7 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.exp_avgs = exp_avgs;
     x.exp_avg_sqs = exp_avg_sqs;

@@ -12,18 +12,20 @@ typedef struct {
     int decay;
     real lr, wd, factor, threshold;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
 } NAME(decay_ctx);
 
-PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, int64_t n, const NAME(decay_ctx) *x,
-                                  const int decay)
+PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                  int64_t n, const NAME(decay_ctx) *x, const int decay)
 {
     const real lr = x->lr, wd = x->wd, factor = x->factor, threshold = x->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
-        if (decay == PYWD_DECAY_L2) wi = wi - lr * (wd * wi);
-        wi = NAME(decay_before)(wi, 0, factor, decay);
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        real wi = w[i], ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        if ((decay & ~PYWD_DECAY_ANCHORED) == PYWD_DECAY_L2)
+            wi = wi - lr * (wd * NAME(decay_offset)(wi, ai, decay));
+        wi = NAME(decay_before)(wi, ai, 0, factor, decay);
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
     }
 }
 
@@ -31,10 +33,14 @@ static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t
 {
     const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
     real *w = x->params[t] + begin;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
-#define PYWD_DECAY_CALL(d) NAME(decay_loop)(w, n, x, d)
-    PYWD_DECAY_SWITCH(x->decay, PYWD_DECAY_CALL) /* NONE never gets here: pywd_decay returns */
-#undef PYWD_DECAY_CALL
+#define PYWD_DECAY_CASE(d) case (d): NAME(decay_loop)(w, w0, n, x, d); break;
+    switch (x->decay) { /* NONE never gets here: pywd_decay returns */
+        PYWD_DECAY_MODES(PYWD_DECAY_CASE)
+    default: break;
+    }
+#undef PYWD_DECAY_CASE
 }
 
 void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const *params,
@@ -51,6 +57,7 @@ void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const
     x.factor = (real)d.factor;
     x.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)decay->anchors;
     pywd_run_spans(n, sizes, NAME(decay_span), &x);
 }
 

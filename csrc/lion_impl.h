@@ -16,11 +16,13 @@ typedef struct {
     NAME(lion_consts) c;
     int decay;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *exp_avgs;
 } NAME(lion_ctx);
 
-PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                 const real *PYWD_RESTRICT g,
                                  real *PYWD_RESTRICT m, int64_t n, const NAME(lion_consts) *c,
                                  const int decay)
 {
@@ -30,15 +32,15 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
+        real wi = w[i], ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real mi = m[i];
         real ci = beta1 * mi + one_minus_beta1 * gi;
         /* sign(c), branch-free: +-1, but 0 and NaN pass through (one select vectorises) */
         real u = (ci == 0 || ci != ci) ? ci : REAL_COPYSIGN((real)1, ci);
         u = lr * u;
-        wi = NAME(decay_before)(wi, u, factor, decay) - u;
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        wi = NAME(decay_before)(wi, ai, u, factor, decay) - u;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
         m[i] = beta2 * mi + one_minus_beta2 * gi;
     }
 }
@@ -48,10 +50,14 @@ static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
     const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
     real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin;
     const real *g = x->grads[t] + begin;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
-#define PYWD_LION_CALL(d) NAME(lion_loop)(w, g, m, n, &x->c, d)
-    PYWD_DECAY_SWITCH(x->decay, PYWD_LION_CALL)
-#undef PYWD_LION_CALL
+#define PYWD_LION_CASE(d) case (d): NAME(lion_loop)(w, w0, g, m, n, &x->c, d); break;
+    switch (x->decay) {
+        PYWD_DECAY_MODES(PYWD_LION_CASE)
+    default: break;
+    }
+#undef PYWD_LION_CASE
 }
 
 void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
@@ -72,6 +78,7 @@ void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.exp_avgs = exp_avgs;
     pywd_run_spans(n, sizes, NAME(lion_span), &x);

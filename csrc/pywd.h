@@ -27,6 +27,9 @@ typedef struct {
     int mode; /* enum pywd_decay_mode */
     double weight_decay, max_lr;
     int cautious;
+    /* NULL, or per tensor the anchor w0 that decay pulls toward (of the params' dtype,
+     * read only): every mode then acts on w - w0 (decay_to) */
+    const void *const *anchors;
 } pywd_decay;
 
 /* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied

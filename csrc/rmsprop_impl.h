@@ -18,11 +18,13 @@ typedef struct {
     NAME(rmsprop_consts) c;
     int decay, centered, mom;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *square_avgs, *const *bufs, *const *grad_avgs;
 } NAME(rmsprop_ctx);
 
-PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
+PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                    const real *PYWD_RESTRICT g,
                                     real *PYWD_RESTRICT s, real *PYWD_RESTRICT b,
                                     real *PYWD_RESTRICT a, int64_t n,
                                     const NAME(rmsprop_consts) *c, const int decay,
@@ -33,8 +35,8 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i];
-        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
+        real wi = w[i], ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real si = alpha * s[i] + one_minus_alpha * (gi * gi);
         real var = si, u;
         s[i] = si;
@@ -50,8 +52,8 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
             u = bi;
         }
         u = lr * u;
-        wi = NAME(decay_before)(wi, u, factor, decay) - u;
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        wi = NAME(decay_before)(wi, ai, u, factor, decay) - u;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
     }
 }
 
@@ -61,17 +63,14 @@ static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64
     real *w = x->params[t] + begin, *s = x->square_avgs[t] + begin;
     real *b = x->mom ? x->bufs[t] + begin : 0, *a = x->centered ? x->grad_avgs[t] + begin : 0;
     const real *g = x->grads[t] + begin;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
 #define PYWD_RMS_CASE(D, C, M) \
-    case (D) * 4 + (C) * 2 + (M): NAME(rmsprop_loop)(w, g, s, b, a, n, &x->c, D, C, M); break;
+    case (D) * 4 + (C) * 2 + (M): NAME(rmsprop_loop)(w, w0, g, s, b, a, n, &x->c, D, C, M); break;
 #define PYWD_RMS_CASES(D) PYWD_RMS_CASE(D, 0, 0) PYWD_RMS_CASE(D, 0, 1) \
     PYWD_RMS_CASE(D, 1, 0) PYWD_RMS_CASE(D, 1, 1)
     switch (x->decay * 4 + x->centered * 2 + x->mom) {
-        PYWD_RMS_CASES(PYWD_DECAY_NONE)
-        PYWD_RMS_CASES(PYWD_DECAY_L2)
-        PYWD_RMS_CASES(PYWD_DECAY_DECOUPLED)
-        PYWD_RMS_CASES(PYWD_DECAY_L1)
-        PYWD_RMS_CASES(PYWD_DECAY_CAUTIOUS)
+        PYWD_DECAY_MODES(PYWD_RMS_CASES)
     default: break;
     }
 #undef PYWD_RMS_CASE
@@ -102,6 +101,7 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.square_avgs = square_avgs;
     x.bufs = x.mom ? momentum_buffers : 0;

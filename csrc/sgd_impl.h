@@ -25,14 +25,16 @@ typedef struct {
     NAME(sgd_consts) c;
     int decay, mom, first;
     real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *bufs;
 } NAME(sgd_ctx);
 
 /* One loop per combination of the integer flags: callers pass them as literals, so after
  * inlining every `if` on them is folded away and each loop vectorises without branches. */
-PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,
-                                real *PYWD_RESTRICT buf, int64_t n, const NAME(sgd_consts) *c,
+PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                const real *PYWD_RESTRICT g, real *PYWD_RESTRICT buf,
+                                int64_t n, const NAME(sgd_consts) *c,
                                 const int decay, const int mom, const int first)
 {
     const real grad_mult = c->grad_mult, lr = c->lr, wd = c->wd, momentum = c->momentum;
@@ -40,8 +42,8 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
     const real threshold = c->threshold;
     int64_t i;
     for (i = 0; i < n; i++) {
-        real wi = w[i], step;
-        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, wd, decay);
+        real wi = w[i], step, ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real u = gi;
         if (mom != NAME(MOM_NONE)) {
             real b = first ? gi : momentum * buf[i] + one_minus_dampening * gi;
@@ -49,8 +51,8 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
             u = (mom == NAME(MOM_NESTEROV)) ? gi + momentum * b : b;
         }
         step = lr * u;
-        wi = NAME(decay_before)(wi, step, factor, decay) - step;
-        w[i] = NAME(decay_after)(wi, threshold, decay);
+        wi = NAME(decay_before)(wi, ai, step, factor, decay) - step;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
     }
 }
 
@@ -60,18 +62,15 @@ static void NAME(sgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t e
     real *w = x->params[t] + begin;
     const real *g = x->grads[t] + begin;
     real *b = x->bufs ? x->bufs[t] + begin : 0;
+    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
     int64_t n = end - begin;
     const NAME(sgd_consts) *c = &x->c;
 #define PYWD_SGD_CASE(d, m, f) \
-    case (d) * 6 + (m) * 2 + (f): NAME(sgd_loop)(w, g, b, n, c, d, m, f); break;
+    case (d) * 6 + (m) * 2 + (f): NAME(sgd_loop)(w, w0, g, b, n, c, d, m, f); break;
 #define PYWD_SGD_CASES_M(d, m) PYWD_SGD_CASE(d, m, 0) PYWD_SGD_CASE(d, m, 1)
 #define PYWD_SGD_CASES_D(d) PYWD_SGD_CASES_M(d, 0) PYWD_SGD_CASES_M(d, 1) PYWD_SGD_CASES_M(d, 2)
     switch (x->decay * 6 + x->mom * 2 + x->first) {
-        PYWD_SGD_CASES_D(PYWD_DECAY_NONE)
-        PYWD_SGD_CASES_D(PYWD_DECAY_L2)
-        PYWD_SGD_CASES_D(PYWD_DECAY_DECOUPLED)
-        PYWD_SGD_CASES_D(PYWD_DECAY_L1)
-        PYWD_SGD_CASES_D(PYWD_DECAY_CAUTIOUS)
+        PYWD_DECAY_MODES(PYWD_SGD_CASES_D)
     default: break; /* unreachable: pywd_sgd_* normalises the flags */
     }
 #undef PYWD_SGD_CASE
@@ -97,6 +96,7 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
     x.params = params;
+    x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;
     pywd_run_spans(n, sizes, NAME(sgd_span), &x);

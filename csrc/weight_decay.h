@@ -10,20 +10,21 @@
  * The three multiplicative modes differ only in their factor, so the loops know one of
  * them, PYWD_DECAY_DECOUPLED, with the factor the mode asks for, or PYWD_DECAY_CAUTIOUS:
  * the same, withheld where update*w < 0 (a mode of its own, so that plain decay's loops
- * carry no test). */
+ * carry no test).
+ * With an anchor w0 (decay_to: L2-SP, Li et al. 2018) every mode acts on w - w0 instead of
+ * w: g + wd*(w - w0); w0 + factor*(w - w0) (cautious: where update*(w - w0) >= 0);
+ * w0 + soft(w - w0). The anchored modes are modes of their own too (PYWD_DECAY_ANCHORED
+ * added), whose loops read one more array. */
 #ifndef PYWD_DECAY_CONSTS_DEFINED
-#define PYWD_DECAY_CAUTIOUS 6 /* kernel-internal: after pywd_decay_setup only */
-/* Runs CALL(mode) with `mode` as a literal, so each decay mode gets its own specialised loop
- * (pywd_decay_setup has folded "independent" and "corrected" into DECOUPLED). */
-#define PYWD_DECAY_SWITCH(mode, CALL)                                \
-    switch (mode) {                                                  \
-    case PYWD_DECAY_NONE: CALL(PYWD_DECAY_NONE); break;              \
-    case PYWD_DECAY_L2: CALL(PYWD_DECAY_L2); break;                  \
-    case PYWD_DECAY_DECOUPLED: CALL(PYWD_DECAY_DECOUPLED); break;    \
-    case PYWD_DECAY_L1: CALL(PYWD_DECAY_L1); break;                  \
-    case PYWD_DECAY_CAUTIOUS: CALL(PYWD_DECAY_CAUTIOUS); break;      \
-    default: break;                                                  \
-    }
+#define PYWD_DECAY_CAUTIOUS 6 /* kernel-internal, after pywd_decay_setup: */
+#define PYWD_DECAY_ANCHORED 8 /* added to a mode: decay pulls toward the anchor */
+/* Every mode a loop can be specialised for, as CASE(mode) (kernels build their switches
+ * from it): pywd_decay_setup has folded "independent" and "corrected" into DECOUPLED. */
+#define PYWD_DECAY_MODES(CASE)                                                              \
+    CASE(PYWD_DECAY_NONE) CASE(PYWD_DECAY_L2) CASE(PYWD_DECAY_DECOUPLED) CASE(PYWD_DECAY_L1) \
+    CASE(PYWD_DECAY_CAUTIOUS) CASE(PYWD_DECAY_L2 + PYWD_DECAY_ANCHORED)                   \
+    CASE(PYWD_DECAY_DECOUPLED + PYWD_DECAY_ANCHORED) CASE(PYWD_DECAY_L1 + PYWD_DECAY_ANCHORED) \
+    CASE(PYWD_DECAY_CAUTIOUS + PYWD_DECAY_ANCHORED)
 
 #define PYWD_DECAY_CONSTS_DEFINED
 /* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0, and
@@ -50,36 +51,56 @@ static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
     if (d.mode == PYWD_DECAY_INDEPENDENT || d.mode == PYWD_DECAY_CORRECTED)
         d.mode = PYWD_DECAY_DECOUPLED;
     if (d.mode == PYWD_DECAY_DECOUPLED && decay->cautious) d.mode = PYWD_DECAY_CAUTIOUS;
+    if (d.mode != PYWD_DECAY_NONE && decay->anchors) d.mode += PYWD_DECAY_ANCHORED;
     return d;
 }
 #endif
 
-PYWD_INLINE real NAME(decay_grad)(real g, real w, real wd, const int decay)
+/* The decay's view of w: w, or w - w0 with an anchor. */
+PYWD_INLINE real NAME(decay_offset)(real w, real w0, const int decay)
 {
-    return decay == PYWD_DECAY_L2 ? g + wd * w : g;
+    return (decay & PYWD_DECAY_ANCHORED) ? w - w0 : w;
 }
 
-/* w times the factor, before the update is subtracted; cautiously, an element whose update
- * opposes w (update*w < 0) keeps w: times 1, the same bits. */
-PYWD_INLINE real NAME(decay_before)(real w, real update, real factor, const int decay)
+PYWD_INLINE real NAME(decay_grad)(real g, real w, real w0, real wd, const int decay)
 {
-    if (decay == PYWD_DECAY_CAUTIOUS) {
+    return (decay & ~PYWD_DECAY_ANCHORED) == PYWD_DECAY_L2
+               ? g + wd * NAME(decay_offset)(w, w0, decay)
+               : g;
+}
+
+/* w times the factor (w0 + factor*(w - w0) with an anchor), before the update is
+ * subtracted; cautiously, an element whose update opposes w (update*w < 0) keeps w: times
+ * 1, the same bits. */
+PYWD_INLINE real NAME(decay_before)(real w, real w0, real update, real factor,
+                                    const int decay)
+{
+    const int mode = decay & ~PYWD_DECAY_ANCHORED;
+    const real x = NAME(decay_offset)(w, w0, decay);
+    real shrunk;
+    if (mode == PYWD_DECAY_CAUTIOUS) {
         /* 1 or factor exactly, in arithmetic: gcc keeps `opposed ? 1 : factor` a branch
          * (an ordered compare may trap) and the loop scalar */
-        const real p = update * w;
-        return w * ((real)(p < 0) + (real)(!(p < 0)) * factor);
+        const real p = update * x;
+        shrunk = x * ((real)(p < 0) + (real)(!(p < 0)) * factor);
+    } else if (mode == PYWD_DECAY_DECOUPLED) {
+        shrunk = x * factor;
+    } else {
+        return w;
     }
-    return decay == PYWD_DECAY_DECOUPLED ? w * factor : w;
+    return (decay & PYWD_DECAY_ANCHORED) ? w0 + shrunk : shrunk;
 }
 
-/* The proximal step of threshold*|w|_1, branch-free so that it vectorises (weights' signs are
- * random: a branch mispredicts); `t < 0` is false for NaN, so a NaN weight stays NaN, as with
- * NumPy's maximum. */
-PYWD_INLINE real NAME(decay_after)(real w, real threshold, const int decay)
+/* The proximal step of threshold*|w|_1 (of |w - w0|_1, around w0, with an anchor),
+ * branch-free so that it vectorises (weights' signs are random: a branch mispredicts);
+ * `t < 0` is false for NaN, so a NaN weight stays NaN, as with NumPy's maximum. */
+PYWD_INLINE real NAME(decay_after)(real w, real w0, real threshold, const int decay)
 {
-    real t;
-    if (decay != PYWD_DECAY_L1) return w;
-    t = REAL_FABS(w) - threshold;
+    real x, t;
+    if ((decay & ~PYWD_DECAY_ANCHORED) != PYWD_DECAY_L1) return w;
+    x = NAME(decay_offset)(w, w0, decay);
+    t = REAL_FABS(x) - threshold;
     t = t < 0 ? (real)0 : t;
-    return REAL_COPYSIGN(t, w);
+    t = REAL_COPYSIGN(t, x);
+    return (decay & PYWD_DECAY_ANCHORED) ? w0 + t : t;
 }

@@ -1,7 +1,7 @@
 # Adagrad: functional, in place, one C call per list.
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="l2", max_lr=None, cautious_decay=False, maximize=False,
+            decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
             nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
@@ -39,7 +39,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         Learning-rate decay per step, >= 0.
     eps : float
         Added to the denominator, >= 0.
-    weight_decay, decay, max_lr, cautious_decay
+    weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd`, with ``clr`` as the learning rate.
     maximize : bool
         Ascend the objective instead of descending it.
@@ -62,13 +62,15 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3, &o)
+        b = checked_subset(params, 3 + (decay_to is not None), &o)
     else:
-        b = new_batch(3)
+        b = new_batch(4)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(state_sums, "state_sums", True)
+        add_anchors(b, decay_to)
         b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 

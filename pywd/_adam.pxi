@@ -63,21 +63,21 @@ _ADAM_DOC = """{summary}
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, amsgrad=False,
-         max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None):
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+         amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+         grad_scale=1.0, max_grad_norm=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs,
-                     maximize, nonfinite, grad_scale, max_grad_norm)
+                     weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
+                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
-          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-          grad_scale=1.0, max_grad_norm=None):
+          decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs,
-                     maximize, nonfinite, grad_scale, max_grad_norm)
+                     weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
+                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -92,8 +92,8 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-               decay, max_lr, cautious_decay, amsgrad, max_exp_avg_sqs, maximize, nonfinite,
-               grad_scale, max_grad_norm):
+               decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
+               nonfinite, grad_scale, max_grad_norm):
     cdef pywd_adam_hyper h
     cdef GradOptions o
     cdef _Batch b
@@ -107,9 +107,9 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 5 if h.amsgrad else 4, &o)
+        b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None), &o)
     else:
-        b = new_batch(5)
+        b = new_batch(6)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
@@ -119,7 +119,9 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                 raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass "
                                  "arrays like params (zeros before the first step)")
             b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
+        add_anchors(b, decay_to)
         b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 

@@ -27,7 +27,7 @@ def sgd(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
-    cautious_decay: bool = False, maximize: bool = False,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
@@ -35,7 +35,7 @@ def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
     weight_decay: float = 0.0, decay: Decay = "decoupled", max_lr: float | None = None,
-    cautious_decay: bool = False, maximize: bool = False,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
@@ -43,7 +43,7 @@ def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
-    cautious_decay: bool = False, amsgrad: bool = False,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -52,7 +52,7 @@ def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
     weight_decay: float = 0.01, decay: Decay = "decoupled", max_lr: float | None = None,
-    cautious_decay: bool = False, amsgrad: bool = False,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -61,25 +61,26 @@ def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
     grad_avgs: Arrays | None = None, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
-    cautious_decay: bool = False, momentum: float = 0.0,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, momentum: float = 0.0,
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
     lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
-    decay: Decay = "l2", max_lr: float | None = None,
-    cautious_decay: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
+    decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def lion(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
     beta2: float = 0.99, weight_decay: float = 0.0, decay: Decay = "decoupled",
-    max_lr: float | None = None, cautious_decay: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
+    maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
 ) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
-          max_lr: float | None = None) -> None: ...
+          max_lr: float | None = None, decay_to: Arrays | None = None) -> None: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 

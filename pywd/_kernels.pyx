@@ -27,6 +27,7 @@ cdef extern from "pywd.h" nogil:
         int mode
         double weight_decay, max_lr
         int cautious
+        const void *const *anchors
 
     ctypedef struct pywd_sgd_hyper:
         double grad_mult

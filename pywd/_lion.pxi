@@ -1,8 +1,8 @@
 # Lion: functional, in place, one C call per list.
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", max_lr=None, cautious_decay=False, maximize=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -35,7 +35,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         Learning rate, >= 0 (the paper suggests 3-10x smaller than AdamW's).
     beta1, beta2 : float
         Interpolation and momentum rates, in [0, 1).
-    weight_decay, decay, max_lr, cautious_decay
+    weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the paper uses "decoupled", with 3-10x larger weight_decay).
     maximize : bool
         Ascend the objective instead of descending it.
@@ -56,13 +56,15 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3, &o)
+        b = checked_subset(params, 3 + (decay_to is not None), &o)
     else:
-        b = new_batch(3)
+        b = new_batch(4)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
+        add_anchors(b, decay_to)
         b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 

@@ -2,8 +2,8 @@
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
-            cautious_decay=False, momentum=0.0, centered=False, maximize=False,
-            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+            cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
+            maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
@@ -43,7 +43,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         Smoothing constant, in [0, 1].
     eps : float
         Added to the denominator, >= 0.
-    weight_decay, decay, max_lr, cautious_decay
+    weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd`.
     momentum : float
         Momentum factor, >= 0.
@@ -70,9 +70,9 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered, &o)
+        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None), &o)
     else:
-        b = new_batch(5)
+        b = new_batch(6)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(square_avgs, "square_avgs", True)
@@ -86,7 +86,9 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                 raise ValueError("grad_avgs are required when centered=True: pass arrays "
                                  "like params (zeros before the first step)")
             b.add(grad_avgs, "grad_avgs", True)
+        add_anchors(b, decay_to)
         b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.decay.weight_decay,
                     h.momentum)
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)

@@ -2,8 +2,8 @@
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-        maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
-        max_grad_norm=None):
+        decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
+        grad_scale=1.0, max_grad_norm=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -86,9 +86,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                          f"momentum={momentum!r}, dampening={dampening!r}")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3 if h.momentum != 0.0 else 2, &o)
+        b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None), &o)
     else:
-        b = new_batch(3)
+        b = new_batch(4)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         if h.momentum != 0.0:
@@ -97,7 +97,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                                  "arrays like params (zeros, with first_step=True on the "
                                  "first step)")
             b.add(momentum_buffers, "momentum_buffers", True)
+        add_anchors(b, decay_to)
         b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
@@ -115,8 +117,8 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
 
 def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
-         cautious_decay=False, maximize=False, first_step=False, nonfinite="propagate",
-         grad_scale=1.0, max_grad_norm=None):
+         cautious_decay=False, decay_to=None, maximize=False, first_step=False,
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
     step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
@@ -128,12 +130,12 @@ def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
     """
     return sgd(params, grads, momentum_buffers, lr=lr, momentum=momentum, dampening=dampening,
                nesterov=nesterov, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
-               cautious_decay=cautious_decay, maximize=maximize,
+               cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
                first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
                max_grad_norm=max_grad_norm)
 
 
-def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
+def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
     """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
 
     For each parameter ``w``::
@@ -161,6 +163,8 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
         How the decay acts; multiplicative modes need their factor in [0, 1].
     max_lr : float, optional
         As :func:`sgd`'s: the lr "independent" and "corrected" are relative to.
+    decay_to : ndarray or list/tuple of ndarray, optional
+        As :func:`sgd`'s: anchors the decay pulls toward instead of 0.
 
     Returns
     -------
@@ -175,9 +179,11 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
     cdef _Batch b
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
-    b = new_batch(1)
+    b = new_batch(2)
     b.add(params, "params", True)
+    add_anchors(b, decay_to)
     b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
     run(decay_kernel, &h, b)
 

@@ -18,7 +18,7 @@ import numpy as np
 TORCH_ONLY = {"foreach", "fused", "capturable", "differentiable", "decoupled_weight_decay"}
 # pywd group keys torch has not: decay (from decoupled_weight_decay or pywd's group), and the
 # decay options, which keep the pywd group's values
-PYWD_ONLY = ("decay", "max_lr", "cautious_decay")
+PYWD_ONLY = ("decay", "max_lr", "cautious_decay", "decay_to")
 
 
 def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
@@ -59,6 +59,9 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                 out[f"param_groups/{g}/{key}"] = _number(value, f"param_groups'][{g}]['{key}")
             elif isinstance(value, (str, bool, int, float)):
                 out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
+    for index, entries in optimizer.state.items():   # torch has no anchors: keep pywd's
+        if "decay_to" in entries:
+            out[f"state/{index}/decay_to"] = np.array(entries["decay_to"], copy=True)
     for index, entries in state.items():
         if not isinstance(entries, Mapping):
             raise TypeError(f"torch state_dict['state'][{index!r}] must be a dict")

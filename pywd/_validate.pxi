@@ -120,6 +120,23 @@ cdef int check_decay_factor(const pywd_decay *d, double lr) except -1:
     return 0
 
 
+# decay_to of an optimiser's checked step: the anchors are its batch's last argument
+ANCHORS_IN_BATCH = object()
+
+
+cdef int add_anchors(_Batch b, object decay_to) except -1:
+    """decay_to's arrays (like params, only read) as the batch's last argument."""
+    if decay_to is not None:
+        b.add(decay_to, "decay_to", False)
+    return 0
+
+
+cdef int attach_anchors(pywd_decay *d, _Batch b, object decay_to) except -1:
+    """Points the decay at its anchors, the batch's last argument, when there are any."""
+    d.anchors = <const void *const *>arg(b, b.nops - 1) if decay_to is not None else NULL
+    return 0
+
+
 DECAY_OPTIONS_DOC = """\
     max_lr : float, optional
         The lr that "independent" and "corrected" decay are relative to, finite and > 0;
@@ -130,6 +147,12 @@ DECAY_OPTIONS_DOC = """\
         only where its update (the term subtracted from ``w``) has the sign of ``w``, i.e.
         moves it toward 0 too; elsewhere that step does not decay it. A ValueError with
         "l2" and "l1".
+    decay_to : ndarray or list/tuple of ndarray, optional
+        Anchors ``w0``, like params (only read; they may not share memory with anything the
+        call writes): decay pulls toward them instead of toward 0 (L2-SP, Li et al. 2018),
+        every mode acting on ``w - w0`` for ``w``: "l2" adds ``weight_decay * (w - w0)`` to
+        the gradient, the multiplicative modes make ``w0 + factor * (w - w0)``, "l1" makes
+        ``w0 + soft(w - w0)``. One more array read per element.
 """
 
 

@@ -39,8 +39,11 @@ Loss = TypeVar("Loss")
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
 
 STATE_FORMAT = "pywd.optim/1"
-# Hyper-parameters whose default is None (unset): state_dict saves None as an empty array.
-OPTIONAL_HYPER = ("max_lr",)
+# Hyper-parameters whose default is None (unset), with the type of their values:
+# state_dict saves None as an empty array.
+OPTIONAL_HYPER = {"max_lr": float, "decay_to": str}
+# A group with decay_to keeps each parameter's anchor as this state array (only read).
+ANCHOR = "decay_to"
 # Step counters stay below this (the update functions take step < 2**62), so that they always
 # advance and save as int64.
 STEP_LIMIT = 2**62
@@ -100,6 +103,9 @@ class Optimizer:
             start += self._add_group(group, start)
         _check_unique_names(self.param_groups)       # once for all groups: linear
         _kernels._check_arrays(self._params())
+        if not isinstance(self.defaults.get("decay_to"), (str, type(None))):
+            self.defaults["decay_to"] = None   # arrays anchored these params; later groups
+                                               # bring their own
 
     def add_param_group(self, group: Mapping[str, Any]) -> None:
         """Adds a group: a dict with "params" and any hyper-parameters that override the
@@ -129,12 +135,18 @@ class Optimizer:
                            for i, p in enumerate(params)]
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
+        anchors = _anchors(group)
         self._check_group(group)
         if check_all:
             _check_unique_names(self.param_groups + [group])
         _kernels._check_arrays(self._params() + group["params"] if check_all
                                else group["params"])
         self.param_groups.append(group)
+        for i, anchor in enumerate(anchors):
+            state = self.state.get(start + i)
+            if state is None:
+                state = self.state[start + i] = _ParamState(self.state)
+            state[ANCHOR] = anchor
         return len(group["params"])
 
     def __repr__(self):
@@ -360,6 +372,10 @@ class Optimizer:
                 state = self.state[i] = _ParamState(self.state)
                 created.append((i, None))
             for name, fill in self._state_needed(group):
+                if name == ANCHOR and name not in state:
+                    raise ValueError(f"parameter {i} has no decay_to anchor in its state "
+                                     f"(its group's decay_to is {group['decay_to']!r}): "
+                                     f"anchors are taken when the group is added")
                 if name not in state:
                     array = memory.zeros_like(params[i])   # placed for streaming (issue 12)
                     if fill:
@@ -396,7 +412,7 @@ class Optimizer:
                         column[i] = value
         names = [name for name in self.state_arrays if name in lists]
         self._step_ops = {name: 2 + k for k, name in enumerate(names)}
-        return [(name, lists[name]) for name in names]
+        return [(name, lists[name], name != ANCHOR) for name in names]
 
     def _check_hyper(self, group, dtype):
         """_check_group in `dtype`, remembered while the group's hyper-parameters stay the
@@ -523,7 +539,7 @@ class Optimizer:
                 key = f"param_groups/{g}/{name}"
                 if key not in entries:
                     raise ValueError(f"state_dict has no entry {key!r}")
-                loaded[name] = _hyper_value(entries[key], default, key, name in OPTIONAL_HYPER)
+                loaded[name] = _hyper_value(entries[key], default, key, OPTIONAL_HYPER.get(name))
             names = entries.get(f"param_groups/{g}/param_names")
             if names is not None and names.tolist() != group.get("param_names", names.tolist()):
                 raise ValueError(f"state_dict's group {g} holds parameters "
@@ -771,14 +787,16 @@ def _saved_hyper(value):
     return np.array([], np.float64) if value is None else np.array(value)
 
 
-def _hyper_value(value, default, key, optional=False):
+def _hyper_value(value, default, key, optional=None):
     """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
     int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default;
-    an optional one (OPTIONAL_HYPER) is a float or, saved empty, None."""
+    an optional one (OPTIONAL_HYPER: its type) is of that type or, saved empty, None."""
     shape = (len(default),) if isinstance(default, tuple) else ()
-    if optional and value.shape == (0,) and value.dtype.kind in "fiu":
+    if optional is not None and value.shape == (0,) and value.dtype.kind in "fiu":
         return None
-    if optional:
+    if optional is str:
+        kinds, kind_name, convert = "U", "str (or empty: None)", str
+    elif optional is not None:
         kinds, kind_name, convert = "fiu", "number (or empty: None)", float
     elif isinstance(default, (bool, np.bool_)):
         kinds, kind_name, convert = "b", "bool", bool
@@ -793,6 +811,45 @@ def _hyper_value(value, default, key, optional=False):
         raise ValueError(f"state_dict[{key!r}] must be {'a scalar ' if not shape else ''}"
                          f"{kind_name}, got {value!r}")
     return convert(value.tolist())
+
+
+def _anchors(group):
+    """The anchors of a group being added, by its decay_to: None (no anchors), "init" (a
+    copy of each parameter now) or arrays like its params (kept as they are, only read). The
+    group then says "init" or "given"; the anchors become each parameter's state ANCHOR."""
+    decay_to, params = group.get("decay_to"), group["params"]
+    if decay_to is None:
+        return []
+    if isinstance(decay_to, str):
+        if decay_to != "init":
+            raise ValueError(f"decay_to must be None, 'init' or arrays like the group's "
+                             f"params, got {decay_to!r}")
+        anchors = [memory.empty_like(p) for p in params]
+        for anchor, p in zip(anchors, params):
+            anchor[...] = p
+        return anchors
+    given = _param_list(decay_to)
+    if len(given) != len(params):
+        raise ValueError(f"decay_to has {len(given)} arrays but the group has {len(params)} "
+                         f"params: one anchor per parameter")
+    anchors = [_kernels._as_view(a, f"decay_to[{i}]") for i, a in enumerate(given)]
+    for i, (anchor, p) in enumerate(zip(anchors, params)):
+        if anchor.shape != p.shape or anchor.dtype != p.dtype:
+            raise ValueError(f"decay_to[{i}] is {anchor.dtype} {anchor.shape}, but its "
+                             f"parameter is {p.dtype} {p.shape}")
+    group["decay_to"] = "given"
+    return anchors
+
+
+def _anchor_state(group):
+    """The anchor among the state arrays a group's parameters need (created with the group:
+    no initial value)."""
+    return ((ANCHOR, None),) if group.get("decay_to") is not None else ()
+
+
+def _anchored(group):
+    """An update's decay_to: the anchors are the last state array of its batch."""
+    return {"decay_to": _kernels.ANCHORS_IN_BATCH} if group.get("decay_to") is not None else {}
 
 
 def _decay_options(group):
@@ -844,16 +901,18 @@ class SGD(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("momentum_buffer",)
+    state_arrays = ("momentum_buffer", ANCHOR)
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
-                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
+                 cautious_decay: bool = False, decay_to: Any = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay), torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to),
+                         torch_options)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only
@@ -866,19 +925,18 @@ class SGD(Optimizer):
                 **_decay_options(group)}
 
     def _state_needed(self, group):
-        return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
+        return ((("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()) \
+            + _anchor_state(group)
 
     def _run_keys(self, indices, counters, fresh):
         # a buffer made for this step: torch's first step sets it to the gradient
         return [i in fresh for i in indices] if fresh else None
 
     def _update(self, group, batch, positions, key, grad_scale):
-        if group["momentum"] == 0:
-            sgd(batch._subset(positions, self._ops()), None, grad_scale=grad_scale,
-                **self._hyper(group))
-        else:
-            sgd(batch._subset(positions, self._ops("momentum_buffer")), None, None,
-                first_step=bool(key), grad_scale=grad_scale, **self._hyper(group))
+        names = [name for name, _ in self._state_needed(group)]
+        sgd(batch._subset(positions, self._ops(*names)), None,
+            first_step=bool(key) and group["momentum"] != 0, grad_scale=grad_scale,
+            **self._hyper(group), **_anchored(group))
 
 
 class SGDW(SGD):
@@ -897,10 +955,11 @@ class SGDW(SGD):
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
+                 cautious_decay: bool = False, decay_to: Any = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
                          maximize=maximize, decay=decay, max_lr=max_lr,
-                         cautious_decay=cautious_decay, **torch_options)
+                         cautious_decay=cautious_decay, decay_to=decay_to, **torch_options)
 
 
 class Adam(Optimizer):
@@ -918,7 +977,7 @@ class Adam(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", ANCHOR)
     state_counters = ("step",)
     nonnegative_state = ("exp_avg_sq", "max_exp_avg_sq")
 
@@ -927,7 +986,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
                  max_lr: float | None = None, cautious_decay: bool = False,
-                 **torch_options: bool | None) -> None:
+                 decay_to: Any = None, **torch_options: bool | None) -> None:
         if decoupled_weight_decay is not False:     # torch's spelling of AdamW
             if decoupled_weight_decay is not True:
                 raise TypeError(f"decoupled_weight_decay must be a bool, "
@@ -939,7 +998,8 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay), torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to),
+                         torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -956,7 +1016,7 @@ class Adam(Optimizer):
 
     def _state_needed(self, group):
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
-        return tuple((name, 0.0) for name in names)
+        return tuple((name, 0.0) for name in names) + _anchor_state(group)
 
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
@@ -964,7 +1024,7 @@ class Adam(Optimizer):
     def _update(self, group, batch, positions, key, grad_scale):
         names = [name for name, _ in self._state_needed(group)]
         adam(batch._subset(positions, self._ops(*names)), None, None, None, step=key + 1,
-             grad_scale=grad_scale, **self._hyper(group))
+             grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
 
 
 class AdamW(Adam):
@@ -982,10 +1042,11 @@ class AdamW(Adam):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
+                 cautious_decay: bool = False, decay_to: Any = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
-                         cautious_decay=cautious_decay, **torch_options)
+                         cautious_decay=cautious_decay, decay_to=decay_to, **torch_options)
 
 
 class RMSprop(Optimizer):
@@ -1001,7 +1062,7 @@ class RMSprop(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    state_arrays = ("square_avg", "momentum_buffer", "grad_avg", ANCHOR)
     state_counters = ("step",)
     nonnegative_state = ("square_avg",)
 
@@ -1009,11 +1070,12 @@ class RMSprop(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
-                 **torch_options: bool | None) -> None:
+                 decay_to: Any = None, **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay), torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to),
+                         torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -1028,12 +1090,12 @@ class RMSprop(Optimizer):
     def _state_needed(self, group):
         names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
             + (("grad_avg",) if group["centered"] else ())
-        return tuple((name, 0.0) for name in names)
+        return tuple((name, 0.0) for name in names) + _anchor_state(group)
 
     def _update(self, group, batch, positions, key, grad_scale):
         names = [name for name, _ in self._state_needed(group)]
         rmsprop(batch._subset(positions, self._ops(*names)), None, None,
-                grad_scale=grad_scale, **self._hyper(group))
+                grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
 
 
 class Adagrad(Optimizer):
@@ -1048,7 +1110,7 @@ class Adagrad(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("sum",)
+    state_arrays = ("sum", ANCHOR)
     state_counters = ("step",)
     nonnegative_state = ("sum",)
 
@@ -1056,11 +1118,12 @@ class Adagrad(Optimizer):
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
                  max_lr: float | None = None, cautious_decay: bool = False,
-                 **torch_options: bool | None) -> None:
+                 decay_to: Any = None, **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay), torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to),
+                         torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -1074,14 +1137,15 @@ class Adagrad(Optimizer):
         adagrad(arrays, arrays, arrays, step=1, **self._hyper(group))
 
     def _state_needed(self, group):
-        return (("sum", group["initial_accumulator_value"]),)
+        return (("sum", group["initial_accumulator_value"]),) + _anchor_state(group)
 
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
     def _update(self, group, batch, positions, key, grad_scale):
-        adagrad(batch._subset(positions, self._ops("sum")), None, None, step=key + 1,
-                grad_scale=grad_scale, **self._hyper(group))
+        names = [name for name, _ in self._state_needed(group)]
+        adagrad(batch._subset(positions, self._ops(*names)), None, None, step=key + 1,
+                grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
 
 
 class Lion(Optimizer):
@@ -1096,15 +1160,17 @@ class Lion(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg",)
+    state_arrays = ("exp_avg", ANCHOR)
 
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, **torch_options: bool | None) -> None:
+                 cautious_decay: bool = False, decay_to: Any = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay), torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to),
+                         torch_options)
 
     @staticmethod
     def _hyper(group):
@@ -1118,8 +1184,9 @@ class Lion(Optimizer):
         lion(arrays, arrays, arrays, **self._hyper(group))
 
     def _state_needed(self, group):
-        return (("exp_avg", 0.0),)
+        return (("exp_avg", 0.0),) + _anchor_state(group)
 
     def _update(self, group, batch, positions, key, grad_scale):
-        lion(batch._subset(positions, self._ops("exp_avg")), None, None,
-             grad_scale=grad_scale, **self._hyper(group))
+        names = [name for name, _ in self._state_needed(group)]
+        lion(batch._subset(positions, self._ops(*names)), None, None,
+             grad_scale=grad_scale, **self._hyper(group), **_anchored(group))

@@ -88,9 +88,14 @@ def soft_threshold(w, threshold):
     return np.sign(w) * np.maximum(np.abs(w) - threshold, 0)
 
 
-def _decay_terms(w, g, weight_decay, decay):
-    """The gradient after the "l2" term (the L2 penalty wd/2*|w|^2 enters the gradient)."""
-    return g + weight_decay * w if weight_decay != 0 and decay == "l2" else g
+def _offset(w, anchor):
+    """What decay acts on: w, or w - w0 with an anchor (decay_to: L2-SP, Li et al. 2018)."""
+    return w if anchor is None else w - anchor
+
+
+def _decay_terms(w, g, weight_decay, decay, anchor=None):
+    """The gradient after the "l2" term (the L2 penalty wd/2*|w - w0|^2 enters it)."""
+    return g + weight_decay * _offset(w, anchor) if weight_decay != 0 and decay == "l2" else g
 
 
 def decay_factor(lr, weight_decay, decay, max_lr=None):
@@ -103,26 +108,35 @@ def decay_factor(lr, weight_decay, decay, max_lr=None):
     return 1 - weight_decay * lr * ratio         # "corrected", AdamC: by lr^2 / max_lr
 
 
-def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False):
-    """w - update, with multiplicative decay before it or the L1 threshold after it."""
+def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False,
+                  anchor=None):
+    """w - update, with multiplicative decay before it or the L1 threshold after it (acting
+    on w - w0, around the anchor w0, when there is one)."""
     wd = weight_decay
     new = w
     if wd != 0 and decay in MULTIPLICATIVE:
         factor = decay_factor(lr, wd, decay, max_lr)
+        x = _offset(w, anchor)
         if cautious_decay:                        # Chen et al. 2025: only where the update
-            new = np.where(update * w < 0, w, w * factor)   # also moves w toward 0
+            x = np.where(update * x < 0, x, x * factor)   # also moves w toward its anchor
         else:
-            new = w * factor
+            x = x * factor
+        new = x if anchor is None else anchor + x
     new = new - update
-    if wd != 0 and decay == "l1":
-        new = soft_threshold(new, lr * wd)        # proximal step of wd*|w|_1
+    if wd != 0 and decay == "l1":                 # proximal step of wd*|w - w0|_1
+        x = soft_threshold(_offset(new, anchor), lr * wd)
+        new = x if anchor is None else anchor + x
     w[...] = new
+
+
+def _anchors(decay_to, n):
+    return _as_list(decay_to) if decay_to is not None else [None] * n
 
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-        maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
-        max_grad_norm=None):
+        decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
+        grad_scale=1.0, max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
@@ -130,10 +144,10 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         return outcome
     params = _as_list(params)
     bufs = _as_list(momentum_buffers) if momentum != 0 else [None] * len(params)
-    for w, g, b in zip(params, grads, bufs):
+    for w, g, b, a in zip(params, grads, bufs, _anchors(decay_to, len(params))):
         if maximize:
             g = -g
-        g = _decay_terms(w, g, weight_decay, decay)
+        g = _decay_terms(w, g, weight_decay, decay, a)
         if momentum != 0:
             if first_step:
                 b[...] = g                        # torch: buf = clone(g) on the first step
@@ -142,7 +156,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
             u = g + momentum * b if nesterov else b
         else:
             u = g
-        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay)
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, a)
     return outcome
 
 
@@ -152,9 +166,9 @@ def sgdw(params, grads, momentum_buffers=None, *, decay="decoupled", **hyper):
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, amsgrad=False,
-         max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None):
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+         amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+         grad_scale=1.0, max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
@@ -166,10 +180,11 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
     inv_sqrt_bc2 = 1 / math.sqrt(bias_correction2)   # v-hat = v / (1 - beta2^t), hoisted
     params = _as_list(params)
     maxes = _as_list(max_exp_avg_sqs) if amsgrad else [None] * len(params)
-    for w, g, m, v, vmax in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs), maxes):
+    for w, g, m, v, vmax, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
+                                   maxes, _anchors(decay_to, len(params))):
         if maximize:
             g = -g
-        g = _decay_terms(w, g, weight_decay, decay)
+        g = _decay_terms(w, g, weight_decay, decay, a)
         m[...] = beta1 * m + (1 - beta1) * g
         v[...] = beta2 * v + (1 - beta2) * (g * g)
         if amsgrad:
@@ -177,26 +192,26 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
         v_hat = vmax if amsgrad else v
         denom = np.sqrt(v_hat) * inv_sqrt_bc2 + eps
         _apply_update(w, step_size * (m / denom), lr, weight_decay, decay, max_lr,
-                      cautious_decay)
+                      cautious_decay, a)
     return outcome
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
-          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-          grad_scale=1.0, max_grad_norm=None):
+          decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """AdamW: adam with decoupled weight decay 0.01 by default."""
     return adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1,
                 beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
-                cautious_decay=cautious_decay, amsgrad=amsgrad,
+                cautious_decay=cautious_decay, decay_to=decay_to, amsgrad=amsgrad,
                 max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize, nonfinite=nonfinite,
                 grad_scale=grad_scale, max_grad_norm=max_grad_norm)
 
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
-            cautious_decay=False, momentum=0.0, centered=False, maximize=False,
-            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+            cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
+            maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """RMSprop (Hinton, lecture 6e; torch.optim.RMSprop's centered and momentum variants)."""
     _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
@@ -205,10 +220,11 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     params = _as_list(params)
     bufs = _as_list(momentum_buffers) if momentum != 0 else [None] * len(params)
     avgs = _as_list(grad_avgs) if centered else [None] * len(params)
-    for w, g, s, b, a in zip(params, grads, _as_list(square_avgs), bufs, avgs):
+    for w, g, s, b, a, w0 in zip(params, grads, _as_list(square_avgs), bufs, avgs,
+                                 _anchors(decay_to, len(params))):
         if maximize:
             g = -g
-        g = _decay_terms(w, g, weight_decay, decay)
+        g = _decay_terms(w, g, weight_decay, decay, w0)
         s[...] = alpha * s + (1 - alpha) * (g * g)
         variance = s
         if centered:
@@ -218,12 +234,12 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         if momentum != 0:
             b[...] = momentum * b + u
             u = b
-        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay)
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, w0)
     return outcome
 
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="l2", max_lr=None, cautious_decay=False, maximize=False,
+            decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
             nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Adagrad (Duchi, Hazan & Singer 2011) with torch's lr_decay, weight decay by `decay`
     (at the step's rate clr, which is also "independent"'s and "corrected"'s lr)."""
@@ -232,47 +248,50 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     if grads is None:
         return outcome
     clr = lr / (1 + (step - 1) * lr_decay)
-    for w, g, s in zip(_as_list(params), _as_list(grads), _as_list(state_sums)):
+    params = _as_list(params)
+    for w, g, s, a in zip(params, _as_list(grads), _as_list(state_sums),
+                          _anchors(decay_to, len(params))):
         if maximize:
             g = -g
-        g = _decay_terms(w, g, weight_decay, decay)
+        g = _decay_terms(w, g, weight_decay, decay, a)
         s[...] = s + g * g
         _apply_update(w, clr * (g / (np.sqrt(s) + eps)), clr, weight_decay, decay, max_lr,
-                      cautious_decay)
+                      cautious_decay, a)
     return outcome
 
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", max_lr=None, cautious_decay=False, maximize=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Lion (Chen et al. 2023, Algorithm 2), weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
     if grads is None:
         return outcome
-    for w, g, m in zip(_as_list(params), _as_list(grads), _as_list(exp_avgs)):
+    params = _as_list(params)
+    for w, g, m, a in zip(params, _as_list(grads), _as_list(exp_avgs),
+                          _anchors(decay_to, len(params))):
         if maximize:
             g = -g
-        g = _decay_terms(w, g, weight_decay, decay)
+        g = _decay_terms(w, g, weight_decay, decay, a)
         update = np.sign(beta1 * m + (1 - beta1) * g)
-        _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay)
+        _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay, a)
         m[...] = beta2 * m + (1 - beta2) * g
     return outcome
 
 
-def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None):
+def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
     """Weight decay alone: the SGD step with a zero gradient."""
     _check_mode(decay)
     wd = weight_decay
     if wd == 0:
         return
-    for w in _as_list(params):
+    params = _as_list(params)
+    for w, a in zip(params, _anchors(decay_to, len(params))):
         if decay == "l2":
-            w[...] = w - lr * (wd * w)
-        elif decay in MULTIPLICATIVE:
-            w[...] = w * decay_factor(lr, wd, decay, max_lr)
+            w[...] = w - lr * (wd * _offset(w, a))
         else:
-            w[...] = soft_threshold(w, lr * wd)
+            _apply_update(w, 0, lr, wd, decay, max_lr, False, a)
 
 
 # ------------------------------------------------------------------------------ generator

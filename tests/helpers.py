@@ -13,7 +13,7 @@ DTYPES = (np.float32, np.float64)
 DECAY_MODES = ("l2", "decoupled", "independent", "corrected", "l1")
 MULTIPLICATIVE = ("decoupled", "independent", "corrected")
 # every optimiser class's decay options, by default
-DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False)
+DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False, decay_to=None)
 
 
 def assert_matches(actual, expected, what=""):

@@ -169,3 +169,142 @@ def test_decay_options_survive_a_state_dict_round_trip_without_pickle(cls, max_l
     assert (group["max_lr"], group["cautious_decay"], group["decay"]) == (max_lr, True,
                                                                            "corrected")
     assert group["initial_lr"] == 0.1
+
+
+# ------------------------------------------------------------------ decay toward an anchor
+MODES = ["l2", "decoupled", "independent", "corrected", "l1"]
+
+
+def call(module, name, w, g, anchor, **kw):
+    """One step of `name` from `module` (pywd or its reference) on lists w, g (state made
+    here, the same for both modules), decaying toward `anchor`."""
+    zeros = [np.zeros_like(x) for x in w]
+    ones = [np.ones_like(x) for x in w]
+    hyper = dict(lr=0.05, weight_decay=0.2, decay_to=anchor, **kw)
+    fn = getattr(module, name)
+    if name == "sgd":
+        return fn(w, g, zeros, momentum=0.9, **hyper)
+    if name == "adam":
+        return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=3, **hyper)
+    if name in ("rmsprop", "adagrad"):
+        return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
+    return fn(w, g, zeros, **hyper)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("decay", MODES)
+def test_decay_to_matches_the_reference(dtype, name, decay):
+    rng = np.random.default_rng(6)
+    shapes = [(70_000,), (3, 5), (1,)]       # one array big enough for the thread team
+    w = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    g = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    a = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    ours, ref = [x.copy() for x in w], [x.copy() for x in w]
+    kw = dict(decay=decay, max_lr=0.1,
+              cautious_decay=decay not in ("l2", "l1") and decay != "independent")
+    call(pywd, name, ours, g, a, **kw)
+    call(reference, name, ref, g, a, **kw)
+    for x, y in zip(ours, ref):
+        if dtype == np.float32:
+            np.testing.assert_array_max_ulp(x, y, maxulp=2)
+        else:
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("decay", MODES)
+def test_decay_to_zeros_is_plain_decay(name, decay):
+    w, g = arrays(7)
+    anchored, plain = [w.copy()], [w.copy()]
+    call(pywd, name, anchored, [g], [np.zeros_like(w)], decay=decay)
+    call(pywd, name, plain, [g], None, decay=decay)
+    np.testing.assert_array_equal(anchored[0], plain[0])
+
+
+@pytest.mark.parametrize("decay", ["decoupled", "l1"])
+def test_decay_pulls_toward_the_anchor_and_l1_lands_on_it(decay):
+    anchor = np.linspace(-1, 1, 101)
+    w = anchor + np.linspace(-0.5, 0.5, 101)
+    pywd.decay(w, lr=0.1, weight_decay=1.0, decay=decay, decay_to=anchor)
+    offset = np.linspace(-0.5, 0.5, 101)
+    if decay == "decoupled":
+        np.testing.assert_allclose(w - anchor, 0.9 * offset, atol=1e-15)
+    else:   # within lr*wd = 0.1 of the anchor: exactly the anchor; beyond: 0.1 closer
+        inside = np.abs(offset) <= 0.1 - 1e-12
+        np.testing.assert_array_equal(w[inside], anchor[inside])
+        np.testing.assert_allclose((w - anchor)[~inside], offset[~inside] - np.sign(
+            offset[~inside]) * 0.1, atol=1e-15)
+
+
+def test_anchors_may_be_read_only_and_shared_with_grads_but_not_with_written_arrays():
+    w, g = arrays(8)
+    frozen = w.copy()
+    frozen.flags.writeable = False
+    pywd.sgd(w.copy(), g, lr=0.1, weight_decay=0.1, decay="decoupled", decay_to=frozen)
+    pywd.sgd(w.copy(), g, lr=0.1, weight_decay=0.1, decay="decoupled", decay_to=g)
+    before = snapshot([w, g])
+    with pytest.raises(ValueError, match="overlap"):
+        pywd.sgd(w, g, lr=0.1, weight_decay=0.1, decay="decoupled", decay_to=w)
+    buf = np.zeros_like(w)
+    with pytest.raises(ValueError, match="overlap"):
+        pywd.sgd(w, g, buf, momentum=0.9, lr=0.1, weight_decay=0.1, decay_to=buf)
+    assert snapshot([w, g]) == before
+
+
+@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("anchor, error, pattern", [
+    (lambda w: [w[:-1].copy()], ValueError, r"decay_to\[0\].*shape"),
+    (lambda w: [w.astype(np.float32)], TypeError, r"decay_to\[0\]"),
+    (lambda w: [w.copy(), w.copy()], ValueError, r"decay_to has 2 arrays but params has 1"),
+    (lambda w: "init", TypeError, r"decay_to must be a numpy.ndarray or a list/tuple"),
+])
+def test_bad_anchors_are_refused_naming_them_before_any_array_changes(name, anchor, error,
+                                                                      pattern):
+    w, g = arrays(9)
+    before = snapshot([w, g])
+    with pytest.raises(error, match=pattern):
+        call(pywd, name, [w], [g], anchor(w), decay="decoupled")
+    assert snapshot([w, g]) == before
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_classes_decay_toward_the_params_at_init(cls):
+    start = np.linspace(-1, 1, 16)
+    w = start.copy()
+    opt = cls([w], lr=0.01, weight_decay=0.5, decay="decoupled", decay_to="init")
+    assert opt.param_groups[0]["decay_to"] == "init"
+    np.testing.assert_array_equal(opt.state[0]["decay_to"], start)
+    w += 1.0                           # a change after the group was added
+    for _ in range(3):
+        opt.step([np.zeros(16)])
+    # zero gradients: each step brings w a factor (1 - lr*wd) closer to the anchor
+    np.testing.assert_allclose(w - start, (1 - 0.01 * 0.5) ** 3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_classes_take_anchor_arrays_per_group_and_save_them(cls):
+    a, b = np.ones(4), np.ones(3)
+    anchor = np.full(4, 0.5)
+    opt = cls([{"params": [a], "decay_to": [anchor]}, {"params": [b]}], lr=0.1,
+              weight_decay=0.5, decay="decoupled")
+    assert [g["decay_to"] for g in opt.param_groups] == ["given", None]
+    opt.step([np.zeros(4), np.zeros(3)])
+    np.testing.assert_allclose(a, 0.5 + 0.5 * 0.95, rtol=1e-15)
+    np.testing.assert_allclose(b, 0.95, rtol=1e-15)
+    fresh = cls([{"params": [np.ones(4)], "decay_to": "init"}, {"params": [np.ones(3)]}],
+                lr=0.1)
+    fresh.load_state_dict(saved(opt))
+    np.testing.assert_array_equal(fresh.state[0]["decay_to"], anchor)
+    assert fresh.param_groups[0]["decay_to"] == "given"
+
+
+@pytest.mark.parametrize("decay_to, error, pattern", [
+    ("start", ValueError, r"decay_to must be None, 'init' or arrays like the group's params"),
+    ([np.zeros(4), np.zeros(4)], ValueError, r"decay_to has 2 arrays but the group has 1"),
+    ([np.zeros(3)], ValueError, r"decay_to\[0\] is float64 \(3,\), but its parameter is "
+                                r"float64 \(4,\)"),
+])
+def test_classes_refuse_bad_anchors_when_the_group_is_added(decay_to, error, pattern):
+    with pytest.raises(error, match=pattern):
+        optim.AdamW([np.ones(4)], decay_to=decay_to)
