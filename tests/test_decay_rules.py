@@ -3,9 +3,12 @@
 default, state_dict round trips and bad input."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pywd
-from helpers import DECAY_DEFAULTS, saved, snapshot
+from helpers import (DECAY_DEFAULTS, assert_matches, copies, decays, saved, sgd_hypers,
+                     small_or_threaded, snapshot)
 from pywd import optim, reference
 
 # every update function with arguments for one step on (w, g) and its state
@@ -308,3 +311,30 @@ def test_classes_take_anchor_arrays_per_group_and_save_them(cls):
 def test_classes_refuse_bad_anchors_when_the_group_is_added(decay_to, error, pattern):
     with pytest.raises(error, match=pattern):
         optim.AdamW([np.ones(4)], decay_to=decay_to)
+
+
+@given(small_or_threaded(4), sgd_hypers())
+def test_sgd_with_anchors_matches_the_reference_over_awkward_lists(arrays, hyper):
+    results = []
+    for fn in (pywd.sgd, reference.sgd):
+        params, grads, bufs, anchors = copies(arrays)
+        fn(params, grads, bufs if hyper["momentum"] else None, decay_to=anchors, **hyper)
+        results.append(params + bufs)
+    for a, b in zip(*results):
+        assert_matches(a, b)
+
+
+@given(small_or_threaded(5), decays(), st.booleans(), st.sampled_from([1, 7]))
+def test_adam_with_anchors_matches_the_reference_over_awkward_lists(arrays, decay, amsgrad,
+                                                                    step):
+    results = []
+    for fn in (pywd.adam, reference.adam):
+        params, grads, m, v, anchors = copies(arrays)
+        for x in v:
+            np.abs(x, out=x)                       # second moments are >= 0
+        vmax = [x.copy(order="K") for x in v]
+        fn(params, grads, m, v, step=step, lr=0.01, amsgrad=amsgrad,
+           max_exp_avg_sqs=vmax if amsgrad else None, decay_to=anchors, **decay)
+        results.append(params + m + v)
+    for a, b in zip(*results):
+        assert_matches(a, b)
