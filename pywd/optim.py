@@ -25,6 +25,7 @@ from . import _kernels, _torch_state, memory
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
 from .flat import FlatParams
+from .weight_decay import param_groups_weight_decay
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.
@@ -36,7 +37,8 @@ Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams,
 # what a step(closure)'s closure returns besides the grads (a loss), and step returns
 Loss = TypeVar("Loss")
 
-__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"]
+__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
+           "param_groups_weight_decay"]
 
 STATE_FORMAT = "pywd.optim/1"
 # Hyper-parameters whose default is None (unset), with the type of their values:
