@@ -69,7 +69,9 @@ def normalized_weight_decay(wd_norm: float, batch_size: int, n_train: int,
     "Decoupled Weight Decay Regularization", appendix B):
     ``wd_norm * sqrt(batch_size / (n_train * epochs))``, so that the total decay over a run
     does not depend on how many updates it makes (their default wd_norm: 0.05 for AdamW on
-    image classification; the result goes to weight_decay with decay="decoupled")."""
+    image classification; the result goes to weight_decay with decay="decoupled").
+    NumPy equivalent: ``wd_norm * np.sqrt(batch_size / (n_train * epochs))``; torch has no
+    helper: pass the result as ``torch.optim.AdamW``'s ``weight_decay``."""
     values = dict(wd_norm=wd_norm, batch_size=batch_size, n_train=n_train, epochs=epochs)
     for name, value in values.items():
         if not isinstance(value, numbers.Real) or isinstance(value, bool) \
