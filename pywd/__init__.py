@@ -24,11 +24,11 @@ from ._generator import Generator, default_generator, seed
 from .flat import FlatParams
 from .memory import empty, empty_like, zeros, zeros_like
 from .weight_decay import normalized_weight_decay
-from . import init, memory, optim
+from . import init, memory, optim, schedules
 
 __all__ = ["sgd", "sgdw", "adam", "adamw", "rmsprop", "adagrad", "lion", "decay", "StepResult",
            "normalized_weight_decay",
-           "FlatParams", "empty", "zeros", "empty_like", "zeros_like", "memory",
+           "FlatParams", "empty", "zeros", "empty_like", "zeros_like", "memory", "schedules",
            "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]
