@@ -13,6 +13,7 @@ without pickle::
     opt.load_state_dict(numpy.load("opt.npz"))
 """
 import difflib
+import sys
 import threading
 import zipfile
 from collections import Counter
@@ -21,11 +22,14 @@ from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from . import _kernels, _torch_state, memory
+from . import _kernels, _torch_state, lr_scheduler, memory
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
 from .flat import FlatParams
 from .weight_decay import param_groups_weight_decay
+
+# torch.optim.lr_scheduler's place: `from pywd.optim.lr_scheduler import StepLR` works too
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.

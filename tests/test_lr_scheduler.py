@@ -1,0 +1,132 @@
+"""pywd.optim.lr_scheduler: the value sequences equal torch's (float64, 1e-12 relative,
+>= 1000 steps, milestones and the cosine's troughs included) when torch is installed, and
+closed forms always; field="weight_decay"; npz state dicts; bad input."""
+import io
+import math
+
+import numpy as np
+import pytest
+
+from pywd import optim
+from pywd.optim import lr_scheduler as S
+
+# torch warns that its schedulers step before any optimizer.step(): these runs only
+# compare values
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+STEPS = 1200
+# (name, pywd and torch constructor arguments), applied to a two-group optimizer
+CASES = [
+    ("LambdaLR", dict(lr_lambda=lambda t: 0.95 ** t)),
+    ("MultiplicativeLR", dict(lr_lambda=lambda t: 0.999)),
+    ("StepLR", dict(step_size=30, gamma=0.5)),
+    ("MultiStepLR", dict(milestones=[100, 400, 400, 900], gamma=0.3)),
+    ("ConstantLR", dict(factor=0.25, total_iters=50)),
+    ("LinearLR", dict(start_factor=0.01, end_factor=1.0, total_iters=500)),
+    ("LinearLR", dict(start_factor=1.0, end_factor=0.05, total_iters=700)),
+    ("ExponentialLR", dict(gamma=0.998)),
+    ("PolynomialLR", dict(total_iters=1000, power=2.0)),
+    ("CosineAnnealingLR", dict(T_max=300, eta_min=1e-4)),
+]
+
+
+def two_groups(lib):
+    if lib is optim:
+        return optim.SGD([{"params": [np.zeros(2)], "lr": 0.1},
+                          {"params": [np.zeros(3)], "lr": 0.02}], momentum=0.9)
+    torch = lib
+    return torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": 0.1},
+                            {"params": [torch.zeros(3, requires_grad=True)], "lr": 0.02}],
+                           momentum=0.9)
+
+
+def sequence(opt, sched, steps=STEPS):
+    out = [sched.get_last_lr()]
+    for _ in range(steps):
+        sched.step()
+        out.append(sched.get_last_lr())
+    return np.array(out, dtype=np.float64)
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=[c[0] for c in CASES])
+def test_values_equal_torchs(name, kwargs):
+    torch = pytest.importorskip("torch")
+    ours_opt, theirs_opt = two_groups(optim), two_groups(torch)
+    ours = sequence(ours_opt, getattr(S, name)(ours_opt, **kwargs))
+    theirs = sequence(theirs_opt, getattr(torch.optim.lr_scheduler, name)(theirs_opt, **kwargs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    assert [g["lr"] for g in ours_opt.param_groups] == list(ours[-1])
+
+
+def test_chained_scheduler_equals_torchs():
+    torch = pytest.importorskip("torch")
+    seqs = []
+    for lib, mod in ((optim, S), (torch, torch.optim.lr_scheduler)):
+        opt = two_groups(lib)
+        chain = mod.ChainedScheduler([mod.ConstantLR(opt, factor=0.1, total_iters=20),
+                                      mod.ExponentialLR(opt, gamma=0.99)])
+        seqs.append(sequence(opt, chain, 300))
+    np.testing.assert_allclose(seqs[0], seqs[1], rtol=1e-12, atol=0)
+
+
+def closed_form(name, base, t):
+    return {"StepLR": base * 0.5 ** (t // 30),
+            "ExponentialLR": base * 0.998 ** t,
+            "CosineAnnealingLR": 1e-4 + (base - 1e-4) * (1 + math.cos(math.pi * t / 300)) / 2,
+            "PolynomialLR": base * (1 - min(t, 1000) / 1000) ** 2,
+            "LinearLR": base * (0.01 + (1 - 0.01) * min(t, 500) / 500)}[name]
+
+
+@pytest.mark.parametrize("name, kwargs", [c for c in CASES if c[0] in (
+    "StepLR", "ExponentialLR", "CosineAnnealingLR", "PolynomialLR")] + [CASES[5]],
+    ids=["StepLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "LinearLR"])
+def test_values_equal_the_closed_forms(name, kwargs):
+    opt = two_groups(optim)
+    seq = sequence(opt, getattr(S, name)(opt, **kwargs))
+    for t in range(0, STEPS + 1, 7):
+        for g, base in enumerate((0.1, 0.02)):
+            assert seq[t, g] == pytest.approx(closed_form(name, base, t), rel=1e-9, abs=1e-15)
+
+
+def test_field_weight_decay_is_dinos_ramp_and_keeps_the_lr():
+    opt = optim.AdamW([np.zeros(2)], lr=1e-3, weight_decay=0.04)
+    ramp = S.LambdaLR(opt, lambda t: 1 + 9 * (1 - math.cos(math.pi * t / 100)) / 2,
+                      field="weight_decay")                  # 0.04 -> 0.4, cosine
+    for _ in range(100):
+        ramp.step()
+    assert opt.param_groups[0]["weight_decay"] == pytest.approx(0.4, rel=1e-12)
+    assert opt.param_groups[0]["initial_weight_decay"] == 0.04
+    assert opt.param_groups[0]["lr"] == 1e-3
+    opt.step([np.ones(2)])                                  # the optimiser takes it
+
+
+def test_state_dict_round_trips_through_npz_without_pickle():
+    opt = two_groups(optim)
+    sched = S.MultiStepLR(opt, milestones=[3, 5, 5], gamma=0.5)
+    for _ in range(4):
+        sched.step()
+    buf = io.BytesIO()
+    np.savez(buf, **sched.state_dict())
+    buf.seek(0)
+    fresh = S.MultiStepLR(two_groups(optim), milestones=[1], gamma=0.9)
+    fresh.load_state_dict(np.load(buf))
+    assert fresh.last_epoch == 4 and fresh.gamma == 0.5
+    assert fresh.milestones == sched.milestones
+    with pytest.raises(ValueError, match="not have"):
+        fresh.load_state_dict({"T_max": np.array(3)})
+
+
+@pytest.mark.parametrize("make, error, pattern", [
+    (lambda o: S.StepLR(o, step_size=0), ValueError, "step_size must be an int >= 1"),
+    (lambda o: S.ConstantLR(o, factor=1.5), ValueError, r"factor must be a finite number"),
+    (lambda o: S.LinearLR(o, start_factor=0.0), ValueError, "start_factor"),
+    (lambda o: S.CosineAnnealingLR(o, T_max=0), ValueError, "T_max must be an int >= 1"),
+    (lambda o: S.LambdaLR(o, [lambda t: 1.0]), ValueError, "expected 2 lr_lambdas"),
+    (lambda o: S.LambdaLR(o, 3.0), TypeError, "lr_lambda must be a function"),
+    (lambda o: S.StepLR(o, 10, field="beta"), ValueError, "field must be one of"),
+    (lambda o: S.StepLR(o, 10, field="momentum", last_epoch=5), KeyError, "initial_momentum"),
+    (lambda o: S.StepLR(object(), 10), TypeError, "not an optimizer"),
+])
+def test_bad_arguments_are_refused(make, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make(two_groups(optim))
