@@ -12,9 +12,11 @@ dict of NumPy arrays, so it saves as ``.npz`` without pickle (a LambdaLR's funct
 saved, as in torch).
 
 So far: LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR,
-ExponentialLR, PolynomialLR, CosineAnnealingLR and ChainedScheduler. For the functional API,
-:mod:`pywd.schedules` has plain functions of the step.
+ExponentialLR, PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR,
+SequentialLR, ChainedScheduler and ReduceLROnPlateau (not yet: CyclicLR). For the
+functional API, :mod:`pywd.schedules` has plain functions of the step.
 """
+import bisect
 import math
 import numbers
 from collections import Counter
@@ -25,7 +27,8 @@ import numpy as np
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
            "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
-           "ChainedScheduler"]
+           "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler",
+           "ReduceLROnPlateau"]
 
 FIELDS = ("lr", "weight_decay", "momentum")
 # a function of the epoch, or one per param group
@@ -105,13 +108,24 @@ class LRScheduler:
         self.last_epoch += 1
         self._set(self.get_lr())
 
+    def _closed_form(self) -> list[float] | None:
+        """The values at last_epoch from base_lrs alone, where the class has a closed form."""
+        return None
+
+    def _jump(self, epoch: int) -> None:
+        """Sets last_epoch to `epoch` and the values to the closed form there (SequentialLR
+        starts a scheduler again at 0 this way, as torch does)."""
+        self.last_epoch = epoch
+        values = self._closed_form()
+        self._set(values if values is not None else self.get_lr())
+
     def _set(self, values: Sequence[float]) -> None:
         for group, value in zip(self.optimizer.param_groups, values, strict=True):
             group[self.field] = value
         self._last_lr = self._values()
 
     # ------------------------------------------------------------------ state_dict
-    _unsaved = ("optimizer", "lr_lambdas")
+    _unsaved: tuple[str, ...] = ("optimizer", "lr_lambdas")
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The scheduler's state as a flat dict of arrays: ``np.savez`` saves it."""
@@ -197,6 +211,9 @@ class StepLR(LRScheduler):
             return self._values()
         return [v * self.gamma for v in self._values()]
 
+    def _closed_form(self) -> list[float]:
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """torch's ``MultiStepLR``: times ``gamma`` at each milestone (twice at a milestone
@@ -213,6 +230,10 @@ class MultiStepLR(LRScheduler):
         if self.last_epoch not in self.milestones:
             return self._values()
         return [v * self.gamma ** self.milestones[self.last_epoch] for v in self._values()]
+
+    def _closed_form(self) -> list[float]:
+        passed = bisect.bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [b * self.gamma ** passed for b in self.base_lrs]
 
 
 class ConstantLR(LRScheduler):
@@ -231,6 +252,10 @@ class ConstantLR(LRScheduler):
         if self.last_epoch != self.total_iters:
             return self._values()
         return [v * (1.0 / self.factor) for v in self._values()]
+
+    def _closed_form(self) -> list[float]:
+        done = self.last_epoch >= self.total_iters
+        return [b * (self.factor + done * (1 - self.factor)) for b in self.base_lrs]
 
 
 class LinearLR(LRScheduler):
@@ -254,6 +279,11 @@ class LinearLR(LRScheduler):
         ratio = 1.0 + step / (self.total_iters * self.start_factor + (self.last_epoch - 1) * step)
         return [v * ratio for v in self._values()]
 
+    def _closed_form(self) -> list[float]:
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [b * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+                for b in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """torch's ``ExponentialLR``: times ``gamma`` every epoch. NumPy equivalent: ``base_lr *
@@ -268,6 +298,9 @@ class ExponentialLR(LRScheduler):
         if self._is_initial:
             return self._values()
         return [v * self.gamma for v in self._values()]
+
+    def _closed_form(self) -> list[float]:
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):
@@ -286,6 +319,10 @@ class PolynomialLR(LRScheduler):
         factor = ((1.0 - self.last_epoch / self.total_iters)
                   / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
         return [v * factor for v in self._values()]
+
+    def _closed_form(self) -> list[float]:
+        left = 1.0 - min(self.total_iters, self.last_epoch) / self.total_iters
+        return [b * left ** self.power for b in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -312,6 +349,275 @@ class CosineAnnealingLR(LRScheduler):
                     for base, v in zip(self.base_lrs, self._values())]
         return [(1 + math.cos(math.pi * t / period)) / (1 + math.cos(math.pi * (t - 1) / period))
                 * (v - low) + low for v in self._values()]
+
+    def _closed_form(self) -> list[float]:
+        return [self.eta_min + (b - self.eta_min)
+                * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for b in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """torch's ``CosineAnnealingWarmRestarts`` (SGDR, Loshchilov & Hutter 2017): a cosine
+    from ``base_lr`` to ``eta_min`` over ``T_0`` epochs, restarted, each period ``T_mult``
+    times the last. NumPy equivalent: ``eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur
+    / T_i)) / 2`` with T_cur the epochs since the last restart."""
+
+    def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1,  # noqa: N803
+                 eta_min: float = 0.0, last_epoch: int = -1, *, field: str = "lr") -> None:
+        self.T_0 = self.T_i = _int(T_0, "T_0", 1)
+        self.T_mult = _int(T_mult, "T_mult", 1)
+        self.eta_min = _real(eta_min, "eta_min")
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch, field=field)
+
+    def get_lr(self) -> list[float]:
+        return [self.eta_min + (b - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i))
+                / 2 for b in self.base_lrs]
+
+    def step(self) -> None:
+        self._step_count += 1
+        if self.last_epoch < 0:
+            self.last_epoch, self.T_cur = 0, 0
+        else:
+            self.last_epoch += 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        self._set(self.get_lr())
+
+
+class OneCycleLR(LRScheduler):
+    """torch's ``OneCycleLR`` (Smith & Topin 2017): per step, the lr rises from ``max_lr /
+    div_factor`` to ``max_lr`` over ``pct_start`` of ``total_steps`` (or ``epochs *
+    steps_per_epoch``), then falls to ``max_lr / (div_factor * final_div_factor)``; with
+    ``cycle_momentum`` the momentum (``betas[0]`` for Adam-family groups) moves the other
+    way between ``max_momentum`` and ``base_momentum``. NumPy equivalent:
+    :func:`pywd.schedules.one_cycle` (the lr alone). Its state_dict leaves out the phases,
+    which its constructor's arguments make."""
+
+    _unsaved = LRScheduler._unsaved + ("_phases",)
+
+    def __init__(self, optimizer: Any, max_lr: float | Sequence[float],
+                 total_steps: int | None = None, epochs: int | None = None,
+                 steps_per_epoch: int | None = None, pct_start: float = 0.3,
+                 anneal_strategy: str = "cos", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.85,
+                 max_momentum: float | Sequence[float] = 0.95, div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False,
+                 last_epoch: int = -1) -> None:
+        groups = getattr(optimizer, "param_groups", [])
+        if total_steps is not None:
+            self.total_steps = _int(total_steps, "total_steps", 1)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = (_int(epochs, "epochs", 1)
+                                * _int(steps_per_epoch, "steps_per_epoch", 1))
+        else:
+            raise ValueError("give total_steps, or epochs and steps_per_epoch")
+        pct_start = _real(pct_start, "pct_start", 0.0, 1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        up = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (float(2 * pct_start * self.total_steps) - 2, "max_lr",
+                             "initial_lr", "base_momentum", "max_momentum"),
+                            (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum",
+                             "max_momentum")]
+        else:
+            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                            (self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
+                             "max_momentum")]
+        max_lrs = _per_group(max_lr, "max_lr", groups)
+        if last_epoch == -1:
+            for group, top in zip(groups, max_lrs):
+                group["initial_lr"] = top / _real(div_factor, "div_factor", 0.0, low_open=True)
+                group["max_lr"] = top
+                group["min_lr"] = group["initial_lr"] / _real(
+                    final_div_factor, "final_div_factor", 0.0, low_open=True)
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            defaults = getattr(optimizer, "defaults", {})
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
+            self.use_beta1 = "betas" in defaults
+            tops = _per_group(max_momentum, "max_momentum", groups)
+            bases = _per_group(base_momentum, "base_momentum", groups)
+            if last_epoch == -1:
+                for group, top, base in zip(groups, tops, bases):
+                    self._set_momentum(group, top)
+                    group["max_momentum"], group["base_momentum"] = top, base
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self) -> list[float]:
+        step = self.last_epoch
+        if step > self.total_steps:
+            raise ValueError(f"stepped {step} times, but total_steps is {self.total_steps}")
+        out = []
+        for group in self.optimizer.param_groups:
+            begin = 0.0
+            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
+                if step <= end or i == len(self._phases) - 1:
+                    pct = (step - begin) / (end - begin)
+                    out.append(self._anneal(group[lr0], group[lr1], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                    break
+                begin = end
+        return out
+
+
+def _per_group(value, name, groups):
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(groups):
+            raise ValueError(f"expected {len(groups)} values of {name}, one per param group, "
+                             f"got {len(value)}")
+        return [_real(v, name) for v in value]
+    return [_real(value, name)] * len(groups)
+
+
+class SequentialLR(LRScheduler):
+    """torch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]`` on, each
+    started again at its epoch 0 (a warmup, then a decay). NumPy equivalent:
+    :func:`pywd.schedules.join`."""
+
+    def __init__(self, optimizer: Any, schedulers: Sequence[LRScheduler],
+                 milestones: Sequence[int], last_epoch: int = -1) -> None:
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("SequentialLR needs at least one scheduler")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler) or isinstance(s, ReduceLROnPlateau):
+                raise TypeError(f"schedulers[{i}] must be an epoch scheduler, got "
+                                f"{type(s).__name__}")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"schedulers[{i}] drives another optimizer")
+        milestones = [_int(m, "milestones", 1) for m in milestones]
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR needs one milestone fewer than schedulers, got "
+                             f"{len(schedulers)} schedulers and {len(milestones)} milestones")
+        self._schedulers, self._milestones = schedulers, milestones
+        self.optimizer, self.field = optimizer, schedulers[0].field
+        self.last_epoch = _int(last_epoch, "last_epoch", -1) + 1
+        for group in optimizer.param_groups:
+            group[self.field] = group[schedulers[0]._initial_key]
+        for s in schedulers:                       # undo their first steps, as torch does
+            s.last_epoch -= 1
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._jump(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return _nested_state(self, {"last_epoch": np.array(self.last_epoch),
+                                    "_milestones": np.array(self._milestones, dtype=np.int64),
+                                    "_last_lr": np.array(self._last_lr)})
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        _load_nested(self, state_dict)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """torch's ``ReduceLROnPlateau``: ``step(metric)`` multiplies the lr by ``factor`` when
+    the metric has not improved (by ``threshold``, relative or absolute) for more than
+    ``patience`` steps, then waits ``cooldown`` steps; never below ``min_lr``, and not by
+    less than ``eps``. NumPy equivalent: that bookkeeping in a loop."""
+
+    def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
+                 eps: float = 1e-8) -> None:
+        groups = getattr(optimizer, "param_groups", None)
+        if not isinstance(groups, list):
+            raise TypeError(f"{type(optimizer).__name__} is not an optimizer with param_groups")
+        self.factor = _real(factor, "factor", 0.0, 1.0)
+        if self.factor == 1.0:
+            raise ValueError("factor must be < 1")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.optimizer, self.field = optimizer, "lr"
+        self.min_lrs = _per_group(min_lr, "min_lr", groups)
+        self.patience = _int(patience, "patience", 0)
+        self.cooldown = _int(cooldown, "cooldown", 0)
+        self.threshold = _real(threshold, "threshold", 0.0)
+        self.eps = _real(eps, "eps", 0.0)
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self.best, self.cooldown_counter, self.num_bad_epochs = self.mode_worse, 0, 0
+        self._last_lr = self._values()
+
+    def _is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                        else best - self.threshold)
+        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                    else best + self.threshold)
+
+    def step(self, metrics: float) -> None:  # type: ignore[override]
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, low in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, low)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = self._values()
+
+
+def _nested_state(owner, out):
+    for i, s in enumerate(owner._schedulers):
+        out.update({f"_schedulers/{i}/{k}": v for k, v in s.state_dict().items()})
+    return out
+
+
+def _load_nested(owner, state_dict):
+    parts: dict[int, dict[str, Any]] = {}
+    for key, value in state_dict.items():
+        if not key.startswith("_schedulers/"):
+            if key not in ("last_epoch", "_milestones", "_last_lr"):
+                raise ValueError(f"state_dict key {key!r} is not a {type(owner).__name__}'s")
+            setattr(owner, key, np.asarray(value).tolist())
+            continue
+        _, index, name = key.split("/", 2)
+        if not index.isdigit() or int(index) >= len(owner._schedulers):
+            raise ValueError(f"state_dict key {key!r} names no scheduler of this one")
+        parts.setdefault(int(index), {})[name] = value
+    for i, part in parts.items():
+        owner._schedulers[i].load_state_dict(part)
 
 
 class ChainedScheduler(LRScheduler):
@@ -340,22 +646,7 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = self._schedulers[-1]._values()
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        out = {"_last_lr": np.array(self._last_lr)}
-        for i, s in enumerate(self._schedulers):
-            out.update({f"_schedulers/{i}/{k}": v for k, v in s.state_dict().items()})
-        return out
+        return _nested_state(self, {"_last_lr": np.array(self._last_lr)})
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        parts: dict[int, dict[str, Any]] = {}
-        for key, value in state_dict.items():
-            if key == "_last_lr":
-                self._last_lr = np.asarray(value).tolist()
-                continue
-            head, _, rest = key.partition("/")
-            index, _, name = rest.partition("/")
-            if head != "_schedulers" or not index.isdigit() \
-                    or int(index) >= len(self._schedulers):
-                raise ValueError(f"state_dict key {key!r} is not a ChainedScheduler's")
-            parts.setdefault(int(index), {})[name] = value
-        for i, part in parts.items():
-            self._schedulers[i].load_state_dict(part)
+        _load_nested(self, state_dict)

@@ -130,3 +130,87 @@ def test_state_dict_round_trips_through_npz_without_pickle():
 def test_bad_arguments_are_refused(make, error, pattern):
     with pytest.raises(error, match=pattern):
         make(two_groups(optim))
+
+
+def run_pair(make, steps=STEPS, adam=False, metric=None):
+    """Both libraries' value sequences (lr, and momentum or beta1) from make(mod, opt)."""
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib, mod in ((optim, S), (torch, torch.optim.lr_scheduler)):
+        if adam:
+            opt = (optim.AdamW([np.zeros(2)], lr=0.1) if lib is optim else
+                   torch.optim.AdamW([torch.zeros(2, requires_grad=True)], lr=0.1))
+        else:
+            opt = two_groups(lib)
+        sched = make(mod, opt)
+        rows = []
+        for t in range(steps):
+            rows.append([g["lr"] for g in opt.param_groups]
+                        + [g["betas"][0] if adam else g["momentum"] for g in opt.param_groups])
+            sched.step(metric(t)) if metric else sched.step()
+        out.append(np.array(rows, dtype=np.float64))
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=50, T_mult=2, eta_min=1e-3),
+    lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=70),
+    lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.01, total_iters=100),
+                                    m.CosineAnnealingLR(o, T_max=1100)], milestones=[100]),
+    lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.5, total_iters=10),
+                                    m.ExponentialLR(o, gamma=0.99),
+                                    m.StepLR(o, step_size=100)], milestones=[20, 500]),
+    lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.1], total_steps=STEPS),
+    lambda m, o: m.OneCycleLR(o, max_lr=0.3, epochs=12, steps_per_epoch=100,
+                              anneal_strategy="linear", three_phase=True),
+], ids=["warm-restarts-mult", "warm-restarts", "sequential-warmup-cosine",
+        "sequential-three", "one-cycle", "one-cycle-linear-three-phase"])
+def test_the_other_schedulers_equal_torchs(make):
+    ours, theirs = run_pair(make)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+def test_one_cycle_cycles_adams_beta1_as_torch():
+    ours, theirs = run_pair(lambda m, o: m.OneCycleLR(o, max_lr=0.01, total_steps=STEPS),
+                            adam=True)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(mode="max", threshold_mode="abs",
+                                                 patience=3, cooldown=5, min_lr=1e-4)])
+def test_reduce_on_plateau_equals_torchs(kwargs):
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(STEPS)
+    metric = lambda t: 1.0 / (1 + t / 50) + 0.05 * noise[t]      # noqa: E731
+    ours, theirs = run_pair(lambda m, o: m.ReduceLROnPlateau(o, **kwargs), metric=metric)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    assert ours[-1, 0] < ours[0, 0]                              # it did reduce
+
+
+def test_nested_state_dicts_round_trip():
+    opt = two_groups(optim)
+    seq = S.SequentialLR(opt, [S.LinearLR(opt, total_iters=3), S.ExponentialLR(opt, 0.9)],
+                         milestones=[3])
+    for _ in range(5):
+        seq.step()
+    buf = io.BytesIO()
+    np.savez(buf, **seq.state_dict())
+    buf.seek(0)
+    opt2 = two_groups(optim)
+    other = S.SequentialLR(opt2, [S.LinearLR(opt2, total_iters=3),
+                                  S.ExponentialLR(opt2, 0.9)], milestones=[3])
+    other.load_state_dict(np.load(buf))
+    assert other.last_epoch == 5 and other._schedulers[1].last_epoch == 2
+
+
+def test_one_cycle_state_dict_round_trips():
+    opt = two_groups(optim)
+    sched = S.OneCycleLR(opt, max_lr=0.1, total_steps=100)
+    for _ in range(10):
+        sched.step()
+    buf = io.BytesIO()
+    np.savez(buf, **sched.state_dict())
+    buf.seek(0)
+    other = S.OneCycleLR(two_groups(optim), max_lr=0.1, total_steps=100)
+    other.load_state_dict(np.load(buf))
+    assert other.last_epoch == 10 and other.get_last_lr() == sched.get_last_lr()
