@@ -13,7 +13,7 @@ saved, as in torch).
 
 So far: LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR,
 ExponentialLR, PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR,
-SequentialLR, ChainedScheduler and ReduceLROnPlateau (not yet: CyclicLR). For the
+SequentialLR, ChainedScheduler, ReduceLROnPlateau and CyclicLR: all of torch 2's. For the
 functional API, :mod:`pywd.schedules` has plain functions of the step.
 """
 import bisect
@@ -27,8 +27,8 @@ import numpy as np
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
            "ConstantLR", "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
-           "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau"]
+           "CosineAnnealingWarmRestarts", "OneCycleLR", "CyclicLR", "SequentialLR",
+           "ChainedScheduler", "ReduceLROnPlateau"]
 
 FIELDS = ("lr", "weight_decay", "momentum")
 # a function of the epoch, or one per param group
@@ -447,15 +447,9 @@ class OneCycleLR(LRScheduler):
             bases = _per_group(base_momentum, "base_momentum", groups)
             if last_epoch == -1:
                 for group, top, base in zip(groups, tops, bases):
-                    self._set_momentum(group, top)
+                    _set_momentum(group, self.use_beta1, top)
                     group["max_momentum"], group["base_momentum"] = top, base
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_strategy == "cos":
@@ -474,10 +468,87 @@ class OneCycleLR(LRScheduler):
                     pct = (step - begin) / (end - begin)
                     out.append(self._anneal(group[lr0], group[lr1], pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                        _set_momentum(group, self.use_beta1,
+                                      self._anneal(group[m0], group[m1], pct))
                     break
                 begin = end
         return out
+
+
+class CyclicLR(LRScheduler):
+    """torch's ``CyclicLR`` (Smith 2017): the lr goes from ``base_lr`` up to ``max_lr`` over
+    ``step_size_up`` steps and back over ``step_size_down``, cycle after cycle, its height
+    scaled per cycle by ``mode`` ("triangular": 1, "triangular2": halved each cycle,
+    "exp_range": ``gamma ** step``) or ``scale_fn``; with ``cycle_momentum`` the momentum
+    (``betas[0]`` for Adam) moves the other way. NumPy equivalent: that triangle wave."""
+
+    _unsaved = LRScheduler._unsaved + ("scale_fn",)
+
+    def __init__(self, optimizer: Any, base_lr: float | Sequence[float],
+                 max_lr: float | Sequence[float], step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
+        groups = getattr(optimizer, "param_groups", [])
+        base_lrs = _per_group(base_lr, "base_lr", groups)
+        if last_epoch == -1:
+            for group, lr in zip(groups, base_lrs):
+                group["lr"] = group["initial_lr"] = lr     # torch's fresh groups get both
+        self.max_lrs = _per_group(max_lr, "max_lr", groups)
+        up = float(_int(step_size_up, "step_size_up", 1))
+        down = float(_int(step_size_down, "step_size_down", 1)) if step_size_down is not None \
+            else up
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
+            raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range' (or "
+                             f"give scale_fn), got {mode!r}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
+        self.mode, self.gamma = mode, _real(gamma, "gamma", 0.0)
+        if scale_fn is not None:
+            self.scale_fn, self.scale_mode = scale_fn, scale_mode
+        elif mode == "triangular":
+            self.scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
+        elif mode == "triangular2":
+            self.scale_fn, self.scale_mode = (lambda x: 1 / 2.0 ** (x - 1)), "cycle"
+        else:
+            self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
+        self.cycle_momentum = bool(cycle_momentum)
+        if self.cycle_momentum:
+            defaults = getattr(optimizer, "defaults", {})
+            if "momentum" not in defaults and "betas" not in defaults:
+                raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
+            self.use_beta1 = "betas" in defaults
+            self.base_momentums = _per_group(base_momentum, "base_momentum", groups)
+            self.max_momentums = _per_group(max_momentum, "max_momentum", groups)
+            if last_epoch == -1:
+                for group, top, base in zip(groups, self.max_momentums, self.base_momentums):
+                    _set_momentum(group, self.use_beta1, top)
+                    group["max_momentum"], group["base_momentum"] = top, base
+        LRScheduler.__init__(self, optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        rise = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        if self.cycle_momentum:
+            for group, low, top in zip(self.optimizer.param_groups, self.base_momentums,
+                                       self.max_momentums):
+                _set_momentum(group, self.use_beta1, top - (top - low) * rise * scale)
+        # the same products in torch's order: base + (height * rise) * scale
+        return [low + (top - low) * rise * scale for low, top in zip(self.base_lrs, self.max_lrs)]
+
+
+def _set_momentum(group, use_beta1, value):
+    """A group's momentum, or its Adam beta1, as the cycling schedulers move it."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
 
 
 def _per_group(value, name, groups):

@@ -214,3 +214,19 @@ def test_one_cycle_state_dict_round_trips():
     other = S.OneCycleLR(two_groups(optim), max_lr=0.1, total_steps=100)
     other.load_state_dict(np.load(buf))
     assert other.last_epoch == 10 and other.get_last_lr() == sched.get_last_lr()
+
+
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("kwargs", [
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=100),
+    dict(base_lr=[0.01, 0.001], max_lr=[0.1, 0.05], step_size_up=70, step_size_down=130,
+         mode="triangular2"),
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=50, mode="exp_range", gamma=0.999),
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=50, scale_fn=lambda x: 1 / (1 + x),
+         scale_mode="iterations", cycle_momentum=False),
+], ids=["triangular", "triangular2", "exp-range", "scale-fn"])
+def test_cyclic_lr_equals_torchs(kwargs, adam):
+    if adam and isinstance(kwargs["base_lr"], list):
+        kwargs = dict(kwargs, base_lr=0.01, max_lr=0.1)          # one group there
+    ours, theirs = run_pair(lambda m, o: m.CyclicLR(o, **kwargs), adam=adam)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
