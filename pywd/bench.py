@@ -29,14 +29,16 @@ from pywd._models import resnet50_shapes
 
 class Kernel:
     """A benchmark case: the function (pywd.<fn> and reference.<fn>), its hyper-parameters,
-    how many state arrays it takes positionally after (params, grads) and by keyword, and the
-    float32 bytes it must move per element: every array read once, every written array
-    written once (plain SGD reads w and g and writes w: 12 bytes)."""
+    how many state arrays it takes positionally after (params, grads) and by keyword (of
+    which `read_only` are only read, as decay_to's anchors), and the float32 bytes it must
+    move per element: every array read once, every written array written once (plain SGD
+    reads w and g and writes w: 12 bytes)."""
 
-    def __init__(self, fn, hyper, states=0, keyword_states=()):
+    def __init__(self, fn, hyper, states=0, keyword_states=(), read_only=()):
         self.fn, self.hyper, self.states, self.keyword_states = fn, hyper, states, keyword_states
         arrays = 2 + states + len(keyword_states)
-        self.bytes_per_element = 4 * (arrays + arrays - 1)     # grads are only read
+        # grads and the read-only keyword arrays are only read
+        self.bytes_per_element = 4 * (arrays + arrays - 1 - len(read_only))
         if "max_grad_norm" in hyper:
             self.bytes_per_element += 4                        # the norm pass reads grads
 
@@ -58,6 +60,11 @@ KERNELS = {
     "rmsprop+c+m": Kernel("rmsprop", dict(lr=1e-3, momentum=0.9, centered=True), 3),
     "adagrad": Kernel("adagrad", dict(step=10, lr=1e-2, weight_decay=1e-4), 1),
     "lion": Kernel("lion", dict(lr=1e-4, weight_decay=0.1), 1),
+    # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
+    "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
+    "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
+                                          decay="decoupled"), 1, ("decay_to",), ("decay_to",)),
+    "adamw+cautious": Kernel("adamw", dict(step=10, lr=1e-3, cautious_decay=True), 2),
 }
 SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}
@@ -427,7 +434,8 @@ def targets(rows):
 BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
-                      "rmsprop", "adagrad", "lion")},
+                      "rmsprop", "adagrad", "lion", "adamw+anchor", "momentum+anchor",
+                      "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,
     ("adamw", "16M", "float64"): 0.70,
     ("momentum", "resnet50", "float32"): 0.85, ("adamw", "resnet50", "float32"): 0.85,

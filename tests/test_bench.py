@@ -24,7 +24,8 @@ def test_every_kernel_case_runs_the_same_step_on_both_sides():
             np.testing.assert_allclose(a, b, rtol=1e-12)
         arrays = 2 + kernel.states + len(kernel.keyword_states)
         norm_pass = 4 if "max_grad_norm" in kernel.hyper else 0   # grads read once more
-        assert kernel.bytes_per_element == 4 * (2 * arrays - 1) + norm_pass
+        read_only = 1 + ("decay_to" in kernel.keyword_states)     # grads, anchors
+        assert kernel.bytes_per_element == 4 * (2 * arrays - read_only) + norm_pass
 
 
 def test_bytes_per_element_follow_the_speed_model():
@@ -33,6 +34,8 @@ def test_bytes_per_element_follow_the_speed_model():
     assert bench.KERNELS["momentum"].bytes_per_element == 20
     assert bench.KERNELS["adamw"].bytes_per_element == 28
     assert bench.KERNELS["amsgrad"].bytes_per_element == 36    # max_exp_avg_sqs read + written
+    assert bench.KERNELS["adamw+anchor"].bytes_per_element == 32        # the anchor: read
+    assert bench.KERNELS["momentum+anchor"].bytes_per_element == 24
 
 
 def test_best_time_is_positive_and_report_prints_every_row():
