@@ -437,18 +437,8 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / _real(
                     final_div_factor, "final_div_factor", 0.0, low_open=True)
-        self.cycle_momentum = bool(cycle_momentum)
-        if self.cycle_momentum:
-            defaults = getattr(optimizer, "defaults", {})
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
-            self.use_beta1 = "betas" in defaults
-            tops = _per_group(max_momentum, "max_momentum", groups)
-            bases = _per_group(base_momentum, "base_momentum", groups)
-            if last_epoch == -1:
-                for group, top, base in zip(groups, tops, bases):
-                    _set_momentum(group, self.use_beta1, top)
-                    group["max_momentum"], group["base_momentum"] = top, base
+        _cycle_momentum(self, optimizer, cycle_momentum, base_momentum, max_momentum,
+                        last_epoch)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
@@ -515,18 +505,8 @@ class CyclicLR(LRScheduler):
             self.scale_fn, self.scale_mode = (lambda x: 1 / 2.0 ** (x - 1)), "cycle"
         else:
             self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
-        self.cycle_momentum = bool(cycle_momentum)
-        if self.cycle_momentum:
-            defaults = getattr(optimizer, "defaults", {})
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
-            self.use_beta1 = "betas" in defaults
-            self.base_momentums = _per_group(base_momentum, "base_momentum", groups)
-            self.max_momentums = _per_group(max_momentum, "max_momentum", groups)
-            if last_epoch == -1:
-                for group, top, base in zip(groups, self.max_momentums, self.base_momentums):
-                    _set_momentum(group, self.use_beta1, top)
-                    group["max_momentum"], group["base_momentum"] = top, base
+        self.base_momentums, self.max_momentums = _cycle_momentum(
+            self, optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch)
         LRScheduler.__init__(self, optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -541,6 +521,25 @@ class CyclicLR(LRScheduler):
                 _set_momentum(group, self.use_beta1, top - (top - low) * rise * scale)
         # the same products in torch's order: base + (height * rise) * scale
         return [low + (top - low) * rise * scale for low, top in zip(self.base_lrs, self.max_lrs)]
+
+
+def _cycle_momentum(scheduler, optimizer, cycle, base_momentum, max_momentum, last_epoch):
+    """cycle_momentum, as torch's cycling schedulers set it up: the momentum (Adam's beta1)
+    starts at max_momentum, and each group records both ends. Returns (bases, tops)."""
+    scheduler.cycle_momentum = bool(cycle)
+    if not scheduler.cycle_momentum:
+        return [], []
+    groups, defaults = optimizer.param_groups, getattr(optimizer, "defaults", {})
+    if "momentum" not in defaults and "betas" not in defaults:
+        raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
+    scheduler.use_beta1 = "betas" in defaults
+    bases = _per_group(base_momentum, "base_momentum", groups)
+    tops = _per_group(max_momentum, "max_momentum", groups)
+    if last_epoch == -1:
+        for group, top, base in zip(groups, tops, bases):
+            _set_momentum(group, scheduler.use_beta1, top)
+            group["max_momentum"], group["base_momentum"] = top, base
+    return bases, tops
 
 
 def _set_momentum(group, use_beta1, value):
