@@ -87,3 +87,18 @@ def test_command_line(tmp_path):
         assert "matplotlib is not installed" in out.stdout
     else:
         assert (tmp_path / "demo_5.png").exists()
+
+
+def test_decay_rules_differ_over_a_one_cycle_run_and_anchors_hold_weights(results):
+    r = results[6]
+    total, peak = r["total_decay"], r["peak_decay"]
+    # per step: lr*wd, wd*lr/max_lr, wd*lr^2/max_lr: at the peak lr, independent is wd
+    # itself and corrected equals decoupled; below it, corrected decays less
+    assert peak["independent"] == pytest.approx(1e-3, rel=1e-9)
+    assert peak["corrected"] == pytest.approx(peak["decoupled"], rel=1e-9)
+    assert total["corrected"] < total["decoupled"] < total["independent"]
+    assert r["final_norm"]["independent"] < r["final_norm"]["decoupled"]
+    tuned = r["finetune"]
+    anchored, plain = tuned["toward the pretrained weights"], tuned["toward 0"]
+    assert anchored["distance"] < 0.6 * plain["distance"]
+    assert plain["norm"] < 0.7 * r["pretrained_norm"] < anchored["norm"]
