@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pywd import optim
+from pywd import optim, schedules
 from pywd.optim import lr_scheduler as S
 
 # torch warns that its schedulers step before any optimizer.step(): these runs only
@@ -230,3 +230,52 @@ def test_cyclic_lr_equals_torchs(kwargs, adam):
         kwargs = dict(kwargs, base_lr=0.01, max_lr=0.1)          # one group there
     ours, theirs = run_pair(lambda m, o: m.CyclicLR(o, **kwargs), adam=adam)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+def since_restart(t, period=40, mult=2):
+    """SGDR's position in its period, as a fraction: restarts at 40, 120, 280, ..."""
+    while t >= period:
+        t, period = t - period, period * mult
+    return t / period
+
+
+def lr_sequence(make, steps=400, metric=None):
+    opt = two_groups(optim)
+    sched = make(opt)
+    out = [sched.get_last_lr()[0]]
+    for t in range(steps):
+        sched.step(metric(t)) if metric else sched.step()
+        out.append(sched.get_last_lr()[0])
+    return out
+
+
+@pytest.mark.parametrize("make, formula", [
+    (lambda o: S.LambdaLR(o, lambda t: 1 / (1 + t)), lambda t: 0.1 / (1 + t)),
+    (lambda o: S.MultiplicativeLR(o, lambda t: 0.99), lambda t: 0.1 * 0.99 ** t),
+    (lambda o: S.MultiStepLR(o, [50, 120, 120], gamma=0.5),
+     lambda t: 0.1 * 0.5 ** ((t >= 50) + 2 * (t >= 120))),
+    (lambda o: S.ConstantLR(o, factor=0.2, total_iters=30), lambda t: 0.1 * (0.2 if t < 30 else 1)),
+    (lambda o: S.CosineAnnealingWarmRestarts(o, T_0=40, T_mult=2, eta_min=0.001),
+     lambda t: 0.001 + 0.099 * (1 + math.cos(math.pi * since_restart(t))) / 2),
+    (lambda o: S.CyclicLR(o, 0.01, 0.1, step_size_up=25, cycle_momentum=False),
+     lambda t: 0.01 + 0.09 * (1 - abs((t % 50) / 25 - 1))),
+    (lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=401),
+     lambda t: schedules.one_cycle(401, 0.1)(t)),
+    (lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=100),
+                                  S.ExponentialLR(o, gamma=0.99)], milestones=[40]),
+     lambda t: 0.1 * (0.5 if t < 40 else 0.99 ** (t - 40))),
+    (lambda o: S.ChainedScheduler([S.StepLR(o, 100, 0.5), S.ExponentialLR(o, 0.99)]),
+     lambda t: 0.1 * 0.5 ** (t // 100) * 0.99 ** t),
+], ids=["lambda", "multiplicative", "multistep", "constant", "warm-restarts", "cyclic",
+        "one-cycle", "sequential", "chained"])
+def test_every_scheduler_follows_its_closed_form(make, formula):
+    for t, value in enumerate(lr_sequence(make)):
+        assert value == pytest.approx(formula(t), rel=1e-9, abs=1e-15), t
+
+
+def test_reduce_on_plateau_reduces_after_patience_and_cools_down():
+    values = lr_sequence(lambda o: S.ReduceLROnPlateau(o, patience=2, cooldown=3,
+                                                       factor=0.5), 12, metric=lambda t: 1.0)
+    # a flat metric: 1 improvement (from inf), then bad epochs 1, 2, 3 > patience: halved at
+    # step 4; cooldown 3 steps, then 3 bad epochs again: halved at step 10
+    assert values == [0.1] * 4 + [0.05] * 6 + [0.025] * 3
