@@ -437,8 +437,8 @@ class OneCycleLR(LRScheduler):
                 group["max_lr"] = top
                 group["min_lr"] = group["initial_lr"] / _real(
                     final_div_factor, "final_div_factor", 0.0, low_open=True)
-        _cycle_momentum(self, optimizer, cycle_momentum, base_momentum, max_momentum,
-                        last_epoch)
+        self.cycle_momentum, self.use_beta1, _, _ = _cycle_momentum(
+            optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
@@ -505,8 +505,8 @@ class CyclicLR(LRScheduler):
             self.scale_fn, self.scale_mode = (lambda x: 1 / 2.0 ** (x - 1)), "cycle"
         else:
             self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
-        self.base_momentums, self.max_momentums = _cycle_momentum(
-            self, optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch)
+        self.cycle_momentum, self.use_beta1, self.base_momentums, self.max_momentums = \
+            _cycle_momentum(optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch)
         LRScheduler.__init__(self, optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -523,23 +523,23 @@ class CyclicLR(LRScheduler):
         return [low + (top - low) * rise * scale for low, top in zip(self.base_lrs, self.max_lrs)]
 
 
-def _cycle_momentum(scheduler, optimizer, cycle, base_momentum, max_momentum, last_epoch):
+def _cycle_momentum(optimizer, cycle, base_momentum, max_momentum, last_epoch):
     """cycle_momentum, as torch's cycling schedulers set it up: the momentum (Adam's beta1)
-    starts at max_momentum, and each group records both ends. Returns (bases, tops)."""
-    scheduler.cycle_momentum = bool(cycle)
-    if not scheduler.cycle_momentum:
-        return [], []
+    starts at max_momentum, and each group records both ends. Returns (cycle_momentum,
+    use_beta1, bases, tops)."""
+    if not cycle:
+        return False, False, [], []
     groups, defaults = optimizer.param_groups, getattr(optimizer, "defaults", {})
     if "momentum" not in defaults and "betas" not in defaults:
         raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
-    scheduler.use_beta1 = "betas" in defaults
+    use_beta1 = "betas" in defaults
     bases = _per_group(base_momentum, "base_momentum", groups)
     tops = _per_group(max_momentum, "max_momentum", groups)
     if last_epoch == -1:
         for group, top, base in zip(groups, tops, bases):
-            _set_momentum(group, scheduler.use_beta1, top)
+            _set_momentum(group, use_beta1, top)
             group["max_momentum"], group["base_momentum"] = top, base
-    return bases, tops
+    return True, use_beta1, bases, tops
 
 
 def _set_momentum(group, use_beta1, value):
