@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "philox.h"
+
 static inline uint64_t pywd_d2u(double d)
 {
     union { double d; uint64_t u; } x;
@@ -36,6 +38,13 @@ static inline double pywd_u53_to_double(uint64_t b)
 {
     double high = pywd_u2d(0x4330000000000000ull | (b >> 1)) - 4503599627370496.0;
     return (high + high) + pywd_select((int)(b & 1u), 1.0, 0.0);
+}
+
+/* The top 53 bits of the word pair w[0] (high), w[1]: a float64 fill's random integer, as an
+ * exact double in [0, 2^53) */
+static inline double pywd_u53_of_words(const uint32_t *w)
+{
+    return pywd_u53_to_double(pywd_word_pair(w) >> 11);
 }
 
 /* 2^52 + 2^51: adding it to |v| < 2^51 rounds v to an integer held in the low mantissa bits */

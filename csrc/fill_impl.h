@@ -69,8 +69,7 @@ static void NAME(uniform_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_R
     size_t i;
     for (i = 0; i < n; i++) {
 #if REAL_IS_DOUBLE
-        uint64_t bits = pywd_word_pair(w + 2 * i) >> 11;
-        real u = pywd_u53_to_double(bits) * (1.0 / 9007199254740992.0);
+        real u = pywd_u53_of_words(w + 2 * i) * (1.0 / 9007199254740992.0);
 #else
         real u = (real)(int32_t)(w[i] >> 8) * (1.0f / 16777216.0f);
 #endif
@@ -86,10 +85,8 @@ static void NAME(normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RE
     int p;
     for (p = 0; p < count * FILL_E / 2; p++) {
 #if REAL_IS_DOUBLE
-        uint64_t b1 = pywd_word_pair(w + 4 * p) >> 11;
-        uint64_t b2 = pywd_word_pair(w + 4 * p + 2) >> 11;
-        double u1 = pywd_u53_to_double(b1) * (1.0 / 9007199254740992.0);
-        double u2 = pywd_u53_to_double(b2) * (1.0 / 9007199254740992.0);
+        double u1 = pywd_u53_of_words(w + 4 * p) * (1.0 / 9007199254740992.0);
+        double u2 = pywd_u53_of_words(w + 4 * p + 2) * (1.0 / 9007199254740992.0);
         double r = sqrt(-2.0 * pywd_log(1.0 - u1)), s, c;
         pywd_sincos_turns_f64(u2, &s, &c);
         out[2 * p] = mean + std * (r * c);
@@ -123,14 +120,12 @@ PYWD_INLINE double NAME(trunc_accurate)(const NAME(fill_ctx) *x, double u)
 static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *PYWD_RESTRICT w,
                                       int count, real *PYWD_RESTRICT out)
 {
-    int i;
 #if REAL_IS_DOUBLE
     const size_t n = (size_t)count * FILL_E;
     size_t j;
     if (x->logspace) {
         for (j = 0; j < n; j++) {
-            uint64_t bits = pywd_word_pair(w + 2 * j) >> 11;
-            out[j] = NAME(trunc_accurate)(x, (pywd_u53_to_double(bits) + 0.5) *
+            out[j] = NAME(trunc_accurate)(x, (pywd_u53_of_words(w + 2 * j) + 0.5) *
                                                  (1.0 / 9007199254740992.0));
         }
         return;
@@ -144,10 +139,8 @@ static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *P
     const double lo = x->lo, hi = x->hi;
     double p[FILL_E * FILL_CHUNK], tail[FILL_E * FILL_CHUNK];
     int where[FILL_E * FILL_CHUNK], tails = 0, k;
-    (void)i;
     for (j = 0; j < n; j++) {
-        uint64_t bits = pywd_word_pair(w + 2 * j) >> 11;
-        double u = (pywd_u53_to_double(bits) + 0.5) * (1.0 / 9007199254740992.0);
+        double u = (pywd_u53_of_words(w + 2 * j) + 0.5) * (1.0 / 9007199254740992.0);
         p[j] = pa + u * width;
         out[j] = pywd_ndtri_centre(p[j] - 0.5);
     }
@@ -166,6 +159,7 @@ static void NAME(trunc_normal_values)(const NAME(fill_ctx) *x, const uint32_t *P
     }
     }
 #else
+    int i;
     if (!x->fast) {
         for (i = 0; i < count * FILL_E; i++)
             out[i] = (real)NAME(trunc_accurate)(

@@ -61,7 +61,7 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                 out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
     for index, entries in optimizer.state.items():   # torch has no anchors: keep pywd's
         if "decay_to" in entries:
-            out[f"state/{index}/decay_to"] = np.array(entries["decay_to"], copy=True)
+            out[f"state/{index}/decay_to"] = entries["decay_to"]   # load copies it
     for index, entries in state.items():
         if not isinstance(entries, Mapping):
             raise TypeError(f"torch state_dict['state'][{index!r}] must be a dict")

@@ -63,7 +63,8 @@ class Optimizer:
     "step") and ``nonnegative_state`` (arrays that can never be negative, such as second
     moments: checked on load), pass their defaults to ``__init__``, and implement
     ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
-    arrays a group's parameters need, with their initial value), optionally ``_run_keys``
+    arrays a group's parameters need, with their initial value; the decay_to anchors are
+    the base class's, for every optimiser), optionally ``_run_keys``
     (what splits a group's parameters into separate kernel calls besides their dtype) and
     ``_update`` (one kernel call over a run of a group's parameters).
 
@@ -303,7 +304,9 @@ class Optimizer:
                 self.skipped_steps += 1
             return result
         for group, positions, key in runs.values():
-            self._update(group, batch, positions, key, scale)
+            names = [name for name, _ in self._needed(group)]
+            options = dict(grad_scale=scale, **_anchored(group))
+            self._update(group, batch._subset(positions, self._ops(*names)), key, options)
         return result
 
     def _state_of(self, group, indices, params, created, advanced):
@@ -313,7 +316,7 @@ class Optimizer:
         their values before this step. The counters are advanced here, in the same pass
         that reads them (refused if one cannot), and recorded in `advanced`, creations in
         `created`, so that _undo restores everything if the step does not happen."""
-        names = tuple(name for name, _ in self._state_needed(group))
+        names = tuple(name for name, _ in self._needed(group))
         cache_key = ((id(group), indices.start, indices.stop, names)
                      if isinstance(indices, range) else None)
         for attempt in (0, 1):
@@ -377,7 +380,7 @@ class Optimizer:
             if state is None:
                 state = self.state[i] = _ParamState(self.state)
                 created.append((i, None))
-            for name, fill in self._state_needed(group):
+            for name, fill in self._needed(group):
                 if name == ANCHOR and name not in state:
                     raise ValueError(f"parameter {i} has no decay_to anchor in its state "
                                      f"(its group's decay_to is {group['decay_to']!r}): "
@@ -416,7 +419,7 @@ class Optimizer:
                 else:
                     for i, value in zip(indices, values):
                         column[i] = value
-        names = [name for name in self.state_arrays if name in lists]
+        names = [name for name in (*self.state_arrays, ANCHOR) if name in lists]
         self._step_ops = {name: 2 + k for k, name in enumerate(names)}
         return [(name, lists[name], name != ANCHOR) for name in names]
 
@@ -449,12 +452,21 @@ class Optimizer:
         raise NotImplementedError
 
     def _state_needed(self, group):
-        """(name, initial value) of each state array a parameter of `group` needs."""
+        """(name, initial value) of each state array of this optimiser a parameter of
+        `group` needs (its decay_to anchor aside: _needed adds that)."""
         return ()
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        """One kernel call over parameters `positions` of `group` (one dtype, one key),
-        taking batch._subset(positions, ops), gradients divided by grad_scale."""
+    def _needed(self, group):
+        """The state arrays a parameter of `group` needs: the optimiser's, then its anchor
+        when the group decays towards one (created with the group: no initial value)."""
+        anchor = ((ANCHOR, None),) if group.get("decay_to") is not None else ()
+        return self._state_needed(group) + anchor
+
+    def _update(self, group, arrays, key, options):
+        """One kernel call over a run of `group`'s parameters (one dtype, one key): `arrays`
+        is the batch of their params, grads and the state arrays _needed names, in that
+        order; `options` the keyword arguments the base class decides (grad_scale, and
+        decay_to when the anchors end the batch), to pass on to the kernel."""
         raise NotImplementedError
 
     def _ops(self, *names):
@@ -565,7 +577,7 @@ class Optimizer:
 
     def _load_state(self, entries, params, new_groups):
         state: dict[int, dict[str, Any]] = {}
-        names = [*self.state_arrays, *self.state_counters]
+        names = [*self.state_arrays, ANCHOR, *self.state_counters]
         for key, value in entries.items():
             if not key.startswith("state/"):
                 continue
@@ -601,7 +613,7 @@ class Optimizer:
         counter without its moments (or moments without their counter) would make the next
         step start from a wrong bias correction."""
         for (group, indices), loaded in zip(self._group_indices(), new_groups):
-            needed = [name for name, _ in self._state_needed({**group, **loaded})]
+            needed = [name for name, _ in self._needed({**group, **loaded})]
             for i in indices:
                 if i not in state:
                     continue
@@ -847,12 +859,6 @@ def _anchors(group):
     return anchors
 
 
-def _anchor_state(group):
-    """The anchor among the state arrays a group's parameters need (created with the group:
-    no initial value)."""
-    return ((ANCHOR, None),) if group.get("decay_to") is not None else ()
-
-
 def _anchored(group):
     """An update's decay_to: the anchors are the last state array of its batch."""
     return {"decay_to": _kernels.ANCHORS_IN_BATCH} if group.get("decay_to") is not None else {}
@@ -907,7 +913,7 @@ class SGD(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("momentum_buffer", ANCHOR)
+    state_arrays = ("momentum_buffer",)
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
@@ -931,18 +937,17 @@ class SGD(Optimizer):
                 **_decay_options(group)}
 
     def _state_needed(self, group):
-        return ((("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()) \
-            + _anchor_state(group)
+        return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
+           
 
     def _run_keys(self, indices, counters, fresh):
         # a buffer made for this step: torch's first step sets it to the gradient
         return [i in fresh for i in indices] if fresh else None
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        names = [name for name, _ in self._state_needed(group)]
-        sgd(batch._subset(positions, self._ops(*names)), None,
-            first_step=bool(key) and group["momentum"] != 0, grad_scale=grad_scale,
-            **self._hyper(group), **_anchored(group))
+    def _update(self, group, arrays, key, options):
+        sgd(arrays, None,
+            first_step=bool(key) and group["momentum"] != 0, **options,
+            **self._hyper(group))
 
 
 class SGDW(SGD):
@@ -983,7 +988,7 @@ class Adam(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq", ANCHOR)
+    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     state_counters = ("step",)
     nonnegative_state = ("exp_avg_sq", "max_exp_avg_sq")
 
@@ -1022,15 +1027,14 @@ class Adam(Optimizer):
 
     def _state_needed(self, group):
         names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
-        return tuple((name, 0.0) for name in names) + _anchor_state(group)
+        return tuple((name, 0.0) for name in names)
 
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        names = [name for name, _ in self._state_needed(group)]
-        adam(batch._subset(positions, self._ops(*names)), None, None, None, step=key + 1,
-             grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
+    def _update(self, group, arrays, key, options):
+        adam(arrays, None, None, None, step=key + 1,
+             **options, **self._hyper(group))
 
 
 class AdamW(Adam):
@@ -1068,7 +1072,7 @@ class RMSprop(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("square_avg", "momentum_buffer", "grad_avg", ANCHOR)
+    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
     state_counters = ("step",)
     nonnegative_state = ("square_avg",)
 
@@ -1096,12 +1100,11 @@ class RMSprop(Optimizer):
     def _state_needed(self, group):
         names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
             + (("grad_avg",) if group["centered"] else ())
-        return tuple((name, 0.0) for name in names) + _anchor_state(group)
+        return tuple((name, 0.0) for name in names)
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        names = [name for name, _ in self._state_needed(group)]
-        rmsprop(batch._subset(positions, self._ops(*names)), None, None,
-                grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
+    def _update(self, group, arrays, key, options):
+        rmsprop(arrays, None, None,
+                **options, **self._hyper(group))
 
 
 class Adagrad(Optimizer):
@@ -1116,7 +1119,7 @@ class Adagrad(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("sum", ANCHOR)
+    state_arrays = ("sum",)
     state_counters = ("step",)
     nonnegative_state = ("sum",)
 
@@ -1143,15 +1146,14 @@ class Adagrad(Optimizer):
         adagrad(arrays, arrays, arrays, step=1, **self._hyper(group))
 
     def _state_needed(self, group):
-        return (("sum", group["initial_accumulator_value"]),) + _anchor_state(group)
+        return (("sum", group["initial_accumulator_value"]),)
 
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        names = [name for name, _ in self._state_needed(group)]
-        adagrad(batch._subset(positions, self._ops(*names)), None, None, step=key + 1,
-                grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
+    def _update(self, group, arrays, key, options):
+        adagrad(arrays, None, None, step=key + 1,
+                **options, **self._hyper(group))
 
 
 class Lion(Optimizer):
@@ -1166,7 +1168,7 @@ class Lion(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", ANCHOR)
+    state_arrays = ("exp_avg",)
 
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
@@ -1190,9 +1192,8 @@ class Lion(Optimizer):
         lion(arrays, arrays, arrays, **self._hyper(group))
 
     def _state_needed(self, group):
-        return (("exp_avg", 0.0),) + _anchor_state(group)
+        return (("exp_avg", 0.0),)
 
-    def _update(self, group, batch, positions, key, grad_scale):
-        names = [name for name, _ in self._state_needed(group)]
-        lion(batch._subset(positions, self._ops(*names)), None, None,
-             grad_scale=grad_scale, **self._hyper(group), **_anchored(group))
+    def _update(self, group, arrays, key, options):
+        lion(arrays, None, None,
+             **options, **self._hyper(group))
