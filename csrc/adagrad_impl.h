@@ -5,6 +5,7 @@
  *   w = w*(1-clr*wd) | w*(1-wd);  w = w - clr*(g/(sqrt(s) + eps));  "l1" threshold clr*wd */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
 #include "weight_decay.h"
 
 typedef struct {
@@ -14,6 +15,7 @@ typedef struct {
 typedef struct {
     NAME(adagrad_consts) c;
     int decay;
+    const pywd_lowp *lowp;
     real *const *params;
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
@@ -39,13 +41,10 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     }
 }
 
-static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+/* The loop specialised for the call's decay, over n elements. */
+static void NAME(adagrad_run)(const NAME(adagrad_ctx) *x, real *w, const real *w0,
+                              const real *g, real *s, int64_t n)
 {
-    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
-    real *w = x->params[t] + begin, *s = x->state_sums[t] + begin;
-    const real *g = x->grads[t] + begin;
-    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
-    int64_t n = end - begin;
 #define PYWD_ADAGRAD_CASE(d) case (d): NAME(adagrad_loop)(w, w0, g, s, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_ADAGRAD_CASE)
@@ -53,6 +52,30 @@ static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64
     }
 #undef PYWD_ADAGRAD_CASE
 }
+
+static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
+    NAME(adagrad_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
+                      x->grads[t] + begin, x->state_sums[t] + begin, end - begin);
+}
+
+#if !REAL_IS_DOUBLE
+static void NAME(adagrad_tile)(const void *vctx, float *const *a, int64_t n)
+{
+    NAME(adagrad_run)((const NAME(adagrad_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
+}
+
+static void NAME(adagrad_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
+    void *const *const args[PYWD_LOWP_ARGS] = {
+        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->state_sums, 0, 0,
+        (void *const *)x->anchors};
+    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(adagrad_tile),
+                   x);
+}
+#endif
 
 void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,
                         const real *const *grads, real *const *state_sums, const int64_t *sizes);
@@ -73,6 +96,13 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.state_sums = state_sums;
+    x.lowp = h->lowp;
+#if !REAL_IS_DOUBLE
+    if (x.lowp) {
+        pywd_run_spans(n, sizes, NAME(adagrad_span_lowp), &x);
+        return;
+    }
+#endif
     pywd_run_spans(n, sizes, NAME(adagrad_span), &x);
 }
 

@@ -14,6 +14,7 @@
  * element (the costly operations on this kernel's critical path). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
 #include "weight_decay.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
 typedef struct {
     NAME(adam_consts) c;
     int decay, amsgrad;
+    const pywd_lowp *lowp;
     real *const *params;
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
@@ -61,14 +63,10 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     }
 }
 
-static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+/* The loop specialised for the call's flags, over n elements. */
+static void NAME(adam_run)(const NAME(adam_ctx) *x, real *w, const real *w0, const real *g,
+                           real *m, real *v, real *vmax, int64_t n)
 {
-    const NAME(adam_ctx) *x = (const NAME(adam_ctx) *)vctx;
-    real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin, *v = x->exp_avg_sqs[t] + begin;
-    real *vmax = x->amsgrad ? x->max_exp_avg_sqs[t] + begin : 0;
-    const real *g = x->grads[t] + begin;
-    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
-    int64_t n = end - begin;
 #define PYWD_ADAM_CASE(d, a) \
     case (d) * 2 + (a): NAME(adam_loop)(w, w0, g, m, v, vmax, n, &x->c, d, a); break;
 #define PYWD_ADAM_CASES(d) PYWD_ADAM_CASE(d, 0) PYWD_ADAM_CASE(d, 1)
@@ -79,6 +77,31 @@ static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
 #undef PYWD_ADAM_CASE
 #undef PYWD_ADAM_CASES
 }
+
+static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(adam_ctx) *x = (const NAME(adam_ctx) *)vctx;
+    NAME(adam_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
+                   x->grads[t] + begin, x->exp_avgs[t] + begin, x->exp_avg_sqs[t] + begin,
+                   x->amsgrad ? x->max_exp_avg_sqs[t] + begin : 0, end - begin);
+}
+
+#if !REAL_IS_DOUBLE
+static void NAME(adam_tile)(const void *vctx, float *const *a, int64_t n)
+{
+    NAME(adam_run)((const NAME(adam_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], a[4], n);
+}
+
+static void NAME(adam_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(adam_ctx) *x = (const NAME(adam_ctx) *)vctx;
+    void *const *const args[PYWD_LOWP_ARGS] = {
+        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs,
+        (void *const *)x->exp_avg_sqs, (void *const *)x->max_exp_avg_sqs,
+        (void *const *)x->anchors};
+    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1Du, t, begin, end, NAME(adam_tile), x);
+}
+#endif
 
 void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *exp_avgs, real *const *exp_avg_sqs,
@@ -110,6 +133,13 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     x.exp_avgs = exp_avgs;
     x.exp_avg_sqs = exp_avg_sqs;
     x.max_exp_avg_sqs = x.amsgrad ? max_exp_avg_sqs : 0;
+    x.lowp = h->lowp;
+#if !REAL_IS_DOUBLE
+    if (h->lowp) {
+        pywd_run_spans(n, sizes, NAME(adam_span_lowp), &x);
+        return;
+    }
+#endif
     pywd_run_spans(n, sizes, NAME(adam_span), &x);
 }
 

@@ -8,7 +8,8 @@
 #define ISA_SUFFIX baseline
 #include "isa_stamp.h"
 
-#define DECAY_PARAMS(real) \
-    (double lr, const pywd_decay *decay, int64_t n, real *const *params, const int64_t *sizes)
-PYWD_DISPATCH(pywd_decay_f32, DECAY_PARAMS(float), (lr, decay, n, params, sizes))
-PYWD_DISPATCH(pywd_decay_f64, DECAY_PARAMS(double), (lr, decay, n, params, sizes))
+#define DECAY_PARAMS(real)                                                                 \
+    (double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n, real *const *params, \
+     const int64_t *sizes)
+PYWD_DISPATCH(pywd_decay_f32, DECAY_PARAMS(float), (lr, decay, lowp, n, params, sizes))
+PYWD_DISPATCH(pywd_decay_f64, DECAY_PARAMS(double), (lr, decay, lowp, n, params, sizes))

@@ -6,11 +6,13 @@
  * With no update to compare with, cautious does not apply. */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
 #include "weight_decay.h"
 
 typedef struct {
     int decay;
     real lr, wd, factor, threshold;
+    const pywd_lowp *lowp;
     real *const *params;
     const real *const *anchors; /* decay_to, or NULL */
 } NAME(decay_ctx);
@@ -29,12 +31,9 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRI
     }
 }
 
-static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+/* The loop specialised for the call's decay, over n elements. */
+static void NAME(decay_run)(const NAME(decay_ctx) *x, real *w, const real *w0, int64_t n)
 {
-    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
-    real *w = x->params[t] + begin;
-    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
-    int64_t n = end - begin;
 #define PYWD_DECAY_CASE(d) case (d): NAME(decay_loop)(w, w0, n, x, d); break;
     switch (x->decay) { /* NONE never gets here: pywd_decay returns */
         PYWD_DECAY_MODES(PYWD_DECAY_CASE)
@@ -43,10 +42,32 @@ static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t
 #undef PYWD_DECAY_CASE
 }
 
-void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const *params,
-                      const int64_t *sizes);
-void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const *params,
-                      const int64_t *sizes)
+static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
+    NAME(decay_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
+                    end - begin);
+}
+
+#if !REAL_IS_DOUBLE
+static void NAME(decay_tile)(const void *vctx, float *const *a, int64_t n)
+{
+    NAME(decay_run)((const NAME(decay_ctx) *)vctx, a[0], a[5], n);
+}
+
+static void NAME(decay_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
+    void *const *const args[PYWD_LOWP_ARGS] = {(void *const *)x->params, 0, 0, 0, 0,
+                                               (void *const *)x->anchors};
+    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1u, t, begin, end, NAME(decay_tile), x);
+}
+#endif
+
+void NAME(pywd_decay)(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                      real *const *params, const int64_t *sizes);
+void NAME(pywd_decay)(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                      real *const *params, const int64_t *sizes)
 {
     NAME(decay_ctx) x;
     pywd_decay_consts d = pywd_decay_setup(decay, lr);
@@ -58,6 +79,13 @@ void NAME(pywd_decay)(double lr, const pywd_decay *decay, int64_t n, real *const
     x.threshold = (real)d.threshold;
     x.params = params;
     x.anchors = (const real *const *)decay->anchors;
+    x.lowp = lowp;
+#if !REAL_IS_DOUBLE
+    if (x.lowp) {
+        pywd_run_spans(n, sizes, NAME(decay_span_lowp), &x);
+        return;
+    }
+#endif
     pywd_run_spans(n, sizes, NAME(decay_span), &x);
 }
 

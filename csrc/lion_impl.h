@@ -6,6 +6,7 @@
  *   m = beta2*m + (1-beta2)*g */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
 #include "weight_decay.h"
 
 typedef struct {
@@ -15,6 +16,7 @@ typedef struct {
 typedef struct {
     NAME(lion_consts) c;
     int decay;
+    const pywd_lowp *lowp;
     real *const *params;
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
@@ -45,13 +47,10 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     }
 }
 
-static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+/* The loop specialised for the call's decay, over n elements. */
+static void NAME(lion_run)(const NAME(lion_ctx) *x, real *w, const real *w0, const real *g,
+                           real *m, int64_t n)
 {
-    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
-    real *w = x->params[t] + begin, *m = x->exp_avgs[t] + begin;
-    const real *g = x->grads[t] + begin;
-    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
-    int64_t n = end - begin;
 #define PYWD_LION_CASE(d) case (d): NAME(lion_loop)(w, w0, g, m, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_LION_CASE)
@@ -59,6 +58,29 @@ static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t 
     }
 #undef PYWD_LION_CASE
 }
+
+static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
+    NAME(lion_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
+                   x->grads[t] + begin, x->exp_avgs[t] + begin, end - begin);
+}
+
+#if !REAL_IS_DOUBLE
+static void NAME(lion_tile)(const void *vctx, float *const *a, int64_t n)
+{
+    NAME(lion_run)((const NAME(lion_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
+}
+
+static void NAME(lion_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
+    void *const *const args[PYWD_LOWP_ARGS] = {
+        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs, 0, 0,
+        (void *const *)x->anchors};
+    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(lion_tile), x);
+}
+#endif
 
 void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *exp_avgs, const int64_t *sizes);
@@ -81,6 +103,13 @@ void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
     x.anchors = (const real *const *)h->decay.anchors;
     x.grads = grads;
     x.exp_avgs = exp_avgs;
+    x.lowp = h->lowp;
+#if !REAL_IS_DOUBLE
+    if (x.lowp) {
+        pywd_run_spans(n, sizes, NAME(lion_span_lowp), &x);
+        return;
+    }
+#endif
     pywd_run_spans(n, sizes, NAME(lion_span), &x);
 }
 

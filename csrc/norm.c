@@ -14,3 +14,7 @@
     (int64_t n, const real *const *x, const int64_t *sizes, double scale, double *acc)
 PYWD_DISPATCH(pywd_sumsq_f32, SUMSQ_PARAMS(float), (n, x, sizes, scale, acc))
 PYWD_DISPATCH(pywd_sumsq_f64, SUMSQ_PARAMS(double), (n, x, sizes, scale, acc))
+PYWD_DISPATCH(pywd_sumsq_16,
+              (int dtype, int64_t n, const uint16_t *const *x, const int64_t *sizes,
+               double scale, double *acc),
+              (dtype, n, x, sizes, scale, acc))

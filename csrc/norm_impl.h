@@ -8,6 +8,8 @@
  * thread count, and both ISAs do the same IEEE operations (no contraction, no reassociation). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
+
 #ifndef PYWD_NORM_BLOCK
 #define PYWD_NORM_BLOCK 8192
 #define PYWD_NORM_LANES 16
@@ -32,8 +34,23 @@ static double NAME(block_sumsq)(const real *PYWD_RESTRICT x, int64_t n, double s
     return acc[0];
 }
 
+/* The sum of elements [begin, begin + len) of tensor x, len <= PYWD_NORM_BLOCK: 16-bit
+ * tensors are widened to float32 first (exactly), so they sum as their float32 copies do. */
+static double NAME(block_at)(const void *x, int dtype, int64_t begin, int64_t len, double scale)
+{
+#if !REAL_IS_DOUBLE
+    if (dtype != PYWD_DTYPE_F32) {
+        float tile[PYWD_NORM_BLOCK];
+        return NAME(block_sumsq)(pywd_tile_in(dtype, (void *)x, begin, len, tile), len, scale);
+    }
+#endif
+    (void)dtype;
+    return NAME(block_sumsq)((const real *)x + begin, len, scale);
+}
+
 typedef struct {
-    const real *const *x;
+    const void *const *x;
+    int dtype;                  /* enum pywd_dtype of the float32 stamp's tensors */
     const int64_t *sizes;
     const int64_t *first_block; /* tensor t holds blocks [first_block[t], first_block[t+1]) */
     double scale;
@@ -49,26 +66,24 @@ static void NAME(norm_blocks)(const void *vctx, int64_t lo, int64_t hi)
         while (c->first_block[t + 1] <= block) t++;
         begin = (block - c->first_block[t]) * PYWD_NORM_BLOCK;
         end = begin + PYWD_NORM_BLOCK < c->sizes[t] ? begin + PYWD_NORM_BLOCK : c->sizes[t];
-        c->partial[block] = NAME(block_sumsq)(c->x[t] + begin, end - begin, c->scale);
+        c->partial[block] = NAME(block_at)(c->x[t], c->dtype, begin, end - begin, c->scale);
     }
 }
 
 /* The serial walk: the same block sums, added in the same order as the threaded one. */
-static void NAME(sumsq_serial)(int64_t n, const real *const *x, const int64_t *sizes,
-                               double scale, double *acc)
+static void NAME(sumsq_serial)(int64_t n, const void *const *x, int dtype,
+                               const int64_t *sizes, double scale, double *acc)
 {
     int64_t t, begin;
     for (t = 0; t < n; t++)
         for (begin = 0; begin < sizes[t]; begin += PYWD_NORM_BLOCK) {
             int64_t len = sizes[t] - begin < PYWD_NORM_BLOCK ? sizes[t] - begin : PYWD_NORM_BLOCK;
-            *acc += NAME(block_sumsq)(x[t] + begin, len, scale);
+            *acc += NAME(block_at)(x[t], dtype, begin, len, scale);
         }
 }
 
-void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, double scale,
-                      double *acc);
-void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, double scale,
-                      double *acc)
+static void NAME(sumsq_any)(int64_t n, const void *const *x, int dtype, const int64_t *sizes,
+                            double scale, double *acc)
 {
     NAME(norm_ctx) c;
     int64_t t, total = 0, nblocks = 0, block;
@@ -79,7 +94,7 @@ void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, dou
         nblocks += (sizes[t] + PYWD_NORM_BLOCK - 1) / PYWD_NORM_BLOCK;
     }
     if (pywd_team_size(total) <= 1) {
-        NAME(sumsq_serial)(n, x, sizes, scale, acc);
+        NAME(sumsq_serial)(n, x, dtype, sizes, scale, acc);
         return;
     }
     first_block = (int64_t *)malloc((size_t)(n + 1) * sizeof(int64_t));
@@ -87,13 +102,14 @@ void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, dou
     if (!first_block || !partial) { /* out of memory: the serial walk needs none */
         free(first_block);
         free(partial);
-        NAME(sumsq_serial)(n, x, sizes, scale, acc);
+        NAME(sumsq_serial)(n, x, dtype, sizes, scale, acc);
         return;
     }
     first_block[0] = 0;
     for (t = 0; t < n; t++)
         first_block[t + 1] = first_block[t] + (sizes[t] + PYWD_NORM_BLOCK - 1) / PYWD_NORM_BLOCK;
     c.x = x;
+    c.dtype = dtype;
     c.sizes = sizes;
     c.first_block = first_block;
     c.scale = scale;
@@ -103,5 +119,23 @@ void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, dou
     free(first_block);
     free(partial);
 }
+
+void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, double scale,
+                      double *acc);
+void NAME(pywd_sumsq)(int64_t n, const real *const *x, const int64_t *sizes, double scale,
+                      double *acc)
+{
+    NAME(sumsq_any)(n, (const void *const *)x, PYWD_DTYPE_F32, sizes, scale, acc);
+}
+
+#if !REAL_IS_DOUBLE
+void PYWD_CONCAT(pywd_sumsq_16, ISA_SUFFIX)(int dtype, int64_t n, const uint16_t *const *x,
+                                            const int64_t *sizes, double scale, double *acc);
+void PYWD_CONCAT(pywd_sumsq_16, ISA_SUFFIX)(int dtype, int64_t n, const uint16_t *const *x,
+                                            const int64_t *sizes, double scale, double *acc)
+{
+    NAME(sumsq_any)(n, (const void *const *)x, dtype, sizes, scale, acc);
+}
+#endif
 
 #undef NAME

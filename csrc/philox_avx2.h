@@ -39,10 +39,11 @@ static inline void pywd_philox4_store(const pywd_philox4_state *s, uint32_t *w)
     _mm256_storeu_si256((__m256i *)(w + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
 }
 
-/* Words of blocks first .. first + 8*(count/8) - 1 into w (4 words per block, in order);
- * returns how many blocks it did (a multiple of 8). */
-static inline int pywd_philox_words_x8(uint32_t k0, uint32_t k1, uint64_t first, int count,
-                                       uint32_t *w)
+/* Words of the blocks with counters (first + j, c2, c3), j = 0 .. 8*(count/8) - 1, into w (4
+ * words per block, in order; the 64-bit first + j is counter words 0 and 1); returns how many
+ * blocks it did (a multiple of 8). */
+static inline int pywd_philox_words_x8(uint32_t k0, uint32_t k1, uint64_t first, uint32_t c2,
+                                       uint32_t c3, int count, uint32_t *w)
 {
     const __m256i m0 = _mm256_set1_epi64x(PHILOX_M0), m1 = _mm256_set1_epi64x(PHILOX_M1);
     const __m256i four = _mm256_set1_epi64x(4), eight = _mm256_set1_epi64x(8);
@@ -60,7 +61,8 @@ static inline int pywd_philox_words_x8(uint32_t k0, uint32_t k1, uint64_t first,
         a.c1 = _mm256_srli_epi64(ctr, 32);
         b.c0 = ctr_b;
         b.c1 = _mm256_srli_epi64(ctr_b, 32);
-        a.c2 = a.c3 = b.c2 = b.c3 = _mm256_setzero_si256();
+        a.c2 = b.c2 = _mm256_set1_epi64x((int64_t)c2);
+        a.c3 = b.c3 = _mm256_set1_epi64x((int64_t)c3);
         for (r = 0; r < PHILOX_ROUNDS; r++) {
             pywd_philox4_round(&a, m0, m1, key0[r], key1[r]);
             pywd_philox4_round(&b, m0, m1, key0[r], key1[r]);

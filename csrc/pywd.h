@@ -32,6 +32,22 @@ typedef struct {
     const void *const *anchors;
 } pywd_decay;
 
+/* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to
+ * float32, computed on as float32, and rounded back once per stored value. */
+enum pywd_dtype { PYWD_DTYPE_F32 = 0, PYWD_DTYPE_BF16 = 1, PYWD_DTYPE_F16 = 2 };
+enum pywd_rounding { PYWD_ROUND_NEAREST = 0, PYWD_ROUND_STOCHASTIC = 1 };
+
+/* Array slots of a kernel: 0 params, 1 grads, 2.. its state in its C argument order, and
+ * PYWD_LOWP_ARGS - 1 the decay_to anchors. */
+#define PYWD_LOWP_ARGS 6
+
+typedef struct {
+    int dtype[PYWD_LOWP_ARGS]; /* enum pywd_dtype, per slot */
+    int rounding;              /* enum pywd_rounding, for every 16-bit array written */
+    uint64_t seed, step;       /* stochastic rounding's key and step (lowp.h) */
+    const int64_t *ids;        /* per tensor, its index in the random bits; NULL: position */
+} pywd_lowp;
+
 /* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied
  * by it (rounded to the array's dtype) before anything else, for loss scaling and gradient
  * clipping (pywd's grad_scale= and max_grad_norm=); 1 leaves gradients as they are. */
@@ -42,6 +58,7 @@ typedef struct {
     int nesterov;   /* u = g + momentum*buf instead of u = buf */
     int maximize;   /* ascend: g = -g */
     int first_step; /* buf = g (torch's first momentum step) instead of momentum*buf + (1-d)*g */
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_sgd_hyper;
 
 /* SGD family; bufs is NULL when momentum == 0. */
@@ -59,6 +76,7 @@ typedef struct {
     pywd_decay decay;
     int64_t step;
     int amsgrad, maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adam_hyper;
 
 void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float *const *params,
@@ -76,6 +94,7 @@ typedef struct {
     double lr, alpha, eps, momentum;
     pywd_decay decay;
     int centered, maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_rmsprop_hyper;
 
 void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float *const *params,
@@ -95,6 +114,7 @@ typedef struct {
     pywd_decay decay;
     int64_t step;
     int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adagrad_hyper;
 
 void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float *const *params,
@@ -109,6 +129,7 @@ typedef struct {
     double lr, beta1, beta2;
     pywd_decay decay;
     int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_lion_hyper;
 
 void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
@@ -140,10 +161,10 @@ void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_
 
 /* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w);
  * cautious has no update to compare with and is ignored. */
-void pywd_decay_f32(double lr, const pywd_decay *decay, int64_t n, float *const *params,
-                    const int64_t *sizes);
-void pywd_decay_f64(double lr, const pywd_decay *decay, int64_t n, double *const *params,
-                    const int64_t *sizes);
+void pywd_decay_f32(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                    float *const *params, const int64_t *sizes);
+void pywd_decay_f64(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                    double *const *params, const int64_t *sizes);
 
 /* Adds the sum of (scale*x)^2 over every element of n tensors to *acc, in double. The sum is
  * taken in fixed blocks and a fixed order, so it gives the same bytes whatever the number of
@@ -153,6 +174,9 @@ void pywd_sumsq_f32(int64_t n, const float *const *x, const int64_t *sizes, doub
                     double *acc);
 void pywd_sumsq_f64(int64_t n, const double *const *x, const int64_t *sizes, double scale,
                     double *acc);
+/* The same for 16-bit tensors (dtype: enum pywd_dtype), each element widened exactly. */
+void pywd_sumsq_16(int dtype, int64_t n, const uint16_t *const *x, const int64_t *sizes,
+                   double scale, double *acc);
 
 /* Memory-bandwidth probes for the bench command, split over threads like every kernel:
  * copy moves 8 bytes per float element (read src, write dst), rmw 12 (w += s*g). */

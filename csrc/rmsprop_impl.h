@@ -8,6 +8,7 @@
  *   w   = w*(1-lr*wd) | w*(1-wd);  w = w - lr*u;  then the "l1" threshold, as everywhere */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
+#include "lowp.h"
 #include "weight_decay.h"
 
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
 typedef struct {
     NAME(rmsprop_consts) c;
     int decay, centered, mom;
+    const pywd_lowp *lowp;
     real *const *params;
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
@@ -57,14 +59,10 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
     }
 }
 
-static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+/* The loop specialised for the call's flags, over n elements. */
+static void NAME(rmsprop_run)(const NAME(rmsprop_ctx) *x, real *w, const real *w0,
+                              const real *g, real *s, real *b, real *a, int64_t n)
 {
-    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
-    real *w = x->params[t] + begin, *s = x->square_avgs[t] + begin;
-    real *b = x->mom ? x->bufs[t] + begin : 0, *a = x->centered ? x->grad_avgs[t] + begin : 0;
-    const real *g = x->grads[t] + begin;
-    const real *w0 = x->anchors ? x->anchors[t] + begin : 0;
-    int64_t n = end - begin;
 #define PYWD_RMS_CASE(D, C, M) \
     case (D) * 4 + (C) * 2 + (M): NAME(rmsprop_loop)(w, w0, g, s, b, a, n, &x->c, D, C, M); break;
 #define PYWD_RMS_CASES(D) PYWD_RMS_CASE(D, 0, 0) PYWD_RMS_CASE(D, 0, 1) \
@@ -76,6 +74,32 @@ static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64
 #undef PYWD_RMS_CASE
 #undef PYWD_RMS_CASES
 }
+
+static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
+    NAME(rmsprop_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
+                      x->grads[t] + begin, x->square_avgs[t] + begin,
+                      x->mom ? x->bufs[t] + begin : 0,
+                      x->centered ? x->grad_avgs[t] + begin : 0, end - begin);
+}
+
+#if !REAL_IS_DOUBLE
+static void NAME(rmsprop_tile)(const void *vctx, float *const *a, int64_t n)
+{
+    NAME(rmsprop_run)((const NAME(rmsprop_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], a[4], n);
+}
+
+static void NAME(rmsprop_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
+    void *const *const args[PYWD_LOWP_ARGS] = {
+        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->square_avgs,
+        (void *const *)x->bufs, (void *const *)x->grad_avgs, (void *const *)x->anchors};
+    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1Du, t, begin, end, NAME(rmsprop_tile),
+                   x);
+}
+#endif
 
 void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *params,
                         const real *const *grads, real *const *square_avgs,
@@ -106,6 +130,13 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.square_avgs = square_avgs;
     x.bufs = x.mom ? momentum_buffers : 0;
     x.grad_avgs = x.centered ? grad_avgs : 0;
+    x.lowp = h->lowp;
+#if !REAL_IS_DOUBLE
+    if (x.lowp) {
+        pywd_run_spans(n, sizes, NAME(rmsprop_span_lowp), &x);
+        return;
+    }
+#endif
     pywd_run_spans(n, sizes, NAME(rmsprop_span), &x);
 }
 

@@ -2,7 +2,8 @@
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
             decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
-            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding=None,
+            rng=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
@@ -44,6 +45,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
+    {lowp_options}
 
     Raises
     ------
@@ -53,6 +55,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     cdef pywd_adagrad_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef pywd_lowp lp
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.lr_decay = check_real(lr_decay, "lr_decay", 0.0, INFINITY)
@@ -64,7 +67,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     if type(params) is _Batch:
         b = checked_subset(params, 3 + (decay_to is not None), &o)
     else:
-        b = new_batch(4)
+        b = new_batch(4, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(state_sums, "state_sums", True)
@@ -72,6 +75,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
+    h.lowp = &lp if setup_lowp(&lp, b, (0, 1, 2) + ((5,) if decay_to is not None else ()), rounding, rng, h.step) else NULL
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 
 

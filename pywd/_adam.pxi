@@ -53,6 +53,7 @@ _ADAM_DOC = """{summary}
     maximize : bool
         Ascend the objective instead of descending it.
     {{grad_options}}
+    {{lowp_options}}
 
     Raises
     ------
@@ -65,19 +66,21 @@ _ADAM_DOC = """{summary}
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-         grad_scale=1.0, max_grad_norm=None):
+         grad_scale=1.0, max_grad_norm=None, rounding=None, rng=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
-                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm)
+                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
+                     rounding, rng)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
           decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
-          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding=None, rng=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
-                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm)
+                     max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
+                     rounding, rng)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -93,10 +96,11 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
                decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
-               nonfinite, grad_scale, max_grad_norm):
+               nonfinite, grad_scale, max_grad_norm, rounding, rng):
     cdef pywd_adam_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef pywd_lowp lp
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
@@ -109,7 +113,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     if type(params) is _Batch:
         b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None), &o)
     else:
-        b = new_batch(6)
+        b = new_batch(6, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
@@ -123,6 +127,8 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
+    slots = (0, 1, 2, 3) + ((4,) if h.amsgrad else ()) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step) else NULL
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 
 

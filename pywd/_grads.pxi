@@ -112,33 +112,35 @@ cdef double batch_sumsq(_Batch b, int k, double scale) except? -1.0:
     entry ends a run), carrying the sum over: the same bytes as one pass over the list."""
     cdef double acc = 0.0
     cdef Py_ssize_t start = 0, end, n = b.n
-    cdef int typenum
+    cdef int code
     cdef void **ptrs = b.ptrs + k * n
     cdef bint nogil_ok = b.release_gil()
     while start < n:
         if ptrs[start] == NULL:
             start += 1
             continue
-        typenum = cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, start))
+        code = dtype_code(<cnp.ndarray>b.array(k, start))
         end = start + 1
         while (end < n and ptrs[end] != NULL and
-               cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, end)) == typenum):
+               dtype_code(<cnp.ndarray>b.array(k, end)) == code):
             end += 1
         if nogil_ok:
             with nogil:
-                run_sumsq(typenum, ptrs + start, b.sizes + start, end - start, scale, &acc)
+                run_sumsq(code, ptrs + start, b.sizes + start, end - start, scale, &acc)
         else:
-            run_sumsq(typenum, ptrs + start, b.sizes + start, end - start, scale, &acc)
+            run_sumsq(code, ptrs + start, b.sizes + start, end - start, scale, &acc)
         start = end
     return acc
 
 
-cdef inline void run_sumsq(int typenum, void **ptrs, int64_t *sizes, Py_ssize_t n,
+cdef inline void run_sumsq(int code, void **ptrs, int64_t *sizes, Py_ssize_t n,
                            double scale, double *acc) noexcept nogil:
-    if typenum == cnp.NPY_FLOAT:
+    if code == DT_F32:
         pywd_sumsq_f32(n, <const float **>ptrs, sizes, scale, acc)
-    else:
+    elif code == DT_F64:
         pywd_sumsq_f64(n, <const double **>ptrs, sizes, scale, acc)
+    else:
+        pywd_sumsq_16(code, n, <const uint16_t **>ptrs, sizes, scale, acc)
 
 
 cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_out):
@@ -188,11 +190,12 @@ cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_
 
 
 cdef bint has_float32(_Batch b, int k):
+    """Some gradient of argument k is computed on in float32 (float32 or 16-bit storage)."""
     cdef Py_ssize_t i
     if not b.mixed:
         return b.typenum == cnp.NPY_FLOAT
     for i in range(b.n):
-        if b.ptrs[k * b.n + i] != NULL and cnp.PyArray_TYPE(<cnp.ndarray>b.array(k, i)) == cnp.NPY_FLOAT:
+        if b.ptrs[k * b.n + i] != NULL and dtype_code(<cnp.ndarray>b.array(k, i)) != DT_F64:
             return True
     return False
 
@@ -205,7 +208,8 @@ cdef object first_float32_overflow(_Batch b, int k, double mult):
     with np.errstate(over="ignore"):
         for i in range(b.n):
             a = b.array(k, i)
-            if a is not None and a.dtype == np.float32 and np.isinf(a * factor).any():
+            if (a is not None and dtype_code(a) != DT_F64 and
+                    np.isinf(a.astype(np.float32) * factor).any()):
                 return b.where(k, i)
     return None
 
@@ -233,7 +237,7 @@ def _check_step(params, grads, states=(), nonfinite="propagate", grad_scale=1.0,
     batch, whose _subset() the updates take in place of their arrays."""
     cdef GradOptions o
     cdef double scale
-    cdef _Batch b = new_batch(2 + len(states), True)
+    cdef _Batch b = new_batch(2 + len(states), True, True)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b.add(params, "params", True)
     b.add(grads, "grads", False, True)
@@ -285,6 +289,6 @@ def _sum_of_squares(arrays, double scale=1.0):
     """sum((scale*x)**2) over every element of `arrays` (float32/float64, dtypes may differ
     by position), in float64 in the blocked order of the gradient pass: for
     pywd.distributed, which adds the ranks' shard sums itself."""
-    cdef _Batch b = new_batch(1, True)
+    cdef _Batch b = new_batch(1, True, True)
     b.add(arrays, "arrays", False)
     return batch_sumsq(b, 0, scale)

@@ -10,7 +10,7 @@ _rmsprop, _adagrad, _lion, _fill), _runtime.pxi (threads, build configuration, b
 probes).
 """
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 
 cnp.import_array()
 
@@ -29,11 +29,23 @@ cdef extern from "pywd.h" nogil:
         int cautious
         const void *const *anchors
 
+    enum:
+        PYWD_ROUND_NEAREST
+        PYWD_ROUND_STOCHASTIC
+        PYWD_LOWP_ARGS
+
+    ctypedef struct pywd_lowp:
+        int dtype[6]
+        int rounding
+        uint64_t seed, step
+        const int64_t *ids
+
     ctypedef struct pywd_sgd_hyper:
         double grad_mult
         double lr, momentum, dampening
         pywd_decay decay
         int nesterov, maximize, first_step
+        const pywd_lowp *lowp
 
     void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float **params,
                       const float **grads, float **bufs, const int64_t *sizes)
@@ -45,6 +57,7 @@ cdef extern from "pywd.h" nogil:
         pywd_decay decay
         int64_t step
         int amsgrad, maximize
+        const pywd_lowp *lowp
 
     void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float **params, const float **grads,
                        float **exp_avgs, float **exp_avg_sqs, float **max_exp_avg_sqs,
@@ -58,6 +71,7 @@ cdef extern from "pywd.h" nogil:
         double lr, alpha, eps, momentum
         pywd_decay decay
         int centered, maximize
+        const pywd_lowp *lowp
 
     void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float **params,
                           const float **grads, float **square_avgs, float **momentum_buffers,
@@ -72,6 +86,7 @@ cdef extern from "pywd.h" nogil:
         pywd_decay decay
         int64_t step
         int maximize
+        const pywd_lowp *lowp
 
     void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float **params,
                           const float **grads, float **state_sums, const int64_t *sizes)
@@ -83,6 +98,7 @@ cdef extern from "pywd.h" nogil:
         double lr, beta1, beta2
         pywd_decay decay
         int maximize
+        const pywd_lowp *lowp
 
     void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float **params, const float **grads,
                        float **exp_avgs, const int64_t *sizes)
@@ -104,14 +120,16 @@ cdef extern from "pywd.h" nogil:
     void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
     void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
 
-    void pywd_decay_f32(double lr, const pywd_decay *decay, int64_t n, float **params,
-                        const int64_t *sizes)
-    void pywd_decay_f64(double lr, const pywd_decay *decay, int64_t n, double **params,
-                        const int64_t *sizes)
+    void pywd_decay_f32(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                        float **params, const int64_t *sizes)
+    void pywd_decay_f64(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
+                        double **params, const int64_t *sizes)
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
     void pywd_sumsq_f64(int64_t n, const double **x, const int64_t *sizes, double scale,
                         double *acc)
+    void pywd_sumsq_16(int dtype, int64_t n, const uint16_t **x, const int64_t *sizes,
+                       double scale, double *acc)
     void pywd_probe_copy_f32(float *dst, const float *src, int64_t n)
     void pywd_probe_rmw_f32(float *w, const float *g, float s, int64_t n)
     int pywd_openmp_enabled()
@@ -123,6 +141,7 @@ cdef extern from "pywd.h" nogil:
 include "_overlap.pxi"
 include "_validate.pxi"
 include "_grads.pxi"
+include "_lowp.pxi"
 include "_lists.pxi"
 include "_sgd.pxi"
 include "_adam.pxi"
@@ -138,7 +157,8 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion):
-    for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC)):
+    for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
+                         ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(
             r"^( *)\{" + _name + r"\}\n",
             lambda m: _textwrap.indent(_textwrap.dedent(_text), m.group(1)),

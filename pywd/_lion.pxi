@@ -2,7 +2,8 @@
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
          decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
-         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
+         step=None, rounding=None, rng=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -40,6 +41,9 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
+    step : int, optional
+        The step being taken (from 1): needed only for stochastic rounding.
+    {lowp_options}
 
     Raises
     ------
@@ -49,6 +53,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     cdef pywd_lion_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
     h.beta2 = check_beta(beta2, "beta2")
@@ -58,7 +63,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     if type(params) is _Batch:
         b = checked_subset(params, 3 + (decay_to is not None), &o)
     else:
-        b = new_batch(4)
+        b = new_batch(4, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
@@ -66,6 +71,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
+    h.lowp = &lp if setup_lowp(&lp, b, (0, 1, 2) + ((5,) if decay_to is not None else ()), rounding, rng, step) else NULL
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 
 

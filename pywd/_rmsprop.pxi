@@ -3,7 +3,8 @@
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
             cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
-            maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+            maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
+            step=None, rounding=None, rng=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
@@ -52,6 +53,9 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
+    step : int, optional
+        The step being taken (from 1): needed only for stochastic rounding.
+    {lowp_options}
 
     Raises
     ------
@@ -61,6 +65,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     cdef pywd_rmsprop_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
@@ -72,7 +77,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     if type(params) is _Batch:
         b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None), &o)
     else:
-        b = new_batch(6)
+        b = new_batch(6, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(square_avgs, "square_avgs", True)
@@ -91,6 +96,9 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.decay.weight_decay,
                     h.momentum)
+    slots = ((0, 1, 2) + ((3,) if h.momentum != 0.0 else ()) + ((4,) if h.centered else ())
+             + ((5,) if decay_to is not None else ()))
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
 
 

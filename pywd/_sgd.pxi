@@ -3,7 +3,7 @@
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
         decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
-        grad_scale=1.0, max_grad_norm=None):
+        grad_scale=1.0, max_grad_norm=None, step=None, rounding=None, rng=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -57,6 +57,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     first_step : bool, default False
         Set the momentum buffer to the gradient instead of accumulating into it.
     {grad_options}
+    step : int, optional
+        The step being taken (from 1): needed only for stochastic rounding (see rounding).
+    {lowp_options}
 
     Raises
     ------
@@ -74,6 +77,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     cdef pywd_sgd_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
@@ -88,7 +92,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     if type(params) is _Batch:
         b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None), &o)
     else:
-        b = new_batch(4)
+        b = new_batch(4, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         if h.momentum != 0.0:
@@ -101,6 +105,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
+    slots = (0, 1) + ((2,) if h.momentum != 0.0 else ()) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
@@ -118,7 +124,8 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
 def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, decay_to=None, maximize=False, first_step=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None, rounding=None,
+         rng=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
     step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
@@ -132,10 +139,11 @@ def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
                nesterov=nesterov, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
                cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
                first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
-               max_grad_norm=max_grad_norm)
+               max_grad_norm=max_grad_norm, step=step, rounding=rounding, rng=rng)
 
 
-def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
+def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None,
+          step=None, rounding=None, rng=None):
     """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
 
     For each parameter ``w``::
@@ -165,6 +173,10 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
         As :func:`sgd`'s: the lr "independent" and "corrected" are relative to.
     decay_to : ndarray or list/tuple of ndarray, optional
         As :func:`sgd`'s: anchors the decay pulls toward instead of 0.
+    step, rounding, rng
+        As :func:`sgd`'s, for bfloat16 and float16 params (the decay is computed in float32
+        and rounded once: with "stochastic", a decay far below the 16-bit spacing still acts
+        on average).
 
     Returns
     -------
@@ -177,25 +189,29 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     """
     cdef decay_hyper h
     cdef _Batch b
+    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
-    b = new_batch(2)
+    b = new_batch(2, False, True)
     b.add(params, "params", True)
     add_anchors(b, decay_to)
     b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
+    slots = (0,) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
     run(decay_kernel, &h, b)
 
 
 cdef struct decay_hyper:
     double lr
     pywd_decay decay
+    const pywd_lowp *lowp
 
 
 cdef void decay_kernel(const void *hyper, _Batch b) noexcept nogil:
     cdef const decay_hyper *h = <const decay_hyper *>hyper
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_decay_f32(h.lr, &h.decay, b.n, <float **>arg(b, 0), b.sizes)
+        pywd_decay_f32(h.lr, &h.decay, h.lowp, b.n, <float **>arg(b, 0), b.sizes)
     else:
-        pywd_decay_f64(h.lr, &h.decay, b.n, <double **>arg(b, 0), b.sizes)
+        pywd_decay_f64(h.lr, &h.decay, NULL, b.n, <double **>arg(b, 0), b.sizes)

@@ -177,6 +177,40 @@ cdef str label(str name, Py_ssize_t i, bint listed):
     return f"{name}[{i}]" if listed else name
 
 
+# Storage dtypes (DT_F32, DT_BF16, DT_F16 are pywd.h's enum pywd_dtype): 16-bit arrays go with
+# float32 computation (csrc/lowp.h), float64 stays float64.
+cdef enum:
+    DT_F32 = 0
+    DT_BF16 = 1
+    DT_F16 = 2
+    DT_F64 = 3
+    DT_OTHER = -1
+
+DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64")
+DT_F64_CODE = DT_F64     # for pywd.optim
+
+
+cdef int dtype_code(cnp.ndarray a):
+    """a's storage dtype as a DT_ code. bfloat16 has no NumPy type number of its own (ml_dtypes
+    registers one at import), so it is known by its name and size, never its number or char:
+    a uint16 view of bfloat16 bits is uint16, refused."""
+    cdef int t = cnp.PyArray_TYPE(a)
+    if t == cnp.NPY_FLOAT:
+        return DT_F32
+    if t == cnp.NPY_DOUBLE:
+        return DT_F64
+    if t == cnp.NPY_FLOAT16:
+        return DT_F16
+    dtype = (<object>a).dtype
+    if dtype.itemsize == 2 and dtype.kind == "V" and dtype.name == "bfloat16":
+        return DT_BF16
+    return DT_OTHER
+
+
+cdef inline int code_itemsize(int code):
+    return 8 if code == DT_F64 else (4 if code == DT_F32 else 2)
+
+
 cdef enum:
     MAX_OPS = 6        # array arguments per call (Adam with AMSGrad has 5)
     SMALL_CALL = 8     # arrays per argument handled without allocating
@@ -194,9 +228,11 @@ cdef class _Batch:
     thread empties the caller's list meanwhile."""
     cdef Py_ssize_t n
     cdef int64_t total             # elements per argument, over the whole list
-    cdef int nops, max_ops, typenum
-    cdef int itemsize              # of typenum (not mixed)
+    cdef int nops, max_ops, typenum   # typenum: the dtype computed in (NPY_FLOAT or NPY_DOUBLE)
     cdef bint mixed                # dtype may differ between list positions (optimisers)
+    cdef bint allow_16bit          # bfloat16/float16 arrays accepted (the optimisers' kernels)
+    cdef bint lowp                 # (not mixed) some argument is 16-bit
+    cdef int codes[MAX_OPS]        # (not mixed) each argument's storage dtype, a DT_ code
     cdef list keep                 # the argument tuples: owns the references
     cdef PyObject *seqs[MAX_OPS]   # borrowed from keep
     cdef PyObject *names[MAX_OPS]  # borrowed from the callers' string constants
@@ -204,10 +240,12 @@ cdef class _Batch:
     cdef bint written[MAX_OPS]     # the kernel writes this argument (else only reads it)
     cdef void **ptrs
     cdef int64_t *sizes
+    cdef int64_t *ids              # (a _subset's) each tensor's position in the whole step
     cdef void *small_ptrs[MAX_OPS * SMALL_CALL]
     cdef int64_t small_sizes[SMALL_CALL]
 
     def __dealloc__(self):
+        PyMem_Free(self.ids)
         if self.ptrs != self.small_ptrs:
             PyMem_Free(self.ptrs)
         if self.sizes != self.small_sizes:
@@ -247,9 +285,6 @@ cdef class _Batch:
         self.written[k] = written
         if k == 0:
             self.allocate(len(seq))
-            if self.n > 0 and not self.mixed:
-                self.typenum = first_dtype(seq[0], self.where(0, 0))
-                self.itemsize = 4 if self.typenum == cnp.NPY_FLOAT else 8
         elif len(seq) != self.n:
             raise ValueError(f"{name} has {len(seq)} arrays but {<str>self.names[0]} has "
                              f"{self.n}: every argument needs one array per parameter")
@@ -292,27 +327,33 @@ cdef class _Batch:
                 s.seqs[q], s.names[q] = <PyObject *>picked, self.names[k]
                 s.listed[q], s.written[q] = True, self.written[k]
                 s.nops = q + 1
+            s.ids = <int64_t *>PyMem_Malloc((n if n else 1) * sizeof(int64_t))
+            if s.ids == NULL:
+                raise MemoryError()
             for j in range(n):
                 s.sizes[j] = self.sizes[index[j]]
                 s.total += s.sizes[j]
+                s.ids[j] = index[j]
             if n:
-                s.typenum = cnp.PyArray_TYPE(<cnp.ndarray>s.array(0, 0))
-                s.itemsize = 4 if s.typenum == cnp.NPY_FLOAT else 8
-                for j in range(n):
-                    if cnp.PyArray_TYPE(<cnp.ndarray>s.array(0, j)) != s.typenum:
-                        raise ValueError("pywd internal error: a kernel run mixes dtypes")
+                for q in range(s.nops):
+                    s.codes[q] = dtype_code(<cnp.ndarray>s.array(q, 0))
+                    s.lowp = s.lowp or s.codes[q] == DT_BF16 or s.codes[q] == DT_F16
+                    for j in range(n):
+                        if dtype_code(<cnp.ndarray>s.array(q, j)) != s.codes[q]:
+                            raise ValueError("pywd internal error: a kernel run mixes dtypes")
+                s.typenum = cnp.NPY_DOUBLE if s.codes[0] == DT_F64 else cnp.NPY_FLOAT
         finally:
             PyMem_Free(index)
         return s
 
-    def _partition(self, positions, keys=None):
+    def _partition(self, positions, ops, keys=None):
         """Splits positions (a list or range, of a checked step) into runs that one kernel
-        call can take: [(is_float32, key, positions)], one per (dtype, key) in order of first
-        appearance; keys[j] (optional, ints or bools) is positions[j]'s key (a step counter,
-        say). The common case, one run, costs a few ns per position."""
+        call can take: [(dtypes, key, positions)], one per (dtypes, key) in order of first
+        appearance, where dtypes is the tuple of DT_ codes of the arguments `ops` at those
+        positions; keys[j] (optional, ints or bools) is positions[j]'s key (a step counter,
+        say). The common case, one run, costs a few ns per position and argument."""
         cdef Py_ssize_t j, n = len(positions)
         cdef Py_ssize_t *index
-        cdef int t0
         cdef long long k0
         if n == 0:
             return []
@@ -320,23 +361,33 @@ cdef class _Batch:
             raise ValueError("pywd internal error: one key per position")
         index = index_array(positions, n, self.n)
         try:
-            t0 = cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[0]))
+            s0 = self.signature(index[0], ops)
             k0 = keys[0] if keys is not None else 0
             for j in range(n):
-                if (cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[j])) != t0 or
+                if (self.signature(index[j], ops) != s0 or
                         (keys is not None and <long long>keys[j] != k0)):
                     break
             else:
-                return [(t0 == cnp.NPY_FLOAT, keys[0] if keys is not None else None,
+                return [(self.codes_of(s0, ops), keys[0] if keys is not None else None,
                          positions)]
             runs = {}
             for j in range(n):
-                is_float32 = cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, index[j])) == cnp.NPY_FLOAT
                 key = keys[j] if keys is not None else None
-                runs.setdefault((is_float32, key), []).append(index[j])
-            return [(is_float32, key, run) for (is_float32, key), run in runs.items()]
+                runs.setdefault((self.signature(index[j], ops), key), []).append(index[j])
+            return [(self.codes_of(sig, ops), key, run) for (sig, key), run in runs.items()]
         finally:
             PyMem_Free(index)
+
+    cdef long signature(self, Py_ssize_t i, tuple ops) except -1:
+        """The DT_ codes of position i's arrays in the arguments `ops`, 3 bits each."""
+        cdef long sig = 0
+        cdef int q
+        for q in range(len(ops)):
+            sig |= (<long>(dtype_code(<cnp.ndarray>self.array(<int>ops[q], i)) & 7)) << (3 * q)
+        return sig
+
+    cdef tuple codes_of(self, long sig, tuple ops):
+        return tuple([(sig >> (3 * q)) & 7 for q in range(len(ops))])
 
     cdef int allocate(self, Py_ssize_t n) except -1:
         self.n = n
@@ -356,19 +407,7 @@ cdef class _Batch:
             raise TypeError(f"{self.where(k, i)}: expected a numpy.ndarray, "
                             f"got {type(obj).__name__}")
         a = <cnp.ndarray>obj
-        if self.mixed and k == 0:
-            if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT and cnp.PyArray_TYPE(a) != cnp.NPY_DOUBLE:
-                first_dtype(a, self.where(k, i))        # raises
-        elif self.mixed and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(<cnp.ndarray>self.array(0, i)):
-            raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
-                            f"{self.where(0, i)}, got {a.dtype}"
-                            + convert_hint(self.written[k], self.array(0, i).dtype))
-        elif not self.mixed and cnp.PyArray_TYPE(a) != self.typenum:
-            raise TypeError(f"{self.where(k, i)}: expected "
-                            f"{cnp.PyArray_DescrFromType(self.typenum)} like "
-                            f"{self.where(0, 0)}, got {a.dtype}"
-                            + convert_hint(self.written[k],
-                                           cnp.PyArray_DescrFromType(self.typenum)))
+        self.check_dtype(a, i)
         if not cnp.PyArray_ISNOTSWAPPED(a):
             raise TypeError(f"{self.where(k, i)}: expected native byte order, "
                             f"got dtype {a.dtype.str!r}")
@@ -392,26 +431,73 @@ cdef class _Batch:
         self.ptrs[k * self.n + i] = cnp.PyArray_DATA(a)
         return 0
 
+    cdef int check_dtype(self, cnp.ndarray a, Py_ssize_t i) except -1:
+        """Array i of the argument being added: float32 or float64 (and, where the kernels
+        take them, bfloat16 or float16, which compute in float32); every array of a position
+        computes in its parameter's precision; in a call (not mixed) each argument has one
+        dtype throughout its list."""
+        cdef int k = self.nops, code = dtype_code(a), ref
+        if code == DT_OTHER and k > 0:
+            ref_where = self.where(0, i) if self.mixed else self.where(0, 0)
+            raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
+                            f"{ref_where}, got {a.dtype}"
+                            + convert_hint(self.written[k], self.array(0, i).dtype))
+        if code == DT_OTHER or (not self.allow_16bit and (code == DT_BF16 or code == DT_F16)):
+            kinds = "float32, float64, bfloat16 or float16" if self.allow_16bit else \
+                "float32 or float64"
+            raise TypeError(f"{self.where(k, i)}: expected {kinds}, got {a.dtype}"
+                            + ("" if self.allow_16bit or code == DT_OTHER else
+                               " (16-bit storage is for the optimisers' updates)"))
+        if self.mixed:
+            if k == 0:
+                return 0
+            ref = dtype_code(<cnp.ndarray>self.array(0, i))
+            if (code == DT_F64) != (ref == DT_F64) or (code != ref and not self.allow_16bit):
+                raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
+                                f"{self.where(0, i)}, got {a.dtype}"
+                                + convert_hint(self.written[k], self.array(0, i).dtype))
+            return 0
+        if k == 0 and i == 0:
+            self.typenum = cnp.NPY_DOUBLE if code == DT_F64 else cnp.NPY_FLOAT
+        else:
+            ref = self.codes[0]
+            if (code == DT_F64) != (ref == DT_F64) or (code != ref and not self.allow_16bit):
+                raise TypeError(f"{self.where(k, i)}: expected {DTYPE_NAMES[ref]} like "
+                                f"{self.where(0, 0)}, got {a.dtype}"
+                                + convert_hint(self.written[k], DTYPE_NAMES[ref]))
+        if i == 0:
+            self.codes[k] = code
+            self.lowp = self.lowp or code == DT_BF16 or code == DT_F16
+        elif code != self.codes[k]:
+            raise TypeError(f"{self.where(k, i)}: expected {DTYPE_NAMES[self.codes[k]]} like "
+                            f"{self.where(k, 0)}, got {a.dtype} (one dtype per argument "
+                            f"of a call)"
+                            + convert_hint(self.written[k], DTYPE_NAMES[self.codes[k]]))
+        return 0
+
     cdef int check_overlap(self) except -1:
         """No array that the call writes may share a byte with any other array of the call:
         a grad that is its param, a param listed twice, a buffer that views a weight would
         be read after being written. Arrays that are only read (grads) may share memory with
         each other: one gradient array for two parameters is fine. See _overlap.pxi."""
         cdef uint64_t first, second
-        cdef uint64_t small[SMALL_CALL]
+        cdef uint64_t small[SMALL_CALL * MAX_OPS]
         cdef uint64_t *nbytes = small
         cdef Py_ssize_t i
-        cdef int found
+        cdef int found, k
         if self.n == 0:
             return 0
         if self.n > SMALL_CALL:
-            nbytes = <uint64_t *>PyMem_Malloc(self.n * sizeof(uint64_t))
+            nbytes = <uint64_t *>PyMem_Malloc(self.n * self.nops * sizeof(uint64_t))
             if nbytes == NULL:
                 raise MemoryError()
         try:
-            for i in range(self.n):
-                nbytes[i] = self.sizes[i] * (cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(0, i))
-                                             if self.mixed else self.itemsize)
+            for k in range(self.nops):   # bytes per slot: dtypes may differ by argument
+                for i in range(self.n):
+                    nbytes[k * self.n + i] = self.sizes[i] * (
+                        cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(k, i))
+                        if self.mixed and self.ptrs[k * self.n + i] != NULL
+                        else code_itemsize(self.codes[k]))
             found = find_overlap(self.ptrs, self.n, self.nops, nbytes, self.written,
                                  &first, &second)
         finally:
@@ -518,23 +604,13 @@ cdef Py_ssize_t *index_array(object positions, Py_ssize_t n, Py_ssize_t limit) e
     return index
 
 
-cdef _Batch new_batch(int max_ops, bint mixed=False):
+cdef _Batch new_batch(int max_ops, bint mixed=False, bint allow_16bit=False):
     cdef _Batch b = _Batch.__new__(_Batch)
     b.max_ops = max_ops
     b.mixed = mixed
+    b.allow_16bit = allow_16bit
     b.keep = []
     return b
-
-
-cdef int first_dtype(object obj, str where) except -1:
-    """The call's dtype, from its first array: float32 or float64."""
-    cdef int t
-    if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{where}: expected a numpy.ndarray, got {type(obj).__name__}")
-    t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
-    if t != cnp.NPY_FLOAT and t != cnp.NPY_DOUBLE:
-        raise TypeError(f"{where}: expected float32 or float64, got {obj.dtype}")
-    return t
 
 
 cdef bint is_like(cnp.ndarray a, cnp.ndarray ref):
@@ -575,10 +651,11 @@ cdef str order(cnp.ndarray a):
     return "C" if cnp.PyArray_IS_C_CONTIGUOUS(a) else "F"
 
 
-def _check_arrays(params, name="params"):
+def _check_arrays(params, name="params", lowp=False):
     """Validation alone (optimisers' add_param_group, init): params as the kernels require
-    them (float32 or float64 per position, contiguous, aligned, writeable, non-overlapping)."""
-    cdef _Batch b = new_batch(1, True)
+    them (float32 or float64 per position, or with `lowp` bfloat16 and float16 too;
+    contiguous, aligned, writeable, non-overlapping)."""
+    cdef _Batch b = new_batch(1, True, lowp)
     b.add(params, name, True)
     b.check_overlap()
 

@@ -109,7 +109,7 @@ class Optimizer:
         for group in groups:
             start += self._add_group(group, start)
         _check_unique_names(self.param_groups)       # once for all groups: linear
-        _kernels._check_arrays(self._params())
+        _kernels._check_arrays(self._params(), lowp=True)
         if not isinstance(self.defaults.get("decay_to"), (str, type(None))):
             self.defaults["decay_to"] = None   # arrays anchored these params; later groups
                                                # bring their own
@@ -147,7 +147,7 @@ class Optimizer:
         if check_all:
             _check_unique_names(self.param_groups + [group])
         _kernels._check_arrays(self._params() + group["params"] if check_all
-                               else group["params"])
+                               else group["params"], lowp=True)
         self.param_groups.append(group)
         for i, anchor in enumerate(anchors):
             state = self.state.get(start + i)
@@ -291,9 +291,13 @@ class Optimizer:
             runs: dict[Any, tuple[dict[str, Any], list[int], Any]] = {}
             for group, indices, _, _, counters in plan:
                 keys = self._run_keys(indices, counters, fresh)
-                for is_float32, key, positions in batch._partition(indices, keys):
-                    same = self._check_hyper(group, np.float32 if is_float32 else np.float64)
-                    run = runs.setdefault((same, is_float32, key), (group, [], key))
+                ops = self._ops(*[name for name, _ in self._needed(group)])
+                for dtypes, key, positions in batch._partition(indices, ops, keys):
+                    # the storage dtypes of the run's arrays: float64 computes in float64,
+                    # the rest in float32
+                    float64 = dtypes[0] == _kernels.DT_F64_CODE
+                    same = self._check_hyper(group, np.float64 if float64 else np.float32)
+                    run = runs.setdefault((same, dtypes, key), (group, [], key))
                     run[1].extend(positions)
         except BaseException:
             self._undo(advanced, created)

@@ -146,8 +146,9 @@ def test_torch_tensors_that_numpy_cannot_view_writeably_are_refused():
         pywd.sgd(needs_grad, torch.ones(4), lr=0.1)
     pywd.sgd(needs_grad.detach(), torch.ones(4), lr=0.5)      # detach() shares the memory
     assert (needs_grad == 0.5).all()
-    with pytest.raises(TypeError, match=r"params: expected float32 or float64, got float16"):
-        pywd.sgd(torch.ones(4, dtype=torch.float16), torch.ones(4, dtype=torch.float16), lr=0.1)
+    with pytest.raises(TypeError, match=r"params: expected float32, float64, bfloat16 or "
+                                        r"float16, got int32"):
+        pywd.sgd(torch.ones(4, dtype=torch.int32), torch.ones(4, dtype=torch.int32), lr=0.1)
     with pytest.raises(ValueError, match=r"params: must be C- or F-contiguous"):
         pywd.sgd(torch.ones(4, 4)[:, ::2], torch.ones(4, 2), lr=0.1)
 

@@ -97,7 +97,8 @@ def test_constructor_refuses_bad_input():
         SGD([{"params": [w]}, {"params": [w]}])
     with pytest.raises(ValueError, match=r"momentum must be a finite number >= 0"):
         SGD([w], momentum=-1.0)
-    with pytest.raises(TypeError, match=r"params\[0\]: expected float32 or float64"):
+    with pytest.raises(TypeError, match=r"params\[0\]: expected float32, float64, bfloat16 or "
+                                        r"float16, got int64"):
         SGD([np.ones(3, np.int64)])
     with pytest.raises(ValueError, match=r"params\[0\]: is read-only"):
         ro = np.ones(3)

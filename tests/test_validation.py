@@ -132,7 +132,7 @@ def test_c_and_f_order_are_not_mixed():
 
 
 def test_single_array_errors_name_the_argument_without_index():
-    with pytest.raises(TypeError, match=r"^params: expected float32 or float64, got int32"):
+    with pytest.raises(TypeError, match=r"^params: expected float32, float64, bfloat16 or float16, got int32"):
         pywd.sgd(np.ones(3, np.int32), np.ones(3, np.int32), lr=0.1)
     with pytest.raises(TypeError, match=r"params must be a numpy.ndarray or a list"):
         pywd.sgd(3.0, 1.0, lr=0.1)
@@ -225,7 +225,7 @@ def test_numpy_scalars_and_bools_are_accepted():
 
 DECAY_CASES = [
     ("not-array", [[1.0, 2.0]], TypeError, r"params\[0\]: expected a numpy.ndarray"),
-    ("int", np.ones(3, np.int8), TypeError, r"params: expected float32 or float64, got int8"),
+    ("int", np.ones(3, np.int8), TypeError, r"params: expected float32, float64, bfloat16 or float16, got int8"),
     ("read-only", read_only(np.ones(3)), ValueError, r"params: is read-only"),
     ("strided", np.ones((4, 4))[:, 1], ValueError, r"params: must be C- or F-contiguous"),
 ]

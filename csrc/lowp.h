@@ -1,0 +1,178 @@
+/* 16-bit storage for the float32 kernels: bfloat16 and float16 weights, gradients and state.
+ *
+ * A call whose arrays are not all float32 runs the float32 kernel's own loop on tiles of
+ * PYWD_TILE elements: each 16-bit array's tile is widened into a float32 scratch tile (float32
+ * arrays are used in place), the loop runs exactly as for float32, and each written 16-bit
+ * tile is rounded back once per stored value. The bytes moved are the storage bytes; the
+ * arithmetic is the float32 kernel's, so a float32 array in a mixed call gets the same bytes
+ * as in an all-float32 call.
+ *
+ * Rounding (pywd_lowp.rounding):
+ *   nearest     to nearest, ties to even (NumPy's and ml_dtypes' astype)
+ *   stochastic  add r, 16 random bits (bfloat16) or 13 (float16), below the kept bits of the
+ *               magnitude and truncate: rounds up with probability equal to the fraction of
+ *               the gap below, so E[round(x)] = x (Forsythe 1959; Connolly, Higham & Mary
+ *               2021). NaN stays NaN (quiet), +-inf and +-0 stay, magnitudes beyond the
+ *               largest finite value go to inf as they reach the next binade.
+ * The random bits of element e of tensor t in argument (buffer) k at step s are lane e % 8 of
+ * the Philox4x32-10 block with key = seed and counter
+ *   (c0, c1) = the 64 bits of  e / 8  +  (s >> 32) << 48
+ *   c2       = id(t) | k << 24          (id: the tensor's index, or pywd_lowp.ids[t])
+ *   c3       = s & 0xFFFFFFFF
+ * lane j being the low (j even) or high (j odd) 16 bits of word j / 2. They depend on (seed,
+ * step, tensor, buffer, element) only: not on threads, tiles, ISA or how a list is packed.
+ * Fills use counters (position, 0, 0) and steps start at 1, so the two never share a block. */
+#ifndef PYWD_LOWP_H
+#define PYWD_LOWP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "philox.h"
+#include "pywd.h"
+
+#define PYWD_TILE 512
+
+static inline uint32_t pywd_f2u(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float pywd_u2f(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static inline float pywd_bf16_to_f32(uint16_t h) { return pywd_u2f((uint32_t)h << 16); }
+
+/* Exact: the 15 bits of exponent and mantissa placed under float32's exponent, times 2^112
+ * (the bias difference), which also makes float16 subnormals right; inf and NaN by hand. */
+static inline float pywd_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7FFFu;
+    uint32_t bits = pywd_f2u(pywd_u2f(em << 13) * 0x1p112f);
+    bits = em >= 0x7C00u ? ((em << 13) | 0x7F800000u) : bits;
+    return pywd_u2f(bits | sign);
+}
+
+/* bfloat16 keeps float32's top 16 bits: add r below them and truncate. Nearest-even is
+ * r = 0x7FFF + the lowest kept bit. */
+static inline uint16_t pywd_f32_to_bf16(float x, uint32_t r)
+{
+    uint32_t b = pywd_f2u(x);
+    uint32_t rounded = (b + r) >> 16;
+    uint32_t nan = (b >> 16) | 0x0040u; /* quiet: a payload only in the low bits survives */
+    return (uint16_t)((b & 0x7FFFFFFFu) > 0x7F800000u ? nan : rounded);
+}
+
+/* float16: at |x| >= 2^-14 it keeps float32's top 10 mantissa bits (r, 13 bits, is added to
+ * the 13 below); below, multiples of 2^-24, where r * 2^-37 is added (exact in float32 there)
+ * and the result truncated. stochastic: r random; nearest: r = -1 (ties to even, by hand). */
+static inline uint16_t pywd_f32_to_f16(float x, int32_t r)
+{
+    uint32_t b = pywd_f2u(x), sign = (b >> 16) & 0x8000u, a = b & 0x7FFFFFFFu;
+    uint32_t rn = r < 0 ? 0x0FFFu + ((a >> 13) & 1u) : (uint32_t)r;
+    uint32_t an = (a + rn) & ~0x1FFFu;
+    uint32_t normal = an >= 0x47800000u ? 0x7C00u : (an >> 13) - 0x1C000u;
+    float q = pywd_u2f(a) * 0x1p24f; /* |x| / 2^-24, exact */
+    float sub = r < 0 ? (q + 0x1p23f) - 0x1p23f : q + (float)r * 0x1p-13f;
+    uint32_t subnormal;
+    sub = sub < 2048.0f ? sub : 2048.0f; /* (only used below 2^-14: keeps the conversion defined) */
+    subnormal = (uint32_t)(int32_t)sub;  /* 0 .. 1024 (1024 is 2^-14's encoding) */
+    uint32_t h = a >= 0x38800000u ? normal : subnormal;
+    h = a > 0x7F800000u ? 0x7E00u : h;
+    return (uint16_t)(h | sign);
+}
+
+/* Argument k's tile: float32 arrays in place, 16-bit ones widened into scratch. */
+static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, float *scratch)
+{
+    int64_t i;
+    if (dtype == PYWD_DTYPE_F32) return (float *)base + s;
+    if (dtype == PYWD_DTYPE_BF16) {
+        const uint16_t *src = (const uint16_t *)base + s;
+        for (i = 0; i < n; i++) scratch[i] = pywd_bf16_to_f32(src[i]);
+    } else {
+        const uint16_t *src = (const uint16_t *)base + s;
+        for (i = 0; i < n; i++) scratch[i] = pywd_f16_to_f32(src[i]);
+    }
+    return scratch;
+}
+
+/* The 16 random bits of elements [s, s + n) of a tensor's buffer (see the top). */
+static inline void pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_t s, int64_t n,
+                                   uint16_t *noise)
+{
+    uint32_t words[4 * (PYWD_TILE / 8 + 2)];
+    uint64_t first = (uint64_t)s >> 3, step_hi = (lp->step >> 32) & 0xFFFFu;
+    int count = (int)((((uint64_t)(s + n) + 7) >> 3) - first), j = 0;
+    uint32_t id = (uint32_t)(lp->ids ? lp->ids[t] : t), c2 = id | ((uint32_t)k << 24);
+    uint32_t c3 = (uint32_t)lp->step, k0 = (uint32_t)lp->seed, k1 = (uint32_t)(lp->seed >> 32);
+    uint64_t base = first + (step_hi << 48);
+    int64_t i, skip = s - (int64_t)(first << 3);
+#ifdef PYWD_PHILOX_X8
+    j = pywd_philox_words_x8(k0, k1, base, c2, c3, count, words);
+#endif
+    for (; j < count; j++) {
+        uint64_t c = base + (uint64_t)j;
+        pywd_philox_block blk = pywd_philox4x32((uint32_t)c, (uint32_t)(c >> 32), c2, c3, k0, k1);
+        memcpy(words + 4 * j, blk.v, sizeof blk.v);
+    }
+    for (i = 0; i < n; i++) {
+        int64_t lane = skip + i;
+        noise[i] = (uint16_t)(words[lane >> 1] >> (16 * (lane & 1)));
+    }
+}
+
+/* Rounds a written tile back into its 16-bit array (nothing to do for float32). */
+static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int64_t t, int k,
+                                 int64_t s, int64_t n, const float *tile)
+{
+    uint16_t noise[PYWD_TILE], *dst = (uint16_t *)base + s;
+    int64_t i;
+    if (dtype == PYWD_DTYPE_F32) return;
+    if (lp->rounding == PYWD_ROUND_STOCHASTIC) {
+        pywd_tile_noise(lp, t, k, s, n, noise);
+        if (dtype == PYWD_DTYPE_BF16)
+            for (i = 0; i < n; i++) dst[i] = pywd_f32_to_bf16(tile[i], noise[i]);
+        else
+            for (i = 0; i < n; i++) dst[i] = pywd_f32_to_f16(tile[i], noise[i] >> 3);
+    } else if (dtype == PYWD_DTYPE_BF16) {
+        for (i = 0; i < n; i++) {
+            uint32_t b = pywd_f2u(tile[i]);
+            dst[i] = pywd_f32_to_bf16(tile[i], 0x7FFFu + ((b >> 16) & 1u));
+        }
+    } else {
+        for (i = 0; i < n; i++) dst[i] = pywd_f32_to_f16(tile[i], -1);
+    }
+}
+
+/* A kernel's loop over one tile: a[k] is argument k's float32 tile (NULL if absent). */
+typedef void (*pywd_tile_fn)(const void *ctx, float *const *a, int64_t n);
+
+/* Elements [begin, end) of tensor t of a call with `nargs` array arguments (args[k]: the
+ * per-tensor pointers of argument k, or NULL; written: a bit per argument the loop writes). */
+static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *const *args,
+                                  unsigned written, int64_t t, int64_t begin, int64_t end,
+                                  pywd_tile_fn fn, const void *ctx)
+{
+    float scratch[PYWD_LOWP_ARGS][PYWD_TILE];
+    int64_t s;
+    int k;
+    for (s = begin; s < end; s += PYWD_TILE) {
+        int64_t n = end - s < PYWD_TILE ? end - s : PYWD_TILE;
+        float *a[PYWD_LOWP_ARGS] = {0};
+        for (k = 0; k < nargs; k++)
+            if (args[k]) a[k] = pywd_tile_in(lp->dtype[k], args[k][t], s, n, scratch[k]);
+        fn(ctx, a, n);
+        for (k = 0; k < nargs; k++)
+            if (args[k] && (written >> k & 1u))
+                pywd_tile_out(lp, lp->dtype[k], args[k][t], t, k, s, n, a[k]);
+    }
+}
+
+#endif

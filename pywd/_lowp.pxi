@@ -1,0 +1,65 @@
+# 16-bit storage (csrc/lowp.h): bfloat16 and float16 arrays in a float32 kernel's call, and
+# how their stored values are rounded. The arithmetic is float32's; each written 16-bit value
+# is rounded once, to nearest or stochastically with Philox bits keyed by the seed of `rng`
+# and counted by (step, tensor, argument, element).
+from . import _generator
+
+ROUNDING_MODES = ("stochastic", "nearest")
+
+LOWP_OPTIONS_DOC = """\
+    rounding : {"stochastic", "nearest"}, default "stochastic"
+        How the values written to bfloat16 or float16 arrays are rounded (ignored when the
+        call writes none; bfloat16 needs ``ml_dtypes``, the ``lowp`` extra). The update is
+        computed in float32, exactly as for float32 arrays, and each stored value rounded
+        once. "stochastic": up with probability the fraction of the gap below, so the
+        rounding is unbiased and small updates and decay accumulate (16 random bits for
+        bfloat16, 13 for float16); "nearest": ties to even, as ``astype``.
+    rng : int, pywd.Generator or None
+        Stochastic rounding's seed: an int, a Generator's seed (its position is not used),
+        or None for the default generator's (``pywd.seed``). The random bits are a function
+        of (seed, step, tensor index in the list, argument, element) only: the same bytes at
+        any thread count.
+"""
+
+
+cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, object rng,
+                    object step) except -1:
+    """Fills lp for a call whose batch arguments go to the kernel's array slots `slots`
+    (pywd.h: 0 params, 1 grads, 2.. state, 5 anchors), checking rounding= always and rng=
+    and step= when stochastic rounding will draw bits. Returns 1 if the call has a 16-bit
+    array (then the kernel takes lp), else 0."""
+    cdef int q, mode
+    cdef bint draws = False
+    if rounding is None:
+        mode = PYWD_ROUND_STOCHASTIC
+    elif not isinstance(rounding, str) or rounding not in ROUNDING_MODES:
+        raise ValueError(f"rounding must be one of {ROUNDING_MODES}, got {rounding!r}")
+    else:
+        mode = PYWD_ROUND_STOCHASTIC if rounding == "stochastic" else PYWD_ROUND_NEAREST
+    if rng is not None and not isinstance(rng, _generator.Generator) and (
+            type(rng) is bool or not isinstance(rng, numbers.Integral)):
+        raise TypeError(f"rng must be an int seed, a pywd.Generator or None, got "
+                        f"{type(rng).__name__}")
+    lp.rounding = mode
+    lp.seed = lp.step = 0
+    lp.ids = b.ids
+    for q in range(PYWD_LOWP_ARGS):
+        lp.dtype[q] = DT_F32
+    if not b.lowp:
+        return 0
+    if len(slots) != b.nops:
+        raise RuntimeError("pywd internal error: one slot per argument")
+    if b.n > (1 << 24) or (b.ids != NULL and any(b.ids[i] >= (1 << 24) for i in range(b.n))):
+        raise ValueError("a call with 16-bit arrays indexes fewer than 2**24 tensors "
+                         "(stochastic rounding's counters hold 24 bits of the index)")
+    for q in range(b.nops):
+        lp.dtype[<int>slots[q]] = b.codes[q]
+        draws = draws or (b.written[q] and (b.codes[q] == DT_BF16 or b.codes[q] == DT_F16))
+    if draws and mode == PYWD_ROUND_STOCHASTIC:
+        lp.seed = _generator.as_generator(rng).seed
+        if step is None:
+            raise ValueError("stochastic rounding of 16-bit arrays needs step=, the step "
+                             "being taken (an int >= 1): each step draws new random bits. "
+                             "Pass it, or rounding='nearest'")
+        lp.step = check_step(step)
+    return 1
