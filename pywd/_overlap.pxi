@@ -122,7 +122,8 @@ cdef void scratch_give(void *p, size_t nbytes) noexcept:
         PyMem_Free(p)
 
 
-# The last layout found free of overlaps: [n, nops, written mask, ptrs[n*nops], nbytes[n]].
+# The last layout found free of overlaps: [n, nops, written mask, ptrs[n*nops],
+# nbytes[n*nops]].
 # The answer depends only on those numbers, so a call with the same numbers (a training
 # loop stepping the same lists) skips the sort; whether its arrays are the same objects,
 # or new ones at the same addresses, does not matter. Read and written under the GIL.
@@ -131,7 +132,7 @@ cdef size_t memo_bytes = 0
 
 
 cdef size_t layout_words(Py_ssize_t n, int nops) noexcept nogil:
-    return 3 + n * nops + n
+    return 3 + 2 * n * nops
 
 
 cdef bint memo_holds(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
@@ -140,7 +141,7 @@ cdef bint memo_holds(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes
         return False
     return (memo[0] == <uint64_t>n and memo[1] == <uint64_t>nops and memo[2] == mask and
             memcmp(memo + 3, ptrs, n * nops * sizeof(void *)) == 0 and
-            memcmp(memo + 3 + n * nops, nbytes, n * sizeof(uint64_t)) == 0)
+            memcmp(memo + 3 + n * nops, nbytes, n * nops * sizeof(uint64_t)) == 0)
 
 
 cdef void memo_keep(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
@@ -157,7 +158,7 @@ cdef void memo_keep(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
             return
     memo[0], memo[1], memo[2] = n, nops, mask
     memcpy(memo + 3, ptrs, n * nops * sizeof(void *))
-    memcpy(memo + 3 + n * nops, nbytes, n * sizeof(uint64_t))
+    memcpy(memo + 3 + n * nops, nbytes, n * nops * sizeof(uint64_t))
 
 
 cdef int find_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
@@ -177,7 +178,8 @@ cdef int find_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbyte
 
 cdef int layout_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nbytes,
                         const bint *written, uint64_t *first, uint64_t *second) except -1:
-    """Argument k's array i starts at ptrs[k*n + i] (NULL: absent) and spans nbytes[i] bytes;
+    """Argument k's array i starts at ptrs[k*n + i] (NULL: absent) and spans nbytes[k*n + i]
+    bytes (arguments may differ in dtype);
     argument k is written if written[k]. Returns 1 with the slots ((i << OP_BITS) | k) of a
     conflicting pair in first/second (first starts no later), else 0."""
     cdef Py_ssize_t m = 0, j, i, slots = n * nops
@@ -192,7 +194,7 @@ cdef int layout_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nby
     try:
         for k in range(nops):
             for i in range(n):
-                if ptrs[k * n + i] != NULL and nbytes[i] > 0:
+                if ptrs[k * n + i] != NULL and nbytes[k * n + i] > 0:
                     start = <uint64_t>ptrs[k * n + i]
                     lowest = start if start < lowest else lowest
                     highest = start if start > highest else highest
@@ -216,13 +218,13 @@ cdef int layout_overlap(void **ptrs, Py_ssize_t n, int nops, const uint64_t *nby
                 spans[j].slot = order[j] & mask
         else:
             sort_spans(spans, m)
-        return sweep(spans, m, nbytes, written, first, second)
+        return sweep(spans, m, n, nbytes, written, first, second)
     finally:
         scratch_give(spans, need)
 
 
-cdef int sweep(const Span *spans, Py_ssize_t m, const uint64_t *nbytes, const bint *written,
-               uint64_t *first, uint64_t *second) noexcept:
+cdef int sweep(const Span *spans, Py_ssize_t m, Py_ssize_t n, const uint64_t *nbytes,
+               const bint *written, uint64_t *first, uint64_t *second) noexcept:
     """Spans in order of start: each must begin after the furthest end so far of any array if
     it is written, of any written array if it is only read."""
     cdef Py_ssize_t j
@@ -236,7 +238,8 @@ cdef int sweep(const Span *spans, Py_ssize_t m, const uint64_t *nbytes, const bi
         if not w and written_seen and spans[j].start < reach_written:
             first[0], second[0] = written_slot, spans[j].slot
             return 1
-        end = spans[j].start + nbytes[spans[j].slot >> OP_BITS]
+        end = spans[j].start + nbytes[(spans[j].slot & ((1 << OP_BITS) - 1)) * n
+                                      + (spans[j].slot >> OP_BITS)]
         if not any_seen or end > reach_any:
             reach_any, any_slot, any_seen = end, spans[j].slot, True
         if w and (not written_seen or end > reach_written):

@@ -315,12 +315,13 @@ def philox4x32(counter, key, rounds=10):
     return c0, c1, c2, c3
 
 
-def philox_words(seed, first, count):
-    """The words of blocks first .. first + count - 1 for a seed, as a (count, 4) uint32 array:
-    the same equations as philox4x32, vectorised over blocks with NumPy's uint64."""
+def philox_words(seed, first, count, c2=0, c3=0):
+    """The words of the blocks with counters (first + j, c2, c3), j = 0 .. count - 1 (the
+    64-bit first + j is counter words 0 and 1), for a seed, as a (count, 4) uint32 array: the
+    same equations as philox4x32, vectorised over blocks with NumPy's uint64."""
     block = (np.uint64(first) + np.arange(count, dtype=np.uint64))
-    c = [block & MASK32, block >> np.uint64(32), np.zeros(count, np.uint64),
-         np.zeros(count, np.uint64)]
+    c = [block & MASK32, block >> np.uint64(32), np.full(count, c2, np.uint64),
+         np.full(count, c3, np.uint64)]
     k0, k1 = seed & MASK32, seed >> 32
     for _ in range(10):
         p0, p1 = np.uint64(PHILOX_M0) * c[0], np.uint64(PHILOX_M1) * c[2]
@@ -474,3 +475,75 @@ def haar_columns(normals):
         signs[j] = -s
         q[j:, j:] -= np.outer(v, (2.0 / (v @ v)) * (v @ q[j:, j:]))
     return q * signs
+
+
+# ------------------------------------------------------------------------- 16-bit storage
+# A 16-bit array in an update is widened to float32, updated as float32 (the twins above, on
+# float32 copies), and each stored value rounded once (csrc/lowp.h). Rounding, in float64
+# arithmetic on the value (exact here): lo = |x| rounded toward zero to the format, gap the
+# format's spacing there (2^-133 / 2^-24 below the normal range), frac = (|x| - lo) / gap;
+# stochastic rounding with r, `bits` random bits, gives lo + gap when r + frac * 2^bits
+# >= 2^bits (probability frac: unbiased), else lo; the sign is put back; NaN and inf stay.
+LOWP_FORMATS = {"bfloat16": (8, -133, 16), "float16": (11, -24, 13)}   # significand bits,
+                                                                       # log2 of the smallest
+                                                                       # spacing, random bits
+
+
+def rounding_bits(seed, step, tensor, slot, n):
+    """The 16 random bits of elements 0 .. n-1 of argument `slot` (0 params, 2.. state) of
+    tensor `tensor` at `step`: lane e % 8 of Philox block e // 8 with counter
+    (e // 8 + (step >> 32) << 48, tensor | slot << 24, step & 0xFFFFFFFF); lane j is the low
+    (j even) or high (j odd) half of word j // 2."""
+    first = ((step >> 32) & 0xFFFF) << 48
+    words = philox_words(seed, first, -(-n // 8), tensor | (slot << 24), step & MASK32)
+    halves = np.stack([words & np.uint32(0xFFFF), words >> np.uint32(16)], axis=2)
+    return halves.reshape(-1)[:n].astype(np.uint16)
+
+
+def round_to_16bit(x, dtype, rounding="stochastic", noise=None):
+    """float32 values x rounded to `dtype` ("bfloat16" needs ml_dtypes, or "float16"):
+    "nearest" by astype (ties to even); "stochastic" as above, with noise the 16 random bits
+    per element (float16 uses the top 13)."""
+    name = np.dtype(dtype).name
+    x = np.asarray(x, np.float32)
+    if rounding == "nearest":
+        return x.astype(dtype)
+    digits, tiny, bits = LOWP_FORMATS[name]
+    r = noise.astype(np.float64) if name == "bfloat16" else (noise >> 3).astype(np.float64)
+    mag = np.abs(x.astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        _, e = np.frexp(mag)
+        gap = np.maximum(np.ldexp(1.0, e - digits), 2.0 ** tiny)
+        lo = np.floor(mag / gap) * gap
+        frac = (mag - lo) / gap
+        up = r + frac * 2.0 ** bits >= 2.0 ** bits
+        out = np.where(up, lo + gap, lo)
+        out = np.where(np.isfinite(mag), out, mag)     # inf stays inf, NaN stays NaN
+    with np.errstate(over="ignore"):
+        return np.copysign(out, x).astype(dtype)      # exact, or inf beyond the format
+
+
+def lowp_step(update, arrays, written, seed=0, step=1, rounding="stochastic", slots=None,
+              ids=None):
+    """One update on 16-bit (or float32) arrays as the kernels do it: `arrays` a dict of name
+    -> list of arrays (params, grads, state; any of float32, bfloat16, float16), `update` a
+    function taking the same dict of float32 copies and updating them in place (a twin
+    above, or a pywd kernel), `written` the names it writes, `slots` each name's argument
+    slot (pywd.h: params 0, grads 1, state 2.., decay_to 5; default their order). Each
+    written 16-bit array gets its float32 result rounded once (rounding_bits keyed by seed,
+    step, the tensor's index in the list (or ids[i]) and the slot)."""
+    slots = slots or {name: k for k, name in enumerate(arrays)}
+    wide = {name: [a.astype(np.float32) for a in values] for name, values in arrays.items()}
+    update(wide)
+    for name in written:
+        for i, (a, w) in enumerate(zip(arrays[name], wide[name])):
+            if a.dtype == np.float32:
+                a[...] = w
+                continue
+            noise = None
+            if rounding == "stochastic":
+                tensor = i if ids is None else ids[i]
+                noise = rounding_bits(seed, step, tensor, slots[name], w.size)
+                noise = noise.reshape(w.shape, order="F" if w.flags.f_contiguous and
+                                      not w.flags.c_contiguous else "C")
+            a[...] = round_to_16bit(w, a.dtype, rounding, noise)

@@ -1,0 +1,431 @@
+"""16-bit storage: bfloat16 and float16 params, grads and state in the float32 kernels.
+
+The claim (csrc/lowp.h): a call computes exactly as the float32 kernel does on float32 copies
+of its arrays and rounds each written 16-bit value once, to nearest (as astype) or
+stochastically with the Philox bits of reference.rounding_bits. So every test here compares
+bit for bit: kernel against reference.lowp_step wrapped around the float32 kernel, and
+reference.round_to_16bit (written in float64 arithmetic on the value) against the kernel's
+integer rounding on every kind of float32 value.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pywd
+from pywd import reference
+
+from helpers import DECAY_MODES, MULTIPLICATIVE, make_array, snapshot
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+BF16, F16 = np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16)
+STORAGE = (np.dtype(np.float32), BF16, F16)
+HALF_SLOTS = {"params": 0, "grads": 1}
+
+
+def bits(a):
+    return np.ascontiguousarray(a).view(np.uint16 if a.itemsize == 2 else np.uint32)
+
+
+def assert_same_bytes(actual, expected, what=""):
+    assert actual.dtype == expected.dtype, what
+    np.testing.assert_array_equal(bits(actual), bits(expected), err_msg=what)
+
+
+# --------------------------------------------------------------------- the rounding itself
+def kernel_round(x, dtype, rounding="stochastic", seed=0, step=1):
+    """x (float32) stored into a `dtype` array by a kernel: SGD's first momentum step sets
+    the buffer to the gradient, which is x, so the buffer holds x rounded once (slot 2)."""
+    buf = np.zeros(x.shape, dtype)
+    pywd.sgd(np.zeros(x.shape, np.float32), x, buf, lr=0.0, momentum=0.5, first_step=True,
+             step=step, rounding=rounding, rng=seed)
+    return buf
+
+
+def every_kind_of_float32(rng, n=200_000):
+    """Random bit patterns over every exponent (subnormals, NaNs with any payload, inf), plus
+    the edges: zeros, the largest finite values and the values either side of 16-bit
+    overflow, the smallest normals and subnormals of each format."""
+    x = rng.integers(0, 2**32, size=n, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    edges = np.array([0.0, -0.0, np.inf, -np.inf, 3.4028235e38, 65504.0, 65519.99, 65520.0,
+                      65536.0, 2.0 ** -14, 2.0 ** -24, 2.0 ** -25, 1.5 * 2.0 ** -25,
+                      2.0 ** -126, 2.0 ** -133, 2.0 ** -149, 1.0, 1.0 + 2.0 ** -9],
+                     np.float32)
+    payloads = np.array([0x7F800001, 0xFF800001, 0x7FC00000, 0x7F80FFFF], np.uint32)
+    return np.concatenate([x, edges, -edges, payloads.view(np.float32)])
+
+
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_nearest_is_astype(dtype):
+    """Round to nearest, ties to even, is NumPy's (float16) and ml_dtypes' (bfloat16) astype,
+    for every kind of float32 value: overflow to inf, subnormals, signed zeros, NaN."""
+    x = every_kind_of_float32(np.random.default_rng(1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        got, want = kernel_round(x, dtype, "nearest"), x.astype(dtype)
+    nan = np.isnan(x)
+    assert np.isnan(got[nan].astype(np.float32)).all()
+    assert_same_bytes(got[~nan], want[~nan])
+
+
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_stochastic_rounding_equals_the_float64_twin(dtype):
+    x = every_kind_of_float32(np.random.default_rng(2))
+    got = kernel_round(x, dtype, seed=11, step=5)
+    noise = reference.rounding_bits(11, 5, 0, 2, x.size)
+    want = reference.round_to_16bit(x, dtype, "stochastic", noise)
+    nan = np.isnan(x)
+    assert np.isnan(got[nan].astype(np.float32)).all()      # a low-payload NaN is no inf
+    assert_same_bytes(got[~nan], want[~nan])
+
+
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_special_values_stay(dtype):
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], np.float32)
+    x = np.concatenate([x, np.array([0x7F800001, 0xFFC00001], np.uint32).view(np.float32)])
+    for seed in range(20):
+        got = kernel_round(np.repeat(x, 64), dtype, seed=seed).astype(np.float32)
+        got = got.reshape(len(x), 64)
+        assert (bits(got[0]) == 0).all() and (bits(got[1]) == 0x80000000).all()
+        assert (got[2] == np.inf).all() and (got[3] == -np.inf).all()
+        assert np.isnan(got[4:]).all()
+        assert (np.signbit(got[-1])).all()
+
+
+def test_overflow_goes_to_inf_as_the_next_binade_is_reached():
+    """Beyond the largest finite value, a value rounds up to inf with the probability of the
+    fraction of the gap it covers, as stochastic rounding does everywhere; far beyond, always."""
+    for dtype, top in ((BF16, float(ml_dtypes.finfo(ml_dtypes.bfloat16).max)), (F16, 65504.0)):
+        spacing = top - float(np.nextafter(np.array(top, np.float32).astype(dtype),
+                                           np.array(0, dtype)))
+        x = np.full(100_000, top + spacing / 4, np.float32)
+        got = kernel_round(x, dtype, seed=3).astype(np.float32)
+        assert set(np.unique(got)) == {np.float32(top), np.float32(np.inf)}
+        assert abs(np.mean(np.isinf(got)) - 0.25) < 5 * np.sqrt(0.25 * 0.75 / x.size)
+    far = kernel_round(np.full(64, 1e6, np.float32), F16, seed=3).astype(np.float32)
+    assert (far == np.inf).all()
+
+
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_stochastic_rounding_is_unbiased(dtype):
+    """For values between two neighbours of the format, over every exponent, both signs and
+    the subnormals: the mean of 10^5 roundings lies within 5 sigma of the value, and the
+    share rounded up is the fraction of the gap."""
+    rng = np.random.default_rng(4)
+    digits, tiny, _ = reference.LOWP_FORMATS[dtype.name]
+    top = 121 if dtype == BF16 else 6          # log2 of the largest spacing, plus one
+    exponents = list(range(tiny, tiny + 4)) + list(rng.integers(tiny + 4, top, size=8))
+    n = 100_000
+    for e in exponents:
+        for sign in (1.0, -1.0):
+            gap = 2.0 ** int(e)             # the spacing of [2**(e + digits - 1), 2**(e + digits))
+            lo = gap * 2 ** (digits - 1) if e > tiny else gap * rng.integers(0, 2**8)
+            frac = rng.integers(1, 2**13) / 2**13           # exact in float32 at any exponent
+            value = np.float32(sign * (lo + frac * gap))
+            got = kernel_round(np.full(n, value, np.float32), dtype, seed=int(e) + 200,
+                               step=7).astype(np.float64)
+            assert set(np.unique(np.abs(got))) <= {lo, lo + gap}
+            up = np.mean(np.abs(got) == lo + gap)
+            sigma = np.sqrt(frac * (1 - frac) / n)
+            assert abs(up - frac) < 5 * sigma, (e, sign, frac, up)
+            assert abs(got.mean() - float(value)) < 5 * sigma * gap, (e, sign)
+
+
+def test_the_bits_change_with_step_seed_tensor_and_argument():
+    """New bits every step (else rounding errors would add up in one direction), and apart
+    for each seed, tensor and argument."""
+    base = reference.rounding_bits(1, 1, 0, 0, 4096)
+    for args in [(2, 1, 0, 0), (1, 2, 0, 0), (1, 1, 1, 0), (1, 1, 0, 2), (1, 2**32 + 1, 0, 0)]:
+        other = reference.rounding_bits(*args, 4096)
+        assert np.mean(other == base) < 0.01, args
+
+
+# ------------------------------------------------------------ every update, against twins
+def sgd_call(arrays, **kw):
+    return pywd.sgd(arrays["params"], arrays["grads"], arrays.get("momentum_buffers"), **kw)
+
+
+def adam_call(arrays, **kw):
+    return pywd.adam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
+                     arrays["exp_avg_sqs"], max_exp_avg_sqs=arrays.get("max_exp_avg_sqs"),
+                     **kw)
+
+
+def rmsprop_call(arrays, **kw):
+    return pywd.rmsprop(arrays["params"], arrays["grads"], arrays["square_avgs"],
+                        arrays.get("momentum_buffers"), arrays.get("grad_avgs"), **kw)
+
+
+def adagrad_call(arrays, **kw):
+    return pywd.adagrad(arrays["params"], arrays["grads"], arrays["state_sums"], **kw)
+
+
+def lion_call(arrays, **kw):
+    return pywd.lion(arrays["params"], arrays["grads"], arrays["exp_avgs"], **kw)
+
+
+def decay_call(arrays, **kw):
+    kw.pop("grad_scale", None)
+    return pywd.decay(arrays["params"], **kw)
+
+
+# name: (call, state arrays with their C slots and whether non-negative, fixed options,
+# whether the function has a step of its own)
+UPDATES = {
+    "sgd": (sgd_call, {"momentum_buffers": (2, False)},
+            dict(lr=0.05, momentum=0.9, nesterov=True), False),
+    "sgd-plain": (sgd_call, {}, dict(lr=0.05), False),
+    "adam": (adam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)},
+             dict(lr=0.01), True),
+    "amsgrad": (adam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True),
+                            "max_exp_avg_sqs": (4, True)}, dict(lr=0.01, amsgrad=True), True),
+    "rmsprop": (rmsprop_call, {"square_avgs": (2, True), "momentum_buffers": (3, False),
+                               "grad_avgs": (4, False)},
+                dict(lr=0.01, momentum=0.9, centered=True), False),
+    "adagrad": (adagrad_call, {"state_sums": (2, True)}, dict(lr=0.05), True),
+    "lion": (lion_call, {"exp_avgs": (2, False)}, dict(lr=0.001), False),
+    "decay": (decay_call, {}, dict(lr=0.1), False),
+}
+
+
+def make_arrays(rng, name, shapes_orders, dtypes):
+    """The named arrays of an update, lists over tensors, with the given storage dtypes."""
+    _, states, _, _ = UPDATES[name]
+    names = ["params"] + ([] if name == "decay" else ["grads"]) + list(states)
+    arrays = {}
+    for arg in names:
+        nonneg = states.get(arg, (0, False))[1]
+        arrays[arg] = []
+        for shape, order in shapes_orders:
+            a = make_array(rng, shape, np.float32, order)
+            arrays[arg].append((np.abs(a) * 0.1 if nonneg else a).astype(dtypes[arg],
+                                                                         order="K"))
+    return arrays
+
+
+def run_both(name, arrays, decay, anchors=None, rounding="stochastic", seed=5, step=3,
+             threads=None, **extra):
+    """The kernel on the arrays, and the twin: lowp_step around the float32 kernel. Returns
+    both dicts."""
+    call, states, options, has_step = UPDATES[name]
+    kw = dict(options, weight_decay=0.02 if decay != "l1" else 1e-3, decay=decay,
+              rounding=rounding, rng=seed, step=step, **extra)
+    if anchors is not None:
+        kw["decay_to"] = anchors
+    twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
+    slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})
+    written = ["params"] + list(states)
+    wide_anchors = None if anchors is None else [a.astype(np.float32) for a in anchors]
+    reference.lowp_step(lambda wide: call(wide, **dict(kw, decay_to=wide_anchors)
+                                          if anchors is not None else kw),
+                        twin, written, seed=seed, step=step, rounding=rounding, slots=slots)
+    if threads is None:
+        call(arrays, **kw)
+    else:
+        saved = pywd.get_num_threads()
+        pywd.set_num_threads(threads)
+        try:
+            call(arrays, **kw)
+        finally:
+            pywd.set_num_threads(saved)
+    return arrays, twin
+
+
+dtype_choice = st.sampled_from(STORAGE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(UPDATES)), decay=st.sampled_from(DECAY_MODES),
+       data=st.data(), rounding=st.sampled_from(["stochastic", "nearest"]),
+       anchored=st.booleans(), seed=st.integers(0, 2**64 - 1), step=st.integers(1, 2**40))
+def test_kernel_equals_the_twin_bit_for_bit(name, decay, data, rounding, anchored, seed, step):
+    """Any storage dtype per argument (params, grads, each state array, anchors), lists of
+    odd shapes in C and F order, every decay mode: the kernel's bytes are the twin's."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    n = data.draw(st.integers(1, 4))
+    shapes_orders = [(data.draw(st.sampled_from([(1,), (7,), (33,), (5, 9), (600,), (2, 3, 5)])),
+                      data.draw(st.sampled_from("CF"))) for _ in range(n)]
+    _, states, _, _ = UPDATES[name]
+    dtypes = {arg: data.draw(dtype_choice) for arg in ["params", "grads", *states]}
+    if all(dtypes[a] == np.float32 for a in ["params", *states]):
+        dtypes["params"] = data.draw(st.sampled_from([BF16, F16]))
+    arrays = make_arrays(rng, name, shapes_orders, dtypes)
+    anchors = None
+    if anchored:
+        anchor_dtype = data.draw(dtype_choice)
+        anchors = [np.asarray(make_array(rng, s, np.float32), anchor_dtype, order=o)
+                   for s, o in shapes_orders]
+    got, want = run_both(name, arrays, decay, anchors, rounding, seed, step)
+    for arg in got:
+        for i, (a, b) in enumerate(zip(got[arg], want[arg])):
+            assert_same_bytes(a, b, f"{arg}[{i}]")
+
+
+@pytest.mark.parametrize("name", sorted(UPDATES))
+def test_the_twin_agrees_with_the_numpy_equations(name):
+    """The twin around pywd.reference's equations (not the kernel) lands on the same 16-bit
+    values but where a float32 ulp of difference crosses a rounding boundary: within one
+    16-bit spacing everywhere, equal almost everywhere."""
+    rng = np.random.default_rng(9)
+    arrays = make_arrays(rng, name, [((4000,), "C")],
+                         {k: BF16 for k in ["params", "grads", *UPDATES[name][1]]})
+    got, _ = run_both(name, {k: [a.copy() for a in v] for k, v in arrays.items()},
+                      "decoupled")
+    twin_fn = {"sgd": reference.sgd, "sgd-plain": reference.sgd, "adam": reference.adam,
+               "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
+               "adagrad": reference.adagrad, "lion": reference.lion,
+               "decay": reference.decay}[name]
+    _, states, options, _ = UPDATES[name]
+    kw = dict(options, weight_decay=0.02, decay="decoupled")
+    slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})
+
+    def by_equations(wide):
+        positional = [wide["params"]] + ([] if name == "decay" else [wide["grads"]])
+        extra = {}
+        if name in ("adam", "amsgrad"):
+            positional += [wide["exp_avgs"], wide["exp_avg_sqs"]]
+            extra = dict(step=3, max_exp_avg_sqs=wide.get("max_exp_avg_sqs"))
+        elif name == "adagrad":
+            positional += [wide["state_sums"]]
+            extra = dict(step=3)
+        elif name == "lion":
+            positional += [wide["exp_avgs"]]
+        elif name == "rmsprop":
+            positional += [wide["square_avgs"], wide["momentum_buffers"], wide["grad_avgs"]]
+        elif name == "sgd":
+            positional += [wide["momentum_buffers"]]
+        twin_fn(*positional, **{k: v for k, v in kw.items()}, **extra)
+
+    twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
+    reference.lowp_step(by_equations, twin, ["params", *states], seed=5, step=3,
+                        slots=slots)
+    for arg in ["params", *states]:
+        a = got[arg][0].astype(np.float64)
+        b = twin[arg][0].astype(np.float64)
+        nan = np.isnan(a)         # centered RMSprop of made-up state: sqrt of negatives
+        np.testing.assert_array_equal(nan, np.isnan(b))
+        a, b = a[~nan], b[~nan]
+        spacing = np.abs(a) * 2.0 ** -7 + 2.0 ** -133
+        assert (np.abs(a - b) <= spacing).all(), arg
+        assert np.mean(a == b) > 0.99, arg
+
+
+def test_the_thread_count_does_not_change_the_bytes():
+    shapes = [((300_000,), "C"), ((257, 31), "F"), ((9,), "C")]
+    dtypes = {"params": BF16, "grads": BF16, "exp_avgs": BF16, "exp_avg_sqs": F16}
+    results = []
+    for threads in (1, 2, 3):
+        arrays = make_arrays(np.random.default_rng(3), "adam", shapes, dtypes)
+        got, want = run_both("adam", arrays, "decoupled", threads=threads)
+        results.append(got)
+        for arg in got:
+            for a, b in zip(got[arg], want[arg]):
+                assert_same_bytes(a, b)
+    for other in results[1:]:
+        for arg in other:
+            for a, b in zip(other[arg], results[0][arg]):
+                assert_same_bytes(a, b)
+
+
+def test_baseline_and_avx2_give_the_same_bytes(tmp_path):
+    """The two ISA stamps (PYWD_ISA=baseline forces the portable one) in fresh processes."""
+    import subprocess
+    import sys
+    script = (
+        "import numpy as np, pywd, ml_dtypes, sys\n"
+        "r = np.random.default_rng(0)\n"
+        "bf = ml_dtypes.bfloat16\n"
+        "w = r.standard_normal(100_003).astype(bf); g = r.standard_normal(100_003).astype(bf)\n"
+        "m = np.zeros(100_003, bf); v = np.zeros(100_003, np.float16)\n"
+        "for s in range(1, 4): pywd.adamw(w, g, m, v, step=s, lr=1e-3, rng=1)\n"
+        "from pywd._config import config\n"
+        "sys.stdout.write(config()['isa'] + ' ' + str(hash(w.tobytes() + m.tobytes() "
+        "+ v.tobytes())))\n")
+    outputs = {}
+    for isa in ("baseline", "auto"):
+        env = dict(__import__("os").environ)
+        env.pop("PYWD_ISA", None)
+        if isa == "baseline":
+            env["PYWD_ISA"] = "baseline"
+        env["PYTHONHASHSEED"] = "0"
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, check=True).stdout.split()
+        outputs[out[0]] = out[1]
+    if "avx2" not in outputs:
+        pytest.skip("this CPU runs the baseline stamp only")
+    assert set(outputs) == {"baseline", "avx2"} and len(set(outputs.values())) == 1, outputs
+
+
+# ------------------------------------------------------------------------- refusals
+def test_bad_input_is_refused_before_anything_changes():
+    w = np.ones(8, BF16)
+    g = np.ones(8, np.float32)
+    before = snapshot([w])
+    with pytest.raises(ValueError, match=r"stochastic rounding of 16-bit arrays needs step="):
+        pywd.sgd(w, g, lr=0.1)
+    with pytest.raises(ValueError, match=r"rounding must be one of \('stochastic', 'nearest'\)"):
+        pywd.sgd(w, g, lr=0.1, step=1, rounding="up")
+    with pytest.raises(TypeError, match=r"rng must be an int seed, a pywd.Generator or None"):
+        pywd.sgd(w, g, lr=0.1, step=1, rng=True)
+    with pytest.raises(TypeError, match=r"params: expected float32, float64, bfloat16 or "
+                                        r"float16, got uint16"):
+        pywd.sgd(w.view(np.uint16), g, lr=0.1, step=1)           # bf16 bits posing as uint16
+    with pytest.raises(TypeError, match=r"grads: expected float64 like params, got bfloat16"):
+        pywd.sgd(np.ones(8), g.astype(BF16), lr=0.1)            # float64 stays float64
+    with pytest.raises(TypeError, match=r"grads\[1\]: expected bfloat16 like grads\[0\], got "
+                                        r"float32 \(one dtype per argument"):
+        pywd.sgd([w, w.copy()], [g.astype(BF16), g], lr=0.1, step=1)
+    with pytest.raises(TypeError, match=r"tensor: expected float32 or float64, got bfloat16"):
+        pywd.init.normal_(w)
+    assert snapshot([w]) == before
+    # a float32 call ignores rounding= but still checks it
+    with pytest.raises(ValueError, match=r"rounding must be one of"):
+        pywd.sgd(np.ones(8, np.float32), g, lr=0.1, rounding=1)
+
+
+def test_nothing_written_in_16_bits_needs_no_step():
+    """float32 params with bfloat16 gradients: nothing is rounded, no bits are drawn."""
+    w = np.ones(8, np.float32)
+    pywd.sgd(w, np.full(8, 0.5, BF16), lr=0.5)
+    assert (w == 0.75).all()
+
+
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_gradient_options_see_16_bit_gradients(dtype):
+    """nonfinite= and max_grad_norm= read 16-bit gradients as their float32 values."""
+    w = np.ones(4, np.float32)
+    g = np.array([3.0, 4.0, 0.0, 0.0], dtype)
+    result = pywd.sgd(w, g, lr=1.0, max_grad_norm=1.0)
+    assert result.grad_norm == 5.0
+    np.testing.assert_allclose(w, [1 - 0.6, 1 - 0.8, 1, 1], rtol=1e-6)
+    g[2] = np.inf
+    assert not pywd.sgd(w, g, lr=1.0, nonfinite="skip")
+    with pytest.raises(FloatingPointError, match=r"grads has a non-finite value"):
+        pywd.sgd(w, g, lr=1.0, nonfinite="raise")
+
+
+# ------------------------------------------------------------- drift: what SR is for
+def test_small_updates_accumulate_with_stochastic_rounding_and_vanish_to_nearest():
+    """w = 1 plus 1e-4 per step for 10^4 steps reaches 2 with stochastic rounding; to
+    nearest, 1 + 1e-4 rounds back to 1 (bfloat16's spacing there is 2^-7) and w stays 1."""
+    stochastic = np.ones(1000, BF16)
+    nearest = np.ones(1000, BF16)
+    g = np.full(1000, -1e-4, np.float32)
+    for step in range(1, 10_001):
+        pywd.sgd(stochastic, g, lr=1.0, step=step, rng=0)
+        pywd.sgd(nearest, g, lr=1.0, rounding="nearest")
+    assert (nearest.astype(np.float32) == 1).all()
+    mean = stochastic.astype(np.float64).mean()
+    assert abs(mean - 2.0) < 0.02, mean
+
+
+def test_a_decaying_average_decays_with_stochastic_rounding_and_sticks_to_nearest():
+    """v *= 0.999 for 2000 steps: 0.999**2000 = 0.135 with stochastic rounding; to nearest,
+    0.999 * v rounds back to v (bfloat16 keeps 8 bits) and v never moves."""
+    stochastic = np.ones(2000, BF16)
+    nearest = np.ones(2000, BF16)
+    for step in range(1, 2001):
+        pywd.decay(stochastic, lr=1.0, weight_decay=1e-3, step=step, rng=1)
+        pywd.decay(nearest, lr=1.0, weight_decay=1e-3, rounding="nearest")
+    assert (nearest.astype(np.float32) == 1).all()
+    mean = stochastic.astype(np.float64).mean()
+    assert abs(mean - 0.999 ** 2000) < 0.01 * 0.999 ** 2000 + 0.005, mean
