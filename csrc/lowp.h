@@ -55,7 +55,8 @@ static inline float pywd_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7FFFu;
     uint32_t bits = pywd_f2u(pywd_u2f(em << 13) * 0x1p112f);
-    bits = em >= 0x7C00u ? ((em << 13) | 0x7F800000u) : bits;
+    uint32_t special = (uint32_t)0 - (uint32_t)(em >= 0x7C00u); /* a mask: stays vectorised */
+    bits = (bits & ~special) | (((em << 13) | 0x7F800000u) & special);
     return pywd_u2f(bits | sign);
 }
 
@@ -103,17 +104,17 @@ static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, f
     return scratch;
 }
 
-/* The 16 random bits of elements [s, s + n) of a tensor's buffer (see the top). */
-static inline void pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_t s, int64_t n,
-                                   uint16_t *noise)
+/* The 16 random bits of elements [s, s + n) of a tensor's buffer (see the top), in `words`
+ * (room for PYWD_TILE / 8 + 1 blocks); returns where element s's bits are. */
+static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_t s,
+                                              int64_t n, uint32_t *words)
 {
-    uint32_t words[4 * (PYWD_TILE / 8 + 2)];
     uint64_t first = (uint64_t)s >> 3, step_hi = (lp->step >> 32) & 0xFFFFu;
     int count = (int)((((uint64_t)(s + n) + 7) >> 3) - first), j = 0;
     uint32_t id = (uint32_t)(lp->ids ? lp->ids[t] : t), c2 = id | ((uint32_t)k << 24);
     uint32_t c3 = (uint32_t)lp->step, k0 = (uint32_t)lp->seed, k1 = (uint32_t)(lp->seed >> 32);
     uint64_t base = first + (step_hi << 48);
-    int64_t i, skip = s - (int64_t)(first << 3);
+    int64_t skip = s - (int64_t)(first << 3);
 #ifdef PYWD_PHILOX_X8
     j = pywd_philox_words_x8(k0, k1, base, c2, c3, count, words);
 #endif
@@ -122,21 +123,24 @@ static inline void pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_
         pywd_philox_block blk = pywd_philox4x32((uint32_t)c, (uint32_t)(c >> 32), c2, c3, k0, k1);
         memcpy(words + 4 * j, blk.v, sizeof blk.v);
     }
-    for (i = 0; i < n; i++) {
-        int64_t lane = skip + i;
-        noise[i] = (uint16_t)(words[lane >> 1] >> (16 * (lane & 1)));
-    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (j = 0; j < 4 * count; j++) words[j] = (words[j] << 16) | (words[j] >> 16);
+#endif
+    /* lane j of a block is 16-bit half j of its words, low half first: in memory order on a
+     * little-endian machine (swapped above on a big-endian one) */
+    return (const uint16_t *)words + skip;
 }
 
 /* Rounds a written tile back into its 16-bit array (nothing to do for float32). */
 static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int64_t t, int k,
                                  int64_t s, int64_t n, const float *tile)
 {
-    uint16_t noise[PYWD_TILE], *dst = (uint16_t *)base + s;
+    uint32_t words[4 * (PYWD_TILE / 8 + 1)];
+    uint16_t *dst = (uint16_t *)base + s;
     int64_t i;
     if (dtype == PYWD_DTYPE_F32) return;
     if (lp->rounding == PYWD_ROUND_STOCHASTIC) {
-        pywd_tile_noise(lp, t, k, s, n, noise);
+        const uint16_t *noise = pywd_tile_noise(lp, t, k, s, n, words);
         if (dtype == PYWD_DTYPE_BF16)
             for (i = 0; i < n; i++) dst[i] = pywd_f32_to_bf16(tile[i], noise[i]);
         else
@@ -163,8 +167,9 @@ static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *c
     float scratch[PYWD_LOWP_ARGS][PYWD_TILE];
     int64_t s;
     int k;
-    for (s = begin; s < end; s += PYWD_TILE) {
-        int64_t n = end - s < PYWD_TILE ? end - s : PYWD_TILE;
+    for (s = begin; s < end;) {
+        /* tiles end at multiples of PYWD_TILE, so that each covers whole Philox blocks */
+        int64_t stop = (s / PYWD_TILE + 1) * PYWD_TILE, n = (stop < end ? stop : end) - s;
         float *a[PYWD_LOWP_ARGS] = {0};
         for (k = 0; k < nargs; k++)
             if (args[k]) a[k] = pywd_tile_in(lp->dtype[k], args[k][t], s, n, scratch[k]);
@@ -172,6 +177,7 @@ static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *c
         for (k = 0; k < nargs; k++)
             if (args[k] && (written >> k & 1u))
                 pywd_tile_out(lp, lp->dtype[k], args[k][t], t, k, s, n, a[k]);
+        s += n;
     }
 }
 
