@@ -2,7 +2,7 @@
 
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
             decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
-            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding=None,
+            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
             rng=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 

@@ -66,7 +66,7 @@ _ADAM_DOC = """{summary}
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-         grad_scale=1.0, max_grad_norm=None, rounding=None, rng=None):
+         grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
@@ -76,7 +76,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
           decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
-          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding=None, rng=None):
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,

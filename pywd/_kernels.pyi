@@ -4,10 +4,15 @@ from typing import Any, Literal, final
 
 import numpy.typing as npt
 
-from ._typing import ArrayIn, Arrays, Decay, Nonfinite
+from ._generator import Generator
+from ._typing import ArrayIn, Arrays, Decay, Nonfinite, Rounding
+
+Rng = int | Generator | None
 
 NONFINITE_MODES: tuple[str, ...]
 DECAY_MODES: tuple[str, ...]
+ROUNDING_MODES: tuple[str, ...]
+DT_F64_CODE: int
 
 @final
 class StepResult:
@@ -30,6 +35,7 @@ def sgd(
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
@@ -38,6 +44,7 @@ def sgdw(
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -47,6 +54,7 @@ def adam(
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -56,6 +64,7 @@ def adamw(
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
@@ -64,6 +73,7 @@ def rmsprop(
     cautious_decay: bool = False, decay_to: Arrays | None = None, momentum: float = 0.0,
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
@@ -71,6 +81,7 @@ def adagrad(
     decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
     decay_to: Arrays | None = None, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def lion(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
@@ -78,9 +89,12 @@ def lion(
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
 ) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
-          max_lr: float | None = None, decay_to: Arrays | None = None) -> None: ...
+          max_lr: float | None = None, decay_to: Arrays | None = None,
+          step: int | None = None, rounding: Rounding = "stochastic",
+          rng: Rng = None) -> None: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 
@@ -89,8 +103,9 @@ def _check_arrays(params: Any, name: str = "params", lowp: bool = False) -> None
 class _Batch:
     def _subset(self, positions: Sequence[int], ops: tuple[int, ...]) -> _Batch: ...
     def _partition(
-        self, positions: Sequence[int], keys: Sequence[int] | None = None,
-    ) -> list[tuple[bool, Any, Sequence[int]]]: ...
+        self, positions: Sequence[int], ops: tuple[int, ...],
+        keys: Sequence[int] | None = None,
+    ) -> list[tuple[tuple[int, ...], Any, Sequence[int]]]: ...
 
 def _check_step(
     params: Sequence[Any], grads: Sequence[Any],

@@ -3,7 +3,7 @@
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
          decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-         step=None, rounding=None, rng=None):
+         step=None, rounding="stochastic", rng=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 

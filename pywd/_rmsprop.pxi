@@ -4,7 +4,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
             cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-            step=None, rounding=None, rng=None):
+            step=None, rounding="stochastic", rng=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::

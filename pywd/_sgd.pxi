@@ -3,7 +3,7 @@
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
         decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
-        grad_scale=1.0, max_grad_norm=None, step=None, rounding=None, rng=None):
+        grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -124,7 +124,7 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
 def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, decay_to=None, maximize=False, first_step=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None, rounding=None,
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic",
          rng=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
@@ -143,7 +143,7 @@ def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None,
-          step=None, rounding=None, rng=None):
+          step=None, rounding="stochastic", rng=None):
     """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
 
     For each parameter ``w``::

@@ -25,3 +25,5 @@ TensorT = TypeVar("TensorT", bound=ArrayIn)             # init returns what it w
 
 Decay = Literal["l2", "decoupled", "independent", "corrected", "l1"]
 Nonfinite = Literal["propagate", "skip", "raise"]
+# how the values stored in bfloat16/float16 arrays are rounded
+Rounding = Literal["stochastic", "nearest"]

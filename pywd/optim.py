@@ -22,7 +22,7 @@ from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from . import _kernels, _torch_state, lr_scheduler, memory
+from . import _generator, _kernels, _torch_state, lr_scheduler, memory
 from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
 from ._typing import ArrayIn, Decay, Nonfinite
 from .flat import FlatParams
@@ -47,7 +47,9 @@ __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "L
 STATE_FORMAT = "pywd.optim/1"
 # Hyper-parameters whose default is None (unset), with the type of their values:
 # state_dict saves None as an empty array.
-OPTIONAL_HYPER = {"max_lr": float, "decay_to": str}
+OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
+# the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
+STATE_DTYPES = ("float32", "bfloat16", "float16")
 # A group with decay_to keeps each parameter's anchor as this state array (only read).
 ANCHOR = "decay_to"
 # Step counters stay below this (the update functions take step < 2**62), so that they always
@@ -81,6 +83,14 @@ class Optimizer:
     runs: pywd has one implementation, one fused C call per list of arrays.
     ``differentiable=True`` is refused, as no autograd graph sees a NumPy update.
 
+    16-bit storage: params, their gradients and (``state_dtype=``, per group) the state may
+    be bfloat16 or float16; the update computes in float32 and rounds each stored value once
+    (``rounding=``, per group: "stochastic", the default, or "nearest"). Stochastic rounding
+    draws its bits from the optimiser's seed (``rng=``: an int, a Generator's seed, or None
+    for one drawn from the default generator, so ``pywd.seed`` makes runs repeat) and the
+    step, counted in ``rounding_step``; both are saved by state_dict, so a resumed run gets
+    the bytes of an uninterrupted one.
+
     Per step and parameter, a subclass runs its functional kernel (the equations are in
     :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
     parameters doing those lines; torch equivalent: ``torch.optim.Optimizer``.
@@ -89,10 +99,15 @@ class Optimizer:
     state_arrays: tuple[str, ...] = ()
     state_counters: tuple[str, ...] = ()
     nonnegative_state: tuple[str, ...] = ()
+    # the update function has no step of its own: stochastic rounding gets rounding_step's
+    step_for_rounding = False
 
     def __init__(self, params: Params, defaults: dict[str, Any],
-                 torch_options: Mapping[str, Any] | None = None) -> None:
+                 torch_options: Mapping[str, Any] | None = None,
+                 rng: int | _generator.Generator | None = None) -> None:
         _check_torch_options(torch_options or {}, defaults, type(self).__name__)
+        self.rounding_seed = _rounding_seed(rng)
+        self.rounding_step = 0    # steps applied so far (the next one rounds with this + 1)
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[int, dict[str, Any]] = _StateDict()
@@ -142,6 +157,7 @@ class Optimizer:
                            for i, p in enumerate(params)]
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
+        _check_storage(group)
         anchors = _anchors(group)
         self._check_group(group)
         if check_all:
@@ -307,10 +323,15 @@ class Optimizer:
             if not dry_run:
                 self.skipped_steps += 1
             return result
+        rounding = dict(rng=self.rounding_seed)
+        if self.step_for_rounding:
+            rounding["step"] = self.rounding_step + 1
         for group, positions, key in runs.values():
             names = [name for name, _ in self._needed(group)]
-            options = dict(grad_scale=scale, **_anchored(group))
+            options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
+                           **rounding, **_anchored(group))
             self._update(group, batch._subset(positions, self._ops(*names)), key, options)
+        self.rounding_step += 1
         return result
 
     def _state_of(self, group, indices, params, created, advanced):
@@ -390,7 +411,9 @@ class Optimizer:
                                      f"(its group's decay_to is {group['decay_to']!r}): "
                                      f"anchors are taken when the group is added")
                 if name not in state:
-                    array = memory.zeros_like(params[i])   # placed for streaming (issue 12)
+                    p = params[i]                          # placed for streaming (issue 12)
+                    array = memory.zeros(p.shape, _state_dtype(group, p),
+                                         "F" if _fortran(p) else "C")
                     if fill:
                         array[...] = fill
                     state[name] = array
@@ -481,7 +504,9 @@ class Optimizer:
     def state_dict(self) -> dict[str, np.ndarray]:
         """A flat dict of arrays (copies): ``np.savez(path, **opt.state_dict())`` saves it."""
         out = {"format": np.array(STATE_FORMAT), "optimizer": np.array(type(self).__name__),
-               "skipped_steps": np.array(self.skipped_steps, dtype=np.int64)}
+               "skipped_steps": np.array(self.skipped_steps, dtype=np.int64),
+               "rounding_seed": np.array(self.rounding_seed, dtype=np.uint64),
+               "rounding_step": np.array(self.rounding_step, dtype=np.int64)}
         for g, (group, indices) in enumerate(self._group_indices()):
             out[f"param_groups/{g}/params"] = np.array(indices, dtype=np.int64)
             for key in self.defaults:
@@ -523,7 +548,10 @@ class Optimizer:
         skipped = entries.get("skipped_steps", np.array(0))   # absent: saved before it existed
         if skipped.shape != () or skipped.dtype.kind not in "iu" or skipped < 0:
             raise ValueError(f"state_dict['skipped_steps'] must be an int >= 0, got {skipped!r}")
-        known = {"format", "optimizer", "skipped_steps"} | {
+        # absent (saved before 16-bit storage, or by torch): this optimiser's own
+        seed = _count_entry(entries, "rounding_seed", self.rounding_seed, 2**64)
+        rounding_step = _count_entry(entries, "rounding_step", self.rounding_step, STEP_LIMIT)
+        known = {"format", "optimizer", "skipped_steps", "rounding_seed", "rounding_step"} | {
             k for k in entries if k.startswith("param_groups/") and "/extra/" in k} | {
             k for k in entries if k.startswith("param_groups/") and k.endswith("/param_names")} | {
             f"param_groups/{g}/{key}"
@@ -538,6 +566,7 @@ class Optimizer:
         owner.update({i: _ParamState(owner, entry) for i, entry in new_state.items()})
         self.state = owner
         self.skipped_steps = int(skipped)
+        self.rounding_seed, self.rounding_step = seed, rounding_step
 
     def _load_groups(self, entries):
         n_saved = len({k.split("/")[1] for k in entries if k.startswith("param_groups/")})
@@ -581,6 +610,9 @@ class Optimizer:
 
     def _load_state(self, entries, params, new_groups):
         state: dict[int, dict[str, Any]] = {}
+        state_dtypes = {i: _state_dtype({**group, **loaded}, params[i])
+                        for (group, indices), loaded in zip(self._group_indices(), new_groups)
+                        for i in indices}
         names = [*self.state_arrays, ANCHOR, *self.state_counters]
         for key, value in entries.items():
             if not key.startswith("state/"):
@@ -599,13 +631,18 @@ class Optimizer:
                 state.setdefault(i, {})[name] = int(value)
                 continue
             param = params[i]
-            if value.dtype != param.dtype or value.shape != param.shape:
+            want = param.dtype if name == ANCHOR else state_dtypes[i]
+            if want.name == "bfloat16" and value.dtype.kind == "V" and value.dtype.itemsize == 2 \
+                    and value.dtype.fields is None:
+                value = value.view(want)    # numpy.savez stores bfloat16 as 2 raw bytes
+            if value.dtype != want or value.shape != param.shape:
                 raise ValueError(f"state_dict[{key!r}] is {value.dtype} {value.shape}, but its "
-                                 f"parameter is {param.dtype} {param.shape}")
+                                 f"parameter's state is {np.dtype(want)} {param.shape}")
             if name in self.nonnegative_state and not (value >= 0).all():
                 raise ValueError(f"state_dict[{key!r}] must be >= 0 everywhere (a running "
                                  f"average of squares), and has NaN or negative values")
-            array = memory.empty_like(param)  # the parameter's memory order, as kernels need
+            array = memory.empty(param.shape, value.dtype,   # the parameter's memory order,
+                                 "F" if _fortran(param) else "C")   # as kernels need
             array[...] = value
             state.setdefault(i, {})[name] = array
         if self.state_counters:
@@ -868,6 +905,75 @@ def _anchored(group):
     return {"decay_to": _kernels.ANCHORS_IN_BATCH} if group.get("decay_to") is not None else {}
 
 
+def _rounding_seed(rng):
+    """The optimiser's stochastic-rounding seed from rng=: an int, a Generator's seed, or
+    for None one drawn from the default generator (advancing it by one block), so that after
+    pywd.seed(n) optimisers repeat, and two optimisers do not share bits."""
+    if rng is None:
+        gen = _generator.default_generator()
+        position = gen.position
+        words = _kernels._philox((position & 0xFFFFFFFF, position >> 32, 0xFFFFFFFF,
+                                  0xFFFFFFFF), (gen.seed & 0xFFFFFFFF, gen.seed >> 32))
+        gen.position = (position + 1) % 2**64
+        return int(words[0]) | int(words[1]) << 32
+    return _generator.as_generator(rng).seed
+
+
+def _check_storage(group):
+    """A group's rounding and state_dtype (normalised to a name or None), against its
+    params: 16-bit storage goes with float32 computation, float64 stays float64."""
+    rounding = group.get("rounding", "stochastic")
+    if not isinstance(rounding, str) or rounding not in _kernels.ROUNDING_MODES:
+        raise ValueError(f"rounding must be one of {_kernels.ROUNDING_MODES}, got {rounding!r}")
+    state_dtype = group.get("state_dtype")
+    if state_dtype is None:
+        return
+    try:
+        name = np.dtype(state_dtype).name
+    except TypeError:
+        name = str(state_dtype)
+    if name not in STATE_DTYPES:
+        raise ValueError(f"state_dtype must be None (the params' dtype) or one of "
+                         f"{STATE_DTYPES}, got {state_dtype!r}")
+    if name == "bfloat16":
+        _bfloat16()                     # needs ml_dtypes: say so now, not at the first step
+    group["state_dtype"] = name
+    for i, p in enumerate(group["params"]):
+        if p.dtype == np.float64:
+            raise ValueError(f"state_dtype={name!r} is for float32 and 16-bit params; "
+                             f"params[{i}] is float64 (float64 keeps float64 state)")
+
+
+def _bfloat16():
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError("bfloat16 storage needs ml_dtypes (pip install 'pywd[lowp]')") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def _state_dtype(group, param):
+    """The dtype of a parameter's state arrays: its group's state_dtype, else its own."""
+    name = group.get("state_dtype")
+    if name is None:
+        return param.dtype
+    return _bfloat16() if name == "bfloat16" else np.dtype(name)
+
+
+def _fortran(a):
+    return a.flags.f_contiguous and not a.flags.c_contiguous
+
+
+def _count_entry(entries, key, default, limit):
+    """An optional int entry of a state_dict in [0, limit), or default when absent."""
+    value = entries.get(key)
+    if value is None:
+        return default
+    if value.shape != () or value.dtype.kind not in "iu" or not 0 <= int(value) < limit:
+        raise ValueError(f"state_dict[{key!r}] must be an int in [0, {limit}), got {value!r}")
+    return int(value)
+
+
 def _decay_options(group):
     """A group's max_lr (its own, else the lr it was built with) and cautious_decay."""
     max_lr = group["max_lr"]
@@ -918,17 +1024,20 @@ class SGD(Optimizer):
     """
 
     state_arrays = ("momentum_buffer",)
+    step_for_rounding = True
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None,
+                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype),
+                         torch_options, rng)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only
@@ -970,11 +1079,13 @@ class SGDW(SGD):
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None,
+                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
                          maximize=maximize, decay=decay, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, **torch_options)
+                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
+                         state_dtype=state_dtype, rng=rng, **torch_options)
 
 
 class Adam(Optimizer):
@@ -1001,7 +1112,9 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
                  max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, **torch_options: bool | None) -> None:
+                 decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
         if decoupled_weight_decay is not False:     # torch's spelling of AdamW
             if decoupled_weight_decay is not True:
                 raise TypeError(f"decoupled_weight_decay must be a bool, "
@@ -1013,8 +1126,9 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype),
+                         torch_options, rng)
 
     @staticmethod
     def _hyper(group):
@@ -1056,11 +1170,13 @@ class AdamW(Adam):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None,
+                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, **torch_options)
+                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
+                         state_dtype=state_dtype, rng=rng, **torch_options)
 
 
 class RMSprop(Optimizer):
@@ -1077,6 +1193,7 @@ class RMSprop(Optimizer):
     """
 
     state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    step_for_rounding = True
     state_counters = ("step",)
     nonnegative_state = ("square_avg",)
 
@@ -1084,12 +1201,15 @@ class RMSprop(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
                  centered: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, **torch_options: bool | None) -> None:
+                 decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype),
+                         torch_options, rng)
 
     @staticmethod
     def _hyper(group):
@@ -1131,12 +1251,15 @@ class Adagrad(Optimizer):
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
                  eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
                  max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, **torch_options: bool | None) -> None:
+                 decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype),
+                         torch_options, rng)
 
     @staticmethod
     def _hyper(group):
@@ -1173,16 +1296,19 @@ class Lion(Optimizer):
     """
 
     state_arrays = ("exp_avg",)
+    step_for_rounding = True
 
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None,
+                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype),
+                         torch_options, rng)
 
     @staticmethod
     def _hyper(group):

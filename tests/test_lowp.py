@@ -429,3 +429,132 @@ def test_a_decaying_average_decays_with_stochastic_rounding_and_sticks_to_neares
     assert (nearest.astype(np.float32) == 1).all()
     mean = stochastic.astype(np.float64).mean()
     assert abs(mean - 0.999 ** 2000) < 0.01 * 0.999 ** 2000 + 0.005, mean
+
+
+# ------------------------------------------------------------------- optimiser classes
+def bf16_model(rng, dtype=BF16):
+    return [make_array(rng, shape, np.float32, order).astype(dtype, order="K")
+            for shape, order in [((40, 30), "C"), ((30,), "C"), ((7, 9), "F"), ((513,), "C")]]
+
+
+def grads_like(params, rng, dtype=BF16):
+    return [make_array(rng, p.shape, np.float32, "F" if p.flags.f_contiguous and
+                       not p.flags.c_contiguous else "C").astype(dtype, order="K")
+            for p in params]
+
+
+@pytest.mark.parametrize("state_dtype", [None, "float32", "float16"])
+def test_adamw_class_equals_its_function_calls(state_dtype):
+    """The class's step is the function's with the step count as the rounding step and each
+    parameter's index in the optimiser as its tensor index."""
+    rng = np.random.default_rng(0)
+    params = bf16_model(rng)
+    ref = [p.copy(order="K") for p in params]
+    dtype = BF16 if state_dtype is None else np.dtype(state_dtype)
+    m = [np.zeros_like(p, dtype=dtype) for p in ref]        # (zeros_like keeps F order)
+    v = [np.zeros_like(a) for a in m]
+    opt = pywd.optim.AdamW(params, lr=1e-2, weight_decay=0.1, state_dtype=state_dtype, rng=42)
+    for step in range(1, 6):
+        grads = grads_like(params, rng)
+        opt.step(grads)
+        pywd.adamw(ref, grads, m, v, step=step, lr=1e-2, weight_decay=0.1, rng=42)
+        for a, b in zip(params, ref):
+            assert_same_bytes(a, b)
+    assert opt.state[0]["exp_avg"].dtype == dtype
+    assert opt.rounding_step == 5
+
+
+@pytest.mark.parametrize("cls", [pywd.optim.SGD, pywd.optim.RMSprop, pywd.optim.Lion])
+def test_classes_without_a_step_round_with_the_optimisers_step_count(cls):
+    rng = np.random.default_rng(1)
+    params = bf16_model(rng)
+    ref = [p.copy(order="K") for p in params]
+    kw = dict(lr=1e-3, weight_decay=0.01)
+    if cls is pywd.optim.SGD:
+        kw["momentum"] = 0.9
+    opt = cls(params, rng=7, **kw)
+    twin = cls(ref, rng=8, **kw)                      # another seed: other bytes
+    for _ in range(3):
+        grads = grads_like(params, rng)
+        opt.step(grads)
+        twin.step(grads)
+    assert any(a.tobytes() != b.tobytes() for a, b in zip(params, ref))
+    again = [p for p in bf16_model(np.random.default_rng(1))]
+    same = cls(again, rng=7, **kw)
+    rng = np.random.default_rng(1)
+    bf16_model(rng)
+    for _ in range(3):
+        same.step(grads_like(again, rng))
+    for a, b in zip(params, again):
+        assert_same_bytes(a, b)
+
+
+def test_grouping_does_not_change_the_bytes():
+    """Tensor indices are the parameters' positions in the optimiser: one group, a group per
+    parameter or groups sharing a kernel call, the random bits are the same."""
+    results = []
+    for layout in ("one", "each", "two"):
+        rng = np.random.default_rng(2)
+        params = bf16_model(rng)
+        groups = {"one": [{"params": params}],
+                  "each": [{"params": [p]} for p in params],
+                  "two": [{"params": params[:1]}, {"params": params[1:], "lr": 1e-2}]}[layout]
+        opt = pywd.optim.Adam(groups, lr=1e-2, rng=3)
+        for _ in range(3):
+            opt.step(grads_like(params, rng))
+        results.append(params)
+    for other in results[1:]:
+        for a, b in zip(other, results[0]):
+            assert_same_bytes(a, b)
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one(tmp_path):
+    rng = np.random.default_rng(4)
+    grads = [grads_like(bf16_model(np.random.default_rng(4)), rng) for _ in range(8)]
+    whole = bf16_model(np.random.default_rng(4))
+    opt = pywd.optim.SGD(whole, lr=0.1, momentum=0.9, rng=5, state_dtype="bfloat16")
+    for g in grads:
+        opt.step(g)
+    first = bf16_model(np.random.default_rng(4))
+    opt = pywd.optim.SGD(first, lr=0.1, momentum=0.9, rng=5, state_dtype="bfloat16")
+    for g in grads[:4]:
+        opt.step(g)
+    np.savez(tmp_path / "opt.npz", **opt.state_dict())
+    resumed = pywd.optim.SGD(first, lr=0.1, momentum=0.9, state_dtype="bfloat16")  # other seed
+    resumed.load_state_dict(np.load(tmp_path / "opt.npz"))
+    assert resumed.rounding_seed == 5 and resumed.rounding_step == 4
+    assert resumed.state[0]["momentum_buffer"].dtype == BF16
+    for g in grads[4:]:
+        resumed.step(g)
+    for a, b in zip(first, whole):
+        assert_same_bytes(a, b)
+
+
+def test_the_default_seed_follows_pywd_seed():
+    pywd.seed(123)
+    a = pywd.optim.AdamW([np.ones(3, BF16)]).rounding_seed
+    b = pywd.optim.AdamW([np.ones(3, BF16)]).rounding_seed
+    pywd.seed(123)
+    assert pywd.optim.AdamW([np.ones(3, BF16)]).rounding_seed == a != b
+
+
+def test_storage_options_are_checked_when_the_group_is_added():
+    with pytest.raises(ValueError, match=r"state_dtype='bfloat16' is for float32 and 16-bit "
+                                         r"params; params\[0\] is float64"):
+        pywd.optim.Adam([np.ones(3)], state_dtype="bfloat16")
+    with pytest.raises(ValueError, match=r"state_dtype must be None \(the params' dtype\) or "
+                                         r"one of \('float32', 'bfloat16', 'float16'\), got "
+                                         r"'int8'"):
+        pywd.optim.Adam([np.ones(3, np.float32)], state_dtype="int8")
+    with pytest.raises(ValueError, match=r"rounding must be one of"):
+        pywd.optim.SGD([np.ones(3, BF16)], rounding="down")
+    with pytest.raises(TypeError, match=r"rng must be an int seed"):
+        pywd.optim.SGD([np.ones(3, BF16)], rng="seed")
+    opt = pywd.optim.Adam([np.ones(3, np.float32)], state_dtype=np.float16)
+    opt.step([np.ones(3, np.float32)])
+    assert opt.state[0]["exp_avg"].dtype == np.float16
+    state = opt.state_dict()
+    state["state/0/exp_avg"] = state["state/0/exp_avg"].astype(np.float32)
+    with pytest.raises(ValueError, match=r"state/0/exp_avg'\] is float32 \(3,\), but its "
+                                         r"parameter's state is float16 \(3,\)"):
+        opt.load_state_dict(state)

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DECAY_DEFAULTS, grads_for, model, run_steps, saved, snapshot
+from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
+                     snapshot)
 from pywd.optim import SGD, SGDW, Adagrad, Adam, AdamW, Lion, RMSprop
 
 
@@ -21,19 +22,19 @@ from pywd.optim import SGD, SGDW, Adagrad, Adam, AdamW, Lion, RMSprop
 def test_defaults_follow_torch_and_the_paper():
     assert Adam(model()).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                                           weight_decay=0.0, amsgrad=False, maximize=False,
-                                          decay="l2", **DECAY_DEFAULTS)
+                                          decay="l2", **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert AdamW(model()).defaults["weight_decay"] == 0.01
     assert AdamW(model()).defaults["decay"] == "decoupled"
     assert RMSprop(model()).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
                                              momentum=0.0, centered=False, maximize=False,
-                                             decay="l2", **DECAY_DEFAULTS)
+                                             decay="l2", **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert Adagrad(model()).defaults == dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                                              initial_accumulator_value=0.0, eps=1e-10,
                                              maximize=False, decay="l2",
-                                             **DECAY_DEFAULTS)
+                                             **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert Lion(model()).defaults == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0,
                                           maximize=False, decay="decoupled",
-                                          **DECAY_DEFAULTS)
+                                          **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
 
 
 OPTIMIZERS = [

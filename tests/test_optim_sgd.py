@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import DECAY_DEFAULTS, grads_for, model, run_steps, saved, snapshot
+from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
+                     snapshot)
 from pywd.optim import SGD, SGDW
 
 
@@ -20,7 +21,7 @@ def test_defaults_follow_torch():
     opt = SGD(model())
     assert opt.defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                                 nesterov=False, maximize=False, decay="l2",
-                                **DECAY_DEFAULTS)
+                                **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert SGDW(model()).defaults["decay"] == "decoupled"
 
 
@@ -155,10 +156,10 @@ LOAD_CASES = [
      r"state_dict\['optimizer'\] must be 'SGD'"),
     ("no-format", corrupt("format", None), ValueError, r"state_dict\['format'\] must be"),
     ("state-shape", corrupt("state/1/momentum_buffer", np.zeros(4)), ValueError,
-     r"state_dict\['state/1/momentum_buffer'\] is float64 \(4,\), but its parameter is "
-     r"float64 \(3,\)"),
+     r"state_dict\['state/1/momentum_buffer'\] is float64 \(4,\), but its parameter's state "
+     r"is float64 \(3,\)"),
     ("state-dtype", corrupt("state/0/momentum_buffer", np.zeros((4, 3), np.float32)), ValueError,
-     r"is float32 \(4, 3\), but its parameter is float64"),
+     r"is float32 \(4, 3\), but its parameter's state is float64"),
     ("state-unknown-name", corrupt("state/0/exp_avg", np.zeros((4, 3))), ValueError,
      r"'state/0/exp_avg' is not state/<param index>/<one of \['momentum_buffer', 'decay_to'\]>"),
     ("state-bad-index", corrupt("state/9/momentum_buffer", np.zeros(3)), ValueError,
