@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 
 import pywd
-from pywd import _kernels, reference
+from pywd import _kernels, bench_lowp, reference
 from pywd._config import config
 from pywd._models import resnet50_shapes
 
@@ -331,6 +331,8 @@ def run(quick=False):
                                 placements if streams else 1))
         rows += usual_rows(budget, placements)
         rows += optimizer_rows(budget)
+        lowp_sizes = {"16M": [(SIZES["16M"],)], "resnet50": resnet50_shapes()}
+        rows += bench_lowp.rows(best_time, lowp_sizes, budget, placements, _torch())
     rows += fill_rows(quick, budget)
     for row in rows:
         if "gb_per_s" not in row:
@@ -411,6 +413,7 @@ def targets(rows):
             per = many["pywd_s"] / many["arrays"]
             out.append((f"optim.{name} over 10^4 small arrays <= 300 ns per parameter",
                         per <= 300e-9, f"{per * 1e9:.0f} ns"))
+    out += bench_lowp.targets(rows)
     for name, dtype, times in (("normal", "float32", 6), ("uniform", "float32", 3),
                                ("trunc_normal", "float32", 10), ("normal", "float64", 3),
                                ("uniform", "float64", 3), ("trunc_normal", "float64", 3)):
@@ -525,7 +528,11 @@ def report(result, out=sys.stdout):
         f"10^9, Mel/s: 10^6). of RMW: that rate as a share of the probe's best; \"in "
         f"cache\": the arrays fit in this machine's {cache_mb:.0f} MB cache, so memory "
         f"bandwidth does not bound them (the 10^4x16 rows: judge the time per array, "
-        f"below).", 90), file=out)
+        f"below). 16-bit rows (adamw SR: stochastic rounding, RN: to nearest; dtype: all "
+        f"bf16, f32/b16 float32 params and grads with bf16 state, b16/f32 bf16 params with "
+        f"float32 grads and state): the NumPy loop column holds pywd's float32 AdamW on the "
+        f"same shapes, so the speed-up is what the fewer bytes buy; torch: its fused AdamW "
+        f"on bf16 tensors (round to nearest).", 90), file=out)
     print("the project's speed targets, on this run:", file=out)
     for t in result["targets"]:
         verdict = "met" if t["met"] else "below the project's target on this run"

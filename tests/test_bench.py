@@ -148,3 +148,27 @@ def test_orthogonal_is_judged_against_torch_when_torch_was_timed():
     assert met == {"orthogonal_ 2048x2048 no slower than torch.nn.init.orthogonal_": False}
     met = {t["target"]: t["met"] for t in bench.targets([row])}
     assert met == {"orthogonal_ 2048x2048 no slower than numpy.linalg.qr": True}
+
+
+def test_16_bit_rows_count_their_storage_bytes_and_are_judged():
+    """Issue 16's rows: all-bf16 AdamW moves 14 bytes per element, float32 params with bf16
+    state 20, bf16 params with float32 state 24; each is timed beside float32 AdamW."""
+    from pywd import bench_lowp
+    pytest.importorskip("ml_dtypes")
+    assert {k: bench_lowp.bytes_per_element(d) for k, (d, _) in bench_lowp.CASES.items()} == {
+        ("adamw SR", "bf16"): 14, ("adamw RN", "bf16"): 14, ("adamw SR", "f32/b16"): 20,
+        ("adamw SR", "b16/f32"): 24}
+    calls = []
+
+    def fake_time(fn, budget):          # runs each case twice (two steps), times nothing
+        fn(), fn()
+        calls.append(fn)
+        return 1e-3 * len(calls)
+    rows = bench_lowp.rows(fake_time, {"16M": [(1000,)]}, 0.01, 2)
+    assert len(rows) == len(bench_lowp.CASES) and len(calls) == 1 + 2 * len(rows)
+    first = rows[0]
+    assert (first["kernel"], first["dtype"], first["reference_s"]) == ("adamw SR", "bf16", 1e-3)
+    assert first["gb_per_s"] == 14 * 1000 / first["pywd_s"] / 1e9
+    (name, met, measured), = bench_lowp.targets(rows)
+    assert name.startswith("16M all-bf16 AdamW (stochastic rounding) >= 1.7x")
+    assert not met and measured == f"{first['speedup']:.2f}x"

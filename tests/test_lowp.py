@@ -558,3 +558,21 @@ def test_storage_options_are_checked_when_the_group_is_added():
     with pytest.raises(ValueError, match=r"state/0/exp_avg'\] is float32 \(3,\), but its "
                                          r"parameter's state is float16 \(3,\)"):
         opt.load_state_dict(state)
+
+
+def test_decay_far_below_the_16_bit_spacing_shrinks_weights_as_float32_does():
+    """Decoupled decay with lr*wd = 1e-5, 10^5 steps: float32 weights shrink by
+    (1 - 1e-5)**1e5 = e^-1; bfloat16 weights with stochastic rounding follow them (to nearest,
+    w*(1 - 1e-5) rounds back to w and nothing decays)."""
+    f32 = np.ones(256, np.float32)
+    stochastic = np.ones(256, BF16)
+    nearest = np.ones(256, BF16)
+    for step in range(1, 100_001):
+        pywd.decay(f32, lr=1e-3, weight_decay=1e-2)
+        pywd.decay(stochastic, lr=1e-3, weight_decay=1e-2, step=step, rng=2)
+    pywd.decay(nearest, lr=1e-3, weight_decay=1e-2, rounding="nearest")
+    assert (nearest.astype(np.float32) == 1).all()
+    target = float(f32[0])
+    assert abs(target - np.exp(-1)) < 1e-3
+    mean = stochastic.astype(np.float64).mean()
+    assert abs(mean - target) < 0.01 * target, (mean, target)
