@@ -155,6 +155,27 @@ static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int
     }
 }
 
+/* Kahan-compensated 16-bit params (torch-optimi's scheme): the compensation c (params'
+ * dtype) holds what rounding w lost. With old the tile's weights before the update and
+ * tile after it: s = c + (tile - old); w = round(old + s); c = round(s - (w - old)), both to
+ * nearest. So w + c carries the update to about float32's precision, with no random bits. */
+static inline void pywd_tile_kahan(int dtype, void *base, void *comp_base, int64_t s,
+                                   int64_t n, const float *old, const float *tile)
+{
+    pywd_lowp nearest = {{0}, PYWD_ROUND_NEAREST, 0, 0, 0, 0};
+    float c_tile[PYWD_TILE], sum[PYWD_TILE], rounded[PYWD_TILE];
+    const float *c = pywd_tile_in(dtype, comp_base, s, n, c_tile), *w;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        sum[i] = c[i] + (tile[i] - old[i]);
+        rounded[i] = old[i] + sum[i];
+    }
+    pywd_tile_out(&nearest, dtype, base, 0, 0, s, n, rounded);
+    w = pywd_tile_in(dtype, base, s, n, rounded); /* the stored weights, widened */
+    for (i = 0; i < n; i++) sum[i] = sum[i] - (w[i] - old[i]);
+    pywd_tile_out(&nearest, dtype, comp_base, 0, 0, s, n, sum);
+}
+
 /* A kernel's loop over one tile: a[k] is argument k's float32 tile (NULL if absent). */
 typedef void (*pywd_tile_fn)(const void *ctx, float *const *a, int64_t n);
 
@@ -164,7 +185,7 @@ static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *c
                                   unsigned written, int64_t t, int64_t begin, int64_t end,
                                   pywd_tile_fn fn, const void *ctx)
 {
-    float scratch[PYWD_LOWP_ARGS][PYWD_TILE];
+    float scratch[PYWD_LOWP_ARGS][PYWD_TILE], old[PYWD_TILE];
     int64_t s;
     int k;
     for (s = begin; s < end;) {
@@ -173,8 +194,11 @@ static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *c
         float *a[PYWD_LOWP_ARGS] = {0};
         for (k = 0; k < nargs; k++)
             if (args[k]) a[k] = pywd_tile_in(lp->dtype[k], args[k][t], s, n, scratch[k]);
+        if (lp->compensation) memcpy(old, a[0], (size_t)n * sizeof(float));
         fn(ctx, a, n);
-        for (k = 0; k < nargs; k++)
+        if (lp->compensation)
+            pywd_tile_kahan(lp->dtype[0], args[0][t], lp->compensation[t], s, n, old, a[0]);
+        for (k = lp->compensation ? 1 : 0; k < nargs; k++)
             if (args[k] && (written >> k & 1u))
                 pywd_tile_out(lp, lp->dtype[k], args[k][t], t, k, s, n, a[k]);
         s += n;

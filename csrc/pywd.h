@@ -46,6 +46,9 @@ typedef struct {
     int rounding;              /* enum pywd_rounding, for every 16-bit array written */
     uint64_t seed, step;       /* stochastic rounding's key and step (lowp.h) */
     const int64_t *ids;        /* per tensor, its index in the random bits; NULL: position */
+    /* NULL, or per tensor a Kahan compensation like its (16-bit) params: the params are then
+     * rounded to nearest with the compensation carrying what rounding lost (lowp.h) */
+    void *const *compensation;
 } pywd_lowp;
 
 /* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied

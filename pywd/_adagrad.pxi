@@ -3,7 +3,7 @@
 def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
             decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
             nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-            rng=None):
+            rng=None, compensation=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
@@ -65,17 +65,21 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3 + (decay_to is not None), &o)
+        b = checked_subset(params, 3 + (decay_to is not None)
+                           + (compensation is not None), &o)
     else:
         b = new_batch(4, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(state_sums, "state_sums", True)
+        add_compensation(b, compensation)
         add_anchors(b, decay_to)
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    h.lowp = &lp if setup_lowp(&lp, b, (0, 1, 2) + ((5,) if decay_to is not None else ()), rounding, rng, h.step) else NULL
+    slots = (0, 1, 2) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
+                               decay_to is not None) else NULL
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
 
 

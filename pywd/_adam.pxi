@@ -66,21 +66,23 @@ _ADAM_DOC = """{summary}
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
          amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-         grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None):
+         grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None,
+         compensation=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng)
+                     rounding, rng, compensation)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
           decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
-          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None):
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
+          rng=None, compensation=None):
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng)
+                     rounding, rng, compensation)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -96,7 +98,7 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
                decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
-               nonfinite, grad_scale, max_grad_norm, rounding, rng):
+               nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
     cdef pywd_adam_hyper h
     cdef GradOptions o
     cdef _Batch b
@@ -111,7 +113,8 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None), &o)
+        b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None)
+                           + (compensation is not None), &o)
     else:
         b = new_batch(6, False, True)
         b.add(params, "params", True)
@@ -123,12 +126,14 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                 raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass "
                                  "arrays like params (zeros before the first step)")
             b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
+        add_compensation(b, compensation)
         add_anchors(b, decay_to)
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     slots = (0, 1, 2, 3) + ((4,) if h.amsgrad else ()) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step) else NULL
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
+                               decay_to is not None) else NULL
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -13,6 +13,8 @@ NONFINITE_MODES: tuple[str, ...]
 DECAY_MODES: tuple[str, ...]
 ROUNDING_MODES: tuple[str, ...]
 DT_F64_CODE: int
+ANCHORS_IN_BATCH: object
+COMPENSATION_IN_BATCH: object
 
 @final
 class StepResult:
@@ -36,6 +38,7 @@ def sgd(
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
     step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
@@ -45,6 +48,7 @@ def sgdw(
     first_step: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
     step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -55,6 +59,7 @@ def adam(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -65,6 +70,7 @@ def adamw(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
@@ -74,6 +80,7 @@ def rmsprop(
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
     step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
@@ -82,6 +89,7 @@ def adagrad(
     decay_to: Arrays | None = None, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def lion(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
@@ -90,11 +98,12 @@ def lion(
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
     step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
 ) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",
-          rng: Rng = None) -> None: ...
+          rng: Rng = None, compensation: Arrays | None = None) -> None: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
 

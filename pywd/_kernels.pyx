@@ -39,6 +39,7 @@ cdef extern from "pywd.h" nogil:
         int rounding
         uint64_t seed, step
         const int64_t *ids
+        void **compensation
 
     ctypedef struct pywd_sgd_hyper:
         double grad_mult

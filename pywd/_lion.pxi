@@ -3,7 +3,7 @@
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
          decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-         step=None, rounding="stochastic", rng=None):
+         step=None, rounding="stochastic", rng=None, compensation=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -61,17 +61,21 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3 + (decay_to is not None), &o)
+        b = checked_subset(params, 3 + (decay_to is not None)
+                           + (compensation is not None), &o)
     else:
         b = new_batch(4, False, True)
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)
+        add_compensation(b, compensation)
         add_anchors(b, decay_to)
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
-    h.lowp = &lp if setup_lowp(&lp, b, (0, 1, 2) + ((5,) if decay_to is not None else ()), rounding, rng, step) else NULL
+    slots = (0, 1, 2) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
+                               decay_to is not None) else NULL
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
 
 

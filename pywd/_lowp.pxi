@@ -19,16 +19,30 @@ LOWP_OPTIONS_DOC = """\
         or None for the default generator's (``pywd.seed``). The random bits are a function
         of (seed, step, tensor index in the list, argument, element) only: the same bytes at
         any thread count.
+    compensation : ndarray or list/tuple of ndarray, optional
+        Kahan summation for 16-bit params (torch-optimi's scheme), arrays like params of
+        their dtype, zeros at first, updated in place: the params are rounded to nearest and
+        the compensation keeps what the rounding lost (``s = c + update; w' = round(w + s);
+        c = round(s - (w' - w))``), so small updates accumulate without random bits, for 2
+        more bytes read and written per element.
 """
 
 
+cdef int add_compensation(_Batch b, object compensation) except -1:
+    """compensation's arrays (like params, written) as the batch's next argument."""
+    if compensation is not None:
+        b.add(compensation, "compensation", True)
+    return 0
+
+
 cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, object rng,
-                    object step) except -1:
+                    object step, object compensation=None, bint anchored=False) except -1:
     """Fills lp for a call whose batch arguments go to the kernel's array slots `slots`
-    (pywd.h: 0 params, 1 grads, 2.. state, 5 anchors), checking rounding= always and rng=
-    and step= when stochastic rounding will draw bits. Returns 1 if the call has a 16-bit
-    array (then the kernel takes lp), else 0."""
-    cdef int q, mode
+    (pywd.h: 0 params, 1 grads, 2.. state, 5 anchors; a compensation, added before the
+    anchors, has none), checking rounding= always and rng= and step= when stochastic
+    rounding will draw bits. Returns 1 if the call has a 16-bit array (then the kernel
+    takes lp), else 0."""
+    cdef int q, mode, comp = -1
     cdef bint draws = False
     if rounding is None:
         mode = PYWD_ROUND_STOCHASTIC
@@ -43,8 +57,19 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
     lp.rounding = mode
     lp.seed = lp.step = 0
     lp.ids = b.ids
+    lp.compensation = NULL
     for q in range(PYWD_LOWP_ARGS):
         lp.dtype[q] = DT_F32
+    if compensation is not None:
+        comp = b.nops - 1 - anchored
+        if b.n and not (b.codes[0] == DT_BF16 or b.codes[0] == DT_F16):
+            raise TypeError(f"compensation is for bfloat16 and float16 params; params are "
+                            f"{DTYPE_NAMES[b.codes[0]]}")
+        if b.n and b.codes[comp] != b.codes[0]:
+            raise TypeError(f"compensation must be {DTYPE_NAMES[b.codes[0]]} like params, got "
+                            f"{DTYPE_NAMES[b.codes[comp]]}")
+        slots = slots[:comp] + (-1,) + slots[comp:]
+        lp.compensation = arg(b, comp)
     if not b.lowp:
         return 0
     if len(slots) != b.nops:
@@ -53,6 +78,9 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
         raise ValueError("a call with 16-bit arrays indexes fewer than 2**24 tensors "
                          "(stochastic rounding's counters hold 24 bits of the index)")
     for q in range(b.nops):
+        if q == comp or (q == 0 and comp >= 0):    # Kahan: params rounded to nearest
+            lp.dtype[0] = b.codes[0]
+            continue
         lp.dtype[<int>slots[q]] = b.codes[q]
         draws = draws or (b.written[q] and (b.codes[q] == DT_BF16 or b.codes[q] == DT_F16))
     if draws and mode == PYWD_ROUND_STOCHASTIC:

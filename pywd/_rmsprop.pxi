@@ -4,7 +4,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
             cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-            step=None, rounding="stochastic", rng=None):
+            step=None, rounding="stochastic", rng=None, compensation=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
@@ -75,7 +75,8 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None), &o)
+        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None)
+                           + (compensation is not None), &o)
     else:
         b = new_batch(6, False, True)
         b.add(params, "params", True)
@@ -91,6 +92,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                 raise ValueError("grad_avgs are required when centered=True: pass arrays "
                                  "like params (zeros before the first step)")
             b.add(grad_avgs, "grad_avgs", True)
+        add_compensation(b, compensation)
         add_anchors(b, decay_to)
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
@@ -98,7 +100,8 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                     h.momentum)
     slots = ((0, 1, 2) + ((3,) if h.momentum != 0.0 else ()) + ((4,) if h.centered else ())
              + ((5,) if decay_to is not None else ()))
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
+                               decay_to is not None) else NULL
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
 
 

@@ -3,7 +3,8 @@
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
         decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
-        grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None):
+        grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None,
+        compensation=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -90,7 +91,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                          f"momentum={momentum!r}, dampening={dampening!r}")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
-        b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None), &o)
+        b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None)
+                           + (compensation is not None), &o)
     else:
         b = new_batch(4, False, True)
         b.add(params, "params", True)
@@ -101,12 +103,14 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
                                  "arrays like params (zeros, with first_step=True on the "
                                  "first step)")
             b.add(momentum_buffers, "momentum_buffers", True)
+        add_compensation(b, compensation)
         add_anchors(b, decay_to)
         b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
     slots = (0, 1) + ((2,) if h.momentum != 0.0 else ()) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
+                               decay_to is not None) else NULL
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
@@ -124,8 +128,8 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
 def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, decay_to=None, maximize=False, first_step=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic",
-         rng=None):
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
+         rounding="stochastic", rng=None, compensation=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
     step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
@@ -139,11 +143,12 @@ def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.
                nesterov=nesterov, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
                cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
                first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
-               max_grad_norm=max_grad_norm, step=step, rounding=rounding, rng=rng)
+               max_grad_norm=max_grad_norm, step=step, rounding=rounding, rng=rng,
+               compensation=compensation)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None,
-          step=None, rounding="stochastic", rng=None):
+          step=None, rounding="stochastic", rng=None, compensation=None):
     """Weight decay alone, in place: the SGD step of :func:`sgd` with a zero gradient.
 
     For each parameter ``w``::
@@ -194,12 +199,14 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
     b = new_batch(2, False, True)
     b.add(params, "params", True)
+    add_compensation(b, compensation)
     add_anchors(b, decay_to)
     b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
     slots = (0,) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step) else NULL
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
+                               decay_to is not None) else NULL
     run(decay_kernel, &h, b)
 
 

@@ -122,6 +122,8 @@ cdef int check_decay_factor(const pywd_decay *d, double lr) except -1:
 
 # decay_to of an optimiser's checked step: the anchors are its batch's last argument
 ANCHORS_IN_BATCH = object()
+# compensation of an optimiser's checked step: in its batch, before any anchors
+COMPENSATION_IN_BATCH = object()
 
 
 cdef int add_anchors(_Batch b, object decay_to) except -1:

@@ -52,6 +52,8 @@ OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
 STATE_DTYPES = ("float32", "bfloat16", "float16")
 # A group with decay_to keeps each parameter's anchor as this state array (only read).
 ANCHOR = "decay_to"
+# A group with kahan_sum keeps each (16-bit) parameter's Kahan compensation as this state.
+COMPENSATION = "compensation"
 # Step counters stay below this (the update functions take step < 2**62), so that they always
 # advance and save as int64.
 STEP_LIMIT = 2**62
@@ -330,6 +332,8 @@ class Optimizer:
             names = [name for name, _ in self._needed(group)]
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
                            **rounding, **_anchored(group))
+            if group.get("kahan_sum"):
+                options["compensation"] = _kernels.COMPENSATION_IN_BATCH
             self._update(group, batch._subset(positions, self._ops(*names)), key, options)
         self.rounding_step += 1
         return result
@@ -412,8 +416,8 @@ class Optimizer:
                                      f"anchors are taken when the group is added")
                 if name not in state:
                     p = params[i]                          # placed for streaming (issue 12)
-                    array = memory.zeros(p.shape, _state_dtype(group, p),
-                                         "F" if _fortran(p) else "C")
+                    dtype = p.dtype if name == COMPENSATION else _state_dtype(group, p)
+                    array = memory.zeros(p.shape, dtype, "F" if _fortran(p) else "C")
                     if fill:
                         array[...] = fill
                     state[name] = array
@@ -446,7 +450,7 @@ class Optimizer:
                 else:
                     for i, value in zip(indices, values):
                         column[i] = value
-        names = [name for name in (*self.state_arrays, ANCHOR) if name in lists]
+        names = [name for name in (*self.state_arrays, COMPENSATION, ANCHOR) if name in lists]
         self._step_ops = {name: 2 + k for k, name in enumerate(names)}
         return [(name, lists[name], name != ANCHOR) for name in names]
 
@@ -487,7 +491,8 @@ class Optimizer:
         """The state arrays a parameter of `group` needs: the optimiser's, then its anchor
         when the group decays towards one (created with the group: no initial value)."""
         anchor = ((ANCHOR, None),) if group.get("decay_to") is not None else ()
-        return self._state_needed(group) + anchor
+        kahan = ((COMPENSATION, 0.0),) if group.get("kahan_sum") else ()
+        return self._state_needed(group) + kahan + anchor
 
     def _update(self, group, arrays, key, options):
         """One kernel call over a run of `group`'s parameters (one dtype, one key): `arrays`
@@ -613,7 +618,7 @@ class Optimizer:
         state_dtypes = {i: _state_dtype({**group, **loaded}, params[i])
                         for (group, indices), loaded in zip(self._group_indices(), new_groups)
                         for i in indices}
-        names = [*self.state_arrays, ANCHOR, *self.state_counters]
+        names = [*self.state_arrays, COMPENSATION, ANCHOR, *self.state_counters]
         for key, value in entries.items():
             if not key.startswith("state/"):
                 continue
@@ -631,7 +636,7 @@ class Optimizer:
                 state.setdefault(i, {})[name] = int(value)
                 continue
             param = params[i]
-            want = param.dtype if name == ANCHOR else state_dtypes[i]
+            want = param.dtype if name in (ANCHOR, COMPENSATION) else state_dtypes[i]
             if want.name == "bfloat16" and value.dtype.kind == "V" and value.dtype.itemsize == 2 \
                     and value.dtype.fields is None:
                 value = value.view(want)    # numpy.savez stores bfloat16 as 2 raw bytes
@@ -925,6 +930,14 @@ def _check_storage(group):
     rounding = group.get("rounding", "stochastic")
     if not isinstance(rounding, str) or rounding not in _kernels.ROUNDING_MODES:
         raise ValueError(f"rounding must be one of {_kernels.ROUNDING_MODES}, got {rounding!r}")
+    kahan = group.get("kahan_sum", False)
+    if not isinstance(kahan, (bool, np.bool_)):
+        raise TypeError(f"kahan_sum must be a bool, got {kahan!r}")
+    if kahan:
+        for i, p in enumerate(group["params"]):
+            if p.dtype.name not in ("bfloat16", "float16"):
+                raise ValueError(f"kahan_sum=True is for bfloat16 and float16 params; "
+                                 f"params[{i}] is {p.dtype}")
     state_dtype = group.get("state_dtype")
     if state_dtype is None:
         return
@@ -1030,13 +1043,15 @@ class SGD(Optimizer):
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
                  cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype),
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
                          torch_options, rng)
 
     def _check_group(self, group, dtype=None):
@@ -1080,12 +1095,14 @@ class SGDW(SGD):
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
                          maximize=maximize, decay=decay, max_lr=max_lr,
                          cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, rng=rng, **torch_options)
+                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
+                         **torch_options)
 
 
 class Adam(Optimizer):
@@ -1113,7 +1130,8 @@ class Adam(Optimizer):
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
                  max_lr: float | None = None, cautious_decay: bool = False,
                  decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         if decoupled_weight_decay is not False:     # torch's spelling of AdamW
             if decoupled_weight_decay is not True:
@@ -1127,7 +1145,8 @@ class Adam(Optimizer):
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype),
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
                          torch_options, rng)
 
     @staticmethod
@@ -1171,12 +1190,14 @@ class AdamW(Adam):
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
                          cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, rng=rng, **torch_options)
+                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
+                         **torch_options)
 
 
 class RMSprop(Optimizer):
@@ -1202,13 +1223,15 @@ class RMSprop(Optimizer):
                  centered: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
                  decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype),
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
                          torch_options, rng)
 
     @staticmethod
@@ -1252,13 +1275,15 @@ class Adagrad(Optimizer):
                  eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
                  max_lr: float | None = None, cautious_decay: bool = False,
                  decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype),
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
                          torch_options, rng)
 
     @staticmethod
@@ -1302,12 +1327,14 @@ class Lion(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, rng: int | _generator.Generator | None = None,
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype),
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
                          torch_options, rng)
 
     @staticmethod

@@ -524,17 +524,26 @@ def round_to_16bit(x, dtype, rounding="stochastic", noise=None):
 
 
 def lowp_step(update, arrays, written, seed=0, step=1, rounding="stochastic", slots=None,
-              ids=None):
+              ids=None, compensation=None):
     """One update on 16-bit (or float32) arrays as the kernels do it: `arrays` a dict of name
     -> list of arrays (params, grads, state; any of float32, bfloat16, float16), `update` a
     function taking the same dict of float32 copies and updating them in place (a twin
     above, or a pywd kernel), `written` the names it writes, `slots` each name's argument
     slot (pywd.h: params 0, grads 1, state 2.., decay_to 5; default their order). Each
     written 16-bit array gets its float32 result rounded once (rounding_bits keyed by seed,
-    step, the tensor's index in the list (or ids[i]) and the slot)."""
+    step, the tensor's index in the list (or ids[i]) and the slot). With `compensation`
+    (arrays like the 16-bit params), params are Kahan-summed instead: in float32,
+    s = c + (new - old); w = nearest(old + s); c = nearest(s - (w - old))."""
     slots = slots or {name: k for k, name in enumerate(arrays)}
     wide = {name: [a.astype(np.float32) for a in values] for name, values in arrays.items()}
+    old = [w.copy() for w in wide["params"]]
     update(wide)
+    if compensation is not None:
+        for w, before, new, c in zip(arrays["params"], old, wide["params"], compensation):
+            total = c.astype(np.float32) + (new - before)
+            w[...] = (before + total).astype(w.dtype)
+            c[...] = (total - (w.astype(np.float32) - before)).astype(c.dtype)
+        written = [name for name in written if name != "params"]
     for name in written:
         for i, (a, w) in enumerate(zip(arrays[name], wide[name])):
             if a.dtype == np.float32:

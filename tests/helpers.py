@@ -15,7 +15,7 @@ MULTIPLICATIVE = ("decoupled", "independent", "corrected")
 # every optimiser class's decay options, by default
 DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False, decay_to=None)
 # and their storage options (16-bit state, rounding)
-STORAGE_DEFAULTS = dict(rounding="stochastic", state_dtype=None)
+STORAGE_DEFAULTS = dict(rounding="stochastic", state_dtype=None, kahan_sum=False)
 
 
 def assert_matches(actual, expected, what=""):

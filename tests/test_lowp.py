@@ -576,3 +576,89 @@ def test_decay_far_below_the_16_bit_spacing_shrinks_weights_as_float32_does():
     assert abs(target - np.exp(-1)) < 1e-3
     mean = stochastic.astype(np.float64).mean()
     assert abs(mean - target) < 0.01 * target, (mean, target)
+
+
+# ------------------------------------------------------------------ Kahan compensation
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(sorted(UPDATES)), decay=st.sampled_from(DECAY_MODES),
+       params_dtype=st.sampled_from([BF16, F16]), state_dtype=dtype_choice,
+       seed=st.integers(0, 2**32 - 1))
+def test_kahan_compensation_equals_the_twin_bit_for_bit(name, decay, params_dtype,
+                                                         state_dtype, seed):
+    rng = np.random.default_rng(seed)
+    _, states, _, _ = UPDATES[name]
+    dtypes = dict({k: state_dtype for k in states}, params=params_dtype, grads=BF16)
+    arrays = make_arrays(rng, name, [((300,), "C"), ((5, 7), "F")], dtypes)
+    comp = [np.asarray(make_array(rng, p.shape, np.float32, "F" if p.ndim == 2 else "C")
+                       * 1e-3).astype(params_dtype, order="K") for p in arrays["params"]]
+    call, _, options, _ = UPDATES[name]
+    kw = dict(options, weight_decay=0.02 if decay != "l1" else 1e-3, decay=decay, rng=3,
+              step=2)
+    twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
+    twin_comp = [c.copy(order="K") for c in comp]
+    slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})
+    reference.lowp_step(lambda wide: call(wide, **kw), twin, ["params", *states], seed=3,
+                        step=2, slots=slots, compensation=twin_comp)
+    call(arrays, compensation=comp, **kw)
+    for arg in arrays:
+        for a, b in zip(arrays[arg], twin[arg]):
+            assert_same_bytes(a, b, arg)
+    for a, b in zip(comp, twin_comp):
+        assert_same_bytes(a, b, "compensation")
+
+
+def test_kahan_summation_keeps_small_updates_without_random_bits():
+    """w = 1 plus 1e-4 per step for 10^4 steps: with a compensation buffer w reaches 2 (to
+    nearest alone it stays 1). The buffer is bfloat16 too, so each step may lose half its
+    spacing: |c| < 2^-8 here, so at most 2^-17 a step, 10^4 * 2^-17 = 0.08 in all; the same
+    every run (no random bits)."""
+    w, c = np.ones(64, BF16), np.zeros(64, BF16)
+    f32 = np.ones(64, np.float32)
+    g = np.full(64, -1e-4, np.float32)
+    for _ in range(10_000):
+        pywd.sgd(w, g, lr=1.0, compensation=c)
+        pywd.sgd(f32, g, lr=1.0)
+    total = w.astype(np.float64) + c.astype(np.float64)
+    assert np.abs(total - f32).max() <= 10_000 * 2.0 ** -17
+    assert np.abs(w.astype(np.float64) - f32).max() <= 10_000 * 2.0 ** -17 + 2.0 ** -8
+
+
+def test_kahan_needs_16_bit_params_and_a_compensation_of_their_dtype():
+    w, g = np.ones(4, np.float32), np.ones(4, np.float32)
+    with pytest.raises(TypeError, match=r"compensation is for bfloat16 and float16 params; "
+                                        r"params are float32"):
+        pywd.sgd(w, g, lr=0.1, compensation=np.zeros(4, BF16))
+    w16 = np.ones(4, BF16)
+    before = snapshot([w16])
+    with pytest.raises(TypeError, match=r"compensation must be bfloat16 like params, got "
+                                        r"float16"):
+        pywd.sgd(w16, g, lr=0.1, compensation=np.zeros(4, np.float16))
+    with pytest.raises(ValueError, match=r"params and compensation overlap"):
+        pywd.sgd(w16, g, lr=0.1, compensation=w16)
+    assert snapshot([w16]) == before
+
+
+def test_kahan_sum_in_a_class_keeps_a_compensation_per_parameter(tmp_path):
+    rng = np.random.default_rng(6)
+    params = bf16_model(rng)
+    ref = [p.copy(order="K") for p in params]
+    comp = [np.zeros_like(p) for p in ref]
+    m = [np.zeros_like(p, dtype=np.float32) for p in ref]
+    v = [np.zeros_like(p, dtype=np.float32) for p in ref]
+    opt = pywd.optim.AdamW(params, lr=1e-3, kahan_sum=True, state_dtype="float32", rng=1)
+    for step in range(1, 4):
+        grads = grads_like(params, rng)
+        opt.step(grads)
+        pywd.adamw(ref, grads, m, v, step=step, lr=1e-3, compensation=comp, rng=1)
+    for a, b, c in zip(params, ref, comp):
+        assert_same_bytes(a, b)
+    for i, c in enumerate(comp):
+        assert_same_bytes(opt.state[i]["compensation"], c)
+    np.savez(tmp_path / "opt.npz", **opt.state_dict())
+    again = pywd.optim.AdamW([p.copy(order="K") for p in params], lr=1e-3, kahan_sum=True,
+                             state_dtype="float32")
+    again.load_state_dict(np.load(tmp_path / "opt.npz"))
+    assert again.state[0]["compensation"].dtype == BF16
+    with pytest.raises(ValueError, match=r"kahan_sum=True is for bfloat16 and float16 params; "
+                                         r"params\[0\] is float32"):
+        pywd.optim.SGD([np.ones(3, np.float32)], kahan_sum=True)

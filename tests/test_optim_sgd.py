@@ -161,7 +161,8 @@ LOAD_CASES = [
     ("state-dtype", corrupt("state/0/momentum_buffer", np.zeros((4, 3), np.float32)), ValueError,
      r"is float32 \(4, 3\), but its parameter's state is float64"),
     ("state-unknown-name", corrupt("state/0/exp_avg", np.zeros((4, 3))), ValueError,
-     r"'state/0/exp_avg' is not state/<param index>/<one of \['momentum_buffer', 'decay_to'\]>"),
+     r"'state/0/exp_avg' is not state/<param index>/<one of \['momentum_buffer', 'compensation', "
+     r"'decay_to'\]>"),
     ("state-bad-index", corrupt("state/9/momentum_buffer", np.zeros(3)), ValueError,
      r"'state/9/momentum_buffer' is not state/<param index>"),
     ("groups-params", corrupt("param_groups/0/params", np.array([0, 1])), ValueError,
