@@ -65,9 +65,11 @@ static inline float pywd_f16_to_f32(uint16_t h)
 static inline uint16_t pywd_f32_to_bf16(float x, uint32_t r)
 {
     uint32_t b = pywd_f2u(x);
-    uint32_t rounded = (b + r) >> 16;
-    uint32_t nan = (b >> 16) | 0x0040u; /* quiet: a payload only in the low bits survives */
-    return (uint16_t)((b & 0x7FFFFFFFu) > 0x7F800000u ? nan : rounded);
+    /* NaN: made quiet, so that a payload only in the low bits survives, and not rounded;
+     * chosen by a mask in 32 bits, which keeps the loop to one pack (a select kept 16-bit
+     * and 32-bit halves and packed twice) */
+    uint32_t nan = (uint32_t)0 - (uint32_t)((b & 0x7FFFFFFFu) > 0x7F800000u);
+    return (uint16_t)((((b | 0x00400000u) & nan) | ((b + r) & ~nan)) >> 16);
 }
 
 /* float16: at |x| >= 2^-14 it keeps float32's top 10 mantissa bits (r, 13 bits, is added to
