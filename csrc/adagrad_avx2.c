@@ -9,6 +9,7 @@
 PYWD_AVX2_BEGIN
 #include "philox_avx2.h"
 #define PYWD_PHILOX_X8 1
+#define PYWD_F16C 1
 #include "lowp.h" /* its noise and conversions, vectorised for AVX2 */
 #define KERNEL_BODY "adagrad_impl.h"
 #define ISA_SUFFIX avx2

@@ -50,14 +50,14 @@ int pywd_team_size(int64_t total);
 #define PYWD_X86_DISPATCH 0
 #endif
 
-/* Compile what follows for AVX2 + FMA (the *_avx2.c units): gcc's target pragma, or clang's
+/* Compile what follows for AVX2 + FMA + F16C (the *_avx2.c units): gcc's target pragma, or clang's
  * equivalent (clang ignores the gcc pragma). */
 #if defined(__clang__)
 #define PYWD_AVX2_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
 #define PYWD_AVX2_END _Pragma("clang attribute pop")
 #else
-#define PYWD_AVX2_BEGIN _Pragma("GCC target(\"avx2,fma\")")
+#define PYWD_AVX2_BEGIN _Pragma("GCC target(\"avx2,fma,f16c\")")
 #define PYWD_AVX2_END
 #endif
 

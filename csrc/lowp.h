@@ -50,13 +50,15 @@ static inline float pywd_u2f(uint32_t u)
 static inline float pywd_bf16_to_f32(uint16_t h) { return pywd_u2f((uint32_t)h << 16); }
 
 /* Exact: the 15 bits of exponent and mantissa placed under float32's exponent, times 2^112
- * (the bias difference), which also makes float16 subnormals right; inf and NaN by hand. */
+ * (the bias difference), which also makes float16 subnormals right; inf and NaN by hand, a
+ * NaN made quiet as F16C's vcvtph2ps does (so both ISAs give the same bits). */
 static inline float pywd_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, em = h & 0x7FFFu;
     uint32_t bits = pywd_f2u(pywd_u2f(em << 13) * 0x1p112f);
     uint32_t special = (uint32_t)0 - (uint32_t)(em >= 0x7C00u); /* a mask: stays vectorised */
-    bits = (bits & ~special) | (((em << 13) | 0x7F800000u) & special);
+    uint32_t quiet = (uint32_t)(em > 0x7C00u) << 22;
+    bits = (bits & ~special) | (((em << 13) | 0x7F800000u | quiet) & special);
     return pywd_u2f(bits | sign);
 }
 
@@ -91,6 +93,56 @@ static inline uint16_t pywd_f32_to_f16(float x, int32_t r)
     return (uint16_t)(h | sign);
 }
 
+#ifdef PYWD_F16C
+/* float16 with F16C (the AVX2 stamp): the same values as the functions above, bit for bit
+ * (vcvtph2ps is exact; vcvtps2ph rounds to nearest even, or toward zero after the random
+ * bits were added as pywd_f32_to_f16 adds them; NaN and overflow are set before converting,
+ * as the scalar code has them). */
+static inline void pywd_widen_f16c(const uint16_t *src, int64_t n, float *dst)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = pywd_f16_to_f32(src[i]);
+}
+
+/* noise: the 16 random bits per element (the top 13 are used), or NULL: to nearest */
+static inline void pywd_narrow_f16c(const float *src, int64_t n, uint16_t *dst,
+                                    const uint16_t *noise)
+{
+    const __m256i abs_mask = _mm256_set1_epi32(0x7FFFFFFF), inf = _mm256_set1_epi32(0x7F800000);
+    const __m256i qnan = _mm256_set1_epi32(0x7FC00000);
+    const __m256i below_normal = _mm256_set1_epi32(0x38800000 - 1);
+    const __m256i below_overflow = _mm256_set1_epi32(0x47800000 - 1);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i b = _mm256_castps_si256(_mm256_loadu_ps(src + i));
+        __m256i a = _mm256_and_si256(b, abs_mask), sign = _mm256_andnot_si256(abs_mask, b);
+        __m256i nan = _mm256_cmpgt_epi32(a, inf), y = b;
+        __m128i h;
+        if (noise) {
+            __m256i r = _mm256_srli_epi32(
+                _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(noise + i))), 3);
+            __m256i normal = _mm256_cmpgt_epi32(a, below_normal), sum = _mm256_add_epi32(a, r);
+            __m256 sub = _mm256_add_ps(_mm256_castsi256_ps(a),
+                                       _mm256_mul_ps(_mm256_cvtepi32_ps(r),
+                                                     _mm256_set1_ps(0x1p-37f)));
+            __m256i over = _mm256_and_si256(normal, _mm256_cmpgt_epi32(sum, below_overflow));
+            y = _mm256_blendv_epi8(_mm256_castps_si256(sub), sum, normal);
+            y = _mm256_blendv_epi8(y, inf, over);
+            y = _mm256_or_si256(_mm256_blendv_epi8(y, qnan, nan), sign);
+            h = _mm256_cvtps_ph(_mm256_castsi256_ps(y), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        } else {
+            y = _mm256_blendv_epi8(y, _mm256_or_si256(qnan, sign), nan);
+            h = _mm256_cvtps_ph(_mm256_castsi256_ps(y),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        }
+        _mm_storeu_si128((__m128i *)(dst + i), h);
+    }
+    for (; i < n; i++) dst[i] = pywd_f32_to_f16(src[i], noise ? noise[i] >> 3 : -1);
+}
+#endif
+
 /* Argument k's tile: float32 arrays in place, 16-bit ones widened into scratch. */
 static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, float *scratch)
 {
@@ -101,7 +153,11 @@ static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, f
         for (i = 0; i < n; i++) scratch[i] = pywd_bf16_to_f32(src[i]);
     } else {
         const uint16_t *src = (const uint16_t *)base + s;
+#ifdef PYWD_F16C
+        pywd_widen_f16c(src, n, scratch);
+#else
         for (i = 0; i < n; i++) scratch[i] = pywd_f16_to_f32(src[i]);
+#endif
     }
     return scratch;
 }
@@ -146,14 +202,22 @@ static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int
         if (dtype == PYWD_DTYPE_BF16)
             for (i = 0; i < n; i++) dst[i] = pywd_f32_to_bf16(tile[i], noise[i]);
         else
+#ifdef PYWD_F16C
+            pywd_narrow_f16c(tile, n, dst, noise);
+#else
             for (i = 0; i < n; i++) dst[i] = pywd_f32_to_f16(tile[i], noise[i] >> 3);
+#endif
     } else if (dtype == PYWD_DTYPE_BF16) {
         for (i = 0; i < n; i++) {
             uint32_t b = pywd_f2u(tile[i]);
             dst[i] = pywd_f32_to_bf16(tile[i], 0x7FFFu + ((b >> 16) & 1u));
         }
     } else {
+#ifdef PYWD_F16C
+        pywd_narrow_f16c(tile, n, dst, NULL);
+#else
         for (i = 0; i < n; i++) dst[i] = pywd_f32_to_f16(tile[i], -1);
+#endif
     }
 }
 

@@ -327,7 +327,9 @@ def test_the_thread_count_does_not_change_the_bytes():
 
 
 def test_baseline_and_avx2_give_the_same_bytes(tmp_path):
-    """The two ISA stamps (PYWD_ISA=baseline forces the portable one) in fresh processes."""
+    """The two ISA stamps (PYWD_ISA=baseline forces the portable one; AVX2 converts float16
+    with F16C) in fresh processes: an AdamW run, and every kind of float32 value rounded to
+    both formats both ways and widened back."""
     import subprocess
     import sys
     script = (
@@ -337,9 +339,21 @@ def test_baseline_and_avx2_give_the_same_bytes(tmp_path):
         "w = r.standard_normal(100_003).astype(bf); g = r.standard_normal(100_003).astype(bf)\n"
         "m = np.zeros(100_003, bf); v = np.zeros(100_003, np.float16)\n"
         "for s in range(1, 4): pywd.adamw(w, g, m, v, step=s, lr=1e-3, rng=1)\n"
+        "x = r.integers(0, 2**32, 300_007, dtype=np.uint64).astype(np.uint32).view(np.float32)\n"
+        "outs = []\n"
+        "for dt in (bf, np.float16):\n"
+        "    for rd in ('stochastic', 'nearest'):\n"
+        "        buf = np.zeros(x.size, dt)\n"
+        "        pywd.sgd(np.zeros(x.size, np.float32), x, buf, lr=0.0, momentum=0.5,\n"
+        "                 first_step=True, step=3, rounding=rd, rng=4)\n"
+        "        outs.append(buf.tobytes())\n"
+        "        wide = np.zeros(x.size, np.float32)\n"
+        "        pywd.sgd(np.zeros(x.size, np.float32), buf, wide, lr=0.0, momentum=0.5,\n"
+        "                 first_step=True)\n"
+        "        outs.append(wide.tobytes())\n"
         "from pywd._config import config\n"
         "sys.stdout.write(config()['isa'] + ' ' + str(hash(w.tobytes() + m.tobytes() "
-        "+ v.tobytes())))\n")
+        "+ v.tobytes() + b''.join(outs))))\n")
     outputs = {}
     for isa in ("baseline", "auto"):
         env = dict(__import__("os").environ)
