@@ -29,7 +29,8 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
     Parameters
     ----------
     params, grads : ndarray or list/tuple of ndarray
-        Weights (updated in place) and gradients (only read), float32 or float64.
+        Weights (updated in place) and gradients (only read): float32 or float64, or
+        bfloat16/float16 storage computed in float32 (see rounding).
     state_sums : ndarray or list/tuple of ndarray
         Sums of squared gradients, like params, updated in place.
     step : int

@@ -30,7 +30,9 @@ _ADAM_DOC = """{summary}
     ----------
     params, grads : ndarray or list/tuple of ndarray
         Weights (updated in place) and their gradients (only read): float32 or float64,
-        C- or F-contiguous, one gradient per weight of the same shape, dtype and order.
+        C- or F-contiguous, one gradient per weight of the same shape and order. With
+        float32 computation any array (params, grads, each state) may instead be stored in
+        bfloat16 or float16, one dtype per argument (see rounding); float64 stays float64.
     exp_avgs, exp_avg_sqs : ndarray or list/tuple of ndarray
         First and second moment estimates, like params; updated in place. Start at zeros.
     step : int

@@ -29,7 +29,8 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     Parameters
     ----------
     params, grads : ndarray or list/tuple of ndarray
-        Weights (updated in place) and gradients (only read), float32 or float64.
+        Weights (updated in place) and gradients (only read): float32 or float64, or
+        bfloat16/float16 storage computed in float32 (see rounding).
     exp_avgs : ndarray or list/tuple of ndarray
         Momentum ``m``, like params, updated in place (start at zeros).
     lr : float

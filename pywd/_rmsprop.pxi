@@ -31,7 +31,8 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     Parameters
     ----------
     params, grads : ndarray or list/tuple of ndarray
-        Weights (updated in place) and gradients (only read), float32 or float64.
+        Weights (updated in place) and gradients (only read): float32 or float64, or
+        bfloat16/float16 storage computed in float32 (see rounding).
     square_avgs : ndarray or list/tuple of ndarray
         Running mean squares ``s``, like params, updated in place (start at zeros).
     momentum_buffers : ndarray or list/tuple of ndarray, optional

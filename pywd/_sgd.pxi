@@ -34,9 +34,12 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     Parameters
     ----------
     params : ndarray or list/tuple of ndarray
-        Weights, float32 or float64, C- or F-contiguous, writeable. Updated in place.
+        Weights, float32 or float64, C- or F-contiguous, writeable. Updated in place. Any
+        argument may instead be bfloat16 or float16 (one dtype per argument), computed in
+        float32 and rounded once per stored value (see rounding); float64 stays float64.
     grads : ndarray or list/tuple of ndarray
-        Gradients, one per parameter, same shape, dtype and memory order. Only read.
+        Gradients, one per parameter, same shape and memory order, and the params' dtype
+        (or, computing in float32, any of float32, bfloat16, float16). Only read.
     momentum_buffers : ndarray or list/tuple of ndarray, optional
         Required when ``momentum > 0``; updated in place. Start them at zeros and pass
         ``first_step=True`` on the first step to match torch (the buffer becomes ``g``).
@@ -65,7 +68,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     Raises
     ------
     TypeError
-        A non-array, a dtype other than float32/float64 or unlike ``params[0]``, a
+        A non-array, a dtype other than float32/float64/bfloat16/float16, float64 mixed
+        with another dtype, an argument with two dtypes in its list, a
         non-native byte order, a non-real or non-bool hyper-parameter.
     ValueError
         Unequal list lengths or shapes, different memory orders, non-contiguous, misaligned
@@ -167,7 +171,8 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     Parameters
     ----------
     params : ndarray or list/tuple of ndarray
-        Weights, float32 or float64, C- or F-contiguous, writeable, non-overlapping.
+        Weights, float32 or float64 (or bfloat16/float16, decayed in float32 and rounded
+        once), C- or F-contiguous, writeable, non-overlapping.
     lr : float
         Learning rate, finite and >= 0 (ignored by "independent" without max_lr).
     weight_decay : float
@@ -178,7 +183,7 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
         As :func:`sgd`'s: the lr "independent" and "corrected" are relative to.
     decay_to : ndarray or list/tuple of ndarray, optional
         As :func:`sgd`'s: anchors the decay pulls toward instead of 0.
-    step, rounding, rng
+    step, rounding, rng, compensation
         As :func:`sgd`'s, for bfloat16 and float16 params (the decay is computed in float32
         and rounded once: with "stochastic", a decay far below the 16-bit spacing still acts
         on average).
