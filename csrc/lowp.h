@@ -21,7 +21,10 @@
  *   c3       = s & 0xFFFFFFFF
  * lane j being the low (j even) or high (j odd) 16 bits of word j / 2. They depend on (seed,
  * step, tensor, buffer, element) only: not on threads, tiles, ISA or how a list is packed.
- * Fills use counters (position, 0, 0) and steps start at 1, so the two never share a block. */
+ * Fills use counters (position, 0, 0) and steps start at 1, so the two never share a block.
+ * Steps repeat their bits after 2^48 (the counter holds 48 bits of s), tensors after 2^24.
+ *
+ * Kahan summation (pywd_lowp.compensation): see pywd_tile_kahan. */
 #ifndef PYWD_LOWP_H
 #define PYWD_LOWP_H
 

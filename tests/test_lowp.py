@@ -130,6 +130,21 @@ def test_stochastic_rounding_is_unbiased(dtype):
             assert abs(got.mean() - float(value)) < 5 * sigma * gap, (e, sign)
 
 
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=["bfloat16", "float16"])
+def test_stored_values_are_exact_16_bit_values(dtype):
+    """What a kernel stores is a value of the format: widened to float32 and narrowed again
+    it is unchanged (for bfloat16: the low 16 bits of its float32 widening are zero)."""
+    x = every_kind_of_float32(np.random.default_rng(5))
+    x = x[np.isfinite(x)]
+    for rounding in ("stochastic", "nearest"):
+        stored = kernel_round(x, dtype, rounding, seed=8)
+        wide = stored.astype(np.float32)
+        if dtype == BF16:
+            assert (wide.view(np.uint32) & 0xFFFF == 0).all()
+        with np.errstate(over="ignore"):
+            assert_same_bytes(wide.astype(dtype), stored)
+
+
 def test_the_bits_change_with_step_seed_tensor_and_argument():
     """New bits every step (else rounding errors would add up in one direction), and apart
     for each seed, tensor and argument."""

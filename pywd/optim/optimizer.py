@@ -1,35 +1,22 @@
-"""Stateful optimisers built on pywd's functional kernels, with torch.optim's names.
-
-An optimiser holds param groups (dicts of arrays and hyper-parameters) and its per-parameter
-state arrays; ``step(grads)`` takes the gradients in the order of the parameters (across
-groups, ``None`` for a parameter without a gradient this step) and makes one kernel call per
-group and dtype. The whole step is validated before its first call, so a bad gradient or
-hyper-parameter in any group leaves every array untouched.
-
-``state_dict()`` is a flat ``{str: numpy.ndarray}`` dict, so it saves and loads as ``.npz``
-without pickle::
-
-    numpy.savez("opt.npz", **opt.state_dict())
-    opt.load_state_dict(numpy.load("opt.npz"))
-"""
+"""pywd.optim's base class: param groups, per-parameter state, the validated step and a
+pickle-free state_dict."""
 import difflib
-import sys
 import threading
-import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from . import _generator, _kernels, _torch_state, lr_scheduler, memory
-from ._kernels import StepResult, adagrad, adam, lion, rmsprop, sgd
-from ._typing import ArrayIn, Decay, Nonfinite
-from .flat import FlatParams
-from .weight_decay import param_groups_weight_decay
-
-# torch.optim.lr_scheduler's place: `from pywd.optim.lr_scheduler import StepLR` works too
-sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+from .. import _generator, _kernels, _torch_state, memory
+from .._kernels import StepResult
+from .._typing import ArrayIn, Nonfinite
+from ..flat import FlatParams
+from ._support import (ANCHOR, COMPENSATION, OPTIONAL_HYPER, STATE_FORMAT, STEP_LIMIT,
+                       _anchored, _anchors, _call_closure, _check_storage,
+                       _check_torch_options, _check_unique_names, _count_entry, _describe,
+                       _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
+                       _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
+                       _saved_hyper, _state_dtype)
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.
@@ -40,23 +27,6 @@ Grads = Union[ArrayIn, Sequence[Union[ArrayIn, None]], FlatParams,
               Mapping[str, Union[ArrayIn, None]]]
 # what a step(closure)'s closure returns besides the grads (a loss), and step returns
 Loss = TypeVar("Loss")
-
-__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "param_groups_weight_decay"]
-
-STATE_FORMAT = "pywd.optim/1"
-# Hyper-parameters whose default is None (unset), with the type of their values:
-# state_dict saves None as an empty array.
-OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
-# the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
-STATE_DTYPES = ("float32", "bfloat16", "float16")
-# A group with decay_to keeps each parameter's anchor as this state array (only read).
-ANCHOR = "decay_to"
-# A group with kahan_sum keeps each (16-bit) parameter's Kahan compensation as this state.
-COMPENSATION = "compensation"
-# Step counters stay below this (the update functions take step < 2**62), so that they always
-# advance and save as int64.
-STEP_LIMIT = 2**62
 
 
 class Optimizer:
@@ -87,11 +57,12 @@ class Optimizer:
 
     16-bit storage: params, their gradients and (``state_dtype=``, per group) the state may
     be bfloat16 or float16; the update computes in float32 and rounds each stored value once
-    (``rounding=``, per group: "stochastic", the default, or "nearest"). Stochastic rounding
-    draws its bits from the optimiser's seed (``rng=``: an int, a Generator's seed, or None
-    for one drawn from the default generator, so ``pywd.seed`` makes runs repeat) and the
-    step, counted in ``rounding_step``; both are saved by state_dict, so a resumed run gets
-    the bytes of an uninterrupted one.
+    (``rounding=``, per group: "stochastic", the default, or "nearest"; or ``kahan_sum=True``,
+    per group, for a Kahan compensation per parameter, state "compensation"). Stochastic
+    rounding draws its bits from the optimiser's seed (``rng=``: an int, a Generator's seed,
+    or None for one drawn from the default generator, so ``pywd.seed`` makes runs repeat)
+    and the step, counted in ``rounding_step``; both are saved by state_dict, so a resumed
+    run gets the bytes of an uninterrupted one.
 
     Per step and parameter, a subclass runs its functional kernel (the equations are in
     :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
@@ -484,12 +455,14 @@ class Optimizer:
 
     def _state_needed(self, group):
         """(name, initial value) of each state array of this optimiser a parameter of
-        `group` needs (its decay_to anchor aside: _needed adds that)."""
+        `group` needs (its Kahan compensation and decay_to anchor aside: _needed adds
+        those)."""
         return ()
 
     def _needed(self, group):
-        """The state arrays a parameter of `group` needs: the optimiser's, then its anchor
-        when the group decays towards one (created with the group: no initial value)."""
+        """The state arrays a parameter of `group` needs: the optimiser's, its Kahan
+        compensation with kahan_sum, then its anchor when the group decays towards one
+        (created with the group: no initial value)."""
         anchor = ((ANCHOR, None),) if group.get("decay_to") is not None else ()
         kahan = ((COMPENSATION, 0.0),) if group.get("kahan_sum") else ()
         return self._state_needed(group) + kahan + anchor
@@ -497,8 +470,9 @@ class Optimizer:
     def _update(self, group, arrays, key, options):
         """One kernel call over a run of `group`'s parameters (one dtype, one key): `arrays`
         is the batch of their params, grads and the state arrays _needed names, in that
-        order; `options` the keyword arguments the base class decides (grad_scale, and
-        decay_to when the anchors end the batch), to pass on to the kernel."""
+        order; `options` the keyword arguments the base class decides (grad_scale, the
+        rounding options, compensation and decay_to when those are in the batch), to pass
+        on to the kernel."""
         raise NotImplementedError
 
     def _ops(self, *names):
@@ -669,6 +643,7 @@ class Optimizer:
                     raise ValueError(f"state_dict has state for parameter {i} without "
                                      f"{missing}: its counters and {needed} come together")
 
+
 class _Counted(dict):
     """A dict that counts the changes made to it through Python (``d[k] = v``, ``del``,
     ``update``, ...) in its owner's ``version``: the optimiser's state (an outer dict of
@@ -723,634 +698,3 @@ class _ParamState(_Counted):
     def __init__(self, owner: _StateDict, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._owner = owner
-
-
-# torch.optim's implementation switches: pywd has one implementation (one fused C call per
-# list), so they have nothing to choose and are accepted for ports to keep working.
-TORCH_OPTIONS = ("foreach", "fused", "capturable", "differentiable")
-
-
-def _check_torch_options(options, defaults, optimizer):
-    """Accepts torch's foreach=, fused=, capturable= (bool or None; ignored) and
-    differentiable=False; refuses anything else with Python's message for an unknown keyword,
-    plus a hint for a near miss of a real one."""
-    for key, value in options.items():
-        if key not in TORCH_OPTIONS:
-            close = difflib.get_close_matches(key, [*TORCH_OPTIONS, *defaults], n=1,
-                                              cutoff=0.7)
-            raise TypeError(f"{optimizer}() got an unexpected keyword argument {key!r}"
-                            + (f": did you mean {close[0]!r}?" if close else ""))
-        if value is not None and not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{key} must be a bool or None, got {value!r}")
-        if key == "differentiable" and value:
-            raise ValueError("differentiable=True cannot be honoured: pywd updates NumPy "
-                             "arrays in place, outside any autograd graph (torch.optim's "
-                             "differentiable steps need torch.optim itself)")
-
-
-def _refuse_near_miss(key, defaults, optimizer):
-    """A param group key that is almost a hyper-parameter's name is a typo that would leave
-    the default in force (issue 19: {"weight_deacy": 0.0} decayed the biases)."""
-    if key == "params" or key in defaults or not isinstance(key, str):
-        return
-    close = difflib.get_close_matches(key, [*defaults, "params"], n=1, cutoff=0.8)
-    if close:
-        raise ValueError(f"param group key {key!r} is not a hyper-parameter of {optimizer}: "
-                         f"did you mean {close[0]!r}? (other extra keys, such as a name, are "
-                         f"kept)")
-
-
-def _describe(group):
-    """A group's parameters in a few words: '3 arrays (float32), 16640 elements: fc1.weight,
-    fc1.bias, fc2.weight'."""
-    params = group["params"]
-    dtypes = ", ".join(sorted({str(p.dtype) for p in params}))
-    text = (f"{len(params)} array{'s' if len(params) > 1 else ''} ({dtypes}), "
-            f"{sum(p.size for p in params)} elements")
-    names = group.get("param_names")
-    if names:
-        text += ": " + ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
-    return text
-
-
-def _call_closure(closure):
-    out = closure()
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise TypeError(f"closure must return (loss, grads): pywd's parameters are arrays "
-                        f"without a .grad to read, got {type(out).__name__}")
-    return out
-
-
-def _plain(value):
-    return isinstance(value, (str, bool, int, float, np.bool_, np.integer, np.floating))
-
-
-def _grad_list(grads, n):
-    """step()'s grads as a list of n entries (arrays, array-likes or None)."""
-    if isinstance(grads, FlatParams):
-        grads = grads.views
-    if isinstance(grads, np.ndarray):
-        grads = [grads]
-    if not isinstance(grads, (list, tuple)):
-        raise TypeError(f"grads must be a list of arrays (one per parameter), "
-                        f"got {type(grads).__name__}")
-    if len(grads) != n:
-        raise ValueError(f"grads has {len(grads)} arrays but the optimizer has {n} parameters")
-    return list(grads)
-
-
-def _check_unique_names(groups):
-    counts = Counter(n for group in groups for n in group.get("param_names", ()))
-    repeated = sorted(n for n, count in counts.items() if count > 1)
-    if repeated:
-        raise ValueError(f"parameter names must be unique, got {repeated} twice")
-
-
-def _names_of(params):
-    """The names of (name, array) pairs (model.named_parameters()), or None for arrays."""
-    pairs = [isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params]
-    if not any(pairs):
-        return None
-    if not all(pairs):
-        raise ValueError("name every parameter, as (name, array) pairs, or none of them")
-    return [name for name, _ in params]
-
-
-def _param_list(params: Any) -> list[Any]:
-    """Parameters as a list: one array (or array-like, such as a torch tensor) is a list of
-    one; any other iterable (a list, a generator, a FlatParams' views) is listed."""
-    if isinstance(params, np.ndarray) or hasattr(params, "__array__"):
-        return [params]
-    return list(params)
-
-
-def _load_entry(state_dict, key):
-    if not isinstance(key, str):
-        raise TypeError(f"state_dict keys must be str, got {key!r}")
-    try:
-        value = state_dict[key]  # numpy.load's NpzFile refuses pickled objects here
-    except ValueError as err:
-        raise ValueError(f"state_dict[{key!r}] cannot be loaded without pickle: {err}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as err:   # a damaged .npz entry
-        raise ValueError(f"state_dict[{key!r}] cannot be read (corrupt file?): {err}") from None
-    if not isinstance(value, np.ndarray) or value.dtype.hasobject:
-        raise TypeError(f"state_dict[{key!r}] must be a numpy array of numbers or str, "
-                        f"got {type(value).__name__}")
-    return value
-
-
-def _expect_str(entries, key, expected):
-    value = entries.get(key)
-    if value is None or value.shape != () or value.dtype.kind != "U" or str(value) != expected:
-        raise ValueError(f"state_dict[{key!r}] must be {expected!r}, got {value!r}")
-
-
-def _saved_hyper(value):
-    """A hyper-parameter as state_dict saves it (an unset optional one, None, as an empty
-    array: NaN would not equal itself when two state_dicts are compared)."""
-    return np.array([], np.float64) if value is None else np.array(value)
-
-
-def _hyper_value(value, default, key, optional=None):
-    """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
-    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default;
-    an optional one (OPTIONAL_HYPER: its type) is of that type or, saved empty, None."""
-    shape = (len(default),) if isinstance(default, tuple) else ()
-    if optional is not None and value.shape == (0,) and value.dtype.kind in "fiu":
-        return None
-    if optional is str:
-        kinds, kind_name, convert = "U", "str (or empty: None)", str
-    elif optional is not None:
-        kinds, kind_name, convert = "fiu", "number (or empty: None)", float
-    elif isinstance(default, (bool, np.bool_)):
-        kinds, kind_name, convert = "b", "bool", bool
-    elif isinstance(default, str):
-        kinds, kind_name, convert = "U", "str", str
-    elif isinstance(default, tuple):
-        kinds, kind_name = "fiu", f"{len(default)} numbers"
-        convert = lambda v: tuple(float(x) for x in v)   # noqa: E731
-    else:
-        kinds, kind_name, convert = "fiu", "number", float
-    if value.shape != shape or value.dtype.kind not in kinds:
-        raise ValueError(f"state_dict[{key!r}] must be {'a scalar ' if not shape else ''}"
-                         f"{kind_name}, got {value!r}")
-    return convert(value.tolist())
-
-
-def _anchors(group):
-    """The anchors of a group being added, by its decay_to: None (no anchors), "init" (a
-    copy of each parameter now) or arrays like its params (kept as they are, only read). The
-    group then says "init" or "given"; the anchors become each parameter's state ANCHOR."""
-    decay_to, params = group.get("decay_to"), group["params"]
-    if decay_to is None:
-        return []
-    if isinstance(decay_to, str):
-        if decay_to != "init":
-            raise ValueError(f"decay_to must be None, 'init' or arrays like the group's "
-                             f"params, got {decay_to!r}")
-        anchors = [memory.empty_like(p) for p in params]
-        for anchor, p in zip(anchors, params):
-            anchor[...] = p
-        return anchors
-    given = _param_list(decay_to)
-    if len(given) != len(params):
-        raise ValueError(f"decay_to has {len(given)} arrays but the group has {len(params)} "
-                         f"params: one anchor per parameter")
-    anchors = [_kernels._as_view(a, f"decay_to[{i}]") for i, a in enumerate(given)]
-    for i, (anchor, p) in enumerate(zip(anchors, params)):
-        if anchor.shape != p.shape or anchor.dtype != p.dtype:
-            raise ValueError(f"decay_to[{i}] is {anchor.dtype} {anchor.shape}, but its "
-                             f"parameter is {p.dtype} {p.shape}")
-    group["decay_to"] = "given"
-    return anchors
-
-
-def _anchored(group):
-    """An update's decay_to: the anchors are the last state array of its batch."""
-    return {"decay_to": _kernels.ANCHORS_IN_BATCH} if group.get("decay_to") is not None else {}
-
-
-def _rounding_seed(rng):
-    """The optimiser's stochastic-rounding seed from rng=: an int, a Generator's seed, or
-    for None one drawn from the default generator (advancing it by one block), so that after
-    pywd.seed(n) optimisers repeat, and two optimisers do not share bits."""
-    if rng is None:
-        gen = _generator.default_generator()
-        position = gen.position
-        words = _kernels._philox((position & 0xFFFFFFFF, position >> 32, 0xFFFFFFFF,
-                                  0xFFFFFFFF), (gen.seed & 0xFFFFFFFF, gen.seed >> 32))
-        gen.position = (position + 1) % 2**64
-        return int(words[0]) | int(words[1]) << 32
-    return _generator.as_generator(rng).seed
-
-
-def _check_storage(group):
-    """A group's rounding and state_dtype (normalised to a name or None), against its
-    params: 16-bit storage goes with float32 computation, float64 stays float64."""
-    rounding = group.get("rounding", "stochastic")
-    if not isinstance(rounding, str) or rounding not in _kernels.ROUNDING_MODES:
-        raise ValueError(f"rounding must be one of {_kernels.ROUNDING_MODES}, got {rounding!r}")
-    kahan = group.get("kahan_sum", False)
-    if not isinstance(kahan, (bool, np.bool_)):
-        raise TypeError(f"kahan_sum must be a bool, got {kahan!r}")
-    if kahan:
-        for i, p in enumerate(group["params"]):
-            if p.dtype.name not in ("bfloat16", "float16"):
-                raise ValueError(f"kahan_sum=True is for bfloat16 and float16 params; "
-                                 f"params[{i}] is {p.dtype}")
-    state_dtype = group.get("state_dtype")
-    if state_dtype is None:
-        return
-    try:
-        name = np.dtype(state_dtype).name
-    except TypeError:
-        name = str(state_dtype)
-    if name not in STATE_DTYPES:
-        raise ValueError(f"state_dtype must be None (the params' dtype) or one of "
-                         f"{STATE_DTYPES}, got {state_dtype!r}")
-    if name == "bfloat16":
-        _bfloat16()                     # needs ml_dtypes: say so now, not at the first step
-    group["state_dtype"] = name
-    for i, p in enumerate(group["params"]):
-        if p.dtype == np.float64:
-            raise ValueError(f"state_dtype={name!r} is for float32 and 16-bit params; "
-                             f"params[{i}] is float64 (float64 keeps float64 state)")
-
-
-def _bfloat16():
-    try:
-        import ml_dtypes
-    except ImportError:
-        raise ImportError("bfloat16 storage needs ml_dtypes (pip install 'pywd[lowp]')") from None
-    return np.dtype(ml_dtypes.bfloat16)
-
-
-def _state_dtype(group, param):
-    """The dtype of a parameter's state arrays: its group's state_dtype, else its own."""
-    name = group.get("state_dtype")
-    if name is None:
-        return param.dtype
-    return _bfloat16() if name == "bfloat16" else np.dtype(name)
-
-
-def _fortran(a):
-    return a.flags.f_contiguous and not a.flags.c_contiguous
-
-
-def _count_entry(entries, key, default, limit):
-    """An optional int entry of a state_dict in [0, limit), or default when absent."""
-    value = entries.get(key)
-    if value is None:
-        return default
-    if value.shape != () or value.dtype.kind not in "iu" or not 0 <= int(value) < limit:
-        raise ValueError(f"state_dict[{key!r}] must be an int in [0, {limit}), got {value!r}")
-    return int(value)
-
-
-def _decay_options(group):
-    """A group's max_lr (its own, else the lr it was built with) and cautious_decay."""
-    max_lr = group["max_lr"]
-    if max_lr is None:
-        max_lr = group.get("initial_lr") or None     # an lr of 0 has no ratio: lr / lr = 1
-    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"])
-
-
-def _betas(group):
-    """A group's (beta1, beta2), refusing anything but a pair."""
-    betas = group["betas"]
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return betas
-
-
-def _check_nonnegative(group, name):
-    value = group[name]
-    if (type(value) is bool or not isinstance(value, (int, float, np.integer, np.floating))
-            or not np.isfinite(value) or value < 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-
-
-def _empty(dtype):
-    """The arrays of a hyper-parameter check: none, or one of no elements in `dtype` (so
-    that the values are checked in the dtype the kernel computes in)."""
-    return [] if dtype is None else [np.empty(0, dtype)]
-
-
-class SGD(Optimizer):
-    """Stochastic gradient descent with momentum: ``torch.optim.SGD``, plus ``decay=``.
-
-    Same constructor and defaults as torch (``lr=1e-3``; ``weight_decay`` acts as coupled
-    L2, ``decay="l2"``), and the same steps: the first momentum step sets the buffer to the
-    gradient. ``decay`` chooses another decay mode (see :func:`pywd.sgd`).
-
-    Example::
-
-        opt = pywd.optim.SGD([w1, w2], lr=0.1, momentum=0.9, weight_decay=1e-4)
-        opt.step([g1, g2])
-
-    Equation, per parameter: ``b = momentum*b + (1-dampening)*(g + wd*w)``; ``w -= lr*b``.
-    NumPy equivalent: ``for w, g, b in zip(params, grads, bufs): b *= momentum; b += g + wd*w;
-    w -= lr*b``.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    state_arrays = ("momentum_buffer",)
-    step_for_rounding = True
-
-    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
-
-    def _check_group(self, group, dtype=None):
-        arrays = _empty(dtype)          # validates the hyper-parameters only
-        sgd(arrays, arrays, arrays, **self._hyper(group))
-
-    @staticmethod
-    def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
-                                               "nesterov", "maximize", "decay")},
-                **_decay_options(group)}
-
-    def _state_needed(self, group):
-        return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
-           
-
-    def _run_keys(self, indices, counters, fresh):
-        # a buffer made for this step: torch's first step sets it to the gradient
-        return [i in fresh for i in indices] if fresh else None
-
-    def _update(self, group, arrays, key, options):
-        sgd(arrays, None,
-            first_step=bool(key) and group["momentum"] != 0, **options,
-            **self._hyper(group))
-
-
-class SGDW(SGD):
-    """SGD with decoupled weight decay (Loshchilov & Hutter): :class:`SGD` with
-    ``decay="decoupled"``, so the weights shrink by ``1 - lr*weight_decay`` each step
-    whatever the momentum.
-
-    Equation: ``b = momentum*b + (1-dampening)*g``; ``w = w*(1 - lr*wd) - lr*b``. NumPy
-    equivalent: ``w *= 1 - lr*wd; w -= lr*b`` after the buffer update. torch has no SGDW:
-    ``torch.optim.SGD`` with ``weight_decay=0`` plus ``p.mul_(1 - lr*wd)`` before each step.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
-                 maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize=maximize, decay=decay, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
-                         **torch_options)
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015): ``torch.optim.Adam``, plus ``decay=``.
-
-    torch's constructor and defaults (``weight_decay`` acts as coupled L2, ``decay="l2"``;
-    ``amsgrad``, ``maximize``); per-parameter step counters; the kernel is :func:`pywd.adam`.
-    With ``decay="decoupled"`` (or torch's ``decoupled_weight_decay=True``) it is AdamW.
-
-    Equation: ``m = b1*m + (1-b1)*g``; ``v = b2*v + (1-b2)*g**2``;
-    ``w -= lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps)`` (``g`` includes ``wd*w`` for
-    "l2"). NumPy equivalent: those lines per parameter, about 20 passes over memory.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    state_arrays = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-    state_counters = ("step",)
-    nonnegative_state = ("exp_avg_sq", "max_exp_avg_sq")
-
-    def __init__(self, params: Params, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decay: Decay = "l2", decoupled_weight_decay: bool = False,
-                 max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        if decoupled_weight_decay is not False:     # torch's spelling of AdamW
-            if decoupled_weight_decay is not True:
-                raise TypeError(f"decoupled_weight_decay must be a bool, "
-                                f"got {decoupled_weight_decay!r}")
-            if decay not in ("l2", "decoupled"):
-                raise ValueError(f"decoupled_weight_decay=True asks for decay='decoupled', "
-                                 f"but decay={decay!r} was given: pass one of them")
-            decay = "decoupled"
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
-
-    @staticmethod
-    def _hyper(group):
-        beta1, beta2 = _betas(group)
-        return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], decay=group["decay"],
-                    amsgrad=group["amsgrad"], maximize=group["maximize"],
-                    **_decay_options(group))
-
-    def _check_group(self, group, dtype=None):
-        arrays = _empty(dtype)
-        adam(arrays, arrays, arrays, arrays, step=1, max_exp_avg_sqs=arrays,
-             **self._hyper(group))
-
-    def _state_needed(self, group):
-        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
-        return tuple((name, 0.0) for name in names)
-
-    def _run_keys(self, indices, counters, fresh):
-        return counters["step"]         # steps taken so far: this one is key + 1
-
-    def _update(self, group, arrays, key, options):
-        adam(arrays, None, None, None, step=key + 1,
-             **options, **self._hyper(group))
-
-
-class AdamW(Adam):
-    """AdamW (Loshchilov & Hutter): ``torch.optim.AdamW``: :class:`Adam` with
-    ``weight_decay=0.01`` and ``decay="decoupled"`` by default.
-
-    Equation: :class:`Adam`'s with ``w *= 1 - lr*wd`` before the update. NumPy equivalent:
-    ``w *= 1 - lr*wd`` then Adam's lines.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    def __init__(self, params: Params, lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
-                 decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
-                         **torch_options)
-
-
-class RMSprop(Optimizer):
-    """RMSprop: ``torch.optim.RMSprop`` (``alpha``, ``eps``, ``momentum``, ``centered``,
-    ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``. The kernel is
-    :func:`pywd.rmsprop`.
-
-    Equation: ``s = alpha*s + (1-alpha)*g**2``; ``w -= lr * g / (sqrt(s) + eps)`` (centered:
-    ``sqrt(s - a**2)``, ``a`` the running mean of g). NumPy equivalent: those lines per
-    parameter.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
-    step_for_rounding = True
-    state_counters = ("step",)
-    nonnegative_state = ("square_avg",)
-
-    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, *, maximize: bool = False,
-                 decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
-
-    @staticmethod
-    def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "alpha", "eps", "weight_decay",
-                                               "momentum", "centered", "maximize", "decay")},
-                **_decay_options(group)}
-
-    def _check_group(self, group, dtype=None):
-        arrays = _empty(dtype)
-        rmsprop(arrays, arrays, arrays, arrays, arrays, **self._hyper(group))
-
-    def _state_needed(self, group):
-        names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
-            + (("grad_avg",) if group["centered"] else ())
-        return tuple((name, 0.0) for name in names)
-
-    def _update(self, group, arrays, key, options):
-        rmsprop(arrays, None, None,
-                **options, **self._hyper(group))
-
-
-class Adagrad(Optimizer):
-    """Adagrad: ``torch.optim.Adagrad`` (``lr_decay``, ``initial_accumulator_value``,
-    ``eps``, ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``.
-    The kernel is :func:`pywd.adagrad`.
-
-    Equation: ``s += g**2``; ``w -= clr * g / (sqrt(s) + eps)`` with
-    ``clr = lr / (1 + (t-1)*lr_decay)``. NumPy equivalent: those lines per parameter.
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    state_arrays = ("sum",)
-    state_counters = ("step",)
-    nonnegative_state = ("sum",)
-
-    def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False, decay: Decay = "l2",
-                 max_lr: float | None = None, cautious_decay: bool = False,
-                 decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
-
-    @staticmethod
-    def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
-                                               "maximize", "decay")},
-                **_decay_options(group)}
-
-    def _check_group(self, group, dtype=None):
-        _check_nonnegative(group, "initial_accumulator_value")
-        arrays = _empty(dtype)
-        adagrad(arrays, arrays, arrays, step=1, **self._hyper(group))
-
-    def _state_needed(self, group):
-        return (("sum", group["initial_accumulator_value"]),)
-
-    def _run_keys(self, indices, counters, fresh):
-        return counters["step"]         # steps taken so far: this one is key + 1
-
-    def _update(self, group, arrays, key, options):
-        adagrad(arrays, None, None, step=key + 1,
-                **options, **self._hyper(group))
-
-
-class Lion(Optimizer):
-    """Lion (Chen et al. 2023), with decoupled weight decay by default as in the paper
-    (``decay=`` overrides). torch has no Lion; defaults follow the paper's code
-    (``lr=1e-4``, ``betas=(0.9, 0.99)``). The kernel is :func:`pywd.lion`.
-
-    Equation: ``w = w*(1 - lr*wd) - lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g``.
-    NumPy equivalent: those lines per parameter (``np.sign``).
-
-    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
-    and ignored (see :class:`Optimizer`).
-    """
-
-    state_arrays = ("exp_avg",)
-    step_for_rounding = True
-
-    def __init__(self, params: Params, lr: float = 1e-4,
-                 betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
-                 maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
-                 state_dtype: Any = None, kahan_sum: bool = False,
-                 rng: int | _generator.Generator | None = None,
-                 **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
-
-    @staticmethod
-    def _hyper(group):
-        beta1, beta2 = _betas(group)
-        return dict(lr=group["lr"], beta1=beta1, beta2=beta2,
-                    weight_decay=group["weight_decay"], maximize=group["maximize"],
-                    decay=group["decay"], **_decay_options(group))
-
-    def _check_group(self, group, dtype=None):
-        arrays = _empty(dtype)
-        lion(arrays, arrays, arrays, **self._hyper(group))
-
-    def _state_needed(self, group):
-        return (("exp_avg", 0.0),)
-
-    def _update(self, group, arrays, key, options):
-        lion(arrays, None, None,
-             **options, **self._hyper(group))

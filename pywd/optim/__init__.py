@@ -1,0 +1,30 @@
+"""Stateful optimisers built on pywd's functional kernels, with torch.optim's names.
+
+An optimiser holds param groups (dicts of arrays and hyper-parameters) and its per-parameter
+state arrays; ``step(grads)`` takes the gradients in the order of the parameters (across
+groups, ``None`` for a parameter without a gradient this step) and makes one kernel call per
+group and dtype. The whole step is validated before its first call, so a bad gradient or
+hyper-parameter in any group leaves every array untouched.
+
+``state_dict()`` is a flat ``{str: numpy.ndarray}`` dict, so it saves and loads as ``.npz``
+without pickle::
+
+    numpy.savez("opt.npz", **opt.state_dict())
+    opt.load_state_dict(numpy.load("opt.npz"))
+"""
+import sys
+
+from .. import lr_scheduler
+from ..weight_decay import param_groups_weight_decay
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .lion import Lion
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD, SGDW
+
+# torch.optim.lr_scheduler's place: `from pywd.optim.lr_scheduler import StepLR` works too
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+
+__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
+           "param_groups_weight_decay"]

@@ -1,0 +1,56 @@
+"""Lion (Chen et al. 2023); torch has none."""
+from typing import Any
+
+from .. import _generator
+from .._kernels import lion
+from .._typing import Decay
+from ._support import _betas, _decay_options, _empty
+from .optimizer import Optimizer, Params
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023), with decoupled weight decay by default as in the paper
+    (``decay=`` overrides). torch has no Lion; defaults follow the paper's code
+    (``lr=1e-4``, ``betas=(0.9, 0.99)``). The kernel is :func:`pywd.lion`.
+
+    Equation: ``w = w*(1 - lr*wd) - lr*sign(b1*m + (1-b1)*g)``; ``m = b2*m + (1-b2)*g``.
+    NumPy equivalent: those lines per parameter (``np.sign``).
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
+    """
+
+    state_arrays = ("exp_avg",)
+    step_for_rounding = True
+
+    def __init__(self, params: Params, lr: float = 1e-4,
+                 betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
+                 maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
+                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay,
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
+                         torch_options, rng)
+
+    @staticmethod
+    def _hyper(group):
+        beta1, beta2 = _betas(group)
+        return dict(lr=group["lr"], beta1=beta1, beta2=beta2,
+                    weight_decay=group["weight_decay"], maximize=group["maximize"],
+                    decay=group["decay"], **_decay_options(group))
+
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        lion(arrays, arrays, arrays, **self._hyper(group))
+
+    def _state_needed(self, group):
+        return (("exp_avg", 0.0),)
+
+    def _update(self, group, arrays, key, options):
+        lion(arrays, None, None,
+             **options, **self._hyper(group))

@@ -1,0 +1,62 @@
+"""RMSprop (torch.optim.RMSprop)."""
+from typing import Any
+
+from .. import _generator
+from .._kernels import rmsprop
+from .._typing import Decay
+from ._support import _decay_options, _empty
+from .optimizer import Optimizer, Params
+
+
+class RMSprop(Optimizer):
+    """RMSprop: ``torch.optim.RMSprop`` (``alpha``, ``eps``, ``momentum``, ``centered``,
+    ``maximize``; ``weight_decay`` as coupled L2 by default), plus ``decay=``. The kernel is
+    :func:`pywd.rmsprop`.
+
+    Equation: ``s = alpha*s + (1-alpha)*g**2``; ``w -= lr * g / (sqrt(s) + eps)`` (centered:
+    ``sqrt(s - a**2)``, ``a`` the running mean of g). NumPy equivalent: those lines per
+    parameter.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
+    """
+
+    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    step_for_rounding = True
+    state_counters = ("step",)
+    nonnegative_state = ("square_avg",)
+
+    def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, *, maximize: bool = False,
+                 decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
+                 decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered,
+                                      maximize=maximize, decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
+                         torch_options, rng)
+
+    @staticmethod
+    def _hyper(group):
+        return {**{key: group[key] for key in ("lr", "alpha", "eps", "weight_decay",
+                                               "momentum", "centered", "maximize", "decay")},
+                **_decay_options(group)}
+
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        rmsprop(arrays, arrays, arrays, arrays, arrays, **self._hyper(group))
+
+    def _state_needed(self, group):
+        names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
+            + (("grad_avg",) if group["centered"] else ())
+        return tuple((name, 0.0) for name in names)
+
+    def _update(self, group, arrays, key, options):
+        rmsprop(arrays, None, None,
+                **options, **self._hyper(group))
