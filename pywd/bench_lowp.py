@@ -44,13 +44,16 @@ def bytes_per_element(dtypes):
 def adamw_case(shapes, dtypes, rounding, seed=0):
     """A zero-argument AdamW step on arrays from pywd.empty of the given storage dtypes, a
     new step (new random bits) each call."""
-    rng = np.random.default_rng(seed)
     arrays = []
     for k, name in enumerate(dtypes):
         lst = []
-        for shape in shapes:
+        for j, shape in enumerate(shapes):
             a = pywd.empty(shape, storage(name))
-            a[...] = (rng.standard_normal(shape, dtype=np.float32) if k < 2 else 0.0)
+            if k < 2:                        # params and grads: normal values (pywd's fill:
+                values = np.empty(shape, np.float32)          # fast, for the big shapes)
+                a[...] = pywd.init.normal_(values, rng=pywd.Generator(seed, (2 * j + k) << 40))
+            else:
+                a[...] = 0.0
             lst.append(a)
         arrays.append(lst)
     steps = itertools.count(1)
