@@ -140,6 +140,24 @@ void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
 void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double *const *params,
                    const double *const *grads, double *const *exp_avgs, const int64_t *sizes);
 
+/* Adamax (Kingma & Ba 2015, section 7.1; torch's variant): step >= 1 is the step being
+ * taken (the bias correction of the first moment uses it). */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, eps;
+    pywd_decay decay;
+    int64_t step;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_adamax_hyper;
+
+void pywd_adamax_f32(const pywd_adamax_hyper *h, int64_t n, float *const *params,
+                     const float *const *grads, float *const *exp_avgs,
+                     float *const *exp_infs, const int64_t *sizes);
+void pywd_adamax_f64(const pywd_adamax_hyper *h, int64_t n, double *const *params,
+                     const double *const *grads, double *const *exp_avgs,
+                     double *const *exp_infs, const int64_t *sizes);
+
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
  * truncated normal mean, std, lower bound, upper bound; constant value. */

@@ -6,8 +6,8 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
-_rmsprop, _adagrad, _lion, _fill), _runtime.pxi (threads, build configuration, bandwidth
-probes).
+_rmsprop, _adagrad, _lion, _adamax, _fill), _runtime.pxi (threads, build configuration,
+bandwidth probes).
 """
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
@@ -106,6 +106,21 @@ cdef extern from "pywd.h" nogil:
     void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double **params,
                        const double **grads, double **exp_avgs, const int64_t *sizes)
 
+    ctypedef struct pywd_adamax_hyper:
+        double grad_mult
+        double lr, beta1, beta2, eps
+        pywd_decay decay
+        int64_t step
+        int maximize
+        const pywd_lowp *lowp
+
+    void pywd_adamax_f32(const pywd_adamax_hyper *h, int64_t n, float **params,
+                         const float **grads, float **exp_avgs, float **exp_infs,
+                         const int64_t *sizes)
+    void pywd_adamax_f64(const pywd_adamax_hyper *h, int64_t n, double **params,
+                         const double **grads, double **exp_avgs, double **exp_infs,
+                         const int64_t *sizes)
+
     enum:
         PYWD_FILL_CONSTANT
         PYWD_FILL_UNIFORM
@@ -149,6 +164,7 @@ include "_adam.pxi"
 include "_rmsprop.pxi"
 include "_adagrad.pxi"
 include "_lion.pxi"
+include "_adamax.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -157,7 +173,7 @@ include "_runtime.pxi"
 # put in place of the "{grad_options}" or "{decay_options}" line with that line's indentation.
 import re as _re
 import textwrap as _textwrap
-for _update in (sgd, adam, adamw, rmsprop, adagrad, lion):
+for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

@@ -60,6 +60,7 @@ KERNELS = {
     "rmsprop+c+m": Kernel("rmsprop", dict(lr=1e-3, momentum=0.9, centered=True), 3),
     "adagrad": Kernel("adagrad", dict(step=10, lr=1e-2, weight_decay=1e-4), 1),
     "lion": Kernel("lion", dict(lr=1e-4, weight_decay=0.1), 1),
+    "adamax": Kernel("adamax", dict(step=10, lr=2e-3, weight_decay=1e-4), 2),
     # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
     "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
@@ -155,7 +156,7 @@ def cases(quick):
         for size in sizes:
             yield kernel, size, np.float32, [(SIZES[size],)]
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
-    for kernel in ("momentum", "sgd+decay", "adamw"):
+    for kernel in ("momentum", "sgd+decay", "adamw") + (() if quick else ("adamax",)):
         yield kernel, "resnet50", np.float32, resnet50_shapes()
     for kernel in ("sgd+decay", "momentum", "adamw"):
         yield kernel, MANY, np.float32, MANY_SHAPES
@@ -312,7 +313,7 @@ def fill_rows(quick, budget):
 
 # How long a run takes, measured on the project's 2-vCPU test machine (AMD EPYC Zen 3):
 # said before it starts, as it prints nothing until the end.
-DURATION = {True: "about 1.5 minutes", False: "about 5.5 minutes"}
+DURATION = {True: "about 2 minutes", False: "about 7 minutes"}
 # Fresh placements of the arrays for the probe and each row that streams from memory.
 PLACEMENTS = {True: 3, False: 5}
 
@@ -437,7 +438,7 @@ def targets(rows):
 BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
-                      "rmsprop", "adagrad", "lion", "adamw+anchor", "momentum+anchor",
+                      "rmsprop", "adagrad", "lion", "adamax", "adamw+anchor", "momentum+anchor",
                       "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,
     ("adamw", "16M", "float64"): 0.70,

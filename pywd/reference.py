@@ -280,6 +280,29 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     return outcome
 
 
+def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999,
+           eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+           decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+           max_grad_norm=None):
+    """Adamax (Kingma & Ba 2015, section 7.1), torch's order, weight decay by `decay`."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    step_size = lr / (1 - beta1 ** step)
+    params = _as_list(params)
+    for w, g, m, u, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_infs),
+                             _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        m[...] = beta1 * m + (1 - beta1) * g
+        u[...] = np.maximum(beta2 * u, np.abs(g) + eps)       # NaN propagates
+        _apply_update(w, step_size * (m / u), lr, weight_decay, decay, max_lr,
+                      cautious_decay, a)
+    return outcome
+
+
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
     """Weight decay alone: the SGD step with a zero gradient."""
     _check_mode(decay)

@@ -108,7 +108,7 @@ def test_the_command_says_how_long_it_takes_before_it_starts(monkeypatch, capsys
     monkeypatch.setattr(bench, "run", stop)
     with pytest.raises(SystemExit):
         bench.main(["--quick"])
-    assert "takes about 1.5 minutes on a 2-core machine" in capsys.readouterr().err
+    assert "takes about 2 minutes on a 2-core machine" in capsys.readouterr().err
 
 
 def test_streaming_rows_are_timed_on_fresh_placements_and_report_their_median():

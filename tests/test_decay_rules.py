@@ -19,6 +19,8 @@ UPDATES = {
     "rmsprop": lambda w, g, **kw: pywd.rmsprop(w, g, np.ones_like(w), **kw),
     "adagrad": lambda w, g, **kw: pywd.adagrad(w, g, np.ones_like(w), step=2, **kw),
     "lion": lambda w, g, **kw: pywd.lion(w, g, np.zeros_like(w), **kw),
+    "adamax": lambda w, g, **kw: pywd.adamax(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
+                                             **kw),
 }
 
 
@@ -97,7 +99,7 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
     if name == "sgd":
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
-    elif name == "adam":
+    elif name in ("adam", "adamax"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=3, **kw)
     elif name == "rmsprop":
         fn(ref_w, g, np.ones_like(w), **kw)
@@ -130,7 +132,7 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
-           optim.Lion]
+           optim.Lion, optim.Adamax]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -187,7 +189,7 @@ def call(module, name, w, g, anchor, **kw):
     fn = getattr(module, name)
     if name == "sgd":
         return fn(w, g, zeros, momentum=0.9, **hyper)
-    if name == "adam":
+    if name in ("adam", "adamax"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=3, **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))

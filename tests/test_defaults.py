@@ -13,7 +13,7 @@ from pywd import optim
 PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.adam, optim.Adam, "l2"), (pywd.adamw, optim.AdamW, "decoupled"),
          (pywd.rmsprop, optim.RMSprop, "l2"), (pywd.adagrad, optim.Adagrad, "l2"),
-         (pywd.lion, optim.Lion, "decoupled")]
+         (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2")]
 
 
 def defaults(obj):
@@ -49,8 +49,10 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], state[1], step=1, **kwargs)
     elif fn is pywd.rmsprop:
         fn(w, g, state[0], **kwargs)
-    elif fn is pywd.adagrad:
+    elif fn in (pywd.adagrad,):
         fn(w, g, state[0], step=1, **kwargs)
+    elif fn is pywd.adamax:
+        fn(w, g, state[0], state[1], step=1, **kwargs)
     else:
         fn(w, g, state[0], **kwargs)
     assert w.tobytes() == twin.tobytes()

@@ -25,6 +25,8 @@ UPDATES = {
     "adagrad": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], step=2, lr=0.1, decay="l1",
                                          weight_decay=0.01, **o)),
     "lion": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.01, weight_decay=0.1, **o)),
+    "adamax": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
+                                        weight_decay=0.1, decay="decoupled", **o)),
 }
 NAMES = sorted(UPDATES)
 

@@ -178,6 +178,11 @@ def lion_call(arrays, **kw):
     return pywd.lion(arrays["params"], arrays["grads"], arrays["exp_avgs"], **kw)
 
 
+def adamax_call(arrays, **kw):
+    return pywd.adamax(arrays["params"], arrays["grads"], arrays["exp_avgs"],
+                       arrays["exp_infs"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -198,6 +203,8 @@ UPDATES = {
                 dict(lr=0.01, momentum=0.9, centered=True), False),
     "adagrad": (adagrad_call, {"state_sums": (2, True)}, dict(lr=0.05), True),
     "lion": (lion_call, {"exp_avgs": (2, False)}, dict(lr=0.001), False),
+    "adamax": (adamax_call, {"exp_avgs": (2, False), "exp_infs": (3, True)}, dict(lr=0.01),
+               True),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -288,6 +295,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
     twin_fn = {"sgd": reference.sgd, "sgd-plain": reference.sgd, "adam": reference.adam,
                "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
                "adagrad": reference.adagrad, "lion": reference.lion,
+               "adamax": reference.adamax,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -301,6 +309,9 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             extra = dict(step=3, max_exp_avg_sqs=wide.get("max_exp_avg_sqs"))
         elif name == "adagrad":
             positional += [wide["state_sums"]]
+            extra = dict(step=3)
+        elif name == "adamax":
+            positional += [wide["exp_avgs"], wide["exp_infs"]]
             extra = dict(step=3)
         elif name == "lion":
             positional += [wide["exp_avgs"]]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot)
-from pywd.optim import SGD, SGDW, Adagrad, Adam, AdamW, Lion, RMSprop
+from pywd.optim import SGD, SGDW, Adagrad, Adam, Adamax, AdamW, Lion, RMSprop
 
 
 
@@ -35,6 +35,9 @@ def test_defaults_follow_torch_and_the_paper():
     assert Lion(model()).defaults == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0,
                                           maximize=False, decay="decoupled",
                                           **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+    assert Adamax(model()).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
+                                            weight_decay=0.0, maximize=False, decay="l2",
+                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
 
 
 OPTIMIZERS = [
@@ -44,6 +47,7 @@ OPTIMIZERS = [
     (Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.5, decay="independent",
                    weight_decay=0.01)),
     (Lion, dict(lr=1e-3, weight_decay=0.1)),
+    (Adamax, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.01, decay="decoupled")),
 ]
 
 
@@ -84,6 +88,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
                      centered=True, weight_decay=0.01, decay="l2")
     elif cls is Lion:
         pywd.lion(ref, grads, zeros(), lr=1e-3, weight_decay=0.1)
+    elif cls is Adamax:
+        pywd.adamax(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.8, beta2=0.99,
+                    weight_decay=0.01, decay="decoupled")
     else:
         beta1, beta2 = hyper.get("betas", (0.9, 0.999))
         kind = pywd.adamw if cls is AdamW else pywd.adam
@@ -130,15 +137,18 @@ def test_bad_betas_and_bad_counters_are_refused():
 
 
 # ------------------------------------------------------------------------ torch parity
-def assert_close_to_torch(ours, theirs, dtype):
-    """float64 within 1e-12 and float32 within 1e-6 (about 8 ulp) of the array's largest
-    value, after 6 steps: torch's CPU kernels fuse multiply-adds and write the moments'
-    updates as lerp, pywd rounds each operation, so values drift apart by an ulp or so a step
-    (elementwise relative error is larger on weights that cross zero)."""
+def assert_close_to_torch(ours, theirs, dtype, scale=0.0):
+    """float64 within 1e-12 and float32 within 1e-6 (about 8 ulp) of the largest magnitude
+    the run went through (the array's largest value now, or `scale`: the largest weight or
+    step along the way), after the steps: torch's CPU kernels fuse multiply-adds and write
+    the moments' updates as lerp, pywd rounds each operation, so values drift apart by an
+    ulp or so a step of the values they pass through (a weight that moves by 1 and comes
+    back near 0 carries ulp(1) of difference)."""
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     for p, t in zip(ours, theirs):
         expected = t.detach().numpy()
-        np.testing.assert_allclose(p, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+        np.testing.assert_allclose(p, expected, rtol=rtol,
+                                   atol=rtol * max(np.abs(expected).max(), scale))
 
 
 def race_torch(ours_cls, torch_name, options, dtype, seed, steps=6):
@@ -148,13 +158,17 @@ def race_torch(ours_cls, torch_name, options, dtype, seed, steps=6):
     opt_ours = ours_cls(ours, **options)
     opt_theirs = getattr(torch.optim, torch_name)(theirs, **options)
     rng = np.random.default_rng(seed)
+    scale = 0.0
     for _ in range(steps):
         grads = grads_for(ours, rng)
         for t, g in zip(theirs, grads):
             t.grad = torch.from_numpy(g.copy())
+        before = [p.copy() for p in ours]
         opt_theirs.step()
         opt_ours.step(grads)
-    assert_close_to_torch(ours, theirs, dtype)
+        scale = max([scale] + [float(np.abs(p).max(initial=0)) for p in ours]
+                    + [float(np.abs(p - b).max(initial=0)) for p, b in zip(ours, before)])
+    assert_close_to_torch(ours, theirs, dtype, scale)
 
 
 common = dict(lr=st.sampled_from([1e-3, 0.01, 0.1]),
@@ -165,6 +179,9 @@ adam_options = st.fixed_dictionaries(dict(
 rmsprop_options = st.fixed_dictionaries(dict(
     common, alpha=st.sampled_from([0.99, 0.9]), eps=st.sampled_from([1e-8, 1e-3]),
     momentum=st.sampled_from([0.0, 0.9]), centered=st.booleans()))
+adamax_options = st.fixed_dictionaries(dict(
+    common, betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)]),
+    eps=st.sampled_from([1e-8, 1e-3])))
 adagrad_options = st.fixed_dictionaries(dict(
     common, lr_decay=st.sampled_from([0.0, 0.01]), eps=st.sampled_from([1e-10, 1e-3]),
     initial_accumulator_value=st.sampled_from([0.0, 0.1])))
@@ -190,3 +207,10 @@ def test_rmsprop_equals_torch(dtype, options, seed):
 @given(options=adagrad_options, seed=st.integers(0, 2**16))
 def test_adagrad_equals_torch(dtype, options, seed):
     race_torch(Adagrad, "Adagrad", options, dtype, seed)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(options=adamax_options, seed=st.integers(0, 2**16))
+def test_adamax_equals_torch_over_20_steps(dtype, options, seed):
+    race_torch(Adamax, "Adamax", options, dtype, seed, steps=20)

@@ -28,7 +28,13 @@ def functional_steps() -> list[float]:
     pywd.rmsprop(w, g, v, b, m, lr=1e-2, momentum=0.9, centered=True, nonfinite="raise")
     pywd.adagrad(w, g, v, step=1, lr=1e-2, lr_decay=0.1)
     pywd.lion(w, g, m, lr=1e-4, weight_decay=0.1, decay="decoupled")
+    pywd.adamax(w, g, m, vmax, step=1, lr=2e-3, weight_decay=1e-4)
     pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
+    half = np.ones(10, np.float16)                   # 16-bit storage: rounded once per value
+    pywd.sgd(half, g, lr=0.1, step=1, rounding="stochastic", rng=pywd.Generator(3))
+    pywd.adamw(half, g, m, v, step=1, lr=1e-3, rounding="nearest",
+               compensation=np.zeros(10, np.float16))
+    pywd.decay(half, lr=0.1, weight_decay=1e-4, step=2, rng=3)
     return norms
 
 
@@ -44,6 +50,7 @@ def optimisers() -> int:
         optim.RMSprop(params, centered=True),
         optim.Adagrad(params, lr_decay=0.01),
         optim.Lion(params, decay="l1"),
+        optim.Adamax(params, betas=(0.9, 0.99)),
     ]
     for opt in opts:
         opt.step(grads, nonfinite="skip", max_grad_norm=10.0)
@@ -53,6 +60,10 @@ def optimisers() -> int:
         buf.seek(0)
         opt.load_state_dict(np.load(buf))
         opt.add_param_group({"params": [np.zeros(2)]})
+    half = [np.ones(4, np.float16)]
+    low = optim.AdamW(half, state_dtype="float32", kahan_sum=True, rng=1)
+    low.step([np.ones(4, np.float32)])
+    assert low.rounding_step == 1 and low.rounding_seed == 1
     w = np.ones(3)
     with_closure = optim.AdamW([("w", w)], fused=True, foreach=None)
     loss: float = with_closure.step(lambda: (float(w @ w), {"w": 2 * w}))

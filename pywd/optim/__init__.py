@@ -18,6 +18,7 @@ from .. import lr_scheduler
 from ..weight_decay import param_groups_weight_decay
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .lion import Lion
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -27,4 +28,4 @@ from .sgd import SGD, SGDW
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "param_groups_weight_decay"]
+           "Adamax", "param_groups_weight_decay"]
