@@ -39,7 +39,8 @@ PYWD_INLINE void NAME(adamax_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTR
         real gi = NAME(decay_grad)(g[i] * grad_mult, wi, ai, wd, decay);
         real mi = beta1 * m[i] + one_minus_beta1 * gi;
         real decayed = beta2 * u[i], fresh = REAL_FABS(gi) + eps, step;
-        real ui = (decayed != decayed || decayed > fresh) ? decayed : fresh;
+        /* `|`, not `||`: no branch, so the loop vectorises */
+        real ui = ((decayed != decayed) | (decayed > fresh)) ? decayed : fresh;
         m[i] = mi;
         u[i] = ui;
         step = step_size * (mi / ui);
