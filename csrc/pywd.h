@@ -158,6 +158,24 @@ void pywd_adamax_f64(const pywd_adamax_hyper *h, int64_t n, double *const *param
                      const double *const *grads, double *const *exp_avgs,
                      double *const *exp_infs, const int64_t *sizes);
 
+/* RAdam (Liu et al. 2020; torch's variant): step >= 1 is the step being taken (its bias
+ * corrections and the rectification switch at rho_t > 5 use it). */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, eps;
+    pywd_decay decay;
+    int64_t step;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_radam_hyper;
+
+void pywd_radam_f32(const pywd_radam_hyper *h, int64_t n, float *const *params,
+                    const float *const *grads, float *const *exp_avgs,
+                    float *const *exp_avg_sqs, const int64_t *sizes);
+void pywd_radam_f64(const pywd_radam_hyper *h, int64_t n, double *const *params,
+                    const double *const *grads, double *const *exp_avgs,
+                    double *const *exp_avg_sqs, const int64_t *sizes);
+
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
  * truncated normal mean, std, lower bound, upper bound; constant value. */

@@ -303,6 +303,36 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
     return outcome
 
 
+def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+          eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+          max_grad_norm=None):
+    """RAdam (Liu et al. 2020, Algorithm 2), torch's order, weight decay by `decay`."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1                      # the SMA's maximum length
+    rho_t = rho_inf - 2 * step * beta2 ** step / bias_correction2
+    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                     / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rho_t > 5 else None
+    params = _as_list(params)
+    for w, g, m, v, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
+                             _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        update = (m / bias_correction1) * lr
+        if rect is not None:                           # the variance is tractable
+            update = (update * (math.sqrt(bias_correction2) / (np.sqrt(v) + eps))) * rect
+        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a)
+    return outcome
+
+
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
     """Weight decay alone: the SGD step with a zero gradient."""
     _check_mode(decay)

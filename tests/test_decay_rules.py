@@ -21,6 +21,8 @@ UPDATES = {
     "lion": lambda w, g, **kw: pywd.lion(w, g, np.zeros_like(w), **kw),
     "adamax": lambda w, g, **kw: pywd.adamax(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                              **kw),
+    "radam": lambda w, g, **kw: pywd.radam(w, g, np.zeros_like(w), np.zeros_like(w), step=8,
+                                           **kw),
 }
 
 
@@ -99,8 +101,9 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
     if name == "sgd":
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
-    elif name in ("adam", "adamax"):
-        fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=3, **kw)
+    elif name in ("adam", "adamax", "radam"):
+        fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
+           **kw)
     elif name == "rmsprop":
         fn(ref_w, g, np.ones_like(w), **kw)
     elif name == "adagrad":
@@ -132,7 +135,7 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
-           optim.Lion, optim.Adamax]
+           optim.Lion, optim.Adamax, optim.RAdam]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -189,8 +192,9 @@ def call(module, name, w, g, anchor, **kw):
     fn = getattr(module, name)
     if name == "sgd":
         return fn(w, g, zeros, momentum=0.9, **hyper)
-    if name in ("adam", "adamax"):
-        return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=3, **hyper)
+    if name in ("adam", "adamax", "radam"):
+        return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
+                  **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
     return fn(w, g, zeros, **hyper)

@@ -21,6 +21,7 @@ ARRAY_ARGS = {
     "adagrad": ["params", "grads", "state_sums"],
     "lion": ["params", "grads", "exp_avgs"],
     "adamax": ["params", "grads", "exp_avgs", "exp_infs"],
+    "radam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -45,6 +46,9 @@ VALID = {
     "adamax": dict(step=[1, 5], lr=[0.0, 0.01], beta1=[0.0, 0.9], beta2=[0.0, 0.999],
                    eps=[0.0, 1e-8], weight_decay=[0.0, 0.01], maximize=[False, True],
                    decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "radam": dict(step=[1, 7], lr=[0.0, 0.01], beta1=[0.0, 0.9], beta2=[0.5, 0.999],
+                  eps=[0.0, 1e-8], weight_decay=[0.0, 0.01], maximize=[False, True],
+                  decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
 VALID["adamw"] = VALID["adam"]

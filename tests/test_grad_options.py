@@ -27,6 +27,8 @@ UPDATES = {
     "lion": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.01, weight_decay=0.1, **o)),
     "adamax": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
                                         weight_decay=0.1, decay="decoupled", **o)),
+    "radam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=7, lr=0.01,
+                                       weight_decay=0.1, **o)),
 }
 NAMES = sorted(UPDATES)
 

@@ -183,6 +183,11 @@ def adamax_call(arrays, **kw):
                        arrays["exp_infs"], **kw)
 
 
+def radam_call(arrays, **kw):
+    return pywd.radam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
+                      arrays["exp_avg_sqs"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -205,6 +210,8 @@ UPDATES = {
     "lion": (lion_call, {"exp_avgs": (2, False)}, dict(lr=0.001), False),
     "adamax": (adamax_call, {"exp_avgs": (2, False), "exp_infs": (3, True)}, dict(lr=0.01),
                True),
+    "radam": (radam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
+              True),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -295,7 +302,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
     twin_fn = {"sgd": reference.sgd, "sgd-plain": reference.sgd, "adam": reference.adam,
                "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
                "adagrad": reference.adagrad, "lion": reference.lion,
-               "adamax": reference.adamax,
+               "adamax": reference.adamax, "radam": reference.radam,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -310,8 +317,8 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
         elif name == "adagrad":
             positional += [wide["state_sums"]]
             extra = dict(step=3)
-        elif name == "adamax":
-            positional += [wide["exp_avgs"], wide["exp_infs"]]
+        elif name in ("adamax", "radam"):
+            positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)
         elif name == "lion":
             positional += [wide["exp_avgs"]]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot)
-from pywd.optim import SGD, SGDW, Adagrad, Adam, Adamax, AdamW, Lion, RMSprop
+from pywd.optim import SGD, SGDW, Adagrad, Adam, Adamax, AdamW, Lion, RAdam, RMSprop
 
 
 
@@ -38,6 +38,10 @@ def test_defaults_follow_torch_and_the_paper():
     assert Adamax(model()).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                                             weight_decay=0.0, maximize=False, decay="l2",
                                             **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+    assert RAdam(model()).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                                           weight_decay=0.0, maximize=False, decay="l2",
+                                           **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+    assert RAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
 
 
 OPTIMIZERS = [
@@ -48,6 +52,7 @@ OPTIMIZERS = [
                    weight_decay=0.01)),
     (Lion, dict(lr=1e-3, weight_decay=0.1)),
     (Adamax, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.01, decay="decoupled")),
+    (RAdam, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.01)),
 ]
 
 
@@ -88,6 +93,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
                      centered=True, weight_decay=0.01, decay="l2")
     elif cls is Lion:
         pywd.lion(ref, grads, zeros(), lr=1e-3, weight_decay=0.1)
+    elif cls is RAdam:
+        pywd.radam(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.5, beta2=0.9,
+                   weight_decay=0.01)
     elif cls is Adamax:
         pywd.adamax(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.8, beta2=0.99,
                     weight_decay=0.01, decay="decoupled")
@@ -214,3 +222,17 @@ def test_adagrad_equals_torch(dtype, options, seed):
 @given(options=adamax_options, seed=st.integers(0, 2**16))
 def test_adamax_equals_torch_over_20_steps(dtype, options, seed):
     race_torch(Adamax, "Adamax", options, dtype, seed, steps=20)
+
+
+radam_options = st.fixed_dictionaries(dict(
+    common, betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)]),
+    eps=st.sampled_from([1e-8, 1e-3]), decoupled_weight_decay=st.booleans()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(options=radam_options, seed=st.integers(0, 2**16))
+def test_radam_equals_torch_over_20_steps(dtype, options, seed):
+    """Through the switch at rho_t > 5 (step 6 for beta2 0.999, 2 for 0.9), with torch's
+    decoupled_weight_decay and maximize."""
+    race_torch(RAdam, "RAdam", options, dtype, seed, steps=20)

@@ -21,6 +21,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .lion import Lion
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD, SGDW
 
@@ -28,4 +29,4 @@ from .sgd import SGD, SGDW
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "Adamax", "param_groups_weight_decay"]
+           "Adamax", "RAdam", "param_groups_weight_decay"]

@@ -288,6 +288,19 @@ def _count_entry(entries, key, default, limit):
     return int(value)
 
 
+def _decoupled(decoupled_weight_decay, decay):
+    """The decay mode for torch's decoupled_weight_decay= (Adam, RAdam, NAdam): True means
+    decay="decoupled", and may not contradict another mode given with it."""
+    if decoupled_weight_decay is False:
+        return decay
+    if decoupled_weight_decay is not True:
+        raise TypeError(f"decoupled_weight_decay must be a bool, got {decoupled_weight_decay!r}")
+    if decay not in ("l2", "decoupled"):
+        raise ValueError(f"decoupled_weight_decay=True asks for decay='decoupled', but "
+                         f"decay={decay!r} was given: pass one of them")
+    return "decoupled"
+
+
 def _decay_options(group):
     """A group's max_lr (its own, else the lr it was built with) and cautious_decay."""
     max_lr = group["max_lr"]

@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adam
 from .._typing import Decay
-from ._support import _betas, _decay_options, _empty
+from ._support import _betas, _decay_options, _decoupled, _empty
 from .optimizer import Optimizer, Params
 
 
@@ -36,14 +36,7 @@ class Adam(Optimizer):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        if decoupled_weight_decay is not False:     # torch's spelling of AdamW
-            if decoupled_weight_decay is not True:
-                raise TypeError(f"decoupled_weight_decay must be a bool, "
-                                f"got {decoupled_weight_decay!r}")
-            if decay not in ("l2", "decoupled"):
-                raise ValueError(f"decoupled_weight_decay=True asks for decay='decoupled', "
-                                 f"but decay={decay!r} was given: pass one of them")
-            decay = "decoupled"
+        decay = _decoupled(decoupled_weight_decay, decay)    # torch's spelling of AdamW
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decay=decay, max_lr=max_lr,

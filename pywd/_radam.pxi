@@ -1,0 +1,103 @@
+# RAdam: functional, in place, one C call per list.
+
+def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+          eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
+    """One RAdam step (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
+    Beyond"), in place, with weight decay fused in: ``torch.optim.RAdam``'s step.
+
+    For each parameter ``w`` with gradient ``g`` and moments ``m``, ``v``, at step ``t``
+    (``step``, counted from 1), with ``bc1 = 1 - beta1**t``, ``bc2 = 1 - beta2**t``,
+    ``rho_inf = 2/(1 - beta2) - 1`` and ``rho_t = rho_inf - 2 t beta2**t / bc2``::
+
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2" (torch RAdam's weight_decay)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        u = (m / bc1) * lr * sqrt(bc2) / (sqrt(v) + eps) * rect     if rho_t > 5, with
+            rect = sqrt((rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t))
+        u = (m / bc1) * lr                      otherwise (the variance is not yet
+                                                tractable: momentum SGD)
+        w = w * (1 - lr * weight_decay)         decay="decoupled" (torch's
+                                                decoupled_weight_decay=True)
+        w = w - u
+        w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
+
+    NumPy equivalent: the lines above, about 20 passes over memory; pywd makes one pass and
+    one C call per list. torch equivalent: ``torch.optim.RAdam`` (``decay="l2"``, the
+    default; ``decoupled_weight_decay=True`` is ``decay="decoupled"``).
+
+    Defaults are those of the optimiser class of the same name: torch's (``lr=1e-3``,
+    ``weight_decay`` as coupled L2).
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and gradients (only read): float32 or float64, or
+        bfloat16/float16 storage computed in float32 (see rounding).
+    exp_avgs, exp_avg_sqs : ndarray or list/tuple of ndarray
+        First and second moments, like params, updated in place. Start at zeros.
+    step : int
+        The step being taken, >= 1.
+    lr : float
+        Learning rate, >= 0.
+    beta1, beta2 : float
+        Decay rates of the moments, in [0, 1).
+    eps : float
+        Added to the denominator, >= 0.
+    weight_decay, decay, max_lr, cautious_decay, decay_to
+        As :func:`sgd` (the default ``decay="l2"`` is torch's).
+    {decay_options}
+    maximize : bool
+        Ascend the objective instead of descending it.
+    {grad_options}
+    {lowp_options}
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
+        modified.
+    """
+    cdef pywd_radam_hyper h
+    cdef GradOptions o
+    cdef _Batch b
+    cdef pywd_lowp lp
+    h.step = check_step(step)
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.beta1 = check_beta(beta1, "beta1")
+    h.beta2 = check_beta(beta2, "beta2")
+    h.eps = check_real(eps, "eps", 0.0, INFINITY)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
+    h.maximize = check_bool(maximize, "maximize")
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
+    if type(params) is _Batch:
+        b = checked_subset(params, 4 + (decay_to is not None)
+                           + (compensation is not None), &o)
+    else:
+        b = new_batch(6, False, True)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(exp_avgs, "exp_avgs", True)
+        b.add(exp_avg_sqs, "exp_avg_sqs", True)
+        add_compensation(b, compensation)
+        add_anchors(b, decay_to)
+        b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
+    slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
+                               decay_to is not None) else NULL
+    return run_update(radam_kernel, &h, &h.grad_mult, &o, b)
+
+
+cdef void radam_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_radam_hyper *h = <const pywd_radam_hyper *>hyper
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_radam_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                       <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+    else:
+        pywd_radam_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                       <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)

@@ -1,0 +1,66 @@
+"""RAdam (torch.optim.RAdam)."""
+from typing import Any
+
+from .. import _generator
+from .._kernels import radam
+from .._typing import Decay
+from ._support import _betas, _decay_options, _decoupled, _empty
+from .optimizer import Optimizer, Params
+
+
+class RAdam(Optimizer):
+    """RAdam (Liu et al. 2020): ``torch.optim.RAdam``, plus ``decay=``.
+
+    torch's constructor, defaults (``lr=1e-3``; ``weight_decay`` acts as coupled L2,
+    ``decay="l2"``, or decoupled with ``decoupled_weight_decay=True``) and state
+    (``exp_avg``, ``exp_avg_sq``, per-parameter ``step``); the kernel is
+    :func:`pywd.radam`.
+
+    Equation: Adam's moments; while ``rho_t <= 5`` the step is ``lr * m/(1-b1**t)``
+    (momentum SGD), after it Adam's step times the rectification ``rect(rho_t)``. NumPy
+    equivalent: those lines per parameter.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
+    """
+
+    state_arrays = ("exp_avg", "exp_avg_sq")
+    state_counters = ("step",)
+    nonnegative_state = ("exp_avg_sq",)
+
+    def __init__(self, params: Params, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
+                 cautious_decay: bool = False, decay_to: Any = None,
+                 rounding: str = "stochastic", state_dtype: Any = None,
+                 kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
+        decay = _decoupled(decoupled_weight_decay, decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
+                         torch_options, rng)
+
+    @staticmethod
+    def _hyper(group):
+        beta1, beta2 = _betas(group)
+        return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], decay=group["decay"],
+                    maximize=group["maximize"], **_decay_options(group))
+
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        radam(arrays, arrays, arrays, arrays, step=1, **self._hyper(group))
+
+    def _state_needed(self, group):
+        return (("exp_avg", 0.0), ("exp_avg_sq", 0.0))
+
+    def _run_keys(self, indices, counters, fresh):
+        return counters["step"]         # steps taken so far: this one is key + 1
+
+    def _update(self, group, arrays, key, options):
+        radam(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
