@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 
-from helpers import DECAY_MODES, MULTIPLICATIVE, make_array, snapshot
+from helpers import DECAY_MODES, make_array, snapshot
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16, F16 = np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16)

@@ -288,6 +288,15 @@ def _count_entry(entries, key, default, limit):
     return int(value)
 
 
+def _moment_hyper(group):
+    """The update function's arguments of a group of an Adam-like optimiser (Adam, Adamax,
+    RAdam): lr, the betas as beta1 and beta2, eps, the decay options, maximize."""
+    beta1, beta2 = _betas(group)
+    return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], decay=group["decay"],
+                maximize=group["maximize"], **_decay_options(group))
+
+
 def _decoupled(decoupled_weight_decay, decay):
     """The decay mode for torch's decoupled_weight_decay= (Adam, RAdam, NAdam): True means
     decay="decoupled", and may not contradict another mode given with it."""

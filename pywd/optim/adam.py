@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adam
 from .._typing import Decay
-from ._support import _betas, _decay_options, _decoupled, _empty
+from ._support import _decoupled, _empty, _moment_hyper
 from .optimizer import Optimizer, Params
 
 
@@ -47,11 +47,7 @@ class Adam(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        beta1, beta2 = _betas(group)
-        return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], decay=group["decay"],
-                    amsgrad=group["amsgrad"], maximize=group["maximize"],
-                    **_decay_options(group))
+        return dict(_moment_hyper(group), amsgrad=group["amsgrad"])
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

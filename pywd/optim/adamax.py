@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adamax
 from .._typing import Decay
-from ._support import _betas, _decay_options, _empty
+from ._support import _empty, _moment_hyper
 from .optimizer import Optimizer, Params
 
 
@@ -43,12 +43,7 @@ class Adamax(Optimizer):
                                       kahan_sum=kahan_sum),
                          torch_options, rng)
 
-    @staticmethod
-    def _hyper(group):
-        beta1, beta2 = _betas(group)
-        return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], decay=group["decay"],
-                    maximize=group["maximize"], **_decay_options(group))
+    _hyper = staticmethod(_moment_hyper)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)
