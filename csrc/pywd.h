@@ -176,6 +176,22 @@ void pywd_radam_f64(const pywd_radam_hyper *h, int64_t n, double *const *params,
                     const double *const *grads, double *const *exp_avgs,
                     double *const *exp_avg_sqs, const int64_t *sizes);
 
+/* Adadelta (Zeiler 2012; torch's variant). */
+typedef struct {
+    double grad_mult;
+    double lr, rho, eps;
+    pywd_decay decay;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_adadelta_hyper;
+
+void pywd_adadelta_f32(const pywd_adadelta_hyper *h, int64_t n, float *const *params,
+                       const float *const *grads, float *const *square_avgs,
+                       float *const *acc_deltas, const int64_t *sizes);
+void pywd_adadelta_f64(const pywd_adadelta_hyper *h, int64_t n, double *const *params,
+                       const double *const *grads, double *const *square_avgs,
+                       double *const *acc_deltas, const int64_t *sizes);
+
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
  * truncated normal mean, std, lower bound, upper bound; constant value. */

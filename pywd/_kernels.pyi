@@ -120,6 +120,16 @@ def radam(
     rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+def adadelta(
+    params: Arrays, grads: Arrays, square_avgs: Arrays, acc_deltas: Arrays, *,
+    lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0,
+    decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",

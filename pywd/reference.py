@@ -333,6 +333,27 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     return outcome
 
 
+def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
+             weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """Adadelta (Zeiler 2012, Algorithm 1, with torch's lr), weight decay by `decay`."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
+    for w, g, s, acc, a in zip(params, grads, _as_list(square_avgs), _as_list(acc_deltas),
+                               _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        s[...] = rho * s + (1 - rho) * (g * g)
+        delta = (np.sqrt(acc + eps) / np.sqrt(s + eps)) * g   # RMS[dx] / RMS[g] * g
+        acc[...] = rho * acc + (1 - rho) * (delta * delta)
+        _apply_update(w, lr * delta, lr, weight_decay, decay, max_lr, cautious_decay, a)
+    return outcome
+
+
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None):
     """Weight decay alone: the SGD step with a zero gradient."""
     _check_mode(decay)

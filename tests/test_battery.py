@@ -33,6 +33,8 @@ UPDATES = {
                dict(step=2, lr=0.01)),
     "radam": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
               dict(step=7, lr=0.01)),
+    "adadelta": ([("params", True), ("grads", False), ("square_avgs", True),
+                  ("acc_deltas", True)], dict(lr=1.0)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -168,13 +170,14 @@ REALS = {
     "lion": ["lr", "beta1", "beta2", "weight_decay", "grad_scale"],
     "adamax": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
     "radam": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
+    "adadelta": ["lr", "rho", "eps", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
     "sgd": ["nesterov", "maximize", "first_step"], "adam": ["amsgrad", "maximize"],
     "adamw": ["amsgrad", "maximize"], "rmsprop": ["centered", "maximize"],
     "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
-    "radam": ["maximize"], "decay": [],
+    "radam": ["maximize"], "adadelta": ["maximize"], "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
              (-1.0, ValueError), ("0.1", TypeError), (None, TypeError), (1j, TypeError),
@@ -207,7 +210,8 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
-           optim.Lion, optim.Adamax, optim.RAdam]
+           optim.Lion, optim.Adamax, optim.RAdam,
+           optim.Adadelta]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

@@ -23,6 +23,7 @@ UPDATES = {
                                              **kw),
     "radam": lambda w, g, **kw: pywd.radam(w, g, np.zeros_like(w), np.zeros_like(w), step=8,
                                            **kw),
+    "adadelta": lambda w, g, **kw: pywd.adadelta(w, g, np.ones_like(w), np.ones_like(w), **kw),
 }
 
 
@@ -106,6 +107,8 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
            **kw)
     elif name == "rmsprop":
         fn(ref_w, g, np.ones_like(w), **kw)
+    elif name == "adadelta":
+        fn(ref_w, g, np.ones_like(w), np.ones_like(w), **kw)
     elif name == "adagrad":
         fn(ref_w, g, np.ones_like(w), step=2, **kw)
     else:
@@ -135,7 +138,8 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
-           optim.Lion, optim.Adamax, optim.RAdam]
+           optim.Lion, optim.Adamax, optim.RAdam,
+           optim.Adadelta]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -195,6 +199,8 @@ def call(module, name, w, g, anchor, **kw):
     if name in ("adam", "adamax", "radam"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
                   **hyper)
+    if name == "adadelta":
+        return fn(w, g, ones, [np.ones_like(x) for x in w], **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
     return fn(w, g, zeros, **hyper)

@@ -188,6 +188,11 @@ def radam_call(arrays, **kw):
                       arrays["exp_avg_sqs"], **kw)
 
 
+def adadelta_call(arrays, **kw):
+    return pywd.adadelta(arrays["params"], arrays["grads"], arrays["square_avgs"],
+                         arrays["acc_deltas"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -212,6 +217,8 @@ UPDATES = {
                True),
     "radam": (radam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
               True),
+    "adadelta": (adadelta_call, {"square_avgs": (2, True), "acc_deltas": (3, True)},
+                 dict(lr=1.0), False),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -303,6 +310,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
                "adagrad": reference.adagrad, "lion": reference.lion,
                "adamax": reference.adamax, "radam": reference.radam,
+               "adadelta": reference.adadelta,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -317,6 +325,8 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
         elif name == "adagrad":
             positional += [wide["state_sums"]]
             extra = dict(step=3)
+        elif name == "adadelta":
+            positional += [wide["square_avgs"], wide["acc_deltas"]]
         elif name in ("adamax", "radam"):
             positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)

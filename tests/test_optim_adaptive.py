@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot)
-from pywd.optim import SGD, SGDW, Adagrad, Adam, Adamax, AdamW, Lion, RAdam, RMSprop
+from pywd.optim import SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, RAdam, RMSprop
 
 
 
@@ -42,6 +42,9 @@ def test_defaults_follow_torch_and_the_paper():
                                            weight_decay=0.0, maximize=False, decay="l2",
                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert RAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
+    assert Adadelta(model()).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
+                                              maximize=False, decay="l2",
+                                              **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
 
 
 OPTIMIZERS = [
@@ -53,6 +56,7 @@ OPTIMIZERS = [
     (Lion, dict(lr=1e-3, weight_decay=0.1)),
     (Adamax, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.01, decay="decoupled")),
     (RAdam, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.01)),
+    (Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01, decay="l1")),
 ]
 
 
@@ -93,6 +97,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
                      centered=True, weight_decay=0.01, decay="l2")
     elif cls is Lion:
         pywd.lion(ref, grads, zeros(), lr=1e-3, weight_decay=0.1)
+    elif cls is Adadelta:
+        pywd.adadelta(ref, grads, zeros(), zeros(), lr=0.5, rho=0.8, weight_decay=0.01,
+                      decay="l1")
     elif cls is RAdam:
         pywd.radam(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.5, beta2=0.9,
                    weight_decay=0.01)
@@ -236,3 +243,15 @@ def test_radam_equals_torch_over_20_steps(dtype, options, seed):
     """Through the switch at rho_t > 5 (step 6 for beta2 0.999, 2 for 0.9), with torch's
     decoupled_weight_decay and maximize."""
     race_torch(RAdam, "RAdam", options, dtype, seed, steps=20)
+
+
+adadelta_options = st.fixed_dictionaries(dict(
+    common, lr=st.sampled_from([1.0, 0.1]), rho=st.sampled_from([0.9, 0.5]),
+    eps=st.sampled_from([1e-6, 1e-3])))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(options=adadelta_options, seed=st.integers(0, 2**16))
+def test_adadelta_equals_torch_over_20_steps(dtype, options, seed):
+    race_torch(Adadelta, "Adadelta", options, dtype, seed, steps=20)

@@ -10,7 +10,8 @@ import pytest
 from pywd import optim
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
-           optim.Lion, optim.Adamax, optim.RAdam]
+           optim.Lion, optim.Adamax, optim.RAdam,
+           optim.Adadelta]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -142,7 +143,8 @@ TORCH_TWINS = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=Tr
                ("RMSprop", dict(momentum=0.5, centered=True, weight_decay=0.01)),
                ("Adagrad", dict(lr_decay=0.01, weight_decay=0.01)),
                ("Adamax", dict(betas=(0.8, 0.99), weight_decay=0.01)),
-               ("RAdam", dict(weight_decay=0.01, decoupled_weight_decay=True))]
+               ("RAdam", dict(weight_decay=0.01, decoupled_weight_decay=True)),
+               ("Adadelta", dict(rho=0.8, weight_decay=0.01))]
 
 
 @pytest.mark.parametrize("name, hyper", TORCH_TWINS)

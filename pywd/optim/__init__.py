@@ -16,6 +16,7 @@ import sys
 
 from .. import lr_scheduler
 from ..weight_decay import param_groups_weight_decay
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -29,4 +30,4 @@ from .sgd import SGD, SGDW
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "Adamax", "RAdam", "param_groups_weight_decay"]
+           "Adamax", "RAdam", "Adadelta", "param_groups_weight_decay"]

@@ -1,0 +1,97 @@
+# Adadelta: functional, in place, one C call per list.
+
+def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
+             weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
+             step=None, rounding="stochastic", rng=None, compensation=None):
+    """One Adadelta step (Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method"), in
+    place, with weight decay fused in: ``torch.optim.Adadelta``'s step.
+
+    For each parameter ``w`` with gradient ``g``, running mean square ``s`` and running mean
+    square of updates ``a``::
+
+        g = g / grad_scale, times the clip factor of max_grad_norm (see below)
+        g = -g                                  if maximize
+        g = g + weight_decay * w                decay="l2" (torch Adadelta's weight_decay)
+        s = rho * s + (1 - rho) * g**2
+        d = sqrt(a + eps) / sqrt(s + eps) * g
+        a = rho * a + (1 - rho) * d**2
+        w = w * (1 - lr * weight_decay)         decay="decoupled" ("independent",
+                                                "corrected": as :func:`sgd`)
+        w = w - lr * d
+        w = sign(w) * max(|w| - lr * weight_decay, 0)    decay="l1"
+
+    NumPy equivalent: the lines above, about 15 passes over memory; pywd makes one pass and
+    one C call per list. torch equivalent: ``torch.optim.Adadelta`` (``decay="l2"``, the
+    default).
+
+    Defaults are those of the optimiser class of the same name: torch's (``lr=1.0``,
+    ``rho=0.9``, ``eps=1e-6``, ``weight_decay`` as coupled L2).
+
+    Parameters
+    ----------
+    params, grads : ndarray or list/tuple of ndarray
+        Weights (updated in place) and gradients (only read): float32 or float64, or
+        bfloat16/float16 storage computed in float32 (see rounding).
+    square_avgs, acc_deltas : ndarray or list/tuple of ndarray
+        The running mean squares of gradients and of updates (torch's state "square_avg" and
+        "acc_delta"), like params, updated in place. Start at zeros.
+    lr : float
+        Scales the update, >= 0 (Zeiler's method has none: 1).
+    rho : float
+        Decay rate of both running averages, in [0, 1].
+    eps : float
+        Added inside both square roots, >= 0.
+    weight_decay, decay, max_lr, cautious_decay, decay_to
+        As :func:`sgd` (the default ``decay="l2"`` is torch's).
+    {decay_options}
+    maximize : bool
+        Ascend the objective instead of descending it.
+    {grad_options}
+    step : int, optional
+        The step being taken (from 1): needed only for stochastic rounding.
+    {lowp_options}
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sgd`, plus rho outside [0, 1], eps < 0; before any array is modified.
+    """
+    cdef pywd_adadelta_hyper h
+    cdef GradOptions o
+    cdef _Batch b
+    cdef pywd_lowp lp
+    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    h.rho = check_real(rho, "rho", 0.0, 1.0)
+    h.eps = check_real(eps, "eps", 0.0, INFINITY)
+    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
+    h.maximize = check_bool(maximize, "maximize")
+    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
+    if type(params) is _Batch:
+        b = checked_subset(params, 4 + (decay_to is not None)
+                           + (compensation is not None), &o)
+    else:
+        b = new_batch(6, False, True)
+        b.add(params, "params", True)
+        b.add(grads, "grads", False)
+        b.add(square_avgs, "square_avgs", True)
+        b.add(acc_deltas, "acc_deltas", True)
+        add_compensation(b, compensation)
+        add_anchors(b, decay_to)
+        b.check_overlap()
+    attach_anchors(&h.decay, b, decay_to)
+    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
+    slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
+    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
+                               decay_to is not None) else NULL
+    return run_update(adadelta_kernel, &h, &h.grad_mult, &o, b)
+
+
+cdef void adadelta_kernel(const void *hyper, _Batch b) noexcept nogil:
+    cdef const pywd_adadelta_hyper *h = <const pywd_adadelta_hyper *>hyper
+    if b.typenum == cnp.NPY_FLOAT:
+        pywd_adadelta_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                          <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+    else:
+        pywd_adadelta_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                          <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
