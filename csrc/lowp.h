@@ -31,24 +31,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fastmath_f32.h" /* pywd_f2u, pywd_u2f: float32 bits */
 #include "philox.h"
 #include "pywd.h"
 
 #define PYWD_TILE 512
-
-static inline uint32_t pywd_f2u(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-}
-
-static inline float pywd_u2f(uint32_t u)
-{
-    float x;
-    memcpy(&x, &u, sizeof x);
-    return x;
-}
 
 static inline float pywd_bf16_to_f32(uint16_t h) { return pywd_u2f((uint32_t)h << 16); }
 
