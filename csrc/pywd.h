@@ -176,6 +176,25 @@ void pywd_radam_f64(const pywd_radam_hyper *h, int64_t n, double *const *params,
                     const double *const *grads, double *const *exp_avgs,
                     double *const *exp_avg_sqs, const int64_t *sizes);
 
+/* NAdam (Dozat 2016; torch's variant, with its momentum schedule): step >= 1 is the step
+ * being taken; mu_product the product of the momentum schedule's mu over the steps before it
+ * (torch's state "mu_product" before the step: 1 at the first). */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, eps, momentum_decay, mu_product;
+    pywd_decay decay;
+    int64_t step;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_nadam_hyper;
+
+void pywd_nadam_f32(const pywd_nadam_hyper *h, int64_t n, float *const *params,
+                    const float *const *grads, float *const *exp_avgs,
+                    float *const *exp_avg_sqs, const int64_t *sizes);
+void pywd_nadam_f64(const pywd_nadam_hyper *h, int64_t n, double *const *params,
+                    const double *const *grads, double *const *exp_avgs,
+                    double *const *exp_avg_sqs, const int64_t *sizes);
+
 /* Adadelta (Zeiler 2012; torch's variant). */
 typedef struct {
     double grad_mult;

@@ -352,11 +352,12 @@ cdef class _Batch:
         """Splits positions (a list or range, of a checked step) into runs that one kernel
         call can take: [(dtypes, key, positions)], one per (dtypes, key) in order of first
         appearance, where dtypes is the tuple of DT_ codes of the arguments `ops` at those
-        positions; keys[j] (optional, ints or bools) is positions[j]'s key (a step counter,
-        say). The common case, one run, costs a few ns per position and argument."""
+        positions; keys[j] (optional, hashable: a step counter, say, or a tuple of a counter
+        and a scalar state) is positions[j]'s key. The common case, one run, costs a few ns
+        per position and argument (equal counters are one int object: `is` decides)."""
         cdef Py_ssize_t j, n = len(positions)
         cdef Py_ssize_t *index
-        cdef long long k0
+        cdef object k0, k
         if n == 0:
             return []
         if keys is not None and len(keys) != n:
@@ -364,11 +365,14 @@ cdef class _Batch:
         index = index_array(positions, n, self.n)
         try:
             s0 = self.signature(index[0], ops)
-            k0 = keys[0] if keys is not None else 0
+            k0 = keys[0] if keys is not None else None
             for j in range(n):
-                if (self.signature(index[j], ops) != s0 or
-                        (keys is not None and <long long>keys[j] != k0)):
+                if self.signature(index[j], ops) != s0:
                     break
+                if keys is not None:
+                    k = keys[j]
+                    if k is not k0 and k != k0:
+                        break
             else:
                 return [(self.codes_of(s0, ops), keys[0] if keys is not None else None,
                          positions)]

@@ -111,8 +111,11 @@ def decay_factor(lr, weight_decay, decay, max_lr=None):
 def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False,
                   anchor=None):
     """w - update, with multiplicative decay before it or the L1 threshold after it (acting
-    on w - w0, around the anchor w0, when there is one)."""
+    on w - w0, around the anchor w0, when there is one). An update given as a tuple of
+    parts is subtracted part by part (cautious decay looks at their sum)."""
     wd = weight_decay
+    parts = update if isinstance(update, tuple) else (update,)
+    update = sum(parts[1:], parts[0])
     new = w
     if wd != 0 and decay in MULTIPLICATIVE:
         factor = decay_factor(lr, wd, decay, max_lr)
@@ -122,7 +125,8 @@ def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_deca
         else:
             x = x * factor
         new = x if anchor is None else anchor + x
-    new = new - update
+    for part in parts:
+        new = new - part
     if wd != 0 and decay == "l1":                 # proximal step of wd*|w - w0|_1
         x = soft_threshold(_offset(new, anchor), lr * wd)
         new = x if anchor is None else anchor + x
@@ -329,6 +333,43 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         update = (m / bias_correction1) * lr
         if rect is not None:                           # the variance is tractable
             update = (update * (math.sqrt(bias_correction2) / (np.sqrt(v) + eps))) * rect
+        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a)
+    return outcome
+
+
+def nadam_mu(beta1, momentum_decay, step):
+    """NAdam's momentum schedule (Dozat 2016, with torch's constants): mu_t."""
+    return beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+
+
+def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3,
+          beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0,
+          decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
+          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """NAdam (Dozat 2016), torch's order and momentum schedule, weight decay by `decay`:
+    the gradient's share and the next momentum's share of the step, each bias-corrected by
+    the schedule's product."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    if mu_product is None:
+        mu_product = math.prod(nadam_mu(beta1, momentum_decay, i) for i in range(1, step))
+    mu, mu_next = nadam_mu(beta1, momentum_decay, step), nadam_mu(beta1, momentum_decay, step + 1)
+    product = mu_product * mu                     # through this step
+    grad_share = lr * (1 - mu) / (1 - product)
+    momentum_share = lr * mu_next / (1 - product * mu_next)
+    bias_correction2 = 1 - beta2 ** step
+    params = _as_list(params)
+    for w, g, m, v, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
+                             _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        denom = np.sqrt(v / bias_correction2) + eps
+        update = (grad_share * (g / denom), momentum_share * (m / denom))
         _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a)
     return outcome
 

@@ -4,6 +4,7 @@ Tolerances (kernel against pywd.reference): float64 within 1e-12 relative, float
 2 ulp. The kernels round each operation in the reference's order, so in practice they agree
 to the last bit; the margin is for compilers that contract a*b+c differently.
 """
+import contextlib
 import io
 
 import numpy as np
@@ -149,3 +150,15 @@ def small_or_threaded(count, **kwargs):
     across threads."""
     return st.one_of(array_lists(count=count, **kwargs),
                      array_lists(count=count, max_arrays=3, big=True))
+
+
+@contextlib.contextmanager
+def torch_scalars_in(torch, dtype):
+    """torch keeps some scalar state (NAdam's mu_product, ASGD's eta and mu) in its default
+    dtype, float32 unless set: a float64 run is compared with torch's float64 scalars."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)

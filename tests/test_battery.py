@@ -35,6 +35,8 @@ UPDATES = {
               dict(step=7, lr=0.01)),
     "adadelta": ([("params", True), ("grads", False), ("square_avgs", True),
                   ("acc_deltas", True)], dict(lr=1.0)),
+    "nadam": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
+              dict(step=3, lr=0.01)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -171,13 +173,15 @@ REALS = {
     "adamax": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
     "radam": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
     "adadelta": ["lr", "rho", "eps", "weight_decay", "grad_scale"],
+    "nadam": ["lr", "beta1", "beta2", "eps", "momentum_decay", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
     "sgd": ["nesterov", "maximize", "first_step"], "adam": ["amsgrad", "maximize"],
     "adamw": ["amsgrad", "maximize"], "rmsprop": ["centered", "maximize"],
     "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
-    "radam": ["maximize"], "adadelta": ["maximize"], "decay": [],
+    "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"],
+    "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
              (-1.0, ValueError), ("0.1", TypeError), (None, TypeError), (1j, TypeError),
@@ -197,6 +201,10 @@ def hyper_cases():
             for value, error in [(0, ValueError), (-1, ValueError), (1.5, TypeError),
                                  (True, TypeError), ("1", TypeError)]:
                 yield pytest.param(name, "step", value, error, id=f"{name}-step-{value!r}")
+    for value, error in BAD_REALS + [(1.5, ValueError)]:   # None: computed, so valid
+        if value is not None:
+            yield pytest.param("nadam", "mu_product", value, error,
+                               id=f"nadam-mu_product-{value!r}")
 
 
 @pytest.mark.parametrize("name, hyper, value, error", list(hyper_cases()))
@@ -211,7 +219,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta]
+           optim.Adadelta, optim.NAdam]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

@@ -24,6 +24,8 @@ UPDATES = {
     "radam": lambda w, g, **kw: pywd.radam(w, g, np.zeros_like(w), np.zeros_like(w), step=8,
                                            **kw),
     "adadelta": lambda w, g, **kw: pywd.adadelta(w, g, np.ones_like(w), np.ones_like(w), **kw),
+    "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
+                                           **kw),
 }
 
 
@@ -102,7 +104,7 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
     if name == "sgd":
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
-    elif name in ("adam", "adamax", "radam"):
+    elif name in ("adam", "adamax", "radam", "nadam"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
            **kw)
     elif name == "rmsprop":
@@ -139,7 +141,7 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta]
+           optim.Adadelta, optim.NAdam]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -196,7 +198,7 @@ def call(module, name, w, g, anchor, **kw):
     fn = getattr(module, name)
     if name == "sgd":
         return fn(w, g, zeros, momentum=0.9, **hyper)
-    if name in ("adam", "adamax", "radam"):
+    if name in ("adam", "adamax", "radam", "nadam"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
                   **hyper)
     if name == "adadelta":

@@ -193,6 +193,11 @@ def adadelta_call(arrays, **kw):
                          arrays["acc_deltas"], **kw)
 
 
+def nadam_call(arrays, **kw):
+    return pywd.nadam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
+                      arrays["exp_avg_sqs"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -219,6 +224,8 @@ UPDATES = {
               True),
     "adadelta": (adadelta_call, {"square_avgs": (2, True), "acc_deltas": (3, True)},
                  dict(lr=1.0), False),
+    "nadam": (nadam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
+              True),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -310,7 +317,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
                "adagrad": reference.adagrad, "lion": reference.lion,
                "adamax": reference.adamax, "radam": reference.radam,
-               "adadelta": reference.adadelta,
+               "adadelta": reference.adadelta, "nadam": reference.nadam,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -327,7 +334,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             extra = dict(step=3)
         elif name == "adadelta":
             positional += [wide["square_avgs"], wide["acc_deltas"]]
-        elif name in ("adamax", "radam"):
+        elif name in ("adamax", "radam", "nadam"):
             positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)
         elif name == "lion":

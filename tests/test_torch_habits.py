@@ -7,11 +7,12 @@ hand)."""
 import numpy as np
 import pytest
 
+from helpers import torch_scalars_in
 from pywd import optim
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta]
+           optim.Adadelta, optim.NAdam]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -144,7 +145,9 @@ TORCH_TWINS = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=Tr
                ("Adagrad", dict(lr_decay=0.01, weight_decay=0.01)),
                ("Adamax", dict(betas=(0.8, 0.99), weight_decay=0.01)),
                ("RAdam", dict(weight_decay=0.01, decoupled_weight_decay=True)),
-               ("Adadelta", dict(rho=0.8, weight_decay=0.01))]
+               ("Adadelta", dict(rho=0.8, weight_decay=0.01)),
+               ("NAdam", dict(weight_decay=0.01, momentum_decay=0.01)),
+               ("NAdam", dict(weight_decay=0.01, decoupled_weight_decay=True))]
 
 
 @pytest.mark.parametrize("name, hyper", TORCH_TWINS)
@@ -152,6 +155,11 @@ def test_torch_state_continues_in_pywd_as_it_would_in_torch(name, hyper):
     """3 steps in torch, its state_dict loaded into pywd, 3 more steps in each: the same
     weights (float64, a few ulp: both compute the same expressions)."""
     torch = pytest.importorskip("torch")
+    with torch_scalars_in(torch, np.float64):
+        _continue_torch_state(torch, name, hyper)
+
+
+def _continue_torch_state(torch, name, hyper):
     gen = torch.Generator().manual_seed(0)
     params = [torch.nn.Parameter(torch.randn(5, 3, dtype=torch.float64, generator=gen)),
               torch.nn.Parameter(torch.randn(3, dtype=torch.float64, generator=gen))]

@@ -21,6 +21,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .lion import Lion
+from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
@@ -30,4 +31,4 @@ from .sgd import SGD, SGDW
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "Adamax", "RAdam", "Adadelta", "param_groups_weight_decay"]
+           "Adamax", "RAdam", "Adadelta", "NAdam", "param_groups_weight_decay"]

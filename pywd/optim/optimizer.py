@@ -1,6 +1,7 @@
 """pywd.optim's base class: param groups, per-parameter state, the validated step and a
 pickle-free state_dict."""
 import difflib
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, Union, overload
@@ -34,7 +35,9 @@ class Optimizer:
 
     Subclasses set ``state_arrays`` (per-parameter arrays shaped like the parameter, in the
     order their update function takes them), ``state_counters`` (per-parameter ints, e.g.
-    "step") and ``nonnegative_state`` (arrays that can never be negative, such as second
+    "step"), ``state_scalars`` (per-parameter floats and the closed range each stays in,
+    e.g. NAdam's "mu_product": set by ``_initial_scalars`` and ``_advance_scalars``) and
+    ``nonnegative_state`` (arrays that can never be negative, such as second
     moments: checked on load), pass their defaults to ``__init__``, and implement
     ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
     arrays a group's parameters need, with their initial value; the decay_to anchors are
@@ -71,6 +74,7 @@ class Optimizer:
 
     state_arrays: tuple[str, ...] = ()
     state_counters: tuple[str, ...] = ()
+    state_scalars: dict[str, tuple[float, float]] = {}
     nonnegative_state: tuple[str, ...] = ()
     # the update function has no step of its own: stochastic rounding gets rounding_step's
     step_for_rounding = False
@@ -306,6 +310,10 @@ class Optimizer:
             if group.get("kahan_sum"):
                 options["compensation"] = _kernels.COMPENSATION_IN_BATCH
             self._update(group, batch._subset(positions, self._ops(*names)), key, options)
+        if self.state_scalars:
+            for group, _, states, _, counters in plan:
+                for name, values in self._advance_scalars(group, counters).items():
+                    _kernels._restore(states, name, values)   # at C level, as counters
         self.rounding_step += 1
         return result
 
@@ -333,7 +341,8 @@ class Optimizer:
                     arrays = _kernels._columns(states, names)
                     if counted and cache_key is not None:
                         self._columns_cache[cache_key] = (version, dict(arrays))
-                counters = {}
+                counters = {name: _scalar_values(states, indices, name, bounds)
+                            for name, bounds in self.state_scalars.items()}
                 for name in self.state_counters:
                     before, stuck = _kernels._advance(states, name, STEP_LIMIT - 1)
                     if stuck >= 0:
@@ -397,6 +406,10 @@ class Optimizer:
                 if name not in state:
                     state[name] = 0
                     created.append((i, name))
+            for name, value in self._initial_scalars(group).items():
+                if name not in state:
+                    state[name] = value
+                    created.append((i, name))
 
     def _drop(self, created):
         """Undoes _create_state: a refused or skipped step leaves the state as it found it."""
@@ -453,6 +466,16 @@ class Optimizer:
     def _check_group(self, group, dtype=None):
         raise NotImplementedError
 
+    def _initial_scalars(self, group):
+        """name -> the value each of state_scalars starts at for a parameter of `group`."""
+        return {}
+
+    def _advance_scalars(self, group, before):
+        """name -> the list of new values of each of state_scalars after a step of `group`'s
+        stepping parameters, from `before` (their counters and scalars before the step, by
+        name, a list each)."""
+        return {}
+
     def _state_needed(self, group):
         """(name, initial value) of each state array of this optimiser a parameter of
         `group` needs (its Kahan compensation and decay_to anchor aside: _needed adds
@@ -499,6 +522,8 @@ class Optimizer:
             for name, value in self.state[i].items():
                 if name in self.state_counters:
                     out[f"state/{i}/{name}"] = np.array(value, dtype=np.int64)
+                elif name in self.state_scalars:
+                    out[f"state/{i}/{name}"] = np.array(value, dtype=np.float64)
                 else:
                     out[f"state/{i}/{name}"] = np.array(value, copy=True, order="K")
         return out
@@ -592,7 +617,8 @@ class Optimizer:
         state_dtypes = {i: _state_dtype({**group, **loaded}, params[i])
                         for (group, indices), loaded in zip(self._group_indices(), new_groups)
                         for i in indices}
-        names = [*self.state_arrays, COMPENSATION, ANCHOR, *self.state_counters]
+        names = [*self.state_arrays, COMPENSATION, ANCHOR, *self.state_counters,
+                 *self.state_scalars]
         for key, value in entries.items():
             if not key.startswith("state/"):
                 continue
@@ -608,6 +634,14 @@ class Optimizer:
                     raise ValueError(f"state_dict[{key!r}] must be an int in [0, 2**62), "
                                      f"got {value!r}")
                 state.setdefault(i, {})[name] = int(value)
+                continue
+            if name in self.state_scalars:
+                lo, hi = self.state_scalars[name]
+                if (value.shape != () or value.dtype.kind not in "fiu"
+                        or not (math.isfinite(value) and lo <= float(value) <= hi)):
+                    raise ValueError(f"state_dict[{key!r}] must be a number in [{lo:g}, "
+                                     f"{hi:g}], got {value!r}")
+                state.setdefault(i, {})[name] = float(value)
                 continue
             param = params[i]
             want = param.dtype if name in (ANCHOR, COMPENSATION) else state_dtypes[i]
@@ -638,10 +672,25 @@ class Optimizer:
                 if i not in state:
                     continue
                 have = set(state[i])
-                missing = [n for n in [*needed, *self.state_counters] if n not in have]
+                missing = [n for n in [*needed, *self.state_counters, *self.state_scalars]
+                           if n not in have]
                 if missing:
                     raise ValueError(f"state_dict has state for parameter {i} without "
                                      f"{missing}: its counters and {needed} come together")
+
+
+def _scalar_values(states, indices, name, bounds):
+    """The values of a per-parameter float state in `states` (a KeyError if one lacks it),
+    each checked to be a finite number in `bounds` (the state is the user's to change)."""
+    values = [state[name] for state in states]
+    lo, hi = bounds
+    for i, value in zip(indices, values):
+        if (type(value) is not float and (isinstance(value, bool)
+                                          or not isinstance(value, (int, np.floating)))
+                or not (math.isfinite(value) and lo <= value <= hi)):
+            raise ValueError(f"state[{i}][{name!r}] must be a number in [{lo:g}, {hi:g}], "
+                             f"got {value!r}")
+    return values
 
 
 class _Counted(dict):
