@@ -195,6 +195,23 @@ void pywd_nadam_f64(const pywd_nadam_hyper *h, int64_t n, double *const *params,
                     const double *const *grads, double *const *exp_avgs,
                     double *const *exp_avg_sqs, const int64_t *sizes);
 
+/* Rprop (Riedmiller & Braun 1993; torch's variant, without backtracking): lr only sets the
+ * decay's factor and threshold (the step sizes are state, started at lr by the caller). */
+typedef struct {
+    double grad_mult;
+    double lr, etaminus, etaplus, step_size_min, step_size_max;
+    pywd_decay decay;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_rprop_hyper;
+
+void pywd_rprop_f32(const pywd_rprop_hyper *h, int64_t n, float *const *params,
+                    const float *const *grads, float *const *prevs, float *const *step_sizes,
+                    const int64_t *sizes);
+void pywd_rprop_f64(const pywd_rprop_hyper *h, int64_t n, double *const *params,
+                    const double *const *grads, double *const *prevs,
+                    double *const *step_sizes, const int64_t *sizes);
+
 /* Adadelta (Zeiler 2012; torch's variant). */
 typedef struct {
     double grad_mult;

@@ -141,6 +141,17 @@ def nadam(
     rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+def rprop(
+    params: Arrays, grads: Arrays, prevs: Arrays, step_sizes: Arrays, *, lr: float = 1e-2,
+    etaminus: float = 0.5, etaplus: float = 1.2, step_size_min: float = 1e-6,
+    step_size_max: float = 50.0, weight_decay: float = 0.0, decay: Decay = "l2",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",

@@ -41,7 +41,9 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
                             f"'params'")
         out[f"param_groups/{g}/params"] = np.array(group["params"], dtype=np.int64)
-        missing = [key for key in optimizer.defaults if key not in PYWD_ONLY and key not in group]
+        lacks = optimizer.not_in_torch      # hyper-parameters torch's class does not have
+        missing = [key for key in optimizer.defaults
+                   if key not in PYWD_ONLY and key not in lacks and key not in group]
         if missing:
             raise ValueError(f"torch state_dict['param_groups'][{g}] lacks {missing}: it is "
                              f"not the state of torch.optim.{name}")
@@ -49,6 +51,10 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
         out[f"param_groups/{g}/decay"] = np.array(_decay(group, mine.get("decay"), g, name))
         for key in PYWD_ONLY[1:]:
             if key in optimizer.defaults:
+                out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
+                                                                       optimizer.defaults[key]))
+        for key in lacks:
+            if key not in group:
                 out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
                                                                        optimizer.defaults[key]))
         for key, value in group.items():

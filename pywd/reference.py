@@ -374,6 +374,33 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     return outcome
 
 
+def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.2,
+          step_size_min=1e-6, step_size_max=50.0, weight_decay=0.0, decay="l2", max_lr=None,
+          cautious_decay=False, decay_to=None, maximize=False, nonfinite="propagate",
+          grad_scale=1.0, max_grad_norm=None):
+    """Rprop (Riedmiller & Braun 1993, without backtracking), torch's order: each step size
+    grows by etaplus while its gradient keeps its sign, shrinks by etaminus on a flip (and
+    that element waits a step), and the weight moves by sign(g) times it."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
+    for w, g, prev, s, a in zip(params, grads, _as_list(prevs), _as_list(step_sizes),
+                                _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        agreement = np.sign(g * prev)          # +1 kept, -1 flipped, 0 unknown, NaN
+        eta = np.where(agreement > 0, etaplus, np.where(agreement < 0, etaminus, 1.0))
+        eta = np.where(np.isnan(agreement), np.nan, eta).astype(w.dtype)
+        s[...] = np.clip(s * eta, step_size_min, step_size_max)
+        g = np.where(agreement < 0, 0, g).astype(w.dtype)
+        _apply_update(w, np.sign(g) * s, lr, weight_decay, decay, max_lr, cautious_decay, a)
+        prev[...] = g
+    return outcome
+
+
 def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
              weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
              maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):

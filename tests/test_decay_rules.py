@@ -24,6 +24,7 @@ UPDATES = {
     "radam": lambda w, g, **kw: pywd.radam(w, g, np.zeros_like(w), np.zeros_like(w), step=8,
                                            **kw),
     "adadelta": lambda w, g, **kw: pywd.adadelta(w, g, np.ones_like(w), np.ones_like(w), **kw),
+    "rprop": lambda w, g, **kw: pywd.rprop(w, g, np.ones_like(w), np.full_like(w, 0.01), **kw),
     "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                            **kw),
 }
@@ -111,6 +112,8 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
         fn(ref_w, g, np.ones_like(w), **kw)
     elif name == "adadelta":
         fn(ref_w, g, np.ones_like(w), np.ones_like(w), **kw)
+    elif name == "rprop":
+        fn(ref_w, g, np.ones_like(w), np.full_like(w, 0.01), **kw)
     elif name == "adagrad":
         fn(ref_w, g, np.ones_like(w), step=2, **kw)
     else:
@@ -141,7 +144,7 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam]
+           optim.Adadelta, optim.NAdam, optim.Rprop]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -203,6 +206,8 @@ def call(module, name, w, g, anchor, **kw):
                   **hyper)
     if name == "adadelta":
         return fn(w, g, ones, [np.ones_like(x) for x in w], **hyper)
+    if name == "rprop":
+        return fn(w, g, ones, [np.full_like(x, 0.01) for x in w], **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
     return fn(w, g, zeros, **hyper)

@@ -15,7 +15,7 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.rmsprop, optim.RMSprop, "l2"), (pywd.adagrad, optim.Adagrad, "l2"),
          (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2"),
          (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
-         (pywd.nadam, optim.NAdam, "l2")]
+         (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2")]
 
 
 def defaults(obj):
@@ -55,6 +55,8 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], step=1, **kwargs)
     elif fn is pywd.adadelta:
         fn(w, g, state[0], state[1], **kwargs)
+    elif fn is pywd.rprop:                      # the class starts its step sizes at lr
+        fn(w, g, state[0], np.full(7, 0.1), **kwargs)
     elif fn in (pywd.adamax, pywd.radam, pywd.nadam):
         fn(w, g, state[0], state[1], step=1, **kwargs)
     else:

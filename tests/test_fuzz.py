@@ -24,6 +24,7 @@ ARRAY_ARGS = {
     "radam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "adadelta": ["params", "grads", "square_avgs", "acc_deltas"],
     "nadam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
+    "rprop": ["params", "grads", "prevs", "step_sizes"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -55,6 +56,10 @@ VALID = {
                      maximize=[False, True], decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "nadam": dict(step=[1, 7], mu_product=[None, 1.0, 0.3], lr=[0.0, 0.01], beta1=[0.0, 0.9],
                   beta2=[0.5, 0.999], eps=[0.0, 1e-8], momentum_decay=[0.0, 4e-3],
+                  weight_decay=[0.0, 0.01], maximize=[False, True],
+                  decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "rprop": dict(lr=[0.0, 0.01], etaminus=[0.5, 0.1], etaplus=[1.2, 3.0],
+                  step_size_min=[0.0, 1e-6], step_size_max=[50.0, 1e-3],
                   weight_decay=[0.0, 0.01], maximize=[False, True],
                   decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),

@@ -29,6 +29,8 @@ UPDATES = {
                                         weight_decay=0.1, decay="decoupled", **o)),
     "radam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=7, lr=0.01,
                                        weight_decay=0.1, **o)),
+    "rprop": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.01,
+                                       weight_decay=0.1, **o)),
     "nadam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
                                        weight_decay=0.1, **o)),
     "adadelta": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.5, weight_decay=0.1,

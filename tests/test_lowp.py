@@ -198,6 +198,11 @@ def nadam_call(arrays, **kw):
                       arrays["exp_avg_sqs"], **kw)
 
 
+def rprop_call(arrays, **kw):
+    return pywd.rprop(arrays["params"], arrays["grads"], arrays["prevs"],
+                      arrays["step_sizes"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -226,6 +231,8 @@ UPDATES = {
                  dict(lr=1.0), False),
     "nadam": (nadam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
               True),
+    "rprop": (rprop_call, {"prevs": (2, False), "step_sizes": (3, True)}, dict(lr=0.01),
+              False),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -318,6 +325,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adagrad": reference.adagrad, "lion": reference.lion,
                "adamax": reference.adamax, "radam": reference.radam,
                "adadelta": reference.adadelta, "nadam": reference.nadam,
+               "rprop": reference.rprop,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -334,6 +342,8 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             extra = dict(step=3)
         elif name == "adadelta":
             positional += [wide["square_avgs"], wide["acc_deltas"]]
+        elif name == "rprop":
+            positional += [wide["prevs"], wide["step_sizes"]]
         elif name in ("adamax", "radam", "nadam"):
             positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)

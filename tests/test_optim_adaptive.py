@@ -1,5 +1,5 @@
 """pywd.optim's adaptive optimisers (Adam, AdamW, RMSprop, Adagrad, Lion, Adamax, RAdam,
-Adadelta, NAdam): torch's defaults, per-parameter step counters, state_dict round trips (of
+Adadelta, NAdam, Rprop): torch's defaults, per-parameter step counters, state_dict round trips (of
 every optimiser, SGD and SGDW too), and (if torch is installed) parity with torch.optim step
 for step in every option torch has."""
 import numpy as np
@@ -11,7 +11,7 @@ import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
 from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                        RMSprop)
+                        RMSprop, Rprop)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -45,6 +45,9 @@ def test_defaults_follow_torch_and_the_paper():
                                            maximize=False, decay="l2",
                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert NAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
+    assert Rprop(model()).defaults == dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0),
+                                           weight_decay=0.0, maximize=False, decay="l2",
+                                           **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
 
 
 OPTIMIZERS = [
@@ -58,6 +61,8 @@ OPTIMIZERS = [
     (RAdam, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.01)),
     (Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01, decay="l1")),
     (NAdam, dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.01)),
+    (Rprop, dict(lr=0.01, etas=(0.4, 1.5), step_sizes=(1e-4, 1.0), weight_decay=0.01,
+                 decay="decoupled")),
 ]
 
 
@@ -101,6 +106,10 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
     elif cls is Adadelta:
         pywd.adadelta(ref, grads, zeros(), zeros(), lr=0.5, rho=0.8, weight_decay=0.01,
                       decay="l1")
+    elif cls is Rprop:
+        pywd.rprop(ref, grads, zeros(), [np.full_like(p, 0.01) for p in ref], lr=0.01,
+                   etaminus=0.4, etaplus=1.5, step_size_min=1e-4, step_size_max=1.0,
+                   weight_decay=0.01, decay="decoupled")
     elif cls is NAdam:
         pywd.nadam(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.8, beta2=0.99,
                    momentum_decay=0.01, weight_decay=0.01)
@@ -296,3 +305,16 @@ def test_nadam_float64_is_within_float32_scalars_of_stock_torch():
         opt_ours.step(grads)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p, t.detach().numpy(), rtol=1e-7, atol=1e-9)
+
+
+rprop_options = st.fixed_dictionaries(dict(     # torch's Rprop has no weight decay
+    lr=st.sampled_from([1e-3, 0.01, 0.1]), maximize=st.booleans(),
+    etas=st.sampled_from([(0.5, 1.2), (0.3, 2.0)]),
+    step_sizes=st.sampled_from([(1e-6, 50.0), (1e-3, 0.05), (0.0, 1.0)])))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(options=rprop_options, seed=st.integers(0, 2**16))
+def test_rprop_equals_torch_over_20_steps(dtype, options, seed):
+    race_torch(Rprop, "Rprop", options, dtype, seed, steps=20)

@@ -12,7 +12,7 @@ from pywd import optim
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam]
+           optim.Adadelta, optim.NAdam, optim.Rprop]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -147,7 +147,8 @@ TORCH_TWINS = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=Tr
                ("RAdam", dict(weight_decay=0.01, decoupled_weight_decay=True)),
                ("Adadelta", dict(rho=0.8, weight_decay=0.01)),
                ("NAdam", dict(weight_decay=0.01, momentum_decay=0.01)),
-               ("NAdam", dict(weight_decay=0.01, decoupled_weight_decay=True))]
+               ("NAdam", dict(weight_decay=0.01, decoupled_weight_decay=True)),
+               ("Rprop", dict(etas=(0.4, 1.3), step_sizes=(1e-4, 1.0)))]
 
 
 @pytest.mark.parametrize("name, hyper", TORCH_TWINS)

@@ -25,10 +25,12 @@ from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD, SGDW
 
 # torch.optim.lr_scheduler's place: `from pywd.optim.lr_scheduler import StepLR` works too
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
-           "Adamax", "RAdam", "Adadelta", "NAdam", "param_groups_weight_decay"]
+           "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
+           "param_groups_weight_decay"]

@@ -75,6 +75,9 @@ class Optimizer:
     state_arrays: tuple[str, ...] = ()
     state_counters: tuple[str, ...] = ()
     state_scalars: dict[str, tuple[float, float]] = {}
+    # hyper-parameters torch's class of the same name lacks (a torch state_dict loads
+    # without them, keeping this optimizer's values)
+    not_in_torch: tuple[str, ...] = ()
     nonnegative_state: tuple[str, ...] = ()
     # the update function has no step of its own: stochastic rounding gets rounding_step's
     step_for_rounding = False

@@ -1,0 +1,76 @@
+"""Rprop (torch.optim.Rprop)."""
+from typing import Any
+
+from .. import _generator
+from .._kernels import rprop
+from .._typing import Decay
+from ._support import _decay_options, _empty
+from .optimizer import Optimizer, Params
+
+
+class Rprop(Optimizer):
+    """Rprop (Riedmiller & Braun 1993): ``torch.optim.Rprop``, plus weight decay.
+
+    torch's constructor, defaults (``lr=1e-2``, ``etas=(0.5, 1.2)``,
+    ``step_sizes=(1e-6, 50)``) and state (``prev``, ``step_size``, started at the group's
+    lr, per-parameter ``step``); torch's Rprop has no weight decay: here ``weight_decay``
+    (keyword, default 0) acts by ``decay=`` ("l2" by default: added to the gradient before
+    its sign is taken). The kernel is :func:`pywd.rprop`.
+
+    Equation: per element, ``s *= etaplus`` while ``g*prev > 0``, ``s *= etaminus`` (and
+    ``g = 0``) on a flip, clipped to ``step_sizes``; ``w -= sign(g) * s``. NumPy
+    equivalent: those lines per parameter with ``np.where``.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
+    """
+
+    state_arrays = ("prev", "step_size")
+    state_counters = ("step",)      # torch keeps it; here it also keys stochastic rounding
+    nonnegative_state = ("step_size",)
+    not_in_torch = ("weight_decay",)
+
+    def __init__(self, params: Params, lr: float = 1e-2,
+                 etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50.0), *,
+                 weight_decay: float = 0.0, maximize: bool = False, decay: Decay = "l2",
+                 max_lr: float | None = None, cautious_decay: bool = False,
+                 decay_to: Any = None, rounding: str = "stochastic",
+                 state_dtype: Any = None, kahan_sum: bool = False,
+                 rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+                                      weight_decay=weight_decay, maximize=maximize,
+                                      decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
+                         torch_options, rng)
+
+    @staticmethod
+    def _hyper(group):
+        etaminus, etaplus = _pair(group, "etas", "(etaminus, etaplus)")
+        low, high = _pair(group, "step_sizes", "(min, max)")
+        return dict(lr=group["lr"], etaminus=etaminus, etaplus=etaplus, step_size_min=low,
+                    step_size_max=high, weight_decay=group["weight_decay"],
+                    decay=group["decay"], maximize=group["maximize"], **_decay_options(group))
+
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)
+        rprop(arrays, arrays, arrays, arrays, **self._hyper(group))
+
+    def _state_needed(self, group):
+        return (("prev", 0.0), ("step_size", group["lr"]))
+
+    def _run_keys(self, indices, counters, fresh):
+        return counters["step"]         # steps taken so far: this one is key + 1
+
+    def _update(self, group, arrays, key, options):
+        rprop(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+
+
+def _pair(group, name, meaning):
+    value = group[name]
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair {meaning}, got {value!r}")
+    return value
