@@ -69,7 +69,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         b = checked_subset(params, 3 + (decay_to is not None)
                            + (compensation is not None), &o)
     else:
-        b = new_batch(4, False, True)
+        b = new_batch(5, False, True)      # + compensation, decay_to
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(state_sums, "state_sums", True)

@@ -118,7 +118,7 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
         b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None)
                            + (compensation is not None), &o)
     else:
-        b = new_batch(6, False, True)
+        b = new_batch(7, False, True)      # + compensation, decay_to
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)

@@ -65,7 +65,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         b = checked_subset(params, 3 + (decay_to is not None)
                            + (compensation is not None), &o)
     else:
-        b = new_batch(4, False, True)
+        b = new_batch(5, False, True)      # + compensation, decay_to
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(exp_avgs, "exp_avgs", True)

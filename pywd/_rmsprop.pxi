@@ -79,7 +79,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None)
                            + (compensation is not None), &o)
     else:
-        b = new_batch(6, False, True)
+        b = new_batch(7, False, True)      # + compensation, decay_to
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         b.add(square_avgs, "square_avgs", True)

@@ -98,7 +98,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None)
                            + (compensation is not None), &o)
     else:
-        b = new_batch(4, False, True)
+        b = new_batch(5, False, True)      # + compensation, decay_to
         b.add(params, "params", True)
         b.add(grads, "grads", False)
         if h.momentum != 0.0:
@@ -202,7 +202,7 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
-    b = new_batch(2, False, True)
+    b = new_batch(3, False, True)          # params, compensation, decay_to
     b.add(params, "params", True)
     add_compensation(b, compensation)
     add_anchors(b, decay_to)

@@ -214,7 +214,9 @@ cdef inline int code_itemsize(int code):
 
 
 cdef enum:
-    MAX_OPS = 6        # array arguments per call (Adam with AMSGrad has 5)
+    # array arguments per call: Adam with AMSGrad has 5, plus a Kahan compensation and a
+    # decay_to anchor
+    MAX_OPS = 7
     SMALL_CALL = 8     # arrays per argument handled without allocating
     # Below this many elements a call keeps the GIL: releasing and retaking it costs about as
     # much as updating a few thousand elements (NumPy's ufuncs hold it for small arrays too).
@@ -611,7 +613,11 @@ cdef Py_ssize_t *index_array(object positions, Py_ssize_t n, Py_ssize_t limit) e
 
 
 cdef _Batch new_batch(int max_ops, bint mixed=False, bint allow_16bit=False):
-    cdef _Batch b = _Batch.__new__(_Batch)
+    cdef _Batch b
+    if max_ops > MAX_OPS:         # the per-argument fields are arrays of MAX_OPS entries
+        raise RuntimeError(f"pywd internal error: {max_ops} array arguments, at most "
+                           f"{MAX_OPS}")
+    b = _Batch.__new__(_Batch)
     b.max_ops = max_ops
     b.mixed = mixed
     b.allow_16bit = allow_16bit

@@ -656,9 +656,11 @@ def test_decay_far_below_the_16_bit_spacing_shrinks_weights_as_float32_does():
 @settings(max_examples=30, deadline=None)
 @given(name=st.sampled_from(sorted(UPDATES)), decay=st.sampled_from(DECAY_MODES),
        params_dtype=st.sampled_from([BF16, F16]), state_dtype=dtype_choice,
-       seed=st.integers(0, 2**32 - 1))
+       seed=st.integers(0, 2**32 - 1), anchored=st.booleans())
 def test_kahan_compensation_equals_the_twin_bit_for_bit(name, decay, params_dtype,
-                                                         state_dtype, seed):
+                                                         state_dtype, seed, anchored):
+    """With or without decay_to anchors: an update's every array argument, its compensation
+    and its anchors in one call (AMSGrad's 7)."""
     rng = np.random.default_rng(seed)
     _, states, _, _ = UPDATES[name]
     dtypes = dict({k: state_dtype for k in states}, params=params_dtype, grads=BF16)
@@ -668,17 +670,52 @@ def test_kahan_compensation_equals_the_twin_bit_for_bit(name, decay, params_dtyp
     call, _, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02 if decay != "l1" else 1e-3, decay=decay, rng=3,
               step=2)
+    anchors = ([np.asarray(p.astype(np.float32) + 0.5, params_dtype, order="K")
+                for p in arrays["params"]] if anchored else None)
     twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
     twin_comp = [c.copy(order="K") for c in comp]
     slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})
-    reference.lowp_step(lambda wide: call(wide, **kw), twin, ["params", *states], seed=3,
-                        step=2, slots=slots, compensation=twin_comp)
-    call(arrays, compensation=comp, **kw)
+    twin_kw = dict(kw, decay_to=None if anchors is None else
+                   [a.astype(np.float32) for a in anchors])
+    reference.lowp_step(lambda wide: call(wide, **twin_kw), twin, ["params", *states],
+                        seed=3, step=2, slots=slots, compensation=twin_comp)
+    call(arrays, compensation=comp, decay_to=anchors, **kw)
     for arg in arrays:
         for a, b in zip(arrays[arg], twin[arg]):
             assert_same_bytes(a, b, arg)
     for a, b in zip(comp, twin_comp):
         assert_same_bytes(a, b, "compensation")
+
+
+CLASSES_WITH_EVERY_STATE = [
+    (pywd.optim.SGD, dict(momentum=0.9)), (pywd.optim.Adam, dict(amsgrad=True)),
+    (pywd.optim.AdamW, dict(amsgrad=True)),
+    (pywd.optim.RMSprop, dict(momentum=0.9, centered=True)), (pywd.optim.Adagrad, {}),
+    (pywd.optim.Lion, {}), (pywd.optim.Adamax, {}), (pywd.optim.RAdam, {}),
+    (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {})]
+
+
+@pytest.mark.parametrize("cls, options", CLASSES_WITH_EVERY_STATE)
+def test_kahan_sum_and_decay_to_together_in_every_class(cls, options):
+    """Every state array, a compensation and an anchor per parameter: AMSGrad's step has 7
+    array arguments (this crashed when calls held at most 6)."""
+    rng = np.random.default_rng(2)
+    params = [rng.standard_normal(s).astype(BF16) for s in [(40,), (3, 5)]]
+    twin = [p.copy() for p in params]
+    opt = cls(params, lr=0.01, weight_decay=0.1, kahan_sum=True, decay_to="init", rng=4,
+              **options)
+    plain = cls(twin, lr=0.01, weight_decay=0.1, kahan_sum=True, rng=4, **options)
+    for _ in range(3):
+        grads = [rng.standard_normal(p.shape).astype(BF16) for p in params]
+        assert opt.step(grads).applied and plain.step(grads).applied
+    assert all(np.isfinite(p.astype(np.float32)).all() for p in params)
+    assert {"compensation", "decay_to"} <= set(opt.state[0])
+    # decay toward the initial weights differs from decay toward 0 (in the weights, or in
+    # the compensation while the updates are below bfloat16's spacing: Adadelta's)
+    changed = [p.tobytes() != t.tobytes() for p, t in zip(params, twin)]
+    changed += [opt.state[i]["compensation"].tobytes()
+                != plain.state[i]["compensation"].tobytes() for i in range(2)]
+    assert any(changed)
 
 
 def test_kahan_summation_keeps_small_updates_without_random_bits():
