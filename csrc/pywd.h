@@ -212,6 +212,21 @@ void pywd_rprop_f64(const pywd_rprop_hyper *h, int64_t n, double *const *params,
                     const double *const *grads, double *const *prevs,
                     double *const *step_sizes, const int64_t *sizes);
 
+/* ASGD (averaged SGD, torch's variant): eta and mu are this step's (the caller's schedule);
+ * eta is also the decay modes' lr. */
+typedef struct {
+    double grad_mult;
+    double eta, mu, lambd;
+    pywd_decay decay;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_asgd_hyper;
+
+void pywd_asgd_f32(const pywd_asgd_hyper *h, int64_t n, float *const *params,
+                   const float *const *grads, float *const *axs, const int64_t *sizes);
+void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double *const *params,
+                   const double *const *grads, double *const *axs, const int64_t *sizes);
+
 /* Adadelta (Zeiler 2012; torch's variant). */
 typedef struct {
     double grad_mult;

@@ -152,6 +152,17 @@ def rprop(
     step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+def asgd(
+    params: Arrays, grads: Arrays, axs: Arrays, *, step: int, lr: float = 1e-2,
+    lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6, eta: float | None = None,
+    mu: float | None = None, weight_decay: float = 0.0, decay: Decay = "l2",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",

@@ -6,8 +6,8 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
-_rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _fill), _runtime.pxi
-(threads, build configuration, bandwidth probes).
+_rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _fill),
+_runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
@@ -165,6 +165,18 @@ cdef extern from "pywd.h" nogil:
                         const double **grads, double **prevs, double **step_sizes,
                         const int64_t *sizes)
 
+    ctypedef struct pywd_asgd_hyper:
+        double grad_mult
+        double eta, mu, lambd
+        pywd_decay decay
+        int maximize
+        const pywd_lowp *lowp
+
+    void pywd_asgd_f32(const pywd_asgd_hyper *h, int64_t n, float **params,
+                       const float **grads, float **axs, const int64_t *sizes)
+    void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double **params,
+                       const double **grads, double **axs, const int64_t *sizes)
+
     ctypedef struct pywd_adadelta_hyper:
         double grad_mult
         double lr, rho, eps
@@ -227,6 +239,7 @@ include "_radam.pxi"
 include "_adadelta.pxi"
 include "_nadam.pxi"
 include "_rprop.pxi"
+include "_asgd.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -236,7 +249,7 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop):
+                rprop, asgd):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

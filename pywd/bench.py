@@ -65,6 +65,7 @@ KERNELS = {
     "adadelta": Kernel("adadelta", dict(lr=1.0, weight_decay=1e-4), 2),
     "nadam": Kernel("nadam", dict(step=10, lr=2e-3, weight_decay=1e-4), 2),
     "rprop": Kernel("rprop", dict(lr=1e-2, weight_decay=1e-4), 2),
+    "asgd": Kernel("asgd", dict(step=10, lr=1e-2, t0=1.0, weight_decay=1e-4), 1),
     # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
     "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
@@ -161,7 +162,7 @@ def cases(quick):
             yield kernel, size, np.float32, [(SIZES[size],)]
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
     # issue 14's optimisers, in full runs
-    newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop")
+    newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd")
     for kernel in ("momentum", "sgd+decay", "adamw") + newer:
         yield kernel, "resnet50", np.float32, resnet50_shapes()
     for kernel in ("sgd+decay", "momentum", "adamw"):
@@ -445,7 +446,7 @@ BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
-                      "nadam", "rprop", "adamw+anchor",
+                      "nadam", "rprop", "asgd", "adamw+anchor",
                       "momentum+anchor",
                       "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,

@@ -401,6 +401,37 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
     return outcome
 
 
+def asgd_schedule(step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6):
+    """ASGD's (eta, mu) for step `step` (from 1) at a constant lr, as torch computes each
+    after the step before it (Bottou 2012's step size; averaging from step t0 on)."""
+    done = step - 1
+    return lr / (1 + lambd * lr * done) ** alpha, 1 / max(1, done - t0)
+
+
+def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, eta=None,
+         mu=None, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+         decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
+    """ASGD (Polyak & Juditsky 1992), torch's order: an SGD step of size eta with the decay
+    term lambd, then the running average ax of the weights, weighted by mu."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    scheduled = asgd_schedule(step, lr, lambd, alpha, t0)
+    eta = scheduled[0] if eta is None else eta
+    mu = scheduled[1] if mu is None else mu
+    params = _as_list(params)
+    for w, g, ax, a in zip(params, grads, _as_list(axs), _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        w *= 1 - lambd * eta                      # ASGD's own decay, before pywd's
+        _apply_update(w, eta * g, eta, weight_decay, decay, max_lr, cautious_decay, a)
+        ax[...] = ax + (w - ax) * mu if mu != 1 else w
+    return outcome
+
+
 def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
              weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
              maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):

@@ -39,6 +39,7 @@ UPDATES = {
               dict(step=3, lr=0.01)),
     "rprop": ([("params", True), ("grads", False), ("prevs", True), ("step_sizes", True)],
               dict(lr=0.01)),
+    "asgd": ([("params", True), ("grads", False), ("axs", True)], dict(step=3, lr=0.01)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -178,13 +179,14 @@ REALS = {
     "nadam": ["lr", "beta1", "beta2", "eps", "momentum_decay", "weight_decay", "grad_scale"],
     "rprop": ["lr", "etaminus", "etaplus", "step_size_min", "step_size_max", "weight_decay",
               "grad_scale"],
+    "asgd": ["lr", "lambd", "alpha", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
     "sgd": ["nesterov", "maximize", "first_step"], "adam": ["amsgrad", "maximize"],
     "adamw": ["amsgrad", "maximize"], "rmsprop": ["centered", "maximize"],
     "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
-    "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"],
+    "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"], "asgd": ["maximize"],
     "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
@@ -205,10 +207,14 @@ def hyper_cases():
             for value, error in [(0, ValueError), (-1, ValueError), (1.5, TypeError),
                                  (True, TypeError), ("1", TypeError)]:
                 yield pytest.param(name, "step", value, error, id=f"{name}-step-{value!r}")
-    for value, error in BAD_REALS + [(1.5, ValueError)]:   # None: computed, so valid
+    # None: computed from the step, so valid; above 1 (a product, a weight): refused
+    for name, hyper in [("nadam", "mu_product"), ("asgd", "eta"), ("asgd", "mu")]:
+        for value, error in BAD_REALS + ([(1.5, ValueError)] if hyper != "eta" else []):
+            if value is not None:
+                yield pytest.param(name, hyper, value, error, id=f"{name}-{hyper}-{value!r}")
+    for value, error in BAD_REALS[:3] + BAD_REALS[4:]:      # t0 may be negative
         if value is not None:
-            yield pytest.param("nadam", "mu_product", value, error,
-                               id=f"nadam-mu_product-{value!r}")
+            yield pytest.param("asgd", "t0", value, error, id=f"asgd-t0-{value!r}")
 
 
 @pytest.mark.parametrize("name, hyper, value, error", list(hyper_cases()))
@@ -223,7 +229,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

@@ -25,6 +25,8 @@ UPDATES = {
                                            **kw),
     "adadelta": lambda w, g, **kw: pywd.adadelta(w, g, np.ones_like(w), np.ones_like(w), **kw),
     "rprop": lambda w, g, **kw: pywd.rprop(w, g, np.ones_like(w), np.full_like(w, 0.01), **kw),
+    # eta = lr: ASGD's decay modes take its step size eta as their lr
+    "asgd": lambda w, g, **kw: pywd.asgd(w, g, np.zeros_like(w), step=3, eta=kw["lr"], **kw),
     "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                            **kw),
 }
@@ -114,6 +116,8 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
         fn(ref_w, g, np.ones_like(w), np.ones_like(w), **kw)
     elif name == "rprop":
         fn(ref_w, g, np.ones_like(w), np.full_like(w, 0.01), **kw)
+    elif name == "asgd":
+        fn(ref_w, g, np.zeros_like(w), step=3, eta=0.05, **kw)
     elif name == "adagrad":
         fn(ref_w, g, np.ones_like(w), step=2, **kw)
     else:
@@ -144,21 +148,23 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD]
+# what leaves a class's step with zero gradients to the decay alone (ASGD decays by itself)
+DECAY_ONLY = {optim.ASGD: dict(lambd=0.0)}
 
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_classes_take_the_decay_options_and_default_max_lr_to_the_initial_lr(cls):
     w = np.ones(8)
-    opt = cls([w], lr=0.1, weight_decay=0.5, decay="independent")
+    opt = cls([w], lr=0.1, weight_decay=0.5, decay="independent", **DECAY_ONLY.get(cls, {}))
     assert {k: opt.defaults[k] for k in DECAY_DEFAULTS} == DECAY_DEFAULTS
     assert opt.param_groups[0]["initial_lr"] == 0.1
     opt.param_groups[0]["lr"] = 0.05               # a schedule halves the lr ...
     opt.step([np.zeros(8)])
     np.testing.assert_allclose(w, 1 - 0.5 * 0.05 / 0.1, rtol=1e-15)   # ... and the decay
     explicit = np.ones(8)
-    cls([explicit], lr=0.05, weight_decay=0.5, decay="independent", max_lr=0.2).step(
-        [np.zeros(8)])
+    cls([explicit], lr=0.05, weight_decay=0.5, decay="independent", max_lr=0.2,
+        **DECAY_ONLY.get(cls, {})).step([np.zeros(8)])
     np.testing.assert_allclose(explicit, 1 - 0.5 * 0.05 / 0.2, rtol=1e-15)
 
 
@@ -166,7 +172,7 @@ def test_classes_take_the_decay_options_and_default_max_lr_to_the_initial_lr(cls
 def test_groups_with_other_initial_lrs_do_not_share_a_kernel_call(cls):
     a, b = np.ones(4), np.ones(4)
     opt = cls([{"params": [a], "lr": 0.1}, {"params": [b], "lr": 0.2}], weight_decay=0.5,
-              decay="independent")
+              decay="independent", **DECAY_ONLY.get(cls, {}))
     opt.param_groups[1]["lr"] = 0.1                # now equal lrs, different initial_lr
     opt.step([np.zeros(4), np.zeros(4)])
     np.testing.assert_allclose(a, 0.5, rtol=1e-15)                  # 1 - 0.5 * 0.1/0.1
@@ -208,6 +214,8 @@ def call(module, name, w, g, anchor, **kw):
         return fn(w, g, ones, [np.ones_like(x) for x in w], **hyper)
     if name == "rprop":
         return fn(w, g, ones, [np.full_like(x, 0.01) for x in w], **hyper)
+    if name == "asgd":
+        return fn(w, g, zeros, step=3, **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
     return fn(w, g, zeros, **hyper)
@@ -294,7 +302,8 @@ def test_bad_anchors_are_refused_naming_them_before_any_array_changes(name, anch
 def test_classes_decay_toward_the_params_at_init(cls):
     start = np.linspace(-1, 1, 16)
     w = start.copy()
-    opt = cls([w], lr=0.01, weight_decay=0.5, decay="decoupled", decay_to="init")
+    opt = cls([w], lr=0.01, weight_decay=0.5, decay="decoupled", decay_to="init",
+              **DECAY_ONLY.get(cls, {}))
     assert opt.param_groups[0]["decay_to"] == "init"
     np.testing.assert_array_equal(opt.state[0]["decay_to"], start)
     w += 1.0                           # a change after the group was added
@@ -309,7 +318,7 @@ def test_classes_take_anchor_arrays_per_group_and_save_them(cls):
     a, b = np.ones(4), np.ones(3)
     anchor = np.full(4, 0.5)
     opt = cls([{"params": [a], "decay_to": [anchor]}, {"params": [b]}], lr=0.1,
-              weight_decay=0.5, decay="decoupled")
+              weight_decay=0.5, decay="decoupled", **DECAY_ONLY.get(cls, {}))
     assert [g["decay_to"] for g in opt.param_groups] == ["given", None]
     opt.step([np.zeros(4), np.zeros(3)])
     np.testing.assert_allclose(a, 0.5 + 0.5 * 0.95, rtol=1e-15)

@@ -15,7 +15,8 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.rmsprop, optim.RMSprop, "l2"), (pywd.adagrad, optim.Adagrad, "l2"),
          (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2"),
          (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
-         (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2")]
+         (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2"),
+         (pywd.asgd, optim.ASGD, "l2")]
 
 
 def defaults(obj):
@@ -51,7 +52,7 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], state[1], step=1, **kwargs)
     elif fn is pywd.rmsprop:
         fn(w, g, state[0], **kwargs)
-    elif fn in (pywd.adagrad,):
+    elif fn in (pywd.adagrad, pywd.asgd):
         fn(w, g, state[0], step=1, **kwargs)
     elif fn is pywd.adadelta:
         fn(w, g, state[0], state[1], **kwargs)

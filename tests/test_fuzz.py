@@ -25,6 +25,7 @@ ARRAY_ARGS = {
     "adadelta": ["params", "grads", "square_avgs", "acc_deltas"],
     "nadam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "rprop": ["params", "grads", "prevs", "step_sizes"],
+    "asgd": ["params", "grads", "axs"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -62,6 +63,9 @@ VALID = {
                   step_size_min=[0.0, 1e-6], step_size_max=[50.0, 1e-3],
                   weight_decay=[0.0, 0.01], maximize=[False, True],
                   decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "asgd": dict(step=[1, 7], lr=[0.0, 0.01], lambd=[0.0, 1e-4], alpha=[0.0, 0.75],
+                 t0=[1e6, 2.0], eta=[None, 0.1], mu=[None, 1.0, 0.5], weight_decay=[0.0, 0.01],
+                 maximize=[False, True], decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
 VALID["adamw"] = VALID["adam"]

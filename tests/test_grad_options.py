@@ -31,6 +31,8 @@ UPDATES = {
                                        weight_decay=0.1, **o)),
     "rprop": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.01,
                                        weight_decay=0.1, **o)),
+    "asgd": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], step=4, lr=0.01, t0=1.0,
+                                      weight_decay=0.1, **o)),
     "nadam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
                                        weight_decay=0.1, **o)),
     "adadelta": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.5, weight_decay=0.1,
@@ -175,14 +177,16 @@ def test_hyper_parameters_must_be_finite_in_the_kernels_dtype(name):
     arrays = arrays_for(name, dtype=np.float32)
     before = [a.tobytes() for lst in arrays for a in lst]
     fn = getattr(pywd, name)
-    with pytest.raises(ValueError, match=r"lr must be finite in float32, the arrays' dtype"):
-        UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, "lr": 1e39, "weight_decay": 0.0}),
-                         arrays)
+    # ASGD's float32 arithmetic sees its step size eta, computed from lr in double
+    rate = "eta" if name == "asgd" else "lr"
+    big = {"lr": 1e39, rate: 1e39, "weight_decay": 0.0}
+    with pytest.raises(ValueError, match=rf"{rate} must be finite in float32, the arrays'"):
+        UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, **big}), arrays)
     with pytest.raises(ValueError, match=r"grad_scale must be >= 3e-39 for float32"):
         call(name, pywd, arrays, grad_scale=1e-40)
     assert [a.tobytes() for lst in arrays for a in lst] == before
     as64 = arrays_for(name, dtype=np.float64)
-    UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, "lr": 1e39, "weight_decay": 0.0}), as64)
+    UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, **big}), as64)
     call(name, pywd, as64, grad_scale=1e-40)
 
 

@@ -203,6 +203,10 @@ def rprop_call(arrays, **kw):
                       arrays["step_sizes"], **kw)
 
 
+def asgd_call(arrays, **kw):
+    return pywd.asgd(arrays["params"], arrays["grads"], arrays["axs"], t0=1.0, **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -233,6 +237,7 @@ UPDATES = {
               True),
     "rprop": (rprop_call, {"prevs": (2, False), "step_sizes": (3, True)}, dict(lr=0.01),
               False),
+    "asgd": (asgd_call, {"axs": (2, False)}, dict(lr=0.05), True),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -325,7 +330,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adagrad": reference.adagrad, "lion": reference.lion,
                "adamax": reference.adamax, "radam": reference.radam,
                "adadelta": reference.adadelta, "nadam": reference.nadam,
-               "rprop": reference.rprop,
+               "rprop": reference.rprop, "asgd": reference.asgd,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -344,6 +349,9 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             positional += [wide["square_avgs"], wide["acc_deltas"]]
         elif name == "rprop":
             positional += [wide["prevs"], wide["step_sizes"]]
+        elif name == "asgd":
+            positional += [wide["axs"]]
+            extra = dict(step=3, t0=1.0)
         elif name in ("adamax", "radam", "nadam"):
             positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)
@@ -692,7 +700,8 @@ CLASSES_WITH_EVERY_STATE = [
     (pywd.optim.AdamW, dict(amsgrad=True)),
     (pywd.optim.RMSprop, dict(momentum=0.9, centered=True)), (pywd.optim.Adagrad, {}),
     (pywd.optim.Lion, {}), (pywd.optim.Adamax, {}), (pywd.optim.RAdam, {}),
-    (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {})]
+    (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {}),
+    (pywd.optim.ASGD, dict(t0=0))]
 
 
 @pytest.mark.parametrize("cls, options", CLASSES_WITH_EVERY_STATE)

@@ -1,5 +1,5 @@
 """pywd.optim's adaptive optimisers (Adam, AdamW, RMSprop, Adagrad, Lion, Adamax, RAdam,
-Adadelta, NAdam, Rprop): torch's defaults, per-parameter step counters, state_dict round trips (of
+Adadelta, NAdam, Rprop, ASGD): torch's defaults, per-parameter step counters, state_dict round trips (of
 every optimiser, SGD and SGDW too), and (if torch is installed) parity with torch.optim step
 for step in every option torch has."""
 import numpy as np
@@ -11,7 +11,7 @@ import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
 from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                        RMSprop, Rprop)
+                        ASGD, RMSprop, Rprop)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -45,6 +45,9 @@ def test_defaults_follow_torch_and_the_paper():
                                            maximize=False, decay="l2",
                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert NAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
+    assert ASGD(model()).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
+                                          weight_decay=0.0, maximize=False, decay="l2",
+                                          **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert Rprop(model()).defaults == dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0),
                                            weight_decay=0.0, maximize=False, decay="l2",
                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
@@ -61,6 +64,7 @@ OPTIMIZERS = [
     (RAdam, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.01)),
     (Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01, decay="l1")),
     (NAdam, dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.01)),
+    (ASGD, dict(lr=0.05, lambd=0.01, t0=0, weight_decay=0.01, decay="independent")),
     (Rprop, dict(lr=0.01, etas=(0.4, 1.5), step_sizes=(1e-4, 1.0), weight_decay=0.01,
                  decay="decoupled")),
 ]
@@ -106,6 +110,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
     elif cls is Adadelta:
         pywd.adadelta(ref, grads, zeros(), zeros(), lr=0.5, rho=0.8, weight_decay=0.01,
                       decay="l1")
+    elif cls is ASGD:
+        pywd.asgd(ref, grads, zeros(), step=1, lr=0.05, lambd=0.01, t0=0, weight_decay=0.01,
+                  decay="independent")
     elif cls is Rprop:
         pywd.rprop(ref, grads, zeros(), [np.full_like(p, 0.01) for p in ref], lr=0.01,
                    etaminus=0.4, etaplus=1.5, step_size_min=1e-4, step_size_max=1.0,
@@ -318,3 +325,16 @@ rprop_options = st.fixed_dictionaries(dict(     # torch's Rprop has no weight de
 @given(options=rprop_options, seed=st.integers(0, 2**16))
 def test_rprop_equals_torch_over_20_steps(dtype, options, seed):
     race_torch(Rprop, "Rprop", options, dtype, seed, steps=20)
+
+
+asgd_options = st.fixed_dictionaries(dict(
+    common, lambd=st.sampled_from([1e-4, 0.05]), alpha=st.sampled_from([0.75, 0.5]),
+    t0=st.sampled_from([1e6, 5.0, 0.0])))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@settings(max_examples=25)
+@given(options=asgd_options, seed=st.integers(0, 2**16))
+def test_asgd_equals_torch_over_20_steps(dtype, options, seed):
+    """Through the start of averaging (t0 = 0 and 5 reach it within the run)."""
+    race_torch(ASGD, "ASGD", options, dtype, seed, steps=20)

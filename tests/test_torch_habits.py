@@ -12,7 +12,7 @@ from pywd import optim
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -148,7 +148,8 @@ TORCH_TWINS = [("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=Tr
                ("Adadelta", dict(rho=0.8, weight_decay=0.01)),
                ("NAdam", dict(weight_decay=0.01, momentum_decay=0.01)),
                ("NAdam", dict(weight_decay=0.01, decoupled_weight_decay=True)),
-               ("Rprop", dict(etas=(0.4, 1.3), step_sizes=(1e-4, 1.0)))]
+               ("Rprop", dict(etas=(0.4, 1.3), step_sizes=(1e-4, 1.0))),
+               ("ASGD", dict(lambd=0.01, t0=1, weight_decay=0.01))]
 
 
 @pytest.mark.parametrize("name, hyper", TORCH_TWINS)

@@ -20,6 +20,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .lion import Lion
 from .nadam import NAdam
 from .optimizer import Optimizer
@@ -33,4 +34,4 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "param_groups_weight_decay"]
+           "ASGD", "param_groups_weight_decay"]
