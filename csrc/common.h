@@ -37,6 +37,28 @@ void pywd_run_blocks(int64_t nblocks, int64_t total, pywd_blocks_fn fn, const vo
 /* Team size for `total` elements of work: the OpenMP limit, fewer for small work. */
 int pywd_team_size(int64_t total);
 
+/* Per-tensor sums that do not depend on the thread count (the trust ratios' norms): each
+ * tensor is cut into blocks of PYWD_SUM_BLOCK elements from its start; fn adds block
+ * [begin, begin + len) of tensor t's k sums into sums[0..k) (in a fixed order of its own,
+ * PYWD_SUM_LANES running lanes added pairwise: pywd_sum_lanes); the block sums are added in
+ * block order into out[t*k + j], which the caller zeroes (k <= 4). Threads only share out
+ * blocks. */
+#define PYWD_SUM_BLOCK 8192
+#define PYWD_SUM_LANES 16
+typedef void (*pywd_block_sums_fn)(const void *ctx, int64_t t, int64_t begin, int64_t len,
+                                   double *sums);
+void pywd_tensor_sums(int64_t n, const int64_t *sizes, int k, pywd_block_sums_fn fn,
+                      const void *ctx, double *out);
+
+/* acc[0] + ... + acc[PYWD_SUM_LANES - 1], added pairwise (the lanes' fixed order). */
+static inline double pywd_sum_lanes(double *acc)
+{
+    int width, j;
+    for (width = PYWD_SUM_LANES / 2; width >= 1; width /= 2)
+        for (j = 0; j < width; j++) acc[j] += acc[j + width];
+    return acc[0];
+}
+
 #endif
 
 /* Run-time ISA choice (STYLE.md point 7): the portable baseline is always built; on x86-64

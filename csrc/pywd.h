@@ -227,6 +227,26 @@ void pywd_asgd_f32(const pywd_asgd_hyper *h, int64_t n, float *const *params,
 void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double *const *params,
                    const double *const *grads, double *const *axs, const int64_t *sizes);
 
+/* LAMB (You et al. 2020; timm's Lamb): step >= 1 is the step being taken; decay mode
+ * DECOUPLED acts inside the trust ratio (LAMB's rule), the others as everywhere. The per-tensor
+ * trust ratios need `workspace`: room for 2 doubles per tensor, the caller's. */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, eps;
+    pywd_decay decay;
+    int64_t step;
+    int bias_correction, trust_clip, always_adapt, maximize;
+    double *workspace;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_lamb_hyper;
+
+void pywd_lamb_f32(const pywd_lamb_hyper *h, int64_t n, float *const *params,
+                   const float *const *grads, float *const *exp_avgs,
+                   float *const *exp_avg_sqs, const int64_t *sizes);
+void pywd_lamb_f64(const pywd_lamb_hyper *h, int64_t n, double *const *params,
+                   const double *const *grads, double *const *exp_avgs,
+                   double *const *exp_avg_sqs, const int64_t *sizes);
+
 /* Adadelta (Zeiler 2012; torch's variant). */
 typedef struct {
     double grad_mult;

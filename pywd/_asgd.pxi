@@ -1,5 +1,7 @@
 # ASGD: functional, in place, one C call per list.
 
+from libc.math cimport pow
+
 def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, eta=None,
          mu=None, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
@@ -76,7 +78,8 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     if not isfinite(start):
         raise ValueError(f"t0 must be a finite number, got {t0!r}")
     h.lambd = check_real(lambd, "lambd", 0.0, INFINITY)
-    h.eta = (rate / (1.0 + h.lambd * rate * <double>(t - 1)) ** power if eta is None
+    # libc's pow (Cython's ** on doubles goes through complex arithmetic): Python's float **
+    h.eta = (rate / pow(1.0 + h.lambd * rate * <double>(t - 1), power) if eta is None
              else check_real(eta, "eta", 0.0, INFINITY))
     h.mu = (1.0 / max(1.0, <double>(t - 1) - start) if mu is None
             else check_real(mu, "mu", 0.0, 1.0))

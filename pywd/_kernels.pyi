@@ -163,6 +163,17 @@ def asgd(
     rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+def lamb(
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
+    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-6,
+    weight_decay: float = 0.01, decay: Decay = "decoupled", bias_correction: bool = True,
+    trust_clip: bool = False, always_adapt: bool = False, max_lr: float | None = None,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",

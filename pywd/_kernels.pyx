@@ -6,7 +6,8 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
-_rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _fill),
+_rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
+_fill),
 _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -177,6 +178,22 @@ cdef extern from "pywd.h" nogil:
     void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double **params,
                        const double **grads, double **axs, const int64_t *sizes)
 
+    ctypedef struct pywd_lamb_hyper:
+        double grad_mult
+        double lr, beta1, beta2, eps
+        pywd_decay decay
+        int64_t step
+        int bias_correction, trust_clip, always_adapt, maximize
+        double *workspace
+        const pywd_lowp *lowp
+
+    void pywd_lamb_f32(const pywd_lamb_hyper *h, int64_t n, float **params,
+                       const float **grads, float **exp_avgs, float **exp_avg_sqs,
+                       const int64_t *sizes)
+    void pywd_lamb_f64(const pywd_lamb_hyper *h, int64_t n, double **params,
+                       const double **grads, double **exp_avgs, double **exp_avg_sqs,
+                       const int64_t *sizes)
+
     ctypedef struct pywd_adadelta_hyper:
         double grad_mult
         double lr, rho, eps
@@ -240,6 +257,7 @@ include "_adadelta.pxi"
 include "_nadam.pxi"
 include "_rprop.pxi"
 include "_asgd.pxi"
+include "_lamb.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -249,7 +267,7 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop, asgd):
+                rprop, asgd, lamb):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

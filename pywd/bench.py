@@ -32,13 +32,14 @@ class Kernel:
     how many state arrays it takes positionally after (params, grads) and by keyword (of
     which `read_only` are only read, as decay_to's anchors), and the float32 bytes it must
     move per element: every array read once, every written array written once (plain SGD
-    reads w and g and writes w: 12 bytes)."""
+    reads w and g and writes w: 12 bytes), plus `norm_reads` arrays read by a pass before
+    the update (the trust ratios' norms of LAMB and LARS)."""
 
-    def __init__(self, fn, hyper, states=0, keyword_states=(), read_only=()):
+    def __init__(self, fn, hyper, states=0, keyword_states=(), read_only=(), norm_reads=0):
         self.fn, self.hyper, self.states, self.keyword_states = fn, hyper, states, keyword_states
         arrays = 2 + states + len(keyword_states)
         # grads and the read-only keyword arrays are only read
-        self.bytes_per_element = 4 * (arrays + arrays - 1 - len(read_only))
+        self.bytes_per_element = 4 * (arrays + arrays - 1 - len(read_only) + norm_reads)
         if "max_grad_norm" in hyper:
             self.bytes_per_element += 4                        # the norm pass reads grads
 
@@ -66,6 +67,8 @@ KERNELS = {
     "nadam": Kernel("nadam", dict(step=10, lr=2e-3, weight_decay=1e-4), 2),
     "rprop": Kernel("rprop", dict(lr=1e-2, weight_decay=1e-4), 2),
     "asgd": Kernel("asgd", dict(step=10, lr=1e-2, t0=1.0, weight_decay=1e-4), 1),
+    # the norm pass reads w, g and both moments before the update
+    "lamb": Kernel("lamb", dict(step=10, lr=1e-3, weight_decay=0.01), 2, norm_reads=4),
     # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
     "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
@@ -162,7 +165,8 @@ def cases(quick):
             yield kernel, size, np.float32, [(SIZES[size],)]
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
     # issue 14's optimisers, in full runs
-    newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd")
+    newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd",
+                              "lamb")
     for kernel in ("momentum", "sgd+decay", "adamw") + newer:
         yield kernel, "resnet50", np.float32, resnet50_shapes()
     for kernel in ("sgd+decay", "momentum", "adamw"):
@@ -446,7 +450,7 @@ BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
-                      "nadam", "rprop", "asgd", "adamw+anchor",
+                      "nadam", "rprop", "asgd", "lamb", "adamw+anchor",
                       "momentum+anchor",
                       "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,

@@ -432,6 +432,52 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     return outcome
 
 
+def trust_ratio(weight_norm, update_norm, clip=False):
+    """LAMB's phi = ||w|| / ||r||: 1 where either norm is 0 (or NaN), at most 1 with clip."""
+    phi = weight_norm / update_norm if weight_norm > 0 and update_norm > 0 else 1.0
+    return min(phi, 1.0) if clip else phi
+
+
+def _norm(x):
+    """The 2-norm, its squares summed in float64 in the kernels' order (sum_of_squares)."""
+    return math.sqrt(sum_of_squares([x]))
+
+
+def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+         eps=1e-6, weight_decay=0.01, decay="decoupled", bias_correction=True,
+         trust_clip=False, always_adapt=False, max_lr=None, cautious_decay=False,
+         decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
+    """LAMB (You et al. 2020, Algorithm 2; timm's order): Adam's direction r, LAMB's decay
+    inside it ("decoupled"), scaled per tensor by the trust ratio ||w|| / ||r||."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    bc1 = 1 - beta1 ** step if bias_correction else 1.0
+    sqrt_bc2 = math.sqrt(1 - beta2 ** step) if bias_correction else 1.0
+    inside = decay == "decoupled" and weight_decay != 0
+    params = _as_list(params)
+    for w, g, m, v, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
+                             _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        r = (m / bc1) / (np.sqrt(v) / sqrt_bc2 + eps)
+        if inside:                                   # LAMB's decay, part of the direction
+            decay_term = weight_decay * _offset(w, a)
+            if cautious_decay:
+                decay_term = np.where(r * _offset(w, a) < 0, 0, decay_term)
+            r = r + decay_term
+        phi = (trust_ratio(_norm(w), _norm(r), trust_clip)
+               if weight_decay != 0 or always_adapt else 1.0)
+        _apply_update(w, lr * (r * phi), lr, 0.0 if inside else weight_decay, decay, max_lr,
+                      cautious_decay, a)
+    return outcome
+
+
 def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
              weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
              maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):

@@ -40,6 +40,8 @@ UPDATES = {
     "rprop": ([("params", True), ("grads", False), ("prevs", True), ("step_sizes", True)],
               dict(lr=0.01)),
     "asgd": ([("params", True), ("grads", False), ("axs", True)], dict(step=3, lr=0.01)),
+    "lamb": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
+             dict(step=3, lr=0.01)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -180,6 +182,7 @@ REALS = {
     "rprop": ["lr", "etaminus", "etaplus", "step_size_min", "step_size_max", "weight_decay",
               "grad_scale"],
     "asgd": ["lr", "lambd", "alpha", "weight_decay", "grad_scale"],
+    "lamb": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
@@ -187,6 +190,7 @@ BOOLS = {
     "adamw": ["amsgrad", "maximize"], "rmsprop": ["centered", "maximize"],
     "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
     "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"], "asgd": ["maximize"],
+    "lamb": ["bias_correction", "trust_clip", "always_adapt", "maximize"],
     "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
@@ -229,7 +233,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

@@ -24,6 +24,7 @@ def test_every_kernel_case_runs_the_same_step_on_both_sides():
             np.testing.assert_allclose(a, b, rtol=1e-12)
         arrays = 2 + kernel.states + len(kernel.keyword_states)
         norm_pass = 4 if "max_grad_norm" in kernel.hyper else 0   # grads read once more
+        norm_pass += 4 * 4 if kernel.fn == "lamb" else 0         # w, g, m, v for the ratio
         read_only = 1 + ("decay_to" in kernel.keyword_states)     # grads, anchors
         assert kernel.bytes_per_element == 4 * (2 * arrays - read_only) + norm_pass
 
@@ -36,6 +37,7 @@ def test_bytes_per_element_follow_the_speed_model():
     assert bench.KERNELS["amsgrad"].bytes_per_element == 36    # max_exp_avg_sqs read + written
     assert bench.KERNELS["adamw+anchor"].bytes_per_element == 32        # the anchor: read
     assert bench.KERNELS["momentum+anchor"].bytes_per_element == 24
+    assert bench.KERNELS["lamb"].bytes_per_element == 28 + 16     # the norm pass reads 4
 
 
 def test_best_time_is_positive_and_report_prints_every_row():

@@ -27,6 +27,8 @@ UPDATES = {
     "rprop": lambda w, g, **kw: pywd.rprop(w, g, np.ones_like(w), np.full_like(w, 0.01), **kw),
     # eta = lr: ASGD's decay modes take its step size eta as their lr
     "asgd": lambda w, g, **kw: pywd.asgd(w, g, np.zeros_like(w), step=3, eta=kw["lr"], **kw),
+    "lamb": lambda w, g, **kw: pywd.lamb(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
+                                         **kw),
     "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                            **kw),
 }
@@ -53,7 +55,12 @@ def test_independent_at_max_lr_is_the_lr_free_factor(name):
                               step(name, w, g, decay="independent"))
 
 
-@pytest.mark.parametrize("name", UPDATES)
+# decay="decoupled" is part of the direction LAMB's trust ratio scales (test_lamb.py), not a
+# factor on w
+FACTOR_MODES = [name for name in UPDATES if name != "lamb"]
+
+
+@pytest.mark.parametrize("name", FACTOR_MODES)
 def test_corrected_at_max_lr_is_decoupled(name):
     w, g = arrays(1)
     np.testing.assert_array_equal(step(name, w, g, decay="corrected", max_lr=0.05),
@@ -82,7 +89,7 @@ def test_cautious_decay_where_update_and_weight_agree_everywhere_is_plain_decay(
                                   step(name, w, g, decay=decay))
 
 
-@pytest.mark.parametrize("name", UPDATES)
+@pytest.mark.parametrize("name", FACTOR_MODES)
 def test_cautious_decay_withholds_decay_exactly_where_the_update_opposes_the_weight(name):
     w, g = arrays(3)
     cautious = step(name, w, g, decay="decoupled", cautious_decay=True)
@@ -107,7 +114,7 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
     if name == "sgd":
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
-    elif name in ("adam", "adamax", "radam", "nadam"):
+    elif name in ("adam", "adamax", "radam", "nadam", "lamb"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
            **kw)
     elif name == "rmsprop":
@@ -148,9 +155,12 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb]
 # what leaves a class's step with zero gradients to the decay alone (ASGD decays by itself)
 DECAY_ONLY = {optim.ASGD: dict(lambd=0.0)}
+# the mode that multiplies w by 1 - lr*wd: LAMB's "decoupled" is inside its trust ratio,
+# "corrected" without max_lr is that factor
+DECOUPLED = {optim.Lamb: "corrected"}
 
 
 @pytest.mark.parametrize("cls", CLASSES)
@@ -207,7 +217,7 @@ def call(module, name, w, g, anchor, **kw):
     fn = getattr(module, name)
     if name == "sgd":
         return fn(w, g, zeros, momentum=0.9, **hyper)
-    if name in ("adam", "adamax", "radam", "nadam"):
+    if name in ("adam", "adamax", "radam", "nadam", "lamb"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
                   **hyper)
     if name == "adadelta":
@@ -302,8 +312,8 @@ def test_bad_anchors_are_refused_naming_them_before_any_array_changes(name, anch
 def test_classes_decay_toward_the_params_at_init(cls):
     start = np.linspace(-1, 1, 16)
     w = start.copy()
-    opt = cls([w], lr=0.01, weight_decay=0.5, decay="decoupled", decay_to="init",
-              **DECAY_ONLY.get(cls, {}))
+    opt = cls([w], lr=0.01, weight_decay=0.5, decay=DECOUPLED.get(cls, "decoupled"),
+              decay_to="init", **DECAY_ONLY.get(cls, {}))
     assert opt.param_groups[0]["decay_to"] == "init"
     np.testing.assert_array_equal(opt.state[0]["decay_to"], start)
     w += 1.0                           # a change after the group was added
@@ -317,8 +327,9 @@ def test_classes_decay_toward_the_params_at_init(cls):
 def test_classes_take_anchor_arrays_per_group_and_save_them(cls):
     a, b = np.ones(4), np.ones(3)
     anchor = np.full(4, 0.5)
-    opt = cls([{"params": [a], "decay_to": [anchor]}, {"params": [b]}], lr=0.1,
-              weight_decay=0.5, decay="decoupled", **DECAY_ONLY.get(cls, {}))
+    opt = cls([{"params": [a], "decay_to": [anchor]}, {"params": [b]}],
+              lr=0.1, weight_decay=0.5, decay=DECOUPLED.get(cls, "decoupled"),
+              **DECAY_ONLY.get(cls, {}))
     assert [g["decay_to"] for g in opt.param_groups] == ["given", None]
     opt.step([np.zeros(4), np.zeros(3)])
     np.testing.assert_allclose(a, 0.5 + 0.5 * 0.95, rtol=1e-15)

@@ -16,7 +16,7 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2"),
          (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
          (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2"),
-         (pywd.asgd, optim.ASGD, "l2")]
+         (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled")]
 
 
 def defaults(obj):
@@ -58,7 +58,7 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], state[1], **kwargs)
     elif fn is pywd.rprop:                      # the class starts its step sizes at lr
         fn(w, g, state[0], np.full(7, 0.1), **kwargs)
-    elif fn in (pywd.adamax, pywd.radam, pywd.nadam):
+    elif fn in (pywd.adamax, pywd.radam, pywd.nadam, pywd.lamb):
         fn(w, g, state[0], state[1], step=1, **kwargs)
     else:
         fn(w, g, state[0], **kwargs)

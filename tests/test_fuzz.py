@@ -26,6 +26,7 @@ ARRAY_ARGS = {
     "nadam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "rprop": ["params", "grads", "prevs", "step_sizes"],
     "asgd": ["params", "grads", "axs"],
+    "lamb": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -66,6 +67,10 @@ VALID = {
     "asgd": dict(step=[1, 7], lr=[0.0, 0.01], lambd=[0.0, 1e-4], alpha=[0.0, 0.75],
                  t0=[1e6, 2.0], eta=[None, 0.1], mu=[None, 1.0, 0.5], weight_decay=[0.0, 0.01],
                  maximize=[False, True], decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "lamb": dict(step=[1, 7], lr=[0.0, 0.01], beta1=[0.0, 0.9], beta2=[0.5, 0.999],
+                 eps=[0.0, 1e-6], weight_decay=[0.0, 0.01], bias_correction=[True, False],
+                 trust_clip=[False, True], always_adapt=[False, True], maximize=[False, True],
+                 decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
 VALID["adamw"] = VALID["adam"]

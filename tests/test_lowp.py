@@ -207,6 +207,11 @@ def asgd_call(arrays, **kw):
     return pywd.asgd(arrays["params"], arrays["grads"], arrays["axs"], t0=1.0, **kw)
 
 
+def lamb_call(arrays, **kw):
+    return pywd.lamb(arrays["params"], arrays["grads"], arrays["exp_avgs"],
+                     arrays["exp_avg_sqs"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -238,6 +243,8 @@ UPDATES = {
     "rprop": (rprop_call, {"prevs": (2, False), "step_sizes": (3, True)}, dict(lr=0.01),
               False),
     "asgd": (asgd_call, {"axs": (2, False)}, dict(lr=0.05), True),
+    "lamb": (lamb_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
+             True),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -331,6 +338,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adamax": reference.adamax, "radam": reference.radam,
                "adadelta": reference.adadelta, "nadam": reference.nadam,
                "rprop": reference.rprop, "asgd": reference.asgd,
+               "lamb": reference.lamb,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -352,7 +360,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
         elif name == "asgd":
             positional += [wide["axs"]]
             extra = dict(step=3, t0=1.0)
-        elif name in ("adamax", "radam", "nadam"):
+        elif name in ("adamax", "radam", "nadam", "lamb"):
             positional += [wide["exp_avgs"], wide[list(states)[1]]]
             extra = dict(step=3)
         elif name == "lion":
@@ -701,7 +709,7 @@ CLASSES_WITH_EVERY_STATE = [
     (pywd.optim.RMSprop, dict(momentum=0.9, centered=True)), (pywd.optim.Adagrad, {}),
     (pywd.optim.Lion, {}), (pywd.optim.Adamax, {}), (pywd.optim.RAdam, {}),
     (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {}),
-    (pywd.optim.ASGD, dict(t0=0))]
+    (pywd.optim.ASGD, dict(t0=0)), (pywd.optim.Lamb, {})]
 
 
 @pytest.mark.parametrize("cls, options", CLASSES_WITH_EVERY_STATE)

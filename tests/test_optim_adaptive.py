@@ -1,5 +1,5 @@
 """pywd.optim's adaptive optimisers (Adam, AdamW, RMSprop, Adagrad, Lion, Adamax, RAdam,
-Adadelta, NAdam, Rprop, ASGD): torch's defaults, per-parameter step counters, state_dict round trips (of
+Adadelta, NAdam, Rprop, ASGD, Lamb): torch's (or timm's) defaults, per-parameter step counters, state_dict round trips (of
 every optimiser, SGD and SGDW too), and (if torch is installed) parity with torch.optim step
 for step in every option torch has."""
 import numpy as np
@@ -11,7 +11,7 @@ import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
 from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                        ASGD, RMSprop, Rprop)
+                        ASGD, Lamb, RMSprop, Rprop)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -45,6 +45,11 @@ def test_defaults_follow_torch_and_the_paper():
                                            maximize=False, decay="l2",
                                            **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert NAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
+    assert Lamb(model()).defaults == dict(lr=1e-3, bias_correction=True, betas=(0.9, 0.999),
+                                          eps=1e-6, weight_decay=0.01, trust_clip=False,
+                                          always_adapt=False, maximize=False,
+                                          decay="decoupled", **DECAY_DEFAULTS,
+                                          **STORAGE_DEFAULTS)
     assert ASGD(model()).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
                                           weight_decay=0.0, maximize=False, decay="l2",
                                           **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
@@ -64,6 +69,7 @@ OPTIMIZERS = [
     (RAdam, dict(lr=0.01, betas=(0.5, 0.9), weight_decay=0.01)),
     (Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01, decay="l1")),
     (NAdam, dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.01)),
+    (Lamb, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, trust_clip=True)),
     (ASGD, dict(lr=0.05, lambd=0.01, t0=0, weight_decay=0.01, decay="independent")),
     (Rprop, dict(lr=0.01, etas=(0.4, 1.5), step_sizes=(1e-4, 1.0), weight_decay=0.01,
                  decay="decoupled")),
@@ -110,6 +116,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
     elif cls is Adadelta:
         pywd.adadelta(ref, grads, zeros(), zeros(), lr=0.5, rho=0.8, weight_decay=0.01,
                       decay="l1")
+    elif cls is Lamb:
+        pywd.lamb(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.8, beta2=0.99,
+                  weight_decay=0.05, trust_clip=True)
     elif cls is ASGD:
         pywd.asgd(ref, grads, zeros(), step=1, lr=0.05, lambd=0.01, t0=0, weight_decay=0.01,
                   decay="independent")

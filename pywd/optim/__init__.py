@@ -20,6 +20,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .lamb import Lamb
 from .asgd import ASGD
 from .lion import Lion
 from .nadam import NAdam
@@ -34,4 +35,4 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "ASGD", "param_groups_weight_decay"]
+           "ASGD", "Lamb", "param_groups_weight_decay"]
