@@ -126,17 +126,9 @@ static void NAME(lamb_run)(const NAME(lamb_ctx) *x, real *w, const real *w0, con
 #undef PYWD_LAMB_CASE
 }
 
-/* Elements [s, s + n) of argument k (slot k) of tensor t as `real`: in place, or (16-bit
- * storage) widened into scratch. */
-static const real *NAME(lamb_in)(const NAME(lamb_ctx) *x, int k, const void *base, int64_t s,
-                                 int64_t n, float *scratch)
-{
-#if !REAL_IS_DOUBLE
-    if (x->lowp) return pywd_tile_in(x->lowp->dtype[k], (void *)base, s, n, scratch);
-#endif
-    (void)x, (void)k, (void)n, (void)scratch;
-    return (const real *)base + s;
-}
+/* Elements [s, s + n) of slot k's array `base` for the norm pass, as `real`. */
+#define PYWD_LAMB_IN(x, k, base, s, n, scratch) \
+    ((const real *)pywd_tile_view((x)->lowp, k, base, s, n, sizeof(real), scratch))
 
 /* sums[0] += sum w^2, sums[1] += sum r^2 over block [begin, begin + len) of tensor t, tile
  * by tile (tiles start at multiples of PYWD_TILE, so element i keeps lane i % 16). */
@@ -151,11 +143,11 @@ static void NAME(lamb_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     for (s = begin; s < begin + len; s += n) {
         const real *w, *w0 = 0;
         n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        w = NAME(lamb_in)(x, 0, x->params[t], s, n, scratch[0]);
-        if (x->anchors) w0 = NAME(lamb_in)(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n, scratch[4]);
-        NAME(lamb_run_directions)(x, w, w0, NAME(lamb_in)(x, 1, x->grads[t], s, n, scratch[1]),
-                                  NAME(lamb_in)(x, 2, x->exp_avgs[t], s, n, scratch[2]),
-                                  NAME(lamb_in)(x, 3, x->exp_avg_sqs[t], s, n, scratch[3]), n,
+        w = PYWD_LAMB_IN(x, 0, x->params[t], s, n, scratch[0]);
+        if (x->anchors) w0 = PYWD_LAMB_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n, scratch[4]);
+        NAME(lamb_run_directions)(x, w, w0, PYWD_LAMB_IN(x, 1, x->grads[t], s, n, scratch[1]),
+                                  PYWD_LAMB_IN(x, 2, x->exp_avgs[t], s, n, scratch[2]),
+                                  PYWD_LAMB_IN(x, 3, x->exp_avg_sqs[t], s, n, scratch[3]), n,
                                   r);
         NAME(lamb_sumsq)(w, n, aw);
         NAME(lamb_sumsq)(r, n, ar);
@@ -253,4 +245,5 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
 
 #undef PYWD_LAMB_SWITCH
 #undef PYWD_LAMB_OUTSIDE
+#undef PYWD_LAMB_IN
 #undef NAME

@@ -152,6 +152,15 @@ static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, f
     return scratch;
 }
 
+/* Elements [s, s + n) of slot k's array `base` (items of `itemsize` bytes) for a pass that
+ * only reads: in place, or with 16-bit storage (lp not NULL) widened into scratch. */
+static inline const void *pywd_tile_view(const pywd_lowp *lp, int k, const void *base,
+                                         int64_t s, int64_t n, size_t itemsize, float *scratch)
+{
+    if (lp) return pywd_tile_in(lp->dtype[k], (void *)base, s, n, scratch);
+    return (const char *)base + (size_t)s * itemsize;
+}
+
 /* The 16 random bits of elements [s, s + n) of a tensor's buffer (see the top), in `words`
  * (room for PYWD_TILE / 8 + 1 blocks); returns where element s's bits are. */
 static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_t s,

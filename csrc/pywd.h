@@ -247,6 +247,23 @@ void pywd_lamb_f64(const pywd_lamb_hyper *h, int64_t n, double *const *params,
                    const double *const *grads, double *const *exp_avgs,
                    double *const *exp_avg_sqs, const int64_t *sizes);
 
+/* LARS (You et al. 2017; timm's Lars with LARC clipping): SGD's momentum after the per-tensor
+ * trust ratio; bufs NULL when momentum == 0. `workspace`: room for 3 doubles per tensor, the
+ * caller's. */
+typedef struct {
+    double grad_mult;
+    double lr, momentum, dampening, trust_coeff, eps;
+    pywd_decay decay;
+    int nesterov, first_step, trust_clip, always_adapt, maximize;
+    double *workspace;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_lars_hyper;
+
+void pywd_lars_f32(const pywd_lars_hyper *h, int64_t n, float *const *params,
+                   const float *const *grads, float *const *bufs, const int64_t *sizes);
+void pywd_lars_f64(const pywd_lars_hyper *h, int64_t n, double *const *params,
+                   const double *const *grads, double *const *bufs, const int64_t *sizes);
+
 /* Adadelta (Zeiler 2012; torch's variant). */
 typedef struct {
     double grad_mult;

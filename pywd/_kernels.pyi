@@ -174,6 +174,18 @@ def lamb(
     rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+def lars(
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *,
+    lr: float = 1.0, momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
+    trust_coeff: float = 1e-3, eps: float = 1e-8, trust_clip: bool = False,
+    always_adapt: bool = False, weight_decay: float = 0.0, decay: Decay = "l2",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False, first_step: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    step: int | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "decoupled",
           max_lr: float | None = None, decay_to: Arrays | None = None,
           step: int | None = None, rounding: Rounding = "stochastic",

@@ -7,7 +7,7 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
 _rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
-_fill),
+_lars, _fill),
 _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -194,6 +194,19 @@ cdef extern from "pywd.h" nogil:
                        const double **grads, double **exp_avgs, double **exp_avg_sqs,
                        const int64_t *sizes)
 
+    ctypedef struct pywd_lars_hyper:
+        double grad_mult
+        double lr, momentum, dampening, trust_coeff, eps
+        pywd_decay decay
+        int nesterov, first_step, trust_clip, always_adapt, maximize
+        double *workspace
+        const pywd_lowp *lowp
+
+    void pywd_lars_f32(const pywd_lars_hyper *h, int64_t n, float **params,
+                       const float **grads, float **bufs, const int64_t *sizes)
+    void pywd_lars_f64(const pywd_lars_hyper *h, int64_t n, double **params,
+                       const double **grads, double **bufs, const int64_t *sizes)
+
     ctypedef struct pywd_adadelta_hyper:
         double grad_mult
         double lr, rho, eps
@@ -258,6 +271,7 @@ include "_nadam.pxi"
 include "_rprop.pxi"
 include "_asgd.pxi"
 include "_lamb.pxi"
+include "_lars.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -267,7 +281,7 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop, asgd, lamb):
+                rprop, asgd, lamb, lars):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

@@ -69,6 +69,8 @@ KERNELS = {
     "asgd": Kernel("asgd", dict(step=10, lr=1e-2, t0=1.0, weight_decay=1e-4), 1),
     # the norm pass reads w, g and both moments before the update
     "lamb": Kernel("lamb", dict(step=10, lr=1e-3, weight_decay=0.01), 2, norm_reads=4),
+    # the norm pass reads w and g
+    "lars": Kernel("lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4), 1, norm_reads=2),
     # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
     "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
@@ -166,7 +168,7 @@ def cases(quick):
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
     # issue 14's optimisers, in full runs
     newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd",
-                              "lamb")
+                              "lamb", "lars")
     for kernel in ("momentum", "sgd+decay", "adamw") + newer:
         yield kernel, "resnet50", np.float32, resnet50_shapes()
     for kernel in ("sgd+decay", "momentum", "adamw"):
@@ -450,7 +452,7 @@ BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
-                      "nadam", "rprop", "asgd", "lamb", "adamw+anchor",
+                      "nadam", "rprop", "asgd", "lamb", "lars", "adamw+anchor",
                       "momentum+anchor",
                       "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,

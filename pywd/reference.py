@@ -478,6 +478,42 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
     return outcome
 
 
+def lars(params, grads, momentum_buffers=None, *, lr=1.0, momentum=0.0, dampening=0.0,
+         nesterov=False, trust_coeff=1e-3, eps=1e-8, trust_clip=False, always_adapt=False,
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+         maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None):
+    """LARS (You et al. 2017, Algorithm 1; timm's order, LARC clipping): the gradient, with
+    LARS's L2 term, scaled per tensor by trust_coeff * ||w|| / (||g|| + wd * ||w|| + eps),
+    then SGD with momentum."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
+    bufs = _as_list(momentum_buffers) if momentum else [None] * len(params)
+    adapt = weight_decay != 0 or always_adapt
+    for w, g, b, a in zip(params, grads, bufs, _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        phi = 1.0
+        if adapt:
+            w_norm, g_norm = _norm(w), _norm(g)
+            penalty = _norm(_offset(w, a)) if decay == "l2" else 0.0
+            phi = (trust_coeff * w_norm / (g_norm + weight_decay * penalty + eps)
+                   if w_norm > 0 and g_norm > 0 else 1.0)
+            if trust_clip:                           # LARC; phi / 0 is inf: capped at 1
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    phi = float(min(np.float64(phi) / lr, 1.0))
+        g = _decay_terms(w, g, weight_decay, decay, a) * phi
+        u = g
+        if momentum:
+            b[...] = g if first_step else momentum * b + (1 - dampening) * g
+            u = g + momentum * b if nesterov else b
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, a)
+    return outcome
+
+
 def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
              weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
              maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):

@@ -42,6 +42,8 @@ UPDATES = {
     "asgd": ([("params", True), ("grads", False), ("axs", True)], dict(step=3, lr=0.01)),
     "lamb": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
              dict(step=3, lr=0.01)),
+    "lars": ([("params", True), ("grads", False), ("momentum_buffers", True)],
+             dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -183,6 +185,8 @@ REALS = {
               "grad_scale"],
     "asgd": ["lr", "lambd", "alpha", "weight_decay", "grad_scale"],
     "lamb": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
+    "lars": ["lr", "momentum", "dampening", "trust_coeff", "eps", "weight_decay",
+             "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
@@ -191,6 +195,7 @@ BOOLS = {
     "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
     "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"], "asgd": ["maximize"],
     "lamb": ["bias_correction", "trust_clip", "always_adapt", "maximize"],
+    "lars": ["nesterov", "trust_clip", "always_adapt", "maximize", "first_step"],
     "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
@@ -233,7 +238,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (
@@ -287,7 +292,8 @@ def test_optimizer_refuses_wrong_length_and_shape_of_grads():
 
 def trained(cls):
     params = lists(1, np.float64)[0]
-    opt = cls(params, lr=0.01, **(dict(momentum=0.9) if issubclass(cls, optim.SGD) else {}))
+    opt = cls(params, lr=0.01,
+              **(dict(momentum=0.9) if issubclass(cls, (optim.SGD, optim.LARS)) else {}))
     opt.step([np.ones_like(p) for p in params])
     return opt
 

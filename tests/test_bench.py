@@ -24,7 +24,8 @@ def test_every_kernel_case_runs_the_same_step_on_both_sides():
             np.testing.assert_allclose(a, b, rtol=1e-12)
         arrays = 2 + kernel.states + len(kernel.keyword_states)
         norm_pass = 4 if "max_grad_norm" in kernel.hyper else 0   # grads read once more
-        norm_pass += 4 * 4 if kernel.fn == "lamb" else 0         # w, g, m, v for the ratio
+        # the trust ratio's norm pass: LAMB reads w, g, m, v; LARS w, g
+        norm_pass += 4 * {"lamb": 4, "lars": 2}.get(kernel.fn, 0)
         read_only = 1 + ("decay_to" in kernel.keyword_states)     # grads, anchors
         assert kernel.bytes_per_element == 4 * (2 * arrays - read_only) + norm_pass
 
@@ -38,6 +39,7 @@ def test_bytes_per_element_follow_the_speed_model():
     assert bench.KERNELS["adamw+anchor"].bytes_per_element == 32        # the anchor: read
     assert bench.KERNELS["momentum+anchor"].bytes_per_element == 24
     assert bench.KERNELS["lamb"].bytes_per_element == 28 + 16     # the norm pass reads 4
+    assert bench.KERNELS["lars"].bytes_per_element == 20 + 8      # ... and 2
 
 
 def test_best_time_is_positive_and_report_prints_every_row():

@@ -29,6 +29,9 @@ UPDATES = {
     "asgd": lambda w, g, **kw: pywd.asgd(w, g, np.zeros_like(w), step=3, eta=kw["lr"], **kw),
     "lamb": lambda w, g, **kw: pywd.lamb(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                          **kw),
+    # always_adapt: LARS's trust ratio whether or not the weight decay is 0
+    "lars": lambda w, g, **kw: pywd.lars(w, g, np.zeros_like(w), momentum=0.9,
+                                         always_adapt=True, **kw),
     "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                            **kw),
 }
@@ -114,6 +117,8 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     kw = dict(lr=0.05, weight_decay=0.2, decay=decay, max_lr=0.2, cautious_decay=cautious)
     if name == "sgd":
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, **kw)
+    elif name == "lars":
+        fn(ref_w, g, np.zeros_like(w), momentum=0.9, always_adapt=True, **kw)
     elif name in ("adam", "adamax", "radam", "nadam", "lamb"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
            **kw)
@@ -155,7 +160,7 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS]
 # what leaves a class's step with zero gradients to the decay alone (ASGD decays by itself)
 DECAY_ONLY = {optim.ASGD: dict(lambd=0.0)}
 # the mode that multiplies w by 1 - lr*wd: LAMB's "decoupled" is inside its trust ratio,
@@ -215,7 +220,7 @@ def call(module, name, w, g, anchor, **kw):
     ones = [np.ones_like(x) for x in w]
     hyper = dict(lr=0.05, weight_decay=0.2, decay_to=anchor, **kw)
     fn = getattr(module, name)
-    if name == "sgd":
+    if name in ("sgd", "lars"):
         return fn(w, g, zeros, momentum=0.9, **hyper)
     if name in ("adam", "adamax", "radam", "nadam", "lamb"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,

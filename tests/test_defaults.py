@@ -16,7 +16,8 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2"),
          (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
          (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2"),
-         (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled")]
+         (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled"),
+         (pywd.lars, optim.LARS, "l2")]
 
 
 def defaults(obj):
@@ -46,7 +47,7 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
     opt.step([g])
     state = [np.zeros(7) for _ in cls.state_arrays]
     kwargs = dict(lr=0.1, weight_decay=0.2)
-    if fn in (pywd.sgd, pywd.sgdw):
+    if fn in (pywd.sgd, pywd.sgdw, pywd.lars):
         fn(w, g, **kwargs)
     elif fn in (pywd.adam, pywd.adamw):
         fn(w, g, state[0], state[1], step=1, **kwargs)

@@ -27,6 +27,7 @@ ARRAY_ARGS = {
     "rprop": ["params", "grads", "prevs", "step_sizes"],
     "asgd": ["params", "grads", "axs"],
     "lamb": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
+    "lars": ["params", "grads", "momentum_buffers"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -70,6 +71,10 @@ VALID = {
     "lamb": dict(step=[1, 7], lr=[0.0, 0.01], beta1=[0.0, 0.9], beta2=[0.5, 0.999],
                  eps=[0.0, 1e-6], weight_decay=[0.0, 0.01], bias_correction=[True, False],
                  trust_clip=[False, True], always_adapt=[False, True], maximize=[False, True],
+                 decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "lars": dict(lr=[0.0, 0.1], momentum=[0.9], dampening=[0.0, 0.1], trust_coeff=[1e-3, 0.0],
+                 eps=[0.0, 1e-8], trust_clip=[False, True], always_adapt=[False, True],
+                 weight_decay=[0.0, 0.01], maximize=[False, True], first_step=[False, True],
                  decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }

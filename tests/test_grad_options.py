@@ -35,6 +35,8 @@ UPDATES = {
                                       weight_decay=0.1, **o)),
     "lamb": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
                                       weight_decay=0.1, **o)),
+    "lars": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.1, momentum=0.9,
+                                      weight_decay=0.1, **o)),
     "nadam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
                                        weight_decay=0.1, **o)),
     "adadelta": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.5, weight_decay=0.1,

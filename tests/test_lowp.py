@@ -212,6 +212,10 @@ def lamb_call(arrays, **kw):
                      arrays["exp_avg_sqs"], **kw)
 
 
+def lars_call(arrays, **kw):
+    return pywd.lars(arrays["params"], arrays["grads"], arrays["momentum_buffers"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -245,6 +249,8 @@ UPDATES = {
     "asgd": (asgd_call, {"axs": (2, False)}, dict(lr=0.05), True),
     "lamb": (lamb_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
              True),
+    "lars": (lars_call, {"momentum_buffers": (2, False)},
+             dict(lr=0.5, momentum=0.9, nesterov=True), False),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -338,7 +344,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adamax": reference.adamax, "radam": reference.radam,
                "adadelta": reference.adadelta, "nadam": reference.nadam,
                "rprop": reference.rprop, "asgd": reference.asgd,
-               "lamb": reference.lamb,
+               "lamb": reference.lamb, "lars": reference.lars,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -367,7 +373,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             positional += [wide["exp_avgs"]]
         elif name == "rmsprop":
             positional += [wide["square_avgs"], wide["momentum_buffers"], wide["grad_avgs"]]
-        elif name == "sgd":
+        elif name in ("sgd", "lars"):
             positional += [wide["momentum_buffers"]]
         twin_fn(*positional, **{k: v for k, v in kw.items()}, **extra)
 
@@ -709,7 +715,8 @@ CLASSES_WITH_EVERY_STATE = [
     (pywd.optim.RMSprop, dict(momentum=0.9, centered=True)), (pywd.optim.Adagrad, {}),
     (pywd.optim.Lion, {}), (pywd.optim.Adamax, {}), (pywd.optim.RAdam, {}),
     (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {}),
-    (pywd.optim.ASGD, dict(t0=0)), (pywd.optim.Lamb, {})]
+    (pywd.optim.ASGD, dict(t0=0)), (pywd.optim.Lamb, {}),
+    (pywd.optim.LARS, dict(momentum=0.9))]
 
 
 @pytest.mark.parametrize("cls, options", CLASSES_WITH_EVERY_STATE)

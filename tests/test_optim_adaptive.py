@@ -1,5 +1,5 @@
 """pywd.optim's adaptive optimisers (Adam, AdamW, RMSprop, Adagrad, Lion, Adamax, RAdam,
-Adadelta, NAdam, Rprop, ASGD, Lamb): torch's (or timm's) defaults, per-parameter step counters, state_dict round trips (of
+Adadelta, NAdam, Rprop, ASGD, Lamb, LARS): torch's (or timm's) defaults, per-parameter step counters, state_dict round trips (of
 every optimiser, SGD and SGDW too), and (if torch is installed) parity with torch.optim step
 for step in every option torch has."""
 import numpy as np
@@ -11,7 +11,7 @@ import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
 from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                        ASGD, Lamb, RMSprop, Rprop)
+                        ASGD, LARS, Lamb, RMSprop, Rprop)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -50,6 +50,11 @@ def test_defaults_follow_torch_and_the_paper():
                                           always_adapt=False, maximize=False,
                                           decay="decoupled", **DECAY_DEFAULTS,
                                           **STORAGE_DEFAULTS)
+    assert LARS(model()).defaults == dict(lr=1.0, momentum=0.0, dampening=0.0,
+                                          weight_decay=0.0, nesterov=False, trust_coeff=1e-3,
+                                          eps=1e-8, trust_clip=False, always_adapt=False,
+                                          maximize=False, decay="l2", **DECAY_DEFAULTS,
+                                          **STORAGE_DEFAULTS)
     assert ASGD(model()).defaults == dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6,
                                           weight_decay=0.0, maximize=False, decay="l2",
                                           **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
@@ -70,6 +75,7 @@ OPTIMIZERS = [
     (Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01, decay="l1")),
     (NAdam, dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.01, weight_decay=0.01)),
     (Lamb, dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.05, trust_clip=True)),
+    (LARS, dict(lr=0.1, momentum=0.9, weight_decay=1e-3, trust_clip=True)),
     (ASGD, dict(lr=0.05, lambd=0.01, t0=0, weight_decay=0.01, decay="independent")),
     (Rprop, dict(lr=0.01, etas=(0.4, 1.5), step_sizes=(1e-4, 1.0), weight_decay=0.01,
                  decay="decoupled")),
@@ -119,6 +125,9 @@ def test_optimizer_equals_its_functional_kernel_on_one_step(cls, hyper):
     elif cls is Lamb:
         pywd.lamb(ref, grads, zeros(), zeros(), step=1, lr=0.01, beta1=0.8, beta2=0.99,
                   weight_decay=0.05, trust_clip=True)
+    elif cls is LARS:
+        pywd.lars(ref, grads, zeros(), lr=0.1, momentum=0.9, weight_decay=1e-3,
+                  trust_clip=True, first_step=True)
     elif cls is ASGD:
         pywd.asgd(ref, grads, zeros(), step=1, lr=0.05, lambd=0.01, t0=0, weight_decay=0.01,
                   decay="independent")

@@ -35,6 +35,7 @@ def functional_steps() -> list[float]:
     pywd.rprop(w, g, m, vmax, lr=0.01, etaminus=0.5, etaplus=1.2)
     pywd.asgd(w, g, m, step=1, lr=0.01, t0=100.0, eta=None, mu=1.0)
     pywd.lamb(w, g, m, vmax, step=1, lr=1e-3, weight_decay=0.01, trust_clip=True)
+    pywd.lars(w, g, m, lr=0.1, momentum=0.9, weight_decay=1e-4, first_step=True)
     pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
     half = np.ones(10, np.float16)                   # 16-bit storage: rounded once per value
     pywd.sgd(half, g, lr=0.1, step=1, rounding="stochastic", rng=pywd.Generator(3))
@@ -63,6 +64,7 @@ def optimisers() -> int:
         optim.Rprop(params, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)),
         optim.ASGD(params, lambd=1e-4, t0=1e3),
         optim.Lamb(params, always_adapt=True),
+        optim.LARS(params, lr=0.1, momentum=0.9, weight_decay=1e-4, trust_clip=True),
     ]
     for opt in opts:
         opt.step(grads, nonfinite="skip", max_grad_norm=10.0)

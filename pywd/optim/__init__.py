@@ -21,6 +21,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .lamb import Lamb
+from .lars import LARS
 from .asgd import ASGD
 from .lion import Lion
 from .nadam import NAdam
@@ -35,4 +36,4 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "ASGD", "Lamb", "param_groups_weight_decay"]
+           "ASGD", "Lamb", "LARS", "param_groups_weight_decay"]

@@ -1,0 +1,70 @@
+"""LARS (timm.optim.Lars; torch has none)."""
+from typing import Any
+
+from .. import _generator
+from .._kernels import lars
+from .._typing import Decay
+from ._support import _decay_options, _empty
+from .optimizer import Optimizer, Params
+
+
+class LARS(Optimizer):
+    """LARS (You et al. 2017): timm's ``Lars`` (LARC clipping as ``trust_clip``), plus
+    ``decay=``.
+
+    timm's defaults (``lr=1.0``, ``momentum=0``, ``dampening=0``, ``weight_decay=0`` with
+    ``decay="l2"``: LARS's rule, inside the trust ratio; ``nesterov=False``,
+    ``trust_coeff=1e-3``, ``eps=1e-8``, ``trust_clip=False``, ``always_adapt=False``) and
+    state (``momentum_buffer``, set to the first scaled gradient as torch's SGD does); the
+    kernel is :func:`pywd.lars`.
+
+    Equation: ``phi = trust_coeff*||w|| / (||g|| + wd*||w|| + eps)`` per tensor;
+    ``g' = (g + wd*w)*phi``; then SGD momentum on ``g'``. NumPy equivalent: those lines per
+    parameter.
+
+    torch's ``foreach``, ``fused``, ``capturable`` and ``differentiable=False`` are accepted
+    and ignored (see :class:`Optimizer`).
+    """
+
+    state_arrays = ("momentum_buffer",)
+    step_for_rounding = True
+
+    def __init__(self, params: Params, lr: float = 1.0, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 trust_coeff: float = 1e-3, eps: float = 1e-8, trust_clip: bool = False,
+                 always_adapt: bool = False, *, maximize: bool = False, decay: Decay = "l2",
+                 max_lr: float | None = None, cautious_decay: bool = False,
+                 decay_to: Any = None, rounding: str = "stochastic", state_dtype: Any = None,
+                 kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
+                 **torch_options: bool | None) -> None:
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      trust_coeff=trust_coeff, eps=eps, trust_clip=trust_clip,
+                                      always_adapt=always_adapt, maximize=maximize,
+                                      decay=decay, max_lr=max_lr,
+                                      cautious_decay=cautious_decay, decay_to=decay_to,
+                                      rounding=rounding, state_dtype=state_dtype,
+                                      kahan_sum=kahan_sum),
+                         torch_options, rng)
+
+    @staticmethod
+    def _hyper(group):
+        return {**{key: group[key] for key in (
+                    "lr", "momentum", "dampening", "weight_decay", "nesterov", "trust_coeff",
+                    "eps", "trust_clip", "always_adapt", "maximize", "decay")},
+                **_decay_options(group)}
+
+    def _check_group(self, group, dtype=None):
+        arrays = _empty(dtype)          # validates the hyper-parameters only
+        lars(arrays, arrays, arrays, **self._hyper(group))
+
+    def _state_needed(self, group):
+        return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
+
+    def _run_keys(self, indices, counters, fresh):
+        # a buffer made for this step: its first step sets it to the scaled gradient
+        return [i in fresh for i in indices] if fresh else None
+
+    def _update(self, group, arrays, key, options):
+        lars(arrays, None, first_step=bool(key) and group["momentum"] != 0, **options,
+             **self._hyper(group))
