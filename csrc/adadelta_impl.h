@@ -11,6 +11,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, rho, one_minus_rho, eps, lr, factor, threshold;
@@ -20,10 +21,8 @@ typedef struct {
     NAME(adadelta_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *square_avgs, *const *acc_deltas;
+    /* per argument slot (elementwise.h): params, grads, square_avgs, acc_deltas, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(adadelta_ctx);
 
 PYWD_INLINE void NAME(adadelta_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -49,9 +48,10 @@ PYWD_INLINE void NAME(adadelta_loop)(real *PYWD_RESTRICT w, const real *PYWD_RES
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(adadelta_run)(const NAME(adadelta_ctx) *x, real *w, const real *w0,
-                               const real *g, real *s, real *acc, int64_t n)
+static void NAME(adadelta_run)(const NAME(adadelta_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *s = arg[2], *acc = arg[3];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_ADADELTA_CASE(d) \
     case (d): NAME(adadelta_loop)(w, w0, g, s, acc, n, &x->c, d); break;
     switch (x->decay) {
@@ -61,29 +61,7 @@ static void NAME(adadelta_run)(const NAME(adadelta_ctx) *x, real *w, const real 
 #undef PYWD_ADADELTA_CASE
 }
 
-static void NAME(adadelta_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adadelta_ctx) *x = (const NAME(adadelta_ctx) *)vctx;
-    NAME(adadelta_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                     x->grads[t] + begin, x->square_avgs[t] + begin, x->acc_deltas[t] + begin,
-                     end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(adadelta_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(adadelta_run)((const NAME(adadelta_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], n);
-}
-
-static void NAME(adadelta_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adadelta_ctx) *x = (const NAME(adadelta_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->square_avgs,
-        (void *const *)x->acc_deltas, 0, (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0xDu, t, begin, end, NAME(adadelta_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(adadelta, 0xDu)
 
 void NAME(pywd_adadelta)(const pywd_adadelta_hyper *h, int64_t n, real *const *params,
                        const real *const *grads, real *const *square_avgs,
@@ -103,19 +81,14 @@ void NAME(pywd_adadelta)(const pywd_adadelta_hyper *h, int64_t n, real *const *p
     x.c.lr = (real)h->lr;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.square_avgs = square_avgs;
-    x.acc_deltas = acc_deltas;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = square_avgs;
+    x.slot[3] = acc_deltas;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(adadelta_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(adadelta_span), &x);
+    NAME(adadelta_spans)(&x, n, sizes);
 }
 
 #undef NAME

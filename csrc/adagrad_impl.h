@@ -7,6 +7,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, clr, eps, factor, threshold;
@@ -16,10 +17,8 @@ typedef struct {
     NAME(adagrad_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *state_sums;
+    /* per argument slot (elementwise.h): params, grads, state_sums, -, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(adagrad_ctx);
 
 PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -42,9 +41,10 @@ PYWD_INLINE void NAME(adagrad_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(adagrad_run)(const NAME(adagrad_ctx) *x, real *w, const real *w0,
-                              const real *g, real *s, int64_t n)
+static void NAME(adagrad_run)(const NAME(adagrad_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *s = arg[2];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_ADAGRAD_CASE(d) case (d): NAME(adagrad_loop)(w, w0, g, s, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_ADAGRAD_CASE)
@@ -53,29 +53,7 @@ static void NAME(adagrad_run)(const NAME(adagrad_ctx) *x, real *w, const real *w
 #undef PYWD_ADAGRAD_CASE
 }
 
-static void NAME(adagrad_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
-    NAME(adagrad_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                      x->grads[t] + begin, x->state_sums[t] + begin, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(adagrad_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(adagrad_run)((const NAME(adagrad_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
-}
-
-static void NAME(adagrad_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adagrad_ctx) *x = (const NAME(adagrad_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->state_sums, 0, 0,
-        (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(adagrad_tile),
-                   x);
-}
-#endif
+PYWD_ELEMENTWISE(adagrad, 0x5u)
 
 void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *params,
                         const real *const *grads, real *const *state_sums, const int64_t *sizes);
@@ -92,18 +70,14 @@ void NAME(pywd_adagrad)(const pywd_adagrad_hyper *h, int64_t n, real *const *par
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.state_sums = state_sums;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = state_sums;
+    x.slot[3] = 0;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(adagrad_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(adagrad_span), &x);
+    NAME(adagrad_spans)(&x, n, sizes);
 }
 
 #undef NAME

@@ -16,6 +16,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2;
@@ -26,10 +27,9 @@ typedef struct {
     NAME(adam_consts) c;
     int decay, amsgrad;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
+    /* per argument slot (elementwise.h): params, grads, exp_avgs, exp_avg_sqs,
+     * max_exp_avg_sqs, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(adam_ctx);
 
 PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -64,9 +64,10 @@ PYWD_INLINE void NAME(adam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
 }
 
 /* The loop specialised for the call's flags, over n elements. */
-static void NAME(adam_run)(const NAME(adam_ctx) *x, real *w, const real *w0, const real *g,
-                           real *m, real *v, real *vmax, int64_t n)
+static void NAME(adam_run)(const NAME(adam_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *m = arg[2], *v = arg[3], *vmax = arg[4];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_ADAM_CASE(d, a) \
     case (d) * 2 + (a): NAME(adam_loop)(w, w0, g, m, v, vmax, n, &x->c, d, a); break;
 #define PYWD_ADAM_CASES(d) PYWD_ADAM_CASE(d, 0) PYWD_ADAM_CASE(d, 1)
@@ -78,30 +79,7 @@ static void NAME(adam_run)(const NAME(adam_ctx) *x, real *w, const real *w0, con
 #undef PYWD_ADAM_CASES
 }
 
-static void NAME(adam_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adam_ctx) *x = (const NAME(adam_ctx) *)vctx;
-    NAME(adam_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                   x->grads[t] + begin, x->exp_avgs[t] + begin, x->exp_avg_sqs[t] + begin,
-                   x->amsgrad ? x->max_exp_avg_sqs[t] + begin : 0, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(adam_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(adam_run)((const NAME(adam_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], a[4], n);
-}
-
-static void NAME(adam_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adam_ctx) *x = (const NAME(adam_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs,
-        (void *const *)x->exp_avg_sqs, (void *const *)x->max_exp_avg_sqs,
-        (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1Du, t, begin, end, NAME(adam_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(adam, 0x1Du)
 
 void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *exp_avgs, real *const *exp_avg_sqs,
@@ -127,20 +105,14 @@ void NAME(pywd_adam)(const pywd_adam_hyper *h, int64_t n, real *const *params,
     x.c.eps = (real)h->eps;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.exp_avgs = exp_avgs;
-    x.exp_avg_sqs = exp_avg_sqs;
-    x.max_exp_avg_sqs = x.amsgrad ? max_exp_avg_sqs : 0;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = exp_avgs;
+    x.slot[3] = exp_avg_sqs;
+    x.slot[4] = x.amsgrad ? max_exp_avg_sqs : 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (h->lowp) {
-        pywd_run_spans(n, sizes, NAME(adam_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(adam_span), &x);
+    NAME(adam_spans)(&x, n, sizes);
 }
 
 #undef NAME

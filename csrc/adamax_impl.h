@@ -10,6 +10,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, eps, step_size, factor, threshold;
@@ -19,10 +20,8 @@ typedef struct {
     NAME(adamax_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *exp_avgs, *const *exp_infs;
+    /* per argument slot (elementwise.h): params, grads, exp_avgs, exp_infs, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(adamax_ctx);
 
 PYWD_INLINE void NAME(adamax_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -50,9 +49,10 @@ PYWD_INLINE void NAME(adamax_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTR
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(adamax_run)(const NAME(adamax_ctx) *x, real *w, const real *w0,
-                             const real *g, real *m, real *u, int64_t n)
+static void NAME(adamax_run)(const NAME(adamax_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *m = arg[2], *u = arg[3];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_ADAMAX_CASE(d) case (d): NAME(adamax_loop)(w, w0, g, m, u, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_ADAMAX_CASE)
@@ -61,29 +61,7 @@ static void NAME(adamax_run)(const NAME(adamax_ctx) *x, real *w, const real *w0,
 #undef PYWD_ADAMAX_CASE
 }
 
-static void NAME(adamax_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adamax_ctx) *x = (const NAME(adamax_ctx) *)vctx;
-    NAME(adamax_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                     x->grads[t] + begin, x->exp_avgs[t] + begin, x->exp_infs[t] + begin,
-                     end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(adamax_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(adamax_run)((const NAME(adamax_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], n);
-}
-
-static void NAME(adamax_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(adamax_ctx) *x = (const NAME(adamax_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs,
-        (void *const *)x->exp_infs, 0, (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0xDu, t, begin, end, NAME(adamax_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(adamax, 0xDu)
 
 void NAME(pywd_adamax)(const pywd_adamax_hyper *h, int64_t n, real *const *params,
                        const real *const *grads, real *const *exp_avgs,
@@ -104,19 +82,14 @@ void NAME(pywd_adamax)(const pywd_adamax_hyper *h, int64_t n, real *const *param
     x.c.step_size = (real)(h->lr / (1.0 - pow(h->beta1, (double)h->step)));
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.exp_avgs = exp_avgs;
-    x.exp_infs = exp_infs;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = exp_avgs;
+    x.slot[3] = exp_infs;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(adamax_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(adamax_span), &x);
+    NAME(adamax_spans)(&x, n, sizes);
 }
 
 #undef NAME

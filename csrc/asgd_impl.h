@@ -10,6 +10,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, eta, shrink, mu, factor, threshold;
@@ -19,10 +20,8 @@ typedef struct {
     NAME(asgd_consts) c;
     int decay, average;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *axs;
+    /* per argument slot (elementwise.h): params, grads, axs, -, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(asgd_ctx);
 
 PYWD_INLINE void NAME(asgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -45,9 +44,10 @@ PYWD_INLINE void NAME(asgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
 }
 
 /* The loop specialised for the call's decay and averaging, over n elements. */
-static void NAME(asgd_run)(const NAME(asgd_ctx) *x, real *w, const real *w0, const real *g,
-                           real *ax, int64_t n)
+static void NAME(asgd_run)(const NAME(asgd_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *ax = arg[2];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_ASGD_CASE(d, a) \
     case (d) * 2 + (a): NAME(asgd_loop)(w, w0, g, ax, n, &x->c, d, a); break;
 #define PYWD_ASGD_CASES(d) PYWD_ASGD_CASE(d, 0) PYWD_ASGD_CASE(d, 1)
@@ -59,28 +59,7 @@ static void NAME(asgd_run)(const NAME(asgd_ctx) *x, real *w, const real *w0, con
 #undef PYWD_ASGD_CASES
 }
 
-static void NAME(asgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(asgd_ctx) *x = (const NAME(asgd_ctx) *)vctx;
-    NAME(asgd_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                   x->grads[t] + begin, x->axs[t] + begin, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(asgd_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(asgd_run)((const NAME(asgd_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
-}
-
-static void NAME(asgd_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(asgd_ctx) *x = (const NAME(asgd_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->axs, 0, 0,
-        (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(asgd_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(asgd, 0x5u)
 
 void NAME(pywd_asgd)(const pywd_asgd_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *axs, const int64_t *sizes);
@@ -98,18 +77,14 @@ void NAME(pywd_asgd)(const pywd_asgd_hyper *h, int64_t n, real *const *params,
     x.c.mu = (real)h->mu;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.axs = axs;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = axs;
+    x.slot[3] = 0;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(asgd_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(asgd_span), &x);
+    NAME(asgd_spans)(&x, n, sizes);
 }
 
 #undef NAME

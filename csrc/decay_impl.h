@@ -8,13 +8,14 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     int decay;
     real lr, wd, factor, threshold;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
+    /* per argument slot (elementwise.h): params, -, -, -, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(decay_ctx);
 
 PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -32,8 +33,10 @@ PYWD_INLINE void NAME(decay_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRI
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(decay_run)(const NAME(decay_ctx) *x, real *w, const real *w0, int64_t n)
+static void NAME(decay_run)(const NAME(decay_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0];
+    const real *w0 = arg[5];
 #define PYWD_DECAY_CASE(d) case (d): NAME(decay_loop)(w, w0, n, x, d); break;
     switch (x->decay) { /* NONE never gets here: pywd_decay returns */
         PYWD_DECAY_MODES(PYWD_DECAY_CASE)
@@ -42,27 +45,7 @@ static void NAME(decay_run)(const NAME(decay_ctx) *x, real *w, const real *w0, i
 #undef PYWD_DECAY_CASE
 }
 
-static void NAME(decay_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
-    NAME(decay_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                    end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(decay_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(decay_run)((const NAME(decay_ctx) *)vctx, a[0], a[5], n);
-}
-
-static void NAME(decay_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(decay_ctx) *x = (const NAME(decay_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {(void *const *)x->params, 0, 0, 0, 0,
-                                               (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1u, t, begin, end, NAME(decay_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(decay, 0x1u)
 
 void NAME(pywd_decay)(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
                       real *const *params, const int64_t *sizes);
@@ -77,16 +60,14 @@ void NAME(pywd_decay)(double lr, const pywd_decay *decay, const pywd_lowp *lowp,
     x.wd = (real)d.wd;
     x.factor = (real)d.factor;
     x.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)decay->anchors;
+    x.slot[0] = params;
+    x.slot[1] = 0;
+    x.slot[2] = 0;
+    x.slot[3] = 0;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)decay->anchors;
     x.lowp = lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(decay_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(decay_span), &x);
+    NAME(decay_spans)(&x, n, sizes);
 }
 
 #undef NAME

@@ -5,6 +5,7 @@
 #ifndef PYWD_FASTMATH_F32_H
 #define PYWD_FASTMATH_F32_H
 
+#include <math.h> /* sqrtf: this header is complete by itself */
 #include <stdint.h>
 
 static inline uint32_t pywd_f2u(float f)

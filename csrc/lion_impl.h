@@ -8,6 +8,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, factor, threshold;
@@ -17,10 +18,8 @@ typedef struct {
     NAME(lion_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *exp_avgs;
+    /* per argument slot (elementwise.h): params, grads, exp_avgs, -, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(lion_ctx);
 
 PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -48,9 +47,10 @@ PYWD_INLINE void NAME(lion_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(lion_run)(const NAME(lion_ctx) *x, real *w, const real *w0, const real *g,
-                           real *m, int64_t n)
+static void NAME(lion_run)(const NAME(lion_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *m = arg[2];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_LION_CASE(d) case (d): NAME(lion_loop)(w, w0, g, m, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_LION_CASE)
@@ -59,28 +59,7 @@ static void NAME(lion_run)(const NAME(lion_ctx) *x, real *w, const real *w0, con
 #undef PYWD_LION_CASE
 }
 
-static void NAME(lion_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
-    NAME(lion_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                   x->grads[t] + begin, x->exp_avgs[t] + begin, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(lion_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(lion_run)((const NAME(lion_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
-}
-
-static void NAME(lion_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lion_ctx) *x = (const NAME(lion_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs, 0, 0,
-        (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(lion_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(lion, 0x5u)
 
 void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *exp_avgs, const int64_t *sizes);
@@ -99,18 +78,14 @@ void NAME(pywd_lion)(const pywd_lion_hyper *h, int64_t n, real *const *params,
     x.c.one_minus_beta2 = (real)(1.0 - h->beta2);
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.exp_avgs = exp_avgs;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = exp_avgs;
+    x.slot[3] = 0;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(lion_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(lion_span), &x);
+    NAME(lion_spans)(&x, n, sizes);
 }
 
 #undef NAME

@@ -13,6 +13,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2, eps;
@@ -23,10 +24,8 @@ typedef struct {
     NAME(nadam_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *exp_avgs, *const *exp_avg_sqs;
+    /* per argument slot (elementwise.h): params, grads, exp_avgs, exp_avg_sqs, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(nadam_ctx);
 
 PYWD_INLINE void NAME(nadam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -56,9 +55,10 @@ PYWD_INLINE void NAME(nadam_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRI
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(nadam_run)(const NAME(nadam_ctx) *x, real *w, const real *w0, const real *g,
-                            real *m, real *v, int64_t n)
+static void NAME(nadam_run)(const NAME(nadam_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *m = arg[2], *v = arg[3];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_NADAM_CASE(d) case (d): NAME(nadam_loop)(w, w0, g, m, v, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_NADAM_CASE)
@@ -67,29 +67,7 @@ static void NAME(nadam_run)(const NAME(nadam_ctx) *x, real *w, const real *w0, c
 #undef PYWD_NADAM_CASE
 }
 
-static void NAME(nadam_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(nadam_ctx) *x = (const NAME(nadam_ctx) *)vctx;
-    NAME(nadam_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                    x->grads[t] + begin, x->exp_avgs[t] + begin, x->exp_avg_sqs[t] + begin,
-                    end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(nadam_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(nadam_run)((const NAME(nadam_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], n);
-}
-
-static void NAME(nadam_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(nadam_ctx) *x = (const NAME(nadam_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs,
-        (void *const *)x->exp_avg_sqs, 0, (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0xDu, t, begin, end, NAME(nadam_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(nadam, 0xDu)
 
 void NAME(pywd_nadam)(const pywd_nadam_hyper *h, int64_t n, real *const *params,
                       const real *const *grads, real *const *exp_avgs,
@@ -117,19 +95,14 @@ void NAME(pywd_nadam)(const pywd_nadam_hyper *h, int64_t n, real *const *params,
     x.c.c_avg = (real)(h->lr * mu_next / (1.0 - prod_next));
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.exp_avgs = exp_avgs;
-    x.exp_avg_sqs = exp_avg_sqs;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = exp_avgs;
+    x.slot[3] = exp_avg_sqs;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(nadam_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(nadam_span), &x);
+    NAME(nadam_spans)(&x, n, sizes);
 }
 
 #undef NAME

@@ -10,6 +10,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, alpha, one_minus_alpha, eps, lr, momentum, factor, threshold;
@@ -19,10 +20,8 @@ typedef struct {
     NAME(rmsprop_consts) c;
     int decay, centered, mom;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *square_avgs, *const *bufs, *const *grad_avgs;
+    /* per argument slot (elementwise.h): params, grads, square_avgs, bufs, grad_avgs, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(rmsprop_ctx);
 
 PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -60,9 +59,10 @@ PYWD_INLINE void NAME(rmsprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_REST
 }
 
 /* The loop specialised for the call's flags, over n elements. */
-static void NAME(rmsprop_run)(const NAME(rmsprop_ctx) *x, real *w, const real *w0,
-                              const real *g, real *s, real *b, real *a, int64_t n)
+static void NAME(rmsprop_run)(const NAME(rmsprop_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *s = arg[2], *b = arg[3], *a = arg[4];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_RMS_CASE(D, C, M) \
     case (D) * 4 + (C) * 2 + (M): NAME(rmsprop_loop)(w, w0, g, s, b, a, n, &x->c, D, C, M); break;
 #define PYWD_RMS_CASES(D) PYWD_RMS_CASE(D, 0, 0) PYWD_RMS_CASE(D, 0, 1) \
@@ -75,31 +75,7 @@ static void NAME(rmsprop_run)(const NAME(rmsprop_ctx) *x, real *w, const real *w
 #undef PYWD_RMS_CASES
 }
 
-static void NAME(rmsprop_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
-    NAME(rmsprop_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                      x->grads[t] + begin, x->square_avgs[t] + begin,
-                      x->mom ? x->bufs[t] + begin : 0,
-                      x->centered ? x->grad_avgs[t] + begin : 0, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(rmsprop_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(rmsprop_run)((const NAME(rmsprop_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], a[4], n);
-}
-
-static void NAME(rmsprop_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(rmsprop_ctx) *x = (const NAME(rmsprop_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->square_avgs,
-        (void *const *)x->bufs, (void *const *)x->grad_avgs, (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x1Du, t, begin, end, NAME(rmsprop_tile),
-                   x);
-}
-#endif
+PYWD_ELEMENTWISE(rmsprop, 0x1Du)
 
 void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *params,
                         const real *const *grads, real *const *square_avgs,
@@ -124,20 +100,14 @@ void NAME(pywd_rmsprop)(const pywd_rmsprop_hyper *h, int64_t n, real *const *par
     x.c.momentum = (real)h->momentum;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.square_avgs = square_avgs;
-    x.bufs = x.mom ? momentum_buffers : 0;
-    x.grad_avgs = x.centered ? grad_avgs : 0;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = square_avgs;
+    x.slot[3] = x.mom ? momentum_buffers : 0;
+    x.slot[4] = x.centered ? grad_avgs : 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(rmsprop_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(rmsprop_span), &x);
+    NAME(rmsprop_spans)(&x, n, sizes);
 }
 
 #undef NAME

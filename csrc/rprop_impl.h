@@ -10,6 +10,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 typedef struct {
     real grad_mult, wd, etaminus, etaplus, step_min, step_max, factor, threshold;
@@ -19,10 +20,8 @@ typedef struct {
     NAME(rprop_consts) c;
     int decay;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *prevs, *const *step_sizes;
+    /* per argument slot (elementwise.h): params, grads, prevs, step_sizes, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(rprop_ctx);
 
 PYWD_INLINE void NAME(rprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -54,9 +53,10 @@ PYWD_INLINE void NAME(rprop_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRI
 }
 
 /* The loop specialised for the call's decay, over n elements. */
-static void NAME(rprop_run)(const NAME(rprop_ctx) *x, real *w, const real *w0, const real *g,
-                            real *prev, real *s, int64_t n)
+static void NAME(rprop_run)(const NAME(rprop_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *prev = arg[2], *s = arg[3];
+    const real *w0 = arg[5], *g = arg[1];
 #define PYWD_RPROP_CASE(d) case (d): NAME(rprop_loop)(w, w0, g, prev, s, n, &x->c, d); break;
     switch (x->decay) {
         PYWD_DECAY_MODES(PYWD_RPROP_CASE)
@@ -65,29 +65,7 @@ static void NAME(rprop_run)(const NAME(rprop_ctx) *x, real *w, const real *w0, c
 #undef PYWD_RPROP_CASE
 }
 
-static void NAME(rprop_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(rprop_ctx) *x = (const NAME(rprop_ctx) *)vctx;
-    NAME(rprop_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                    x->grads[t] + begin, x->prevs[t] + begin, x->step_sizes[t] + begin,
-                    end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(rprop_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(rprop_run)((const NAME(rprop_ctx) *)vctx, a[0], a[5], a[1], a[2], a[3], n);
-}
-
-static void NAME(rprop_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(rprop_ctx) *x = (const NAME(rprop_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->prevs,
-        (void *const *)x->step_sizes, 0, (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0xDu, t, begin, end, NAME(rprop_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(rprop, 0xDu)
 
 void NAME(pywd_rprop)(const pywd_rprop_hyper *h, int64_t n, real *const *params,
                       const real *const *grads, real *const *prevs, real *const *step_sizes,
@@ -107,19 +85,14 @@ void NAME(pywd_rprop)(const pywd_rprop_hyper *h, int64_t n, real *const *params,
     x.c.step_max = (real)h->step_size_max;
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.prevs = prevs;
-    x.step_sizes = step_sizes;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = prevs;
+    x.slot[3] = step_sizes;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(rprop_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(rprop_span), &x);
+    NAME(rprop_spans)(&x, n, sizes);
 }
 
 #undef NAME

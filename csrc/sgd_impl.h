@@ -15,6 +15,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "elementwise.h"
 
 enum { NAME(MOM_NONE) = 0, NAME(MOM_HEAVY_BALL) = 1, NAME(MOM_NESTEROV) = 2 };
 
@@ -26,10 +27,8 @@ typedef struct {
     NAME(sgd_consts) c;
     int decay, mom, first;
     const pywd_lowp *lowp;
-    real *const *params;
-    const real *const *anchors; /* decay_to, or NULL */
-    const real *const *grads;
-    real *const *bufs;
+    /* per argument slot (elementwise.h): params, grads, bufs, -, -, decay_to */
+    real *const *slot[PYWD_LOWP_ARGS];
 } NAME(sgd_ctx);
 
 /* One loop per combination of the integer flags: callers pass them as literals, so after
@@ -59,9 +58,10 @@ PYWD_INLINE void NAME(sgd_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT
 }
 
 /* The loop specialised for the call's flags, over n elements. */
-static void NAME(sgd_run)(const NAME(sgd_ctx) *x, real *w, const real *w0, const real *g,
-                          real *b, int64_t n)
+static void NAME(sgd_run)(const NAME(sgd_ctx) *x, real *const *arg, int64_t n)
 {
+    real *w = arg[0], *b = arg[2];
+    const real *w0 = arg[5], *g = arg[1];
     const NAME(sgd_consts) *c = &x->c;
 #define PYWD_SGD_CASE(d, m, f) \
     case (d) * 6 + (m) * 2 + (f): NAME(sgd_loop)(w, w0, g, b, n, c, d, m, f); break;
@@ -76,28 +76,7 @@ static void NAME(sgd_run)(const NAME(sgd_ctx) *x, real *w, const real *w0, const
 #undef PYWD_SGD_CASES_D
 }
 
-static void NAME(sgd_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(sgd_ctx) *x = (const NAME(sgd_ctx) *)vctx;
-    NAME(sgd_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                  x->grads[t] + begin, x->bufs ? x->bufs[t] + begin : 0, end - begin);
-}
-
-#if !REAL_IS_DOUBLE
-static void NAME(sgd_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    NAME(sgd_run)((const NAME(sgd_ctx) *)vctx, a[0], a[5], a[1], a[2], n);
-}
-
-static void NAME(sgd_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(sgd_ctx) *x = (const NAME(sgd_ctx) *)vctx;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->bufs, 0, 0,
-        (void *const *)x->anchors};
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(sgd_tile), x);
-}
-#endif
+PYWD_ELEMENTWISE(sgd, 0x5u)
 
 void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
                     const real *const *grads, real *const *bufs, const int64_t *sizes);
@@ -116,18 +95,14 @@ void NAME(pywd_sgd)(const pywd_sgd_hyper *h, int64_t n, real *const *params,
     x.c.one_minus_dampening = (real)(1.0 - h->dampening);
     x.c.factor = (real)d.factor;
     x.c.threshold = (real)d.threshold;
-    x.params = params;
-    x.anchors = (const real *const *)h->decay.anchors;
-    x.grads = grads;
-    x.bufs = x.mom != NAME(MOM_NONE) ? bufs : 0;
+    x.slot[0] = params;
+    x.slot[1] = (real *const *)grads;
+    x.slot[2] = x.mom != NAME(MOM_NONE) ? bufs : 0;
+    x.slot[3] = 0;
+    x.slot[4] = 0;
+    x.slot[5] = (real *const *)h->decay.anchors;
     x.lowp = h->lowp;
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(sgd_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(sgd_span), &x);
+    NAME(sgd_spans)(&x, n, sizes);
 }
 
 #undef NAME
