@@ -326,7 +326,7 @@ def fill_rows(quick, budget):
 
 # How long a run takes, measured on the project's 2-vCPU test machine (AMD EPYC Zen 3):
 # said before it starts, as it prints nothing until the end.
-DURATION = {True: "about 2 minutes", False: "about 7 minutes"}
+DURATION = {True: "about 2 minutes", False: "about 11 minutes"}
 # Fresh placements of the arrays for the probe and each row that streams from memory.
 PLACEMENTS = {True: 3, False: 5}
 

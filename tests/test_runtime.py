@@ -48,6 +48,22 @@ for dtype in (np.float32, np.float64):
             pywd.lion(w, g, s[0], lr=0.01, weight_decay=0.05, decay=mode)
         for a in w + s[0] + s[1] + s[2]:
             h.update(a.tobytes())
+    # issue 14's optimisers (LAMB's and LARS's norms are threaded reductions too)
+    for mode in ("l2", "decoupled", "independent", "l1"):
+        w = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        g = [rng.standard_normal(n).astype(dtype) for n in sizes]
+        s = [[np.abs(rng.standard_normal(n)).astype(dtype) for n in sizes] for _ in range(2)]
+        kw = dict(weight_decay=0.05, decay=mode)
+        pywd.adamax(w, g, s[0], s[1], step=2, lr=0.01, **kw)
+        pywd.radam(w, g, s[0], s[1], step=7, lr=0.01, **kw)
+        pywd.adadelta(w, g, s[0], s[1], lr=0.5, **kw)
+        pywd.nadam(w, g, s[0], s[1], step=3, lr=0.01, **kw)
+        pywd.rprop(w, g, s[0], s[1], lr=0.01, **kw)
+        pywd.asgd(w, g, s[0], step=5, lr=0.01, t0=2.0, **kw)
+        pywd.lamb(w, g, s[0], s[1], step=3, lr=0.01, **kw)
+        pywd.lars(w, g, s[0], lr=0.1, momentum=0.9, **kw)
+        for a in w + s[0] + s[1]:
+            h.update(a.tobytes())
     # the global norm (a threaded reduction) and the clipped step it drives
     result = pywd.sgd(w, g, lr=0.1, max_grad_norm=1.0, grad_scale=3.0)
     h.update(np.float64(result.grad_norm).tobytes())
