@@ -14,9 +14,12 @@ import sysconfig
 import tempfile
 from glob import glob
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 # -ffp-contract=off: no fused multiply-adds behind our back, so every operation rounds as
 # pywd/reference.py's does and both ISAs give the same bytes (gcc implies it with -std=c99;
@@ -98,7 +101,39 @@ def extension():
     )
 
 
+class ParallelBuildExt(build_ext):
+    """Compiles the extension's C files at the same time, one per CPU: setuptools compiles a
+    single extension's sources one after another, and pywd's are many (each kernel stamped
+    for two dtypes and two ISAs). The same commands, in any order; MSVC stays serial."""
+
+    def build_extensions(self):
+        compiler = self.compiler
+        if compiler.compiler_type == "unix":
+            compiler.compile = _parallel_compile(compiler)
+        super().build_extensions()
+
+
+def _parallel_compile(compiler):
+    def compile(sources, output_dir=None, macros=None, include_dirs=None, debug=False,
+                extra_preargs=None, extra_postargs=None, depends=None):
+        # CCompiler.compile's steps, its loop over the objects run by a pool
+        macros, objects, extra_postargs, pp_opts, build = compiler._setup_compile(
+            output_dir, macros, include_dirs, sources, depends, extra_postargs)
+        cc_args = compiler._get_cc_args(pp_opts, debug, extra_preargs)
+
+        def one(obj):
+            if obj in build:
+                src, ext = build[obj]
+                compiler._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(one, objects))        # re-raises a failed compile's error
+        return objects
+    return compile
+
+
 setup(
+    cmdclass={"build_ext": ParallelBuildExt},
     ext_modules=cythonize(
         [extension()],
         compiler_directives={

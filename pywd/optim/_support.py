@@ -292,9 +292,7 @@ def _moment_hyper(group):
     """The update function's arguments of a group of an Adam-like optimiser (Adam, Adamax,
     RAdam): lr, the betas as beta1 and beta2, eps, the decay options, maximize."""
     beta1, beta2 = _betas(group)
-    return dict(lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                weight_decay=group["weight_decay"], decay=group["decay"],
-                maximize=group["maximize"], **_decay_options(group))
+    return dict(_hyper_of(group, "lr", "eps"), beta1=beta1, beta2=beta2)
 
 
 def _decoupled(decoupled_weight_decay, decay):
@@ -308,6 +306,13 @@ def _decoupled(decoupled_weight_decay, decay):
         raise ValueError(f"decoupled_weight_decay=True asks for decay='decoupled', but "
                          f"decay={decay!r} was given: pass one of them")
     return "decoupled"
+
+
+def _hyper_of(group, *keys):
+    """The update function's arguments of a group: its `keys`, weight_decay, decay and
+    maximize as they are, and the decay options."""
+    return {**{key: group[key] for key in (*keys, "weight_decay", "decay", "maximize")},
+            **_decay_options(group)}
 
 
 def _decay_options(group):

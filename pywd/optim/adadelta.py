@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adadelta
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -42,9 +42,7 @@ class Adadelta(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "rho", "eps", "weight_decay", "maximize",
-                                               "decay")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "rho", "eps")
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adagrad
 from .._typing import Decay
-from ._support import _check_nonnegative, _decay_options, _empty
+from ._support import _check_nonnegative, _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -42,9 +42,7 @@ class Adagrad(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "lr_decay", "weight_decay", "eps",
-                                               "maximize", "decay")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "lr_decay", "eps")
 
     def _check_group(self, group, dtype=None):
         _check_nonnegative(group, "initial_accumulator_value")

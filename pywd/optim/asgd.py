@@ -5,7 +5,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import asgd
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -47,9 +47,7 @@ class ASGD(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "lambd", "alpha", "t0", "weight_decay",
-                                               "decay", "maximize")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "lambd", "alpha", "t0")
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import lars
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -49,10 +49,8 @@ class LARS(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in (
-                    "lr", "momentum", "dampening", "weight_decay", "nesterov", "trust_coeff",
-                    "eps", "trust_clip", "always_adapt", "maximize", "decay")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "momentum", "dampening", "nesterov", "trust_coeff",
+                         "eps", "trust_clip", "always_adapt")
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only

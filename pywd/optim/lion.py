@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import lion
 from .._typing import Decay
-from ._support import _betas, _decay_options, _empty
+from ._support import _betas, _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -40,9 +40,7 @@ class Lion(Optimizer):
     @staticmethod
     def _hyper(group):
         beta1, beta2 = _betas(group)
-        return dict(lr=group["lr"], beta1=beta1, beta2=beta2,
-                    weight_decay=group["weight_decay"], maximize=group["maximize"],
-                    decay=group["decay"], **_decay_options(group))
+        return dict(_hyper_of(group, "lr"), beta1=beta1, beta2=beta2)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import rmsprop
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -44,9 +44,7 @@ class RMSprop(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "alpha", "eps", "weight_decay",
-                                               "momentum", "centered", "maximize", "decay")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "alpha", "eps", "momentum", "centered")
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

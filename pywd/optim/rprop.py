@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import rprop
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -51,9 +51,8 @@ class Rprop(Optimizer):
     def _hyper(group):
         etaminus, etaplus = _pair(group, "etas", "(etaminus, etaplus)")
         low, high = _pair(group, "step_sizes", "(min, max)")
-        return dict(lr=group["lr"], etaminus=etaminus, etaplus=etaplus, step_size_min=low,
-                    step_size_max=high, weight_decay=group["weight_decay"],
-                    decay=group["decay"], maximize=group["maximize"], **_decay_options(group))
+        return dict(_hyper_of(group, "lr"), etaminus=etaminus, etaplus=etaplus,
+                    step_size_min=low, step_size_max=high)
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)

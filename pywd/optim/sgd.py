@@ -4,7 +4,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import sgd
 from .._typing import Decay
-from ._support import _decay_options, _empty
+from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
 
 
@@ -52,13 +52,10 @@ class SGD(Optimizer):
 
     @staticmethod
     def _hyper(group):
-        return {**{key: group[key] for key in ("lr", "momentum", "dampening", "weight_decay",
-                                               "nesterov", "maximize", "decay")},
-                **_decay_options(group)}
+        return _hyper_of(group, "lr", "momentum", "dampening", "nesterov")
 
     def _state_needed(self, group):
         return (("momentum_buffer", 0.0),) if group["momentum"] != 0 else ()
-
 
     def _run_keys(self, indices, counters, fresh):
         # a buffer made for this step: torch's first step sets it to the gradient
