@@ -16,6 +16,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "trust_ratio.h"
 
 typedef struct {
     real grad_mult, wd, beta1, one_minus_beta1, beta2, one_minus_beta2, bc1, sqrt_bc2, eps;
@@ -64,16 +65,6 @@ PYWD_INLINE void NAME(lamb_directions)(const real *PYWD_RESTRICT w,
         real ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0, mi = m[i], vi = v[i];
         r[i] = NAME(lamb_direction)(c, w[i], ai, g[i], &mi, &vi, decay, inside);
     }
-}
-
-/* Adds x[i]^2 (in double) into lane i % PYWD_SUM_LANES, i in [0, n). */
-static void NAME(lamb_sumsq)(const real *PYWD_RESTRICT x, int64_t n, double *PYWD_RESTRICT acc)
-{
-    int64_t i = 0;
-    int j;
-    for (; i + PYWD_SUM_LANES <= n; i += PYWD_SUM_LANES)
-        for (j = 0; j < PYWD_SUM_LANES; j++) acc[j] += (double)x[i + j] * (double)x[i + j];
-    for (j = 0; i + j < n; j++) acc[j] += (double)x[i + j] * (double)x[i + j];
 }
 
 PYWD_INLINE void NAME(lamb_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -126,10 +117,6 @@ static void NAME(lamb_run)(const NAME(lamb_ctx) *x, real *w, const real *w0, con
 #undef PYWD_LAMB_CASE
 }
 
-/* Elements [s, s + n) of slot k's array `base` for the norm pass, as `real`. */
-#define PYWD_LAMB_IN(x, k, base, s, n, scratch) \
-    ((const real *)pywd_tile_view((x)->lowp, k, base, s, n, sizeof(real), scratch))
-
 /* sums[0] += sum w^2, sums[1] += sum r^2 over block [begin, begin + len) of tensor t, tile
  * by tile (tiles start at multiples of PYWD_TILE, so element i keeps lane i % 16). */
 static void NAME(lamb_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
@@ -143,14 +130,14 @@ static void NAME(lamb_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     for (s = begin; s < begin + len; s += n) {
         const real *w, *w0 = 0;
         n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        w = PYWD_LAMB_IN(x, 0, x->params[t], s, n, scratch[0]);
-        if (x->anchors) w0 = PYWD_LAMB_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n, scratch[4]);
-        NAME(lamb_run_directions)(x, w, w0, PYWD_LAMB_IN(x, 1, x->grads[t], s, n, scratch[1]),
-                                  PYWD_LAMB_IN(x, 2, x->exp_avgs[t], s, n, scratch[2]),
-                                  PYWD_LAMB_IN(x, 3, x->exp_avg_sqs[t], s, n, scratch[3]), n,
+        w = PYWD_NORM_IN(x, 0, x->params[t], s, n, scratch[0]);
+        if (x->anchors) w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n, scratch[4]);
+        NAME(lamb_run_directions)(x, w, w0, PYWD_NORM_IN(x, 1, x->grads[t], s, n, scratch[1]),
+                                  PYWD_NORM_IN(x, 2, x->exp_avgs[t], s, n, scratch[2]),
+                                  PYWD_NORM_IN(x, 3, x->exp_avg_sqs[t], s, n, scratch[3]), n,
                                   r);
-        NAME(lamb_sumsq)(w, n, aw);
-        NAME(lamb_sumsq)(r, n, ar);
+        NAME(sumsq_lanes)(w, n, 1, aw);
+        NAME(sumsq_lanes)(r, n, 1, ar);
     }
     sums[0] += pywd_sum_lanes(aw);
     sums[1] += pywd_sum_lanes(ar);
@@ -245,5 +232,4 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
 
 #undef PYWD_LAMB_SWITCH
 #undef PYWD_LAMB_OUTSIDE
-#undef PYWD_LAMB_IN
 #undef NAME

@@ -14,6 +14,7 @@
 
 #include "lowp.h"
 #include "weight_decay.h"
+#include "trust_ratio.h"
 
 enum { NAME(LARS_PLAIN) = 0, NAME(LARS_HEAVY_BALL) = 1, NAME(LARS_NESTEROV) = 2 };
 
@@ -75,26 +76,6 @@ static void NAME(lars_run)(const NAME(lars_ctx) *x, real *w, const real *w0, con
 #undef PYWD_LARS_CASES_D
 }
 
-/* Adds x[i]^2 (in double; x[i] times scale first) into lane i % PYWD_SUM_LANES. */
-static void NAME(lars_sumsq)(const real *PYWD_RESTRICT x, int64_t n, real scale,
-                             double *PYWD_RESTRICT acc)
-{
-    int64_t i = 0;
-    int j;
-    for (; i + PYWD_SUM_LANES <= n; i += PYWD_SUM_LANES)
-        for (j = 0; j < PYWD_SUM_LANES; j++) {
-            double v = (double)(x[i + j] * scale);
-            acc[j] += v * v;
-        }
-    for (j = 0; i + j < n; j++) {
-        double v = (double)(x[i + j] * scale);
-        acc[j] += v * v;
-    }
-}
-
-#define PYWD_LARS_IN(x, k, base, s, n, scratch) \
-    ((const real *)pywd_tile_view((x)->lowp, k, base, s, n, sizeof(real), scratch))
-
 /* sums[0..3) += sum w^2, sum (g*grad_mult)^2, sum (w - w0)^2 (anchored "l2" only) over
  * block [begin, begin + len) of tensor t, tile by tile (element i keeps lane i % 16). */
 static void NAME(lars_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
@@ -109,15 +90,15 @@ static void NAME(lars_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     for (s = begin; s < begin + len; s += n) {
         const real *w;
         n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        w = PYWD_LARS_IN(x, 0, x->params[t], s, n, scratch[0]);
-        NAME(lars_sumsq)(w, n, 1, aw);
-        NAME(lars_sumsq)(PYWD_LARS_IN(x, 1, x->grads[t], s, n, scratch[1]), n,
+        w = PYWD_NORM_IN(x, 0, x->params[t], s, n, scratch[0]);
+        NAME(sumsq_lanes)(w, n, 1, aw);
+        NAME(sumsq_lanes)(PYWD_NORM_IN(x, 1, x->grads[t], s, n, scratch[1]), n,
                          x->c.grad_mult, ag);
         if (offset) {
-            const real *w0 = PYWD_LARS_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n,
+            const real *w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n,
                                           scratch[2]);
             for (i = 0; i < n; i++) diff[i] = w[i] - w0[i];
-            NAME(lars_sumsq)(diff, n, 1, ax);
+            NAME(sumsq_lanes)(diff, n, 1, ax);
         }
     }
     sums[0] += pywd_sum_lanes(aw);
@@ -209,5 +190,4 @@ void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
     pywd_run_spans(n, sizes, NAME(lars_span), &x);
 }
 
-#undef PYWD_LARS_IN
 #undef NAME
