@@ -280,6 +280,27 @@ void pywd_adadelta_f64(const pywd_adadelta_hyper *h, int64_t n, double *const *p
                        const double *const *grads, double *const *square_avgs,
                        double *const *acc_deltas, const int64_t *sizes);
 
+/* Schedule-free AdamW and SGD (Defazio et al. 2024; the schedulefree package's variant): the
+ * params hold y; zs the z sequence; exp_avg_sqs NULL for SGD (then beta1 is its momentum and
+ * beta2, eps and step unused). lr is the step's (warmup applied) and also the decay's;
+ * average_weight c in [0, 1] the weight of z in this step's average (the package's ckp1). */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, eps, average_weight;
+    pywd_decay decay;
+    int64_t step;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_schedulefree_hyper;
+
+void pywd_schedulefree_f32(const pywd_schedulefree_hyper *h, int64_t n, float *const *params,
+                           const float *const *grads, float *const *zs,
+                           float *const *exp_avg_sqs, const int64_t *sizes);
+void pywd_schedulefree_f64(const pywd_schedulefree_hyper *h, int64_t n,
+                           double *const *params, const double *const *grads,
+                           double *const *zs, double *const *exp_avg_sqs,
+                           const int64_t *sizes);
+
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
  * truncated normal mean, std, lower bound, upper bound; constant value. */

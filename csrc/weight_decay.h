@@ -28,10 +28,11 @@
 
 #define PYWD_DECAY_CONSTS_DEFINED
 /* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0, and
- * DECOUPLED or CAUTIOUS for every multiplicative mode. */
+ * DECOUPLED or CAUTIOUS for every multiplicative mode, whose factor is 1 - rate (rate kept
+ * exactly, for the bodies that subtract rate*w rather than multiply: schedule-free). */
 typedef struct {
     int mode;
-    double wd, factor, threshold;
+    double wd, rate, factor, threshold;
 } pywd_decay_consts;
 
 static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
@@ -44,10 +45,11 @@ static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
     d.wd = wd;
     d.threshold = lr * wd;
     switch (decay->mode) {
-    case PYWD_DECAY_INDEPENDENT: d.factor = 1.0 - wd * ratio; break;
-    case PYWD_DECAY_CORRECTED: d.factor = 1.0 - wd * lr * ratio; break;
-    default: d.factor = 1.0 - lr * wd; break;
+    case PYWD_DECAY_INDEPENDENT: d.rate = wd * ratio; break;
+    case PYWD_DECAY_CORRECTED: d.rate = wd * lr * ratio; break;
+    default: d.rate = lr * wd; break;
     }
+    d.factor = 1.0 - d.rate;
     if (d.mode == PYWD_DECAY_INDEPENDENT || d.mode == PYWD_DECAY_CORRECTED)
         d.mode = PYWD_DECAY_DECOUPLED;
     if (d.mode == PYWD_DECAY_DECOUPLED && decay->cautious) d.mode = PYWD_DECAY_CAUTIOUS;

@@ -98,14 +98,20 @@ def _decay_terms(w, g, weight_decay, decay, anchor=None):
     return g + weight_decay * _offset(w, anchor) if weight_decay != 0 and decay == "l2" else g
 
 
-def decay_factor(lr, weight_decay, decay, max_lr=None):
-    """What a multiplicative decay multiplies w by, in double (max_lr None: max_lr = lr)."""
+def decay_rate(lr, weight_decay, decay, max_lr=None):
+    """What a multiplicative decay takes off w per unit of w, in double (max_lr None:
+    max_lr = lr)."""
     ratio = 1.0 if max_lr is None else lr / max_lr
     if decay == "decoupled":
-        return 1 - lr * weight_decay             # Loshchilov & Hutter: scaled by lr
+        return lr * weight_decay                 # Loshchilov & Hutter: scaled by lr
     if decay == "independent":
-        return 1 - weight_decay * ratio          # Wortsman et al. 2023: by lr / max_lr
-    return 1 - weight_decay * lr * ratio         # "corrected", AdamC: by lr^2 / max_lr
+        return weight_decay * ratio              # Wortsman et al. 2023: by lr / max_lr
+    return weight_decay * lr * ratio             # "corrected", AdamC: by lr^2 / max_lr
+
+
+def decay_factor(lr, weight_decay, decay, max_lr=None):
+    """What a multiplicative decay multiplies w by, in double."""
+    return 1 - decay_rate(lr, weight_decay, decay, max_lr)
 
 
 def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False,
@@ -811,3 +817,80 @@ def lowp_step(update, arrays, written, seed=0, step=1, rounding="stochastic", sl
                 noise = noise.reshape(w.shape, order="F" if w.flags.f_contiguous and
                                       not w.flags.c_contiguous else "C")
             a[...] = round_to_16bit(w, a.dtype, rounding, noise)
+
+
+def lerp(start, end, weight):
+    """torch.lerp's formula: start + weight*(end - start), from the nearer end."""
+    if weight < 0.5:
+        return start + weight * (end - start)
+    return end + (weight - 1) * (end - start)
+
+
+def _schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, lr, beta1,
+                  beta2, eps, weight_decay, decay, max_lr, cautious_decay, decay_to,
+                  maximize, nonfinite, grad_scale, max_grad_norm):
+    """Schedule-free (Defazio et al. 2024; the schedulefree package's memory-efficient
+    form): y (the params) and z carry the state, x = (y - (1 - beta1) z) / beta1 is
+    implied. The step on z (Adam's direction, or the gradient's without exp_avg_sqs), with
+    the decay taken at y, then y moved as x = (1 - c) x + c z_new and y = beta1 x +
+    (1 - beta1) z_new require."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    c = average_weight
+    bias_correction2 = 1 - beta2 ** step
+    params = _as_list(params)
+    moments = _as_list(exp_avg_sqs) if exp_avg_sqs is not None else [None] * len(params)
+    for y, g, z, v, a in zip(params, grads, _as_list(zs), moments,
+                             _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(y, g, weight_decay, decay, a)
+        if v is not None:                           # AdamW: Adam's direction, no momentum
+            v[...] = beta2 * v + (1 - beta2) * (g * g)
+            u = g / (np.sqrt(v / bias_correction2) + eps)
+        else:                                       # SGD
+            u = g
+        if weight_decay != 0 and decay == "l1":     # proximal step on z
+            z_new = soft_threshold(_offset(z - lr * u, a), lr * weight_decay)
+            z_new = z_new if a is None else a + z_new
+            dz = z - z_new
+        else:
+            dz = lr * u
+            if weight_decay != 0 and decay in MULTIPLICATIVE:   # decay taken at y
+                x = _offset(y, a)
+                pull = decay_rate(lr, weight_decay, decay, max_lr) * x
+                if cautious_decay:
+                    pull = np.where(u * x < 0, 0, pull)
+                dz = dz + pull
+            z_new = z - dz
+        y[...] = lerp(y, z, c) - (1 - beta1 * (1 - c)) * dz
+        z[...] = z_new
+    return outcome
+
+
+def adamw_schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, lr=0.0025,
+                       beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay="decoupled",
+                       max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
+                       nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """Schedule-free AdamW (Defazio et al. 2024, Algorithm 1; the package's order)."""
+    return _schedulefree(params, grads, zs, exp_avg_sqs, step=step,
+                         average_weight=average_weight, lr=lr, beta1=beta1, beta2=beta2,
+                         eps=eps, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
+                         cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
+                         nonfinite=nonfinite, grad_scale=grad_scale,
+                         max_grad_norm=max_grad_norm)
+
+
+def sgd_schedulefree(params, grads, zs, *, average_weight, lr=1.0, momentum=0.9,
+                     weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+                     decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+                     max_grad_norm=None, step=None):
+    """Schedule-free SGD (Defazio et al. 2024; the package's order): momentum is beta1."""
+    return _schedulefree(params, grads, zs, None, step=1, average_weight=average_weight,
+                         lr=lr, beta1=momentum, beta2=0.0, eps=0.0,
+                         weight_decay=weight_decay, decay=decay, max_lr=max_lr,
+                         cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
+                         nonfinite=nonfinite, grad_scale=grad_scale,
+                         max_grad_norm=max_grad_norm)

@@ -29,6 +29,7 @@ from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
+from .schedulefree import AdamWScheduleFree, SGDScheduleFree
 from .sgd import SGD, SGDW
 
 # torch.optim.lr_scheduler's place: `from pywd.optim.lr_scheduler import StepLR` works too
@@ -36,4 +37,5 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "ASGD", "Lamb", "LARS", "param_groups_weight_decay"]
+           "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree",
+           "param_groups_weight_decay"]

@@ -21,6 +21,8 @@ STATE_DTYPES = ("float32", "bfloat16", "float16")
 ANCHOR = "decay_to"
 # A group with kahan_sum keeps each (16-bit) parameter's Kahan compensation as this state.
 COMPENSATION = "compensation"
+# a state array's initial value (_state_needed) that is its parameter's (schedule-free's z)
+COPY_OF_PARAM = "a copy of the parameter"
 # Step counters stay below this (the update functions take step < 2**62), so that they always
 # advance and save as int64.
 STEP_LIMIT = 2**62

@@ -12,7 +12,7 @@ from .. import _generator, _kernels, _torch_state, memory
 from .._kernels import StepResult
 from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
-from ._support import (ANCHOR, COMPENSATION, OPTIONAL_HYPER, STATE_FORMAT, STEP_LIMIT,
+from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT, STEP_LIMIT,
                        _anchored, _anchors, _call_closure, _check_storage,
                        _check_torch_options, _check_unique_names, _count_entry, _describe,
                        _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
@@ -401,7 +401,9 @@ class Optimizer:
                     p = params[i]                          # placed for streaming (issue 12)
                     dtype = p.dtype if name == COMPENSATION else _state_dtype(group, p)
                     array = memory.zeros(p.shape, dtype, "F" if _fortran(p) else "C")
-                    if fill:
+                    if fill is COPY_OF_PARAM:
+                        array[...] = p
+                    elif fill:
                         array[...] = fill
                     state[name] = array
                     created.append((i, name))
@@ -480,8 +482,8 @@ class Optimizer:
         return {}
 
     def _state_needed(self, group):
-        """(name, initial value) of each state array of this optimiser a parameter of
-        `group` needs (its Kahan compensation and decay_to anchor aside: _needed adds
+        """(name, initial value: a number or COPY_OF_PARAM) of each state array of this
+        optimiser a parameter of `group` needs (its Kahan compensation and decay_to anchor aside: _needed adds
         those)."""
         return ()
 
