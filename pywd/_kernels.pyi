@@ -192,6 +192,27 @@ def decay(params: Arrays, *, lr: float, weight_decay: float, decay: Decay = "dec
           rng: Rng = None, compensation: Arrays | None = None) -> None: ...
 def get_num_threads() -> int: ...
 def set_num_threads(n: int) -> None: ...
+def adamw_schedulefree(
+    params: Arrays, grads: Arrays, zs: Arrays, exp_avg_sqs: Arrays, *, step: int,
+    average_weight: float, lr: float = 0.0025, beta1: float = 0.9, beta2: float = 0.999,
+    eps: float = 1e-8, weight_decay: float = 0.0, decay: Decay = "decoupled",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
+def sgd_schedulefree(
+    params: Arrays, grads: Arrays, zs: Arrays, *, average_weight: float, lr: float = 1.0,
+    momentum: float = 0.9, weight_decay: float = 0.0, decay: Decay = "l2",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None, step: int | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 
 # private: used by pywd's Python modules
 def _check_arrays(params: Any, name: str = "params", lowp: bool = False) -> None: ...

@@ -189,12 +189,20 @@ cdef void schedulefree_sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
                               <double **>arg(b, 2), NULL, b.sizes)
 
 
-for _update, _direction, _cls in (
-        (adamw_schedulefree, "v = beta2 * v + (1 - beta2) * g**2\n"
-                             "        u = g / (sqrt(v / (1 - beta2**step)) + eps)",
-         "AdamWScheduleFree"),
-        (sgd_schedulefree, "u = g                                   (beta1 below: momentum)",
-         "SGDScheduleFree")):
-    _update.__doc__ = _update.__doc__.replace(
-        "    {schedulefree}\n", SCHEDULEFREE_DOC.format(direction=_direction, cls=_cls) + "\n")
-del _update, _direction, _cls
+def _fill_in_schedulefree_doc():
+    """Each function's docstring gets SCHEDULEFREE_DOC, with its direction and class, in
+    place of its "{schedulefree}" line (at that line's indentation)."""
+    import re, textwrap
+    for update, direction, cls in (
+            (adamw_schedulefree, "v = beta2 * v + (1 - beta2) * g**2\n"
+                                 "        u = g / (sqrt(v / (1 - beta2**step)) + eps)",
+             "AdamWScheduleFree"),
+            (sgd_schedulefree, "u = g                                   (beta1: momentum)",
+             "SGDScheduleFree")):
+        text = textwrap.dedent(SCHEDULEFREE_DOC.format(direction=direction, cls=cls))
+        update.__doc__ = re.sub(r"^( *)\{schedulefree\}\n",
+                                lambda m: textwrap.indent(text, m.group(1)) + "\n",
+                                update.__doc__, flags=re.M)
+
+
+_fill_in_schedulefree_doc()

@@ -71,6 +71,10 @@ KERNELS = {
     "lamb": Kernel("lamb", dict(step=10, lr=1e-3, weight_decay=0.01), 2, norm_reads=4),
     # the norm pass reads w and g
     "lars": Kernel("lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4), 1, norm_reads=2),
+    # issue 15: schedule-free (y, z and Adam's second moment; SGD's y and z)
+    "adamw-sf": Kernel("adamw_schedulefree", dict(step=10, average_weight=0.1, lr=2.5e-3,
+                                                  weight_decay=1e-4), 2),
+    "sgd-sf": Kernel("sgd_schedulefree", dict(average_weight=0.1, lr=1.0), 1),
     # decay through a run (issue 13): toward an anchor (one more stream, read), cautiously
     "adamw+anchor": Kernel("adamw", dict(step=10, lr=1e-3), 2, ("decay_to",), ("decay_to",)),
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
@@ -166,9 +170,9 @@ def cases(quick):
         for size in sizes:
             yield kernel, size, np.float32, [(SIZES[size],)]
         yield kernel, "16M", np.float64, [(SIZES["16M"],)]
-    # issue 14's optimisers, in full runs
+    # issue 14's and 15's optimisers, in full runs
     newer = () if quick else ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd",
-                              "lamb", "lars")
+                              "lamb", "lars", "adamw-sf", "sgd-sf")
     for kernel in ("momentum", "sgd+decay", "adamw") + newer:
         yield kernel, "resnet50", np.float32, resnet50_shapes()
     for kernel in ("sgd+decay", "momentum", "adamw"):
@@ -452,9 +456,8 @@ BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
-                      "nadam", "rprop", "asgd", "lamb", "lars", "adamw+anchor",
-                      "momentum+anchor",
-                      "adamw+cautious")},
+                      "nadam", "rprop", "asgd", "lamb", "lars", "adamw-sf", "sgd-sf",
+                      "adamw+anchor", "momentum+anchor", "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,
     ("adamw", "16M", "float64"): 0.70,
     ("momentum", "resnet50", "float32"): 0.85, ("adamw", "resnet50", "float32"): 0.85,

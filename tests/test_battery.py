@@ -44,6 +44,10 @@ UPDATES = {
              dict(step=3, lr=0.01)),
     "lars": ([("params", True), ("grads", False), ("momentum_buffers", True)],
              dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
+    "adamw_schedulefree": ([("params", True), ("grads", False), ("zs", True),
+                            ("exp_avg_sqs", True)], dict(step=3, average_weight=0.5, lr=0.01)),
+    "sgd_schedulefree": ([("params", True), ("grads", False), ("zs", True)],
+                         dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -187,6 +191,9 @@ REALS = {
     "lamb": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
     "lars": ["lr", "momentum", "dampening", "trust_coeff", "eps", "weight_decay",
              "grad_scale"],
+    "adamw_schedulefree": ["average_weight", "lr", "beta1", "beta2", "eps", "weight_decay",
+                           "grad_scale"],
+    "sgd_schedulefree": ["average_weight", "lr", "momentum", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
@@ -196,6 +203,7 @@ BOOLS = {
     "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"], "asgd": ["maximize"],
     "lamb": ["bias_correction", "trust_clip", "always_adapt", "maximize"],
     "lars": ["nesterov", "trust_clip", "always_adapt", "maximize", "first_step"],
+    "adamw_schedulefree": ["maximize"], "sgd_schedulefree": ["maximize"],
     "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
@@ -212,12 +220,14 @@ def hyper_cases():
         for hyper in BOOLS[name]:
             for value, error in BAD_BOOLS:
                 yield pytest.param(name, hyper, value, error, id=f"{name}-{hyper}-{value!r}")
-        if name in ("adam", "adamw", "adagrad"):
+        if name in ("adam", "adamw", "adagrad", "adamw_schedulefree"):
             for value, error in [(0, ValueError), (-1, ValueError), (1.5, TypeError),
                                  (True, TypeError), ("1", TypeError)]:
                 yield pytest.param(name, "step", value, error, id=f"{name}-step-{value!r}")
     # None: computed from the step, so valid; above 1 (a product, a weight): refused
-    for name, hyper in [("nadam", "mu_product"), ("asgd", "eta"), ("asgd", "mu")]:
+    for name, hyper in [("nadam", "mu_product"), ("asgd", "eta"), ("asgd", "mu"),
+                        ("adamw_schedulefree", "average_weight"),
+                        ("sgd_schedulefree", "average_weight")]:
         for value, error in BAD_REALS + ([(1.5, ValueError)] if hyper != "eta" else []):
             if value is not None:
                 yield pytest.param(name, hyper, value, error, id=f"{name}-{hyper}-{value!r}")
@@ -238,7 +248,8 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
+           optim.AdamWScheduleFree, optim.SGDScheduleFree]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

@@ -40,6 +40,8 @@ def test_bytes_per_element_follow_the_speed_model():
     assert bench.KERNELS["momentum+anchor"].bytes_per_element == 24
     assert bench.KERNELS["lamb"].bytes_per_element == 28 + 16     # the norm pass reads 4
     assert bench.KERNELS["lars"].bytes_per_element == 20 + 8      # ... and 2
+    assert bench.KERNELS["adamw-sf"].bytes_per_element == 28      # y, z, v; g read
+    assert bench.KERNELS["sgd-sf"].bytes_per_element == 20        # y, z; g read
 
 
 def test_best_time_is_positive_and_report_prints_every_row():

@@ -34,6 +34,11 @@ UPDATES = {
                                          always_adapt=True, **kw),
     "nadam": lambda w, g, **kw: pywd.nadam(w, g, np.zeros_like(w), np.zeros_like(w), step=3,
                                            **kw),
+    # z = w (as at the start): y's move is then the z step's, so cautious decay shows in it
+    "adamw_schedulefree": lambda w, g, **kw: pywd.adamw_schedulefree(
+        w, g, w.copy(), np.zeros_like(w), step=3, average_weight=0.25, **kw),
+    "sgd_schedulefree": lambda w, g, **kw: pywd.sgd_schedulefree(w, g, w.copy(),
+                                                                 average_weight=0.25, **kw),
 }
 
 
@@ -132,6 +137,10 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
         fn(ref_w, g, np.zeros_like(w), step=3, eta=0.05, **kw)
     elif name == "adagrad":
         fn(ref_w, g, np.ones_like(w), step=2, **kw)
+    elif name == "adamw_schedulefree":
+        fn(ref_w, g, w.copy(), np.zeros_like(w), step=3, average_weight=0.25, **kw)
+    elif name == "sgd_schedulefree":
+        fn(ref_w, g, w.copy(), average_weight=0.25, **kw)
     else:
         fn(ref_w, g, np.zeros_like(w), **kw)
     if dtype == np.float32:
@@ -160,7 +169,11 @@ def test_bad_decay_options_are_refused_before_any_array_changes(name, kw, error,
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
+           optim.AdamWScheduleFree, optim.SGDScheduleFree]
+# the classes whose params move as an average after their first step (y, between the
+# average x and the z steps): only that first step is a plain decay factor
+AVERAGED = (optim.AdamWScheduleFree, optim.SGDScheduleFree)
 # what leaves a class's step with zero gradients to the decay alone (ASGD decays by itself)
 DECAY_ONLY = {optim.ASGD: dict(lambd=0.0)}
 # the mode that multiplies w by 1 - lr*wd: LAMB's "decoupled" is inside its trust ratio,
@@ -233,6 +246,10 @@ def call(module, name, w, g, anchor, **kw):
         return fn(w, g, zeros, step=3, **hyper)
     if name in ("rmsprop", "adagrad"):
         return fn(w, g, ones, **hyper, **({"step": 2} if name == "adagrad" else {}))
+    if name == "adamw_schedulefree":
+        return fn(w, g, [x * 0.5 for x in w], zeros, step=3, average_weight=0.25, **hyper)
+    if name == "sgd_schedulefree":
+        return fn(w, g, [x * 0.5 for x in w], average_weight=0.25, **hyper)
     return fn(w, g, zeros, **hyper)
 
 
@@ -322,10 +339,11 @@ def test_classes_decay_toward_the_params_at_init(cls):
     assert opt.param_groups[0]["decay_to"] == "init"
     np.testing.assert_array_equal(opt.state[0]["decay_to"], start)
     w += 1.0                           # a change after the group was added
-    for _ in range(3):
+    steps = 1 if cls in AVERAGED else 3
+    for _ in range(steps):
         opt.step([np.zeros(16)])
     # zero gradients: each step brings w a factor (1 - lr*wd) closer to the anchor
-    np.testing.assert_allclose(w - start, (1 - 0.01 * 0.5) ** 3, rtol=1e-12)
+    np.testing.assert_allclose(w - start, (1 - 0.01 * 0.5) ** steps, rtol=1e-12)
 
 
 @pytest.mark.parametrize("cls", CLASSES)

@@ -17,7 +17,9 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
          (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2"),
          (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled"),
-         (pywd.lars, optim.LARS, "l2")]
+         (pywd.lars, optim.LARS, "l2"),
+         (pywd.adamw_schedulefree, optim.AdamWScheduleFree, "decoupled"),
+         (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2")]
 
 
 def defaults(obj):
@@ -61,6 +63,10 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], np.full(7, 0.1), **kwargs)
     elif fn in (pywd.adamax, pywd.radam, pywd.nadam, pywd.lamb):
         fn(w, g, state[0], state[1], step=1, **kwargs)
+    elif fn is pywd.adamw_schedulefree:       # z starts as the params; the first step's
+        fn(w, g, w.copy(), state[1], step=1, average_weight=1.0, **kwargs)   # average is z
+    elif fn is pywd.sgd_schedulefree:
+        fn(w, g, w.copy(), average_weight=1.0, **kwargs)
     else:
         fn(w, g, state[0], **kwargs)
     assert w.tobytes() == twin.tobytes()

@@ -117,3 +117,16 @@ def test_bfloat16_with_stochastic_rounding_or_kahan_trains_like_float32(results)
         margin = 0.1 * r["held_out_mean"]["float32", lr]
         assert low - margin <= r["held_out_mean"]["bf16 Kahan", lr] <= high + margin, lr
         assert r["held_out_mean"]["bf16 nearest", lr] > 1.5 * high, lr
+
+
+def test_schedule_free_and_cosine_adamw_both_learn_and_the_story_gives_their_numbers(
+        printed_and_results):
+    """Demo 8: each method at its best lr learns the task (held-out MSE well below the
+    untrained net's), x being what schedule-free AdamW is evaluated with."""
+    lines, results = printed_and_results
+    r = results[8]
+    for method in ("AdamW + cosine", "schedule-free AdamW"):
+        assert r["final"][method] < 0.5 * r["untrained"], method
+        assert len(r["curves"][method]) == 10 and r["curves"][method][-1] == r["final"][method]
+    text = " ".join(" ".join(lines).split())
+    assert f"schedule-free AdamW's average x at {r['final']['schedule-free AdamW']:.3g}" in text

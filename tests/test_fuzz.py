@@ -28,6 +28,8 @@ ARRAY_ARGS = {
     "asgd": ["params", "grads", "axs"],
     "lamb": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
     "lars": ["params", "grads", "momentum_buffers"],
+    "adamw_schedulefree": ["params", "grads", "zs", "exp_avg_sqs"],
+    "sgd_schedulefree": ["params", "grads", "zs"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -76,10 +78,19 @@ VALID = {
                  eps=[0.0, 1e-8], trust_clip=[False, True], always_adapt=[False, True],
                  weight_decay=[0.0, 0.01], maximize=[False, True], first_step=[False, True],
                  decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "adamw_schedulefree": dict(step=[1, 7], average_weight=[1.0, 0.6, 0.1], lr=[0.0, 0.01],
+                               beta1=[0.0, 0.9], beta2=[0.5, 0.999], eps=[0.0, 1e-8],
+                               weight_decay=[0.0, 0.01], maximize=[False, True],
+                               decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "sgd_schedulefree": dict(average_weight=[1.0, 0.6, 0.1], lr=[0.0, 0.5],
+                             momentum=[0.0, 0.9], weight_decay=[0.0, 0.01],
+                             maximize=[False, True], decay=["l2", "decoupled", "l1"],
+                             **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
 VALID["adamw"] = VALID["adam"]
-REQUIRED = {"lr", "step", "weight_decay"}   # (weight_decay is required by decay only)
+# (weight_decay is required by decay only, average_weight by the schedule-free updates)
+REQUIRED = {"lr", "step", "weight_decay", "average_weight"}
 
 junk_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True, allow_infinity=True),

@@ -41,6 +41,11 @@ UPDATES = {
                                        weight_decay=0.1, **o)),
     "adadelta": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.5, weight_decay=0.1,
                                           decay="decoupled", **o)),
+    "adamw_schedulefree": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2,
+                                                    average_weight=0.5, lr=0.01,
+                                                    weight_decay=0.1, **o)),
+    "sgd_schedulefree": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], average_weight=0.3,
+                                                  lr=0.1, weight_decay=0.1, **o)),
 }
 NAMES = sorted(UPDATES)
 

@@ -216,6 +216,15 @@ def lars_call(arrays, **kw):
     return pywd.lars(arrays["params"], arrays["grads"], arrays["momentum_buffers"], **kw)
 
 
+def adamw_schedulefree_call(arrays, **kw):
+    return pywd.adamw_schedulefree(arrays["params"], arrays["grads"], arrays["zs"],
+                                   arrays["exp_avg_sqs"], **kw)
+
+
+def sgd_schedulefree_call(arrays, **kw):
+    return pywd.sgd_schedulefree(arrays["params"], arrays["grads"], arrays["zs"], **kw)
+
+
 def decay_call(arrays, **kw):
     kw.pop("grad_scale", None)
     return pywd.decay(arrays["params"], **kw)
@@ -251,6 +260,11 @@ UPDATES = {
              True),
     "lars": (lars_call, {"momentum_buffers": (2, False)},
              dict(lr=0.5, momentum=0.9, nesterov=True), False),
+    "adamw_schedulefree": (adamw_schedulefree_call,
+                           {"zs": (2, False), "exp_avg_sqs": (3, True)},
+                           dict(lr=0.01, average_weight=0.3), True),
+    "sgd_schedulefree": (sgd_schedulefree_call, {"zs": (2, False)},
+                         dict(lr=0.5, average_weight=0.7), False),
     "decay": (decay_call, {}, dict(lr=0.1), False),
 }
 
@@ -345,6 +359,8 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adadelta": reference.adadelta, "nadam": reference.nadam,
                "rprop": reference.rprop, "asgd": reference.asgd,
                "lamb": reference.lamb, "lars": reference.lars,
+               "adamw_schedulefree": reference.adamw_schedulefree,
+               "sgd_schedulefree": reference.sgd_schedulefree,
                "decay": reference.decay}[name]
     _, states, options, _ = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
@@ -375,6 +391,11 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
             positional += [wide["square_avgs"], wide["momentum_buffers"], wide["grad_avgs"]]
         elif name in ("sgd", "lars"):
             positional += [wide["momentum_buffers"]]
+        elif name == "adamw_schedulefree":
+            positional += [wide["zs"], wide["exp_avg_sqs"]]
+            extra = dict(step=3)
+        elif name == "sgd_schedulefree":
+            positional += [wide["zs"]]
         twin_fn(*positional, **{k: v for k, v in kw.items()}, **extra)
 
     twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
@@ -716,7 +737,8 @@ CLASSES_WITH_EVERY_STATE = [
     (pywd.optim.Lion, {}), (pywd.optim.Adamax, {}), (pywd.optim.RAdam, {}),
     (pywd.optim.Adadelta, {}), (pywd.optim.NAdam, {}), (pywd.optim.Rprop, {}),
     (pywd.optim.ASGD, dict(t0=0)), (pywd.optim.Lamb, {}),
-    (pywd.optim.LARS, dict(momentum=0.9))]
+    (pywd.optim.LARS, dict(momentum=0.9)), (pywd.optim.AdamWScheduleFree, {}),
+    (pywd.optim.SGDScheduleFree, {})]
 
 
 @pytest.mark.parametrize("cls, options", CLASSES_WITH_EVERY_STATE)

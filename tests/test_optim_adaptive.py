@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
-from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                        ASGD, LARS, Lamb, RMSprop, Rprop)
+from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, AdamWScheduleFree,
+                        Lion, NAdam, RAdam, ASGD, LARS, Lamb, RMSprop, Rprop, SGDScheduleFree)
 
 
 def test_defaults_follow_torch_and_the_paper():
@@ -85,6 +85,9 @@ OPTIMIZERS = [
 ALL_OPTIMIZERS = OPTIMIZERS + [
     (SGD, dict(lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)),
     (SGDW, dict(lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01)),
+    (AdamWScheduleFree, dict(lr=0.01, warmup_steps=4, r=0.5, weight_decay=0.01)),
+    (SGDScheduleFree, dict(lr=0.1, warmup_steps=2, weight_lr_power=1.0, decay="l1",
+                           weight_decay=1e-3)),
 ]
 
 

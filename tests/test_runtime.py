@@ -62,6 +62,8 @@ for dtype in (np.float32, np.float64):
         pywd.asgd(w, g, s[0], step=5, lr=0.01, t0=2.0, **kw)
         pywd.lamb(w, g, s[0], s[1], step=3, lr=0.01, **kw)
         pywd.lars(w, g, s[0], lr=0.1, momentum=0.9, **kw)
+        pywd.adamw_schedulefree(w, g, s[0], s[1], step=3, average_weight=0.3, lr=0.01, **kw)
+        pywd.sgd_schedulefree(w, g, s[0], average_weight=0.6, lr=0.1, **kw)
         for a in w + s[0] + s[1]:
             h.update(a.tobytes())
     # the global norm (a threaded reduction) and the clipped step it drives

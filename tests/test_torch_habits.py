@@ -12,7 +12,8 @@ from pywd import optim
 
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
-           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS]
+           optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
+           optim.AdamWScheduleFree, optim.SGDScheduleFree]
 
 
 @pytest.mark.parametrize("cls", CLASSES)

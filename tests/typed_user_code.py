@@ -36,6 +36,8 @@ def functional_steps() -> list[float]:
     pywd.asgd(w, g, m, step=1, lr=0.01, t0=100.0, eta=None, mu=1.0)
     pywd.lamb(w, g, m, vmax, step=1, lr=1e-3, weight_decay=0.01, trust_clip=True)
     pywd.lars(w, g, m, lr=0.1, momentum=0.9, weight_decay=1e-4, first_step=True)
+    pywd.adamw_schedulefree(w, g, m, vmax, step=1, average_weight=1.0, weight_decay=0.01)
+    pywd.sgd_schedulefree(w, g, m, average_weight=0.5, lr=0.1, step=2)
     pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
     half = np.ones(10, np.float16)                   # 16-bit storage: rounded once per value
     pywd.sgd(half, g, lr=0.1, step=1, rounding="stochastic", rng=pywd.Generator(3))
@@ -65,6 +67,8 @@ def optimisers() -> int:
         optim.ASGD(params, lambd=1e-4, t0=1e3),
         optim.Lamb(params, always_adapt=True),
         optim.LARS(params, lr=0.1, momentum=0.9, weight_decay=1e-4, trust_clip=True),
+        optim.AdamWScheduleFree(params, warmup_steps=100, weight_decay=0.01),
+        optim.SGDScheduleFree(params, lr=0.5, momentum=0.95),
     ]
     for opt in opts:
         opt.step(grads, nonfinite="skip", max_grad_norm=10.0)
@@ -82,6 +86,10 @@ def optimisers() -> int:
     with_closure = optim.AdamW([("w", w)], fused=True, foreach=None)
     loss: float = with_closure.step(lambda: (float(w @ w), {"w": 2 * w}))
     repr(with_closure)
+    averaged = optim.SGDScheduleFree([np.ones(3)])
+    averaged.step([np.ones(3)])
+    averaged.eval()                                 # the params hold x, to evaluate with
+    averaged.train()
     return sum(opt.skipped_steps for opt in opts) + int(loss)
 
 

@@ -9,9 +9,9 @@ from .experiments import EXPERIMENTS, run
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m pywd.demo",
-        description="Why weight decay is not L2, why initialisation matters, and what "
-                    "16-bit weights need: seven small experiments on pywd's kernels and "
-                    "NumPy.")
+        description="Why weight decay is not L2, why initialisation matters, what "
+                    "16-bit weights need and what schedule-free training gives: eight small "
+                    "experiments on pywd's kernels and NumPy.")
     parser.add_argument("--out", default="pywd-demo", help="folder for the PNGs (default: "
                         "pywd-demo)")
     parser.add_argument("--quick", action="store_true", help="smaller and shorter runs")

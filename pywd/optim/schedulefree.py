@@ -56,8 +56,9 @@ class _ScheduleFree(Optimizer):
 
     def train(self) -> None:
         """Training mode (where step() may be called): the params are set to y, the point
-        where gradients are taken. Optimisers start in eval mode, as the package's: call
-        ``train()`` before the first step (and after each ``eval()``)."""
+        where gradients are taken. A new optimiser is in training mode (so a ported
+        ``opt.train()`` before the first step changes nothing); call it after each
+        ``eval()``."""
         self._switch(True)
 
     def eval(self) -> None:
@@ -89,9 +90,10 @@ class _ScheduleFree(Optimizer):
         return super()._step(grads, *args, **kwargs)
 
     def _check_schedule(self, group):
-        warmup = group["warmup_steps"]
-        if isinstance(warmup, bool) or not isinstance(warmup, numbers.Integral) or warmup < 0:
-            raise ValueError(f"warmup_steps must be an int >= 0, got {warmup!r}")
+        warmup = group["warmup_steps"]     # an int (a saved one loads as a float)
+        if (isinstance(warmup, bool) or not isinstance(warmup, numbers.Real)
+                or not (math.isfinite(warmup) and warmup >= 0 and warmup == int(warmup))):
+            raise ValueError(f"warmup_steps must be a whole number >= 0, got {warmup!r}")
         for name, low in (("r", -math.inf), ("weight_lr_power", 0.0)):
             value = group[name]
             if (isinstance(value, bool) or not isinstance(value, numbers.Real)
@@ -135,8 +137,10 @@ class AdamWScheduleFree(_ScheduleFree):
     ``weight_sum`` and ``lr_max``); the kernel is :func:`pywd.adamw_schedulefree`.
 
     No lr schedule is needed: the params hold y in training mode and the average x in eval
-    mode. As with the package, the optimiser starts in eval mode: call ``opt.train()``
-    before training steps and ``opt.eval()`` before evaluating or saving. Step k's lr is
+    mode: call ``opt.eval()`` before evaluating or saving and ``opt.train()`` before the
+    next steps (step() is refused in eval mode). A new optimiser is in training mode (the
+    package's start in eval mode, but for SGDScheduleFreeReference, and refuse to step
+    before ``train()``: ported code calls it, and here it changes nothing). Step k's lr is
     ``lr * min(1, k / warmup_steps)``, and x averages z with weights
     ``k**r * max_lr_so_far**weight_lr_power``. beta1 must be in (0, 1) (x is recovered as
     ``(y - (1 - beta1) z) / beta1``).
@@ -164,7 +168,7 @@ class AdamWScheduleFree(_ScheduleFree):
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, warmup_steps=warmup_steps,
-                                      r=r, weight_lr_power=weight_lr_power, train_mode=False,
+                                      r=r, weight_lr_power=weight_lr_power, train_mode=True,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
                                       rounding=rounding, state_dtype=state_dtype,
@@ -200,9 +204,9 @@ class SGDScheduleFree(_ScheduleFree):
     The package's constructor, defaults (``lr=1``, ``momentum=0.9``, ``warmup_steps=0``,
     ``r=0``, ``weight_lr_power=2``; ``weight_decay`` as L2 at y, ``decay="l2"``) and state
     (``z``; per parameter ``step``, ``weight_sum`` and ``lr_max``, as
-    :class:`AdamWScheduleFree`); the kernel is :func:`pywd.sgd_schedulefree`. Starts in
-    eval mode: ``train()`` before training, ``eval()`` before evaluating or saving.
-    momentum must be in (0, 1), as the package requires.
+    :class:`AdamWScheduleFree`); the kernel is :func:`pywd.sgd_schedulefree`. ``eval()``
+    before evaluating or saving, ``train()`` before training again, as
+    :class:`AdamWScheduleFree`. momentum must be in (0, 1), as the package requires.
 
     Equation: ``z -= lr*(g + wd*y)``; ``x = (1-c)*x + c*z``; ``y = m*x + (1-m)*z``.
     NumPy equivalent: those lines per parameter.
@@ -225,7 +229,7 @@ class SGDScheduleFree(_ScheduleFree):
                  **torch_options: bool | None) -> None:
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
                                       warmup_steps=warmup_steps, r=r,
-                                      weight_lr_power=weight_lr_power, train_mode=False,
+                                      weight_lr_power=weight_lr_power, train_mode=True,
                                       maximize=maximize, decay=decay, max_lr=max_lr,
                                       cautious_decay=cautious_decay, decay_to=decay_to,
                                       rounding=rounding, state_dtype=state_dtype,
