@@ -301,6 +301,30 @@ void pywd_schedulefree_f64(const pywd_schedulefree_hyper *h, int64_t n,
                            double *const *zs, double *const *exp_avg_sqs,
                            const int64_t *sizes);
 
+/* Muon (Jordan et al. 2024; torch.optim.Muon's variant), the element-wise halves around the
+ * caller's Newton-Schulz orthogonalisation. momentum: bufs and the orthogonalisation's input
+ * `updates` from the gradients (decay "l2" adds its term here); apply: the params from the
+ * orthogonalised `updates`, w -= step_size*o, with the other decay modes at lr (torch decays
+ * with the unadjusted lr, steps with the adjusted one, step_size). */
+typedef struct {
+    double grad_mult;
+    double lr, step_size, momentum;
+    pywd_decay decay;
+    int nesterov, maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_muon_hyper;
+
+void pywd_muon_momentum_f32(const pywd_muon_hyper *h, int64_t n, const float *const *params,
+                            const float *const *grads, float *const *bufs,
+                            float *const *updates, const int64_t *sizes);
+void pywd_muon_momentum_f64(const pywd_muon_hyper *h, int64_t n, const double *const *params,
+                            const double *const *grads, double *const *bufs,
+                            double *const *updates, const int64_t *sizes);
+void pywd_muon_apply_f32(const pywd_muon_hyper *h, int64_t n, float *const *params,
+                         const float *const *updates, const int64_t *sizes);
+void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double *const *params,
+                         const double *const *updates, const int64_t *sizes);
+
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;
  * truncated normal mean, std, lower bound, upper bound; constant value. */

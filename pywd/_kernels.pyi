@@ -213,6 +213,19 @@ def sgd_schedulefree(
     rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None,
 ) -> StepResult: ...
+MUON_COEFFICIENTS: tuple[float, float, float]
+def muon(
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays, *, lr: float = 1e-3,
+    weight_decay: float = 0.1, momentum: float = 0.95, nesterov: bool = True,
+    ns_coefficients: tuple[float, float, float] = ..., eps: float = 1e-7,
+    ns_steps: int = 5, adjust_lr_fn: str | None = None, decay: Decay = "decoupled",
+    max_lr: float | None = None, cautious_decay: bool = False,
+    decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None, step: int | None = None,
+    rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 
 # private: used by pywd's Python modules
 def _check_arrays(params: Any, name: str = "params", lowp: bool = False) -> None: ...

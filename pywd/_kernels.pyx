@@ -7,7 +7,7 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
 _rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
-_lars, _schedulefree, _fill),
+_lars, _schedulefree, _muon, _fill),
 _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -236,6 +236,24 @@ cdef extern from "pywd.h" nogil:
                                const double **grads, double **zs, double **exp_avg_sqs,
                                const int64_t *sizes)
 
+    ctypedef struct pywd_muon_hyper:
+        double grad_mult
+        double lr, step_size, momentum
+        pywd_decay decay
+        int nesterov, maximize
+        const pywd_lowp *lowp
+
+    void pywd_muon_momentum_f32(const pywd_muon_hyper *h, int64_t n, const float **params,
+                                const float **grads, float **bufs, float **updates,
+                                const int64_t *sizes)
+    void pywd_muon_momentum_f64(const pywd_muon_hyper *h, int64_t n, const double **params,
+                                const double **grads, double **bufs, double **updates,
+                                const int64_t *sizes)
+    void pywd_muon_apply_f32(const pywd_muon_hyper *h, int64_t n, float **params,
+                             const float **updates, const int64_t *sizes)
+    void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double **params,
+                             const double **updates, const int64_t *sizes)
+
     enum:
         PYWD_FILL_CONSTANT
         PYWD_FILL_UNIFORM
@@ -288,6 +306,7 @@ include "_asgd.pxi"
 include "_lamb.pxi"
 include "_lars.pxi"
 include "_schedulefree.pxi"
+include "_muon.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -297,7 +316,7 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop, asgd, lamb, lars, adamw_schedulefree, sgd_schedulefree):
+                rprop, asgd, lamb, lars, adamw_schedulefree, sgd_schedulefree, muon):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

@@ -123,9 +123,9 @@ def sgd_schedulefree(params, grads, zs, *, average_weight, lr=1.0, momentum=0.9,
         any array is modified.
     """
     return _schedulefree(False, params, grads, zs, None, step, average_weight, lr,
-                         momentum, "momentum", 0.0, 0.0, weight_decay, decay, max_lr, cautious_decay,
-                         decay_to, maximize, nonfinite, grad_scale, max_grad_norm, rounding,
-                         rng, compensation)
+                         momentum, "momentum", 0.0, 0.0, weight_decay, decay, max_lr,
+                         cautious_decay, decay_to, maximize, nonfinite, grad_scale,
+                         max_grad_norm, rounding, rng, compensation)
 
 
 cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, average_weight,

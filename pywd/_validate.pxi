@@ -300,6 +300,11 @@ cdef class _Batch:
         self.nops += 1
         return 0
 
+    def _lists(self):
+        """Each argument's arrays, a list per argument (a checked step re-listed, for an
+        update that adds arrays of its own: Muon's)."""
+        return [list(<tuple>self.seqs[k]) for k in range(self.nops)]
+
     def _subset(self, positions, tuple ops):
         """For an optimiser, after one validation of its whole step (_check_step): the arrays
         at list positions `positions` (a list or range, of one dtype) of the arguments

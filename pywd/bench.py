@@ -328,9 +328,67 @@ def fill_rows(quick, budget):
     return rows
 
 
+# Muon's cases: one square matrix, and the matrices of two GPT-2-small blocks (attention
+# qkv and output, MLP in and out; d = 768): 8 matrices, 14M parameters.
+MUON_CASES = {"gpt2x2": [(2304, 768), (768, 768), (3072, 768), (768, 3072)] * 2,
+              "4096^2": [(4096, 4096)]}
+
+
+def muon_case(shapes, modules=(pywd, reference)):
+    """Zero-argument Muon steps on float32 matrices of `shapes` (lr 0.02, torch's other
+    defaults), one per module, and torch.optim.Muon's on its own tensors (None without
+    torch)."""
+    calls = []
+    for module in modules:
+        rng = np.random.default_rng(0)             # the same arrays on each side
+        params = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+        grads = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+        bufs = [np.zeros(s, np.float32) for s in shapes]
+        calls.append(partial(module.muon, params, grads, bufs, lr=0.02))
+    torch = _torch()
+    if torch is not None:
+        tensors = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+        for t in tensors:
+            t.grad = torch.randn(t.shape)
+        calls.append(torch.optim.Muon(tensors, lr=0.02).step)
+    else:
+        calls.append(None)
+    return calls
+
+
+def muon_rows(quick):
+    """Muon steps (full runs): pywd, its NumPy twin (the same BLAS products) and torch's
+    Muon (bfloat16 products), each timed once after a warm-up step on the GPT-2 list (the
+    first case): a 4096^2 step takes seconds, set by its Newton-Schulz products, not by
+    memory."""
+    if quick:
+        return []
+    rows = []
+    for size, shapes in MUON_CASES.items():
+        ours, theirs, torch_step = muon_case(shapes)
+        times = {}
+        for name, step in (("pywd", ours), ("reference", theirs), ("torch", torch_step)):
+            if step is None:
+                continue
+            if size == "gpt2x2":
+                step()                            # warm-up: BLAS threads, first touch
+            start = time.perf_counter()
+            step()
+            times[name] = time.perf_counter() - start
+        elements = sum(int(np.prod(s)) for s in shapes)
+        row = dict(kernel="muon", size=size, dtype="float32", arrays=len(shapes),
+                   elements=elements, reference_s=times["reference"], pywd_s=times["pywd"],
+                   speedup=times["reference"] / times["pywd"],
+                   elements_per_s=elements / times["pywd"])
+        if "torch" in times:
+            row["torch_s"] = times["torch"]
+        rows.append(row)
+    return rows
+
+
 # How long a run takes, measured on the project's 2-vCPU test machine (AMD EPYC Zen 3):
 # said before it starts, as it prints nothing until the end.
-DURATION = {True: "about 2 minutes", False: "about 11 minutes"}
+DURATION = {True: "about 2 minutes", False: "about 12 minutes"}
 # Fresh placements of the arrays for the probe and each row that streams from memory.
 PLACEMENTS = {True: 3, False: 5}
 
@@ -352,6 +410,7 @@ def run(quick=False):
         lowp_sizes = {"16M": [(SIZES["16M"],)], "resnet50": resnet50_shapes()}
         rows += bench_lowp.rows(best_time, lowp_sizes, budget, placements, _torch())
     rows += fill_rows(quick, budget)
+    rows += muon_rows(quick)
     for row in rows:
         if "gb_per_s" not in row:
             continue                  # fills: compute-bound, rated in elements per second
@@ -538,8 +597,10 @@ def report(result, out=sys.stdout):
     print(textwrap.fill(
         f"NumPy loop: the same step in pywd.reference's NumPy code (fills: NumPy's Generator; "
         f"orthogonal: numpy.linalg.qr). torch (when installed): torch 2's fused optimiser on "
-        f"tensors torch allocated (median over the same placements), and "
-        f"torch.nn.init.orthogonal_. Arrays come from pywd.empty/zeros, except in the "
+        f"tensors torch allocated (median over the same placements), "
+        f"torch.nn.init.orthogonal_, and torch.optim.Muon (its products in bfloat16; muon "
+        f"rows: one step each, float32 products by BLAS for pywd and the NumPy loop; gpt2x2: "
+        f"the 8 matrices of two GPT-2-small blocks; rate: parameters per second). Arrays come from pywd.empty/zeros, except in the "
         f"\"usual\" rows: params and grads made by NumPy, state by pywd.optim's class (what "
         f"a NumPy user has). pywd: the median over {placements} fresh placements of the "
         f"arrays for rows that stream from memory; spread: their slowest over their fastest. "

@@ -894,3 +894,53 @@ def sgd_schedulefree(params, grads, zs, *, average_weight, lr=1.0, momentum=0.9,
                          cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
                          nonfinite=nonfinite, grad_scale=grad_scale,
                          max_grad_norm=max_grad_norm)
+
+
+def newton_schulz(u, coefficients=(3.4445, -4.7750, 2.0315), steps=5, eps=1e-7):
+    """Muon's orthogonalisation (torch's _zeropower_via_newtonschulz, in float32): about
+    U V^T for u = U S V^T, by the quintic x <- a x + (b s + c s^2) x, s = x x^T, from
+    x = u / ||u|| (transposed so that x is wide)."""
+    a, b, c = coefficients
+    x = np.array(u, dtype=np.float32)
+    wide = x.shape[0] > x.shape[1]
+    if wide:
+        x = x.T
+    x /= max(float(np.linalg.norm(x)), eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * (gram @ gram)) @ x
+    return x.T if wide else x
+
+
+def muon_lr(lr, adjust_lr_fn, shape):
+    """torch's adjusted lr: lr sqrt(max(1, A/B)) ("original"), lr 0.2 sqrt(max(A, B))."""
+    rows, cols = shape[:2]
+    if adjust_lr_fn == "match_rms_adamw":
+        return lr * (0.2 * math.sqrt(max(rows, cols)))
+    return lr * math.sqrt(max(1, rows / cols)) if cols else lr
+
+
+def muon(params, grads, momentum_buffers, *, lr=1e-3, weight_decay=0.1, momentum=0.95,
+         nesterov=True, ns_coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7, ns_steps=5,
+         adjust_lr_fn=None, decay="decoupled", max_lr=None, cautious_decay=False,
+         decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+         max_grad_norm=None, step=None):
+    """Muon (Jordan et al. 2024; torch.optim.Muon's order): momentum as an average, the
+    Nesterov look-ahead, the orthogonalised direction, decay with the unadjusted lr."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
+    for w, g, b, a in zip(params, grads, _as_list(momentum_buffers),
+                          _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        b[...] = lerp(b, g, 1 - momentum)
+        u = lerp(g, b, momentum) if nesterov else b
+        o = newton_schulz(u, ns_coefficients, ns_steps, eps).astype(
+            np.float64 if w.dtype == np.float64 else np.float32)
+        step_size = muon_lr(lr, adjust_lr_fn, w.shape)
+        _apply_update(w, step_size * o, lr, weight_decay, decay, max_lr, cautious_decay, a)
+    return outcome

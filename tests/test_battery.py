@@ -48,6 +48,8 @@ UPDATES = {
                             ("exp_avg_sqs", True)], dict(step=3, average_weight=0.5, lr=0.01)),
     "sgd_schedulefree": ([("params", True), ("grads", False), ("zs", True)],
                          dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
+    "muon": ([("params", True), ("grads", False), ("momentum_buffers", True)],
+             dict(lr=0.02, weight_decay=0.01)),
     "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
 }
 KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
@@ -167,6 +169,8 @@ def test_one_gradient_may_serve_two_parameters(name):
 @pytest.mark.parametrize("name", sorted(UPDATES))
 @pytest.mark.parametrize("shape", [(), (0,), (3, 0)])
 def test_zero_d_and_empty_arrays_are_valid(name, shape):
+    if name == "muon" and len(shape) != 2:
+        shape = (0, 3)                     # Muon takes matrices only: an empty one
     arrays = lists(len(UPDATES[name][0]), np.float64, shape)
     result = call(name, arrays)
     assert result is None if name == "decay" else result.applied
@@ -194,6 +198,7 @@ REALS = {
     "adamw_schedulefree": ["average_weight", "lr", "beta1", "beta2", "eps", "weight_decay",
                            "grad_scale"],
     "sgd_schedulefree": ["average_weight", "lr", "momentum", "weight_decay", "grad_scale"],
+    "muon": ["lr", "momentum", "eps", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
 }
 BOOLS = {
@@ -204,6 +209,7 @@ BOOLS = {
     "lamb": ["bias_correction", "trust_clip", "always_adapt", "maximize"],
     "lars": ["nesterov", "trust_clip", "always_adapt", "maximize", "first_step"],
     "adamw_schedulefree": ["maximize"], "sgd_schedulefree": ["maximize"],
+    "muon": ["nesterov", "maximize"],
     "decay": [],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
@@ -249,7 +255,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
            optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
-           optim.AdamWScheduleFree, optim.SGDScheduleFree]
+           optim.AdamWScheduleFree, optim.SGDScheduleFree, optim.Muon]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (

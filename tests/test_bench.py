@@ -30,6 +30,16 @@ def test_every_kernel_case_runs_the_same_step_on_both_sides():
         assert kernel.bytes_per_element == 4 * (2 * arrays - read_only) + norm_pass
 
 
+def test_muon_cases_take_the_same_step_on_every_side():
+    ours, theirs, torch_step = bench.muon_case([(12, 5), (6, 6)])
+    ours()
+    theirs()
+    for a, b in zip(ours.args[0], theirs.args[0]):
+        np.testing.assert_array_equal(a, b)
+    assert set(bench.MUON_CASES) == {"gpt2x2", "4096^2"}
+    assert sum(np.prod(s) for s in bench.MUON_CASES["gpt2x2"]) == 14_155_776
+
+
 def test_bytes_per_element_follow_the_speed_model():
     # DESIGN.md: SGD with decay 12, with momentum 20, Adam/AdamW 28 (float32)
     assert bench.KERNELS["sgd+decay"].bytes_per_element == 12

@@ -19,7 +19,8 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled"),
          (pywd.lars, optim.LARS, "l2"),
          (pywd.adamw_schedulefree, optim.AdamWScheduleFree, "decoupled"),
-         (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2")]
+         (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2"),
+         (pywd.muon, optim.Muon, "decoupled")]
 
 
 def defaults(obj):
@@ -43,11 +44,12 @@ def test_function_and_class_share_every_default(fn, cls, decay):
 def test_function_and_class_take_the_same_step(fn, cls, decay):
     """With weight_decay given and decay left alone, one step of each: the same bytes."""
     rng = np.random.default_rng(0)
-    w, g = rng.standard_normal(7), rng.standard_normal(7)
+    shape = (7, 3) if fn is pywd.muon else (7,)            # Muon takes matrices
+    w, g = rng.standard_normal(shape), rng.standard_normal(shape)
     twin = w.copy()
     opt = cls([twin], lr=0.1, weight_decay=0.2)
     opt.step([g])
-    state = [np.zeros(7) for _ in cls.state_arrays]
+    state = [np.zeros(shape) for _ in cls.state_arrays]
     kwargs = dict(lr=0.1, weight_decay=0.2)
     if fn in (pywd.sgd, pywd.sgdw, pywd.lars):
         fn(w, g, **kwargs)
@@ -60,7 +62,7 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
     elif fn is pywd.adadelta:
         fn(w, g, state[0], state[1], **kwargs)
     elif fn is pywd.rprop:                      # the class starts its step sizes at lr
-        fn(w, g, state[0], np.full(7, 0.1), **kwargs)
+        fn(w, g, state[0], np.full(shape, 0.1), **kwargs)
     elif fn in (pywd.adamax, pywd.radam, pywd.nadam, pywd.lamb):
         fn(w, g, state[0], state[1], step=1, **kwargs)
     elif fn is pywd.adamw_schedulefree:       # z starts as the params; the first step's

@@ -30,6 +30,7 @@ ARRAY_ARGS = {
     "lars": ["params", "grads", "momentum_buffers"],
     "adamw_schedulefree": ["params", "grads", "zs", "exp_avg_sqs"],
     "sgd_schedulefree": ["params", "grads", "zs"],
+    "muon": ["params", "grads", "momentum_buffers"],     # (refuses arrays that are not 2-D)
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -86,6 +87,10 @@ VALID = {
                              momentum=[0.0, 0.9], weight_decay=[0.0, 0.01],
                              maximize=[False, True], decay=["l2", "decoupled", "l1"],
                              **GRAD_OPTIONS),
+    "muon": dict(lr=[0.0, 0.02], momentum=[0.0, 0.95], nesterov=[True, False],
+                 ns_steps=[0, 5], eps=[1e-7, 0.0], adjust_lr_fn=[None, "match_rms_adamw"],
+                 weight_decay=[0.0, 0.1], maximize=[False, True],
+                 decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
 VALID["adamw"] = VALID["adam"]

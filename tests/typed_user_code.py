@@ -38,6 +38,9 @@ def functional_steps() -> list[float]:
     pywd.lars(w, g, m, lr=0.1, momentum=0.9, weight_decay=1e-4, first_step=True)
     pywd.adamw_schedulefree(w, g, m, vmax, step=1, average_weight=1.0, weight_decay=0.01)
     pywd.sgd_schedulefree(w, g, m, average_weight=0.5, lr=0.1, step=2)
+    matrix = [np.ones((4, 3)), np.ones((3, 5))]
+    pywd.muon(matrix, [np.ones((4, 3)), np.ones((3, 5))], [np.zeros((4, 3)), np.zeros((3, 5))],
+              lr=0.02, adjust_lr_fn="match_rms_adamw", ns_coefficients=(3.4445, -4.775, 2.0315))
     pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
     half = np.ones(10, np.float16)                   # 16-bit storage: rounded once per value
     pywd.sgd(half, g, lr=0.1, step=1, rounding="stochastic", rng=pywd.Generator(3))
@@ -86,6 +89,7 @@ def optimisers() -> int:
     with_closure = optim.AdamW([("w", w)], fused=True, foreach=None)
     loss: float = with_closure.step(lambda: (float(w @ w), {"w": 2 * w}))
     repr(with_closure)
+    optim.Muon([np.ones((4, 3))], lr=0.02, ns_steps=5).step([np.ones((4, 3))])
     averaged = optim.SGDScheduleFree([np.ones(3)])
     averaged.step([np.ones(3)])
     averaged.eval()                                 # the params hold x, to evaluate with

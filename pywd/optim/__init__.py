@@ -24,6 +24,7 @@ from .lamb import Lamb
 from .lars import LARS
 from .asgd import ASGD
 from .lion import Lion
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -37,5 +38,5 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree",
+           "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree", "Muon",
            "param_groups_weight_decay"]

@@ -12,8 +12,8 @@ from .. import _generator, _kernels, _torch_state, memory
 from .._kernels import StepResult
 from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
-from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT, STEP_LIMIT,
-                       _anchored, _anchors, _call_closure, _check_storage,
+from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
+                       STEP_LIMIT, _anchored, _anchors, _call_closure, _check_storage,
                        _check_torch_options, _check_unique_names, _count_entry, _describe,
                        _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
                        _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
@@ -483,8 +483,8 @@ class Optimizer:
 
     def _state_needed(self, group):
         """(name, initial value: a number or COPY_OF_PARAM) of each state array of this
-        optimiser a parameter of `group` needs (its Kahan compensation and decay_to anchor aside: _needed adds
-        those)."""
+        optimiser a parameter of `group` needs (its Kahan compensation and decay_to anchor
+        aside: _needed adds those)."""
         return ()
 
     def _needed(self, group):
