@@ -78,11 +78,9 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     if not isfinite(start):
         raise ValueError(f"t0 must be a finite number, got {t0!r}")
     h.lambd = check_real(lambd, "lambd", 0.0, INFINITY)
-    # libc's pow (Cython's ** on doubles goes through complex arithmetic): Python's float **
-    h.eta = (rate / pow(1.0 + h.lambd * rate * <double>(t - 1), power) if eta is None
-             else check_real(eta, "eta", 0.0, INFINITY))
-    h.mu = (1.0 / max(1.0, <double>(t - 1) - start) if mu is None
-            else check_real(mu, "mu", 0.0, 1.0))
+    scheduled = asgd_schedule(rate, h.lambd, power, start, <double>(t - 1))
+    h.eta = scheduled[0] if eta is None else check_real(eta, "eta", 0.0, INFINITY)
+    h.mu = scheduled[1] if mu is None else check_real(mu, "mu", 0.0, 1.0)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.eta)
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
@@ -103,6 +101,13 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, t, compensation,
                                decay_to is not None) else NULL
     return run_update(asgd_kernel, &h, &h.grad_mult, &o, b)
+
+
+cpdef tuple asgd_schedule(double lr, double lambd, double alpha, double t0, double steps):
+    """torch's (eta, mu) after `steps` steps at lr (Bottou 2012's step size; averaging from
+    step t0 on): the defaults of pywd.asgd, and the class's state after each step. libc's
+    pow, as Python's float ** (Cython's ** on doubles goes through complex arithmetic)."""
+    return lr / pow(1.0 + lambd * lr * steps, alpha), 1.0 / max(1.0, steps - t0)
 
 
 cdef void asgd_kernel(const void *hyper, _Batch b) noexcept nogil:

@@ -106,13 +106,20 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     return run_update(nadam_kernel, &h, &h.grad_mult, &o, b)
 
 
+cpdef double nadam_mu(double beta1, double momentum_decay, double step) noexcept:
+    """NAdam's momentum schedule at `step`, mu_t = beta1 (1 - 0.5 * 0.96**(t momentum_decay)),
+    as torch (and the kernel, csrc/nadam_impl.h) computes it; the class advances its
+    mu_product with it."""
+    return beta1 * (1.0 - 0.5 * pow(0.96, step * momentum_decay))
+
+
 cdef double mu_schedule_product(double beta1, double momentum_decay, int64_t steps) noexcept:
     """The product of NAdam's mu_i for i = 1..steps, multiplied in order as torch does. It
     stops once the product is below 2**-60: then 1 - P, all the update uses, is 1 exactly."""
     cdef double product = 1.0
     cdef int64_t i = 1
     while i <= steps and product >= 8.673617379884035e-19:   # 2**-60
-        product *= beta1 * (1.0 - 0.5 * pow(0.96, <double>i * momentum_decay))
+        product *= nadam_mu(beta1, momentum_decay, <double>i)
         i += 1
     return product
 

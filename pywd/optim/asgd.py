@@ -3,7 +3,7 @@ import math
 from typing import Any
 
 from .. import _generator
-from .._kernels import asgd
+from .._kernels import asgd, asgd_schedule
 from .._typing import Decay
 from ._support import _empty, _hyper_of
 from .optimizer import Optimizer, Params
@@ -65,9 +65,8 @@ class ASGD(Optimizer):
 
     def _advance_scalars(self, group, before):
         lr, lambd, alpha, t0 = (group[key] for key in ("lr", "lambd", "alpha", "t0"))
-        steps = [step + 1 for step in before["step"]]
-        return {"eta": [lr / ((1 + lambd * lr * step) ** alpha) for step in steps],
-                "mu": [1 / max(1, step - t0) for step in steps]}
+        after = [asgd_schedule(lr, lambd, alpha, t0, step + 1) for step in before["step"]]
+        return {"eta": [eta for eta, _ in after], "mu": [mu for _, mu in after]}
 
     def _update(self, group, arrays, key, options):
         step, eta, mu = key

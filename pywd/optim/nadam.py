@@ -2,7 +2,7 @@
 from typing import Any
 
 from .. import _generator
-from .._kernels import nadam
+from .._kernels import nadam, nadam_mu
 from .._typing import Decay
 from ._support import _decoupled, _empty, _moment_hyper
 from .optimizer import Optimizer, Params
@@ -68,7 +68,7 @@ class NAdam(Optimizer):
 
     def _advance_scalars(self, group, before):
         beta1 = group["betas"][0]
-        return {"mu_product": [product * _mu(beta1, group["momentum_decay"], step + 1)
+        return {"mu_product": [product * nadam_mu(beta1, group["momentum_decay"], step + 1)
                                for step, product in zip(before["step"], before["mu_product"])]}
 
     def _update(self, group, arrays, key, options):
@@ -76,7 +76,3 @@ class NAdam(Optimizer):
         nadam(arrays, None, None, None, step=step + 1, mu_product=mu_product, **options,
               **self._hyper(group))
 
-
-def _mu(beta1, momentum_decay, step):
-    """NAdam's momentum schedule at `step`, as torch (and pywd.nadam's C code) computes it."""
-    return beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
