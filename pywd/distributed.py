@@ -11,9 +11,11 @@ are all-gathered so that every rank has every parameter again. Communication per
 one all-reduce of the gradients (a reduce-scatter plus an all-gather); optimiser state per
 rank is 1/ranks of the whole.
 
-Every pywd optimiser works unchanged (they are elementwise), with every decay mode: the
+Every pywd optimiser whose step is elementwise works unchanged, with every decay mode: the
 result is the one-process optimiser's on the mean gradient, up to the order in which MPI
-sums the ranks' gradients.
+sums the ranks' gradients. Lamb and LARS (per-tensor trust ratios) and Muon (whole
+matrices) see a rank's slice, not the model's tensors, and the schedule-free classes need
+train()/eval() over every shard: ShardedOptimizer refuses them.
 """
 import inspect
 import math
@@ -46,6 +48,21 @@ def _mpi():
 
 def _world(comm):
     return _mpi().COMM_WORLD if comm is None else comm
+
+
+def _check_shardable(optimizer_cls: Any) -> None:
+    """ZeRO-1 steps a slice of the parameters laid end to end: it needs a pywd.optim class
+    whose step is per element, and that has no train/eval modes to swap over every shard."""
+    if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, _optim.Optimizer)):
+        raise TypeError(f"optimizer_cls must be a pywd.optim class, got {optimizer_cls!r}")
+    name = optimizer_cls.__name__
+    if not optimizer_cls.per_element:
+        raise ValueError(f"ShardedOptimizer cannot shard {name}: each rank steps a slice of "
+                         f"the parameters laid end to end, and {name}'s step needs whole "
+                         f"tensors (per-tensor trust ratios, or matrices)")
+    if hasattr(optimizer_cls, "eval"):
+        raise ValueError(f"ShardedOptimizer cannot shard {name} yet: its train()/eval() "
+                         f"swap would have to run on every shard and be gathered")
 
 
 def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:
@@ -118,6 +135,7 @@ class ShardedOptimizer:
 
     def __init__(self, optimizer_cls: type[_optim.Optimizer], params: Any, comm: Any = None,
                  **hyper: Any) -> None:
+        _check_shardable(optimizer_cls)          # the same class on every rank: no collective
         self.comm = _world(comm)
         self.rank, self.ranks = self.comm.Get_rank(), self.comm.Get_size()
         error, layout = None, None

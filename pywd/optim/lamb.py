@@ -27,6 +27,7 @@ class Lamb(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
+    per_element = False          # the trust ratio is per tensor
     state_arrays = ("exp_avg", "exp_avg_sq")
     state_counters = ("step",)
     nonnegative_state = ("exp_avg_sq",)

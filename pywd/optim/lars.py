@@ -26,6 +26,7 @@ class LARS(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
+    per_element = False          # the trust ratio is per tensor
     state_arrays = ("momentum_buffer",)
     step_for_rounding = True
 

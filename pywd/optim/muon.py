@@ -34,6 +34,7 @@ class Muon(Optimizer):
     """
 
     state_arrays = ("momentum_buffer",)
+    per_element = False             # it orthogonalises whole matrices
     not_in_torch = ("maximize",)
     step_for_rounding = True
 

@@ -81,6 +81,10 @@ class Optimizer:
     nonnegative_state: tuple[str, ...] = ()
     # the update function has no step of its own: stochastic rounding gets rounding_step's
     step_for_rounding = False
+    # each element's step depends only on its own values and the group's scalars, so a slice
+    # of the parameters steps as it would in the whole (what pywd.distributed shards): not
+    # LAMB's and LARS's per-tensor trust ratios nor Muon's matrices
+    per_element = True
 
     def __init__(self, params: Params, defaults: dict[str, Any],
                  torch_options: Mapping[str, Any] | None = None,
