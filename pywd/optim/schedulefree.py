@@ -48,7 +48,7 @@ class _ScheduleFree(Optimizer):
 
     state_counters = ("step",)
     state_scalars = {"weight_sum": (0.0, math.inf), "lr_max": (0.0, math.inf)}
-    # beta1's name in the group ("betas"[0] or "momentum") and the update function
+    # beta1's name in the group, for errors: "betas[0]" or "momentum"
     _interpolation = ""
 
     def _beta1(self, group):
