@@ -13,9 +13,9 @@ rank is 1/ranks of the whole.
 
 Every pywd optimiser whose step is elementwise works unchanged, with every decay mode: the
 result is the one-process optimiser's on the mean gradient, up to the order in which MPI
-sums the ranks' gradients. Lamb and LARS (per-tensor trust ratios) and Muon (whole
-matrices) see a rank's slice, not the model's tensors, and the schedule-free classes need
-train()/eval() over every shard: ShardedOptimizer refuses them.
+sums the ranks' gradients; the schedule-free classes' train()/eval() are collective calls
+of the sharded optimiser. Lamb and LARS (per-tensor trust ratios) and Muon (whole matrices)
+would see a rank's slice, not the model's tensors: ShardedOptimizer refuses them.
 """
 import inspect
 import math
@@ -52,7 +52,7 @@ def _world(comm):
 
 def _check_shardable(optimizer_cls: Any) -> None:
     """ZeRO-1 steps a slice of the parameters laid end to end: it needs a pywd.optim class
-    whose step is per element, and that has no train/eval modes to swap over every shard."""
+    whose step is per element."""
     if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, _optim.Optimizer)):
         raise TypeError(f"optimizer_cls must be a pywd.optim class, got {optimizer_cls!r}")
     name = optimizer_cls.__name__
@@ -60,9 +60,6 @@ def _check_shardable(optimizer_cls: Any) -> None:
         raise ValueError(f"ShardedOptimizer cannot shard {name}: each rank steps a slice of "
                          f"the parameters laid end to end, and {name}'s step needs whole "
                          f"tensors (per-tensor trust ratios, or matrices)")
-    if hasattr(optimizer_cls, "eval"):
-        raise ValueError(f"ShardedOptimizer cannot shard {name} yet: its train()/eval() "
-                         f"swap would have to run on every shard and be gathered")
 
 
 def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:
@@ -257,13 +254,38 @@ class ShardedOptimizer:
                 return StepResult(False, norm)
             result = StepResult(True, norm)
         self.optimizer.step([grad_sum], grad_scale=scale)
+        self._gather(MPI)
+        return result
+
+    def train(self) -> None:
+        """The schedule-free classes' training mode, on every shard (collective: every rank
+        calls it): the params hold y, where gradients are taken, again."""
+        self._switch("train")
+
+    def eval(self) -> None:
+        """The schedule-free classes' evaluation mode, on every shard (collective): every
+        rank's params hold the average x, to evaluate with or save."""
+        self._switch("eval")
+
+    def _switch(self, mode):
+        switch = getattr(self.optimizer, mode, None)
+        if switch is None:              # the same class on every rank: raised by all of them
+            raise TypeError(f"{type(self.optimizer).__name__} has no {mode}(): only the "
+                            f"schedule-free classes swap their parameters")
+        MPI = _mpi()
+        self._read_shard()
+        switch()
+        self._gather(MPI)
+
+    def _gather(self, MPI):
+        """Every rank's shard to every rank, and into the user's arrays (a list of params)."""
         if self.ranks > 1:
+            mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
             self.comm.Allgatherv(MPI.IN_PLACE,
                                  [self._flat, self._counts, self._displs, mpi_type])
         if self._arrays is not None:
             for a, lo in zip(self._arrays, self._offsets):
                 _memory_order(a)[...] = self._flat[lo:lo + a.size]
-        return result
 
     def _float32_overflow(self, grad_sum, root, scale):
         """The first rank whose float32 shard of the summed gradient overflows once multiplied

@@ -273,6 +273,39 @@ def check_grad_options_act_on_the_mean_gradient():
         assert "rank 0: nonfinite must be one of" in str(err), err
 
 
+def check_schedule_free_shards_and_swaps_like_one_process():
+    """Schedule-free steps per element; train()/eval() swap every shard and gather."""
+    for cls, hyper in ((optim.AdamWScheduleFree, dict(lr=0.01, warmup_steps=2,
+                                                      weight_decay=0.01)),
+                       (optim.SGDScheduleFree, dict(lr=0.1, weight_decay=0.01))):
+        params = initial(np.float64)
+        sharded = ShardedOptimizer(cls, params, **hyper)
+        alone = initial(np.float64)
+        opt = cls(alone, **hyper)
+        for step in range(STEPS):
+            sharded.step(grads_of(RANK, step, np.float64))
+            opt.step(mean_grads(step, np.float64))
+        for mode in ("eval", "train"):
+            getattr(sharded, mode)()
+            getattr(opt, mode)()
+            assert_close(params, alone, np.float64, f"{cls.__name__} after {mode}()")
+            if mode == "eval":       # a step in eval mode: refused on every rank, before any
+                before = [p.copy() for p in params]                     # communication
+                try:
+                    sharded.step(grads_of(RANK, STEPS, np.float64))
+                except RuntimeError as err:
+                    assert "is in eval mode" in str(err), err
+                else:
+                    raise AssertionError("a step in eval mode was not refused")
+                assert_close(params, before, np.float64, "a refused step")
+    try:
+        ShardedOptimizer(optim.AdamW, initial(np.float64), lr=0.01).eval()
+    except TypeError as err:
+        assert "AdamW has no eval()" in str(err), err
+    else:
+        raise AssertionError("AdamW's eval() was not refused")
+
+
 def check_sharded_init_equals_one_process():
     for fill, shape, dtype, kwargs in [
             (init.normal_, (1001,), np.float32, dict(std=0.02)),
@@ -298,7 +331,8 @@ def main():
     checks = [check_sharded_equals_one_process, check_flat_params_and_empty_shards,
               check_state_reloads_on_fewer_ranks, check_errors_reach_every_rank,
               check_grad_options_act_on_the_mean_gradient, check_sharded_init_equals_one_process,
-              check_rank_local_mistakes_raise_on_every_rank, check_list_params_are_the_parameters]
+              check_rank_local_mistakes_raise_on_every_rank, check_list_params_are_the_parameters,
+              check_schedule_free_shards_and_swaps_like_one_process]
     for check in checks:
         check()
         comm.Barrier()
