@@ -7,19 +7,13 @@
  * apply:     w = w*(1 - lr*wd) | ... (the multiplicative decays, with the unadjusted lr);
  *            w = w - step_size*o                          o: the orthogonalised u
  *            w = sign(w)*max(|w| - lr*wd, 0)              decay "l1"
- * lerp as torch's: s + t*(e - s) for t < 0.5, else e + (t - 1)*(e - s). */
+ * lerp as torch's (lerp.h). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
 #include "lowp.h"
 #include "weight_decay.h"
 #include "elementwise.h"
-
-/* torch.lerp(s, e, t) with t's form chosen per call: `near_end` is t >= 0.5, `t` is then
- * t - 1 (rounded once, in double). */
-PYWD_INLINE real NAME(muon_lerp)(real s, real e, real t, const int near_end)
-{
-    return (near_end ? e : s) + t * (e - s);
-}
+#include "lerp.h"
 
 typedef struct {
     real grad_mult, wd, keep, pull; /* keep: 1 - momentum's lerp weight; pull: momentum's */
@@ -46,9 +40,9 @@ PYWD_INLINE void NAME(muon_momentum_loop)(const real *PYWD_RESTRICT w,
     for (i = 0; i < n; i++) {
         real ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
         real gi = NAME(decay_grad)(g[i] * grad_mult, w[i], ai, wd, decay);
-        real bi = NAME(muon_lerp)(b[i], gi, keep, keep_near_end);
+        real bi = NAME(lerp)(b[i], gi, keep, keep_near_end);
         b[i] = bi;
-        u[i] = nesterov ? NAME(muon_lerp)(gi, bi, pull, pull_near_end) : bi;
+        u[i] = nesterov ? NAME(lerp)(gi, bi, pull, pull_near_end) : bi;
     }
 }
 
@@ -128,15 +122,12 @@ void NAME(pywd_muon_momentum)(const pywd_muon_hyper *h, int64_t n, const real *c
 {
     NAME(muon_momentum_ctx) x;
     pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
-    const double keep = 1.0 - h->momentum, pull = h->momentum;
     x.decay = d.mode;
     x.nesterov = h->nesterov != 0;
-    x.keep_near_end = keep >= 0.5;
-    x.pull_near_end = pull >= 0.5;
     x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
-    x.c.keep = (real)(x.keep_near_end ? keep - 1.0 : keep);
-    x.c.pull = (real)(x.pull_near_end ? pull - 1.0 : pull);
+    x.c.keep = (real)pywd_lerp_form(1.0 - h->momentum, &x.keep_near_end);
+    x.c.pull = (real)pywd_lerp_form(h->momentum, &x.pull_near_end);
     x.slot[0] = (real *const *)params;
     x.slot[1] = (real *const *)grads;
     x.slot[2] = bufs;

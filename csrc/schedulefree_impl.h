@@ -11,12 +11,13 @@
  *   z' = z - dz                                   ("l1": z' = soft(z - lr*u, lr*wd),
  *                                                  dz = z - z')
  *   y' = lerp(y, z, c) - (1 - beta1*(1 - c))*dz   c: the average's weight, ckp1
- * lerp as torch's: y + c*(z - y) for c < 0.5, else z + (c - 1)*(z - y). */
+ * lerp as torch's (lerp.h). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
 #include "lowp.h"
 #include "weight_decay.h"
 #include "elementwise.h"
+#include "lerp.h"
 
 typedef struct {
     real grad_mult, wd, lr, beta2, one_minus_beta2, bias_correction2, eps, rate, threshold;
@@ -67,7 +68,7 @@ PYWD_INLINE void NAME(schedulefree_loop)(real *PYWD_RESTRICT y, const real *PYWD
             zn = zi - dz;
         }
         z[i] = zn;
-        y[i] = ((from_z ? zi : yi) + lerp * (zi - yi)) - step_share * dz;
+        y[i] = NAME(lerp)(yi, zi, lerp, from_z) - step_share * dz;
     }
 }
 
@@ -105,7 +106,7 @@ void NAME(pywd_schedulefree)(const pywd_schedulefree_hyper *h, int64_t n, real *
     const double c = h->average_weight;
     x.decay = d.mode;
     x.adaptive = exp_avg_sqs != 0;
-    x.from_z = c >= 0.5;
+
     x.c.grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
     x.c.wd = (real)d.wd;
     x.c.lr = (real)h->lr;
@@ -115,7 +116,7 @@ void NAME(pywd_schedulefree)(const pywd_schedulefree_hyper *h, int64_t n, real *
     x.c.eps = (real)h->eps;
     x.c.rate = (real)d.rate;
     x.c.threshold = (real)d.threshold;
-    x.c.lerp = (real)(x.from_z ? c - 1.0 : c);
+    x.c.lerp = (real)pywd_lerp_form(c, &x.from_z);
     x.c.step_share = (real)(1.0 - h->beta1 * (1.0 - c));
     x.slot[0] = params;
     x.slot[1] = (real *const *)grads;
