@@ -46,6 +46,11 @@ def _mpi():
     return MPI
 
 
+def _mpi_type(MPI, dtype):
+    """MPI's datatype for pywd's float32 or float64 arrays."""
+    return MPI.FLOAT if dtype == np.float32 else MPI.DOUBLE
+
+
 def _world(comm):
     return _mpi().COMM_WORLD if comm is None else comm
 
@@ -220,7 +225,7 @@ class ShardedOptimizer:
         _agree(self.comm, error, "ShardedOptimizer.step", same,
                "gradient options and hyper-parameters")
         self._read_shard()
-        mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
+        mpi_type = _mpi_type(MPI, self._flat.dtype)
         if self.ranks == 1:                  # nothing to exchange: the grads are the sum
             grad_sum = send
         else:
@@ -280,7 +285,7 @@ class ShardedOptimizer:
     def _gather(self, MPI):
         """Every rank's shard to every rank, and into the user's arrays (a list of params)."""
         if self.ranks > 1:
-            mpi_type = MPI.FLOAT if self._flat.dtype == np.float32 else MPI.DOUBLE
+            mpi_type = _mpi_type(MPI, self._flat.dtype)
             self.comm.Allgatherv(MPI.IN_PLACE,
                                  [self._flat, self._counts, self._displs, mpi_type])
         if self._arrays is not None:
@@ -360,7 +365,7 @@ class ShardedOptimizer:
         for name in names:
             buf: npt.NDArray[Any] | None = (np.empty(self.size, local[name].dtype)
                                               if self.rank == root else None)
-            mpi_type = MPI.FLOAT if local[name].dtype == np.float32 else MPI.DOUBLE
+            mpi_type = _mpi_type(MPI, local[name].dtype)
             self.comm.Gatherv([np.ascontiguousarray(local[name]), mpi_type],
                               [buf, self._counts, self._displs, mpi_type], root=root)
             if full is not None and buf is not None:
@@ -455,7 +460,7 @@ def init_sharded_(fill: Callable[..., Any], tensor: npt.NDArray[Any], *args: Any
     lo, hi = bounds[comm.Get_rank()]
     with _init._only_elements(tensor, lo, hi):
         fill(tensor, *args, **kwargs)
-    mpi_type = MPI.FLOAT if tensor.dtype == np.float32 else MPI.DOUBLE
+    mpi_type = _mpi_type(MPI, tensor.dtype)
     comm.Allgatherv(MPI.IN_PLACE, [tensor.reshape(-1), [h - l for l, h in bounds],
                                    [l for l, _ in bounds], mpi_type])
     return tensor
