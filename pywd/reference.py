@@ -411,7 +411,11 @@ def asgd_schedule(step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6):
     """ASGD's (eta, mu) for step `step` (from 1) at a constant lr, as torch computes each
     after the step before it (Bottou 2012's step size; averaging from step t0 on)."""
     done = step - 1
-    return lr / (1 + lambd * lr * done) ** alpha, 1 / max(1, done - t0)
+    # NumPy's power (libc's pow) where Python's float ** raises OverflowError: a
+    # denominator past float64's range gives eta's limit, 0
+    with np.errstate(over="ignore"):
+        denominator = np.power(np.float64(1 + lambd * lr * done), alpha)
+    return lr / float(denominator), 1 / max(1, done - t0)
 
 
 def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, eta=None,

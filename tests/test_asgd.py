@@ -85,3 +85,17 @@ def test_the_average_equals_torch_over_20_steps(dtype):
                                        atol=rtol * np.abs(ax).max())
             assert opt_ours.state[i]["eta"] == pytest.approx(float(opt_theirs.state[t]["eta"]),
                                                              rel=rtol)
+
+
+@pytest.mark.parametrize("alpha", [118297474.0, 1e300])
+def test_a_power_past_the_float_range_gives_eta_its_limit_zero(alpha):
+    """(1 + lambd*lr*t)**alpha overflows for a huge alpha: eta is then 0 (its limit) in the
+    library and the reference alike, an update without its SGD step, not an error."""
+    assert reference.asgd_schedule(7, alpha=alpha) == (0.0, 1.0)
+    w, ax = np.linspace(-1, 1, 5), np.zeros(5)
+    ours, ref = copies([[w], [np.ones(5)], [ax]]), copies([[w], [np.ones(5)], [ax]])
+    pywd.asgd(*ours, step=7, alpha=alpha)
+    reference.asgd(*ref, step=7, alpha=alpha)
+    assert_all_match(ours, ref)
+    np.testing.assert_array_equal(ours[0][0], w)
+    np.testing.assert_array_equal(ours[2][0], w)
