@@ -229,8 +229,9 @@ def _check_step(params, grads, states=(), nonfinite="propagate", grad_scale=1.0,
     """For the optimisers, which check a whole step (every group, every dtype, their state)
     before its first kernel call and clip over all groups: validates params, grads (a None
     grad skips its parameter; dtypes may differ by position) and each list of `states`
-    ((name, arrays, written): state arrays like params, None where a parameter has none;
-    written, or only read, as decay_to's anchors) as one call would,
+    ((name, arrays, written, rule): state arrays like params, or shaped by `rule` (None,
+    "rows" or "cols": SHAPE_RULES), None where a parameter has none; written, or only read,
+    as decay_to's anchors) as one call would,
     then runs the gradient pass over every grad. Returns the StepResult, the grad_scale to
     pass to each group's update (with nonfinite="propagate" and no max_grad_norm), so that
     together those calls equal one functional call over the whole list, and the checked
@@ -241,8 +242,8 @@ def _check_step(params, grads, states=(), nonfinite="propagate", grad_scale=1.0,
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     b.add(params, "params", True)
     b.add(grads, "grads", False, True)
-    for name, arrays, written in states:
-        b.add(arrays, name, written, True)
+    for name, arrays, written, rule in states:
+        b.add(arrays, name, written, True, SHAPE_RULES[rule])
     b.check_overlap()
     result = grad_pass(&o, b, 1, &scale)
     return result, scale, b

@@ -7,7 +7,7 @@ when the work is big enough to matter. The C kernels cannot fail. Layout: _valid
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
 _rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
-_lars, _schedulefree, _muon, _fill),
+_lars, _schedulefree, _muon, _adafactor, _fill),
 _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
@@ -254,6 +254,28 @@ cdef extern from "pywd.h" nogil:
     void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double **params,
                              const double **updates, const int64_t *sizes)
 
+    ctypedef struct pywd_adafactor_hyper:
+        double grad_mult
+        double lr, beta_weight, eps1, eps2, rho, d
+        pywd_decay decay
+        int maximize
+        const int64_t *matrix
+        void *workspace
+
+    int64_t pywd_adafactor_workspace(int64_t n, const int64_t *sizes, const int64_t *matrix)
+    void pywd_adafactor_factored_f32(const pywd_adafactor_hyper *h, int64_t n, float **params,
+                                     const float **grads, float **row_vars, float **col_vars,
+                                     const int64_t *sizes)
+    void pywd_adafactor_factored_f64(const pywd_adafactor_hyper *h, int64_t n,
+                                     double **params, const double **grads, double **row_vars,
+                                     double **col_vars, const int64_t *sizes)
+    void pywd_adafactor_vector_f32(const pywd_adafactor_hyper *h, int64_t n, float **params,
+                                   const float **grads, float **variances,
+                                   const int64_t *sizes)
+    void pywd_adafactor_vector_f64(const pywd_adafactor_hyper *h, int64_t n, double **params,
+                                   const double **grads, double **variances,
+                                   const int64_t *sizes)
+
     enum:
         PYWD_FILL_CONSTANT
         PYWD_FILL_UNIFORM
@@ -307,6 +329,7 @@ include "_lamb.pxi"
 include "_lars.pxi"
 include "_schedulefree.pxi"
 include "_muon.pxi"
+include "_adafactor.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -316,7 +339,8 @@ include "_runtime.pxi"
 import re as _re
 import textwrap as _textwrap
 for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop, asgd, lamb, lars, adamw_schedulefree, sgd_schedulefree, muon):
+                rprop, asgd, lamb, lars, adamw_schedulefree, sgd_schedulefree, muon,
+                adafactor):
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

@@ -187,6 +187,7 @@ cdef enum:
     DT_F16 = 2
     DT_F64 = 3
     DT_OTHER = -1
+    DT_UNSET = -2      # (a batch argument's dtype before its first array)
 
 DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64")
 DT_F64_CODE = DT_F64     # for pywd.optim
@@ -242,6 +243,7 @@ cdef class _Batch:
     cdef PyObject *names[MAX_OPS]  # borrowed from the callers' string constants
     cdef bint listed[MAX_OPS]      # given as a list (errors say "params[3]", else "params")
     cdef bint written[MAX_OPS]     # the kernel writes this argument (else only reads it)
+    cdef int rules[MAX_OPS]        # its shape: SHAPE_PARAM, or an Adafactor factor's
     cdef void **ptrs
     cdef int64_t *sizes
     cdef int64_t *ids              # (a _subset's) each tensor's position in the whole step
@@ -264,9 +266,11 @@ cdef class _Batch:
     cdef str where(self, int k, Py_ssize_t i):
         return label(<str>self.names[k], i, self.listed[k])
 
-    cdef int add(self, object obj, str name, bint written, bint optional=False) except -1:
+    cdef int add(self, object obj, str name, bint written, bint optional=False,
+                 int rule=SHAPE_PARAM) except -1:
         """Checks argument `name` (one array or a list/tuple) against the arguments before it.
-        With `optional`, a None in the list stands for no array (its pointer is NULL)."""
+        With `optional`, a None in the list stands for no array (its pointer is NULL). `rule`:
+        its arrays are shaped as the params (SHAPE_PARAM), or as their Adafactor factors."""
         cdef int k = self.nops
         cdef Py_ssize_t i
         cdef tuple seq
@@ -287,6 +291,8 @@ cdef class _Batch:
         self.keep.append(seq)
         self.seqs[k], self.names[k] = <PyObject *>seq, <PyObject *>name
         self.written[k] = written
+        self.rules[k] = rule
+        self.codes[k] = DT_UNSET
         if k == 0:
             self.allocate(len(seq))
         elif len(seq) != self.n:
@@ -327,7 +333,8 @@ cdef class _Batch:
                 for j in range(n):
                     i = index[j]
                     if self.ptrs[k * self.n + i] == NULL:
-                        raise ValueError(f"pywd internal error: {self.where(k, i)} is absent")
+                        raise ValueError(f"{self.where(k, i)} is absent: no array for its "
+                                         f"parameter")
                     s.ptrs[q * n + j] = self.ptrs[k * self.n + i]
                     item = <object>PyTuple_GET_ITEM(seq, i)
                     Py_INCREF(item)
@@ -335,6 +342,7 @@ cdef class _Batch:
                 s.keep.append(picked)
                 s.seqs[q], s.names[q] = <PyObject *>picked, self.names[k]
                 s.listed[q], s.written[q] = True, self.written[k]
+                s.rules[q] = self.rules[k]
                 s.nops = q + 1
             s.ids = <int64_t *>PyMem_Malloc((n if n else 1) * sizeof(int64_t))
             if s.ids == NULL:
@@ -392,11 +400,15 @@ cdef class _Batch:
             PyMem_Free(index)
 
     cdef long signature(self, Py_ssize_t i, tuple ops) except -1:
-        """The DT_ codes of position i's arrays in the arguments `ops`, 3 bits each."""
+        """The DT_ codes of position i's arrays in the arguments `ops`, 3 bits each (ABSENT
+        for no array: a state that a parameter's shape does not need)."""
         cdef long sig = 0
         cdef int q
+        cdef int k
         for q in range(len(ops)):
-            sig |= (<long>(dtype_code(<cnp.ndarray>self.array(<int>ops[q], i)) & 7)) << (3 * q)
+            k = <int>ops[q]
+            sig |= (<long>(dtype_code(<cnp.ndarray>self.array(k, i)) & 7
+                           if self.ptrs[k * self.n + i] != NULL else ABSENT)) << (3 * q)
         return sig
 
     cdef tuple codes_of(self, long sig, tuple ops):
@@ -436,7 +448,9 @@ cdef class _Batch:
                              f"writes it in place")
         if k > 0:
             ref = <cnp.ndarray>self.array(0, i)
-            if not is_like(a, ref):
+            if self.rules[k] != SHAPE_PARAM:
+                check_factor(a, ref, self.rules[k], self.where(k, i), self.where(0, i))
+            elif not is_like(a, ref):
                 raise_unlike(a, ref, self.where(k, i), self.where(0, i))
         else:
             self.sizes[i] = cnp.PyArray_SIZE(a)
@@ -478,7 +492,7 @@ cdef class _Batch:
                 raise TypeError(f"{self.where(k, i)}: expected {DTYPE_NAMES[ref]} like "
                                 f"{self.where(0, 0)}, got {a.dtype}"
                                 + convert_hint(self.written[k], DTYPE_NAMES[ref]))
-        if i == 0:
+        if self.codes[k] == DT_UNSET:      # its first array (an optional one may be None)
             self.codes[k] = code
             self.lowp = self.lowp or code == DT_BF16 or code == DT_F16
         elif code != self.codes[k]:
@@ -505,8 +519,12 @@ cdef class _Batch:
             if nbytes == NULL:
                 raise MemoryError()
         try:
-            for k in range(self.nops):   # bytes per slot: dtypes may differ by argument
-                for i in range(self.n):
+            for k in range(self.nops):   # bytes per slot: dtypes (and, for a factor of
+                for i in range(self.n):  # Adafactor's, sizes) may differ by argument
+                    if self.ptrs[k * self.n + i] != NULL and self.rules[k] != SHAPE_PARAM:
+                        nbytes[k * self.n + i] = cnp.PyArray_NBYTES(
+                            <cnp.ndarray>self.array(k, i))
+                        continue
                     nbytes[k * self.n + i] = self.sizes[i] * (
                         cnp.PyArray_ITEMSIZE(<cnp.ndarray>self.array(k, i))
                         if self.mixed and self.ptrs[k * self.n + i] != NULL
@@ -644,6 +662,39 @@ cdef bint is_like(cnp.ndarray a, cnp.ndarray ref):
             return False
     return ((cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_IS_C_CONTIGUOUS(ref)) or
             (cnp.PyArray_IS_F_CONTIGUOUS(a) and cnp.PyArray_IS_F_CONTIGUOUS(ref)))
+
+
+cdef enum:
+    SHAPE_PARAM = 0    # an argument's arrays are shaped as their params
+    SHAPE_ROWS = 1     # Adafactor's row factor: the param's shape with its last axis 1
+    SHAPE_COLS = 2     # its column factor: with its second-to-last axis 1
+    ABSENT = 7         # (a batch signature's code for no array)
+
+SHAPE_RULES = {None: SHAPE_PARAM, "rows": SHAPE_ROWS, "cols": SHAPE_COLS}
+
+
+def _factor_shape(shape, rule):
+    """Adafactor's factor of a parameter of `shape` (2 or more dims): its shape with the last
+    axis 1 ("rows": one value per row) or the second-to-last axis 1 ("cols")."""
+    shape = list(shape)
+    shape[len(shape) - (1 if rule == "rows" else 2)] = 1
+    return tuple(shape)
+
+
+cdef int check_factor(cnp.ndarray a, cnp.ndarray ref, int rule, str where,
+                      str ref_where) except -1:
+    cdef str kind = "rows" if rule == SHAPE_ROWS else "cols"
+    if cnp.PyArray_NDIM(ref) < 2:
+        raise ValueError(f"{where}: a factor of {ref_where}, which has "
+                         f"{cnp.PyArray_NDIM(ref)} dims (factors are for 2 or more)")
+    expected = _factor_shape((<object>ref).shape, kind)
+    if (<object>a).shape != expected:
+        raise ValueError(f"{where}: shape {(<object>a).shape}, expected {expected} (the "
+                         f"shape of {ref_where} with its "
+                         f"{'last' if rule == SHAPE_ROWS else 'second-to-last'} axis 1)")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{where}: must be C-contiguous, got strides {(<object>a).strides}")
+    return 0
 
 
 cdef int raise_unlike(cnp.ndarray a, cnp.ndarray ref, str where, str ref_where) except -1:

@@ -948,3 +948,58 @@ def muon(params, grads, momentum_buffers, *, lr=1e-3, weight_decay=0.1, momentum
         step_size = muon_lr(lr, adjust_lr_fn, w.shape)
         _apply_update(w, step_size * o, lr, weight_decay, decay, max_lr, cautious_decay, a)
     return outcome
+
+
+def _sum_sq(x):
+    """sum(x**2) in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.sum(x * x))
+
+
+def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
+              beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, decay="decoupled",
+              max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
+              nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
+    """Adafactor (Shazeer & Stern 2018; torch.optim.Adafactor's order): a second moment
+    factored into row and column means over the last two axes (a full one for vectors),
+    a relative step size alpha from the weights' RMS, the update's RMS clipped to d. The
+    means and norms are summed in float64 and rounded once (as the kernel does; torch sums
+    in the params' dtype)."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    params = _as_list(params)
+    n = len(params)
+    nones = [None] * n
+    beta = float(step) ** beta2_decay
+    rho = min(lr, 1 / float(step) ** 0.5)
+    for w, g, row, col, var, a in zip(params, grads,
+                                      nones if row_vars is None else _as_list(row_vars),
+                                      nones if col_vars is None else _as_list(col_vars),
+                                      nones if variances is None else _as_list(variances),
+                                      _anchors(decay_to, n)):
+        if w.size == 0:
+            continue                             # torch divides by the size
+        real = w.dtype.type
+        eps1 = real(np.finfo(w.dtype).eps if eps[0] is None else eps[0])
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        alpha = max(eps[1], math.sqrt(_sum_sq(w)) / math.sqrt(w.size)) * rho
+        if w.ndim >= 2:
+            squares = g.astype(np.float64) ** 2
+            row[...] = lerp(row, (squares.sum(-1, keepdims=True) / w.shape[-1]).astype(real),
+                            beta)
+            col[...] = lerp(col, (squares.sum(-2, keepdims=True) / w.shape[-2]).astype(real),
+                            beta)
+            mean = (row.astype(np.float64).sum(-2, keepdims=True) / w.shape[-2]).astype(real)
+            v = row * col / np.maximum(mean, eps1)          # NaN stays NaN, as torch's clamp
+        else:
+            var[...] = lerp(var, g * g, beta)
+            v = var
+        u = 1 / np.sqrt(np.maximum(v, eps1 * eps1)) * g
+        step_size = alpha / max(1.0, math.sqrt(_sum_sq(u)) / (math.sqrt(w.size) * d))
+        _apply_update(w, real(step_size) * u, lr, weight_decay, decay, max_lr, cautious_decay,
+                      a)
+    return outcome

@@ -1,0 +1,121 @@
+/* Adafactor kernels: adafactor_impl.h stamped for float and double (portable baseline), the
+ * public entry points, which pick this stamp or adafactor_avx2.c's at run time, and the
+ * workspace layout both share. */
+#include <math.h>
+
+#include "adafactor_plan.h"
+#include "common.h"
+#include "dispatch.h"
+#include "pywd.h"
+
+#define KERNEL_BODY "adafactor_impl.h"
+#define ISA_SUFFIX baseline
+#include "isa_stamp.h"
+
+/* Takes `count` items of `size` bytes from *at (when laying out), returning where they are;
+ * adds their bytes to *total either way. */
+static void *take(char **at, int64_t *total, int64_t count, int64_t size)
+{
+    void *here = *at;
+    *total += count * size;
+    if (*at) *at += count * size;
+    return here;
+}
+
+int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix,
+                          void *workspace, pywd_af_layout *out)
+{
+    char *at = (char *)workspace;
+    int64_t total = 0, t, nblocks = 0, columns = 0, matrices = 0;
+    pywd_af_layout x;
+    for (t = 0; matrix && t < n; t++) {
+        int64_t rows = matrix[3 * t], cols = matrix[3 * t + 1], elems = rows * cols;
+        int64_t count = elems ? sizes[t] / elems : 0, splits = 1, per_block;
+        if (!elems) continue;
+        if (elems >= PYWD_AF_BLOCK) {
+            splits = (elems + PYWD_AF_BLOCK - 1) / PYWD_AF_BLOCK;
+            if (splits > PYWD_AF_SPLITS) splits = PYWD_AF_SPLITS;
+            if (splits > rows) splits = rows;
+            per_block = (rows + splits - 1) / splits;   /* rows per block */
+            splits = (rows + per_block - 1) / per_block;
+            nblocks += count * splits;
+        } else {
+            per_block = PYWD_AF_BLOCK / elems;           /* matrices per block */
+            nblocks += (count + per_block - 1) / per_block;
+        }
+        columns += count * splits * cols;
+        matrices += count;
+    }
+    x.nblocks = nblocks;
+    x.blocks = (pywd_af_block *)take(&at, &total, nblocks, sizeof(pywd_af_block));
+    x.block_sq = (double *)take(&at, &total, nblocks, sizeof(double));
+    x.columns = (double *)take(&at, &total, columns, sizeof(double));
+    x.divisors = (double *)take(&at, &total, matrices, sizeof(double));
+    x.sums = (double *)take(&at, &total, 2 * n, sizeof(double));
+    x.step = (double *)take(&at, &total, n, sizeof(double));
+    x.splits = (int64_t *)take(&at, &total, n, sizeof(int64_t));
+    x.col_base = (int64_t *)take(&at, &total, n, sizeof(int64_t));
+    x.div_base = (int64_t *)take(&at, &total, n, sizeof(int64_t));
+    if (!workspace) return total;
+    nblocks = columns = matrices = 0;
+    for (t = 0; t < n; t++) {
+        int64_t rows = matrix ? matrix[3 * t] : 0, cols = matrix ? matrix[3 * t + 1] : 0;
+        int64_t elems = rows * cols, count = elems ? sizes[t] / elems : 0, m, r, splits = 1;
+        x.sums[2 * t] = x.sums[2 * t + 1] = x.step[t] = 0.0;
+        x.col_base[t] = columns;
+        x.div_base[t] = matrices;
+        if (elems >= PYWD_AF_BLOCK) {
+            int64_t per_block;
+            splits = (elems + PYWD_AF_BLOCK - 1) / PYWD_AF_BLOCK;
+            if (splits > PYWD_AF_SPLITS) splits = PYWD_AF_SPLITS;
+            if (splits > rows) splits = rows;
+            per_block = (rows + splits - 1) / splits;
+            splits = (rows + per_block - 1) / per_block;
+            for (m = 0; m < count; m++)
+                for (r = 0; r < rows; r += per_block) {
+                    pywd_af_block *b = &x.blocks[nblocks++];
+                    b->t = t;
+                    b->m0 = m;
+                    b->m1 = m + 1;
+                    b->r0 = r;
+                    b->r1 = r + per_block < rows ? r + per_block : rows;
+                    b->part = columns + (m * splits + r / per_block) * cols;
+                }
+        } else if (elems) {
+            int64_t per_block = PYWD_AF_BLOCK / elems;
+            for (m = 0; m < count; m += per_block) {
+                pywd_af_block *b = &x.blocks[nblocks++];
+                b->t = t;
+                b->m0 = m;
+                b->m1 = m + per_block < count ? m + per_block : count;
+                b->r0 = 0;
+                b->r1 = rows;
+                b->part = columns + m * cols;
+            }
+        }
+        x.splits[t] = splits;
+        columns += count * splits * cols;
+        matrices += count;
+    }
+    *out = x;
+    return total;
+}
+
+int64_t pywd_adafactor_workspace(int64_t n, const int64_t *sizes, const int64_t *matrix)
+{
+    return pywd_af_layout_of(n, sizes, matrix, 0, 0);
+}
+
+#define FACTORED_PARAMS(real)                                                              \
+    (const pywd_adafactor_hyper *h, int64_t n, real *const *params, const real *const *grads, \
+     real *const *row_vars, real *const *col_vars, const int64_t *sizes)
+#define FACTORED_ARGS (h, n, params, grads, row_vars, col_vars, sizes)
+PYWD_DISPATCH(pywd_adafactor_factored_f32, FACTORED_PARAMS(float), FACTORED_ARGS)
+PYWD_DISPATCH(pywd_adafactor_factored_f64, FACTORED_PARAMS(double), FACTORED_ARGS)
+
+#define VECTOR_PARAMS(real)                                                                \
+    (const pywd_adafactor_hyper *h, int64_t n, real *const *params, const real *const *grads, \
+     real *const *variances, const int64_t *sizes)
+#define VECTOR_ARGS (h, n, params, grads, variances, sizes)
+PYWD_DISPATCH(pywd_adafactor_vector_f32, VECTOR_PARAMS(float), VECTOR_ARGS)
+PYWD_DISPATCH(pywd_adafactor_vector_f64, VECTOR_PARAMS(double), VECTOR_ARGS)

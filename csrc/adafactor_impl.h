@@ -1,0 +1,375 @@
+/* Adafactor body (Shazeer & Stern 2018; torch.optim.Adafactor's order), stamped per dtype and
+ * ISA by adafactor.c and adafactor_avx2.c. Per tensor, at step t (beta_weight = t**beta2_decay,
+ * rho = min(lr, 1/sqrt(t))):
+ *   g = g*grad_mult (negated if maximize);  g = g + wd*w (decay "l2")
+ *   alpha = max(eps2, ||w|| / sqrt(numel)) * rho                    (w before any decay)
+ *   factored (2 or more dims; per matrix of the last two axes):
+ *     row_var = lerp(row_var, mean(g^2 over the row), beta_weight)
+ *     col_var = lerp(col_var, mean(g^2 over the column), beta_weight)
+ *     v = row_var[r]*col_var[c] / max(mean(row_var), eps1)
+ *   unfactored:  variance = lerp(variance, g^2, beta_weight);  v = variance
+ *   u = rsqrt(max(v, eps1^2)) * g;  step = alpha / max(1, rms(u) / d)
+ *   w = w*(1 - lr*wd) (decay "decoupled", torch's; the other multiplicative modes likewise,
+ *       lr unadjusted);  w = w - step*u;  w = sign(w)*max(|w| - lr*wd, 0) (decay "l1")
+ * Factored: three passes (the sums of w^2 and the row and column sums of g^2, in blocks of
+ * whole rows fixed by the shapes (adafactor_plan.h), then the factors; the sum of u^2, in
+ * pywd_tensor_sums' blocks; the update), 24 bytes per float32 element. Unfactored: two
+ * (the sums of w^2 and u^2; the update). Every sum is in double; no result depends on the
+ * thread count. lerp as torch's (lerp.h). */
+#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
+
+#include <stddef.h>
+
+#include "adafactor_plan.h"
+#include "lowp.h" /* PYWD_TILE */
+#include "weight_decay.h"
+#include "lerp.h"
+#include "trust_ratio.h"
+
+typedef struct {
+    real grad_mult, wd, beta, eps1, eps1_sq, factor, threshold;
+    int near_end, decay; /* decay: the mode the update pass acts on (weight_decay.h) */
+    pywd_af_layout at;
+    const int64_t *matrix, *sizes;
+    real *const *params;
+    const real *const *anchors; /* decay_to, or NULL */
+    const real *const *grads;
+    real *const *row_vars, *const *col_vars, *const *variances;
+} NAME(af_ctx);
+
+/* The decay a pass that only reads w sees: "l2" (plain or anchored) or none. */
+static int NAME(af_grad_decay)(int decay)
+{
+    return (decay & ~PYWD_DECAY_ANCHORED) == PYWD_DECAY_L2 ? decay : PYWD_DECAY_NONE;
+}
+
+/* g of n elements (the gradient after grad_mult and "l2" decay) into out. */
+PYWD_INLINE void NAME(af_grads)(const NAME(af_ctx) *x, const real *PYWD_RESTRICT w,
+                                const real *PYWD_RESTRICT w0, const real *PYWD_RESTRICT g,
+                                int64_t n, real *PYWD_RESTRICT out, const int decay)
+{
+    const real grad_mult = x->grad_mult, wd = x->wd;
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;
+        out[i] = NAME(decay_grad)(g[i] * grad_mult, w[i], ai, wd, decay);
+    }
+}
+
+static void NAME(af_grads_run)(const NAME(af_ctx) *x, const real *w, const real *w0,
+                               const real *g, int64_t n, real *out)
+{
+    switch (NAME(af_grad_decay)(x->decay)) {
+    case PYWD_DECAY_L2: NAME(af_grads)(x, w, w0, g, n, out, PYWD_DECAY_L2); break;
+    case PYWD_DECAY_L2 + PYWD_DECAY_ANCHORED:
+        NAME(af_grads)(x, w, w0, g, n, out, PYWD_DECAY_L2 + PYWD_DECAY_ANCHORED);
+        break;
+    default: NAME(af_grads)(x, w, w0, g, n, out, PYWD_DECAY_NONE); break;
+    }
+}
+
+/* u = rsqrt(max(v, eps1^2)) * g for n elements, v = inner * outer[i] / divisor. */
+PYWD_INLINE void NAME(af_factored_u)(const real *PYWD_RESTRICT g,
+                                     const real *PYWD_RESTRICT outer, real inner,
+                                     real divisor, real eps1_sq, int64_t n,
+                                     real *PYWD_RESTRICT u)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real v = inner * outer[i] / divisor;
+        v = v < eps1_sq ? eps1_sq : v; /* a NaN stays NaN, as torch's clamp */
+        u[i] = (real)1 / REAL_SQRT(v) * g[i];
+    }
+}
+
+/* ---------------------------------------------------------------- factored: pass 1 */
+/* One block: its rows' sums of g^2 (finished here: the row factor is lerped), their column
+ * sums into the block's partials, and the sum of w^2 into *w_sq. */
+static void NAME(af_rows_block)(const NAME(af_ctx) *x, const pywd_af_block *b, double *w_sq)
+{
+    const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+    const int transposed = (int)x->matrix[3 * t + 2];
+    real *inner = transposed ? x->col_vars[t] : x->row_vars[t];
+    double *columns = x->at.columns + b->part, wl[PYWD_SUM_LANES] = {0};
+    real tile[PYWD_TILE];
+    int64_t m, r, s, i, k;
+    for (m = b->m0; m < b->m1; m++, columns += cols) {
+        for (i = 0; i < cols; i++) columns[i] = 0.0;
+        for (r = b->r0; r < b->r1; r++) {
+            const int64_t row = (m * rows + r) * cols;
+            const real *w = x->params[t] + row, *g = x->grads[t] + row;
+            const real *w0 = x->anchors ? x->anchors[t] + row : 0;
+            double gl[PYWD_SUM_LANES] = {0};
+            for (s = 0; s < cols; s += k) {
+                k = cols - s < PYWD_TILE ? cols - s : PYWD_TILE;
+                NAME(af_grads_run)(x, w + s, w0 ? w0 + s : 0, g + s, k, tile);
+                NAME(sumsq_lanes)(tile, k, 1, gl);
+                NAME(sumsq_lanes)(w + s, k, 1, wl);
+                for (i = 0; i < k; i++) {
+                    double v = (double)tile[i];
+                    columns[s + i] += v * v;
+                }
+            }
+            inner[m * rows + r] = NAME(lerp)(inner[m * rows + r],
+                                             (real)(pywd_sum_lanes(gl) / (double)cols),
+                                             x->beta, x->near_end);
+        }
+    }
+    *w_sq = pywd_sum_lanes(wl);
+}
+
+static void NAME(af_rows_blocks)(const void *vctx, int64_t lo, int64_t hi)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    int64_t j;
+    for (j = lo; j < hi; j++) NAME(af_rows_block)(x, &x->at.blocks[j], &x->at.block_sq[j]);
+}
+
+/* After pass 1, one thread: the column sums added in block order and lerped into the
+ * column factor, each matrix's divisor, each tensor's sum of w^2. */
+static void NAME(af_finish_factors)(NAME(af_ctx) *x, int64_t n)
+{
+    int64_t t, m, c, j, r, block = 0;
+    for (t = 0; t < n; t++) {
+        const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+        const int transposed = (int)x->matrix[3 * t + 2], splits = (int)x->at.splits[t];
+        const int64_t count = rows && cols ? x->sizes[t] / (rows * cols) : 0;
+        real *outer = transposed ? x->row_vars[t] : x->col_vars[t];
+        const real *torch_rows = transposed ? outer : x->row_vars[t]; /* torch's row_var */
+        const int64_t per_matrix = transposed ? cols : rows;
+        const double *columns = x->at.columns + x->at.col_base[t];
+        double *divisors = x->at.divisors + x->at.div_base[t], w_sq = 0.0;
+        for (m = 0; m < count; m++)
+            for (c = 0; c < cols; c++) {
+                double sum = 0.0;
+                for (j = 0; j < splits; j++) sum += columns[(m * splits + j) * cols + c];
+                outer[m * cols + c] = NAME(lerp)(outer[m * cols + c],
+                                                 (real)(sum / (double)rows), x->beta,
+                                                 x->near_end);
+            }
+        for (m = 0; m < count; m++) {
+            double sum = 0.0;
+            real mean;
+            for (r = 0; r < per_matrix; r++) sum += (double)torch_rows[m * per_matrix + r];
+            mean = (real)(sum / (double)per_matrix);
+            divisors[m] = (double)(mean < x->eps1 ? x->eps1 : mean);
+        }
+        for (; block < x->at.nblocks && x->at.blocks[block].t == t; block++)
+            w_sq += x->at.block_sq[block];
+        x->at.sums[2 * t] = w_sq;
+    }
+}
+
+/* Walks elements [begin, end) of factored tensor t row segment by row segment: each
+ * segment's u (tile by tile) goes to `visit`. */
+#define PYWD_AF_SEGMENTS(x, t, begin, end, VISIT)                                            \
+    do {                                                                                    \
+        const int64_t rows_ = (x)->matrix[3 * (t)], cols_ = (x)->matrix[3 * (t) + 1];       \
+        const int transposed_ = (int)(x)->matrix[3 * (t) + 2];                              \
+        const real *inner_ = transposed_ ? (x)->col_vars[t] : (x)->row_vars[t];             \
+        const real *outer_ = transposed_ ? (x)->row_vars[t] : (x)->col_vars[t];             \
+        const double *div_ = (x)->at.divisors + (x)->at.div_base[t];                        \
+        int64_t e_ = (begin);                                                               \
+        while (e_ < (end)) {                                                                \
+            const int64_t mat_ = e_ / (rows_ * cols_), rem_ = e_ - mat_ * rows_ * cols_;    \
+            const int64_t row_ = rem_ / cols_, col_ = rem_ - row_ * cols_;                  \
+            const int64_t seg_ = cols_ - col_ < (end) - e_ ? cols_ - col_ : (end) - e_;      \
+            const real in_ = inner_[mat_ * rows_ + row_], dv_ = (real)div_[mat_];            \
+            int64_t s_, k_;                                                                 \
+            for (s_ = 0; s_ < seg_; s_ += k_) {                                             \
+                const int64_t at = e_ + s_;                                                 \
+                const real *w = (x)->params[t] + at, *g = (x)->grads[t] + at;               \
+                const real *w0 = (x)->anchors ? (x)->anchors[t] + at : 0;                   \
+                real gt[PYWD_TILE], u[PYWD_TILE];                                           \
+                k_ = seg_ - s_ < PYWD_TILE ? seg_ - s_ : PYWD_TILE;                         \
+                NAME(af_grads_run)((x), w, w0, g, k_, gt);                                  \
+                NAME(af_factored_u)(gt, outer_ + mat_ * cols_ + col_ + s_, in_, dv_,        \
+                                    (x)->eps1_sq, k_, u);                                   \
+                VISIT;                                                                      \
+            }                                                                               \
+            e_ += seg_;                                                                     \
+        }                                                                                   \
+    } while (0)
+
+/* ---------------------------------------------------------------- factored: pass 2 */
+static void NAME(af_u_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
+                             double *sums)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    double acc[PYWD_SUM_LANES] = {0};
+    PYWD_AF_SEGMENTS(x, t, begin, begin + len, NAME(sumsq_lanes)(u, k_, 1, acc));
+    sums[0] += pywd_sum_lanes(acc);
+}
+
+/* ---------------------------------------------------------------- the update */
+PYWD_INLINE void NAME(af_apply)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
+                                const real *PYWD_RESTRICT u, int64_t n, real step,
+                                real factor, real threshold, const int decay)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0, update = step * u[i];
+        real wi = NAME(decay_before)(w[i], ai, update, factor, decay) - update;
+        w[i] = NAME(decay_after)(wi, ai, threshold, decay);
+    }
+}
+
+static void NAME(af_apply_run)(const NAME(af_ctx) *x, real *w, const real *w0, const real *u,
+                               int64_t n, real step)
+{
+#define PYWD_AF_CASE(d) \
+    case d: NAME(af_apply)(w, w0, u, n, step, x->factor, x->threshold, d); break;
+    switch (x->decay) {
+        PYWD_DECAY_MODES(PYWD_AF_CASE)
+    default: break;
+    }
+#undef PYWD_AF_CASE
+}
+
+static void NAME(af_factored_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    const real step = (real)x->at.step[t];
+    PYWD_AF_SEGMENTS(x, t, begin, end,
+                     NAME(af_apply_run)(x, x->params[t] + at, w0, u, k_, step));
+}
+
+/* ---------------------------------------------------------------- unfactored */
+/* v = lerp(variance, g^2, beta) and u of n elements (variance left as it is). */
+PYWD_INLINE void NAME(af_vector_u)(const real *PYWD_RESTRICT g,
+                                   const real *PYWD_RESTRICT variance, real beta,
+                                   real eps1_sq, int64_t n, real *PYWD_RESTRICT v,
+                                   real *PYWD_RESTRICT u, const int near_end)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        real vi = NAME(lerp)(variance[i], g[i] * g[i], beta, near_end), c;
+        v[i] = vi;
+        c = vi < eps1_sq ? eps1_sq : vi;
+        u[i] = (real)1 / REAL_SQRT(c) * g[i];
+    }
+}
+
+static void NAME(af_vector_tile)(const NAME(af_ctx) *x, int64_t t, int64_t at, int64_t k,
+                                 real *v, real *u)
+{
+    real gt[PYWD_TILE];
+    const real *w = x->params[t] + at, *w0 = x->anchors ? x->anchors[t] + at : 0;
+    NAME(af_grads_run)(x, w, w0, x->grads[t] + at, k, gt);
+    if (x->near_end)
+        NAME(af_vector_u)(gt, x->variances[t] + at, x->beta, x->eps1_sq, k, v, u, 1);
+    else
+        NAME(af_vector_u)(gt, x->variances[t] + at, x->beta, x->eps1_sq, k, v, u, 0);
+}
+
+static void NAME(af_vector_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
+                                  double *sums)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    double wl[PYWD_SUM_LANES] = {0}, ul[PYWD_SUM_LANES] = {0};
+    real v[PYWD_TILE], u[PYWD_TILE];
+    int64_t s, k;
+    for (s = begin; s < begin + len; s += k) {
+        k = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
+        NAME(af_vector_tile)(x, t, s, k, v, u);
+        NAME(sumsq_lanes)(x->params[t] + s, k, 1, wl);
+        NAME(sumsq_lanes)(u, k, 1, ul);
+    }
+    sums[0] += pywd_sum_lanes(wl);
+    sums[1] += pywd_sum_lanes(ul);
+}
+
+static void NAME(af_vector_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    const real step = (real)x->at.step[t];
+    real v[PYWD_TILE], u[PYWD_TILE];
+    int64_t s, k, i;
+    for (s = begin; s < end; s += k) {
+        k = end - s < PYWD_TILE ? end - s : PYWD_TILE;
+        NAME(af_vector_tile)(x, t, s, k, v, u);
+        for (i = 0; i < k; i++) x->variances[t][s + i] = v[i];
+        NAME(af_apply_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0, u, k,
+                           step);
+    }
+}
+
+/* ---------------------------------------------------------------- entry points */
+static void NAME(af_setup)(NAME(af_ctx) *x, const pywd_adafactor_hyper *h, int64_t n,
+                           real *const *params, const real *const *grads,
+                           const int64_t *sizes)
+{
+    pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
+    double beta = pywd_lerp_form(h->beta_weight, &x->near_end);
+    x->grad_mult = (real)(h->maximize ? -h->grad_mult : h->grad_mult);
+    x->wd = (real)d.wd;
+    x->beta = (real)beta;
+    x->eps1 = (real)h->eps1;
+    x->eps1_sq = (real)h->eps1 * (real)h->eps1;
+    x->factor = (real)d.factor;
+    x->threshold = (real)d.threshold;
+    x->decay = d.mode;
+    x->matrix = h->matrix;
+    x->sizes = sizes;
+    x->params = params;
+    x->anchors = (const real *const *)h->decay.anchors;
+    x->grads = grads;
+    x->row_vars = x->col_vars = x->variances = 0;
+    pywd_af_layout_of(n, sizes, h->matrix, h->workspace, &x->at);
+}
+
+/* Each tensor's step from its sums of w^2 and u^2 (a tensor without elements: none). */
+static void NAME(af_steps)(NAME(af_ctx) *x, const pywd_adafactor_hyper *h, int64_t n)
+{
+    int64_t t;
+    for (t = 0; t < n; t++) {
+        double root = sqrt((double)x->sizes[t]);
+        double alpha = fmax(h->eps2, sqrt(x->at.sums[2 * t]) / root) * h->rho;
+        double denom = fmax(1.0, sqrt(x->at.sums[2 * t + 1]) / (root * h->d));
+        x->at.step[t] = x->sizes[t] ? alpha / denom : 0.0;
+    }
+}
+
+void NAME(pywd_adafactor_factored)(const pywd_adafactor_hyper *h, int64_t n,
+                                   real *const *params, const real *const *grads,
+                                   real *const *row_vars, real *const *col_vars,
+                                   const int64_t *sizes);
+void NAME(pywd_adafactor_factored)(const pywd_adafactor_hyper *h, int64_t n,
+                                   real *const *params, const real *const *grads,
+                                   real *const *row_vars, real *const *col_vars,
+                                   const int64_t *sizes)
+{
+    NAME(af_ctx) x;
+    int64_t t, total = 0;
+    double *u_sq;
+    NAME(af_setup)(&x, h, n, params, grads, sizes);
+    x.row_vars = row_vars;
+    x.col_vars = col_vars;
+    for (t = 0; t < n; t++) total += sizes[t];
+    pywd_run_blocks(x.at.nblocks, total, NAME(af_rows_blocks), &x);
+    NAME(af_finish_factors)(&x, n);
+    /* pass 2's sums of u^2 land in at.step (zeroed), then move next to the w^2 sums */
+    u_sq = x.at.step;
+    pywd_tensor_sums(n, sizes, 1, NAME(af_u_block), &x, u_sq);
+    for (t = 0; t < n; t++) x.at.sums[2 * t + 1] = u_sq[t];
+    NAME(af_steps)(&x, h, n);
+    pywd_run_spans(n, sizes, NAME(af_factored_span), &x);
+}
+
+void NAME(pywd_adafactor_vector)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
+                                 const real *const *grads, real *const *variances,
+                                 const int64_t *sizes);
+void NAME(pywd_adafactor_vector)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
+                                 const real *const *grads, real *const *variances,
+                                 const int64_t *sizes)
+{
+    NAME(af_ctx) x;
+    NAME(af_setup)(&x, h, n, params, grads, sizes);
+    x.variances = variances;
+    pywd_tensor_sums(n, sizes, 2, NAME(af_vector_block), &x, x.at.sums);
+    NAME(af_steps)(&x, h, n);
+    pywd_run_spans(n, sizes, NAME(af_vector_span), &x);
+}
+
+#undef PYWD_AF_SEGMENTS
+#undef NAME
