@@ -2,21 +2,22 @@
 # with 10^4 small parameters a Python loop over them costs more than their update. They know
 # lists and dicts, not what the optimisers keep in them.
 
-def _columns(list dicts, names):
+def _columns(list dicts, names, optional=()):
     """For the optimisers' per-parameter state (a list of dicts): {name: [d[name] for d in
     dicts]} for each name, in one pass over the dicts (each is read once: with 10^4 small
     parameters, fetching them dominates); KeyError or TypeError (a None entry) if one lacks
-    a name."""
+    a name, but for the `optional` names (None where missing)."""
     cdef Py_ssize_t i, k, n = len(dicts), m = len(names)
     cdef list columns = [[None] * n for _ in range(m)]
     cdef list keys = list(names)
+    cdef list maybe = [key in optional for key in keys]
     cdef dict entry
     for i in range(n):
         if not isinstance(dicts[i], dict):
             raise TypeError("not a dict")
         entry = <dict>dicts[i]
         for k in range(m):
-            (<list>columns[k])[i] = entry[keys[k]]
+            (<list>columns[k])[i] = entry.get(keys[k]) if maybe[k] else entry[keys[k]]
     return dict(zip(keys, columns))
 
 

@@ -112,7 +112,8 @@ def _array(value, where):
 
 
 def _number(value, where):
-    """A hyper-parameter or step (a Python number, a tuple such as betas, or a 0-d tensor)."""
+    """A hyper-parameter or step (a Python number, a tuple such as betas, or a 0-d tensor);
+    None in a tuple (Adafactor's eps1) saved as NaN, as _saved_hyper does."""
     if isinstance(value, (tuple, list)):
-        return np.array([float(_array(v, where)) for v in value])
+        return np.array([np.nan if v is None else float(_array(v, where)) for v in value])
     return _array(value, where)

@@ -17,6 +17,7 @@ import sys
 from .. import lr_scheduler
 from ..weight_decay import param_groups_weight_decay
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -38,5 +39,5 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
-           "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree", "Muon",
+           "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor",
            "param_groups_weight_decay"]

@@ -151,13 +151,16 @@ def _expect_str(entries, key, expected):
 def _saved_hyper(value):
     """A hyper-parameter as state_dict saves it (an unset optional one, None, as an empty
     array: NaN would not equal itself when two state_dicts are compared)."""
+    if isinstance(value, tuple) and None in value:   # Adafactor's eps = (None, eps2)
+        return np.array([np.nan if v is None else v for v in value], np.float64)
     return np.array([], np.float64) if value is None else np.array(value)
 
 
 def _hyper_value(value, default, key, optional=None):
     """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
-    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas), by its default;
-    an optional one (OPTIONAL_HYPER: its type) is of that type or, saved empty, None."""
+    int, momentum=0, still loads a saved 0.9) or tuple of floats (betas; NaN: None, as
+    Adafactor's eps1), by its default; an optional one (OPTIONAL_HYPER: its type) is of
+    that type or, saved empty, None."""
     shape = (len(default),) if isinstance(default, tuple) else ()
     if optional is not None and value.shape == (0,) and value.dtype.kind in "fiu":
         return None
@@ -171,7 +174,7 @@ def _hyper_value(value, default, key, optional=None):
         kinds, kind_name, convert = "U", "str", str
     elif isinstance(default, tuple):
         kinds, kind_name = "fiu", f"{len(default)} numbers"
-        convert = lambda v: tuple(float(x) for x in v)   # noqa: E731
+        convert = lambda v: tuple(None if x != x else float(x) for x in v)   # noqa: E731
     else:
         kinds, kind_name, convert = "fiu", "number", float
     if value.shape != shape or value.dtype.kind not in kinds:

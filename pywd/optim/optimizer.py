@@ -81,6 +81,11 @@ class Optimizer:
     nonnegative_state: tuple[str, ...] = ()
     # the update function has no step of its own: stochastic rounding gets rounding_step's
     step_for_rounding = False
+    # state arrays not shaped like their parameter: name -> "rows" or "cols" (Adafactor's
+    # factors; see _state_shape)
+    state_shapes: dict[str, str] = {}
+    # state arrays that some parameters do not have (by their shape: _state_shape is None)
+    optional_state: tuple[str, ...] = ()
     # each element's step depends only on its own values and the group's scalars, so a slice
     # of the parameters steps as it would in the whole (what pywd.distributed shards): not
     # LAMB's and LARS's per-tensor trust ratios nor Muon's matrices
@@ -311,7 +316,7 @@ class Optimizer:
         if self.step_for_rounding:
             rounding["step"] = self.rounding_step + 1
         for group, positions, key in runs.values():
-            names = [name for name, _ in self._needed(group)]
+            names = self._run_names(group, key)
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
                            **rounding, **_anchored(group))
             if group.get("kahan_sum"):
@@ -345,7 +350,9 @@ class Optimizer:
                 if cached is not None and cached[0] == version:
                     arrays = dict(cached[1])
                 else:
-                    arrays = _kernels._columns(states, names)
+                    arrays = _kernels._columns(states, names, self.optional_state)
+                    if self.optional_state:
+                        self._check_optional(arrays, indices, params)
                     if counted and cache_key is not None:
                         self._columns_cache[cache_key] = (version, dict(arrays))
                 counters = {name: _scalar_values(states, indices, name, bounds)
@@ -367,6 +374,18 @@ class Optimizer:
                     raise
                 self._create_state(group, indices, params, created)
         raise AssertionError("unreachable")
+
+    def _check_optional(self, arrays, indices, params):
+        """A KeyError (the step then creates it) where a parameter lacks a state array that
+        its shape needs."""
+        for name in self.optional_state:
+            for i, value in zip(indices, arrays.get(name, ())):
+                if value is None and self._state_shape(name, params[i]) is not None:
+                    raise KeyError(name)
+
+    def _state_shape(self, name, param):
+        """The shape of state array `name` for `param`, or None if it has none."""
+        return param.shape
 
     def _undo(self, advanced, created):
         """Puts the counters back and drops the state made for a step that does not happen."""
@@ -403,8 +422,11 @@ class Optimizer:
                                      f"anchors are taken when the group is added")
                 if name not in state:
                     p = params[i]                          # placed for streaming (issue 12)
+                    shape = p.shape if name == COMPENSATION else self._state_shape(name, p)
+                    if shape is None:
+                        continue
                     dtype = p.dtype if name == COMPENSATION else _state_dtype(group, p)
-                    array = memory.zeros(p.shape, dtype, "F" if _fortran(p) else "C")
+                    array = memory.zeros(shape, dtype, "F" if _fortran(p) else "C")
                     if fill is COPY_OF_PARAM:
                         array[...] = p
                     elif fill:
@@ -445,7 +467,8 @@ class Optimizer:
                         column[i] = value
         names = [name for name in (*self.state_arrays, COMPENSATION, ANCHOR) if name in lists]
         self._step_ops = {name: 2 + k for k, name in enumerate(names)}
-        return [(name, lists[name], name != ANCHOR) for name in names]
+        return [(name, lists[name], name != ANCHOR, self.state_shapes.get(name))
+                for name in names]
 
     def _check_hyper(self, group, dtype):
         """_check_group in `dtype`, remembered while the group's hyper-parameters stay the
@@ -471,6 +494,12 @@ class Optimizer:
         one key per parameter, or None. `counters`: their counters by name (before this
         step); `fresh`: the parameters whose state was created for this step."""
         return None
+
+    def _run_names(self, group, key):
+        """The state arrays a kernel call over a run of `group`'s parameters (of run key
+        `key`) takes, in order: all that _needed names, unless parameters differ in the state
+        they have (Adafactor's)."""
+        return [name for name, _ in self._needed(group)]
 
     def _check_group(self, group, dtype=None):
         raise NotImplementedError
@@ -654,24 +683,29 @@ class Optimizer:
                 continue
             param = params[i]
             want = param.dtype if name in (ANCHOR, COMPENSATION) else state_dtypes[i]
+            shape = param.shape if name in (ANCHOR, COMPENSATION) else \
+                self._state_shape(name, param)
+            if shape is None:
+                raise ValueError(f"state_dict[{key!r}]: parameter {i} (shape {param.shape}) "
+                                 f"has no {name!r}")
             if want.name == "bfloat16" and value.dtype.kind == "V" and value.dtype.itemsize == 2 \
                     and value.dtype.fields is None:
                 value = value.view(want)    # numpy.savez stores bfloat16 as 2 raw bytes
-            if value.dtype != want or value.shape != param.shape:
+            if value.dtype != want or value.shape != shape:
                 raise ValueError(f"state_dict[{key!r}] is {value.dtype} {value.shape}, but its "
-                                 f"parameter's state is {np.dtype(want)} {param.shape}")
+                                 f"parameter's state is {np.dtype(want)} {shape}")
             if name in self.nonnegative_state and not (value >= 0).all():
                 raise ValueError(f"state_dict[{key!r}] must be >= 0 everywhere (a running "
                                  f"average of squares), and has NaN or negative values")
-            array = memory.empty(param.shape, value.dtype,   # the parameter's memory order,
+            array = memory.empty(shape, value.dtype,         # the parameter's memory order,
                                  "F" if _fortran(param) else "C")   # as kernels need
             array[...] = value
             state.setdefault(i, {})[name] = array
         if self.state_counters:
-            self._check_complete(state, new_groups)
+            self._check_complete(state, new_groups, params)
         return state
 
-    def _check_complete(self, state, new_groups):
+    def _check_complete(self, state, new_groups, params):
         """A parameter's counters and the state arrays its group needs come together: a
         counter without its moments (or moments without their counter) would make the next
         step start from a wrong bias correction."""
@@ -682,7 +716,8 @@ class Optimizer:
                     continue
                 have = set(state[i])
                 missing = [n for n in [*needed, *self.state_counters, *self.state_scalars]
-                           if n not in have]
+                           if n not in have and (n not in self.optional_state or
+                                                 self._state_shape(n, params[i]) is not None)]
                 if missing:
                     raise ValueError(f"state_dict has state for parameter {i} without "
                                      f"{missing}: its counters and {needed} come together")
