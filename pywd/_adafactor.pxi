@@ -112,6 +112,10 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
         runs = [(b, factored)]
     else:
         b = new_batch(6, False, False)   # params, grads, 3 states, decay_to
+        listed = type(params) is list or type(params) is tuple
+        for i, p in enumerate(params if listed else [params]):
+            if cnp.PyArray_Check(p):     # a 16-bit one named as such, before the dtype check
+                _adafactor_param(p, f"params[{i}]" if listed else "params")
         b.add(params, "params", True)
         for i in range(b.n):
             _adafactor_param(b.array(0, i), b.where(0, i))

@@ -15,6 +15,7 @@ ROUNDING_MODES: tuple[str, ...]
 DT_F64_CODE: int
 ANCHORS_IN_BATCH: object
 COMPENSATION_IN_BATCH: object
+STATE_IN_BATCH: object
 
 @final
 class StepResult:
@@ -239,12 +240,27 @@ class _Batch:
         keys: Sequence[int] | None = None,
     ) -> list[tuple[tuple[int, ...], Any, Sequence[int]]]: ...
 
+def adafactor(
+    params: Arrays, grads: Arrays, row_vars: Arrays | Sequence[Any] | None,
+    col_vars: Arrays | Sequence[Any] | None, variances: Arrays | Sequence[Any] | None, *,
+    step: int, lr: float = 1e-2, beta2_decay: float = -0.8,
+    eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
+    weight_decay: float = 0.0, decay: Decay = "decoupled", max_lr: float | None = None,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None,
+) -> StepResult: ...
+def _adafactor_param(p: Any, where: str) -> None: ...
+def _factor_shape(shape: tuple[int, ...], rule: str) -> tuple[int, ...]: ...
+
 def _check_step(
     params: Sequence[Any], grads: Sequence[Any],
-    states: Sequence[tuple[str, Sequence[Any]]] = (), nonfinite: str = "propagate",
+    states: Sequence[tuple[str, Sequence[Any], bool, str | None]] = (),
+    nonfinite: str = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None,
 ) -> tuple[StepResult, float, _Batch]: ...
-def _columns(dicts: list[Any], names: Sequence[str]) -> dict[str, list[Any]]: ...
+def _columns(dicts: list[Any], names: Sequence[str],
+             optional: Sequence[str] = ()) -> dict[str, list[Any]]: ...
 def _advance(dicts: list[Any], name: str, limit: int) -> tuple[list[Any], int]: ...
 def _restore(dicts: list[Any], name: str, values: list[Any]) -> None: ...
 def _count_none(seq: list[Any]) -> int: ...
