@@ -14,7 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import assert_matches, decays, make_array, saved, snapshot
+from helpers import (assert_matches, assert_matches_at_scale, decays, make_array, saved,
+                     snapshot)
 from pywd import optim, reference
 
 SHAPES = st.one_of(
@@ -71,13 +72,8 @@ def assert_close_to_twin(ours, ref):
         for a, b in zip(xs, ys):
             if a is None:
                 assert b is None
-            elif k == 0 and a.size:                    # weights: see the module docstring
-                assert a.dtype == b.dtype and a.shape == b.shape
-                np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
-                eps = np.finfo(a.dtype).eps
-                scale = np.nanmax(np.abs(b)) if np.isfinite(b).any() else 0.0
-                tol = (4 * eps if a.dtype == np.float32 else 1e-12)
-                np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale)
+            elif k == 0:                               # weights: see the module docstring
+                assert_matches_at_scale(a, b)
             else:
                 assert_matches(a, b)
 
@@ -322,3 +318,60 @@ def test_the_class_equals_torch_step_for_step(dtype):
     assert loaded.state[1]["step"] == 20
     np.testing.assert_allclose(loaded.state[1]["col_var"], opt.state[1]["col_var"],
                                rtol=1e-5)
+
+
+# ---------------------------------------------------------------- the bad-input battery
+# test_battery.py's bad arrays and values, for Adafactor's arguments (its state is not
+# shaped like its params, so it has its own lists): three (4, 5) matrices per list
+from test_battery import BAD_ARRAYS, BAD_BOOLS, BAD_REALS, WRITTEN_ONLY  # noqa: E402
+
+ARGS = [("params", True), ("grads", False), ("row_vars", True), ("col_vars", True)]
+
+
+def battery_lists():
+    rng = np.random.default_rng(0)
+    params, grads = ([np.array(np.abs(rng.standard_normal((4, 5))), np.float32)
+                      for _ in range(3)] for _ in range(2))
+    return [params, grads, [np.zeros((4, 1), np.float32) for _ in range(3)],
+            [np.zeros((1, 5), np.float32) for _ in range(3)]]
+
+
+def battery_cases():
+    for k, (arg, written) in enumerate(ARGS):
+        for name, make, error, message in BAD_ARRAYS + (WRITTEN_ONLY if written else []):
+            if k == 0 and name in ("wrong-shape", "zero-d", "empty", "transposed-order"):
+                continue                  # params set the shapes
+            if k >= 2 and name in ("strided", "transposed-order"):
+                continue                  # a (4, 1) or (1, 5) array is C- and F-contiguous
+            if k == 0 and name == "float16":
+                message = "16-bit storage is not supported"
+            yield pytest.param(k, arg, make, error, message, id=f"{arg}-{name}")
+
+
+@pytest.mark.parametrize("k, arg, make, error, message", list(battery_cases()))
+def test_every_bad_array_is_refused_naming_it(k, arg, make, error, message):
+    arrays = battery_lists()
+    arrays[k][-1] = make(arrays[k][-1])
+    before = [snapshot(lst) for lst in arrays]
+    with pytest.raises(error, match=rf"^{arg}\[2\]: .*{message}"):
+        pywd.adafactor(*arrays, None, step=2)
+    assert [snapshot(lst) for lst in arrays] == before
+
+
+def hyper_battery():
+    for hyper in ("lr", "weight_decay", "grad_scale", "d", "beta2_decay"):
+        for value, error in BAD_REALS:
+            if hyper == "beta2_decay" and isinstance(value, float) and value == -1.0:
+                value, error = 0.5, ValueError          # <= 0 is its range
+            yield pytest.param(hyper, value, error, id=f"{hyper}-{value!r}")
+    for value, error in BAD_BOOLS:
+        yield pytest.param("maximize", value, error, id=f"maximize-{value!r}")
+
+
+@pytest.mark.parametrize("hyper, value, error", list(hyper_battery()))
+def test_every_bad_hyper_parameter_is_refused(hyper, value, error):
+    arrays = battery_lists()
+    before = [snapshot(lst) for lst in arrays]
+    with pytest.raises(error, match=rf"^{hyper} must be"):
+        pywd.adafactor(*arrays, None, step=2, **{hyper: value})
+    assert [snapshot(lst) for lst in arrays] == before

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import pywd
-from helpers import snapshot
+from helpers import same_state, snapshot
 from pywd import init, optim
 
 N = 3      # arrays per list; the bad one is the last, so errors name index 2
@@ -255,7 +255,7 @@ def test_every_bad_hyper_parameter_is_refused_and_nothing_changes(name, hyper, v
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
            optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
-           optim.AdamWScheduleFree, optim.SGDScheduleFree, optim.Muon]
+           optim.AdamWScheduleFree, optim.SGDScheduleFree, optim.Muon, optim.Adafactor]
 # (optimisers take a float64 parameter among float32 ones: one kernel call per dtype)
 # an optimiser takes a dtype per parameter: float16 among float32 params is fine there
 CLASS_ARRAY_CASES = [c for c in BAD_ARRAYS[:8] if c[0] not in (
@@ -287,7 +287,7 @@ def test_optimizer_refuses_bad_grads_before_touching_anything(cls, make, error, 
         opt.step(grads)
     assert snapshot(params) == before
     after = opt.state_dict()
-    assert all(np.array_equal(state[k], after[k]) for k in state)
+    assert same_state(state, after)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -335,8 +335,7 @@ def test_load_state_dict_refuses_bad_state_and_changes_nothing(cls, key, value):
     with pytest.raises(ValueError, match=rf"state_dict\['{key}'\]|{key}"):
         opt.load_state_dict({**before, key: value})
     after = opt.state_dict()
-    assert before.keys() == after.keys()
-    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert same_state(before, after)
 
 
 def npz_bytes(state):
@@ -360,7 +359,7 @@ def test_load_state_dict_refuses_corrupt_and_pickled_npz(cls):
                                          r"pickle"):
         opt.load_state_dict(np.load(io.BytesIO(bytes(pickled))))
     after = opt.state_dict()
-    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert same_state(before, after)
 
 
 # ------------------------------------------------------------------------- initialisers

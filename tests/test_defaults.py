@@ -20,7 +20,8 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.lars, optim.LARS, "l2"),
          (pywd.adamw_schedulefree, optim.AdamWScheduleFree, "decoupled"),
          (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2"),
-         (pywd.muon, optim.Muon, "decoupled")]
+         (pywd.muon, optim.Muon, "decoupled"),
+         (pywd.adafactor, optim.Adafactor, "decoupled")]
 
 
 def defaults(obj):
@@ -69,6 +70,8 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, w.copy(), state[1], step=1, average_weight=1.0, **kwargs)   # average is z
     elif fn is pywd.sgd_schedulefree:
         fn(w, g, w.copy(), average_weight=1.0, **kwargs)
+    elif fn is pywd.adafactor:                # a vector: a full variance, no factors
+        fn(w, g, None, None, state[2], step=1, **kwargs)
     else:
         fn(w, g, state[0], **kwargs)
     assert w.tobytes() == twin.tobytes()

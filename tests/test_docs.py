@@ -20,7 +20,8 @@ def test_docstring_names_numpy_and_torch_equivalents(name, obj):
 @pytest.mark.parametrize("fn", [pywd.sgd, pywd.adam, pywd.adamw, pywd.rmsprop, pywd.adagrad,
                                 pywd.lion, pywd.adamax, pywd.radam, pywd.adadelta,
                                 pywd.nadam, pywd.rprop, pywd.asgd, pywd.lamb, pywd.lars,
-                                pywd.adamw_schedulefree, pywd.sgd_schedulefree, pywd.muon])
+                                pywd.adamw_schedulefree, pywd.sgd_schedulefree, pywd.muon,
+                                pywd.adafactor])
 def test_update_docstrings_give_every_option(fn):
     for option in ("nonfinite", "grad_scale", "max_grad_norm", "StepResult", "Raises"):
         assert option in fn.__doc__, (fn.__name__, option)

@@ -31,6 +31,7 @@ ARRAY_ARGS = {
     "adamw_schedulefree": ["params", "grads", "zs", "exp_avg_sqs"],
     "sgd_schedulefree": ["params", "grads", "zs"],
     "muon": ["params", "grads", "momentum_buffers"],     # (refuses arrays that are not 2-D)
+    "adafactor": ["params", "grads", "row_vars", "col_vars", "variances"],
     "decay": ["params"],
 }
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
@@ -91,8 +92,17 @@ VALID = {
                  ns_steps=[0, 5], eps=[1e-7, 0.0], adjust_lr_fn=[None, "match_rms_adamw"],
                  weight_decay=[0.0, 0.1], maximize=[False, True],
                  decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
+    "adafactor": dict(step=[1, 5], lr=[0.0, 0.01], beta2_decay=[-0.8, 0.0],
+                      eps=[(None, 1e-3), (1e-30, 0.0)], d=[1.0, 2.0],
+                      weight_decay=[0.0, 0.01], maximize=[False, True],
+                      decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
 }
+# Adafactor's state is shaped by its param's: a factor per row and per column (2 or more
+# dims), a full variance (fewer), None where a param has none
+STATE_SHAPES = {"row_vars": lambda s: s[:-1] + (1,) if len(s) >= 2 else None,
+                "col_vars": lambda s: s[:-2] + (1,) + s[-1:] if len(s) >= 2 else None,
+                "variances": lambda s: s if len(s) < 2 else None}
 VALID["adamw"] = VALID["adam"]
 # (weight_decay is required by decay only, average_weight by the schedule-free updates)
 REQUIRED = {"lr", "step", "weight_decay", "average_weight"}
@@ -137,13 +147,16 @@ def arrays_of(draw, name):
     shapes = draw(st.lists(st.sampled_from([(), (0,), (3,), (2, 3), (17,)]), min_size=0,
                            max_size=3))
     rng = np.random.default_rng(draw(st.integers(0, 1000)))
-    out = {arg: [np.array(np.abs(rng.standard_normal(s)), dtype) for s in shapes]
-           for arg in ARRAY_ARGS[name]}
+    shaped = {arg: [STATE_SHAPES.get(arg, lambda s: s)(s) for s in shapes]
+              for arg in ARRAY_ARGS[name]}
+    out = {arg: [None if s is None else np.array(np.abs(rng.standard_normal(s)), dtype)
+                 for s in shaped[arg]] for arg in ARRAY_ARGS[name]}
     for arg in ARRAY_ARGS[name]:
         spoil = draw(st.integers(0, 30))    # about one argument in six is spoiled
         if spoil == 1 and shapes:
             i = draw(st.integers(0, len(shapes) - 1))
-            out[arg][i] = draw(odd_array(out[arg][i]))
+            if out[arg][i] is not None:
+                out[arg][i] = draw(odd_array(out[arg][i]))
         elif spoil == 2 and shapes:                      # an array of another argument
             other = out[draw(st.sampled_from(ARRAY_ARGS[name]))]
             # (either may have been shortened, even emptied, by an earlier spoil)

@@ -241,7 +241,8 @@ def test_step_result_reads_as_the_applied_flag():
 # ------------------------------------------------------------------- optimiser classes
 CLASSES = [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.AdamW, dict(lr=0.01)),
            (optim.Adam, dict(lr=0.01, amsgrad=True)), (optim.RMSprop, dict(lr=0.01)),
-           (optim.Adagrad, dict(lr=0.1)), (optim.Lion, dict(lr=0.01))]
+           (optim.Adagrad, dict(lr=0.1)), (optim.Lion, dict(lr=0.01)),
+           (optim.Adafactor, dict(lr=0.01))]
 
 
 @pytest.mark.parametrize("cls, hyper", CLASSES)

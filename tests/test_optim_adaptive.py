@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import pywd
 from helpers import (DECAY_DEFAULTS, STORAGE_DEFAULTS, grads_for, model, run_steps, saved,
                      snapshot, torch_scalars_in)
-from pywd.optim import (SGD, SGDW, Adadelta, Adagrad, Adam, Adamax, AdamW, AdamWScheduleFree,
+from pywd.optim import (SGD, SGDW, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW,
+                        AdamWScheduleFree,
                         Lion, NAdam, RAdam, ASGD, LARS, Lamb, RMSprop, Rprop, SGDScheduleFree)
 
 
@@ -88,6 +89,7 @@ ALL_OPTIMIZERS = OPTIMIZERS + [
     (AdamWScheduleFree, dict(lr=0.01, warmup_steps=4, r=0.5, weight_decay=0.01)),
     (SGDScheduleFree, dict(lr=0.1, warmup_steps=2, weight_lr_power=1.0, decay="l1",
                            weight_decay=1e-3)),
+    (Adafactor, dict(lr=0.02, beta2_decay=-0.5, eps=(None, 1e-2), d=2.0, weight_decay=0.1)),
 ]
 
 

@@ -13,7 +13,7 @@ from pywd import optim
 CLASSES = [optim.SGD, optim.SGDW, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad,
            optim.Lion, optim.Adamax, optim.RAdam,
            optim.Adadelta, optim.NAdam, optim.Rprop, optim.ASGD, optim.Lamb, optim.LARS,
-           optim.AdamWScheduleFree, optim.SGDScheduleFree]
+           optim.AdamWScheduleFree, optim.SGDScheduleFree, optim.Adafactor]
 
 
 @pytest.mark.parametrize("cls", CLASSES)
