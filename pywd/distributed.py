@@ -64,7 +64,7 @@ def _check_shardable(optimizer_cls: Any) -> None:
     if not optimizer_cls.per_element:
         raise ValueError(f"ShardedOptimizer cannot shard {name}: each rank steps a slice of "
                          f"the parameters laid end to end, and {name}'s step needs whole "
-                         f"tensors (per-tensor trust ratios, or matrices)")
+                         f"tensors (per-tensor trust ratios or norms, or matrices)")
 
 
 def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:

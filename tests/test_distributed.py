@@ -141,10 +141,10 @@ def test_one_rank_judges_float32_overflow_after_scaling():
     assert opt.step([g], grad_scale=1e-7, nonfinite="skip") and (W < 0).all()
 
 
-@pytest.mark.parametrize("cls", [optim.Lamb, optim.LARS, optim.Muon])
+@pytest.mark.parametrize("cls", [optim.Lamb, optim.LARS, optim.Muon, optim.Adafactor])
 def test_optimizers_whose_step_needs_whole_tensors_are_refused(cls):
     """ZeRO-1 steps a slice of the flat parameters: LAMB/LARS would take trust ratios of the
-    slice, Muon would see no matrix. Refused before any MPI call (mpi4py need not be
+    slice, Muon would see no matrix, Adafactor no rows and columns. Refused before any MPI call (mpi4py need not be
     installed)."""
     from pywd import distributed
     with pytest.raises(ValueError, match=rf"ShardedOptimizer cannot shard {cls.__name__}"):

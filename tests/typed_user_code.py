@@ -41,6 +41,10 @@ def functional_steps() -> list[float]:
     matrix = [np.ones((4, 3)), np.ones((3, 5))]
     pywd.muon(matrix, [np.ones((4, 3)), np.ones((3, 5))], [np.zeros((4, 3)), np.zeros((3, 5))],
               lr=0.02, adjust_lr_fn="match_rms_adamw", ns_coefficients=(3.4445, -4.775, 2.0315))
+    pywd.adafactor(matrix, [np.ones((4, 3)), np.ones((3, 5))],
+                   [np.zeros((4, 1)), np.zeros((3, 1))], [np.zeros((1, 3)), np.zeros((1, 5))],
+                   None, step=1, eps=(None, 1e-3), d=1.0)
+    pywd.adafactor(w, g, None, None, m, step=2, beta2_decay=-0.8)
     pywd.decay(w, lr=0.1, weight_decay=1e-4, decay="independent")
     half = np.ones(10, np.float16)                   # 16-bit storage: rounded once per value
     pywd.sgd(half, g, lr=0.1, step=1, rounding="stochastic", rng=pywd.Generator(3))
@@ -72,6 +76,7 @@ def optimisers() -> int:
         optim.LARS(params, lr=0.1, momentum=0.9, weight_decay=1e-4, trust_clip=True),
         optim.AdamWScheduleFree(params, warmup_steps=100, weight_decay=0.01),
         optim.SGDScheduleFree(params, lr=0.5, momentum=0.95),
+        optim.Adafactor(params, lr=0.01, eps=(None, 1e-3), weight_decay=0.01),
     ]
     for opt in opts:
         opt.step(grads, nonfinite="skip", max_grad_norm=10.0)
