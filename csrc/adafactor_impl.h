@@ -83,6 +83,44 @@ PYWD_INLINE void NAME(af_factored_u)(const real *PYWD_RESTRICT g,
 }
 
 /* ---------------------------------------------------------------- factored: pass 1 */
+/* A block of a tensor whose rows are narrower than PYWD_AF_WIDE, walked as one flat range
+ * (its rows are consecutive in memory): each element's g^2 added to its row's sum (in
+ * order) and to its column's partial. */
+static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
+                                  double *w_sq)
+{
+    const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+    const int64_t begin = (b->m0 * rows + b->r0) * cols;
+    const int64_t end = ((b->m1 - 1) * rows + b->r1) * cols;
+    real *inner = x->matrix[3 * t + 2] ? x->col_vars[t] : x->row_vars[t];
+    double *columns = x->at.columns + b->part, wl[PYWD_SUM_LANES] = {0}, row_sum = 0.0;
+    real tile[PYWD_TILE];
+    int64_t s, k, i, row = b->m0 * rows + b->r0, in_matrix = b->r0, col = 0;
+    for (i = 0; i < (b->m1 - b->m0) * cols; i++) columns[i] = 0.0;
+    for (s = begin; s < end; s += k) {
+        k = end - s < PYWD_TILE ? end - s : PYWD_TILE;
+        NAME(af_grads_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0,
+                           x->grads[t] + s, k, tile);
+        NAME(sumsq_lanes)(x->params[t] + s, k, 1, wl);
+        for (i = 0; i < k; i++) {
+            double v = (double)tile[i];
+            row_sum += v * v;
+            columns[col] += v * v;
+            if (++col < cols) continue;
+            inner[row] = NAME(lerp)(inner[row], (real)(row_sum / (double)cols), x->beta,
+                                    x->near_end);
+            row_sum = 0.0;
+            col = 0;
+            row++;
+            if (++in_matrix == rows) { /* the next matrix: its own column partials */
+                in_matrix = 0;
+                columns += cols;
+            }
+        }
+    }
+    *w_sq = pywd_sum_lanes(wl);
+}
+
 /* One block: its rows' sums of g^2 (finished here: the row factor is lerped), their column
  * sums into the block's partials, and the sum of w^2 into *w_sq. */
 static void NAME(af_rows_block)(const NAME(af_ctx) *x, const pywd_af_block *b, double *w_sq)
@@ -118,78 +156,102 @@ static void NAME(af_rows_block)(const NAME(af_ctx) *x, const pywd_af_block *b, d
     *w_sq = pywd_sum_lanes(wl);
 }
 
+/* Matrices [m0, m1) of tensor t after their rows' blocks: the column sums added in block
+ * order and lerped into the column factor, then the matrix's divisor. */
+static void NAME(af_finish_matrices)(const NAME(af_ctx) *x, int64_t t, int64_t m0, int64_t m1)
+{
+    const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1], splits = x->at.splits[t];
+    const int transposed = (int)x->matrix[3 * t + 2];
+    real *outer = transposed ? x->row_vars[t] : x->col_vars[t];
+    const real *torch_rows = transposed ? outer : x->row_vars[t]; /* torch's row_var */
+    const int64_t per_matrix = transposed ? cols : rows;
+    const double *columns = x->at.columns + x->at.col_base[t];
+    double *divisors = x->at.divisors + x->at.div_base[t];
+    int64_t m, c, j, r;
+    for (m = m0; m < m1; m++) {
+        double sum = 0.0;
+        real mean;
+        for (c = 0; c < cols; c++) {
+            double column = 0.0;
+            for (j = 0; j < splits; j++) column += columns[(m * splits + j) * cols + c];
+            outer[m * cols + c] = NAME(lerp)(outer[m * cols + c],
+                                             (real)(column / (double)rows), x->beta,
+                                             x->near_end);
+        }
+        for (r = 0; r < per_matrix; r++) sum += (double)torch_rows[m * per_matrix + r];
+        mean = (real)(sum / (double)per_matrix);
+        divisors[m] = (double)(mean < x->eps1 ? x->eps1 : mean);
+    }
+}
+
 static void NAME(af_rows_blocks)(const void *vctx, int64_t lo, int64_t hi)
 {
     const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
     int64_t j;
-    for (j = lo; j < hi; j++) NAME(af_rows_block)(x, &x->at.blocks[j], &x->at.block_sq[j]);
+    for (j = lo; j < hi; j++) {
+        const pywd_af_block *b = &x->at.blocks[j];
+        if (x->matrix[3 * b->t + 1] < PYWD_AF_WIDE)
+            NAME(af_narrow_block)(x, b, &x->at.block_sq[j]);
+        else
+            NAME(af_rows_block)(x, b, &x->at.block_sq[j]);
+        if (x->at.splits[b->t] == 1) /* whole matrices: finished here, in parallel */
+            NAME(af_finish_matrices)(x, b->t, b->m0, b->m1);
+    }
 }
 
-/* After pass 1, one thread: the column sums added in block order and lerped into the
- * column factor, each matrix's divisor, each tensor's sum of w^2. */
+/* After pass 1, one thread: the matrices cut into several blocks (their column partials
+ * added in block order), each tensor's sum of w^2. */
 static void NAME(af_finish_factors)(NAME(af_ctx) *x, int64_t n)
 {
-    int64_t t, m, c, j, r, block = 0;
+    int64_t t, block = 0;
     for (t = 0; t < n; t++) {
         const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
-        const int transposed = (int)x->matrix[3 * t + 2], splits = (int)x->at.splits[t];
-        const int64_t count = rows && cols ? x->sizes[t] / (rows * cols) : 0;
-        real *outer = transposed ? x->row_vars[t] : x->col_vars[t];
-        const real *torch_rows = transposed ? outer : x->row_vars[t]; /* torch's row_var */
-        const int64_t per_matrix = transposed ? cols : rows;
-        const double *columns = x->at.columns + x->at.col_base[t];
-        double *divisors = x->at.divisors + x->at.div_base[t], w_sq = 0.0;
-        for (m = 0; m < count; m++)
-            for (c = 0; c < cols; c++) {
-                double sum = 0.0;
-                for (j = 0; j < splits; j++) sum += columns[(m * splits + j) * cols + c];
-                outer[m * cols + c] = NAME(lerp)(outer[m * cols + c],
-                                                 (real)(sum / (double)rows), x->beta,
-                                                 x->near_end);
-            }
-        for (m = 0; m < count; m++) {
-            double sum = 0.0;
-            real mean;
-            for (r = 0; r < per_matrix; r++) sum += (double)torch_rows[m * per_matrix + r];
-            mean = (real)(sum / (double)per_matrix);
-            divisors[m] = (double)(mean < x->eps1 ? x->eps1 : mean);
-        }
+        double w_sq = 0.0;
+        if (x->at.splits[t] > 1)
+            NAME(af_finish_matrices)(x, t, 0, x->sizes[t] / (rows * cols));
         for (; block < x->at.nblocks && x->at.blocks[block].t == t; block++)
             w_sq += x->at.block_sq[block];
         x->at.sums[2 * t] = w_sq;
     }
 }
 
-/* Walks elements [begin, end) of factored tensor t row segment by row segment: each
- * segment's u (tile by tile) goes to `visit`. */
-#define PYWD_AF_SEGMENTS(x, t, begin, end, VISIT)                                            \
-    do {                                                                                    \
-        const int64_t rows_ = (x)->matrix[3 * (t)], cols_ = (x)->matrix[3 * (t) + 1];       \
-        const int transposed_ = (int)(x)->matrix[3 * (t) + 2];                              \
-        const real *inner_ = transposed_ ? (x)->col_vars[t] : (x)->row_vars[t];             \
-        const real *outer_ = transposed_ ? (x)->row_vars[t] : (x)->col_vars[t];             \
-        const double *div_ = (x)->at.divisors + (x)->at.div_base[t];                        \
-        int64_t e_ = (begin);                                                               \
-        while (e_ < (end)) {                                                                \
-            const int64_t mat_ = e_ / (rows_ * cols_), rem_ = e_ - mat_ * rows_ * cols_;    \
-            const int64_t row_ = rem_ / cols_, col_ = rem_ - row_ * cols_;                  \
-            const int64_t seg_ = cols_ - col_ < (end) - e_ ? cols_ - col_ : (end) - e_;      \
-            const real in_ = inner_[mat_ * rows_ + row_], dv_ = (real)div_[mat_];            \
-            int64_t s_, k_;                                                                 \
-            for (s_ = 0; s_ < seg_; s_ += k_) {                                             \
-                const int64_t at = e_ + s_;                                                 \
-                const real *w = (x)->params[t] + at, *g = (x)->grads[t] + at;               \
-                const real *w0 = (x)->anchors ? (x)->anchors[t] + at : 0;                   \
-                real gt[PYWD_TILE], u[PYWD_TILE];                                           \
-                k_ = seg_ - s_ < PYWD_TILE ? seg_ - s_ : PYWD_TILE;                         \
-                NAME(af_grads_run)((x), w, w0, g, k_, gt);                                  \
-                NAME(af_factored_u)(gt, outer_ + mat_ * cols_ + col_ + s_, in_, dv_,        \
-                                    (x)->eps1_sq, k_, u);                                   \
-                VISIT;                                                                      \
-            }                                                                               \
-            e_ += seg_;                                                                     \
-        }                                                                                   \
-    } while (0)
+/* g (after grad_mult and "l2" decay) and u of elements [s, s + k) of factored tensor t
+ * (k <= PYWD_TILE), in gt and u. Rows of at least PYWD_AF_WIDE columns go segment by
+ * segment (vectorised); narrower ones element by element, their row, column and matrix
+ * counted along (a 1x1 or 3x3 conv kernel is a batch of tiny matrices). */
+static void NAME(af_u_tile)(const NAME(af_ctx) *x, int64_t t, int64_t s, int64_t k, real *gt,
+                            real *u)
+{
+    const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1], elems = rows * cols;
+    const int transposed = (int)x->matrix[3 * t + 2];
+    const real *inner = transposed ? x->col_vars[t] : x->row_vars[t];
+    const real *outer = transposed ? x->row_vars[t] : x->col_vars[t];
+    const double *divisors = x->at.divisors + x->at.div_base[t];
+    int64_t mat = s / elems, row = (s - mat * elems) / cols, col = s - mat * elems - row * cols;
+    int64_t i = 0;
+    NAME(af_grads_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0,
+                       x->grads[t] + s, k, gt);
+    if (cols >= PYWD_AF_WIDE) {
+        while (i < k) {
+            const int64_t seg = cols - col < k - i ? cols - col : k - i;
+            NAME(af_factored_u)(gt + i, outer + mat * cols + col, inner[mat * rows + row],
+                                (real)divisors[mat], x->eps1_sq, seg, u + i);
+            i += seg;
+            col = 0;
+            if (++row == rows) row = 0, mat++;
+        }
+        return;
+    }
+    for (; i < k; i++) {
+        real v = inner[mat * rows + row] * outer[mat * cols + col] / (real)divisors[mat];
+        u[i] = v < x->eps1_sq ? x->eps1_sq : v;
+        if (++col == cols) {
+            col = 0;
+            if (++row == rows) row = 0, mat++;
+        }
+    }
+    for (i = 0; i < k; i++) u[i] = (real)1 / REAL_SQRT(u[i]) * gt[i];
+}
 
 /* ---------------------------------------------------------------- factored: pass 2 */
 static void NAME(af_u_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
@@ -197,7 +259,13 @@ static void NAME(af_u_block)(const void *vctx, int64_t t, int64_t begin, int64_t
 {
     const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
     double acc[PYWD_SUM_LANES] = {0};
-    PYWD_AF_SEGMENTS(x, t, begin, begin + len, NAME(sumsq_lanes)(u, k_, 1, acc));
+    real gt[PYWD_TILE], u[PYWD_TILE];
+    int64_t s, k;
+    for (s = begin; s < begin + len; s += k) {
+        k = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
+        NAME(af_u_tile)(x, t, s, k, gt, u);
+        NAME(sumsq_lanes)(u, k, 1, acc);
+    }
     sums[0] += pywd_sum_lanes(acc);
 }
 
@@ -230,8 +298,14 @@ static void NAME(af_factored_span)(const void *vctx, int64_t t, int64_t begin, i
 {
     const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
     const real step = (real)x->at.step[t];
-    PYWD_AF_SEGMENTS(x, t, begin, end,
-                     NAME(af_apply_run)(x, x->params[t] + at, w0, u, k_, step));
+    real gt[PYWD_TILE], u[PYWD_TILE];
+    int64_t s, k;
+    for (s = begin; s < end; s += k) {
+        k = end - s < PYWD_TILE ? end - s : PYWD_TILE;
+        NAME(af_u_tile)(x, t, s, k, gt, u);
+        NAME(af_apply_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0, u, k,
+                           step);
+    }
 }
 
 /* ---------------------------------------------------------------- unfactored */
@@ -371,5 +445,4 @@ void NAME(pywd_adafactor_vector)(const pywd_adafactor_hyper *h, int64_t n, real 
     pywd_run_spans(n, sizes, NAME(af_vector_span), &x);
 }
 
-#undef PYWD_AF_SEGMENTS
 #undef NAME

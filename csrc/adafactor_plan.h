@@ -12,6 +12,9 @@
 
 #define PYWD_AF_BLOCK 32768
 #define PYWD_AF_SPLITS 32
+/* rows narrower than this are walked element by element (their row and column counted),
+ * wider ones row segment by row segment */
+#define PYWD_AF_WIDE 64
 
 typedef struct {
     int64_t t, m0, m1, r0, r1; /* tensor t's matrices [m0, m1), their rows [r0, r1) */

@@ -386,6 +386,69 @@ def muon_rows(quick):
     return rows
 
 
+# Adafactor's cases: one 4096^2 matrix, the GPT-2 list (a factored second moment for each
+# matrix) and the ResNet-50 list (its conv kernels are batches of small matrices; biases and
+# norm gains get a full variance).
+ADAFACTOR_CASES = {"4096^2": [(4096, 4096)], "gpt2x2": MUON_CASES["gpt2x2"],
+                   "resnet50": None}                 # (its shapes: resnet50_shapes())
+ADAFACTOR_HYPER = dict(step=10, lr=1e-2, weight_decay=1e-4)
+
+
+def adafactor_bytes(shapes):
+    """Bytes a float32 step moves: 24 per element of a factored param (w and g read for
+    the norms and sums, g again for rms(u), w and g read and w written by the update), 32
+    of another (w, g, the variance read, then read again and w and it written)."""
+    return sum(int(np.prod(s)) * (24 if len(s) >= 2 else 32) for s in shapes)
+
+
+def adafactor_case(shapes, modules=(pywd, reference)):
+    """Zero-argument Adafactor steps on float32 params of `shapes` (ADAFACTOR_HYPER), one per
+    module, and torch.optim.Adafactor's (its default, single-tensor on CPU) on its own
+    tensors (None without torch)."""
+    calls = []
+    for module in modules:
+        rng = np.random.default_rng(0)             # the same arrays on each side
+        params = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+        grads = [rng.standard_normal(s, dtype=np.float32) for s in shapes]
+        rows = [np.zeros(s[:-1] + (1,), np.float32) if len(s) >= 2 else None for s in shapes]
+        cols = [np.zeros(s[:-2] + (1,) + s[-1:], np.float32) if len(s) >= 2 else None
+                for s in shapes]
+        variances = [np.zeros(s, np.float32) if len(s) < 2 else None for s in shapes]
+        calls.append(partial(module.adafactor, params, grads, rows, cols, variances,
+                             **ADAFACTOR_HYPER))
+    torch = _torch()
+    if torch is not None:
+        tensors = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+        for t in tensors:
+            t.grad = torch.randn(t.shape)
+        hyper = {k: v for k, v in ADAFACTOR_HYPER.items() if k != "step"}
+        calls.append(torch.optim.Adafactor(tensors, **hyper).step)
+    else:
+        calls.append(None)
+    return calls
+
+
+def adafactor_rows(quick, budget):
+    """Adafactor steps (full runs): pywd, its NumPy twin and torch's Adafactor, timed as the
+    kernel rows; rated in the bytes a step moves (adafactor_bytes)."""
+    if quick:
+        return []
+    rows = []
+    for size, shapes in ADAFACTOR_CASES.items():
+        shapes = shapes or resnet50_shapes()
+        ours, theirs, torch_step = adafactor_case(shapes)
+        t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
+        elements = sum(int(np.prod(s)) for s in shapes)
+        row = dict(kernel="adafactor", size=size, dtype="float32", arrays=len(shapes),
+                   elements=elements, reference_s=t_ref, pywd_s=t_ours,
+                   speedup=t_ref / t_ours, gb_per_s=adafactor_bytes(shapes) / t_ours / 1e9,
+                   footprint=8 * elements)            # params and grads (state: small)
+        if torch_step is not None:
+            row["torch_s"] = best_time(torch_step, budget)
+        rows.append(row)
+    return rows
+
+
 # How long a run takes, measured on the project's 2-vCPU test machines (AMD EPYC Zen 3; the
 # full run: an Intel Xeon, 2026-12-01): said before it starts, as it prints nothing until
 # the end.
@@ -410,6 +473,7 @@ def run(quick=False):
         rows += optimizer_rows(budget)
         lowp_sizes = {"16M": [(SIZES["16M"],)], "resnet50": resnet50_shapes()}
         rows += bench_lowp.rows(best_time, lowp_sizes, budget, placements, _torch())
+        rows += adafactor_rows(quick, budget)
     rows += fill_rows(quick, budget)
     rows += muon_rows(quick)
     for row in rows:
@@ -601,7 +665,9 @@ def report(result, out=sys.stdout):
         f"tensors torch allocated (median over the same placements), "
         f"torch.nn.init.orthogonal_, and torch.optim.Muon (its products in bfloat16; muon "
         f"rows: one step each, float32 products by BLAS for pywd and the NumPy loop; gpt2x2: "
-        f"the 8 matrices of two GPT-2-small blocks; rate: parameters per second). Arrays come from pywd.empty/zeros, except in the "
+        f"the 8 matrices of two GPT-2-small blocks; rate: parameters per second), "
+        f"torch.optim.Adafactor (its default step; adafactor rows rated in the bytes a step "
+        f"moves: 24 per element of a matrix, 32 of a vector; arrays from NumPy). Arrays come from pywd.empty/zeros, except in the "
         f"\"usual\" rows: params and grads made by NumPy, state by pywd.optim's class (what "
         f"a NumPy user has). pywd: the median over {placements} fresh placements of the "
         f"arrays for rows that stream from memory; spread: their slowest over their fastest. "

@@ -40,6 +40,17 @@ def test_muon_cases_take_the_same_step_on_every_side():
     assert sum(np.prod(s) for s in bench.MUON_CASES["gpt2x2"]) == 14_155_776
 
 
+def test_adafactor_cases_take_the_same_step_on_every_side():
+    shapes = [(12, 5), (2, 3, 4), (7,)]
+    ours, theirs, torch_step = bench.adafactor_case(shapes)
+    ours()
+    theirs()
+    for a, b in zip(ours.args[0], theirs.args[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
+    assert bench.adafactor_bytes(shapes) == 24 * (60 + 24) + 32 * 7
+    assert set(bench.ADAFACTOR_CASES) == {"4096^2", "gpt2x2", "resnet50"}
+
+
 def test_bytes_per_element_follow_the_speed_model():
     # DESIGN.md: SGD with decay 12, with momentum 20, Adam/AdamW 28 (float32)
     assert bench.KERNELS["sgd+decay"].bytes_per_element == 12
