@@ -39,11 +39,12 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
             per_block = (rows + splits - 1) / splits;   /* rows per block */
             splits = (rows + per_block - 1) / per_block;
             nblocks += count * splits;
+            columns += count * splits * cols;            /* per matrix and block */
         } else {
             per_block = PYWD_AF_BLOCK / elems;           /* matrices per block */
             nblocks += (count + per_block - 1) / per_block;
+            columns += (count + per_block - 1) / per_block * cols;  /* per block, reused */
         }
-        columns += count * splits * cols;
         matrices += count;
     }
     x.nblocks = nblocks;
@@ -81,6 +82,7 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
                     b->r1 = r + per_block < rows ? r + per_block : rows;
                     b->part = columns + (m * splits + r / per_block) * cols;
                 }
+            columns += count * splits * cols;
         } else if (elems) {
             int64_t per_block = PYWD_AF_BLOCK / elems;
             for (m = 0; m < count; m += per_block) {
@@ -90,11 +92,11 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
                 b->m1 = m + per_block < count ? m + per_block : count;
                 b->r0 = 0;
                 b->r1 = rows;
-                b->part = columns + m * cols;
+                b->part = columns;
+                columns += cols;
             }
         }
         x.splits[t] = splits;
-        columns += count * splits * cols;
         matrices += count;
     }
     *out = x;

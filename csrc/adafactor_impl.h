@@ -83,20 +83,45 @@ PYWD_INLINE void NAME(af_factored_u)(const real *PYWD_RESTRICT g,
 }
 
 /* ---------------------------------------------------------------- factored: pass 1 */
+/* Matrix m of tensor t once all its rows are summed: its column sums (`splits` partials of
+ * `cols` each, added in block order) lerped into the column factor, then its divisor. */
+PYWD_INLINE void NAME(af_finish_matrix)(const NAME(af_ctx) *x, int64_t t, int64_t m,
+                                   const double *partials, int64_t splits)
+{
+    const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+    const int transposed = (int)x->matrix[3 * t + 2];
+    real *outer = (transposed ? x->row_vars[t] : x->col_vars[t]) + m * cols;
+    const int64_t per_matrix = transposed ? cols : rows;
+    const real *torch_rows = x->row_vars[t] + m * per_matrix;     /* torch's row_var */
+    double sum = 0.0;
+    real mean;
+    int64_t c, j, r;
+    for (c = 0; c < cols; c++) {
+        double column = partials[c];
+        for (j = 1; j < splits; j++) column += partials[j * cols + c];
+        outer[c] = NAME(lerp)(outer[c], (real)(column / (double)rows), x->beta, x->near_end);
+    }
+    for (r = 0; r < per_matrix; r++) sum += (double)torch_rows[r];
+    mean = (real)(sum / (double)per_matrix);
+    x->at.divisors[x->at.div_base[t] + m] = (double)(mean < x->eps1 ? x->eps1 : mean);
+}
+
 /* A block of a tensor whose rows are narrower than PYWD_AF_WIDE, walked as one flat range
  * (its rows are consecutive in memory): each element's g^2 added to its row's sum (in
- * order) and to its column's partial. */
+ * order) and to its column's partial; a block of whole matrices finishes each as its last
+ * row ends (its partials: `cols` doubles, reused). */
 static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
                                   double *w_sq)
 {
     const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
     const int64_t begin = (b->m0 * rows + b->r0) * cols;
     const int64_t end = ((b->m1 - 1) * rows + b->r1) * cols;
+    const int whole = x->at.splits[t] == 1;
     real *inner = x->matrix[3 * t + 2] ? x->col_vars[t] : x->row_vars[t];
     double *columns = x->at.columns + b->part, wl[PYWD_SUM_LANES] = {0}, row_sum = 0.0;
     real tile[PYWD_TILE];
-    int64_t s, k, i, row = b->m0 * rows + b->r0, in_matrix = b->r0, col = 0;
-    for (i = 0; i < (b->m1 - b->m0) * cols; i++) columns[i] = 0.0;
+    int64_t s, k, i, m = b->m0, row = b->m0 * rows + b->r0, in_matrix = b->r0, col = 0;
+    for (i = 0; i < cols; i++) columns[i] = 0.0;
     for (s = begin; s < end; s += k) {
         k = end - s < PYWD_TILE ? end - s : PYWD_TILE;
         NAME(af_grads_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0,
@@ -112,26 +137,29 @@ static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
             row_sum = 0.0;
             col = 0;
             row++;
-            if (++in_matrix == rows) { /* the next matrix: its own column partials */
+            if (++in_matrix == rows && whole) {
+                NAME(af_finish_matrix)(x, t, m++, columns, 1);
+                for (col = 0; col < cols; col++) columns[col] = 0.0;
+                col = 0;
                 in_matrix = 0;
-                columns += cols;
             }
         }
     }
     *w_sq = pywd_sum_lanes(wl);
 }
 
-/* One block: its rows' sums of g^2 (finished here: the row factor is lerped), their column
- * sums into the block's partials, and the sum of w^2 into *w_sq. */
+/* One block of wider rows: their sums of g^2 (finished here: the row factor is lerped),
+ * their column sums into the block's partials (a block of whole matrices finishes each),
+ * and the sum of w^2 into *w_sq. */
 static void NAME(af_rows_block)(const NAME(af_ctx) *x, const pywd_af_block *b, double *w_sq)
 {
     const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
-    const int transposed = (int)x->matrix[3 * t + 2];
+    const int transposed = (int)x->matrix[3 * t + 2], whole = x->at.splits[t] == 1;
     real *inner = transposed ? x->col_vars[t] : x->row_vars[t];
     double *columns = x->at.columns + b->part, wl[PYWD_SUM_LANES] = {0};
     real tile[PYWD_TILE];
     int64_t m, r, s, i, k;
-    for (m = b->m0; m < b->m1; m++, columns += cols) {
+    for (m = b->m0; m < b->m1; m++) {
         for (i = 0; i < cols; i++) columns[i] = 0.0;
         for (r = b->r0; r < b->r1; r++) {
             const int64_t row = (m * rows + r) * cols;
@@ -152,36 +180,9 @@ static void NAME(af_rows_block)(const NAME(af_ctx) *x, const pywd_af_block *b, d
                                              (real)(pywd_sum_lanes(gl) / (double)cols),
                                              x->beta, x->near_end);
         }
+        if (whole) NAME(af_finish_matrix)(x, t, m, columns, 1);
     }
     *w_sq = pywd_sum_lanes(wl);
-}
-
-/* Matrices [m0, m1) of tensor t after their rows' blocks: the column sums added in block
- * order and lerped into the column factor, then the matrix's divisor. */
-static void NAME(af_finish_matrices)(const NAME(af_ctx) *x, int64_t t, int64_t m0, int64_t m1)
-{
-    const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1], splits = x->at.splits[t];
-    const int transposed = (int)x->matrix[3 * t + 2];
-    real *outer = transposed ? x->row_vars[t] : x->col_vars[t];
-    const real *torch_rows = transposed ? outer : x->row_vars[t]; /* torch's row_var */
-    const int64_t per_matrix = transposed ? cols : rows;
-    const double *columns = x->at.columns + x->at.col_base[t];
-    double *divisors = x->at.divisors + x->at.div_base[t];
-    int64_t m, c, j, r;
-    for (m = m0; m < m1; m++) {
-        double sum = 0.0;
-        real mean;
-        for (c = 0; c < cols; c++) {
-            double column = 0.0;
-            for (j = 0; j < splits; j++) column += columns[(m * splits + j) * cols + c];
-            outer[m * cols + c] = NAME(lerp)(outer[m * cols + c],
-                                             (real)(column / (double)rows), x->beta,
-                                             x->near_end);
-        }
-        for (r = 0; r < per_matrix; r++) sum += (double)torch_rows[m * per_matrix + r];
-        mean = (real)(sum / (double)per_matrix);
-        divisors[m] = (double)(mean < x->eps1 ? x->eps1 : mean);
-    }
 }
 
 static void NAME(af_rows_blocks)(const void *vctx, int64_t lo, int64_t hi)
@@ -194,8 +195,6 @@ static void NAME(af_rows_blocks)(const void *vctx, int64_t lo, int64_t hi)
             NAME(af_narrow_block)(x, b, &x->at.block_sq[j]);
         else
             NAME(af_rows_block)(x, b, &x->at.block_sq[j]);
-        if (x->at.splits[b->t] == 1) /* whole matrices: finished here, in parallel */
-            NAME(af_finish_matrices)(x, b->t, b->m0, b->m1);
     }
 }
 
@@ -203,12 +202,14 @@ static void NAME(af_rows_blocks)(const void *vctx, int64_t lo, int64_t hi)
  * added in block order), each tensor's sum of w^2. */
 static void NAME(af_finish_factors)(NAME(af_ctx) *x, int64_t n)
 {
-    int64_t t, block = 0;
+    int64_t t, m, block = 0;
     for (t = 0; t < n; t++) {
-        const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+        const int64_t cols = x->matrix[3 * t + 1], splits = x->at.splits[t];
         double w_sq = 0.0;
-        if (x->at.splits[t] > 1)
-            NAME(af_finish_matrices)(x, t, 0, x->sizes[t] / (rows * cols));
+        if (splits > 1) /* (then the matrices have elements) */
+            for (m = 0; m < x->sizes[t] / (x->matrix[3 * t] * cols); m++)
+                NAME(af_finish_matrix)(x, t, m, x->at.columns + x->at.col_base[t] +
+                                                    m * splits * cols, splits);
         for (; block < x->at.nblocks && x->at.blocks[block].t == t; block++)
             w_sq += x->at.block_sq[block];
         x->at.sums[2 * t] = w_sq;

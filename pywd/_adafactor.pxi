@@ -137,28 +137,30 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
     if not (<StepResult>result).applied:
         return result
     h.grad_mult = 1.0 / scale
-    for run_batch, factored in runs:
-        _adafactor_run(&h, run_batch, factored, decay_to)
+    # every run's memory first: a MemoryError then leaves every array as it was
+    runs = [(run_batch, factored, *_adafactor_memory(run_batch, factored))
+            for run_batch, factored in runs]
+    for run_batch, factored, matrix, workspace in runs:
+        if (<_Batch>run_batch).n == 0:
+            continue
+        attach_anchors(&h.decay, run_batch, decay_to)
+        h.matrix = <const int64_t *>cnp.PyArray_DATA(matrix) if factored else NULL
+        h.workspace = cnp.PyArray_DATA(workspace)
+        run(adafactor_factored_kernel if factored else adafactor_vector_kernel, &h,
+            run_batch)
     return result
 
 
-cdef int _adafactor_run(pywd_adafactor_hyper *h, _Batch b, bint factored,
-                        object decay_to) except -1:
-    """One kernel call over a batch of one kind (factored or not), with its workspace."""
-    cdef cnp.ndarray matrix, workspace
+cdef tuple _adafactor_memory(_Batch b, bint factored):
+    """A run's matrix shapes (pywd.h's 3 per tensor) and its kernel's workspace."""
+    cdef cnp.ndarray matrix = np.zeros(3 * b.n if factored else 1, dtype=np.int64)
     cdef Py_ssize_t i
-    if b.n == 0:
-        return 0
-    attach_anchors(&h.decay, b, decay_to)
-    matrix = np.zeros(3 * b.n if factored else 1, dtype=np.int64)
     if factored:
         for i in range(b.n):
             matrix[3 * i:3 * i + 3] = _memory_matrix(b.array(0, i))
-    h.matrix = <const int64_t *>cnp.PyArray_DATA(matrix) if factored else NULL
-    workspace = np.empty(pywd_adafactor_workspace(b.n, b.sizes, h.matrix) // 8 + 1)
-    h.workspace = cnp.PyArray_DATA(workspace)
-    run(adafactor_factored_kernel if factored else adafactor_vector_kernel, h, b)
-    return 0
+    nbytes = pywd_adafactor_workspace(
+        b.n, b.sizes, <const int64_t *>cnp.PyArray_DATA(matrix) if factored else NULL)
+    return matrix, np.empty(nbytes // 8 + 1)
 
 
 def _memory_matrix(param):

@@ -38,7 +38,6 @@ class Adafactor(Optimizer):
     state_shapes = {"row_var": "rows", "col_var": "cols"}
     optional_state = ("row_var", "col_var", "variance")
     nonnegative_state = ("row_var", "col_var", "variance")
-    not_in_torch = ()
     per_element = False             # its norms and factors are per tensor
 
     def __init__(self, params: Params, lr: float = 1e-2, beta2_decay: float = -0.8,

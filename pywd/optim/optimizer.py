@@ -43,7 +43,10 @@ class Optimizer:
     arrays a group's parameters need, with their initial value; the decay_to anchors are
     the base class's, for every optimiser), optionally ``_run_keys``
     (what splits a group's parameters into separate kernel calls besides their dtype) and
-    ``_update`` (one kernel call over a run of a group's parameters).
+    ``_update`` (one kernel call over a run of a group's parameters). State shaped otherwise
+    than its parameter (Adafactor's factors) is named in ``state_shapes`` (its batch shape
+    rule) and ``optional_state`` (what some parameters lack), with ``_state_shape`` (a
+    parameter's shape of it, or None) and ``_run_names`` (the state a run's call takes).
 
     A step is planned and validated whole before its first kernel call: the gradients, every
     parameter and state array of every group (one check of all of them together, overlaps
@@ -88,7 +91,7 @@ class Optimizer:
     optional_state: tuple[str, ...] = ()
     # each element's step depends only on its own values and the group's scalars, so a slice
     # of the parameters steps as it would in the whole (what pywd.distributed shards): not
-    # LAMB's and LARS's per-tensor trust ratios nor Muon's matrices
+    # LAMB's and LARS's per-tensor trust ratios, Muon's matrices nor Adafactor's factors
     per_element = True
 
     def __init__(self, params: Params, defaults: dict[str, Any],
