@@ -28,7 +28,7 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
     char *at = (char *)workspace;
     int64_t total = 0, t, nblocks = 0, columns = 0, matrices = 0;
     pywd_af_layout x;
-    for (t = 0; matrix && t < n; t++) {
+    for (t = 0; t < n; t++) {
         int64_t rows = matrix[3 * t], cols = matrix[3 * t + 1], elems = rows * cols;
         int64_t count = elems ? sizes[t] / elems : 0, splits = 1, per_block;
         if (!elems) continue;
@@ -53,6 +53,7 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
     x.columns = (double *)take(&at, &total, columns, sizeof(double));
     x.divisors = (double *)take(&at, &total, matrices, sizeof(double));
     x.sums = (double *)take(&at, &total, 2 * n, sizeof(double));
+    x.pass2 = (double *)take(&at, &total, 2 * n, sizeof(double));
     x.step = (double *)take(&at, &total, n, sizeof(double));
     x.splits = (int64_t *)take(&at, &total, n, sizeof(int64_t));
     x.col_base = (int64_t *)take(&at, &total, n, sizeof(int64_t));
@@ -60,9 +61,10 @@ int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix
     if (!workspace) return total;
     nblocks = columns = matrices = 0;
     for (t = 0; t < n; t++) {
-        int64_t rows = matrix ? matrix[3 * t] : 0, cols = matrix ? matrix[3 * t + 1] : 0;
+        int64_t rows = matrix[3 * t], cols = matrix[3 * t + 1];
         int64_t elems = rows * cols, count = elems ? sizes[t] / elems : 0, m, r, splits = 1;
         x.sums[2 * t] = x.sums[2 * t + 1] = x.step[t] = 0.0;
+        x.pass2[2 * t] = x.pass2[2 * t + 1] = 0.0;
         x.col_base[t] = columns;
         x.div_base[t] = matrices;
         if (elems >= PYWD_AF_BLOCK) {
@@ -108,16 +110,10 @@ int64_t pywd_adafactor_workspace(int64_t n, const int64_t *sizes, const int64_t 
     return pywd_af_layout_of(n, sizes, matrix, 0, 0);
 }
 
-#define FACTORED_PARAMS(real)                                                              \
+#define ADAFACTOR_PARAMS(real)                                                             \
     (const pywd_adafactor_hyper *h, int64_t n, real *const *params, const real *const *grads, \
-     real *const *row_vars, real *const *col_vars, const int64_t *sizes)
-#define FACTORED_ARGS (h, n, params, grads, row_vars, col_vars, sizes)
-PYWD_DISPATCH(pywd_adafactor_factored_f32, FACTORED_PARAMS(float), FACTORED_ARGS)
-PYWD_DISPATCH(pywd_adafactor_factored_f64, FACTORED_PARAMS(double), FACTORED_ARGS)
-
-#define VECTOR_PARAMS(real)                                                                \
-    (const pywd_adafactor_hyper *h, int64_t n, real *const *params, const real *const *grads, \
-     real *const *variances, const int64_t *sizes)
-#define VECTOR_ARGS (h, n, params, grads, variances, sizes)
-PYWD_DISPATCH(pywd_adafactor_vector_f32, VECTOR_PARAMS(float), VECTOR_ARGS)
-PYWD_DISPATCH(pywd_adafactor_vector_f64, VECTOR_PARAMS(double), VECTOR_ARGS)
+     real *const *row_vars, real *const *col_vars, real *const *variances,                   \
+     const int64_t *sizes)
+#define ADAFACTOR_ARGS (h, n, params, grads, row_vars, col_vars, variances, sizes)
+PYWD_DISPATCH(pywd_adafactor_f32, ADAFACTOR_PARAMS(float), ADAFACTOR_ARGS)
+PYWD_DISPATCH(pywd_adafactor_f64, ADAFACTOR_PARAMS(double), ADAFACTOR_ARGS)

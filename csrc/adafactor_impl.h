@@ -11,10 +11,11 @@
  *   u = rsqrt(max(v, eps1^2)) * g;  step = alpha / max(1, rms(u) / d)
  *   w = w*(1 - lr*wd) (decay "decoupled", torch's; the other multiplicative modes likewise,
  *       lr unadjusted);  w = w - step*u;  w = sign(w)*max(|w| - lr*wd, 0) (decay "l1")
- * Factored: three passes (the sums of w^2 and the row and column sums of g^2, in blocks of
- * whole rows fixed by the shapes (adafactor_plan.h), then the factors; the sum of u^2, in
- * pywd_tensor_sums' blocks; the update), 24 bytes per float32 element. Unfactored: two
- * (the sums of w^2 and u^2; the update). Every sum is in double; no result depends on the
+ * One call for the list: pass 1 over the factored tensors (the sums of w^2 and the row and
+ * column sums of g^2, in blocks of whole rows fixed by the shapes (adafactor_plan.h), then
+ * the factors); pass 2 over all (the sums of u^2, and of w^2 for the others, in
+ * pywd_tensor_sums' blocks); pass 3, the update: 24 bytes per float32 element of a factored
+ * tensor, 32 of another. Every sum is in double; no result depends on the
  * thread count. lerp as torch's (lerp.h). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
@@ -36,6 +37,9 @@ typedef struct {
     const real *const *grads;
     real *const *row_vars, *const *col_vars, *const *variances;
 } NAME(af_ctx);
+
+/* Tensor t is factored (a tensor without elements, either way, has nothing to do). */
+#define PYWD_AF_FACTORED(x, t) ((x)->matrix[3 * (t)] != 0)
 
 /* The decay a pass that only reads w sees: "l2" (plain or anchored) or none. */
 static int NAME(af_grad_decay)(int decay)
@@ -254,22 +258,6 @@ static void NAME(af_u_tile)(const NAME(af_ctx) *x, int64_t t, int64_t s, int64_t
     for (i = 0; i < k; i++) u[i] = (real)1 / REAL_SQRT(u[i]) * gt[i];
 }
 
-/* ---------------------------------------------------------------- factored: pass 2 */
-static void NAME(af_u_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
-                             double *sums)
-{
-    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
-    double acc[PYWD_SUM_LANES] = {0};
-    real gt[PYWD_TILE], u[PYWD_TILE];
-    int64_t s, k;
-    for (s = begin; s < begin + len; s += k) {
-        k = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        NAME(af_u_tile)(x, t, s, k, gt, u);
-        NAME(sumsq_lanes)(u, k, 1, acc);
-    }
-    sums[0] += pywd_sum_lanes(acc);
-}
-
 /* ---------------------------------------------------------------- the update */
 PYWD_INLINE void NAME(af_apply)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
                                 const real *PYWD_RESTRICT u, int64_t n, real step,
@@ -337,23 +325,6 @@ static void NAME(af_vector_tile)(const NAME(af_ctx) *x, int64_t t, int64_t at, i
         NAME(af_vector_u)(gt, x->variances[t] + at, x->beta, x->eps1_sq, k, v, u, 0);
 }
 
-static void NAME(af_vector_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
-                                  double *sums)
-{
-    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
-    double wl[PYWD_SUM_LANES] = {0}, ul[PYWD_SUM_LANES] = {0};
-    real v[PYWD_TILE], u[PYWD_TILE];
-    int64_t s, k;
-    for (s = begin; s < begin + len; s += k) {
-        k = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        NAME(af_vector_tile)(x, t, s, k, v, u);
-        NAME(sumsq_lanes)(x->params[t] + s, k, 1, wl);
-        NAME(sumsq_lanes)(u, k, 1, ul);
-    }
-    sums[0] += pywd_sum_lanes(wl);
-    sums[1] += pywd_sum_lanes(ul);
-}
-
 static void NAME(af_vector_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
 {
     const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
@@ -405,45 +376,64 @@ static void NAME(af_steps)(NAME(af_ctx) *x, const pywd_adafactor_hyper *h, int64
     }
 }
 
-void NAME(pywd_adafactor_factored)(const pywd_adafactor_hyper *h, int64_t n,
-                                   real *const *params, const real *const *grads,
-                                   real *const *row_vars, real *const *col_vars,
-                                   const int64_t *sizes);
-void NAME(pywd_adafactor_factored)(const pywd_adafactor_hyper *h, int64_t n,
-                                   real *const *params, const real *const *grads,
-                                   real *const *row_vars, real *const *col_vars,
-                                   const int64_t *sizes)
+/* Pass 2, the sums over pywd_tensor_sums' blocks: u^2 of a factored tensor (its w^2 is
+ * pass 1's), w^2 and u^2 of another. */
+static void NAME(af_pass2_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
+                                 double *sums)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    double wl[PYWD_SUM_LANES] = {0}, ul[PYWD_SUM_LANES] = {0};
+    real scratch[PYWD_TILE], u[PYWD_TILE];
+    int64_t s, k;
+    for (s = begin; s < begin + len; s += k) {
+        k = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
+        if (PYWD_AF_FACTORED(x, t)) {
+            NAME(af_u_tile)(x, t, s, k, scratch, u);
+        } else {
+            NAME(af_vector_tile)(x, t, s, k, scratch, u);
+            NAME(sumsq_lanes)(x->params[t] + s, k, 1, wl);
+        }
+        NAME(sumsq_lanes)(u, k, 1, ul);
+    }
+    sums[0] += pywd_sum_lanes(wl);
+    sums[1] += pywd_sum_lanes(ul);
+}
+
+static void NAME(af_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
+{
+    const NAME(af_ctx) *x = (const NAME(af_ctx) *)vctx;
+    if (PYWD_AF_FACTORED(x, t))
+        NAME(af_factored_span)(vctx, t, begin, end);
+    else
+        NAME(af_vector_span)(vctx, t, begin, end);
+}
+
+void NAME(pywd_adafactor)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
+                          const real *const *grads, real *const *row_vars,
+                          real *const *col_vars, real *const *variances,
+                          const int64_t *sizes);
+void NAME(pywd_adafactor)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
+                          const real *const *grads, real *const *row_vars,
+                          real *const *col_vars, real *const *variances,
+                          const int64_t *sizes)
 {
     NAME(af_ctx) x;
     int64_t t, total = 0;
-    double *u_sq;
     NAME(af_setup)(&x, h, n, params, grads, sizes);
     x.row_vars = row_vars;
     x.col_vars = col_vars;
-    for (t = 0; t < n; t++) total += sizes[t];
-    pywd_run_blocks(x.at.nblocks, total, NAME(af_rows_blocks), &x);
-    NAME(af_finish_factors)(&x, n);
-    /* pass 2's sums of u^2 land in at.step (zeroed), then move next to the w^2 sums */
-    u_sq = x.at.step;
-    pywd_tensor_sums(n, sizes, 1, NAME(af_u_block), &x, u_sq);
-    for (t = 0; t < n; t++) x.at.sums[2 * t + 1] = u_sq[t];
-    NAME(af_steps)(&x, h, n);
-    pywd_run_spans(n, sizes, NAME(af_factored_span), &x);
-}
-
-void NAME(pywd_adafactor_vector)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
-                                 const real *const *grads, real *const *variances,
-                                 const int64_t *sizes);
-void NAME(pywd_adafactor_vector)(const pywd_adafactor_hyper *h, int64_t n, real *const *params,
-                                 const real *const *grads, real *const *variances,
-                                 const int64_t *sizes)
-{
-    NAME(af_ctx) x;
-    NAME(af_setup)(&x, h, n, params, grads, sizes);
     x.variances = variances;
-    pywd_tensor_sums(n, sizes, 2, NAME(af_vector_block), &x, x.at.sums);
+    for (t = 0; t < n; t++) total += sizes[t];
+    pywd_run_blocks(x.at.nblocks, total, NAME(af_rows_blocks), &x);   /* factored only */
+    NAME(af_finish_factors)(&x, n);
+    pywd_tensor_sums(n, sizes, 2, NAME(af_pass2_block), &x, x.at.pass2);
+    for (t = 0; t < n; t++) {
+        if (!PYWD_AF_FACTORED(&x, t)) x.at.sums[2 * t] = x.at.pass2[2 * t];
+        x.at.sums[2 * t + 1] = x.at.pass2[2 * t + 1];
+    }
     NAME(af_steps)(&x, h, n);
-    pywd_run_spans(n, sizes, NAME(af_vector_span), &x);
+    pywd_run_spans(n, sizes, NAME(af_span), &x);
 }
 
+#undef PYWD_AF_FACTORED
 #undef NAME

@@ -28,13 +28,14 @@ typedef struct {
     double *columns;         /* per (matrix, row block): N column sums */
     double *divisors;        /* per matrix: max(mean of torch's row_var, eps1) */
     double *sums;            /* per tensor: sum of w^2, sum of u^2 */
+    double *pass2;           /* per tensor: pass 2's sums (w^2 for the unfactored, u^2) */
     double *step;            /* per tensor: alpha / max(1, rms(u) / d) */
     int64_t *splits;         /* per tensor: row blocks per matrix */
     int64_t *col_base, *div_base; /* per tensor: where its columns and divisors start */
 } pywd_af_layout;
 
-/* Lays the workspace out (workspace NULL: only counts) for a factored call (matrix: pywd.h's
- * 3 per tensor) or an unfactored one (matrix NULL: sums and step only); returns its bytes. */
+/* Lays the workspace out (workspace NULL: only counts) for a call (matrix: pywd.h's 3 per
+ * tensor); returns its bytes. */
 int64_t pywd_af_layout_of(int64_t n, const int64_t *sizes, const int64_t *matrix,
                           void *workspace, pywd_af_layout *out);
 

@@ -325,12 +325,13 @@ void pywd_muon_apply_f32(const pywd_muon_hyper *h, int64_t n, float *const *para
 void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double *const *params,
                          const double *const *updates, const int64_t *sizes);
 
-/* Adafactor (Shazeer & Stern 2018; torch.optim.Adafactor's step). A factored call takes
- * tensors of 2 or more dims, each a batch of matrices: matrix[3t], matrix[3t + 1] are tensor
- * t's rows and columns in memory order (its last two axes, or a 2-D F-ordered array's two
- * axes swapped: then matrix[3t + 2] is 1 and row_vars[t] holds one value per memory column),
- * row_vars[t]/col_vars[t] its factors (torch's shapes: one value per row, per column, per
- * matrix). An unfactored call takes the others, with a full variance like the params.
+/* Adafactor (Shazeer & Stern 2018; torch.optim.Adafactor's step), one call for a list that
+ * mixes factored tensors (2 or more dims: row_vars[t] and col_vars[t] given, variances[t]
+ * NULL) and the others (a full variance like the param; row_vars[t], col_vars[t] NULL).
+ * A factored tensor is a batch of matrices: matrix[3t], matrix[3t + 1] are its rows and
+ * columns in memory order (its last two axes, or a 2-D F-ordered array's two axes swapped:
+ * then matrix[3t + 2] is 1 and row_vars[t] holds one value per memory column), its factors
+ * torch's shapes (one value per row, per column, per matrix); the others have 0, 0, 0.
  * workspace: pywd_adafactor_workspace(...) bytes, 8-byte aligned, for the call's partial
  * sums (blocked so that no result depends on the thread count). */
 typedef struct {
@@ -338,24 +339,18 @@ typedef struct {
     double lr, beta_weight, eps1, eps2, rho, d; /* beta_weight = step**beta2_decay */
     pywd_decay decay;
     int maximize;
-    const int64_t *matrix; /* factored calls: 3 per tensor, as above */
+    const int64_t *matrix; /* 3 per tensor, as above */
     void *workspace;
 } pywd_adafactor_hyper;
 
 int64_t pywd_adafactor_workspace(int64_t n, const int64_t *sizes, const int64_t *matrix);
-void pywd_adafactor_factored_f32(const pywd_adafactor_hyper *h, int64_t n, float *const *params,
-                                 const float *const *grads, float *const *row_vars,
-                                 float *const *col_vars, const int64_t *sizes);
-void pywd_adafactor_factored_f64(const pywd_adafactor_hyper *h, int64_t n,
-                                 double *const *params, const double *const *grads,
-                                 double *const *row_vars, double *const *col_vars,
-                                 const int64_t *sizes);
-void pywd_adafactor_vector_f32(const pywd_adafactor_hyper *h, int64_t n, float *const *params,
-                               const float *const *grads, float *const *variances,
-                               const int64_t *sizes);
-void pywd_adafactor_vector_f64(const pywd_adafactor_hyper *h, int64_t n, double *const *params,
-                               const double *const *grads, double *const *variances,
-                               const int64_t *sizes);
+void pywd_adafactor_f32(const pywd_adafactor_hyper *h, int64_t n, float *const *params,
+                        const float *const *grads, float *const *row_vars,
+                        float *const *col_vars, float *const *variances, const int64_t *sizes);
+void pywd_adafactor_f64(const pywd_adafactor_hyper *h, int64_t n, double *const *params,
+                        const double *const *grads, double *const *row_vars,
+                        double *const *col_vars, double *const *variances,
+                        const int64_t *sizes);
 
 /* Fills (pywd.init): element e of a virtual tensor is a function of (seed, position, e); this
  * array holds elements [offset, offset + n). a, b, c, d: uniform low, high; normal mean, std;

@@ -1,9 +1,5 @@
-# Adafactor: functional, in place: one C call for the list's factored tensors (2 or more
-# dims), one for the others, each with its per-tensor sums inside (csrc/adafactor_impl.h).
-
-# an update function's state arguments in an optimiser's checked batch (see _Batch._subset):
-# the Adafactor class passes either its factors or its variances this way
-STATE_IN_BATCH = object()
+# Adafactor: functional, in place: one C call for the list (factored tensors and the
+# others), its per-tensor sums inside (csrc/adafactor_impl.h).
 
 
 def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
@@ -90,9 +86,9 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
     cdef pywd_adafactor_hyper h
     cdef GradOptions o
     cdef _Batch b
+    cdef cnp.ndarray matrix, workspace
     cdef int64_t t = check_step(step)
     cdef bint anchored = decay_to is not None
-    cdef double scale
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     cdef double decay_rate = as_real(beta2_decay, "beta2_decay")
     if not (isfinite(decay_rate) and decay_rate <= 0.0):
@@ -106,10 +102,8 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:           # an optimiser's checked step: one kind of param
-        factored = row_vars is STATE_IN_BATCH
-        b = checked_subset(params, 2 + (2 if factored else 1) + anchored, &o)
-        runs = [(b, factored)]
+    if type(params) is _Batch:           # an optimiser's checked step
+        b = checked_subset(params, 5 + anchored, &o)
     else:
         b = new_batch(6, False, False)   # params, grads, 3 states, decay_to
         listed = type(params) is list or type(params) is tuple
@@ -125,42 +119,20 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
         b.add(_absent_as_nones(variances, b.n), "variances", True, True)
         add_anchors(b, decay_to)
         b.check_overlap()
-        factored_at, vector_at = _adafactor_kinds(b)
-        extra = (5,) if anchored else ()
-        runs = [(b._subset(factored_at, (0, 1, 2, 3) + extra), True),
-                (b._subset(vector_at, (0, 1, 4) + extra), False)]
+        _check_kinds(b)
     h.eps1 = eps1 if eps1 is not None else (
         float(np.finfo(np.float64 if b.typenum == cnp.NPY_DOUBLE else np.float32).eps))
     finite_in_dtype(b, "lr weight_decay eps1 eps2", h.lr, h.decay.weight_decay, h.eps1,
                     h.eps2)
-    result = grad_pass(&o, b, 1, &scale)
-    if not (<StepResult>result).applied:
-        return result
-    h.grad_mult = 1.0 / scale
-    # every run's memory first: a MemoryError then leaves every array as it was
-    runs = [(run_batch, factored, *_adafactor_memory(run_batch, factored))
-            for run_batch, factored in runs]
-    for run_batch, factored, matrix, workspace in runs:
-        if (<_Batch>run_batch).n == 0:
-            continue
-        attach_anchors(&h.decay, run_batch, decay_to)
-        h.matrix = <const int64_t *>cnp.PyArray_DATA(matrix) if factored else NULL
-        h.workspace = cnp.PyArray_DATA(workspace)
-        run(adafactor_factored_kernel if factored else adafactor_vector_kernel, &h,
-            run_batch)
-    return result
-
-
-cdef tuple _adafactor_memory(_Batch b, bint factored):
-    """A run's matrix shapes (pywd.h's 3 per tensor) and its kernel's workspace."""
-    cdef cnp.ndarray matrix = np.zeros(3 * b.n if factored else 1, dtype=np.int64)
-    cdef Py_ssize_t i
-    if factored:
-        for i in range(b.n):
+    matrix = np.zeros(3 * b.n + 1, dtype=np.int64)
+    for i in range(b.n):
+        if b.array(0, i).ndim >= 2:
             matrix[3 * i:3 * i + 3] = _memory_matrix(b.array(0, i))
-    nbytes = pywd_adafactor_workspace(
-        b.n, b.sizes, <const int64_t *>cnp.PyArray_DATA(matrix) if factored else NULL)
-    return matrix, np.empty(nbytes // 8 + 1)
+    h.matrix = <const int64_t *>cnp.PyArray_DATA(matrix)
+    workspace = np.empty(pywd_adafactor_workspace(b.n, b.sizes, h.matrix) // 8 + 1)
+    h.workspace = cnp.PyArray_DATA(workspace)
+    attach_anchors(&h.decay, b, decay_to)
+    return run_update(adafactor_kernel, &h, &h.grad_mult, &o, b)
 
 
 def _memory_matrix(param):
@@ -196,10 +168,9 @@ def _absent_as_nones(arrays, n):
     return [None] * n if arrays is None else arrays
 
 
-cdef tuple _adafactor_kinds(_Batch b):
-    """The positions of the factored params (2 or more dims) and of the others, after
-    checking that each has the state its shape needs, and only that."""
-    cdef list factored_at = [], vector_at = []
+cdef int _check_kinds(_Batch b) except -1:
+    """Each param has the state its shape needs (factors for 2 or more dims, else a
+    variance), and only that."""
     cdef tuple need, spare
     cdef Py_ssize_t i
     cdef int k
@@ -219,25 +190,16 @@ cdef tuple _adafactor_kinds(_Batch b):
                                  f"{b.array(0, i).ndim} dims: it takes "
                                  f"{'row_vars and col_vars' if factored else 'a variance'}"
                                  f", and None here")
-        (factored_at if factored else vector_at).append(i)
-    return factored_at, vector_at
+    return 0
 
 
-cdef void adafactor_factored_kernel(const void *hyper, _Batch b) noexcept nogil:
+cdef void adafactor_kernel(const void *hyper, _Batch b) noexcept nogil:
     cdef const pywd_adafactor_hyper *h = <const pywd_adafactor_hyper *>hyper
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_adafactor_factored_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                                    <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_adafactor_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
+                           <float **>arg(b, 2), <float **>arg(b, 3), <float **>arg(b, 4),
+                           b.sizes)
     else:
-        pywd_adafactor_factored_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                                    <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
-
-
-cdef void adafactor_vector_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_adafactor_hyper *h = <const pywd_adafactor_hyper *>hyper
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_adafactor_vector_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                                  <float **>arg(b, 2), b.sizes)
-    else:
-        pywd_adafactor_vector_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                                  <double **>arg(b, 2), b.sizes)
+        pywd_adafactor_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
+                           <double **>arg(b, 2), <double **>arg(b, 3), <double **>arg(b, 4),
+                           b.sizes)

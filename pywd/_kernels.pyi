@@ -15,7 +15,6 @@ ROUNDING_MODES: tuple[str, ...]
 DT_F64_CODE: int
 ANCHORS_IN_BATCH: object
 COMPENSATION_IN_BATCH: object
-STATE_IN_BATCH: object
 
 @final
 class StepResult:
@@ -234,7 +233,8 @@ def asgd_schedule(lr: float, lambd: float, alpha: float, t0: float,
                   steps: float) -> tuple[float, float]: ...
 def _check_arrays(params: Any, name: str = "params", lowp: bool = False) -> None: ...
 class _Batch:
-    def _subset(self, positions: Sequence[int], ops: tuple[int, ...]) -> _Batch: ...
+    def _subset(self, positions: Sequence[int], ops: tuple[int, ...],
+                absent_ok: bool = False) -> _Batch: ...
     def _partition(
         self, positions: Sequence[int], ops: tuple[int, ...],
         keys: Sequence[int] | None = None,

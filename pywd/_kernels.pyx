@@ -263,18 +263,12 @@ cdef extern from "pywd.h" nogil:
         void *workspace
 
     int64_t pywd_adafactor_workspace(int64_t n, const int64_t *sizes, const int64_t *matrix)
-    void pywd_adafactor_factored_f32(const pywd_adafactor_hyper *h, int64_t n, float **params,
-                                     const float **grads, float **row_vars, float **col_vars,
-                                     const int64_t *sizes)
-    void pywd_adafactor_factored_f64(const pywd_adafactor_hyper *h, int64_t n,
-                                     double **params, const double **grads, double **row_vars,
-                                     double **col_vars, const int64_t *sizes)
-    void pywd_adafactor_vector_f32(const pywd_adafactor_hyper *h, int64_t n, float **params,
-                                   const float **grads, float **variances,
-                                   const int64_t *sizes)
-    void pywd_adafactor_vector_f64(const pywd_adafactor_hyper *h, int64_t n, double **params,
-                                   const double **grads, double **variances,
-                                   const int64_t *sizes)
+    void pywd_adafactor_f32(const pywd_adafactor_hyper *h, int64_t n, float **params,
+                            const float **grads, float **row_vars, float **col_vars,
+                            float **variances, const int64_t *sizes)
+    void pywd_adafactor_f64(const pywd_adafactor_hyper *h, int64_t n, double **params,
+                            const double **grads, double **row_vars, double **col_vars,
+                            double **variances, const int64_t *sizes)
 
     enum:
         PYWD_FILL_CONSTANT

@@ -311,13 +311,14 @@ cdef class _Batch:
         update that adds arrays of its own: Muon's)."""
         return [list(<tuple>self.seqs[k]) for k in range(self.nops)]
 
-    def _subset(self, positions, tuple ops):
+    def _subset(self, positions, tuple ops, bint absent_ok=False):
         """For an optimiser, after one validation of its whole step (_check_step): the arrays
         at list positions `positions` (a list or range, of one dtype) of the arguments
         `ops`, in that order, as a batch that an update function takes in place of its
         arrays and runs without checking them again. Only gathers: every array was checked,
         in this batch, with every other (issue 18: a whole step is validated before its
-        first kernel)."""
+        first kernel). With `absent_ok`, a state array a parameter does not have (by its
+        shape: Adafactor's) passes as None (a NULL pointer)."""
         cdef _Batch s = new_batch(len(ops))
         cdef Py_ssize_t j, i, n = len(positions)
         cdef Py_ssize_t *index = index_array(positions, n, self.n)
@@ -332,9 +333,8 @@ cdef class _Batch:
                 picked = PyTuple_New(n)
                 for j in range(n):
                     i = index[j]
-                    if self.ptrs[k * self.n + i] == NULL:
-                        raise ValueError(f"{self.where(k, i)} is absent: no array for its "
-                                         f"parameter")
+                    if self.ptrs[k * self.n + i] == NULL and not absent_ok:
+                        raise ValueError(f"pywd internal error: {self.where(k, i)} is absent")
                     s.ptrs[q * n + j] = self.ptrs[k * self.n + i]
                     item = <object>PyTuple_GET_ITEM(seq, i)
                     Py_INCREF(item)
@@ -353,10 +353,14 @@ cdef class _Batch:
                 s.ids[j] = index[j]
             if n:
                 for q in range(s.nops):
-                    s.codes[q] = dtype_code(<cnp.ndarray>s.array(q, 0))
-                    s.lowp = s.lowp or s.codes[q] == DT_BF16 or s.codes[q] == DT_F16
+                    s.codes[q] = DT_UNSET
                     for j in range(n):
-                        if dtype_code(<cnp.ndarray>s.array(q, j)) != s.codes[q]:
+                        if s.ptrs[q * n + j] == NULL:
+                            continue
+                        if s.codes[q] == DT_UNSET:
+                            s.codes[q] = dtype_code(<cnp.ndarray>s.array(q, j))
+                            s.lowp = s.lowp or s.codes[q] == DT_BF16 or s.codes[q] == DT_F16
+                        elif dtype_code(<cnp.ndarray>s.array(q, j)) != s.codes[q]:
                             raise ValueError("pywd internal error: a kernel run mixes dtypes")
                 s.typenum = cnp.NPY_DOUBLE if s.codes[0] == DT_F64 else cnp.NPY_FLOAT
         finally:
@@ -400,15 +404,17 @@ cdef class _Batch:
             PyMem_Free(index)
 
     cdef long signature(self, Py_ssize_t i, tuple ops) except -1:
-        """The DT_ codes of position i's arrays in the arguments `ops`, 3 bits each (ABSENT
-        for no array: a state that a parameter's shape does not need)."""
+        """The DT_ codes of position i's arrays in the arguments `ops`, 3 bits each (for no
+        array, a state that a parameter's shape does not need, its param's: so that
+        Adafactor's factored and other params share a call)."""
         cdef long sig = 0
         cdef int q
         cdef int k
         for q in range(len(ops)):
             k = <int>ops[q]
-            sig |= (<long>(dtype_code(<cnp.ndarray>self.array(k, i)) & 7
-                           if self.ptrs[k * self.n + i] != NULL else ABSENT)) << (3 * q)
+            if self.ptrs[k * self.n + i] == NULL:
+                k = 0
+            sig |= (<long>(dtype_code(<cnp.ndarray>self.array(k, i)) & 7)) << (3 * q)
         return sig
 
     cdef tuple codes_of(self, long sig, tuple ops):
@@ -668,7 +674,6 @@ cdef enum:
     SHAPE_PARAM = 0    # an argument's arrays are shaped as their params
     SHAPE_ROWS = 1     # Adafactor's row factor: the param's shape with its last axis 1
     SHAPE_COLS = 2     # its column factor: with its second-to-last axis 1
-    ABSENT = 7         # (a batch signature's code for no array)
 
 SHAPE_RULES = {None: SHAPE_PARAM, "rows": SHAPE_ROWS, "cols": SHAPE_COLS}
 

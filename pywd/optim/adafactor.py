@@ -18,8 +18,8 @@ class Adafactor(Optimizer):
     parameter a ``step`` counter (an int; torch's is a float tensor), and ``row_var`` and
     ``col_var`` (the second moment's row and column factors, shaped as the parameter with
     its last, resp. second-to-last, axis 1) for a parameter of 2 or more dims, or
-    ``variance`` (like the parameter) for the others. The kernel is :func:`pywd.adafactor`:
-    one call per run of factored parameters and one per run of the others.
+    ``variance`` (like the parameter) for the others. The kernel is :func:`pywd.adafactor`,
+    one call for the factored parameters and the others together.
 
     Params are float32 or float64 (16-bit storage is refused: no ``rounding``,
     ``state_dtype`` or ``kahan_sum``); one of 3 or more dims must be C-contiguous.
@@ -75,16 +75,9 @@ class Adafactor(Optimizer):
         return tuple((name, 0.0) for name in self.state_arrays)
 
     def _run_keys(self, indices, counters, fresh):
-        params = self._params()
-        return [(step, params[i].ndim >= 2) for i, step in zip(indices, counters["step"])]
-
-    def _run_names(self, group, key):
-        extra = [name for name, _ in self._needed(group) if name not in self.state_arrays]
-        return [*(FACTORS if key[1] else ("variance",)), *extra]
+        return counters["step"]         # steps taken so far: this one is key + 1
 
     def _update(self, group, arrays, key, options):
-        step, factored = key
-        factors = _kernels.STATE_IN_BATCH if factored else None
         options = {k: v for k, v in options.items() if k not in ("rounding", "rng")}
-        adafactor(arrays, None, factors, factors, None if factored else
-                  _kernels.STATE_IN_BATCH, step=step + 1, **options, **self._hyper(group))
+        adafactor(arrays, None, None, None, None, step=key + 1, **options,
+                  **self._hyper(group))

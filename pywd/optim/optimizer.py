@@ -45,8 +45,8 @@ class Optimizer:
     (what splits a group's parameters into separate kernel calls besides their dtype) and
     ``_update`` (one kernel call over a run of a group's parameters). State shaped otherwise
     than its parameter (Adafactor's factors) is named in ``state_shapes`` (its batch shape
-    rule) and ``optional_state`` (what some parameters lack), with ``_state_shape`` (a
-    parameter's shape of it, or None) and ``_run_names`` (the state a run's call takes).
+    rule) and ``optional_state`` (what some parameters lack: a kernel call gets None for
+    it), with ``_state_shape`` (a parameter's shape of it, or None).
 
     A step is planned and validated whole before its first kernel call: the gradients, every
     parameter and state array of every group (one check of all of them together, overlaps
@@ -319,12 +319,13 @@ class Optimizer:
         if self.step_for_rounding:
             rounding["step"] = self.rounding_step + 1
         for group, positions, key in runs.values():
-            names = self._run_names(group, key)
+            names = [name for name, _ in self._needed(group)]
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
                            **rounding, **_anchored(group))
             if group.get("kahan_sum"):
                 options["compensation"] = _kernels.COMPENSATION_IN_BATCH
-            self._update(group, batch._subset(positions, self._ops(*names)), key, options)
+            self._update(group, batch._subset(positions, self._ops(*names),
+                                              bool(self.optional_state)), key, options)
         if self.state_scalars:
             for group, _, states, _, counters in plan:
                 for name, values in self._advance_scalars(group, counters).items():
@@ -497,12 +498,6 @@ class Optimizer:
         one key per parameter, or None. `counters`: their counters by name (before this
         step); `fresh`: the parameters whose state was created for this step."""
         return None
-
-    def _run_names(self, group, key):
-        """The state arrays a kernel call over a run of `group`'s parameters (of run key
-        `key`) takes, in order: all that _needed names, unless parameters differ in the state
-        they have (Adafactor's)."""
-        return [name for name, _ in self._needed(group)]
 
     def _check_group(self, group, dtype=None):
         raise NotImplementedError
