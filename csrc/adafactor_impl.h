@@ -19,8 +19,6 @@
  * thread count. lerp as torch's (lerp.h). */
 #define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
-#include <stddef.h>
-
 #include "adafactor_plan.h"
 #include "lowp.h" /* PYWD_TILE */
 #include "weight_decay.h"
@@ -110,23 +108,19 @@ PYWD_INLINE void NAME(af_finish_matrix)(const NAME(af_ctx) *x, int64_t t, int64_
     x->at.divisors[x->at.div_base[t] + m] = (double)(mean < x->eps1 ? x->eps1 : mean);
 }
 
-/* A block of a tensor whose rows are narrower than PYWD_AF_WIDE, walked as one flat range
- * (its rows are consecutive in memory): each element's g^2 added to its row's sum (in
- * order) and to its column's partial; a block of whole matrices finishes each as its last
- * row ends (its partials: `cols` doubles, reused). */
-static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
-                                  double *w_sq)
+/* Rows [row0, row1) of tensor t (counted over its matrices; consecutive in memory), rows
+ * narrower than PYWD_AF_WIDE, walked as one flat range: each row's sum of g^2 (in order,
+ * lerped into the row factor as the row ends), each element's g^2 into its column's partial
+ * columns[(its matrix - row0's) * cols + col], each w^2 into the lanes wl. */
+static void NAME(af_narrow_rows)(const NAME(af_ctx) *x, int64_t t, int64_t row0, int64_t row1,
+                                 double *columns, double *wl)
 {
-    const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
-    const int64_t begin = (b->m0 * rows + b->r0) * cols;
-    const int64_t end = ((b->m1 - 1) * rows + b->r1) * cols;
-    const int whole = x->at.splits[t] == 1;
+    const int64_t rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1], end = row1 * cols;
     real *inner = x->matrix[3 * t + 2] ? x->col_vars[t] : x->row_vars[t];
-    double *columns = x->at.columns + b->part, wl[PYWD_SUM_LANES] = {0}, row_sum = 0.0;
+    double row_sum = 0.0;
     real tile[PYWD_TILE];
-    int64_t s, k, i, m = b->m0, row = b->m0 * rows + b->r0, in_matrix = b->r0, col = 0;
-    for (i = 0; i < cols; i++) columns[i] = 0.0;
-    for (s = begin; s < end; s += k) {
+    int64_t s, k, i, row = row0, in_matrix = row0 % rows, col = 0;
+    for (s = row0 * cols; s < end; s += k) {
         k = end - s < PYWD_TILE ? end - s : PYWD_TILE;
         NAME(af_grads_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0,
                            x->grads[t] + s, k, tile);
@@ -141,12 +135,34 @@ static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
             row_sum = 0.0;
             col = 0;
             row++;
-            if (++in_matrix == rows && whole) {
-                NAME(af_finish_matrix)(x, t, m++, columns, 1);
-                for (col = 0; col < cols; col++) columns[col] = 0.0;
-                col = 0;
+            if (++in_matrix == rows) { /* the next matrix: its own column partials */
                 in_matrix = 0;
+                columns += cols;
             }
+        }
+    }
+}
+
+/* A block of a tensor whose rows are narrower than PYWD_AF_WIDE. Whole matrices go
+ * PYWD_AF_CHUNK column sums at a time: their rows, then each matrix finished (independent
+ * of one another, so the divisions overlap). */
+static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
+                                  double *w_sq)
+{
+    const int64_t t = b->t, rows = x->matrix[3 * t], cols = x->matrix[3 * t + 1];
+    const int64_t per_chunk = PYWD_AF_CHUNK / cols;
+    double wl[PYWD_SUM_LANES] = {0}, chunk[PYWD_AF_CHUNK];
+    int64_t m, j, i;
+    if (x->at.splits[t] > 1) { /* rows of one matrix: its partials are finished later */
+        double *columns = x->at.columns + b->part;
+        for (i = 0; i < cols; i++) columns[i] = 0.0;
+        NAME(af_narrow_rows)(x, t, b->m0 * rows + b->r0, b->m0 * rows + b->r1, columns, wl);
+    } else {
+        for (m = b->m0; m < b->m1; m += per_chunk) {
+            const int64_t count = b->m1 - m < per_chunk ? b->m1 - m : per_chunk;
+            for (i = 0; i < count * cols; i++) chunk[i] = 0.0;
+            NAME(af_narrow_rows)(x, t, m * rows, (m + count) * rows, chunk, wl);
+            for (j = 0; j < count; j++) NAME(af_finish_matrix)(x, t, m + j, chunk + j * cols, 1);
         }
     }
     *w_sq = pywd_sum_lanes(wl);

@@ -15,6 +15,8 @@
 /* rows narrower than this are walked element by element (their row and column counted),
  * wider ones row segment by row segment */
 #define PYWD_AF_WIDE 64
+/* column sums a block of whole narrow matrices keeps on its stack at a time */
+#define PYWD_AF_CHUNK 2048
 
 typedef struct {
     int64_t t, m0, m1, r0, r1; /* tensor t's matrices [m0, m1), their rows [r0, r1) */
