@@ -143,6 +143,31 @@ static void NAME(af_narrow_rows)(const NAME(af_ctx) *x, int64_t t, int64_t row0,
     }
 }
 
+/* Matrices [m0, m1) of 1x1 (a 1x1 conv kernel's): the factors are per element, each row
+ * and column mean that element's g^2 (the general walk's arithmetic, element-wise). */
+static void NAME(af_unit_matrices)(const NAME(af_ctx) *x, int64_t t, int64_t m0, int64_t m1,
+                                   double *wl)
+{
+    real *row_var = x->row_vars[t], *col_var = x->col_vars[t];
+    double *divisors = x->at.divisors + x->at.div_base[t];
+    real tile[PYWD_TILE];
+    int64_t s, k, i;
+    for (s = m0; s < m1; s += k) {
+        k = m1 - s < PYWD_TILE ? m1 - s : PYWD_TILE;
+        NAME(af_grads_run)(x, x->params[t] + s, x->anchors ? x->anchors[t] + s : 0,
+                           x->grads[t] + s, k, tile);
+        NAME(sumsq_lanes)(x->params[t] + s, k, 1, wl);
+        for (i = 0; i < k; i++) {
+            const double g = (double)tile[i];
+            const real mean = (real)(g * g), r = NAME(lerp)(row_var[s + i], mean, x->beta,
+                                                             x->near_end);
+            row_var[s + i] = r;
+            col_var[s + i] = NAME(lerp)(col_var[s + i], mean, x->beta, x->near_end);
+            divisors[s + i] = (double)(r < x->eps1 ? x->eps1 : r);
+        }
+    }
+}
+
 /* A block of a tensor whose rows are narrower than PYWD_AF_WIDE. Whole matrices go
  * PYWD_AF_CHUNK column sums at a time: their rows, then each matrix finished (independent
  * of one another, so the divisions overlap). */
@@ -157,6 +182,8 @@ static void NAME(af_narrow_block)(const NAME(af_ctx) *x, const pywd_af_block *b,
         double *columns = x->at.columns + b->part;
         for (i = 0; i < cols; i++) columns[i] = 0.0;
         NAME(af_narrow_rows)(x, t, b->m0 * rows + b->r0, b->m0 * rows + b->r1, columns, wl);
+    } else if (rows == 1 && cols == 1) {
+        NAME(af_unit_matrices)(x, t, b->m0, b->m1, wl);
     } else {
         for (m = b->m0; m < b->m1; m += per_chunk) {
             const int64_t count = b->m1 - m < per_chunk ? b->m1 - m : per_chunk;
@@ -262,6 +289,13 @@ static void NAME(af_u_tile)(const NAME(af_ctx) *x, int64_t t, int64_t s, int64_t
             if (++row == rows) row = 0, mat++;
         }
         return;
+    }
+    if (elems == 1) { /* 1x1 matrices: per element */
+        for (; i < k; i++) {
+            real v = inner[s + i] * outer[s + i] / (real)divisors[s + i];
+            u[i] = v < x->eps1_sq ? x->eps1_sq : v;
+        }
+        i = k;
     }
     for (; i < k; i++) {
         real v = inner[mat * rows + row] * outer[mat * cols + col] / (real)divisors[mat];

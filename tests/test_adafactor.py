@@ -27,7 +27,8 @@ SHAPES = st.one_of(
 )
 # big enough for a team of threads: a matrix cut into row blocks, many small matrices
 # grouped into blocks, a long vector
-BIG_SHAPES = st.sampled_from([(70, 600), (40, 1100), (3000, 3, 4), (70_001,)])
+BIG_SHAPES = st.sampled_from([(70, 600), (40, 1100), (3000, 3, 4), (9000, 5, 1, 1),
+                              (70_001,)])
 
 
 def state_for(shape, dtype, rng=None):

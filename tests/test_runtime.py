@@ -68,15 +68,15 @@ for dtype in (np.float32, np.float64):
             h.update(a.tobytes())
     # Adafactor's row and column sums (blocks of rows, and of whole small matrices)
     for mode in ("l2", "decoupled", "l1"):
-        shapes = [(70, 600), (3000, 3, 4), (250_001,)]
+        shapes = [(70, 600), (3000, 3, 4), (40_000, 1, 1), (250_001,)]
         w = [rng.standard_normal(s).astype(dtype) for s in shapes]
         g = [rng.standard_normal(s).astype(dtype) for s in shapes]
-        rows = [np.zeros(s[:-1] + (1,), dtype) for s in shapes[:2]] + [None]
-        cols = [np.zeros(s[:-2] + (1,) + s[-1:], dtype) for s in shapes[:2]] + [None]
-        var = [None, None, np.zeros(250_001, dtype)]
+        rows = [np.zeros(s[:-1] + (1,), dtype) for s in shapes[:3]] + [None]
+        cols = [np.zeros(s[:-2] + (1,) + s[-1:], dtype) for s in shapes[:3]] + [None]
+        var = [None, None, None, np.zeros(250_001, dtype)]
         for step in (1, 2):
             pywd.adafactor(w, g, rows, cols, var, step=step, weight_decay=0.05, decay=mode)
-        for a in w + rows[:2] + cols[:2] + var[2:]:
+        for a in w + rows[:3] + cols[:3] + var[3:]:
             h.update(a.tobytes())
     # the global norm (a threaded reduction) and the clipped step it drives
     result = pywd.sgd(w, g, lr=0.1, max_grad_norm=1.0, grad_scale=3.0)
