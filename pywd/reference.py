@@ -76,8 +76,9 @@ def _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm):
     if max_grad_norm is not None:
         clip = max_grad_norm / (norm + 1e-6)           # torch.nn.utils.clip_grad_norm_
         if not clip >= 1.0:
-            # an infinite norm clips by 0: every gradient times 0 (inf * 0 = NaN), as torch
-            scale = grad_scale / clip if clip > 0 else math.inf
+            # as torch: an infinite norm clips by 0 (every gradient times 0; inf * 0 = NaN),
+            # a NaN norm by NaN (every gradient NaN)
+            scale = grad_scale / clip if clip != 0 else math.inf
     if scale != 1.0:
         grads = [g * (1.0 / scale) for g in grads]     # the reciprocal, rounded to g's dtype
     return grads, (True, norm)

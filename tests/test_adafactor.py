@@ -235,13 +235,16 @@ def model(dtype=np.float64):
     return params
 
 
+def grads_like(params, rng):
+    """Normal gradients in each param's dtype and memory order."""
+    return [np.array(rng.standard_normal(p.shape), p.dtype,
+                     order="C" if p.flags.c_contiguous else "F") for p in params]
+
+
 def steps(opt, params, count, seed=1):
     rng = np.random.default_rng(seed)
     for _ in range(count):
-        opt.step([np.asarray(rng.standard_normal(p.shape), p.dtype, order="K")
-                  if p.flags.c_contiguous else
-                  np.asfortranarray(rng.standard_normal(p.shape)).astype(p.dtype)
-                  for p in params])
+        opt.step(grads_like(params, rng))
 
 
 def test_the_class_keeps_torchs_state_shapes_and_equals_the_function():
@@ -257,10 +260,7 @@ def test_the_class_keeps_torchs_state_shapes_and_equals_the_function():
     states = [state_for(p.shape, p.dtype) for p in mine]
     rng = np.random.default_rng(1)
     for t in range(1, 4):
-        grads = [np.asarray(rng.standard_normal(p.shape), p.dtype, order="K")
-                 if p.flags.c_contiguous else
-                 np.asfortranarray(rng.standard_normal(p.shape)).astype(p.dtype) for p in mine]
-        pywd.adafactor(mine, grads, *[list(s) for s in zip(*states)], step=t, lr=0.05,
+        pywd.adafactor(mine, grads_like(mine, rng), *[list(s) for s in zip(*states)], step=t, lr=0.05,
                        weight_decay=0.1)
     for a, b in zip(params, mine):
         np.testing.assert_array_equal(a, b)

@@ -130,6 +130,25 @@ def test_an_infinite_norm_clips_every_gradient_by_zero_as_torch(name):
     assert np.isnan(ours[0][0][1, 2]) and np.isfinite(ours[0][1]).all()
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_nan_norm_clips_every_gradient_by_nan_as_torch(name):
+    """A NaN gradient with max_grad_norm (nonfinite="propagate"): the clip factor
+    max_norm / (NaN + 1e-6) is NaN, and torch's clip_grad_norm_ multiplies every gradient
+    by it (the reference once clipped by 0 here, leaving the other params finite: found by
+    hypothesis)."""
+    arrays = arrays_for(name, dtype=np.float32)
+    arrays[1][0][1, 2] = np.nan
+    ours, ref = copies(arrays), copies(arrays)
+    result = call(name, pywd, ours, max_grad_norm=0.1)
+    with np.errstate(invalid="ignore"):
+        applied, norm = call(name, reference, ref, max_grad_norm=0.1)
+    assert result.applied is applied is True and math.isnan(result.grad_norm)
+    assert math.isnan(norm)
+    assert_all_match(ours, ref)
+    if name != "decay":
+        assert np.isnan(ours[0][1]).any()      # the other parameter's step is NaN too
+
+
 def test_grad_scale_divides_the_gradient_before_decay():
     w, g = np.full(4, 2.0), np.full(4, 1024.0)
     pywd.sgd(w, g, lr=0.5, weight_decay=0.25, decay="l2", grad_scale=512.0)
