@@ -1,5 +1,7 @@
 """Every public function and class documents its equation, its NumPy equivalent and its torch
 equivalent (README's porting table relies on them)."""
+import pathlib
+
 import pytest
 
 import pywd
@@ -25,3 +27,12 @@ def test_docstring_names_numpy_and_torch_equivalents(name, obj):
 def test_update_docstrings_give_every_option(fn):
     for option in ("nonfinite", "grad_scale", "max_grad_norm", "StepResult", "Raises"):
         assert option in fn.__doc__, (fn.__name__, option)
+
+
+def test_the_repository_names_package_indexes_not_hosts():
+    """Issue 17: the README's release steps name indexes (PyPI, TestPyPI) and leave their
+    addresses to the releaser's configuration: no URL in the README or pyproject.toml."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    for name in ("README.md", "pyproject.toml"):
+        text = (root / name).read_text()
+        assert "http://" not in text and "https://" not in text, name
