@@ -10,6 +10,7 @@ Timings are the best of several rounds, taken in the same run, so ratios are fai
 shared, noisy machine. The case definitions are shared with the pytest-benchmark suite.
 """
 import argparse
+import fnmatch
 import glob
 import importlib
 import json
@@ -22,7 +23,7 @@ from functools import partial
 import numpy as np
 
 import pywd
-from pywd import _kernels, bench_lowp, reference
+from pywd import _kernels, bench_lowp, bench_plot, reference
 from pywd._config import config
 from pywd._models import resnet50_shapes
 
@@ -189,15 +190,17 @@ def optimizer_case(name, shapes, dtype):
     return partial(opt.step, grads), kernel_case(kernel, shapes, dtype)[1]
 
 
-def usual_rows(budget, placements):
-    """The usual case at 16M: params and grads made by NumPy, state made by pywd.optim's
-    class (a fresh optimiser per placement); the reference on NumPy-made arrays too; and,
-    when torch is installed, its fused optimiser on tensors torch allocated, a fresh set per
-    placement, timed between pywd's (the peer of issue 12's targets)."""
+def usual_rows(budget, placements, names=tuple(OPTIMIZERS)):
+    """The usual case at 16M for the OPTIMIZERS `names`: params and grads made by NumPy,
+    state made by pywd.optim's class (a fresh optimiser per placement); the reference on
+    NumPy-made arrays too; and, when torch is installed, its fused optimiser on tensors
+    torch allocated, a fresh set per placement, timed between pywd's (the peer of issue 12's
+    targets)."""
     rows = []
     n = SIZES["16M"]
     torch = _torch()
-    for name, (cls_name, hyper, kernel) in OPTIMIZERS.items():
+    for name in names:
+        cls_name, hyper, kernel = OPTIMIZERS[name]
         times, peer_times = [], []
         for placement in range(placements):
             params, grads = make_arrays([(n,)], np.float32, 2, placement, memory="numpy")
@@ -248,9 +251,10 @@ def _row(name, size, dtype, shapes, kernel, times, t_ref):
                 footprint=footprint(kernel, elements, dtype))
 
 
-def optimizer_rows(budget):
+def optimizer_rows(budget, names=tuple(OPTIMIZERS)):
     rows = []
-    for name, (_, _, kernel) in OPTIMIZERS.items():
+    for name in names:
+        kernel = OPTIMIZERS[name][2]
         ours, theirs = optimizer_case(name, MANY_SHAPES, np.float32)
         rows.append(_row(name, MANY, np.float32, MANY_SHAPES, kernel,
                          [best_time(ours, budget)], best_time(theirs, budget)))
@@ -300,19 +304,22 @@ def numpy_fill(kind, out, rng):
             bad = np.abs(out) > 2.0
 
 
-def fill_rows(quick, budget):
-    """Fills of 16M float32 (and float64 unless quick), and orthogonal_ on 2048 x 2048
-    against numpy.linalg.qr of a matrix of the same shape and dtype."""
-    rows = []
+def fill_row(name, dtype, budget):
+    """A 16M fill of `dtype` by pywd.init against NumPy's Generator (FILLS)."""
+    ours, theirs = FILLS[name]
     rng = np.random.default_rng(0)
-    for dtype in (np.float32,) if quick else (np.float32, np.float64):
-        out = pywd.empty(SIZES["16M"], dtype)
-        for name, (ours, theirs) in FILLS.items():
-            t_ours = best_time(lambda: ours(out), budget)
-            t_ref = best_time(lambda: numpy_fill(theirs, out, rng), budget)
-            rows.append(dict(kernel=name, size="16M", dtype=np.dtype(dtype).name, arrays=1,
-                             elements=out.size, reference_s=t_ref, pywd_s=t_ours,
-                             speedup=t_ref / t_ours, elements_per_s=out.size / t_ours))
+    out = pywd.empty(SIZES["16M"], dtype)
+    t_ours = best_time(lambda: ours(out), budget)
+    t_ref = best_time(lambda: numpy_fill(theirs, out, rng), budget)
+    return dict(kernel=name, size="16M", dtype=np.dtype(dtype).name, arrays=1,
+                elements=out.size, reference_s=t_ref, pywd_s=t_ours,
+                speedup=t_ref / t_ours, elements_per_s=out.size / t_ours)
+
+
+def orthogonal_row(budget):
+    """orthogonal_ on 2048 x 2048 against numpy.linalg.qr of a matrix of the same shape and
+    dtype (and torch.nn.init.orthogonal_ when torch is installed)."""
+    rng = np.random.default_rng(0)
     matrix = pywd.empty((2048, 2048), np.float32)
     random = rng.standard_normal((2048, 2048), dtype=np.float32)
     t_ours = best_time(lambda: pywd.init.orthogonal_(matrix, rng=_GEN), budget)
@@ -324,8 +331,7 @@ def fill_rows(quick, budget):
     if torch is not None:
         theirs = torch.empty(2048, 2048)
         row["torch_s"] = best_time(lambda: torch.nn.init.orthogonal_(theirs), budget)
-    rows.append(row)
-    return rows
+    return row
 
 
 # Muon's cases: one square matrix, and the matrices of two GPT-2-small blocks (attention
@@ -356,34 +362,30 @@ def muon_case(shapes, modules=(pywd, reference)):
     return calls
 
 
-def muon_rows(quick):
-    """Muon steps (full runs): pywd, its NumPy twin (the same BLAS products) and torch's
-    Muon (bfloat16 products), each timed once after a warm-up step on the GPT-2 list (the
-    first case): a 4096^2 step takes seconds, set by its Newton-Schulz products, not by
-    memory."""
-    if quick:
-        return []
-    rows = []
-    for size, shapes in MUON_CASES.items():
-        ours, theirs, torch_step = muon_case(shapes)
-        times = {}
-        for name, step in (("pywd", ours), ("reference", theirs), ("torch", torch_step)):
-            if step is None:
-                continue
-            if size == "gpt2x2":
-                step()                            # warm-up: BLAS threads, first touch
-            start = time.perf_counter()
-            step()
-            times[name] = time.perf_counter() - start
-        elements = sum(int(np.prod(s)) for s in shapes)
-        row = dict(kernel="muon", size=size, dtype="float32", arrays=len(shapes),
-                   elements=elements, reference_s=times["reference"], pywd_s=times["pywd"],
-                   speedup=times["reference"] / times["pywd"],
-                   elements_per_s=elements / times["pywd"])
-        if "torch" in times:
-            row["torch_s"] = times["torch"]
-        rows.append(row)
-    return rows
+def muon_row(size):
+    """A Muon step on MUON_CASES[size] (full runs): pywd, its NumPy twin (the same BLAS
+    products) and torch's Muon (bfloat16 products), each timed once after a warm-up step on
+    the GPT-2 list (the first case): a 4096^2 step takes seconds, set by its Newton-Schulz
+    products, not by memory."""
+    shapes = MUON_CASES[size]
+    ours, theirs, torch_step = muon_case(shapes)
+    times = {}
+    for name, step in (("pywd", ours), ("reference", theirs), ("torch", torch_step)):
+        if step is None:
+            continue
+        if size == "gpt2x2":
+            step()                            # warm-up: BLAS threads, first touch
+        start = time.perf_counter()
+        step()
+        times[name] = time.perf_counter() - start
+    elements = sum(int(np.prod(s)) for s in shapes)
+    row = dict(kernel="muon", size=size, dtype="float32", arrays=len(shapes),
+               elements=elements, reference_s=times["reference"], pywd_s=times["pywd"],
+               speedup=times["reference"] / times["pywd"],
+               elements_per_s=elements / times["pywd"])
+    if "torch" in times:
+        row["torch_s"] = times["torch"]
+    return row
 
 
 # Adafactor's cases: one 4096^2 matrix, the GPT-2 list (a factored second moment for each
@@ -428,54 +430,114 @@ def adafactor_case(shapes, modules=(pywd, reference)):
     return calls
 
 
-def adafactor_rows(quick, budget):
-    """Adafactor steps (full runs): pywd, its NumPy twin and torch's Adafactor, timed as the
-    kernel rows; rated in the bytes a step moves (adafactor_bytes)."""
-    if quick:
-        return []
-    rows = []
-    for size, shapes in ADAFACTOR_CASES.items():
-        shapes = shapes or resnet50_shapes()
-        ours, theirs, torch_step = adafactor_case(shapes)
-        t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
-        elements = sum(int(np.prod(s)) for s in shapes)
-        row = dict(kernel="adafactor", size=size, dtype="float32", arrays=len(shapes),
-                   elements=elements, reference_s=t_ref, pywd_s=t_ours,
-                   speedup=t_ref / t_ours, gb_per_s=adafactor_bytes(shapes) / t_ours / 1e9,
-                   footprint=8 * elements)            # params and grads (state: small)
-        if torch_step is not None:
-            row["torch_s"] = best_time(torch_step, budget)
-        rows.append(row)
-    return rows
+def adafactor_row(size, budget):
+    """An Adafactor step on ADAFACTOR_CASES[size] (full runs): pywd, its NumPy twin and
+    torch's Adafactor, timed as the kernel rows; rated in the bytes a step moves
+    (adafactor_bytes)."""
+    shapes = ADAFACTOR_CASES[size] or resnet50_shapes()
+    ours, theirs, torch_step = adafactor_case(shapes)
+    t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
+    elements = sum(int(np.prod(s)) for s in shapes)
+    row = dict(kernel="adafactor", size=size, dtype="float32", arrays=len(shapes),
+               elements=elements, reference_s=t_ref, pywd_s=t_ours,
+               speedup=t_ref / t_ours, gb_per_s=adafactor_bytes(shapes) / t_ours / 1e9,
+               footprint=8 * elements)            # params and grads (state: small)
+    if torch_step is not None:
+        row["torch_s"] = best_time(torch_step, budget)
+    return row
 
 
 # How long a run takes, measured on the project's 2-vCPU test machines (AMD EPYC Zen 3; the
-# full run: an Intel Xeon, 2026-12-01): said before it starts, as it prints nothing until
-# the end.
+# full run: an Intel Xeon, 2026-12-01): said before it starts.
 DURATION = {True: "about 2 minutes", False: "about 13 minutes"}
 # Fresh placements of the arrays for the probe and each row that streams from memory.
 PLACEMENTS = {True: 3, False: 5}
 
 
-def run(quick=False):
+def tasks(quick, budget, placements, cache):
+    """Every measurement of a run, in order, none of them run yet: (the kernels of its rows,
+    its size, a callable returning its rows). One measurement may give several rows (the
+    16-bit rows of a size share their float32 reference and torch's step)."""
+    for kernel, size, dtype, shapes in cases(quick):
+        streams = footprint(kernel, sum(int(np.prod(s)) for s in shapes), dtype) > cache
+        yield [kernel], size, partial(_rows_of, measure, kernel, size, dtype, shapes, budget,
+                                      placements if streams else 1)
+    for name, (cls_name, _, _) in OPTIMIZERS.items():
+        yield [f"{cls_name} usual"], "16M", partial(usual_rows, budget, placements, (name,))
+    for name in OPTIMIZERS:
+        yield [name], MANY, partial(optimizer_rows, budget, (name,))
+    for size, shapes in (("16M", [(SIZES["16M"],)]), ("resnet50", None)):
+        yield [k for k, _ in bench_lowp.CASES], size, partial(
+            _lowp_rows, size, shapes, budget, placements)
+    for size in () if quick else ADAFACTOR_CASES:
+        yield ["adafactor"], size, partial(_rows_of, adafactor_row, size, budget)
+    for dtype in (np.float32,) if quick else (np.float32, np.float64):
+        for name in FILLS:
+            yield [name], "16M", partial(_rows_of, fill_row, name, dtype, budget)
+    yield ["orthogonal"], "2048^2", partial(_rows_of, orthogonal_row, budget)
+    for size in () if quick else MUON_CASES:
+        yield ["muon"], size, partial(_rows_of, muon_row, size)
+
+
+def _rows_of(fn, *args):
+    return [fn(*args)]
+
+
+def _lowp_rows(size, shapes, budget, placements):
+    shapes = shapes or resnet50_shapes()
+    return bench_lowp.rows(best_time, {size: shapes}, budget, placements, _torch())
+
+
+def matches(kernel, only):
+    """Whether `kernel` is one of the rows --only asks for: a shell pattern (fnmatch) when
+    it has *, ? or [, else a part of the name; case ignored. None: every row."""
+    if only is None:
+        return True
+    kernel, only = kernel.lower(), only.lower()
+    return fnmatch.fnmatchcase(kernel, only) if any(c in only for c in "*?[") \
+        else only in kernel
+
+
+class Progress:
+    """Says on `stream` which row a run is on, how many are left, and the time so far and
+    (from the rows done) the time still to come."""
+
+    def __init__(self, total, stream, clock=time.perf_counter):
+        self.total, self.stream, self.clock = total, stream, clock
+        self.start = clock()
+
+    def row(self, done, label):
+        elapsed = self.clock() - self.start
+        left = f", about {fmt_duration(elapsed / done * (self.total - done))} left" \
+            if done else ""
+        print(f"[{done + 1}/{self.total}] {label}: {fmt_duration(elapsed)} so far{left}",
+              file=self.stream, flush=True)
+
+
+def fmt_duration(seconds):
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def run(quick=False, only=None, sizes=None, progress=None):
+    """The bench: the probe, then every row (those whose kernel matches `only` and whose
+    size is in `sizes`, when given), saying where it is on `progress` (a stream) if given."""
     budget = 0.2 if quick else 0.6
     placements = PLACEMENTS[quick]
     cache = cache_bytes()
+    planned = [(kernels, size, measure_rows) for kernels, size, measure_rows
+               in tasks(quick, budget, placements, cache)
+               if (sizes is None or size in sizes) and any(matches(k, only) for k in kernels)]
+    ticker = Progress(len(planned) + 1, progress) if progress is not None else None
+    if ticker:
+        ticker.row(0, "memory bandwidth probe")
     # the limit: the best of several fresh placements (their median says what is usual)
     copies, rmws = probe_bandwidth(SIZES["16M"], budget * placements / 2, placements)
+    rows = []
     with np.errstate(all="ignore"):   # the same gradient every step drives some states to 0/0
-        rows = []
-        for kernel, size, dtype, shapes in cases(quick):
-            streams = footprint(kernel, sum(int(np.prod(s)) for s in shapes), dtype) > cache
-            rows.append(measure(kernel, size, dtype, shapes, budget,
-                                placements if streams else 1))
-        rows += usual_rows(budget, placements)
-        rows += optimizer_rows(budget)
-        lowp_sizes = {"16M": [(SIZES["16M"],)], "resnet50": resnet50_shapes()}
-        rows += bench_lowp.rows(best_time, lowp_sizes, budget, placements, _torch())
-        rows += adafactor_rows(quick, budget)
-    rows += fill_rows(quick, budget)
-    rows += muon_rows(quick)
+        for done, (kernels, size, measure_rows) in enumerate(planned, 1):
+            if ticker:
+                ticker.row(done, f"{', '.join(kernels)} {size}")
+            rows += [row for row in measure_rows() if matches(row["kernel"], only)]
     for row in rows:
         if "gb_per_s" not in row:
             continue                  # fills: compute-bound, rated in elements per second
@@ -633,6 +695,12 @@ def fmt_spread(row):
     return f"{100 * (max(times) / min(times) - 1):.0f}%" if len(times) > 1 else "-"
 
 
+def fmt_saved(row):
+    if "saved_ratio" not in row:
+        return "-"
+    return f"{row['saved_ratio']:.2f}x" + (" SLOWER" if row["slower"] else "")
+
+
 def fmt_share(row):
     if row.get("in_cache"):
         return "in cache"
@@ -649,15 +717,17 @@ def report(result, out=sys.stdout):
           f"{result['copy_gb_per_s']:.1f} GB/s, read-modify-write (RMW) "
           f"{result['rmw_gb_per_s']:.1f} GB/s (median "
           f"{result.get('rmw_median_gb_per_s', result['rmw_gb_per_s']):.1f})", file=out)
+    compared = any("saved_ratio" in r for r in result["rows"])
     header = (f"{'kernel':<12} {'size':>8} {'dtype':>7} {'NumPy loop':>10} {'pywd':>10} "
-              f"{'torch':>10} {'spread':>7} {'speed-up':>9} {'rate':>11} {'of RMW':>8}")
+              f"{'torch':>10} {'spread':>7} {'speed-up':>9} {'rate':>11} {'of RMW':>8}"
+              + (f" {'vs saved':>14}" if compared else ""))
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in result["rows"]:
         print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} "
               f"{fmt_time(r['reference_s']):>10} {fmt_time(r['pywd_s']):>10} "
-              f"{fmt_time(r['torch_s']) if r.get('torch_s') else '-':>10} {fmt_spread(r):>7} {r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}",
-              file=out)
+              f"{fmt_time(r['torch_s']) if r.get('torch_s') else '-':>10} {fmt_spread(r):>7} {r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}"
+              + (f" {fmt_saved(r):>14}" if compared else ""), file=out)
     cache_mb = result.get("cache_bytes", 32 << 20) / (1 << 20)
     print(textwrap.fill(
         f"NumPy loop: the same step in pywd.reference's NumPy code (fills: NumPy's Generator; "
@@ -680,6 +750,11 @@ def report(result, out=sys.stdout):
         f"float32 grads and state): the NumPy loop column holds pywd's float32 AdamW on the "
         f"same shapes, so the speed-up is what the fewer bytes buy; torch: its fused AdamW "
         f"on bf16 tensors (round to nearest).", 90), file=out)
+    if compared:
+        print(textwrap.fill(
+            "vs saved: the saved run's pywd time over this run's (above 1: faster now); "
+            "SLOWER: slower by more than the noise the bench measured (the spread of the "
+            "row's placements, or of the probe, in either run).", 90), file=out)
     print("the project's speed targets, on this run:", file=out)
     for t in result["targets"]:
         verdict = "met" if t["met"] else "below the project's target on this run"
@@ -692,14 +767,78 @@ def report(result, out=sys.stdout):
             file=out)
 
 
+def compare(result, earlier):
+    """Marks each row of `result` that `earlier` (a saved run's result) has too, by kernel,
+    size and dtype: "saved_ratio", the earlier pywd time over this one (above 1: faster now),
+    and "slower", whether it got slower by more than the noise the bench measured: the
+    spread of either run's placements of that row, or of either run's probe (its best over
+    its median)."""
+    before = {(r["kernel"], r["size"], r["dtype"]): r for r in earlier.get("rows", [])}
+    probe = max(_probe_spread(result), _probe_spread(earlier))
+    for row in result["rows"]:
+        old = before.get((row["kernel"], row["size"], row["dtype"]))
+        if old is None:
+            continue
+        noise = max(probe, _spread(row), _spread(old))
+        row["saved_ratio"] = old["pywd_s"] / row["pywd_s"]
+        row["slower"] = row["pywd_s"] / old["pywd_s"] - 1 > noise
+    return result
+
+
+def _spread(row):
+    times = row.get("pywd_placements_s") or []
+    return max(times) / min(times) - 1 if len(times) > 1 else 0.0
+
+
+def _probe_spread(result):
+    median = result.get("rmw_median_gb_per_s") or result.get("rmw_gb_per_s")
+    return result["rmw_gb_per_s"] / median - 1 if median else 0.0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m pywd bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer kernels and sizes, shorter timing")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--only", metavar="PATTERN",
+                        help="only the rows whose kernel contains PATTERN (or matches it, "
+                             "with * ? [ ]), e.g. adamw, 'sgd*'")
+    parser.add_argument("--sizes", metavar="LIST",
+                        help="only these sizes, comma-separated: 4K, 64K, 1M, 16M, resnet50, "
+                             "10^4x16, gpt2x2, 4096^2, 2048^2")
+    parser.add_argument("--progress", action="store_true",
+                        help="say on stderr which row runs and how long is left (the default "
+                             "when stderr is a terminal)")
+    parser.add_argument("--save", metavar="FILE", help="write the result as JSON to FILE")
+    parser.add_argument("--compare", metavar="FILE",
+                        help="a saved result (--save) to compare with: a column of speed "
+                             "ratios, rows that got slower than the measured noise flagged")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the result: GB/s per row against the memory probes, "
+                             "fills in elements per second (needs matplotlib: the demo extra)")
     args = parser.parse_args(argv)
+    if args.plot:                          # before the run: a missing matplotlib fails at once
+        try:
+            bench_plot.pyplot()
+        except ImportError as err:
+            parser.error(str(err))
+    earlier = None
+    if args.compare:                       # read before the run: a bad file fails at once
+        with open(args.compare) as f:
+            earlier = json.load(f)
+    sizes = None if args.sizes is None else {s.strip() for s in args.sizes.split(",")}
+    filtered = args.only is not None or sizes is not None
     print(f"pywd bench{' --quick' if args.quick else ''}: takes {DURATION[args.quick]} on a "
-          f"2-core machine, and prints its table at the end", file=sys.stderr, flush=True)
-    result = run(quick=args.quick)
+          f"2-core machine{' (less: a subset of the rows)' if filtered else ''}",
+          file=sys.stderr, flush=True)
+    progress = sys.stderr if args.progress or sys.stderr.isatty() else None
+    result = run(quick=args.quick, only=args.only, sizes=sizes, progress=progress)
+    if earlier is not None:
+        compare(result, earlier)
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump(result, f, indent=1)
+    if args.plot:
+        bench_plot.plot(result, args.plot)
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         print()

@@ -1,5 +1,6 @@
 """The bench command's pieces (its timings are read by people, never asserted here)."""
 import io
+import json
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_the_torch_target_is_the_ratio_unless_the_probe_caps_it(pywd_s, share, m
 
 
 def test_the_command_says_how_long_it_takes_before_it_starts(monkeypatch, capsys):
-    def stop(quick):                      # the run itself is the bench's business, not a test's
+    def stop(**kwargs):                   # the run itself is the bench's business, not a test's
         raise SystemExit(0)
     monkeypatch.setattr(bench, "run", stop)
     with pytest.raises(SystemExit):
@@ -199,3 +200,63 @@ def test_16_bit_rows_count_their_storage_bytes_and_are_judged():
     (name, met, measured), = bench_lowp.targets(rows)
     assert name.startswith("16M all-bf16 AdamW (stochastic rounding) >= 1.7x")
     assert not met and measured == f"{first['speedup']:.2f}x"
+
+
+def test_only_and_sizes_pick_rows_before_anything_runs():
+    """--only: a part of the kernel's name, or a shell pattern; --sizes: size labels. The
+    plan lists every row of a full run without timing any."""
+    planned = [(kernels, size) for kernels, size, _ in bench.tasks(False, 0.1, 1, 1 << 20)]
+    assert (["adafactor"], "resnet50") in planned and (["muon"], "4096^2") in planned
+    assert (["SGD usual"], "16M") in planned and (["orthogonal"], "2048^2") in planned
+    assert bench.matches("adamw+clip", "adamw") and bench.matches("AdamW usual", "adamw")
+    assert bench.matches("sgd+l1", "sgd*") and not bench.matches("momentum", "sgd*")
+    assert not bench.matches("nesterov", "adam") and bench.matches("anything", None)
+    quick = {size for _, size in
+             ((k, s) for k, s, _ in bench.tasks(True, 0.1, 1, 1 << 20))}
+    assert "gpt2x2" not in quick and "64K" not in quick
+
+
+def test_progress_says_which_row_how_many_are_left_and_the_time_to_come():
+    out, now = io.StringIO(), [100.0]
+    ticker = bench.Progress(5, out, clock=lambda: now[0])
+    ticker.row(0, "probe")
+    now[0] = 110.0
+    ticker.row(2, "adamw 16M")
+    now[0] = 280.0
+    ticker.row(4, "muon 4096^2")
+    assert out.getvalue().splitlines() == [
+        "[1/5] probe: 0 s so far",
+        "[3/5] adamw 16M: 10 s so far, about 15 s left",
+        "[5/5] muon 4096^2: 3.0 min so far, about 45 s left"]
+
+
+def test_compare_flags_rows_slower_than_the_measured_noise():
+    def result(times, rmw=(50.0, 40.0)):
+        return dict(rmw_gb_per_s=rmw[0], rmw_median_gb_per_s=rmw[1], rows=[
+            dict(kernel=k, size="16M", dtype="float32", pywd_s=t, pywd_placements_s=p)
+            for k, (t, p) in times.items()])
+    earlier = result({"adamw": (1.0, [1.0]), "sgd": (1.0, [1.0, 1.6]), "lion": (1.0, [1.0])})
+    now = bench.compare(result({"adamw": (1.3, [1.3]), "sgd": (1.5, [1.5]),
+                                "lion": (0.8, [0.8]), "new": (1.0, [1.0])}), earlier)
+    rows = {r["kernel"]: r for r in now["rows"]}
+    # noise: the probe's best over its median, 25%; sgd's placements spread 60%
+    assert rows["adamw"]["slower"] and rows["adamw"]["saved_ratio"] == 1 / 1.3
+    assert not rows["sgd"]["slower"] and not rows["lion"]["slower"]
+    assert rows["lion"]["saved_ratio"] == 1.25 and "saved_ratio" not in rows["new"]
+
+
+def test_the_command_runs_a_subset_saves_compares_and_draws(tmp_path, capsys):
+    saved = tmp_path / "run.json"
+    args = ["--quick", "--only", "sgd+decay", "--sizes", "4K", "--progress"]
+    assert bench.main(args + ["--save", str(saved)]) == 0
+    first = json.loads(saved.read_text())
+    assert [(r["kernel"], r["size"]) for r in first["rows"]] == [("sgd+decay", "4K")]
+    assert "[2/2] sgd+decay 4K" in capsys.readouterr().err
+    assert bench.main(args + ["--compare", str(saved), "--json"]) == 0
+    out = capsys.readouterr().out
+    (row,) = json.loads(out)["rows"]                # --json stays pure JSON on stdout
+    assert row["saved_ratio"] > 0 and isinstance(row["slower"], bool)
+    pytest.importorskip("matplotlib")
+    picture = tmp_path / "run.png"
+    assert bench.main(args + ["--plot", str(picture)]) == 0
+    assert picture.read_bytes()[:4] == b"\x89PNG"
