@@ -823,8 +823,13 @@ def main(argv=None):
             parser.error(str(err))
     earlier = None
     if args.compare:                       # read before the run: a bad file fails at once
-        with open(args.compare) as f:
-            earlier = json.load(f)
+        try:
+            with open(args.compare) as f:
+                earlier = json.load(f)
+            if not isinstance(earlier.get("rows"), list):
+                raise ValueError("it has no rows")
+        except (OSError, ValueError, AttributeError) as err:
+            parser.error(f"--compare {args.compare}: not a saved bench result ({err})")
     sizes = None if args.sizes is None else {s.strip() for s in args.sizes.split(",")}
     filtered = args.only is not None or sizes is not None
     print(f"pywd bench{' --quick' if args.quick else ''}: takes {DURATION[args.quick]} on a "

@@ -260,3 +260,12 @@ def test_the_command_runs_a_subset_saves_compares_and_draws(tmp_path, capsys):
     picture = tmp_path / "run.png"
     assert bench.main(args + ["--plot", str(picture)]) == 0
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_bad_compare_file_is_refused_before_the_run(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    for path in (bad, tmp_path / "missing.json"):
+        with pytest.raises(SystemExit):
+            bench.main(["--quick", "--compare", str(path)])
+        assert "not a saved bench result" in capsys.readouterr().err
