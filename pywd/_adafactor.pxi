@@ -106,10 +106,7 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
         b = checked_subset(params, 5 + anchored, &o)
     else:
         b = new_batch(6, False, False)   # params, grads, 3 states, decay_to
-        listed = type(params) is list or type(params) is tuple
-        for i, p in enumerate(params if listed else [params]):
-            if cnp.PyArray_Check(p):     # a 16-bit one named as such, before the dtype check
-                _adafactor_param(p, f"params[{i}]" if listed else "params")
+        b.no_16bit = ADAFACTOR_NO_16BIT
         b.add(params, "params", True)
         for i in range(b.n):
             _adafactor_param(b.array(0, i), b.where(0, i))
@@ -151,11 +148,14 @@ cdef tuple _adafactor_eps(object eps):
     return eps1, check_real(eps[1], "eps[1]", 0.0, INFINITY)
 
 
+ADAFACTOR_NO_16BIT = "16-bit storage is not supported by Adafactor"
+
+
 def _adafactor_param(p, where):
     """Refuses a param Adafactor cannot update (also for the class, when a group is added)."""
     if p.dtype.itemsize == 2:
         raise TypeError(f"{where}: Adafactor takes float32 or float64 params, got {p.dtype} "
-                        f"(16-bit storage is not supported by Adafactor)")
+                        f"({ADAFACTOR_NO_16BIT})")
     if p.ndim >= 3 and not p.flags.c_contiguous:
         raise ValueError(f"{where}: Adafactor factors the last two axes, which must be "
                          f"contiguous: a param of {p.ndim} dims must be C-contiguous, got "

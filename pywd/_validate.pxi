@@ -236,6 +236,7 @@ cdef class _Batch:
     cdef int nops, max_ops, typenum   # typenum: the dtype computed in (NPY_FLOAT or NPY_DOUBLE)
     cdef bint mixed                # dtype may differ between list positions (optimisers)
     cdef bint allow_16bit          # bfloat16/float16 arrays accepted (the optimisers' kernels)
+    cdef str no_16bit              # else: why not, for the error (None: the default reason)
     cdef bint lowp                 # (not mixed) some argument is 16-bit
     cdef int codes[MAX_OPS]        # (not mixed) each argument's storage dtype, a DT_ code
     cdef list keep                 # the argument tuples: owns the references
@@ -480,7 +481,7 @@ cdef class _Batch:
                 "float32 or float64"
             raise TypeError(f"{self.where(k, i)}: expected {kinds}, got {a.dtype}"
                             + ("" if self.allow_16bit or code == DT_OTHER else
-                               " (16-bit storage is for the optimisers' updates)"))
+                               f" ({self.no_16bit or NO_16BIT})"))
         if self.mixed:
             if k == 0:
                 return 0
@@ -639,6 +640,9 @@ cdef Py_ssize_t *index_array(object positions, Py_ssize_t n, Py_ssize_t limit) e
         PyMem_Free(index)
         raise
     return index
+
+
+NO_16BIT = "16-bit storage is for the optimisers' updates"
 
 
 cdef _Batch new_batch(int max_ops, bint mixed=False, bint allow_16bit=False):
