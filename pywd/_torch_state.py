@@ -104,7 +104,12 @@ def _array(value, where):
     """A tensor (or array) as a NumPy array, copied off any device."""
     try:
         if hasattr(value, "detach"):
-            value = value.detach().cpu().numpy()
+            value = value.detach().cpu()
+            if str(value.dtype) == "torch.bfloat16":     # NumPy's bfloat16 is ml_dtypes'
+                from .optim._support import _bfloat16
+                import torch
+                return value.view(torch.int16).numpy().view(_bfloat16())
+            value = value.numpy()
         return np.array(value)
     except (TypeError, RuntimeError) as err:
         raise TypeError(f"torch state_dict['{where}'] cannot be read as a NumPy array "

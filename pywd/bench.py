@@ -447,6 +447,42 @@ def adafactor_row(size, budget):
     return row
 
 
+DROPIN_CASES = {"mlp": [(256, 784), (256,), (10, 256), (10,)],    # a small model (MNIST)
+                "resnet50": None}                                  # resnet50_shapes()
+
+
+def dropin_case(shapes):
+    """Zero-argument AdamW steps (lr 1e-3, torch's defaults) over float32 parameters of
+    `shapes`, as a torch user has them (torch's tensors, gradients in p.grad, set once, the
+    state made by a first step): pywd.torch.AdamW's and torch.optim.AdamW(fused=True)'s."""
+    torch = _torch()
+    import pywd.torch
+    steps = []
+    for cls, options in ((pywd.torch.AdamW, {}), (torch.optim.AdamW, {"fused": True})):
+        params = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+        for p in params:
+            p.grad = torch.randn(p.shape)
+        opt = cls(params, lr=1e-3, **options)
+        opt.step()
+        steps.append(opt.step)
+    return steps
+
+
+def dropin_row(size, budget):
+    """pywd.torch.AdamW's step() on DROPIN_CASES[size] (needs torch), against the NumPy
+    loop on arrays of the same shapes and torch's fused AdamW."""
+    shapes = DROPIN_CASES[size] or resnet50_shapes()
+    ours, fused = dropin_case(shapes)
+    _, theirs = kernel_case("adamw", shapes, np.float32)
+    t_ours, t_ref = best_time(ours, budget), best_time(theirs, budget)
+    elements = sum(int(np.prod(s)) for s in shapes)
+    return dict(kernel="torch.AdamW", size=size, dtype="float32", arrays=len(shapes),
+                elements=elements, reference_s=t_ref, pywd_s=t_ours, speedup=t_ref / t_ours,
+                gb_per_s=KERNELS["adamw"].bytes_per_element * elements / t_ours / 1e9,
+                footprint=footprint("adamw", elements, np.float32),
+                torch_s=best_time(fused, budget))
+
+
 # How long a run takes, measured on the project's 2-vCPU test machines (AMD EPYC Zen 3; the
 # full run: an Intel Xeon, 2026-12-01): said before it starts.
 DURATION = {True: "about 2 minutes", False: "about 13 minutes"}
@@ -477,6 +513,8 @@ def tasks(quick, budget, placements, cache):
     yield ["orthogonal"], "2048^2", partial(_rows_of, orthogonal_row, budget)
     for size in () if quick else MUON_CASES:
         yield ["muon"], size, partial(_rows_of, muon_row, size)
+    for size in DROPIN_CASES if _torch() is not None else ():
+        yield ["torch.AdamW"], size, partial(_rows_of, dropin_row, size, budget)
 
 
 def _rows_of(fn, *args):
@@ -737,7 +775,10 @@ def report(result, out=sys.stdout):
         f"rows: one step each, float32 products by BLAS for pywd and the NumPy loop; gpt2x2: "
         f"the 8 matrices of two GPT-2-small blocks; rate: parameters per second), "
         f"torch.optim.Adafactor (its default step; adafactor rows rated in the bytes a step "
-        f"moves: 24 per element of a matrix, 32 of a vector; arrays from NumPy). Arrays come from pywd.empty/zeros, except in the "
+        f"moves: 24 per element of a matrix, 32 of a vector; arrays from NumPy). torch.AdamW "
+        f"rows: pywd.torch.AdamW's step() on torch's tensors (gradients read from p.grad) "
+        f"against torch's fused AdamW on the same shapes (mlp: 784-256-10). "
+        f"Arrays come from pywd.empty/zeros, except in the "
         f"\"usual\" rows: params and grads made by NumPy, state by pywd.optim's class (what "
         f"a NumPy user has). pywd: the median over {placements} fresh placements of the "
         f"arrays for rows that stream from memory; spread: their slowest over their fastest. "

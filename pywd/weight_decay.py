@@ -8,7 +8,7 @@ number of updates a run makes (Loshchilov & Hutter 2019).
 import fnmatch
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import _kernels
@@ -35,6 +35,20 @@ def param_groups_weight_decay(named_params: Iterable[tuple[str, Any]],
 
         opt = pywd.optim.AdamW(param_groups_weight_decay(params.items(), 0.05), lr=1e-3)
     """
+    return _split_by_decay(named_params, weight_decay, no_weight_decay_list, _as_array)
+
+
+def _as_array(name: str, param: Any) -> Any:
+    if hasattr(param, "detach"):
+        param = param.detach()                     # a torch tensor: its memory, no grad
+    return _kernels._as_view(param, name)
+
+
+def _split_by_decay(named_params: Iterable[tuple[str, Any]], weight_decay: float,
+                    no_weight_decay_list: Sequence[str],
+                    member: Callable[[str, Any], Any]) -> list[dict[str, Any]]:
+    """param_groups_weight_decay's rule; `member(name, param)` is what a group holds for a
+    parameter (it checks the parameter; its result has ``ndim``)."""
     if not isinstance(weight_decay, numbers.Real) or isinstance(weight_decay, bool) \
             or not math.isfinite(weight_decay) or weight_decay < 0:
         raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
@@ -50,14 +64,12 @@ def param_groups_weight_decay(named_params: Iterable[tuple[str, Any]],
         name, param = entry
         if getattr(param, "requires_grad", True) is False:
             continue                                   # a frozen torch parameter
-        if hasattr(param, "detach"):
-            param = param.detach()                     # a torch tensor: its memory, no grad
-        array = _kernels._as_view(param, name)
-        if array.ndim <= 1 or name.endswith(".bias") or any(
+        kept = member(name, param)
+        if kept.ndim <= 1 or name.endswith(".bias") or any(
                 fnmatch.fnmatchcase(name, p) for p in patterns):
-            no_decay.append((name, array))
+            no_decay.append((name, kept))
         else:
-            decay.append((name, array))
+            decay.append((name, kept))
     groups = [{"params": no_decay, "weight_decay": 0.0},
               {"params": decay, "weight_decay": float(weight_decay)}]
     return [g for g in groups if g["params"]]

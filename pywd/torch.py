@@ -1,0 +1,499 @@
+"""pywd's optimisers as ``torch.optim.Optimizer`` subclasses: a CPU training loop in torch
+changes one line::
+
+    import pywd.torch
+    opt = pywd.torch.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05, decay_to="init")
+    loss.backward(); opt.step(); opt.zero_grad()
+
+Each class takes the arguments of the :mod:`pywd.optim` class of the same name (torch's,
+plus ``decay=`` and pywd's options) and holds one, ``opt.pywd``, built on NumPy views of the
+parameters' memory: nothing is copied, and a step is one pywd kernel call per group and
+dtype over the gradients in ``p.grad`` (parameters without one are left alone, as torch
+does). torch's machinery works as with its own optimisers: ``param_groups`` (the
+``torch.optim.lr_scheduler`` classes change their "lr" and the next step uses it),
+``zero_grad``, ``step(closure)``, step hooks, ``torch.amp.GradScaler``, parameters named by
+``model.named_parameters()``, and ``state_dict()``/``load_state_dict()`` in torch's format
+(``torch.save``/``torch.load`` round trips; a torch optimiser of the same class loads it, and
+it loads a torch optimiser's).
+
+``step()`` also takes pywd's gradient options as keywords: ``nonfinite=``, ``grad_scale=``
+and ``max_grad_norm=`` (as :meth:`pywd.optim.Optimizer.step`: fused into the same pass).
+
+Refused, with an error naming the parameter, before anything changes: tensors pywd cannot
+update in place (on a GPU, sparse, not contiguous, such as channels_last convolution
+weights) and dtypes it lacks (pywd updates float32, float64, float16 and bfloat16).
+``opt.state[p]`` reads each parameter's state as tensors sharing pywd's arrays (step counters
+as float64 tensors); it is read-only, as ``load_state_dict`` is the way to replace it.
+
+Needs torch (``pip install 'pywd[torch]'``); ``import pywd`` never imports it.
+"""
+import inspect
+import types
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as err:              # pragma: no cover (the tests that import it skip)
+    raise ImportError("pywd.torch needs torch: pip install 'pywd[torch]' (or torch itself)"
+                      ) from err
+
+from . import optim as _optim
+from ._torch_state import TORCH_ONLY
+from ._typing import Nonfinite
+from .weight_decay import _split_by_decay
+
+__all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
+           "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop", "ASGD", "Lamb", "LARS",
+           "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor",
+           "param_groups_weight_decay"]
+
+# the dtypes pywd updates; bfloat16 goes through int16 (NumPy's needs ml_dtypes)
+_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+
+def _array(t: Any, where: str) -> np.ndarray:
+    """`t`'s memory as a NumPy array (no copy), or a TypeError saying why pywd cannot
+    update it in place."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{where}: expected a torch.Tensor, got {type(t).__name__}")
+    if t.layout != torch.strided:
+        raise TypeError(f"{where} is a {t.layout} tensor: pywd updates dense tensors "
+                        f"(torch.optim.SparseAdam takes sparse gradients)")
+    if t.device.type != "cpu":
+        raise TypeError(f"{where} is on {t.device}: pywd updates CPU memory (use "
+                        f"torch.optim's optimisers on {t.device.type})")
+    if t.dtype not in _DTYPES:
+        raise TypeError(f"{where} is {t.dtype}: pywd updates float32, float64, float16 and "
+                        f"bfloat16 tensors")
+    if not t.is_contiguous():
+        raise TypeError(f"{where} is not contiguous (shape {tuple(t.shape)}, strides "
+                        f"{t.stride()}; a channels_last weight, say): pywd updates "
+                        f"contiguous memory in place; make the model's parameters "
+                        f"contiguous (model.to(memory_format=torch.contiguous_format)) "
+                        f"before building the optimizer")
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(_optim._support._bfloat16())
+    return t.numpy()
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    """A state entry of pywd's (an array, a counter or a float) as a tensor: arrays share
+    their memory; numbers are float64 tensors (exact for any step count)."""
+    if not isinstance(value, np.ndarray):
+        return torch.tensor(float(value), dtype=torch.float64)
+    if value.dtype.name == "bfloat16":
+        return torch.from_numpy(value.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(value)
+
+
+def _numpy_option(value: Any) -> Any:
+    """A torch dtype (state_dtype=torch.bfloat16) by its NumPy name; tensors (decay_to
+    anchors) as arrays; anything else as it is."""
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, torch.Tensor):
+        return _array(value, "decay_to")
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
+        return [_array(v, f"decay_to[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A group value as torch.load(weights_only=True) reads it: NumPy scalars and dtypes
+    as Python numbers and names."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.dtype):
+        return value.name
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _groups(params: Any) -> list[dict[str, Any]]:
+    """The param groups `params` gives (as torch.optim.Optimizer reads them), each a new
+    dict whose "params" is a list of tensors or (name, tensor) pairs."""
+    if isinstance(params, torch.Tensor):
+        raise TypeError("params argument given to the optimizer should be an iterable of "
+                        "Tensors or dicts, but got " + torch.typename(params))
+    groups = list(params)
+    if not groups:
+        raise ValueError("optimizer got an empty parameter list")
+    if not isinstance(groups[0], Mapping):
+        groups = [{"params": groups}]
+    return [_group(g) for g in groups]
+
+
+def _group(group: Any) -> dict[str, Any]:
+    if not isinstance(group, Mapping) or "params" not in group:
+        raise TypeError(f"a param group must be a dict with 'params', got {group!r}")
+    params = group["params"]
+    if isinstance(params, set):
+        raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                        "but the ordering of tensors in sets will change between runs. "
+                        "Please use a list instead.")
+    return {**group, "params": [params] if isinstance(params, torch.Tensor) else list(params)}
+
+
+def _named(entry: Any, index: int) -> tuple[str | None, Any, str]:
+    """(name or None, tensor, how errors name it) of a group's params entry."""
+    if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str):
+        return entry[0], entry[1], f"params[{index}] ({entry[0]!r})"
+    return None, entry, f"params[{index}]"
+
+
+def _numpy_group(group: dict[str, Any], start: int) -> dict[str, Any]:
+    """`group` for the pywd optimiser: its tensors as NumPy views (checked), its options in
+    NumPy's terms; `start` is the index of its first parameter across groups."""
+    params = []
+    for i, entry in enumerate(group["params"]):
+        name, tensor, where = _named(entry, start + i)
+        array = _array(tensor, where)
+        params.append(array if name is None else (name, array))
+    return {**{k: _numpy_option(v) for k, v in group.items()}, "params": params}
+
+
+class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
+    """``opt.state``: a parameter -> its state, read-only, as tensors sharing the pywd
+    optimiser's arrays (so they always show the latest step)."""
+
+    def __init__(self, owner: "Optimizer") -> None:
+        self._owner = owner
+
+    def __getitem__(self, param: Any) -> Mapping[str, torch.Tensor]:
+        index = self._owner._index.get(param)
+        if index is None:
+            raise KeyError(param)
+        entries = self._owner.pywd.state.get(index, {})
+        return types.MappingProxyType({k: _tensor(v) for k, v in entries.items()})
+
+    def _indices(self) -> list[int]:
+        state = self._owner.pywd.state
+        return [i for i in range(len(self._owner._tensors)) if state.get(i)]
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self._owner._tensors[i] for i in self._indices())
+
+    def __len__(self) -> int:
+        return len(self._indices())
+
+    def __repr__(self) -> str:
+        return repr({f"params[{i}]": dict(self[self._owner._tensors[i]])
+                     for i in self._indices()})
+
+
+class Optimizer(torch.optim.Optimizer):
+    """Base of pywd.torch's classes: a ``torch.optim.Optimizer`` that steps with the
+    :mod:`pywd.optim` optimiser ``pywd_class`` (see the module's docstring). The torch
+    ``param_groups`` hold the tensors and are the hyper-parameters' truth (what schedulers
+    and users change); ``self.pywd`` holds NumPy views of the same memory and the state."""
+
+    pywd_class: type[_optim.Optimizer] = _optim.Optimizer
+
+    def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        groups = _groups(params)
+        numpy_groups, start = [], 0
+        for group in groups:
+            numpy_groups.append(_numpy_group(group, start))
+            start += len(group["params"])
+        self._tensors: list[torch.Tensor] = []      # every parameter, in order
+        self._pointers: list[int] = []              # where each one's memory was viewed
+        self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
+        self.pywd = self.pywd_class(numpy_groups, *args,
+                                    **{k: _numpy_option(v) for k, v in kwargs.items()})
+        super().__init__(groups, dict(self.pywd.defaults))
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = inspect.signature(cls.pywd_class)  # type: ignore[attr-defined]
+
+    @property  # type: ignore[override]
+    def state(self) -> _State:
+        return _State(self)
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        if value:           # torch's __init__ sets an empty one
+            raise TypeError(f"{type(self).__name__}.state is the pywd optimiser's: "
+                            f"load_state_dict() replaces it")
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(f"a pywd.torch.{type(self).__name__} cannot be pickled or copied: "
+                        f"its arrays are views of the model's tensors, which a copy would "
+                        f"not follow; save and load its state_dict() instead")
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """torch's add_param_group; the group is added to ``self.pywd`` too (checked by
+        both before either keeps it)."""
+        building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
+        if not building:
+            numpy_group = _numpy_group(_group(param_group), len(self._tensors))
+        super().add_param_group(param_group)
+        if not building:
+            try:
+                self.pywd.add_param_group(numpy_group)
+            except BaseException:
+                self.param_groups.pop()
+                raise
+        group = self.param_groups[-1]
+        mine = self.pywd.param_groups[len(self.param_groups) - 1]
+        for key in self.defaults:               # pywd's normalised values ("init" anchors,
+            group[key] = mine[key]              # betas as a tuple, state_dtype's name)
+        for p in group["params"]:
+            self._index[p] = len(self._tensors)
+            self._tensors.append(p)
+            self._pointers.append(p.data_ptr())
+
+    # ------------------------------------------------------------------ step
+    def step(self, closure: Any = None, *, nonfinite: Nonfinite = "propagate",
+             grad_scale: float = 1.0, max_grad_norm: float | None = None) -> Any:
+        """One step over the gradients in ``p.grad``; returns ``closure()``'s loss, as
+        torch (the closure runs first, with grad enabled). ``nonfinite``, ``grad_scale`` (the
+        loss scale the gradients carry, divided out as they are read: GradScaler's
+        ``unscale_`` fused) and ``max_grad_norm`` act as in :meth:`pywd.optim.Optimizer.step`;
+        the step's :class:`pywd.StepResult` is kept in ``last_result`` (falsy for a skipped
+        step)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        self._follow_memory()
+        self._sync()
+        grads = []
+        for i, p in enumerate(self._tensors):
+            g = p.grad
+            grads.append(None if g is None else _array(g, f"the grad of params[{i}]"))
+        self.last_result = self.pywd.step(grads, nonfinite=nonfinite, grad_scale=grad_scale,
+                                          max_grad_norm=max_grad_norm)
+        return loss
+
+    @property
+    def skipped_steps(self) -> int:
+        """Steps left undone by ``step(nonfinite="skip")``."""
+        return self.pywd.skipped_steps
+
+    def _sync(self) -> None:
+        """The torch groups' hyper-parameters (which schedulers change) into pywd's."""
+        for group, mine in zip(self.param_groups, self.pywd.param_groups):
+            for key in self.defaults:
+                value = group[key]
+                if mine[key] is not value:
+                    mine[key] = value
+
+    def _follow_memory(self) -> None:
+        """A parameter whose memory moved (``p.data = ...``) is viewed anew, so the step
+        updates the tensor as it is now, never a stale copy."""
+        pointers = [p.data_ptr() for p in self._tensors]
+        if pointers == self._pointers:
+            return
+        for (group, indices), mine in zip(self.pywd._group_indices(), self.pywd.param_groups):
+            for j, i in enumerate(indices):
+                if pointers[i] != self._pointers[i]:
+                    array = _array(self._tensors[i], f"params[{i}]")
+                    old = mine["params"][j]
+                    if array.shape != old.shape or array.dtype != old.dtype:
+                        raise TypeError(f"params[{i}] changed from {old.dtype} {old.shape} "
+                                        f"to {array.dtype} {array.shape} since the optimizer "
+                                        f"was built (model.to(dtype)?): its state no longer "
+                                        f"fits; build the optimizer after converting the "
+                                        f"model")
+                    mine["params"][j] = array
+                    self._pointers[i] = pointers[i]
+
+    # ------------------------------------------------------------- state_dict
+    def state_dict(self) -> dict[str, Any]:
+        """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
+        (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps and
+        the stochastic rounding's seed and step). Group keys that torch's class of the same
+        name has and pywd's lacks (foreach, fused, ...; decoupled_weight_decay from decay)
+        are added with torch's defaults, so that torch's optimiser loads it."""
+        flat = self.pywd.state_dict()
+        state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in flat.items():
+            if key.startswith("state/"):
+                _, index, name = key.split("/")
+                number = name in self.pywd.state_counters or name in self.pywd.state_scalars
+                state.setdefault(int(index), {})[name] = _tensor(
+                    value.item() if number else value)
+        torch_defaults = _torch_defaults(type(self).__name__)
+        groups = []
+        for g, group in enumerate(self.param_groups):
+            packed = {k: _plain(v) for k, v in group.items() if k != "params"}
+            packed["params"] = flat[f"param_groups/{g}/params"].tolist()
+            for key, default in torch_defaults.items():
+                packed.setdefault(key, group["decay"] == "decoupled"
+                                  if key == "decoupled_weight_decay" else default)
+            groups.append(packed)
+        extra = {key: int(flat[key]) for key in ("skipped_steps", "rounding_seed",
+                                                 "rounding_step")}
+        return {"state": state, "param_groups": groups, "pywd": extra}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Loads a state_dict(): this class's, torch's optimiser's of the same name (as
+        :meth:`pywd.optim.Optimizer.load_state_dict` takes it), or the pywd optimiser's flat
+        one. Checked whole before anything changes; the hyper-parameters it holds replace
+        the groups' (as torch does), and its other plain group entries (a scheduler's
+        initial_lr) are kept."""
+        self.pywd.load_state_dict(state_dict)
+        saved = state_dict.get("param_groups")
+        for g, (group, mine) in enumerate(zip(self.param_groups, self.pywd.param_groups)):
+            for key in self.defaults:
+                group[key] = mine[key]
+            if isinstance(saved, Sequence) and not isinstance(saved, (str, bytes)):
+                extras = {k: v for k, v in saved[g].items()
+                          if k not in self.defaults and k not in TORCH_ONLY
+                          and k not in ("params", "param_names")}
+            else:
+                prefix = f"param_groups/{g}/extra/"
+                extras = {k[len(prefix):]: mine[k[len(prefix):]] for k in state_dict
+                          if k.startswith(prefix)}
+            group.update(extras)
+
+
+def _torch_defaults(name: str) -> dict[str, Any]:
+    """The implementation switches torch.optim's class `name` has (none if it has no such
+    class), with their defaults."""
+    cls = getattr(torch.optim, name, None)
+    if cls is None:
+        return {}
+    parameters = inspect.signature(cls).parameters
+    return {key: parameters[key].default for key in TORCH_ONLY if key in parameters}
+
+
+class _ScheduleFree(Optimizer):
+    """train() and eval() of the schedule-free optimisers (params to y, or to the
+    average x), as the schedulefree package's."""
+
+    def train(self) -> None:
+        self._mode(True)
+
+    def eval(self) -> None:
+        self._mode(False)
+
+    def _mode(self, train: bool) -> None:
+        self._follow_memory()
+        self._sync()
+        self.pywd.train() if train else self.pywd.eval()  # type: ignore[attr-defined]
+        for group, mine in zip(self.param_groups, self.pywd.param_groups):
+            group["train_mode"] = mine["train_mode"]
+
+
+def param_groups_weight_decay(named_params: Iterable[tuple[str, Any]],
+                              weight_decay: float = 1e-5,
+                              no_weight_decay_list: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """:func:`pywd.optim.param_groups_weight_decay` (timm's rule) for torch: the groups hold
+    the tensors themselves, as a torch optimiser needs::
+
+        opt = pywd.torch.AdamW(param_groups_weight_decay(model.named_parameters(), 0.05))
+    """
+    return _split_by_decay(named_params, weight_decay, no_weight_decay_list, _checked)
+
+
+def _checked(name: str, tensor: Any) -> Any:
+    """`tensor`, once pywd can update it in place (else the error saying why)."""
+    _array(tensor, name)
+    return tensor
+
+
+class SGD(Optimizer):
+    """:class:`pywd.optim.SGD` as a torch optimiser (torch.optim.SGD's arguments)."""
+    pywd_class = _optim.SGD
+
+
+class SGDW(Optimizer):
+    """:class:`pywd.optim.SGDW` as a torch optimiser (SGD with decoupled decay)."""
+    pywd_class = _optim.SGDW
+
+
+class Adam(Optimizer):
+    """:class:`pywd.optim.Adam` as a torch optimiser (torch.optim.Adam's arguments)."""
+    pywd_class = _optim.Adam
+
+
+class AdamW(Optimizer):
+    """:class:`pywd.optim.AdamW` as a torch optimiser (torch.optim.AdamW's arguments)."""
+    pywd_class = _optim.AdamW
+
+
+class RMSprop(Optimizer):
+    """:class:`pywd.optim.RMSprop` as a torch optimiser (torch.optim.RMSprop's arguments)."""
+    pywd_class = _optim.RMSprop
+
+
+class Adagrad(Optimizer):
+    """:class:`pywd.optim.Adagrad` as a torch optimiser (torch.optim.Adagrad's arguments)."""
+    pywd_class = _optim.Adagrad
+
+
+class Lion(Optimizer):
+    """:class:`pywd.optim.Lion` as a torch optimiser (lion_pytorch's arguments)."""
+    pywd_class = _optim.Lion
+
+
+class Adamax(Optimizer):
+    """:class:`pywd.optim.Adamax` as a torch optimiser (torch.optim.Adamax's arguments)."""
+    pywd_class = _optim.Adamax
+
+
+class RAdam(Optimizer):
+    """:class:`pywd.optim.RAdam` as a torch optimiser (torch.optim.RAdam's arguments)."""
+    pywd_class = _optim.RAdam
+
+
+class Adadelta(Optimizer):
+    """:class:`pywd.optim.Adadelta` as a torch optimiser (torch.optim.Adadelta's
+    arguments)."""
+    pywd_class = _optim.Adadelta
+
+
+class NAdam(Optimizer):
+    """:class:`pywd.optim.NAdam` as a torch optimiser (torch.optim.NAdam's arguments)."""
+    pywd_class = _optim.NAdam
+
+
+class Rprop(Optimizer):
+    """:class:`pywd.optim.Rprop` as a torch optimiser (torch.optim.Rprop's arguments)."""
+    pywd_class = _optim.Rprop
+
+
+class ASGD(Optimizer):
+    """:class:`pywd.optim.ASGD` as a torch optimiser (torch.optim.ASGD's arguments)."""
+    pywd_class = _optim.ASGD
+
+
+class Lamb(Optimizer):
+    """:class:`pywd.optim.Lamb` as a torch optimiser (timm's arguments)."""
+    pywd_class = _optim.Lamb
+
+
+class LARS(Optimizer):
+    """:class:`pywd.optim.LARS` as a torch optimiser (timm's Lars arguments)."""
+    pywd_class = _optim.LARS
+
+
+class Muon(Optimizer):
+    """:class:`pywd.optim.Muon` as a torch optimiser (torch.optim.Muon's arguments; 2-D
+    parameters only)."""
+    pywd_class = _optim.Muon
+
+
+class Adafactor(Optimizer):
+    """:class:`pywd.optim.Adafactor` as a torch optimiser (torch.optim.Adafactor's
+    arguments)."""
+    pywd_class = _optim.Adafactor
+
+
+class AdamWScheduleFree(_ScheduleFree):
+    """:class:`pywd.optim.AdamWScheduleFree` as a torch optimiser (the schedulefree
+    package's arguments; ``train()``/``eval()`` as its)."""
+    pywd_class = _optim.AdamWScheduleFree
+
+
+class SGDScheduleFree(_ScheduleFree):
+    """:class:`pywd.optim.SGDScheduleFree` as a torch optimiser (the schedulefree
+    package's arguments; ``train()``/``eval()`` as its)."""
+    pywd_class = _optim.SGDScheduleFree
