@@ -130,3 +130,11 @@ def test_schedule_free_and_cosine_adamw_both_learn_and_the_story_gives_their_num
         assert len(r["curves"][method]) == 10 and r["curves"][method][-1] == r["final"][method]
     text = " ".join(" ".join(lines).split())
     assert f"schedule-free AdamW's average x at {r['final']['schedule-free AdamW']:.3g}" in text
+
+
+def test_an_experiment_whose_package_is_missing_is_skipped_saying_so(monkeypatch):
+    monkeypatch.setitem(demo.experiments.NEEDS, 9, ("no_such_module_for_pywd", "scikit-learn"))
+    lines = []
+    assert demo.run(quick=True, only=9, echo=lines.append) == {}
+    assert lines[-1] == ("9. skipped: scikit-learn is not installed (pip install "
+                         "'pywd[demo]')")

@@ -10,8 +10,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m pywd.demo",
         description="Why weight decay is not L2, why initialisation matters, what "
-                    "16-bit weights need and what schedule-free training gives: eight small "
-                    "experiments on pywd's kernels and NumPy.")
+                    "16-bit weights need and what schedule-free training gives, and an MLP on "
+                    "real digits: nine small experiments on pywd's kernels and NumPy.")
     parser.add_argument("--out", default="pywd-demo", help="folder for the PNGs (default: "
                         "pywd-demo)")
     parser.add_argument("--quick", action="store_true", help="smaller and shorter runs")

@@ -1,6 +1,7 @@
-"""The demo's eight experiments. Each takes `quick` and returns (numbers, plot, story), where
+"""The demo's nine experiments. Each takes `quick` and returns (numbers, plot, story), where
 numbers is a dict the tests assert on, plot(ax) draws the experiment's picture and story is
 what it found, in sentences with units."""
+import importlib.util
 import math
 import textwrap
 
@@ -10,7 +11,7 @@ import pywd
 from pywd import init, optim, reference
 from pywd.optim import lr_scheduler
 
-from .nets import MLP, ReluRNN
+from .nets import MLP, Classifier, ReluRNN
 
 
 # ----------------------------------------------------------------------------- data, training
@@ -526,8 +527,107 @@ def schedule_free(quick):
     return numbers, plot, story
 
 
+def load_digits():
+    """scikit-learn's bundled 8x8 digits (1797 images of 64 pixels, no download): pixels
+    scaled to [0, 1] and centred on the training mean; a fixed split, 1297 to train and 500
+    held out."""
+    from sklearn.datasets import load_digits as sklearn_digits   # the demo extra
+    digits = sklearn_digits()
+    order = np.random.default_rng(0).permutation(len(digits.target))
+    x, labels = digits.data[order] / 16.0, digits.target[order]
+    x = x - x[:1297].mean(axis=0)
+    return (x[:1297], labels[:1297]), (x[1297:], labels[1297:])
+
+
+DIGITS_RUNS = {   # name -> (init, decay, weight_decay): Adam, lr 3e-3, the same coefficient
+    "zero init": ("zero", "decoupled", 0.0),
+    "He, no decay": ("he", "decoupled", 0.0),
+    "He, decoupled": ("he", "decoupled", 0.1),
+    "He, L2": ("he", "l2", 0.1),
+    "He, L1": ("he", "l1", 0.1),
+}
+
+
+def digits(quick):
+    """9. Real data: an MLP on scikit-learn's digits, from zero and He init, with each decay."""
+    (x, labels), (x_test, labels_test) = load_digits()
+    epochs, seeds = (10, (0,)) if quick else (30, (0, 1, 2))
+    results = {name: [] for name in DIGITS_RUNS}
+    trained = {}
+    for name, (start, decay, wd) in DIGITS_RUNS.items():
+        for seed in seeds:
+            net = Classifier(64, 128, 10)
+            if start == "he":
+                init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
+                init.kaiming_normal_(net.params[2], nonlinearity="linear", rng=seed + 100)
+            initial = np.concatenate([net.params[0].ravel(), net.params[2].ravel()])
+            opt = optim.Adam(net.params, lr=3e-3, weight_decay=wd, decay=decay)
+            order = np.random.default_rng(seed + 10)
+            for _ in range(epochs):
+                batches_ = order.permutation(len(x))
+                for i in range(0, len(x), 32):
+                    idx = batches_[i:i + 32]
+                    opt.step(net.loss_and_grads(x[idx], labels[idx])[1])
+            weights = np.concatenate([net.params[0].ravel(), net.params[2].ravel()])
+            results[name].append(dict(
+                held_out=net.accuracy(x_test, labels_test), train=net.accuracy(x, labels),
+                max_abs=float(np.abs(weights).max()), rms=float(np.sqrt(np.mean(weights ** 2))),
+                exact_zeros=float(np.mean(weights == 0)), dead=net.dead_fraction(x)))
+            if seed == seeds[0]:
+                trained[name] = weights
+                if name == "He, no decay":
+                    trained["He, at init"] = initial
+    numbers = {name: {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+               for name, runs in results.items()}
+    for name, runs in results.items():
+        accs = [r["held_out"] for r in runs]
+        numbers[name]["held_out_range"] = (min(accs), max(accs))
+    numbers["init_max_abs_he"] = float(np.abs(trained["He, at init"]).max())
+    numbers["init_rms_he"] = float(np.sqrt(np.mean(trained["He, at init"] ** 2)))
+    n = numbers
+    seeds_said = (f"the mean of {len(seeds)} seeds" if len(seeds) > 1 else "one seed")
+    story = [f"An MLP 64-128-10 trained by Adam (lr 3e-3, {epochs} epochs of batches of 32) on "
+             f"1297 of scikit-learn's 8x8 digits, held-out accuracy on the other 500 "
+             f"({seeds_said}): from zero init {n['zero init']['held_out']:.1%} (chance: every "
+             f"weight stays 0 and every hidden ReLU is dead, "
+             f"{n['zero init']['dead']:.0%}, so only the output biases learn); from He init "
+             f"{n['He, no decay']['held_out']:.1%}.",
+             f"With the same weight_decay=0.1: decoupled {n['He, decoupled']['held_out']:.1%}, "
+             f"L2 {n['He, L2']['held_out']:.1%} (Adam divides the L2 term by the gradient's "
+             f"rms, as in experiment 3: it underfits, training accuracy "
+             f"{n['He, L2']['train']:.1%}), L1 {n['He, L1']['held_out']:.1%} with "
+             f"{n['He, L1']['exact_zeros']:.0%} of the weights exactly 0.",
+             f"Small trained weights are the normal state of a trained net: He's init sets "
+             f"their scale (rms {n['init_rms_he']:.2g}, largest |w| "
+             f"{n['init_max_abs_he']:.2g}) and training keeps them of that order: rms "
+             f"{n['He, no decay']['rms']:.2g} and largest {n['He, no decay']['max_abs']:.2g} "
+             f"without decay, {n['He, decoupled']['rms']:.2g} and "
+             f"{n['He, decoupled']['max_abs']:.2g} with decoupled decay, "
+             f"{n['He, L2']['rms']:.2g} and {n['He, L2']['max_abs']:.2g} with L2 (the "
+             f"underfitting one). Dead ReLUs (hidden units no training example activates) "
+             f"after training: zero init {n['zero init']['dead']:.0%}; He-initialised, "
+             + ", ".join(f"{name.split(', ')[1]} {n[name]['dead']:.0%}"
+                         for name in DIGITS_RUNS if name.startswith("He"))
+             + "."]
+
+    def plot(ax):
+        bins = np.linspace(-1.2, 1.2, 97)
+        for name in ("He, at init", "He, no decay", "He, decoupled", "He, L2", "He, L1"):
+            label = name if name == "He, at init" else \
+                f"{name}: {numbers[name]['held_out']:.1%} held out (mean)"
+            ax.hist(trained[name], bins=bins, histtype="step", label=label)
+        ax.set(title="9. digits MLP: trained weights by decay (wd 0.1, Adam)", xlabel="weight",
+               ylabel="count", yscale="log")
+        ax.legend(fontsize=7)
+    return numbers, plot, story
+
+
 EXPERIMENTS = {1: zero_init, 2: activation_scale, 3: decay_vs_l2, 4: identity_rnn,
-               5: l1_zeros, 6: decay_over_a_run, 7: bfloat16_training, 8: schedule_free}
+               5: l1_zeros, 6: decay_over_a_run, 7: bfloat16_training, 8: schedule_free,
+               9: digits}
+# what an experiment needs beyond pywd and NumPy (the demo extra), as (module, package):
+# skipped, saying so, without it
+NEEDS = {9: ("sklearn", "scikit-learn")}
 
 
 QUICK_NOTE = ("--quick: smaller and shorter runs than the full demo (a sixth to a quarter of "
@@ -547,6 +647,10 @@ def run(quick=False, only=None, out=None, echo=print):
         echo("matplotlib is not installed (pip install 'pywd[demo]'): no pictures")
     for number, experiment in EXPERIMENTS.items():
         if only is not None and number != only:
+            continue
+        if number in NEEDS and importlib.util.find_spec(NEEDS[number][0]) is None:
+            echo(f"{number}. skipped: {NEEDS[number][1]} is not installed (pip install "
+                 f"'pywd[demo]')")
             continue
         numbers, plot, story = experiment(quick)
         results[number] = numbers

@@ -71,3 +71,41 @@ class ReluRNN:
             grads[2] += d_pre.sum(0)
             d_h = d_pre @ w_hh
         return loss, grads, norms[::-1]
+
+
+class Classifier:
+    """x -> relu(x W1^T + b1) -> logits h W2^T + b2, softmax cross-entropy against integer
+    labels (products by BLAS: no symmetry claim rests on this net)."""
+
+    def __init__(self, n_in, n_hidden, n_classes, dtype=np.float64):
+        self.params = [np.zeros((n_hidden, n_in), dtype), np.zeros(n_hidden, dtype),
+                       np.zeros((n_classes, n_hidden), dtype), np.zeros(n_classes, dtype)]
+
+    def forward(self, x):
+        """(hidden pre-activations, hidden activations, logits)."""
+        w1, b1, w2, b2 = self.params
+        pre = x @ w1.T + b1
+        h = np.maximum(pre, 0)
+        return pre, h, h @ w2.T + b2
+
+    def loss_and_grads(self, x, labels):
+        _, b1, w2, _ = self.params
+        pre, h, logits = self.forward(x)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        loss = float(-np.mean(np.log(p[rows, labels])))
+        d_logits = p
+        d_logits[rows, labels] -= 1
+        d_logits /= len(labels)
+        d_pre = (d_logits @ w2) * (pre > 0)
+        return loss, [d_pre.T @ x, d_pre.sum(0), d_logits.T @ h, d_logits.sum(0)]
+
+    def accuracy(self, x, labels):
+        return float(np.mean(self.forward(x)[2].argmax(axis=1) == labels))
+
+    def dead_fraction(self, x):
+        """The share of hidden units that no example of `x` activates (a dead ReLU gets no
+        gradient through its input weights)."""
+        return float(np.mean((self.forward(x)[0] > 0).sum(axis=0) == 0))

@@ -1,0 +1,51 @@
+"""Demo 9 (issue 17): an MLP on scikit-learn's bundled digits (real data), quick run: zero
+init stays at chance with every ReLU dead, He init learns, the same weight_decay is mild
+decoupled, underfitting as Adam's L2 and sparse as L1, and the story gives those numbers.
+Skipped without scikit-learn (the demo extra)."""
+import pytest
+
+pytest.importorskip("sklearn")
+from pywd.demo import experiments  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return experiments.digits(quick=True)
+
+
+def test_the_split_is_fixed_and_centred_on_the_training_mean():
+    (x, labels), (x_test, labels_test) = experiments.load_digits()
+    assert x.shape == (1297, 64) and x_test.shape == (500, 64)
+    assert set(labels) == set(labels_test) == set(range(10))
+    assert abs(x.mean(axis=0)).max() < 1e-12
+    again = experiments.load_digits()
+    assert (again[1][0] == x_test).all()
+
+
+def test_zero_init_stays_at_chance_with_every_relu_dead(digits):
+    zero = digits[0]["zero init"]
+    assert zero["held_out"] < 0.2 and zero["dead"] == 1.0 and zero["max_abs"] == 0.0
+
+
+def test_he_init_learns_and_decoupled_decay_keeps_its_accuracy(digits):
+    n = digits[0]
+    assert n["He, no decay"]["held_out"] > 0.9
+    assert abs(n["He, decoupled"]["held_out"] - n["He, no decay"]["held_out"]) < 0.03
+    assert n["He, decoupled"]["rms"] < n["He, no decay"]["rms"]
+
+
+def test_adam_l2_underfits_and_l1_makes_exact_zeros_at_the_same_coefficient(digits):
+    n = digits[0]
+    assert n["He, L2"]["train"] < n["He, decoupled"]["train"] - 0.1        # underfits
+    assert n["He, L2"]["max_abs"] < 0.5 * n["He, no decay"]["max_abs"]
+    assert n["He, L1"]["held_out"] > 0.9 and n["He, L1"]["exact_zeros"] > 0.05
+    assert n["He, decoupled"]["exact_zeros"] == n["He, L2"]["exact_zeros"] == 0.0
+    assert all(n[name]["dead"] < 0.1 for name in n if name.startswith("He"))
+
+
+def test_the_story_gives_the_numbers(digits):
+    n, _, story = digits
+    text = " ".join(story)
+    assert f"from zero init {n['zero init']['held_out']:.1%}" in text
+    assert f"L1 {n['He, L1']['held_out']:.1%} with {n['He, L1']['exact_zeros']:.0%}" in text
+    assert f"largest |w| {n['init_max_abs_he']:.2g}" in text
