@@ -1,4 +1,5 @@
-"""torch.optim's state_dict format, converted to pywd.optim's flat one.
+"""torch.optim's state_dict format (and pywd.torch's, which adds pywd's group keys and a
+"pywd" entry), converted to pywd.optim's flat one.
 
 torch saves ``{"state": {index: {name: tensor}}, "param_groups": [{hyper-parameters...,
 "params": [indices]}]}``, with parameters numbered across groups in order, as pywd numbers
@@ -36,6 +37,12 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                         "'state'")
     out = {"format": np.array("pywd.optim/1"), "optimizer": np.array(name),
            "skipped_steps": np.array(0, dtype=np.int64)}
+    extra = state_dict.get("pywd", {})   # pywd.torch's: what a resumed run needs besides
+    if not isinstance(extra, Mapping):
+        raise TypeError("torch state_dict['pywd'] must be a dict")
+    for key in ("skipped_steps", "rounding_seed", "rounding_step"):
+        if key in extra:
+            out[key] = _array(extra[key], f"pywd']['{key}")
     for g, group in enumerate(groups):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
@@ -49,10 +56,10 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                              f"not the state of torch.optim.{name}")
         mine = optimizer.param_groups[g] if g < len(optimizer.param_groups) else {}
         out[f"param_groups/{g}/decay"] = np.array(_decay(group, mine.get("decay"), g, name))
-        for key in PYWD_ONLY[1:]:
+        for key in PYWD_ONLY[1:]:        # saved by pywd.torch; else this optimizer's own
             if key in optimizer.defaults:
-                out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
-                                                                       optimizer.defaults[key]))
+                out[f"param_groups/{g}/{key}"] = _saved_hyper(
+                    group[key] if key in group else mine.get(key, optimizer.defaults[key]))
         for key in lacks:
             if key not in group:
                 out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
@@ -88,8 +95,11 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
 
 
 def _decay(group, mine, g, name):
-    """pywd's decay mode for a torch group: torch's says "decoupled" only through
-    decoupled_weight_decay (Adam, AdamW); otherwise the pywd group's own mode stands."""
+    """pywd's decay mode for a torch group: the group's own "decay" when pywd.torch saved
+    it; torch's says "decoupled" only through decoupled_weight_decay (Adam, AdamW);
+    otherwise the pywd group's own mode stands."""
+    if isinstance(group.get("decay"), str):
+        return group["decay"]
     decoupled = group.get("decoupled_weight_decay")
     if mine is None:                # a group this optimizer lacks: the group count refuses it
         return "decoupled" if decoupled else "l2"

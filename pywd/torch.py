@@ -90,11 +90,13 @@ def _tensor(value: Any) -> torch.Tensor:
     return torch.from_numpy(value)
 
 
-def _numpy_option(value: Any) -> Any:
-    """A torch dtype (state_dtype=torch.bfloat16) by its NumPy name; tensors (decay_to
-    anchors) as arrays; anything else as it is."""
+def _numpy_option(key: str, value: Any) -> Any:
+    """An option in NumPy's terms: a torch dtype (state_dtype=torch.bfloat16) by its name,
+    decay_to's tensors as arrays; anything else as it is (pywd's checks judge it)."""
     if isinstance(value, torch.dtype):
         return str(value).removeprefix("torch.")
+    if key != "decay_to":
+        return value
     if isinstance(value, torch.Tensor):
         return _array(value, "decay_to")
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
@@ -154,7 +156,7 @@ def _numpy_group(group: dict[str, Any], start: int) -> dict[str, Any]:
         name, tensor, where = _named(entry, start + i)
         array = _array(tensor, where)
         params.append(array if name is None else (name, array))
-    return {**{k: _numpy_option(v) for k, v in group.items()}, "params": params}
+    return {**{k: _numpy_option(k, v) for k, v in group.items()}, "params": params}
 
 
 class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
@@ -204,7 +206,7 @@ class Optimizer(torch.optim.Optimizer):
         self._pointers: list[int] = []              # where each one's memory was viewed
         self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
         self.pywd = self.pywd_class(numpy_groups, *args,
-                                    **{k: _numpy_option(v) for k, v in kwargs.items()})
+                                    **{k: _numpy_option(k, v) for k, v in kwargs.items()})
         super().__init__(groups, dict(self.pywd.defaults))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -310,7 +312,10 @@ class Optimizer(torch.optim.Optimizer):
         (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps and
         the stochastic rounding's seed and step). Group keys that torch's class of the same
         name has and pywd's lacks (foreach, fused, ...; decoupled_weight_decay from decay)
-        are added with torch's defaults, so that torch's optimiser loads it."""
+        are added with torch's defaults, so that torch's optimiser loads it. torch's
+        state_dict hooks run as in torch."""
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
         flat = self.pywd.state_dict()
         state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in flat.items():
@@ -330,14 +335,21 @@ class Optimizer(torch.optim.Optimizer):
             groups.append(packed)
         extra = {key: int(flat[key]) for key in ("skipped_steps", "rounding_seed",
                                                  "rounding_step")}
-        return {"state": state, "param_groups": groups, "pywd": extra}
+        saved = {"state": state, "param_groups": groups, "pywd": extra}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            changed = post_hook(self, saved)
+            saved = saved if changed is None else changed
+        return saved
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict(): this class's, torch's optimiser's of the same name (as
         :meth:`pywd.optim.Optimizer.load_state_dict` takes it), or the pywd optimiser's flat
         one. Checked whole before anything changes; the hyper-parameters it holds replace
         the groups' (as torch does), and its other plain group entries (a scheduler's
-        initial_lr) are kept."""
+        initial_lr) are kept. torch's load_state_dict hooks run as in torch."""
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            changed = pre_hook(self, state_dict)
+            state_dict = state_dict if changed is None else changed
         self.pywd.load_state_dict(state_dict)
         saved = state_dict.get("param_groups")
         for g, (group, mine) in enumerate(zip(self.param_groups, self.pywd.param_groups)):
@@ -352,6 +364,8 @@ class Optimizer(torch.optim.Optimizer):
                 extras = {k[len(prefix):]: mine[k[len(prefix):]] for k in state_dict
                           if k.startswith(prefix)}
             group.update(extras)
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
 
 def _torch_defaults(name: str) -> dict[str, Any]:

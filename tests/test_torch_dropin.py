@@ -435,3 +435,46 @@ def test_bfloat16_parameters_are_updated_in_place():
 def test_importing_pywd_does_not_import_torch():
     code = "import sys, pywd, pywd.optim; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_loaded_state_dict_brings_pywds_options_skips_and_rounding_seed():
+    model, other = make_model(torch.float64), make_model(torch.float64)
+    opt = pt.AdamW(model.parameters(), lr=1e-2, rounding="nearest", cautious_decay=True,
+                   rng=5)
+    x, y = data(torch.float64)
+    train(model, opt, 2, x, y, scheduler=False)
+    next(model.parameters()).grad[0, 0] = float("nan")
+    opt.step(nonfinite="skip")
+    loaded = pt.AdamW(other.parameters(), lr=1e-2)
+    saved = opt.state_dict()
+    assert saved["param_groups"][0]["rounding"] == "nearest"
+    loaded.load_state_dict(saved)
+    group = loaded.param_groups[0]
+    assert group["rounding"] == "nearest" and group["cautious_decay"] is True
+    assert loaded.pywd.param_groups[0]["cautious_decay"] is True
+    assert loaded.skipped_steps == 1
+    assert (loaded.pywd.rounding_seed, loaded.pywd.rounding_step) == \
+        (opt.pywd.rounding_seed, opt.pywd.rounding_step)
+    flat = pt.AdamW(make_model(torch.float64).parameters(), lr=0.5)
+    flat.load_state_dict(opt.pywd.state_dict())       # pywd.optim's flat format loads too
+    assert flat.param_groups[0]["lr"] == 1e-2 and flat.param_groups[0]["initial_lr"] == 1e-2
+    assert flat.param_groups[0]["rounding"] == "nearest"
+
+
+def test_state_dict_hooks_run_as_in_torch():
+    opt = pt.SGD(make_model(torch.float64).parameters(), lr=0.1)
+    calls = []
+    opt.register_state_dict_pre_hook(lambda o: calls.append("save pre"))
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "note": 1})
+    opt.register_load_state_dict_pre_hook(
+        lambda o, sd: {k: v for k, v in sd.items() if k != "note"})
+    opt.register_load_state_dict_post_hook(lambda o: calls.append("load post"))
+    saved = opt.state_dict()
+    assert saved["note"] == 1
+    opt.load_state_dict(saved)
+    assert calls == ["save pre", "load post"]
+
+
+def test_a_tensor_lr_is_left_to_pywds_check():
+    with pytest.raises((TypeError, ValueError), match="lr"):
+        pt.SGD([torch.nn.Parameter(torch.ones(3))], lr=torch.tensor(0.1))
