@@ -42,6 +42,7 @@ except ImportError as err:              # pragma: no cover (the tests that impor
 
 from . import optim as _optim
 from ._torch_state import TORCH_ONLY
+from ._kernels import StepResult
 from ._typing import Nonfinite
 from .weight_decay import _split_by_decay
 
@@ -205,6 +206,8 @@ class Optimizer(torch.optim.Optimizer):
         self._tensors: list[torch.Tensor] = []      # every parameter, in order
         self._pointers: list[int] = []              # where each one's memory was viewed
         self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
+        self._where: list[str] = []                 # how errors name each parameter
+        self.last_result: StepResult | None = None  # the last step's
         self.pywd = self.pywd_class(numpy_groups, *args,
                                     **{k: _numpy_option(k, v) for k, v in kwargs.items()})
         super().__init__(groups, dict(self.pywd.defaults))
@@ -245,10 +248,13 @@ class Optimizer(torch.optim.Optimizer):
         mine = self.pywd.param_groups[len(self.param_groups) - 1]
         for key in self.defaults:               # pywd's normalised values ("init" anchors,
             group[key] = mine[key]              # betas as a tuple, state_dtype's name)
-        for p in group["params"]:
+        names = group.get("param_names", [None] * len(group["params"]))
+        for p, name in zip(group["params"], names):
+            where = _named((name, p) if name else p, len(self._tensors))[2]
             self._index[p] = len(self._tensors)
             self._tensors.append(p)
             self._pointers.append(p.data_ptr())
+            self._where.append(where)
 
     # ------------------------------------------------------------------ step
     def step(self, closure: Any = None, *, nonfinite: Nonfinite = "propagate",
@@ -268,7 +274,7 @@ class Optimizer(torch.optim.Optimizer):
         grads = []
         for i, p in enumerate(self._tensors):
             g = p.grad
-            grads.append(None if g is None else _array(g, f"the grad of params[{i}]"))
+            grads.append(None if g is None else _array(g, f"the grad of {self._where[i]}"))
         self.last_result = self.pywd.step(grads, nonfinite=nonfinite, grad_scale=grad_scale,
                                           max_grad_norm=max_grad_norm)
         return loss
@@ -292,19 +298,18 @@ class Optimizer(torch.optim.Optimizer):
         pointers = [p.data_ptr() for p in self._tensors]
         if pointers == self._pointers:
             return
-        for (group, indices), mine in zip(self.pywd._group_indices(), self.pywd.param_groups):
+        for group, indices in self.pywd._group_indices():
             for j, i in enumerate(indices):
-                if pointers[i] != self._pointers[i]:
-                    array = _array(self._tensors[i], f"params[{i}]")
-                    old = mine["params"][j]
-                    if array.shape != old.shape or array.dtype != old.dtype:
-                        raise TypeError(f"params[{i}] changed from {old.dtype} {old.shape} "
-                                        f"to {array.dtype} {array.shape} since the optimizer "
-                                        f"was built (model.to(dtype)?): its state no longer "
-                                        f"fits; build the optimizer after converting the "
-                                        f"model")
-                    mine["params"][j] = array
-                    self._pointers[i] = pointers[i]
+                if pointers[i] == self._pointers[i]:
+                    continue
+                array, old = _array(self._tensors[i], self._where[i]), group["params"][j]
+                if array.shape != old.shape or array.dtype != old.dtype:
+                    raise TypeError(f"{self._where[i]} changed from {old.dtype} {old.shape} "
+                                    f"to {array.dtype} {array.shape} since the optimizer was "
+                                    f"built (model.to(dtype)?): its state no longer fits; "
+                                    f"build the optimizer after converting the model")
+                group["params"][j] = array
+                self._pointers[i] = pointers[i]
 
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
@@ -348,7 +353,7 @@ class Optimizer(torch.optim.Optimizer):
         the groups' (as torch does), and its other plain group entries (a scheduler's
         initial_lr) are kept. torch's load_state_dict hooks run as in torch."""
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
-            changed = pre_hook(self, state_dict)
+            changed = pre_hook(self, state_dict)  # type: ignore[arg-type]  # a Mapping here
             state_dict = state_dict if changed is None else changed
         self.pywd.load_state_dict(state_dict)
         saved = state_dict.get("param_groups")
@@ -391,7 +396,10 @@ class _ScheduleFree(Optimizer):
     def _mode(self, train: bool) -> None:
         self._follow_memory()
         self._sync()
-        self.pywd.train() if train else self.pywd.eval()  # type: ignore[attr-defined]
+        if train:
+            self.pywd.train()  # type: ignore[attr-defined]
+        else:
+            self.pywd.eval()  # type: ignore[attr-defined]
         for group, mine in zip(self.param_groups, self.pywd.param_groups):
             group["train_mode"] = mine["train_mode"]
 

@@ -403,17 +403,19 @@ def test_params_pywd_cannot_update_in_place_are_refused_naming_them(kind, tensor
 def test_bad_grads_are_refused_before_anything_changes():
     emb = torch.nn.Embedding(10, 4, sparse=True)
     dense = torch.nn.Parameter(torch.ones(3))
-    opt = pt.Adam([dense, emb.weight], lr=0.1)
+    opt = pt.Adam([("dense", dense), ("emb", emb.weight)], lr=0.1)
     weights = emb.weight.detach().clone()
     dense.grad = torch.ones(3)
     emb(torch.tensor([1, 2])).sum().backward()
-    with pytest.raises(TypeError, match=r"the grad of params\[1\] is a torch.sparse_coo"):
+    with pytest.raises(TypeError, match=r"the grad of params\[1\] \('emb'\) is a "
+                                        r"torch.sparse_coo"):
         opt.step()
     assert torch.equal(dense, torch.ones(3)) and torch.equal(emb.weight, weights)
     assert len(opt.state) == 0
     emb.weight.grad = torch.ones(10, 4)
     dense.grad = torch.ones(6)[::2]
-    with pytest.raises(TypeError, match=r"the grad of params\[0\] is not contiguous"):
+    with pytest.raises(TypeError, match=r"the grad of params\[0\] \('dense'\) is not "
+                                        r"contiguous"):
         opt.step()
     assert torch.equal(dense, torch.ones(3)) and len(opt.state) == 0
 
