@@ -70,7 +70,7 @@ def one_process(n, seed):
         out[layout] = dict(adamw=adamw, sgd_momentum=sgdm,
                            offsets=[a.ctypes.data % (2 << 20) for a in (w, g, m, v)],
                            huge=[memory.huge_page_bytes(a) for a in (w, g, m, v)])
-        del m, v, b
+        m = v = b = None       # freed before the next layout (the lambdas are done)
     memory.STAGGER = STRIDES["768K"]
     out["pywd.optim on NumPy params"] = optimizer_classes(pywd.optim, params, grads)
     torch = bench._torch()
@@ -94,7 +94,7 @@ def optimizer_classes(optim, params, grads):
     for name, (cls_name, hyper, _) in bench.OPTIMIZERS.items():
         opt = getattr(optim, cls_name)([params], **hyper)
         out[KEYS[name]] = best(lambda: opt.step([grads]))
-        del opt
+        opt = None             # freed before the next class
     return out
 
 
