@@ -756,13 +756,14 @@ def report(result, out=sys.stdout):
           f"{result['rmw_gb_per_s']:.1f} GB/s (median "
           f"{result.get('rmw_median_gb_per_s', result['rmw_gb_per_s']):.1f})", file=out)
     compared = any("saved_ratio" in r for r in result["rows"])
-    header = (f"{'kernel':<12} {'size':>8} {'dtype':>7} {'NumPy loop':>10} {'pywd':>10} "
+    width = max([12] + [len(r["kernel"]) for r in result["rows"]])
+    header = (f"{'kernel':<{width}} {'size':>8} {'dtype':>7} {'NumPy loop':>10} {'pywd':>10} "
               f"{'torch':>10} {'spread':>7} {'speed-up':>9} {'rate':>11} {'of RMW':>8}"
               + (f" {'vs saved':>14}" if compared else ""))
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in result["rows"]:
-        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} "
+        print(f"{r['kernel']:<{width}} {r['size']:>8} {r['dtype']:>7} "
               f"{fmt_time(r['reference_s']):>10} {fmt_time(r['pywd_s']):>10} "
               f"{fmt_time(r['torch_s']) if r.get('torch_s') else '-':>10} {fmt_spread(r):>7} {r['speedup']:8.1f}x {fmt_rate(r):>11} {fmt_share(r):>8}"
               + (f" {fmt_saved(r):>14}" if compared else ""), file=out)
