@@ -10,7 +10,9 @@ optimiser takes
 each has the defaults of the :mod:`pywd.optim` class of the same name (``sgd``, ``adam``,
 ``rmsprop``, ``adagrad``, ``adamax``, ``radam``, ``adadelta``, ``nadam``, ``rprop``, ``asgd``,
 ``lars``, ``sgd_schedulefree``: L2; ``sgdw``, ``adamw``, ``lion``, ``lamb``,
-``adamw_schedulefree``, ``muon``, ``adafactor``: decoupled). Stateful optimisers: :mod:`pywd.optim`.
+``adamw_schedulefree``, ``muon``, ``adafactor``: decoupled). Stateful optimisers: :mod:`pywd.optim`;
+the same as ``torch.optim.Optimizer`` subclasses for torch training loops: :mod:`pywd.torch`
+(imported on its own, as it needs torch).
 Initialisers: :mod:`pywd.init`, drawing from :class:`Generator` (Philox4x32-10, counter-based:
 the same numbers for any thread count or split); :func:`seed` reseeds the default generator.
 Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_config`.
