@@ -19,9 +19,13 @@ it loads a torch optimiser's).
 ``step()`` also takes pywd's gradient options as keywords: ``nonfinite=``, ``grad_scale=``
 and ``max_grad_norm=`` (as :meth:`pywd.optim.Optimizer.step`: fused into the same pass).
 
-Refused, with an error naming the parameter, before anything changes: tensors pywd cannot
-update in place (on a GPU, sparse, not contiguous, such as channels_last convolution
-weights) and dtypes it lacks (pywd updates float32, float64, float16 and bfloat16).
+Parameters laid out in another memory order (channels_last convolution weights) are
+updated in that order, as the optimisers that step each element on its own do not depend
+on it; LAMB, LARS, Muon and Adafactor, whose per-tensor statistics follow the axes, take
+contiguous parameters. Refused, with an error naming the parameter, before anything
+changes: tensors pywd cannot update in place (on a GPU, sparse, with gaps or overlaps in
+memory, a gradient laid out otherwise than its parameter) and dtypes it lacks (pywd
+updates float32, float64, float16 and bfloat16).
 ``opt.state[p]`` reads each parameter's state as tensors sharing pywd's arrays (step counters
 as float64 tensors); it is read-only, as ``load_state_dict`` is the way to replace it.
 
@@ -55,8 +59,12 @@ __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "L
 _DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 
-def _array(t: Any, where: str) -> np.ndarray:
-    """`t`'s memory as a NumPy array (no copy), or a TypeError saying why pywd cannot
+Order = tuple[int, ...] | None   # a tensor's axes in memory order (None: as they are)
+
+
+def _array(t: Any, where: str, order: Order = None) -> np.ndarray:
+    """`t`'s memory as a NumPy array (no copy), its axes permuted to `order` (a parameter's
+    memory order: what its state and gradient share), or a TypeError saying why pywd cannot
     update it in place."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{where}: expected a torch.Tensor, got {type(t).__name__}")
@@ -69,16 +77,46 @@ def _array(t: Any, where: str) -> np.ndarray:
     if t.dtype not in _DTYPES:
         raise TypeError(f"{where} is {t.dtype}: pywd updates float32, float64, float16 and "
                         f"bfloat16 tensors")
-    if not t.is_contiguous():
-        raise TypeError(f"{where} is not contiguous (shape {tuple(t.shape)}, strides "
-                        f"{t.stride()}; a channels_last weight, say): pywd updates "
-                        f"contiguous memory in place; make the model's parameters "
-                        f"contiguous (model.to(memory_format=torch.contiguous_format)) "
-                        f"before building the optimizer")
-    t = t.detach()
+    laid_out = t.permute(order) if order is not None and len(order) == t.dim() else t
+    if not laid_out.is_contiguous():
+        layout = f"shape {tuple(t.shape)}, strides {t.stride()}"
+        raise TypeError(f"{where} is laid out otherwise than its parameter ({layout}, the "
+                        f"parameter's memory order {order})" if order is not None else
+                        f"{where} is not contiguous ({layout}): pywd updates dense memory "
+                        f"in place")
+    t = laid_out.detach()
     if t.dtype == torch.bfloat16:
         return t.view(torch.int16).numpy().view(_optim._support._bfloat16())
     return t.numpy()
+
+
+def _memory_order(t: Any, any_layout: bool) -> Order:
+    """The permutation of a parameter's axes that lays it out contiguously (channels_last:
+    (0, 2, 3, 1)), when it is not contiguous and the optimiser steps each element on its
+    own (any_layout: the layout cannot change its update); else None (then only a
+    contiguous tensor is taken), or a TypeError for a dense layout the optimiser cannot
+    take."""
+    if not isinstance(t, torch.Tensor) or t.is_contiguous():
+        return None
+    strides = t.stride()
+    order = tuple(sorted(range(t.dim()), key=lambda axis: -strides[axis]))   # stable
+    if not t.permute(order).is_contiguous():
+        return None                          # gaps or overlaps: _array refuses it
+    if not any_layout:
+        raise TypeError(f"is laid out in memory order {order} (shape {tuple(t.shape)}, "
+                        f"strides {t.stride()}; a channels_last weight, say): this optimiser's "
+                        f"per-tensor statistics follow the axes, so it takes contiguous "
+                        f"parameters; make the model contiguous first "
+                        f"(model.to(memory_format=torch.contiguous_format))")
+    return order
+
+
+def _restore_axes(t: torch.Tensor, order: Order) -> torch.Tensor:
+    """A tensor in a parameter's memory order (pywd's view of it) with the parameter's
+    axes back, sharing its memory."""
+    if order is None or t.dim() != len(order):
+        return t
+    return t.permute(tuple(order.index(axis) for axis in range(len(order))))
 
 
 def _tensor(value: Any) -> torch.Tensor:
@@ -91,17 +129,19 @@ def _tensor(value: Any) -> torch.Tensor:
     return torch.from_numpy(value)
 
 
-def _numpy_option(key: str, value: Any) -> Any:
+def _numpy_option(key: str, value: Any, orders: Sequence[Order] = ()) -> Any:
     """An option in NumPy's terms: a torch dtype (state_dtype=torch.bfloat16) by its name,
-    decay_to's tensors as arrays; anything else as it is (pywd's checks judge it)."""
+    decay_to's tensors as arrays (each in its parameter's memory order, `orders`); anything
+    else as it is (pywd's checks judge it)."""
     if isinstance(value, torch.dtype):
         return str(value).removeprefix("torch.")
     if key != "decay_to":
         return value
     if isinstance(value, torch.Tensor):
-        return _array(value, "decay_to")
+        return _array(value, "decay_to", orders[0] if orders else None)
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
-        return [_array(v, f"decay_to[{i}]") for i, v in enumerate(value)]
+        return [_array(v, f"decay_to[{i}]", orders[i] if i < len(orders) else None)
+                for i, v in enumerate(value)]
     return value
 
 
@@ -149,15 +189,24 @@ def _named(entry: Any, index: int) -> tuple[str | None, Any, str]:
     return None, entry, f"params[{index}]"
 
 
-def _numpy_group(group: dict[str, Any], start: int) -> dict[str, Any]:
-    """`group` for the pywd optimiser: its tensors as NumPy views (checked), its options in
-    NumPy's terms; `start` is the index of its first parameter across groups."""
-    params = []
+def _numpy_group(group: dict[str, Any], start: int,
+                 any_layout: bool) -> tuple[dict[str, Any], list[Order]]:
+    """`group` for the pywd optimiser (its tensors as NumPy views, checked; its options in
+    NumPy's terms) and its parameters' memory orders; `start` is the index of its first
+    parameter across groups."""
+    params: list[Any] = []
+    orders: list[Order] = []
     for i, entry in enumerate(group["params"]):
         name, tensor, where = _named(entry, start + i)
-        array = _array(tensor, where)
+        try:
+            order = _memory_order(tensor, any_layout)
+        except TypeError as err:
+            raise TypeError(f"{where} {err}") from None
+        array = _array(tensor, where, order)
         params.append(array if name is None else (name, array))
-    return {**{k: _numpy_option(k, v) for k, v in group.items()}, "params": params}
+        orders.append(order)
+    options = {k: _numpy_option(k, v, orders) for k, v in group.items()}
+    return {**options, "params": params}, orders
 
 
 class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
@@ -172,7 +221,9 @@ class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
         if index is None:
             raise KeyError(param)
         entries = self._owner.pywd.state.get(index, {})
-        return types.MappingProxyType({k: _tensor(v) for k, v in entries.items()})
+        order = self._owner._orders[index]
+        return types.MappingProxyType({k: _restore_axes(_tensor(v), order)
+                                       for k, v in entries.items()})
 
     def _indices(self) -> list[int]:
         state = self._owner.pywd.state
@@ -196,25 +247,32 @@ class Optimizer(torch.optim.Optimizer):
     and users change); ``self.pywd`` holds NumPy views of the same memory and the state."""
 
     pywd_class: type[_optim.Optimizer] = _optim.Optimizer
+    # parameters laid out in another memory order (channels_last) are taken when each
+    # element steps on its own (pywd_class.per_element): not LAMB, LARS, Muon, Adafactor
+    any_layout = True
 
     def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
         groups = _groups(params)
-        numpy_groups, start = [], 0
+        numpy_groups: list[dict[str, Any]] = []
+        orders: list[Order] = []
         for group in groups:
-            numpy_groups.append(_numpy_group(group, start))
-            start += len(group["params"])
+            numpy_group, group_orders = _numpy_group(group, len(orders), self.any_layout)
+            numpy_groups.append(numpy_group)
+            orders += group_orders
         self._tensors: list[torch.Tensor] = []      # every parameter, in order
+        self._orders: list[Order] = []              # each one's memory order (None: C)
         self._pointers: list[int] = []              # where each one's memory was viewed
         self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
         self._where: list[str] = []                 # how errors name each parameter
         self.last_result: StepResult | None = None  # the last step's
         self.pywd = self.pywd_class(numpy_groups, *args,
-                                    **{k: _numpy_option(k, v) for k, v in kwargs.items()})
+                                    **{k: _numpy_option(k, v, orders) for k, v in kwargs.items()})
         super().__init__(groups, dict(self.pywd.defaults))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.__signature__ = inspect.signature(cls.pywd_class)  # type: ignore[attr-defined]
+        cls.any_layout = cls.pywd_class.per_element
 
     @property  # type: ignore[override]
     def state(self) -> _State:
@@ -236,7 +294,8 @@ class Optimizer(torch.optim.Optimizer):
         both before either keeps it)."""
         building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
         if not building:
-            numpy_group = _numpy_group(_group(param_group), len(self._tensors))
+            numpy_group, _ = _numpy_group(_group(param_group), len(self._tensors),
+                                          self.any_layout)
         super().add_param_group(param_group)
         if not building:
             try:
@@ -252,6 +311,7 @@ class Optimizer(torch.optim.Optimizer):
         for p, name in zip(group["params"], names):
             where = _named((name, p) if name else p, len(self._tensors))[2]
             self._index[p] = len(self._tensors)
+            self._orders.append(_memory_order(p, self.any_layout))
             self._tensors.append(p)
             self._pointers.append(p.data_ptr())
             self._where.append(where)
@@ -274,7 +334,8 @@ class Optimizer(torch.optim.Optimizer):
         grads = []
         for i, p in enumerate(self._tensors):
             g = p.grad
-            grads.append(None if g is None else _array(g, f"the grad of {self._where[i]}"))
+            grads.append(None if g is None else
+                         _array(g, f"the grad of {self._where[i]}", self._orders[i]))
         self.last_result = self.pywd.step(grads, nonfinite=nonfinite, grad_scale=grad_scale,
                                           max_grad_norm=max_grad_norm)
         return loss
@@ -302,7 +363,8 @@ class Optimizer(torch.optim.Optimizer):
             for j, i in enumerate(indices):
                 if pointers[i] == self._pointers[i]:
                     continue
-                array, old = _array(self._tensors[i], self._where[i]), group["params"][j]
+                array = _array(self._tensors[i], self._where[i], self._orders[i])
+                old = group["params"][j]
                 if array.shape != old.shape or array.dtype != old.dtype:
                     raise TypeError(f"{self._where[i]} changed from {old.dtype} {old.shape} "
                                     f"to {array.dtype} {array.shape} since the optimizer was "
@@ -327,8 +389,8 @@ class Optimizer(torch.optim.Optimizer):
             if key.startswith("state/"):
                 _, index, name = key.split("/")
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
-                state.setdefault(int(index), {})[name] = _tensor(
-                    value.item() if number else value)
+                state.setdefault(int(index), {})[name] = _restore_axes(
+                    _tensor(value.item() if number else value), self._orders[int(index)])
         torch_defaults = _torch_defaults(type(self).__name__)
         groups = []
         for g, group in enumerate(self.param_groups):
@@ -355,7 +417,7 @@ class Optimizer(torch.optim.Optimizer):
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             changed = pre_hook(self, state_dict)  # type: ignore[arg-type]  # a Mapping here
             state_dict = state_dict if changed is None else changed
-        self.pywd.load_state_dict(state_dict)
+        self.pywd.load_state_dict(self._in_memory_order(state_dict))
         saved = state_dict.get("param_groups")
         for g, (group, mine) in enumerate(zip(self.param_groups, self.pywd.param_groups)):
             for key in self.defaults:
@@ -371,6 +433,23 @@ class Optimizer(torch.optim.Optimizer):
             group.update(extras)
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
+
+
+    def _in_memory_order(self, state_dict: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A torch-format state_dict with the state tensors of parameters laid out in
+        another memory order permuted to it, as pywd holds them (views, not copies)."""
+        state = state_dict.get("state")
+        if not any(self._orders) or not isinstance(state, Mapping):
+            return state_dict
+        moved = {}
+        for index, entries in state.items():
+            order = (self._orders[index] if isinstance(index, int)
+                     and 0 <= index < len(self._orders) else None)
+            if order is not None and isinstance(entries, Mapping):
+                entries = {k: v.permute(order) if isinstance(v, torch.Tensor)
+                           and v.dim() == len(order) else v for k, v in entries.items()}
+            moved[index] = entries
+        return {**state_dict, "state": moved}
 
 
 def _torch_defaults(name: str) -> dict[str, Any]:
@@ -416,8 +495,9 @@ def param_groups_weight_decay(named_params: Iterable[tuple[str, Any]],
 
 
 def _checked(name: str, tensor: Any) -> Any:
-    """`tensor`, once pywd can update it in place (else the error saying why)."""
-    _array(tensor, name)
+    """`tensor`, once pywd can update it in place, in any memory order (else the error
+    saying why); the optimiser then applies its own rule on layouts."""
+    _array(tensor, name, _memory_order(tensor, True))
     return tensor
 
 

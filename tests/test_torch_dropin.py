@@ -380,11 +380,11 @@ def test_copies_and_pickles_are_refused():
 
 # ------------------------------------------------------------------ refusals
 def refused_tensors():
-    conv = torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
     return [
         ("meta", torch.nn.Parameter(torch.empty(4, device="meta")), r"is on meta"),
-        ("transposed", torch.nn.Parameter(torch.ones(4, 3).t()), r"is not contiguous"),
-        ("channels_last", conv.weight, r"is not contiguous .*channels_last"),
+        ("strided", torch.nn.Parameter(torch.ones(4, 6))[:, ::2],
+         r"is not contiguous \(shape \(4, 3\), strides \(6, 2\)\)"),
+        ("expanded", torch.ones(4, 1).expand(4, 3), r"is not contiguous"),
         ("complex", torch.nn.Parameter(torch.ones(3, dtype=torch.complex64)),
          r"torch.complex64: pywd updates float32"),
         ("sparse", torch.ones(3).to_sparse(), r"torch.sparse_coo tensor"),
@@ -400,6 +400,60 @@ def test_params_pywd_cannot_update_in_place_are_refused_naming_them(kind, tensor
         pt.AdamW([good, tensor])
     with pytest.raises(TypeError, match=r"params\[1\] \('w'\).*" + pattern):
         pt.AdamW([("b", good), ("w", tensor)])
+
+
+def channels_last_convnet(dtype, seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(),
+                               torch.nn.Conv2d(8, 4, 3), torch.nn.Flatten(),
+                               torch.nn.Linear(4 * 4 * 4, 3)).to(dtype)
+
+
+@pytest.mark.parametrize("name", ["AdamW", "SGD", "RMSprop"])
+def test_channels_last_weights_step_in_their_memory_order_as_torch(name):
+    """A channels_last model (convolution weights in memory order (0, 2, 3, 1)) trains as
+    torch's optimiser trains it; its state shows in the parameters' layout and a
+    torch.optim state_dict loads both ways."""
+    x = torch.randn(16, 3, 8, 8, dtype=torch.float64).to(memory_format=torch.channels_last)
+    y = torch.randint(0, 3, (16,))
+    options = TORCH_TWINS[name]
+    models = [channels_last_convnet(torch.float64).to(memory_format=torch.channels_last)
+              for _ in range(2)]
+    assert not models[0][0].weight.is_contiguous()
+    ours = getattr(pt, name)(models[0].parameters(), **options)
+    theirs = getattr(torch.optim, name)(models[1].parameters(), **options)
+    for model, opt in zip(models, (ours, theirs)):
+        train(model, opt, 10, x, y)
+    assert_close_per_step(*models, torch.float64)
+    weight = models[0][0].weight
+    assert not weight.is_contiguous()                   # updated in place, in its layout
+    for key, value in theirs.state[models[1][0].weight].items():
+        if value.dim():
+            assert ours.state[weight][key].shape == value.shape
+            assert torch.allclose(ours.state[weight][key], value, rtol=1e-10, atol=1e-14)
+    for source, target in ((ours, theirs), (theirs, ours)):
+        target.load_state_dict(source.state_dict())
+    train(models[0], ours, 3, x, y, scheduler=False)
+    train(models[1], theirs, 3, x, y, scheduler=False)
+    assert_close_per_step(*models, torch.float64)
+
+
+@pytest.mark.parametrize("name", ["Adafactor", "Lamb", "LARS"])
+def test_optimisers_with_per_tensor_statistics_refuse_other_memory_orders(name):
+    model = channels_last_convnet(torch.float32).to(memory_format=torch.channels_last)
+    with pytest.raises(TypeError, match=r"params\[0\] is laid out in memory order "
+                                        r"\(0, 2, 3, 1\).*takes contiguous parameters"):
+        getattr(pt, name)(model.parameters())
+
+
+def test_a_grad_laid_out_otherwise_than_its_parameter_is_refused():
+    weight = torch.nn.Parameter(torch.ones(4, 3, 2, 2).to(memory_format=torch.channels_last))
+    opt = pt.SGD([weight], lr=0.1)
+    weight.grad = torch.ones(4, 3, 2, 2)                  # contiguous: another order
+    with pytest.raises(TypeError, match=r"the grad of params\[0\] is laid out otherwise "
+                                        r"than its parameter"):
+        opt.step()
+    assert (weight == 1).all()
 
 
 def test_bad_grads_are_refused_before_anything_changes():
