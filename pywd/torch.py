@@ -265,8 +265,8 @@ class Optimizer(torch.optim.Optimizer):
         self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
         self._where: list[str] = []                 # how errors name each parameter
         self.last_result: StepResult | None = None  # the last step's
-        self.pywd = self.pywd_class(numpy_groups, *args,
-                                    **{k: _numpy_option(k, v, orders) for k, v in kwargs.items()})
+        options = {k: _numpy_option(k, v, orders) for k, v in kwargs.items()}
+        self.pywd = self.pywd_class(numpy_groups, *args, **options)
         super().__init__(groups, dict(self.pywd.defaults))
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -562,11 +562,11 @@ def digits(quick):
                 init.kaiming_normal_(net.params[2], nonlinearity="linear", rng=seed + 100)
             initial = np.concatenate([net.params[0].ravel(), net.params[2].ravel()])
             opt = optim.Adam(net.params, lr=3e-3, weight_decay=wd, decay=decay)
-            order = np.random.default_rng(seed + 10)
+            shuffler = np.random.default_rng(seed + 10)
             for _ in range(epochs):
-                batches_ = order.permutation(len(x))
+                shuffled = shuffler.permutation(len(x))
                 for i in range(0, len(x), 32):
-                    idx = batches_[i:i + 32]
+                    idx = shuffled[i:i + 32]
                     opt.step(net.loss_and_grads(x[idx], labels[idx])[1])
             weights = np.concatenate([net.params[0].ravel(), net.params[2].ravel()])
             results[name].append(dict(
@@ -579,9 +579,6 @@ def digits(quick):
                     trained["He, at init"] = initial
     numbers = {name: {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
                for name, runs in results.items()}
-    for name, runs in results.items():
-        accs = [r["held_out"] for r in runs]
-        numbers[name]["held_out_range"] = (min(accs), max(accs))
     numbers["init_max_abs_he"] = float(np.abs(trained["He, at init"]).max())
     numbers["init_rms_he"] = float(np.sqrt(np.mean(trained["He, at init"] ** 2)))
     n = numbers
