@@ -5,6 +5,7 @@ the NumPy reference. (Where big arrays sit decides their speed: README "Memory".
 import numpy as np
 import pytest
 
+from pywd import bench
 from pywd.bench import SIZES, kernel_case
 from pywd._models import resnet50_shapes
 
@@ -16,15 +17,10 @@ CASES = {"16M": [(SIZES["16M"],)], "1M": [(SIZES["1M"],)], "resnet50": resnet50_
 def torch_step(name, shapes):
     """A zero-argument fused torch step over float32 tensors of these shapes, parameters and
     gradients from torch's allocator (gradients set once), its state already made."""
-    params = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
-    for p in params:
-        p.grad = torch.randn(p.shape)
     if name == "adamw":
-        opt = torch.optim.AdamW(params, lr=1e-3, fused=True)
-    else:
-        opt = torch.optim.SGD(params, lr=1e-3, momentum=0.9, weight_decay=1e-4, fused=True)
-    opt.step()
-    return opt.step
+        return bench.torch_step(torch, torch.optim.AdamW, shapes, lr=1e-3, fused=True)
+    return bench.torch_step(torch, torch.optim.SGD, shapes, lr=1e-3, momentum=0.9,
+                            weight_decay=1e-4, fused=True)
 
 
 @pytest.mark.parametrize("size", list(CASES))

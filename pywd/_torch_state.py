@@ -110,16 +110,21 @@ def _decay(group, mine, g, name):
                      f"into pywd.optim.{'AdamW' if decoupled else 'Adam'}")
 
 
+def numpy_view(tensor: Any) -> np.ndarray:
+    """A detached CPU tensor's memory as a NumPy array, no copy (bfloat16 through an int16
+    view: NumPy's bfloat16 is ml_dtypes')."""
+    if str(tensor.dtype) == "torch.bfloat16":
+        import torch
+        from .optim._support import _bfloat16
+        return tensor.view(torch.int16).numpy().view(_bfloat16())
+    return tensor.numpy()
+
+
 def _array(value, where):
     """A tensor (or array) as a NumPy array, copied off any device."""
     try:
         if hasattr(value, "detach"):
-            value = value.detach().cpu()
-            if str(value.dtype) == "torch.bfloat16":     # NumPy's bfloat16 is ml_dtypes'
-                from .optim._support import _bfloat16
-                import torch
-                return value.view(torch.int16).numpy().view(_bfloat16())
-            value = value.numpy()
+            value = numpy_view(value.detach().cpu())
         return np.array(value)
     except (TypeError, RuntimeError) as err:
         raise TypeError(f"torch state_dict['{where}'] cannot be read as a NumPy array "

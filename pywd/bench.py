@@ -229,14 +229,21 @@ def _torch():
         return None
 
 
-def torch_fused_step(torch, cls_name, hyper, n):
-    """A zero-argument step of torch.optim.<cls_name>(fused=True) on one parameter of n
-    float32 and its gradient, both allocated by torch, with its state already made."""
-    param = torch.nn.Parameter(torch.randn(n))
-    param.grad = torch.randn(n)
-    opt = getattr(torch.optim, cls_name)([param], fused=True, **hyper)
+def torch_step(torch, cls, shapes, **options):
+    """A zero-argument step() of the torch optimiser class `cls` (built with `options`) over
+    float32 parameters of `shapes` and their gradients, all allocated by torch (as a torch
+    user has them), the gradients set once and the state made by a first step."""
+    params = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
+    for p in params:
+        p.grad = torch.randn(p.shape)
+    opt = cls(params, **options)
     opt.step()
     return opt.step
+
+
+def torch_fused_step(torch, cls_name, hyper, n):
+    """A zero-argument step of torch.optim.<cls_name>(fused=True) on one parameter of n."""
+    return torch_step(torch, getattr(torch.optim, cls_name), [(n,)], fused=True, **hyper)
 
 
 def _row(name, size, dtype, shapes, kernel, times, t_ref):
@@ -457,15 +464,8 @@ def dropin_case(shapes):
     state made by a first step): pywd.torch.AdamW's and torch.optim.AdamW(fused=True)'s."""
     torch = _torch()
     import pywd.torch
-    steps = []
-    for cls, options in ((pywd.torch.AdamW, {}), (torch.optim.AdamW, {"fused": True})):
-        params = [torch.nn.Parameter(torch.randn(s)) for s in shapes]
-        for p in params:
-            p.grad = torch.randn(p.shape)
-        opt = cls(params, lr=1e-3, **options)
-        opt.step()
-        steps.append(opt.step)
-    return steps
+    return [torch_step(torch, pywd.torch.AdamW, shapes, lr=1e-3),
+            torch_step(torch, torch.optim.AdamW, shapes, lr=1e-3, fused=True)]
 
 
 def dropin_row(size, budget):

@@ -45,7 +45,7 @@ except ImportError as err:              # pragma: no cover (the tests that impor
                       ) from err
 
 from . import optim as _optim
-from ._torch_state import TORCH_ONLY
+from ._torch_state import TORCH_ONLY, numpy_view
 from ._kernels import StepResult
 from ._typing import Nonfinite
 from .weight_decay import _split_by_decay
@@ -84,10 +84,7 @@ def _array(t: Any, where: str, order: Order = None) -> np.ndarray:
                         f"parameter's memory order {order})" if order is not None else
                         f"{where} is not contiguous ({layout}): pywd updates dense memory "
                         f"in place")
-    t = laid_out.detach()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().view(_optim._support._bfloat16())
-    return t.numpy()
+    return numpy_view(laid_out.detach())
 
 
 def _memory_order(t: Any, any_layout: bool) -> Order:
@@ -250,6 +247,9 @@ class Optimizer(torch.optim.Optimizer):
     # parameters laid out in another memory order (channels_last) are taken when each
     # element steps on its own (pywd_class.per_element): not LAMB, LARS, Muon, Adafactor
     any_layout = True
+    # the implementation switches of torch.optim's class of the same name, with their
+    # defaults: state_dict adds them, so that torch's class loads it
+    _torch_switches: dict[str, Any] = {}
 
     def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
         groups = _groups(params)
@@ -273,6 +273,7 @@ class Optimizer(torch.optim.Optimizer):
         super().__init_subclass__(**kwargs)
         cls.__signature__ = inspect.signature(cls.pywd_class)  # type: ignore[attr-defined]
         cls.any_layout = cls.pywd_class.per_element
+        cls._torch_switches = _torch_defaults(cls.__name__)
 
     @property  # type: ignore[override]
     def state(self) -> _State:
@@ -391,12 +392,11 @@ class Optimizer(torch.optim.Optimizer):
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
                 state.setdefault(int(index), {})[name] = _restore_axes(
                     _tensor(value.item() if number else value), self._orders[int(index)])
-        torch_defaults = _torch_defaults(type(self).__name__)
         groups = []
         for g, group in enumerate(self.param_groups):
             packed = {k: _plain(v) for k, v in group.items() if k != "params"}
             packed["params"] = flat[f"param_groups/{g}/params"].tolist()
-            for key, default in torch_defaults.items():
+            for key, default in self._torch_switches.items():
                 packed.setdefault(key, group["decay"] == "decoupled"
                                   if key == "decoupled_weight_decay" else default)
             groups.append(packed)

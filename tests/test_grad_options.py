@@ -114,17 +114,25 @@ def test_clipping_scales_the_gradient_to_the_max_norm():
         assert (wi == -gi).all()
 
 
+def clip_with_a_bad_gradient(name, value):
+    """`name`'s update by pywd and by the reference with max_grad_norm=0.1 and one gradient
+    element set to `value` (inf or NaN), nonfinite="propagate": (pywd's arrays, the
+    reference's, pywd's StepResult, the reference's (applied, norm))."""
+    arrays = arrays_for(name, dtype=np.float32)
+    arrays[1][0][1, 2] = value
+    ours, ref = copies(arrays), copies(arrays)
+    result = call(name, pywd, ours, max_grad_norm=0.1)
+    with np.errstate(invalid="ignore"):
+        expected = call(name, reference, ref, max_grad_norm=0.1)
+    return ours, ref, result, expected
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_an_infinite_norm_clips_every_gradient_by_zero_as_torch(name):
     """nonfinite="propagate" with max_grad_norm and an inf gradient: the clip factor is 0, so
     the inf becomes NaN and the finite gradients 0 (the reference once divided by that 0:
     found by hypothesis in CI)."""
-    arrays = arrays_for(name, dtype=np.float32)
-    arrays[1][0][1, 2] = np.inf
-    ours, ref = copies(arrays), copies(arrays)
-    result = call(name, pywd, ours, max_grad_norm=0.1)
-    with np.errstate(invalid="ignore"):
-        applied, norm = call(name, reference, ref, max_grad_norm=0.1)
+    ours, ref, result, (applied, norm) = clip_with_a_bad_gradient(name, np.inf)
     assert result.applied is applied is True and result.grad_norm == norm == math.inf
     assert_all_match(ours, ref)
     assert np.isnan(ours[0][0][1, 2]) and np.isfinite(ours[0][1]).all()
@@ -136,12 +144,7 @@ def test_a_nan_norm_clips_every_gradient_by_nan_as_torch(name):
     max_norm / (NaN + 1e-6) is NaN, and torch's clip_grad_norm_ multiplies every gradient
     by it (the reference once clipped by 0 here, leaving the other params finite: found by
     hypothesis)."""
-    arrays = arrays_for(name, dtype=np.float32)
-    arrays[1][0][1, 2] = np.nan
-    ours, ref = copies(arrays), copies(arrays)
-    result = call(name, pywd, ours, max_grad_norm=0.1)
-    with np.errstate(invalid="ignore"):
-        applied, norm = call(name, reference, ref, max_grad_norm=0.1)
+    ours, ref, result, (applied, norm) = clip_with_a_bad_gradient(name, np.nan)
     assert result.applied is applied is True and math.isnan(result.grad_norm)
     assert math.isnan(norm)
     assert_all_match(ours, ref)
