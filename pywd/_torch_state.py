@@ -29,7 +29,7 @@ def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
 
 def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.ndarray]:
     """``optimizer.load_state_dict``'s argument in pywd's format, from torch's."""
-    from .optim._support import _saved_hyper   # optim imports this module
+    from .optim._support import _saved_hyper   # optim imports this module (and _hyper)
     name = type(optimizer).__name__
     groups, state = state_dict["param_groups"], state_dict["state"]
     if not isinstance(groups, (list, tuple)) or not isinstance(state, Mapping):
@@ -43,6 +43,11 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
     for key in ("skipped_steps", "rounding_seed", "rounding_step"):
         if key in extra:
             out[key] = _array(extra[key], f"pywd']['{key}")
+    initial_lrs = extra.get("initial_lr")
+    if initial_lrs is not None and (not isinstance(initial_lrs, (list, tuple))
+                                    or len(initial_lrs) != len(groups)):
+        raise ValueError(f"torch state_dict['pywd']['initial_lr'] must be a list of one lr "
+                         f"per param group ({len(groups)}), got {initial_lrs!r}")
     for g, group in enumerate(groups):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
@@ -70,9 +75,13 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             if key == "param_names":
                 out[f"param_groups/{g}/param_names"] = np.array(list(value), dtype=str)
             elif key in optimizer.defaults:
-                out[f"param_groups/{g}/{key}"] = _number(value, f"param_groups'][{g}]['{key}")
+                out[f"param_groups/{g}/{key}"] = _hyper(key, value, optimizer.defaults[key],
+                                                        f"param_groups'][{g}]['{key}")
             elif isinstance(value, (str, bool, int, float)):
                 out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
+        if initial_lrs is not None and "initial_lr" not in group:  # no scheduler recorded it
+            out[f"param_groups/{g}/extra/initial_lr"] = _number(
+                initial_lrs[g], f"pywd']['initial_lr'][{g}")
     for index, entries in optimizer.state.items():   # torch has no anchors: keep pywd's
         if "decay_to" in entries:
             out[f"state/{index}/decay_to"] = entries["decay_to"]   # load copies it
@@ -129,6 +138,20 @@ def _array(value, where):
     except (TypeError, RuntimeError) as err:
         raise TypeError(f"torch state_dict['{where}'] cannot be read as a NumPy array "
                         f"({err})") from None
+
+
+def _hyper(key, value, default, where):
+    """A hyper-parameter of a torch group as pywd's flat state_dict saves it: None (an unset
+    option, such as Muon's adjust_lr_fn) as an empty array where pywd's option may be None,
+    else refused naming the key and what it takes; anything else as _number reads it."""
+    from .optim._support import OPTIONAL_HYPER, _saved_hyper
+    if value is None:
+        if key not in OPTIONAL_HYPER:
+            kind = ("a bool" if isinstance(default, bool) else "a str" if isinstance(default, str)
+                    else f"{len(default)} numbers" if isinstance(default, tuple) else "a number")
+            raise ValueError(f"torch state_dict['{where}'] is None: {key} must be {kind}")
+        return _saved_hyper(None)
+    return _number(value, where)
 
 
 def _number(value, where):

@@ -347,12 +347,15 @@ class Optimizer(torch.optim.Optimizer):
         return self.pywd.skipped_steps
 
     def _sync(self) -> None:
-        """The torch groups' hyper-parameters (which schedulers change) into pywd's."""
+        """The torch groups' hyper-parameters (which schedulers change) into pywd's, and the
+        initial_lr a torch scheduler recorded (max_lr's default: see pywd.optim)."""
         for group, mine in zip(self.param_groups, self.pywd.param_groups):
             for key in self.defaults:
                 value = group[key]
                 if mine[key] is not value:
                     mine[key] = value
+            if "initial_lr" in group:
+                mine["initial_lr"] = group["initial_lr"]
 
     def _follow_memory(self) -> None:
         """A parameter whose memory moved (``p.data = ...``) is viewed anew, so the step
@@ -377,13 +380,14 @@ class Optimizer(torch.optim.Optimizer):
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
-        (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps and
-        the stochastic rounding's seed and step). Group keys that torch's class of the same
+        (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps, the
+        stochastic rounding's seed and step, and each group's initial lr). Group keys that torch's class of the same
         name has and pywd's lacks (foreach, fused, ...; decoupled_weight_decay from decay)
         are added with torch's defaults, so that torch's optimiser loads it. torch's
         state_dict hooks run as in torch."""
         for pre_hook in self._optimizer_state_dict_pre_hooks.values():
             pre_hook(self)
+        self._sync()
         flat = self.pywd.state_dict()
         state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in flat.items():
@@ -400,8 +404,12 @@ class Optimizer(torch.optim.Optimizer):
                 packed.setdefault(key, group["decay"] == "decoupled"
                                   if key == "decoupled_weight_decay" else default)
             groups.append(packed)
-        extra = {key: int(flat[key]) for key in ("skipped_steps", "rounding_seed",
-                                                 "rounding_step")}
+        extra: dict[str, Any] = {key: int(flat[key]) for key in ("skipped_steps",
+                                                                 "rounding_seed",
+                                                                 "rounding_step")}
+        # the lr each group was built with (max_lr's default), which torch's groups hold
+        # only once a scheduler has recorded it
+        extra["initial_lr"] = [float(mine["initial_lr"]) for mine in self.pywd.param_groups]
         saved = {"state": state, "param_groups": groups, "pywd": extra}
         for post_hook in self._optimizer_state_dict_post_hooks.values():
             changed = post_hook(self, saved)

@@ -28,6 +28,17 @@ COPY_OF_PARAM = "a copy of the parameter"
 STEP_LIMIT = 2**62
 
 
+# Group keys that lr schedulers write besides the value they drive (torch's and pywd's: the
+# start values and bounds of OneCycleLR, CyclicLR and SWALR, and initial_<field>, as
+# initial_lr): kept, saved and loaded with the group, as torch does, and never taken for a
+# misspelt hyper-parameter ("max_momentum" is not a typo of "momentum").
+SCHEDULER_KEYS = ("max_lr", "min_lr", "max_momentum", "base_momentum", "swa_lr")
+
+
+def _scheduler_key(key):
+    return key in SCHEDULER_KEYS or key.startswith("initial_")
+
+
 # torch.optim's implementation switches: pywd has one implementation (one fused C call per
 # list), so they have nothing to choose and are accepted for ports to keep working.
 TORCH_OPTIONS = ("foreach", "fused", "capturable", "differentiable")
@@ -54,7 +65,7 @@ def _check_torch_options(options, defaults, optimizer):
 def _refuse_near_miss(key, defaults, optimizer):
     """A param group key that is almost a hyper-parameter's name is a typo that would leave
     the default in force (issue 19: {"weight_deacy": 0.0} decayed the biases)."""
-    if key == "params" or key in defaults or not isinstance(key, str):
+    if key == "params" or key in defaults or not isinstance(key, str) or _scheduler_key(key):
         return
     close = difflib.get_close_matches(key, [*defaults, "params"], n=1, cutoff=0.8)
     if close:
@@ -136,10 +147,20 @@ def _load_entry(state_dict, key):
         raise ValueError(f"state_dict[{key!r}] cannot be loaded without pickle: {err}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:   # a damaged .npz entry
         raise ValueError(f"state_dict[{key!r}] cannot be read (corrupt file?): {err}") from None
-    if not isinstance(value, np.ndarray) or value.dtype.hasobject:
+    if not isinstance(value, np.ndarray):
         raise TypeError(f"state_dict[{key!r}] must be a numpy array of numbers or str, "
                         f"got {type(value).__name__}")
+    if value.dtype.hasobject:
+        raise TypeError(f"state_dict[{key!r}] must be a numpy array of numbers or str, got "
+                        f"an array of Python objects ({_short(value)}): pywd's state_dict "
+                        f"saves an unset option (None) as an empty array")
     return value
+
+
+def _short(value):
+    """repr(value), cut to a line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _expect_str(entries, key, expected):

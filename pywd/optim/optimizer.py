@@ -17,7 +17,7 @@ from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STAT
                        _check_torch_options, _check_unique_names, _count_entry, _describe,
                        _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
                        _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
-                       _saved_hyper, _state_dtype)
+                       _saved_hyper, _scheduler_key, _state_dtype)
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.
@@ -643,6 +643,10 @@ class Optimizer:
                                      f"bool, int or float), got {value!r}")
                 name = key.split("/", 3)[3]
                 _refuse_near_miss(name, self.defaults, type(self).__name__)
+                if _scheduler_key(name) and (value.dtype.kind not in "iuf"
+                                             or not math.isfinite(value)):
+                    raise ValueError(f"state_dict[{key!r}] must be a finite number (a "
+                                     f"scheduler's record), got {value!r}")
                 loaded[name] = value.item()
             self._check_group({**group, **loaded})
             loaded_groups.append(loaded)
