@@ -58,7 +58,7 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                    if key not in PYWD_ONLY and key not in lacks and key not in group]
         if missing:
             raise ValueError(f"torch state_dict['param_groups'][{g}] lacks {missing}: it is "
-                             f"not the state of torch.optim.{name}")
+                             f"not the state of {optimizer.torch_twin.format(name=name)}")
         mine = optimizer.param_groups[g] if g < len(optimizer.param_groups) else {}
         out[f"param_groups/{g}/decay"] = np.array(_decay(group, mine.get("decay"), g, name))
         for key in PYWD_ONLY[1:]:        # saved by pywd.torch; else this optimizer's own
@@ -70,7 +70,8 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                 out[f"param_groups/{g}/{key}"] = _saved_hyper(mine.get(key,
                                                                        optimizer.defaults[key]))
         for key, value in group.items():
-            if key in TORCH_ONLY or key in PYWD_ONLY or key == "params":
+            if key in TORCH_ONLY or key in PYWD_ONLY or key == "params" or \
+                    key in optimizer.group_state_in_torch:
                 continue
             if key == "param_names":
                 out[f"param_groups/{g}/param_names"] = np.array(list(value), dtype=str)
@@ -93,14 +94,39 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                 continue
             where = f"state'][{index!r}]['{key}"
             if key == "step":
-                step = float(_number(value, where))
-                if step != int(step):
-                    raise ValueError(f"torch state_dict['{where}'] must be a whole number, "
-                                     f"got {step}")
-                out[f"state/{index}/step"] = np.array(int(step), dtype=np.int64)
+                out[f"state/{index}/step"] = _step(value, where)
             else:
                 out[f"state/{index}/{key}"] = _array(value, where)
+    _per_parameter(groups, state, optimizer, out)
     return out
+
+
+def _per_parameter(groups, state, optimizer, out):
+    """The state a torch-format group keeps for all its parameters (the schedulefree
+    package's k, weight_sum and lr_max) as each of its parameters' with state, where the
+    parameter has none of its own (pywd.torch's dicts keep it per parameter)."""
+    for g, group in enumerate(groups):
+        for key, name in optimizer.group_state_in_torch.items():
+            if key not in group:
+                continue
+            where = f"param_groups'][{g}]['{key}"
+            for index in group["params"]:
+                if index in state and f"state/{index}/{name}" not in out:
+                    out[f"state/{index}/{name}"] = (
+                        _step(group[key], where) if name in optimizer.state_counters
+                        else np.asarray(_number(group[key], where), dtype=np.float64))
+
+
+def _step(value, where):
+    """A torch step counter (a float tensor or a number) as pywd's int64 one, or a
+    ValueError naming the entry and the accepted range."""
+    from .optim._support import STEP_LIMIT
+    step = _number(value, where)
+    if step.shape != () or step.dtype.kind not in "biuf" or step.dtype.kind == "b" or not (
+            np.isfinite(step) and 0 <= step < STEP_LIMIT and step == np.floor(step)):
+        raise ValueError(f"torch state_dict['{where}'] must be a whole number in [0, 2**62) "
+                         f"(the steps taken), got {value!r}")
+    return np.array(int(step), dtype=np.int64)
 
 
 def _decay(group, mine, g, name):

@@ -89,8 +89,8 @@ cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, obje
     d.mode = parse_decay(decay)
     d.max_lr = 0.0                     # the kernels' "max_lr = lr"
     if max_lr is not None:
-        d.max_lr = check_real(max_lr, "max_lr", 0.0, INFINITY)
-        if d.max_lr == 0.0:
+        d.max_lr = as_real(max_lr, "max_lr")
+        if not (isfinite(d.max_lr) and d.max_lr > 0.0):
             raise ValueError(f"max_lr must be a finite number > 0 or None (= lr), got {max_lr!r}")
     d.cautious = check_bool(cautious_decay, "cautious_decay")
     if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):

@@ -35,19 +35,57 @@ FIELDS = ("lr", "weight_decay", "momentum")
 LrLambda = Callable[[int], float] | Sequence[Callable[[int], float]]
 
 
-def _int(value, name, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+def _int(value, name, low, high=None):
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low
+            or (high is not None and value > high)):
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an int {bound}, got {value!r}")
     return int(value)
 
 
-def _real(value, name, low=-math.inf, high=math.inf, low_open=False):
+def _real(value, name, low=-math.inf, high=math.inf, low_open=False, high_open=False):
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) \
-            or not low <= value <= high or (low_open and value == low):
-        left = "(" if low_open else "["
-        raise ValueError(f"{name} must be a finite number in {left}{low:g}, {high:g}], "
-                         f"got {value!r}")
+            or not low <= value <= high or (low_open and value == low) \
+            or (high_open and value == high):
+        if high == math.inf:
+            bound = f" {'>' if low_open else '>='} {low:g}" if low > -math.inf else ""
+        else:
+            bound = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
     return float(value)
+
+
+# The values a scheduler holds, each with its check: what its constructor takes and what
+# load_state_dict accepts (a class's _rules: attribute -> check(value, name) -> value; for a
+# list, the check of each element; SAME: only this scheduler's own value)
+def _ints(low, high=None):
+    def check(value, name):
+        return _int(value, name, low, high)
+    check.integral = True              # type: ignore[attr-defined]  # (a list of ints)
+    return check
+
+
+def _reals(low=-math.inf, high=math.inf, low_open=False, high_open=False):
+    return lambda value, name: _real(value, name, low, high, low_open, high_open)
+
+
+def _one_of(*options):
+    def check(value, name):
+        if value not in options:
+            raise ValueError(f"{name} must be one of {options}, got {value!r}")
+        return value
+    return check
+
+
+def _not_nan(value, name):            # ReduceLROnPlateau's best and worst: inf is a value
+    if math.isnan(value):
+        raise ValueError(f"{name} must be a number (inf included), got {value!r}")
+    return value
+
+
+SAME = "this scheduler's own value"
+LRS = _reals(0.0)        # the values a scheduler sets (lr, weight_decay or momentum): >= 0
+MOMENTUMS = _reals(0.0, 1.0)
 
 
 class LRScheduler:
@@ -57,6 +95,9 @@ class LRScheduler:
     ``get_lr()`` from the groups' current values (torch's chainable form). NumPy and torch
     equivalents: see each subclass; ``field="weight_decay"`` schedules the decay (torch has
     no such option: assign ``group["weight_decay"]`` by hand)."""
+
+    _rules: dict[str, Any] = {"field": SAME, "_initial_key": SAME, "last_epoch": _ints(-1),
+                              "_step_count": _ints(0), "base_lrs": LRS, "_last_lr": LRS}
 
     def __init__(self, optimizer: Any, last_epoch: int = -1, *, field: str = "lr") -> None:
         groups = getattr(optimizer, "param_groups", None)
@@ -74,7 +115,7 @@ class LRScheduler:
             for group in groups:
                 group.setdefault(self._initial_key, group[field])
         else:
-            _int(last_epoch, "last_epoch", -1)
+            self._check("last_epoch", last_epoch)
             for i, group in enumerate(groups):
                 if self._initial_key not in group:
                     raise KeyError(f"param_groups[{i}] has no {self._initial_key!r}: resuming "
@@ -139,17 +180,82 @@ class LRScheduler:
         return out
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restores a state_dict() (also from ``np.load``), checked against this class."""
+        """Restores a state_dict() (also from ``np.load``). Every entry is checked before
+        anything changes (present, of the type and shape of this scheduler's own, in the
+        range its constructor takes, lists one value per param group, ``field`` its own),
+        so a refused load leaves the scheduler as it was."""
+        self._apply(self._checked(state_dict))
+
+    @classmethod
+    def _rule(cls, name: str) -> Any:
+        """The check of attribute `name` (the nearest class's), or None."""
+        for klass in cls.__mro__:
+            rule = vars(klass).get("_rules", {}).get(name)
+            if rule is not None:
+                return rule
+        return None
+
+    def _check(self, name: str, value: Any) -> Any:
+        """`value` for attribute `name`, checked as a constructor argument."""
+        return self._rule(name)(value, name)
+
+    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        """The attributes a state_dict sets, each checked, or the error naming the first
+        entry that cannot be loaded (`prefix`: where a composite keeps this one's)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"state_dict must be a mapping of str to arrays, got "
+                            f"{type(state_dict).__name__}")
         mine = self.state_dict()
-        unknown = sorted(set(state_dict) - set(mine))
+        unknown = sorted((prefix + str(k) for k in set(state_dict) - set(mine)))
         if unknown:
             raise ValueError(f"state_dict has {unknown}, which a {type(self).__name__} does "
                              f"not have: the state of another scheduler?")
-        for key, value in state_dict.items():
-            value = np.asarray(value).tolist()
-            if isinstance(getattr(self, key), Counter):
-                value = Counter(value)
-            setattr(self, key, value)
+        _refuse_missing(self, [prefix + k for k in mine if k not in state_dict])
+        return {key: self._entry(key, _read(state_dict, key, prefix), prefix) for key in mine}
+
+    def _entry(self, key: str, raw: Any, prefix: str = "") -> Any:
+        """One entry of a state_dict as the value of attribute `key`: of the type (and, for
+        lists, the length) of this scheduler's own, passing the attribute's check."""
+        current, rule = getattr(self, key), self._rule(key)
+        where = f"state_dict[{prefix + key!r}]"
+        try:
+            value = np.asarray(raw)
+        except (TypeError, ValueError):
+            value = np.asarray(None)
+        shape: tuple[int | None, ...] = ()            # a scalar, or a list of a length
+        if isinstance(current, (list, Counter)):
+            ints = getattr(rule, "integral", False)
+            length = None if isinstance(current, Counter) else len(current)
+            kinds, shape = ("iu" if ints else "iuf"), (length,)
+            what = (f"a list of {'ints' if ints else 'numbers'}" + (
+                "" if length is None else f" of length {length}, as this scheduler's"))
+        else:
+            kinds, what = {bool: ("b", "a bool"), int: ("iu", "an int"),
+                           str: ("U", "a str")}.get(type(current), ("iuf", "a number"))
+        if (value.dtype.hasobject or value.dtype.kind not in kinds or value.ndim != len(shape)
+                or (shape and shape[0] is not None and value.shape != shape)):
+            raise ValueError(f"{where} must be {what}, got {raw!r}")
+        loaded = value.tolist()
+        if rule is SAME and loaded != current:
+            raise ValueError(f"{where} is {loaded!r}, but this {type(self).__name__}'s {key} "
+                             f"is {current!r}: the state of another scheduler, or one built "
+                             f"otherwise?")
+        try:
+            if rule is SAME:
+                pass
+            elif isinstance(current, (list, Counter)):
+                loaded = [rule(v, key) if rule else _real(v, key) for v in loaded]
+            elif rule is not None:
+                loaded = rule(loaded, key)
+            elif isinstance(loaded, float):
+                loaded = _real(loaded, key)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        return Counter(loaded) if isinstance(current, Counter) else loaded
+
+    def _apply(self, values: Mapping[str, Any]) -> None:
+        """Sets the checked attributes of a state_dict (at once: nothing here can fail)."""
+        self.__dict__.update(values)
 
 
 class LambdaLR(LRScheduler):
@@ -200,10 +306,12 @@ class StepLR(LRScheduler):
     """torch's ``StepLR``: times ``gamma`` every ``step_size`` epochs. NumPy equivalent:
     ``base_lr * gamma ** (t // step_size)``."""
 
+    _rules = {"step_size": _ints(1), "gamma": _reals(0.0)}
+
     def __init__(self, optimizer: Any, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.step_size = _int(step_size, "step_size", 1)
-        self.gamma = _real(gamma, "gamma", 0.0)
+        self.step_size = self._check("step_size", step_size)
+        self.gamma = self._check("gamma", gamma)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -220,10 +328,12 @@ class MultiStepLR(LRScheduler):
     given twice). NumPy equivalent: ``base_lr * gamma ** np.searchsorted(milestones, t,
     side="right")``."""
 
+    _rules = {"milestones": _ints(0), "gamma": _reals(0.0)}
+
     def __init__(self, optimizer: Any, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.milestones = Counter(_int(m, "milestones", 0) for m in milestones)
-        self.gamma = _real(gamma, "gamma", 0.0)
+        self.milestones = Counter(self._check("milestones", m) for m in milestones)
+        self.gamma = self._check("gamma", gamma)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -240,10 +350,12 @@ class ConstantLR(LRScheduler):
     """torch's ``ConstantLR``: ``factor`` times the value until ``total_iters``, then the
     value itself. NumPy equivalent: ``base_lr * (factor if t < total_iters else 1)``."""
 
+    _rules = {"factor": _reals(0.0, 1.0, low_open=True), "total_iters": _ints(0)}
+
     def __init__(self, optimizer: Any, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.factor = _real(factor, "factor", 0.0, 1.0, low_open=True)
-        self.total_iters = _int(total_iters, "total_iters", 0)
+        self.factor = self._check("factor", factor)
+        self.total_iters = self._check("total_iters", total_iters)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -263,11 +375,14 @@ class LinearLR(LRScheduler):
     ``end_factor`` over ``total_iters`` epochs (a warmup). NumPy equivalent: ``base_lr *
     np.interp(t, [0, total_iters], [start_factor, end_factor])``."""
 
+    _rules = {"start_factor": _reals(0.0, 1.0, low_open=True), "end_factor": _reals(0.0, 1.0),
+              "total_iters": _ints(1)}
+
     def __init__(self, optimizer: Any, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.start_factor = _real(start_factor, "start_factor", 0.0, 1.0, low_open=True)
-        self.end_factor = _real(end_factor, "end_factor", 0.0, 1.0)
-        self.total_iters = _int(total_iters, "total_iters", 1)
+        self.start_factor = self._check("start_factor", start_factor)
+        self.end_factor = self._check("end_factor", end_factor)
+        self.total_iters = self._check("total_iters", total_iters)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -289,9 +404,11 @@ class ExponentialLR(LRScheduler):
     """torch's ``ExponentialLR``: times ``gamma`` every epoch. NumPy equivalent: ``base_lr *
     gamma ** t``."""
 
+    _rules = {"gamma": _reals(0.0)}
+
     def __init__(self, optimizer: Any, gamma: float, last_epoch: int = -1, *,
                  field: str = "lr") -> None:
-        self.gamma = _real(gamma, "gamma", 0.0)
+        self.gamma = self._check("gamma", gamma)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -307,10 +424,12 @@ class PolynomialLR(LRScheduler):
     """torch's ``PolynomialLR``: ``base_lr * (1 - t / total_iters) ** power`` until
     ``total_iters``, then 0. NumPy equivalent: that expression with ``np.clip``."""
 
+    _rules = {"total_iters": _ints(1), "power": _reals(0.0)}
+
     def __init__(self, optimizer: Any, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.total_iters = _int(total_iters, "total_iters", 1)
-        self.power = _real(power, "power", 0.0)
+        self.total_iters = self._check("total_iters", total_iters)
+        self.power = self._check("power", power)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -331,10 +450,12 @@ class CosineAnnealingLR(LRScheduler):
     value as torch does (it then keeps going: the cosine rises again after ``T_max``).
     NumPy equivalent: that expression with ``np.cos``."""
 
+    _rules = {"T_max": _ints(1), "eta_min": _reals()}
+
     def __init__(self, optimizer: Any, T_max: int, eta_min: float = 0.0,  # noqa: N803
                  last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.T_max = _int(T_max, "T_max", 1)
-        self.eta_min = _real(eta_min, "eta_min")
+        self.T_max = self._check("T_max", T_max)
+        self.eta_min = self._check("eta_min", eta_min)
         super().__init__(optimizer, last_epoch, field=field)
 
     def get_lr(self) -> list[float]:
@@ -362,11 +483,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     times the last. NumPy equivalent: ``eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur
     / T_i)) / 2`` with T_cur the epochs since the last restart."""
 
+    _rules = {"T_0": _ints(1), "T_i": _ints(1), "T_mult": _ints(1), "eta_min": _reals(),
+              "T_cur": _ints(-1)}
+
     def __init__(self, optimizer: Any, T_0: int, T_mult: int = 1,  # noqa: N803
                  eta_min: float = 0.0, last_epoch: int = -1, *, field: str = "lr") -> None:
-        self.T_0 = self.T_i = _int(T_0, "T_0", 1)
-        self.T_mult = _int(T_mult, "T_mult", 1)
-        self.eta_min = _real(eta_min, "eta_min")
+        self.T_0 = self.T_i = self._check("T_0", T_0)
+        self.T_mult = self._check("T_mult", T_mult)
+        self.eta_min = self._check("eta_min", eta_min)
         self.T_cur = last_epoch
         super().__init__(optimizer, last_epoch, field=field)
 
@@ -397,6 +521,9 @@ class OneCycleLR(LRScheduler):
     which its constructor's arguments make."""
 
     _unsaved = LRScheduler._unsaved + ("_phases",)
+    # the phases are made from total_steps: a state_dict of another length does not fit
+    _rules = {"total_steps": SAME, "anneal_strategy": _one_of("cos", "linear"),
+              "cycle_momentum": SAME, "use_beta1": SAME}
 
     def __init__(self, optimizer: Any, max_lr: float | Sequence[float],
                  total_steps: int | None = None, epochs: int | None = None,
@@ -408,17 +535,14 @@ class OneCycleLR(LRScheduler):
                  last_epoch: int = -1) -> None:
         groups = getattr(optimizer, "param_groups", [])
         if total_steps is not None:
-            self.total_steps = _int(total_steps, "total_steps", 1)
+            self.total_steps = _int(total_steps, "total_steps", 1)     # (SAME when loaded)
         elif epochs is not None and steps_per_epoch is not None:
             self.total_steps = (_int(epochs, "epochs", 1)
                                 * _int(steps_per_epoch, "steps_per_epoch", 1))
         else:
             raise ValueError("give total_steps, or epochs and steps_per_epoch")
         pct_start = _real(pct_start, "pct_start", 0.0, 1.0)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
-        self.anneal_strategy = anneal_strategy
+        self.anneal_strategy = self._check("anneal_strategy", anneal_strategy)
         up = float(pct_start * self.total_steps) - 1
         if three_phase:
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
@@ -430,7 +554,7 @@ class OneCycleLR(LRScheduler):
             self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                             (self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
                              "max_momentum")]
-        max_lrs = _per_group(max_lr, "max_lr", groups)
+        max_lrs = _per_group(max_lr, "max_lr", groups, LRS)
         if last_epoch == -1:
             for group, top in zip(groups, max_lrs):
                 group["initial_lr"] = top / _real(div_factor, "div_factor", 0.0, low_open=True)
@@ -472,7 +596,12 @@ class CyclicLR(LRScheduler):
     "exp_range": ``gamma ** step``) or ``scale_fn``; with ``cycle_momentum`` the momentum
     (``betas[0]`` for Adam) moves the other way. NumPy equivalent: that triangle wave."""
 
-    _unsaved = LRScheduler._unsaved + ("scale_fn",)
+    _unsaved = LRScheduler._unsaved + ("_custom_scale_fn",)
+    _rules = {"max_lrs": LRS, "total_size": _reals(0.0, low_open=True),
+              "step_ratio": _reals(0.0, 1.0, low_open=True, high_open=True),
+              "mode": _one_of("triangular", "triangular2", "exp_range"), "gamma": _reals(0.0),
+              "scale_mode": _one_of("cycle", "iterations"), "cycle_momentum": SAME,
+              "use_beta1": SAME, "base_momentums": MOMENTUMS, "max_momentums": MOMENTUMS}
 
     def __init__(self, optimizer: Any, base_lr: float | Sequence[float],
                  max_lr: float | Sequence[float], step_size_up: int = 2000,
@@ -482,33 +611,33 @@ class CyclicLR(LRScheduler):
                  base_momentum: float | Sequence[float] = 0.8,
                  max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1) -> None:
         groups = getattr(optimizer, "param_groups", [])
-        base_lrs = _per_group(base_lr, "base_lr", groups)
+        base_lrs = _per_group(base_lr, "base_lr", groups, LRS)
         if last_epoch == -1:
             for group, lr in zip(groups, base_lrs):
                 group["lr"] = group["initial_lr"] = lr     # torch's fresh groups get both
-        self.max_lrs = _per_group(max_lr, "max_lr", groups)
+        self.max_lrs = _per_group(max_lr, "max_lr", groups, LRS)
         up = float(_int(step_size_up, "step_size_up", 1))
         down = float(_int(step_size_down, "step_size_down", 1)) if step_size_down is not None \
             else up
         self.total_size, self.step_ratio = up + down, up / (up + down)
-        if scale_fn is None and mode not in ("triangular", "triangular2", "exp_range"):
-            raise ValueError(f"mode must be 'triangular', 'triangular2' or 'exp_range' (or "
-                             f"give scale_fn), got {mode!r}")
-        if scale_mode not in ("cycle", "iterations"):
-            raise ValueError(f"scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}")
-        self.mode, self.gamma = mode, _real(gamma, "gamma", 0.0)
-        if scale_fn is not None:
-            self.scale_fn, self.scale_mode = scale_fn, scale_mode
-        elif mode == "triangular":
-            self.scale_fn, self.scale_mode = (lambda x: 1.0), "cycle"
-        elif mode == "triangular2":
-            self.scale_fn, self.scale_mode = (lambda x: 1 / 2.0 ** (x - 1)), "cycle"
-        else:
-            self.scale_fn, self.scale_mode = (lambda x: self.gamma ** x), "iterations"
+        self.mode, self.gamma = self._check("mode", mode), self._check("gamma", gamma)
+        self._custom_scale_fn = scale_fn
+        self.scale_mode = (self._check("scale_mode", scale_mode) if scale_fn is not None
+                           else "iterations" if mode == "exp_range" else "cycle")
         self.cycle_momentum, self.use_beta1, self.base_momentums, self.max_momentums = \
             _cycle_momentum(optimizer, cycle_momentum, base_momentum, max_momentum, last_epoch)
         LRScheduler.__init__(self, optimizer, last_epoch)
         self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The height of cycle (or step) x: the given scale_fn's, else mode's."""
+        if self._custom_scale_fn is not None:
+            return self._custom_scale_fn(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / 2.0 ** (x - 1)
+        return self.gamma ** x
 
     def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)
@@ -533,8 +662,8 @@ def _cycle_momentum(optimizer, cycle, base_momentum, max_momentum, last_epoch):
     if "momentum" not in defaults and "betas" not in defaults:
         raise ValueError("cycle_momentum needs an optimizer with momentum or betas")
     use_beta1 = "betas" in defaults
-    bases = _per_group(base_momentum, "base_momentum", groups)
-    tops = _per_group(max_momentum, "max_momentum", groups)
+    bases = _per_group(base_momentum, "base_momentum", groups, MOMENTUMS)
+    tops = _per_group(max_momentum, "max_momentum", groups, MOMENTUMS)
     if last_epoch == -1:
         for group, top, base in zip(groups, tops, bases):
             _set_momentum(group, use_beta1, top)
@@ -550,19 +679,23 @@ def _set_momentum(group, use_beta1, value):
         group["momentum"] = value
 
 
-def _per_group(value, name, groups):
+def _per_group(value, name, groups, check):
+    """One checked value per param group: `value`'s (a list of them), or `value` for all."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(groups):
             raise ValueError(f"expected {len(groups)} values of {name}, one per param group, "
                              f"got {len(value)}")
-        return [_real(v, name) for v in value]
-    return [_real(value, name)] * len(groups)
+        return [check(v, name) for v in value]
+    return [check(value, name)] * len(groups)
 
 
 class SequentialLR(LRScheduler):
     """torch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]`` on, each
     started again at its epoch 0 (a warmup, then a decay). NumPy equivalent:
     :func:`pywd.schedules.join`."""
+
+    _rules = {"last_epoch": _ints(0), "_milestones": _ints(1)}
+    _own = ("last_epoch", "_milestones", "_last_lr")
 
     def __init__(self, optimizer: Any, schedulers: Sequence[LRScheduler],
                  milestones: Sequence[int], last_epoch: int = -1) -> None:
@@ -575,7 +708,7 @@ class SequentialLR(LRScheduler):
                                 f"{type(s).__name__}")
             if s.optimizer is not optimizer:
                 raise ValueError(f"schedulers[{i}] drives another optimizer")
-        milestones = [_int(m, "milestones", 1) for m in milestones]
+        milestones = [self._check("_milestones", m) for m in milestones]
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"SequentialLR needs one milestone fewer than schedulers, got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
@@ -605,8 +738,11 @@ class SequentialLR(LRScheduler):
                                     "_milestones": np.array(self._milestones, dtype=np.int64),
                                     "_last_lr": np.array(self._last_lr)})
 
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        _load_nested(self, state_dict)
+    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        return _checked_nested(self, state_dict, prefix)
+
+    def _apply(self, values: Mapping[str, Any]) -> None:
+        _apply_nested(self, values)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -615,6 +751,13 @@ class ReduceLROnPlateau(LRScheduler):
     ``patience`` steps, then waits ``cooldown`` steps; never below ``min_lr``, and not by
     less than ``eps``. NumPy equivalent: that bookkeeping in a loop."""
 
+    _rules = {"factor": _reals(0.0, 1.0, high_open=True), "min_lrs": LRS,
+              "patience": _ints(0), "cooldown": _ints(0), "threshold": _reals(0.0),
+              "eps": _reals(0.0), "mode": _one_of("min", "max"),
+              "threshold_mode": _one_of("rel", "abs"), "mode_worse": _not_nan,
+              "last_epoch": _ints(0), "best": _not_nan, "cooldown_counter": _ints(0),
+              "num_bad_epochs": _ints(0)}
+
     def __init__(self, optimizer: Any, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                  cooldown: int = 0, min_lr: float | Sequence[float] = 0.0,
@@ -622,24 +765,27 @@ class ReduceLROnPlateau(LRScheduler):
         groups = getattr(optimizer, "param_groups", None)
         if not isinstance(groups, list):
             raise TypeError(f"{type(optimizer).__name__} is not an optimizer with param_groups")
-        self.factor = _real(factor, "factor", 0.0, 1.0)
-        if self.factor == 1.0:
-            raise ValueError("factor must be < 1")
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.factor = self._check("factor", factor)
+        self.mode = self._check("mode", mode)
+        self.threshold_mode = self._check("threshold_mode", threshold_mode)
         self.optimizer, self.field = optimizer, "lr"
-        self.min_lrs = _per_group(min_lr, "min_lr", groups)
-        self.patience = _int(patience, "patience", 0)
-        self.cooldown = _int(cooldown, "cooldown", 0)
-        self.threshold = _real(threshold, "threshold", 0.0)
-        self.eps = _real(eps, "eps", 0.0)
-        self.mode, self.threshold_mode = mode, threshold_mode
+        self.min_lrs = _per_group(min_lr, "min_lr", groups, LRS)
+        self.patience = self._check("patience", patience)
+        self.cooldown = self._check("cooldown", cooldown)
+        self.threshold = self._check("threshold", threshold)
+        self.eps = self._check("eps", eps)
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.last_epoch = 0
         self.best, self.cooldown_counter, self.num_bad_epochs = self.mode_worse, 0, 0
         self._last_lr = self._values()
+
+    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        values = super()._checked(state_dict, prefix)
+        worst = math.inf if values["mode"] == "min" else -math.inf
+        if values["mode_worse"] != worst:
+            raise ValueError(f"state_dict[{prefix + 'mode_worse'!r}] must be {worst} for "
+                             f"mode={values['mode']!r}, got {values['mode_worse']!r}")
+        return values
 
     def _is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
@@ -674,25 +820,58 @@ def _nested_state(owner, out):
     return out
 
 
-def _load_nested(owner, state_dict):
-    parts: dict[int, dict[str, Any]] = {}
-    for key, value in state_dict.items():
-        if not key.startswith("_schedulers/"):
-            if key not in ("last_epoch", "_milestones", "_last_lr"):
-                raise ValueError(f"state_dict key {key!r} is not a {type(owner).__name__}'s")
-            setattr(owner, key, np.asarray(value).tolist())
-            continue
-        _, index, name = key.split("/", 2)
-        if not index.isdigit() or int(index) >= len(owner._schedulers):
-            raise ValueError(f"state_dict key {key!r} names no scheduler of this one")
-        parts.setdefault(int(index), {})[name] = value
-    for i, part in parts.items():
-        owner._schedulers[i].load_state_dict(part)
+def _refuse_missing(owner, missing):
+    if missing:
+        raise ValueError(f"state_dict lacks {missing}, which every {type(owner).__name__} "
+                         f"state_dict has")
+
+
+def _read(state_dict, key, prefix):
+    """state_dict[key], or the error naming the entry (a damaged or pickled .npz one)."""
+    from .optim._support import _read_entry      # (pywd.optim imports this module)
+    return _read_entry(state_dict, key, f"state_dict[{prefix + str(key)!r}]")
+
+
+def _checked_nested(owner, state_dict, prefix):
+    """_checked of SequentialLR and ChainedScheduler: their own entries, then each of their
+    schedulers' ("_schedulers/<i>/<name>"), all checked before any is set."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a mapping of str to arrays, got "
+                        f"{type(state_dict).__name__}")
+    own: dict[str, Any] = {}
+    parts: list[dict[str, Any]] = [{} for _ in owner._schedulers]
+    for key in state_dict:
+        value = _read(state_dict, key, prefix)
+        index, _, name = str(key).removeprefix("_schedulers/").partition("/")
+        if str(key).startswith("_schedulers/") and index.isdigit() and name:
+            if int(index) >= len(parts):
+                raise ValueError(f"state_dict key {prefix + key!r} names no scheduler of this "
+                                 f"{type(owner).__name__} (it has {len(parts)})")
+            parts[int(index)][name] = value
+        elif key in owner._own:
+            own[key] = value
+        else:
+            raise ValueError(f"state_dict has {prefix + str(key)!r}, which a "
+                             f"{type(owner).__name__} does not have: the state of another "
+                             f"scheduler?")
+    _refuse_missing(owner, [prefix + key for key in owner._own if key not in own])
+    checked = {key: owner._entry(key, own[key], prefix) for key in owner._own}
+    checked["_schedulers"] = [s._checked(part, f"{prefix}_schedulers/{i}/")
+                              for i, (s, part) in enumerate(zip(owner._schedulers, parts))]
+    return checked
+
+
+def _apply_nested(owner, values):
+    owner.__dict__.update({k: v for k, v in values.items() if k != "_schedulers"})
+    for scheduler, part in zip(owner._schedulers, values["_schedulers"]):
+        scheduler._apply(part)
 
 
 class ChainedScheduler(LRScheduler):
     """torch's ``ChainedScheduler``: each ``step()`` steps every scheduler in turn (their
     factors multiply). NumPy equivalent: the product of their factors."""
+
+    _own = ("_last_lr",)
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Any = None) -> None:
         schedulers = list(schedulers)
@@ -718,5 +897,8 @@ class ChainedScheduler(LRScheduler):
     def state_dict(self) -> dict[str, np.ndarray]:
         return _nested_state(self, {"_last_lr": np.array(self._last_lr)})
 
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        _load_nested(self, state_dict)
+    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        return _checked_nested(self, state_dict, prefix)
+
+    def _apply(self, values: Mapping[str, Any]) -> None:
+        _apply_nested(self, values)

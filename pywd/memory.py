@@ -93,19 +93,29 @@ def zeros_like(prototype: npt.ArrayLike, dtype: npt.DTypeLike | None = None,
 def _allocate_like(prototype, dtype, order, shape, zero):
     proto = prototype if isinstance(prototype, np.ndarray) else np.asarray(prototype)
     dtype = proto.dtype if dtype is None else dtype
-    if shape is not None:
-        return _allocate(shape, dtype, "F" if order == "F" else "C", zero)
-    if order in ("C", "F"):
-        return _allocate(proto.shape, dtype, order, zero)
-    if order not in ("K", "A"):
+    if order not in ("K", "A", "C", "F"):
         raise ValueError(f"order must be 'K', 'A', 'C' or 'F', got {order!r}")
+    shape = proto.shape if shape is None else _shape(shape)
     fortran = proto.flags.f_contiguous and not proto.flags.c_contiguous
-    if order == "A" or proto.flags.c_contiguous or fortran:
-        return _allocate(proto.shape, dtype, "F" if fortran else "C", zero)
+    # NumPy's rules: "A" is F for an F-ordered prototype, "K" keeps the prototype's order
+    # of axes when the shape has as many (else C)
+    if order == "F" or (order in "AK" and fortran and (order == "A" or len(shape) == proto.ndim)):
+        return _allocate(shape, dtype, "F", zero)
+    if order != "K" or proto.flags.c_contiguous or len(shape) != proto.ndim:
+        return _allocate(shape, dtype, "C", zero)
     # order "K" of a non-contiguous prototype: its axes by decreasing stride, as NumPy does
     axes = sorted(range(proto.ndim), key=lambda i: -abs(proto.strides[i]))
-    out = _allocate(tuple(proto.shape[i] for i in axes), dtype, "C", zero)
-    return out.transpose(np.argsort(axes))
+    out = _allocate(tuple(shape[i] for i in axes), dtype, "C", zero)
+    # a subarray dtype's axes come last, innermost, as NumPy lays them out
+    return out.transpose([*np.argsort(axes), *range(proto.ndim, out.ndim)])
+
+
+def _shape(shape):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    if any(not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 0
+           for d in shape):
+        raise ValueError(f"shape must be ints >= 0, got {shape!r}")
+    return shape
 
 
 def _allocate(shape, dtype, order, zero):
@@ -114,10 +124,10 @@ def _allocate(shape, dtype, order, zero):
         raise TypeError(f"pywd.empty/zeros hold numbers, not Python objects (dtype {dtype})")
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(not isinstance(d, (int, np.integer)) or isinstance(d, bool) or d < 0
-           for d in shape):
-        raise ValueError(f"shape must be ints >= 0, got {shape!r}")
+    shape = _shape(shape)
+    if dtype.subdtype is not None:   # a subarray dtype, (np.float32, (3,)): as NumPy, its
+        dtype, sub = dtype.subdtype  # shape is appended and its base is the array's dtype
+        shape += sub
     count = int(np.prod(shape, dtype=np.int64))
     nbytes = count * dtype.itemsize
     if nbytes == 0:

@@ -44,6 +44,7 @@ except ImportError as err:              # pragma: no cover (the tests that impor
     raise ImportError("pywd.torch needs torch: pip install 'pywd[torch]' (or torch itself)"
                       ) from err
 
+from . import memory as pywd_memory
 from . import optim as _optim
 from ._torch_state import TORCH_ONLY, numpy_view
 from ._kernels import StepResult
@@ -113,7 +114,14 @@ def _restore_axes(t: torch.Tensor, order: Order) -> torch.Tensor:
     axes back, sharing its memory."""
     if order is None or t.dim() != len(order):
         return t
-    return t.permute(tuple(order.index(axis) for axis in range(len(order))))
+    return t.permute(_inverse(order, t.dim()))
+
+
+def _inverse(order: Order, rank: int) -> tuple[int, ...]:
+    """The permutation that undoes `order` (None: the identity) on `rank` axes."""
+    if order is None or len(order) != rank:
+        return tuple(range(rank))
+    return tuple(order.index(axis) for axis in range(rank))
 
 
 def _tensor(value: Any) -> torch.Tensor:
@@ -359,7 +367,8 @@ class Optimizer(torch.optim.Optimizer):
 
     def _follow_memory(self) -> None:
         """A parameter whose memory moved (``p.data = ...``) is viewed anew, so the step
-        updates the tensor as it is now, never a stale copy."""
+        updates the tensor as it is now, never a stale copy; if its layout changed too
+        (``model.to(memory_format=...)``), its state is laid out anew with it."""
         pointers = [p.data_ptr() for p in self._tensors]
         if pointers == self._pointers:
             return
@@ -367,16 +376,41 @@ class Optimizer(torch.optim.Optimizer):
             for j, i in enumerate(indices):
                 if pointers[i] == self._pointers[i]:
                     continue
-                array = _array(self._tensors[i], self._where[i], self._orders[i])
+                tensor, where = self._tensors[i], self._where[i]
+                try:
+                    order = _memory_order(tensor, self.any_layout)
+                except TypeError as err:
+                    raise TypeError(f"{where}'s memory layout changed since the optimizer was "
+                                    f"built: it {err}") from None
+                array = _array(tensor, where, order)
                 old = group["params"][j]
-                if array.shape != old.shape or array.dtype != old.dtype:
-                    raise TypeError(f"{self._where[i]} changed from {old.dtype} {old.shape} "
-                                    f"to {array.dtype} {array.shape} since the optimizer was "
-                                    f"built (model.to(dtype)?): its state no longer fits; "
+                shape = tuple(old.shape[k] for k in _inverse(self._orders[i], old.ndim))
+                if array.dtype != old.dtype or tuple(tensor.shape) != shape:
+                    raise TypeError(f"{where} changed from {old.dtype} {shape} to "
+                                    f"{array.dtype} {tuple(tensor.shape)} since the optimizer "
+                                    f"was built (model.to(dtype)?): its state no longer fits; "
                                     f"build the optimizer after converting the model")
+                if order != self._orders[i]:
+                    self._relayout_state(i, self._orders[i], order)
                 group["params"][j] = array
+                self._orders[i] = order
                 self._pointers[i] = pointers[i]
 
+    def _relayout_state(self, index: int, old: Order, new: Order) -> None:
+        """Parameter `index`'s state arrays (kept in its memory order `old`) copied into
+        memory order `new` (C order: None), as they would have been made in it."""
+        state = self.pywd.state.get(index)
+        if not state:
+            return
+        rank = len(self._tensors[index].shape)
+        to_axes = _inverse(old, rank)
+        for name, value in list(state.items()):
+            if isinstance(value, np.ndarray) and value.ndim == rank and rank:
+                in_axes = value.transpose(to_axes)     # the parameter's axes
+                moved = pywd_memory.empty(in_axes.transpose(new).shape if new else
+                                          in_axes.shape, value.dtype)
+                moved[...] = in_axes.transpose(new) if new else in_axes
+                state[name] = moved
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``

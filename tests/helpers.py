@@ -183,3 +183,35 @@ def torch_scalars_in(torch, dtype):
         yield
     finally:
         torch.set_default_dtype(before)
+
+
+def cycles(opt):
+    """OneCycleLR and CyclicLR cycle the momentum (Adam's beta1) where the optimiser has one."""
+    return "momentum" in opt.defaults or "betas" in opt.defaults
+
+
+# every scheduler class, set up to change the values within a few steps: name ->
+# make(schedulers' module, optimiser) (pywd's and torch's take the same arguments)
+SCHEDULERS = {
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda t: 0.9 ** t),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda t: 0.95),
+    "StepLR": lambda m, o: m.StepLR(o, step_size=2, gamma=0.5),
+    "MultiStepLR": lambda m, o: m.MultiStepLR(o, milestones=[1, 4, 4], gamma=0.5),
+    "ConstantLR": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4),
+    "LinearLR": lambda m, o: m.LinearLR(o, start_factor=0.25, total_iters=5),
+    "ExponentialLR": lambda m, o: m.ExponentialLR(o, gamma=0.9),
+    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=5, power=2.0),
+    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, T_max=4, eta_min=1e-4),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2,
+                                                                              T_mult=2),
+    "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=[0.02, 0.01], total_steps=10,
+                                            cycle_momentum=cycles(o)),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=1e-3, max_lr=1e-2, step_size_up=2,
+                                        cycle_momentum=cycles(o)),
+    "SequentialLR": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.5, total_iters=2), m.ExponentialLR(o, 0.8)],
+        milestones=[2]),
+    "ChainedScheduler": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, 0.9),
+                                                         m.StepLR(o, 2, 0.5)]),
+    "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(o, factor=0.5, patience=0),
+}

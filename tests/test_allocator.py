@@ -76,6 +76,39 @@ def test_like_functions_lay_out_as_numpy_does(prototype, order):
     assert pywd.zeros_like(prototype, shape=(2, 7)).shape == (2, 7)
 
 
+SUBARRAYS = [np.dtype((np.float32, (3,))), np.dtype((np.float64, (2, 3))),
+             np.dtype((np.int16, ()))]
+
+
+@pytest.mark.parametrize("dtype", SUBARRAYS, ids=str)
+@pytest.mark.parametrize("shape, order", [(4, "C"), ((2, 4), "F"), ((0, 3), "C"),
+                                          ((700, 800), "C"), ((), "F")])
+def test_a_subarray_dtype_appends_its_shape_as_numpy_does(dtype, shape, order):
+    """Issue 28, point 7: (np.float32, (3,)) gives shape (..., 3) of float32, laid out as
+    NumPy lays it out (the subarray's axes innermost in C order, in F order outermost)."""
+    for ours, theirs in ((pywd.zeros, np.zeros), (pywd.empty, np.empty)):
+        a, ref = ours(shape, dtype, order), theirs(shape, dtype, order)
+        assert (a.shape, a.dtype, a.strides) == (ref.shape, ref.dtype, ref.strides)
+    assert not pywd.zeros(shape, dtype, order).any()
+
+
+@pytest.mark.parametrize("prototype", [
+    np.ones((5, 6)), np.ones((5, 6), order="F"), np.ones((4, 5, 6)).transpose(2, 0, 1),
+    np.ones(10)[::3], np.ones(())], ids=["C", "F", "transposed", "strided", "0-d"])
+def test_the_like_functions_follow_numpy_in_every_order_shape_and_dtype(prototype):
+    """Subarray dtypes and shape= too: NumPy's "K" keeps the prototype's order of axes only
+    for a shape with as many axes, "A" is F for any F-ordered prototype."""
+    for order in ("K", "A", "C", "F"):
+        for shape in (None, (2, 7), (2, 7, 3), (3,), ()):
+            for dtype in (None, np.int8, *SUBARRAYS):
+                for ours, theirs in ((pywd.empty_like, np.empty_like),
+                                     (pywd.zeros_like, np.zeros_like)):
+                    a = ours(prototype, dtype, order, shape=shape)
+                    ref = theirs(prototype, dtype, order, shape=shape)
+                    assert (a.shape, a.dtype, a.strides) == (ref.shape, ref.dtype, ref.strides), (
+                        order, shape, dtype)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(TypeError, match=r"hold numbers, not Python objects"):
         pywd.empty(3, object)

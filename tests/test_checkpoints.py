@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import pywd
-from helpers import same_state
+from helpers import SCHEDULERS, same_state
 from pywd import optim
 from pywd.optim import lr_scheduler as S
 
@@ -21,35 +21,6 @@ BEFORE, AFTER = 3, 3            # steps before the checkpoint, and after it
 METRICS = [1.0, 0.5, 0.6, 0.7, 0.4, 0.5]    # ReduceLROnPlateau's: it reduces twice
 
 
-def cycles(opt):
-    """OneCycleLR and CyclicLR cycle the momentum (Adam's beta1) where the optimiser has one."""
-    return "momentum" in opt.defaults or "betas" in opt.defaults
-
-
-# name -> make(schedulers' module, optimiser); pywd's and torch's take the same arguments
-SCHEDULERS = {
-    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda t: 0.9 ** t),
-    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda t: 0.95),
-    "StepLR": lambda m, o: m.StepLR(o, step_size=2, gamma=0.5),
-    "MultiStepLR": lambda m, o: m.MultiStepLR(o, milestones=[1, 4, 4], gamma=0.5),
-    "ConstantLR": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4),
-    "LinearLR": lambda m, o: m.LinearLR(o, start_factor=0.25, total_iters=5),
-    "ExponentialLR": lambda m, o: m.ExponentialLR(o, gamma=0.9),
-    "PolynomialLR": lambda m, o: m.PolynomialLR(o, total_iters=5, power=2.0),
-    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, T_max=4, eta_min=1e-4),
-    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2,
-                                                                              T_mult=2),
-    "OneCycleLR": lambda m, o: m.OneCycleLR(o, max_lr=[0.02, 0.01], total_steps=10,
-                                            cycle_momentum=cycles(o)),
-    "CyclicLR": lambda m, o: m.CyclicLR(o, base_lr=1e-3, max_lr=1e-2, step_size_up=2,
-                                        cycle_momentum=cycles(o)),
-    "SequentialLR": lambda m, o: m.SequentialLR(
-        o, [m.LinearLR(o, start_factor=0.5, total_iters=2), m.ExponentialLR(o, 0.8)],
-        milestones=[2]),
-    "ChainedScheduler": lambda m, o: m.ChainedScheduler([m.ExponentialLR(o, 0.9),
-                                                         m.StepLR(o, 2, 0.5)]),
-    "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(o, factor=0.5, patience=0),
-}
 # pywd's own addition: a scheduler driving another field than the lr
 FIELDS = {
     "CosineAnnealingLR-weight_decay": lambda m, o: m.CosineAnnealingLR(
@@ -353,3 +324,92 @@ def test_a_schedulers_record_must_be_a_number(value):
                                              rf"finite number \(a scheduler's record\)"):
             opt.load_state_dict({**saved, f"param_groups/0/extra/{key}": value})
     assert same_state(opt.state_dict(), saved)
+
+
+# ------------------------------------------------- a torch-format step counter (point 6)
+@pytest.mark.parametrize("step", [1e30, float("nan"), float("inf"), -1.0, 1.5, 2.0**62, "3",
+                                  True, [1.0, 2.0]], ids=repr)
+def test_a_bad_torch_step_is_refused_naming_the_entry_and_its_range(step):
+    opt = optim.Adam([np.ones(3)])
+    opt.step([np.ones(3)])
+    before = opt.state_dict()
+    saved = {"state": {0: {"step": step, "exp_avg": np.zeros(3), "exp_avg_sq": np.zeros(3)}},
+             "param_groups": [{"params": [0], "lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8,
+                               "weight_decay": 0.0, "amsgrad": False, "maximize": False}]}
+    with pytest.raises(ValueError, match=r"^torch state_dict\['state'\]\[0\]\['step'\] must "
+                                         r"be a whole number in \[0, 2\*\*62\) \(the steps "
+                                         r"taken\), got "):
+        opt.load_state_dict(saved)
+    assert same_state(opt.state_dict(), before)
+    saved["state"][0]["step"] = 7.0                  # as torch saves it: a float
+    opt.load_state_dict(saved)
+    assert opt.state[0]["step"] == 7
+
+
+def test_a_bad_torch_step_tensor_is_refused():
+    torch = pytest.importorskip("torch")
+    import pywd.torch as pt
+    p = torch.nn.Parameter(torch.ones(3))
+    p.grad = torch.ones(3)
+    opt = pt.Adam([p])
+    opt.step()
+    for bad in (torch.tensor(1e30), torch.tensor(float("nan")), torch.tensor([1.0, 2.0])):
+        saved = opt.state_dict()
+        saved["state"][0]["step"] = bad
+        with pytest.raises(ValueError, match=r"\['step'\] must be a whole number in \[0, "
+                                             r"2\*\*62\)"):
+            pt.Adam([torch.nn.Parameter(torch.ones(3))]).load_state_dict(saved)
+
+
+# ------------------------------------------- the schedulefree package's dicts (point 7)
+@pytest.mark.parametrize("mode", ["train", "eval"])
+@pytest.mark.parametrize("name", ["AdamWScheduleFree", "SGDScheduleFree"])
+def test_the_schedulefree_packages_state_dict_loads_as_it_writes_it(name, mode):
+    """The package keeps no maximize and its schedule per group (k, weight_sum, lr_max):
+    its state_dict, saved in train or eval mode (the package asks for eval before saving),
+    loads into pywd.torch's and pywd.optim's class, which continue as the package does
+    (float64: within 1e-12 of the largest weight)."""
+    torch = pytest.importorskip("torch")
+    schedulefree = pytest.importorskip("schedulefree")
+    import contextlib
+    import pywd.torch as pt
+    options = dict(lr=0.01, weight_decay=1e-3, warmup_steps=3)
+    theirs = [torch.nn.Parameter(torch.ones(s, dtype=torch.float64)) for s in shapes()]
+    with contextlib.redirect_stdout(io.StringIO()):           # the package prints
+        package = getattr(schedulefree, name)(theirs, **options)
+    package.train()
+
+    def step(opt, params, t):
+        for p, g in zip(params, grads(t)):
+            p.grad = torch.from_numpy(g)
+        opt.step()
+
+    for t in range(4):
+        step(package, theirs, t)
+    getattr(package, mode)()
+    buffer = io.BytesIO()
+    torch.save(package.state_dict(), buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
+    ours = [torch.nn.Parameter(p.detach().clone()) for p in theirs]
+    dropin = getattr(pt, name)(ours, **options)
+    dropin.load_state_dict(saved)
+    plain_params = [p.detach().numpy().copy() for p in theirs]
+    plain = getattr(optim, name)(plain_params, **options)
+    plain.load_state_dict(saved)
+    assert dropin.param_groups[0]["train_mode"] is plain.param_groups[0]["train_mode"] is (
+        mode == "train")
+    assert dropin.pywd.state[0]["step"] == plain.state[0]["step"] == 4
+    for opt in (package, dropin, plain):
+        opt.train()
+    for t in range(4, 8):
+        step(package, theirs, t)
+        step(dropin, ours, t)
+        plain.step(grads(t))
+    for opt in (package, dropin, plain):
+        opt.eval()
+    for p, q, r in zip(theirs, ours, plain_params):
+        scale = float(p.detach().abs().max())
+        np.testing.assert_allclose(q.detach().numpy(), p.detach().numpy(), rtol=0,
+                                   atol=1e-12 * scale)
+        np.testing.assert_allclose(r, p.detach().numpy(), rtol=0, atol=1e-12 * scale)

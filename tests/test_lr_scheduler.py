@@ -279,3 +279,125 @@ def test_reduce_on_plateau_reduces_after_patience_and_cools_down():
     # a flat metric: 1 improvement (from inf), then bad epochs 1, 2, 3 > patience: halved at
     # step 4; cooldown 3 steps, then 3 bad epochs again: halved at step 10
     assert values == [0.1] * 4 + [0.05] * 6 + [0.025] * 3
+
+
+# ------------------------------------------- load_state_dict: checked whole (issue 28, 4)
+from helpers import SCHEDULERS, same_state  # noqa: E402
+
+
+def stepped(name, steps=3):
+    opt = optim.SGD([{"params": [np.zeros(2)], "lr": 0.1},
+                     {"params": [np.zeros(3)], "lr": 0.02}], momentum=0.9)
+    sched = SCHEDULERS[name](S, opt)
+    for t in range(steps):
+        sched.step(1.0 / (t + 1)) if name == "ReduceLROnPlateau" else sched.step()
+    return opt, sched
+
+
+def corruptions(key, value):
+    """Values an entry of a scheduler's state_dict cannot take, whatever it holds: another
+    type, an object array, NaN, a list for a scalar, a scalar or another length for a
+    list (but for milestones, of any length), a fraction for an int, 2 for a bool."""
+    yield "object", np.array([None], dtype=object)
+    yield ("number", np.array(1.0)) if value.dtype.kind == "U" else ("str", np.array("x"))
+    if value.ndim == 0:
+        if value.dtype.kind in "iuf":
+            yield "nan", np.array(np.nan)
+        yield "list", np.array([1.0, 2.0])
+        if value.dtype.kind in "iu":
+            yield "fraction", np.array(1.5)
+        if value.dtype.kind == "b":
+            yield "two", np.array(2)
+    else:
+        yield "scalar", np.array(1.0)
+        if value.size:
+            yield "nan-element", np.full(value.shape, np.nan)
+        if not key.endswith("milestones"):
+            yield "longer", np.append(value, value[:1] if value.size else [1.0])
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_a_corrupt_entry_is_refused_naming_it_and_changes_nothing(name):
+    opt, sched = stepped(name)
+    before, groups = sched.state_dict(), [dict(g) for g in opt.param_groups]
+    for key, value in before.items():
+        for what, bad in corruptions(key, value):
+            with pytest.raises((TypeError, ValueError),
+                               match=rf"^state_dict\['{key}'\]") as caught:
+                sched.load_state_dict({**before, key: bad})
+            assert same_state(sched.state_dict(), before), (key, what, caught.value)
+    for key in before:                  # a missing entry, one at a time, and every one
+        with pytest.raises(ValueError, match=rf"state_dict lacks \['{key}'\]"):
+            sched.load_state_dict({k: v for k, v in before.items() if k != key})
+    with pytest.raises(ValueError, match="state_dict lacks"):
+        sched.load_state_dict({})
+    with pytest.raises(ValueError, match="which a .* does not have"):
+        sched.load_state_dict({**before, "T_maxx": np.array(3)})
+    with pytest.raises(TypeError, match="must be a mapping"):
+        sched.load_state_dict([("last_epoch", 3)])
+    assert same_state(sched.state_dict(), before)
+    assert [dict(g) for g in opt.param_groups] == groups
+    sched.load_state_dict(before)                                # its own loads
+    assert same_state(sched.state_dict(), before)
+
+
+def test_the_probes_cases_are_refused_before_anything_changes():
+    opt, sched = stepped("StepLR")
+    before = sched.state_dict()
+    cases = [({"gamma": np.array(np.nan)}, r"\['gamma'\]: gamma must be a finite number >= 0"),
+             ({"last_epoch": np.array("banana")}, r"\['last_epoch'\] must be an int"),
+             ({"base_lrs": np.array([0.1])}, r"\['base_lrs'\] must be a list of numbers of "
+                                             r"length 2"),
+             ({"field": np.array("weight_decay")}, r"\['field'\] is 'weight_decay', but this "
+                                                   r"StepLR's field is 'lr'"),
+             ({"last_epoch": np.array(42), "_last_lr": np.array([None, None], dtype=object)},
+              r"\['_last_lr'\] must be a list")]
+    for change, message in cases:
+        with pytest.raises(ValueError, match=message):
+            sched.load_state_dict({**before, **change})
+        assert sched.last_epoch == 3 and same_state(sched.state_dict(), before)
+
+
+@pytest.mark.parametrize("name", ["OneCycleLR", "CyclicLR", "ReduceLROnPlateau",
+                                  "SequentialLR"])
+def test_values_that_do_not_fit_this_scheduler_are_refused(name):
+    opt, sched = stepped(name)
+    before = sched.state_dict()
+    bad = {"OneCycleLR": ("total_steps", np.array(20), r"total_steps'\] is 20, but this "
+                                                       r"OneCycleLR's total_steps is 10"),
+           "CyclicLR": ("mode", np.array("sawtooth"), r"mode must be one of"),
+           "ReduceLROnPlateau": ("mode_worse", np.array(-np.inf), r"must be inf for "
+                                                                  r"mode='min'"),
+           "SequentialLR": ("_schedulers/1/gamma", np.array(-1.0), r"\['_schedulers/1/gamma'\]: "
+                                                                   r"gamma must be")}[name]
+    with pytest.raises(ValueError, match=bad[2]):
+        sched.load_state_dict({**before, bad[0]: bad[1]})
+    assert same_state(sched.state_dict(), before)
+
+
+def test_a_cyclic_scale_follows_a_loaded_mode():
+    """CyclicLR's scale comes from its mode (or the given scale_fn): a loaded mode brings
+    its scale, as torch's load does."""
+    _, halving = stepped("CyclicLR")
+    opt = optim.SGD([{"params": [np.zeros(2)], "lr": 0.1},
+                     {"params": [np.zeros(3)], "lr": 0.02}], momentum=0.9)
+    sched = S.CyclicLR(opt, base_lr=1e-3, max_lr=1e-2, step_size_up=2, mode="triangular2")
+    for _ in range(3):
+        sched.step()
+    halving.load_state_dict(sched.state_dict())
+    for _ in range(6):
+        sched.step()
+        halving.step()
+        assert halving.get_last_lr() == sched.get_last_lr()
+
+
+def test_schedulers_refuse_negative_or_nan_lrs_and_momentums():
+    opt = two_groups(optim)
+    with pytest.raises(ValueError, match=r"max_lr must be a finite number >= 0, got -0.001"):
+        S.OneCycleLR(opt, max_lr=-0.001, total_steps=10)
+    with pytest.raises(ValueError, match=r"base_lr must be a finite number >= 0"):
+        S.CyclicLR(opt, base_lr=float("nan"), max_lr=0.1)
+    with pytest.raises(ValueError, match=r"max_momentum must be a finite number in \[0, 1\]"):
+        S.CyclicLR(opt, base_lr=0.01, max_lr=0.1, max_momentum=1.5)
+    with pytest.raises(ValueError, match=r"min_lr must be a finite number >= 0"):
+        S.ReduceLROnPlateau(opt, min_lr=-1.0)

@@ -438,6 +438,47 @@ def test_channels_last_weights_step_in_their_memory_order_as_torch(name):
     assert_close_per_step(*models, torch.float64)
 
 
+@pytest.mark.parametrize("formats", [(torch.contiguous_format, torch.channels_last),
+                                     (torch.channels_last, torch.contiguous_format)],
+                         ids=["to-channels-last", "to-contiguous"])
+@pytest.mark.parametrize("name", ["AdamW", "SGD", "RMSprop"])
+def test_a_layout_changed_after_the_optimizer_is_built_is_followed(name, formats):
+    """Issue 28, point 5: model.to(memory_format=...) after the optimiser is built moves
+    the parameters to new memory in another layout: the state is laid out anew with them,
+    and the run goes on as torch.optim's."""
+    x = torch.randn(16, 3, 8, 8, dtype=torch.float64)
+    y = torch.randint(0, 3, (16,))
+    start, then = formats
+    models = [channels_last_convnet(torch.float64).to(memory_format=start) for _ in range(2)]
+    ours = getattr(pt, name)(models[0].parameters(), **TORCH_TWINS[name])
+    theirs = getattr(torch.optim, name)(models[1].parameters(), **TORCH_TWINS[name])
+    for model, opt in zip(models, (ours, theirs)):
+        train(model, opt, 3, x, y, scheduler=False)
+        model.to(memory_format=then)
+        train(model, opt, 3, x, y, scheduler=False)
+    assert_close_per_step(*models, torch.float64, steps=6)
+    weight = models[0][0].weight
+    assert weight.is_contiguous() == (then == torch.contiguous_format)
+    for key, value in theirs.state[models[1][0].weight].items():
+        if value.dim():
+            assert torch.allclose(ours.state[weight][key], value, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["Lamb", "LARS"])
+def test_a_layout_change_an_optimiser_cannot_follow_is_refused_saying_so(name):
+    model = channels_last_convnet(torch.float64)
+    opt = getattr(pt, name)(model.parameters(), lr=0.01)
+    model.to(memory_format=torch.channels_last)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(TypeError, match=r"^params\[0\]'s memory layout changed since the "
+                                        r"optimizer was built: it is laid out in memory order "
+                                        r"\(0, 2, 3, 1\)"):
+        opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+
+
 @pytest.mark.parametrize("name", ["Adafactor", "Lamb", "LARS"])
 def test_optimisers_with_per_tensor_statistics_refuse_other_memory_orders(name):
     model = channels_last_convnet(torch.float32).to(memory_format=torch.channels_last)

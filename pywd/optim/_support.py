@@ -138,15 +138,22 @@ def _param_list(params: Any) -> list[Any]:
     return list(params)
 
 
+def _read_entry(state_dict, key, where=None):
+    """state_dict[key]; a damaged or pickled .npz entry (numpy.load's NpzFile reads it
+    here) refused, naming it (`where`: its name, if not state_dict[key])."""
+    where = where or f"state_dict[{key!r}]"
+    try:
+        return state_dict[key]
+    except ValueError as err:           # NpzFile refuses pickled objects
+        raise ValueError(f"{where} cannot be loaded without pickle: {err}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:   # a damaged .npz entry
+        raise ValueError(f"{where} cannot be read (corrupt file?): {err}") from None
+
+
 def _load_entry(state_dict, key):
     if not isinstance(key, str):
         raise TypeError(f"state_dict keys must be str, got {key!r}")
-    try:
-        value = state_dict[key]  # numpy.load's NpzFile refuses pickled objects here
-    except ValueError as err:
-        raise ValueError(f"state_dict[{key!r}] cannot be loaded without pickle: {err}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as err:   # a damaged .npz entry
-        raise ValueError(f"state_dict[{key!r}] cannot be read (corrupt file?): {err}") from None
+    value = _read_entry(state_dict, key)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"state_dict[{key!r}] must be a numpy array of numbers or str, "
                         f"got {type(value).__name__}")

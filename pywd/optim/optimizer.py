@@ -81,6 +81,11 @@ class Optimizer:
     # hyper-parameters torch's class of the same name lacks (a torch state_dict loads
     # without them, keeping this optimizer's values)
     not_in_torch: tuple[str, ...] = ()
+    # where the torch-format state_dicts this class loads come from, for errors
+    torch_twin = "torch.optim.{name}"
+    # state a torch-format state_dict may keep per group (the schedulefree package's k,
+    # weight_sum, lr_max) that pywd keeps per parameter: group key -> state name
+    group_state_in_torch: dict[str, str] = {}
     nonnegative_state: tuple[str, ...] = ()
     # the update function has no step of its own: stochastic rounding gets rounding_step's
     step_for_rounding = False

@@ -50,6 +50,11 @@ class _ScheduleFree(Optimizer):
     state_scalars = {"weight_sum": (0.0, math.inf), "lr_max": (0.0, math.inf)}
     # beta1's name in the group, for errors: "betas[0]" or "momentum"
     _interpolation = ""
+    # the package's state_dict loads: its groups have no maximize, and keep the schedule
+    # (k steps taken, weight_sum, lr_max) per group
+    torch_twin = "schedulefree.{name}"
+    not_in_torch = ("maximize",)
+    group_state_in_torch = {"k": "step", "weight_sum": "weight_sum", "lr_max": "lr_max"}
 
     def _beta1(self, group):
         raise NotImplementedError
