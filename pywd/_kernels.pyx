@@ -11,6 +11,8 @@ _lars, _schedulefree, _muon, _adafactor, _fill),
 _runtime.pxi (threads, build configuration, bandwidth probes).
 """
 cimport numpy as cnp
+from cpython.dict cimport PyDict_DelItem
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 
 cnp.import_array()

@@ -127,28 +127,43 @@ def muon(params, grads, momentum_buffers, *, lr=1e-3, weight_decay=0.1, momentum
     b.check_overlap()
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
-    # momentum: the compensation (slot 4: none) is the update half's
-    slots = (0, 1, 2, 3) + ((4,) if compensation is not None else ()) + ((5,) if anchored
-                                                                          else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, None, anchored) else NULL
-    h.step_size = 0.0
-    result = run_update(muon_momentum_kernel, &h, &h.grad_mult, &o, b)
-    if not (<StepResult>result).applied or b.n == 0:
-        return result
+    # Everything the apply pass needs is made before the momentum pass writes: from then
+    # on only C and NumPy's C functions run (no Python bytecode: an optimiser's step is
+    # whole under a signal's handler, pywd/_lists.pxi's _commit). The matrices are run by
+    # their step size, which their shape gives.
     runs = {}                            # step size -> the matrices that take it
     for i in range(b.n):
-        update = b.array(3, i)
-        update[...] = _newton_schulz(update, coefficients, steps, eps)
-        runs.setdefault(muon_step_size(h.lr, adjust_lr_fn, update.shape), []).append(i)
+        runs.setdefault(muon_step_size(h.lr, adjust_lr_fn, b.array(0, i).shape), []).append(i)
     ops = (0, 3) + tuple(range(4, b.nops))          # params, updates, compensation, anchors
-    for step_size, positions in runs.items():
-        run_batch = b._subset(positions, ops)
-        attach_anchors(&h.decay, run_batch, decay_to)
-        h.step_size = step_size
-        h.lowp = &lp if setup_lowp(&lp, run_batch, (0, 1) + ((5,) if anchored else ()),
-                                   rounding, rng, step, compensation, anchored) else NULL
-        run(muon_apply_kernel, &h, run_batch)
-    return result
+    batches = [b._subset(positions, ops) for positions in runs.values()]
+    cdef pywd_lowp *apply_lp = <pywd_lowp *>PyMem_Malloc(max(1, len(batches))
+                                                         * sizeof(pywd_lowp))
+    if apply_lp == NULL:
+        raise MemoryError()
+    try:
+        lowp = [setup_lowp(&apply_lp[k], run_batch, (0, 1) + ((5,) if anchored else ()),
+                           rounding, rng, step, compensation, anchored)
+                for k, run_batch in enumerate(batches)]
+        # momentum: the compensation (slot 4: none) is the update half's
+        slots = (0, 1, 2, 3) + ((4,) if compensation is not None else ()) + (
+            (5,) if anchored else ())
+        h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, None, anchored) else NULL
+        h.step_size = 0.0
+        result = run_update(muon_momentum_kernel, &h, &h.grad_mult, &o, b)
+        if not (<StepResult>result).applied or b.n == 0:
+            return result
+        for i in range(b.n):
+            update = b.array(3, i)
+            update[...] = _newton_schulz(update, coefficients, steps, eps)
+        for k, step_size in enumerate(runs):
+            run_batch = batches[k]
+            attach_anchors(&h.decay, run_batch, decay_to)
+            h.step_size = step_size
+            h.lowp = &apply_lp[k] if lowp[k] else NULL
+            run(muon_apply_kernel, &h, run_batch)
+        return result
+    finally:
+        PyMem_Free(apply_lp)
 
 
 def muon_step_size(lr, adjust_lr_fn, shape):
@@ -167,7 +182,8 @@ def _newton_schulz(update, coefficients, steps, eps):
     wide = x.shape[0] > x.shape[1]
     if wide:
         x = x.T
-    x /= max(float(np.linalg.norm(x)), eps)
+    flat = x.ravel(order="K")                       # np.linalg.norm's sum, in C calls
+    x /= max(float(np.sqrt(flat.dot(flat))), eps)
     for _ in range(steps):
         gram = x @ x.T
         x = a * x + (b * gram + c * (gram @ gram)) @ x

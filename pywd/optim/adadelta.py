@@ -1,4 +1,5 @@
 """Adadelta (torch.optim.Adadelta)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -54,5 +55,6 @@ class Adadelta(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        adadelta(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(adadelta, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))

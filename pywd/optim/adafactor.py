@@ -1,4 +1,5 @@
 """Adafactor (torch.optim.Adafactor)."""
+from functools import partial
 from typing import Any
 
 from .. import _kernels
@@ -77,7 +78,7 @@ class Adafactor(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
+    def _kernel_call(self, group, arrays, key, options):
         options = {k: v for k, v in options.items() if k not in ("rounding", "rng")}
-        adafactor(arrays, None, None, None, None, step=key + 1, **options,
-                  **self._hyper(group))
+        return partial(adafactor, arrays, None, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))

@@ -1,4 +1,5 @@
 """Adagrad (torch.optim.Adagrad)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -55,6 +56,6 @@ class Adagrad(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        adagrad(arrays, None, None, step=key + 1,
-                **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(adagrad, arrays, None, None, step=key + 1, **options,
+                       **self._hyper(group))

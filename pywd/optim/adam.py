@@ -1,4 +1,5 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -61,9 +62,9 @@ class Adam(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        adam(arrays, None, None, None, step=key + 1,
-             **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(adam, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))
 
 
 class AdamW(Adam):

@@ -1,4 +1,5 @@
 """Adamax (torch.optim.Adamax)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -55,5 +56,6 @@ class Adamax(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        adamax(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(adamax, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))

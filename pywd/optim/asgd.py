@@ -1,4 +1,5 @@
 """ASGD (torch.optim.ASGD)."""
+from functools import partial
 import math
 from typing import Any
 
@@ -68,7 +69,7 @@ class ASGD(Optimizer):
         after = [asgd_schedule(lr, lambd, alpha, t0, step + 1) for step in before["step"]]
         return {"eta": [eta for eta, _ in after], "mu": [mu for _, mu in after]}
 
-    def _update(self, group, arrays, key, options):
+    def _kernel_call(self, group, arrays, key, options):
         step, eta, mu = key
-        asgd(arrays, None, None, step=step + 1, eta=eta, mu=mu, **options,
-             **self._hyper(group))
+        return partial(asgd, arrays, None, None, step=step + 1, eta=eta, mu=mu, **options,
+                       **self._hyper(group))

@@ -1,4 +1,5 @@
 """LAMB (timm.optim.Lamb; torch has none)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -64,5 +65,6 @@ class Lamb(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        lamb(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(lamb, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))

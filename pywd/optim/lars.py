@@ -1,4 +1,5 @@
 """LARS (timm.optim.Lars; torch has none)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -64,6 +65,6 @@ class LARS(Optimizer):
         # a buffer made for this step: its first step sets it to the scaled gradient
         return [i in fresh for i in indices] if fresh else None
 
-    def _update(self, group, arrays, key, options):
-        lars(arrays, None, first_step=bool(key) and group["momentum"] != 0, **options,
-             **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(lars, arrays, None, first_step=bool(key) and group["momentum"] != 0,
+                       **options, **self._hyper(group))

@@ -1,4 +1,5 @@
 """Lion (Chen et al. 2023); torch has none."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -49,6 +50,5 @@ class Lion(Optimizer):
     def _state_needed(self, group):
         return (("exp_avg", 0.0),)
 
-    def _update(self, group, arrays, key, options):
-        lion(arrays, None, None,
-             **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(lion, arrays, None, None, **options, **self._hyper(group))

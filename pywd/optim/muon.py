@@ -1,4 +1,5 @@
 """Muon (torch.optim.Muon)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -80,5 +81,5 @@ class Muon(Optimizer):
     def _state_needed(self, group):
         return (("momentum_buffer", 0.0),)
 
-    def _update(self, group, arrays, key, options):
-        muon(arrays, None, None, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(muon, arrays, None, None, **options, **self._hyper(group))

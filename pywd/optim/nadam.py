@@ -1,4 +1,5 @@
 """NAdam (torch.optim.NAdam)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -71,8 +72,8 @@ class NAdam(Optimizer):
         return {"mu_product": [product * nadam_mu(beta1, group["momentum_decay"], step + 1)
                                for step, product in zip(before["step"], before["mu_product"])]}
 
-    def _update(self, group, arrays, key, options):
+    def _kernel_call(self, group, arrays, key, options):
         step, mu_product = key
-        nadam(arrays, None, None, None, step=step + 1, mu_product=mu_product, **options,
-              **self._hyper(group))
+        return partial(nadam, arrays, None, None, None, step=step + 1, mu_product=mu_product,
+                       **options, **self._hyper(group))
 

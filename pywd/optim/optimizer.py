@@ -43,15 +43,19 @@ class Optimizer:
     arrays a group's parameters need, with their initial value; the decay_to anchors are
     the base class's, for every optimiser), optionally ``_run_keys``
     (what splits a group's parameters into separate kernel calls besides their dtype) and
-    ``_update`` (one kernel call over a run of a group's parameters). State shaped otherwise
-    than its parameter (Adafactor's factors) is named in ``state_shapes`` (its batch shape
-    rule) and ``optional_state`` (what some parameters lack: a kernel call gets None for
-    it), with ``_state_shape`` (a parameter's shape of it, or None).
+    ``_kernel_call`` (the kernel call over a run of a group's parameters, made ready, not
+    made). State shaped otherwise than its parameter (Adafactor's factors) is named in
+    ``state_shapes`` (its batch shape rule) and ``optional_state`` (what some parameters
+    lack: a kernel call gets None for it), with ``_state_shape`` (a parameter's shape of
+    it, or None).
 
     A step is planned and validated whole before its first kernel call: the gradients, every
     parameter and state array of every group (one check of all of them together, overlaps
     included), the hyper-parameters in the dtypes they will be used in, the step counters.
     So a refused step changes nothing, and each kernel call then runs on arrays checked once.
+    The calls and the counters' advance then run together in C, where no signal's handler
+    can stop them half-way: a KeyboardInterrupt (Ctrl-C) during a step leaves the params and
+    the state those of the steps before it or of this one, whole, never a mix.
 
     One optimiser is stepped by one thread at a time: ``step`` holds a lock, so steps from
     several threads run one after another (each whole), never interleaved.
@@ -287,14 +291,13 @@ class Optimizer:
             return StepResult(False, None, "no gradients")
         everything = not absent
         created: list[tuple[int, str | None]] = []
-        advanced: list[tuple[list[Any], str, list[Any]]] = []
-        try:
+        try:                # the plan: nothing is changed but state created (and dropped)
             plan = []   # per group: (group, indices stepping, state dicts, arrays, counters)
             for group, indices in self._group_indices():
                 if not everything:
                     indices = [i for i in indices if grads[i] is not None]
                 plan.append((group, indices,
-                             *self._state_of(group, indices, params, created, advanced)))
+                             *self._state_of(group, indices, params, created)))
             result, scale, batch = _kernels._check_step(
                 params, grads, self._state_lists(plan, len(params)), nonfinite, grad_scale,
                 max_grad_norm)
@@ -312,39 +315,48 @@ class Optimizer:
                     same = self._check_hyper(group, np.float64 if float64 else np.float32)
                     run = runs.setdefault((same, dtypes, key), (group, [], key))
                     run[1].extend(positions)
+            calls = [] if dry_run or not result else self._calls(runs, batch, scale)
+            counted = [(states, name) for _, _, states, _, _ in plan if states
+                       for name in self.state_counters]
+            scalars = [(states, name, values) for group, _, states, _, counters in plan
+                       if states and self.state_scalars
+                       for name, values in self._advance_scalars(group, counters).items()]
+            # the step, whole or not at all (pywd/_lists.pxi): made, or for a dry run or a
+            # skipped step its created state dropped; an exception a signal's handler raised
+            # in a kernel call after the first comes back once every call has run
+            interrupted = _kernels._commit(calls, counted, scalars, self, self.state, created,
+                                           STEP_LIMIT - 1, not dry_run)
         except BaseException:
-            self._undo(advanced, created)
+            # (the commit empties `created` as it starts: from then on the step is its own)
+            _kernels._drop_created(self.state, created)
             raise
-        if dry_run or not result:
-            self._undo(advanced, created)
-            if not dry_run:
-                self.skipped_steps += 1
-            return result
+        if interrupted is not None:
+            raise interrupted
+        return result
+
+    def _calls(self, runs, batch, scale):
+        """The kernel call of each run of parameters, made ready (_kernel_call)."""
         rounding = dict(rng=self.rounding_seed)
         if self.step_for_rounding:
             rounding["step"] = self.rounding_step + 1
+        calls = []
         for group, positions, key in runs.values():
             names = [name for name, _ in self._needed(group)]
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
                            **rounding, **_anchored(group))
             if group.get("kahan_sum"):
                 options["compensation"] = _kernels.COMPENSATION_IN_BATCH
-            self._update(group, batch._subset(positions, self._ops(*names),
-                                              bool(self.optional_state)), key, options)
-        if self.state_scalars:
-            for group, _, states, _, counters in plan:
-                for name, values in self._advance_scalars(group, counters).items():
-                    _kernels._restore(states, name, values)   # at C level, as counters
-        self.rounding_step += 1
-        return result
+            calls.append(self._kernel_call(group, batch._subset(
+                positions, self._ops(*names), bool(self.optional_state)), key, options))
+        return calls
 
-    def _state_of(self, group, indices, params, created, advanced):
+    def _state_of(self, group, indices, params, created):
         """The state dicts of parameters `indices` of `group`, after creating (filled with
-        their initial values; counters at 0) what they lack for this step; the state arrays
-        the group needs, by name, a list each; and the counters, by name, a list each of
-        their values before this step. The counters are advanced here, in the same pass
-        that reads them (refused if one cannot), and recorded in `advanced`, creations in
-        `created`, so that _undo restores everything if the step does not happen."""
+        their initial values; counters at 0) what they lack for this step (recorded in
+        `created`, to be dropped if the step does not happen); the state arrays the group
+        needs, by name, a list each; and the counters, by name, a list each of their values
+        before this step, checked to be able to advance (they advance once every kernel of
+        the step has run)."""
         names = tuple(name for name, _ in self._needed(group))
         cache_key = ((id(group), indices.start, indices.stop, names)
                      if isinstance(indices, range) else None)
@@ -352,7 +364,6 @@ class Optimizer:
             by_index, counted = self._states_by_index(len(params))
             states = (by_index[indices.start:indices.stop] if isinstance(indices, range)
                       else [by_index[i] for i in indices])
-            done: list[tuple[list[Any], str, list[Any]]] = []
             try:                  # the steady state: everything there (else: create it)
                 version = self._by_index[0]
                 cached = self._columns_cache.get(cache_key) if counted else None
@@ -367,18 +378,14 @@ class Optimizer:
                 counters = {name: _scalar_values(states, indices, name, bounds)
                             for name, bounds in self.state_scalars.items()}
                 for name in self.state_counters:
-                    before, stuck = _kernels._advance(states, name, STEP_LIMIT - 1)
+                    before, stuck = _kernels._advance(states, name, STEP_LIMIT - 1, False)
                     if stuck >= 0:
-                        self._undo(done, [])
                         raise ValueError(f"state[{indices[stuck]}][{name!r}] is "
                                          f"{states[stuck][name]!r}: a step counter is an int "
                                          f"and cannot advance past {STEP_LIMIT - 1}")
-                    done.append((states, name, before))
                     counters[name] = before
-                advanced.extend(done)
                 return states, arrays, counters
             except (KeyError, TypeError):
-                self._undo(done, [])
                 if attempt:
                     raise
                 self._create_state(group, indices, params, created)
@@ -395,12 +402,6 @@ class Optimizer:
     def _state_shape(self, name, param):
         """The shape of state array `name` for `param`, or None if it has none."""
         return param.shape
-
-    def _undo(self, advanced, created):
-        """Puts the counters back and drops the state made for a step that does not happen."""
-        for states, name, before in reversed(advanced):
-            _kernels._restore(states, name, before)
-        self._drop(created)
 
     def _states_by_index(self, n):
         """[self.state.get(i) for i in range(n)], remade only when the state has changed (see
@@ -450,14 +451,6 @@ class Optimizer:
                 if name not in state:
                     state[name] = value
                     created.append((i, name))
-
-    def _drop(self, created):
-        """Undoes _create_state: a refused or skipped step leaves the state as it found it."""
-        for i, name in reversed(created):
-            if name is None:
-                del self.state[i]
-            else:
-                del self.state[i][name]
 
     def _state_lists(self, plan, n):
         """(name, arrays) per state array a group needs this step: the state array of each
@@ -531,12 +524,13 @@ class Optimizer:
         kahan = ((COMPENSATION, 0.0),) if group.get("kahan_sum") else ()
         return self._state_needed(group) + kahan + anchor
 
-    def _update(self, group, arrays, key, options):
-        """One kernel call over a run of `group`'s parameters (one dtype, one key): `arrays`
-        is the batch of their params, grads and the state arrays _needed names, in that
-        order; `options` the keyword arguments the base class decides (grad_scale, the
-        rounding options, compensation and decay_to when those are in the batch), to pass
-        on to the kernel."""
+    def _kernel_call(self, group, arrays, key, options):
+        """The kernel call over a run of `group`'s parameters (one dtype, one key), made
+        ready but not made: a functools.partial of the update function (the step makes every
+        call at once, in C: pywd/_lists.pxi's _commit). `arrays` is the batch of their
+        params, grads and the state arrays _needed names, in that order; `options` the
+        keyword arguments the base class decides (grad_scale, the rounding options,
+        compensation and decay_to when those are in the batch), to pass on to it."""
         raise NotImplementedError
 
     def _ops(self, *names):

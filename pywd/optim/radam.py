@@ -1,4 +1,5 @@
 """RAdam (torch.optim.RAdam)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -57,5 +58,6 @@ class RAdam(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        radam(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(radam, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))

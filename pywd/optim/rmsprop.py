@@ -1,4 +1,5 @@
 """RMSprop (torch.optim.RMSprop)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -55,6 +56,5 @@ class RMSprop(Optimizer):
             + (("grad_avg",) if group["centered"] else ())
         return tuple((name, 0.0) for name in names)
 
-    def _update(self, group, arrays, key, options):
-        rmsprop(arrays, None, None,
-                **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(rmsprop, arrays, None, None, **options, **self._hyper(group))

@@ -1,4 +1,5 @@
 """Rprop (torch.optim.Rprop)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -64,8 +65,9 @@ class Rprop(Optimizer):
     def _run_keys(self, indices, counters, fresh):
         return counters["step"]         # steps taken so far: this one is key + 1
 
-    def _update(self, group, arrays, key, options):
-        rprop(arrays, None, None, None, step=key + 1, **options, **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(rprop, arrays, None, None, None, step=key + 1, **options,
+                       **self._hyper(group))
 
 
 def _pair(group, name, meaning):

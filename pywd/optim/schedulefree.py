@@ -1,5 +1,6 @@
 """Schedule-free AdamW and SGD (the schedulefree package's AdamWScheduleFree and
 SGDScheduleFree)."""
+from functools import partial
 import math
 import numbers
 from typing import Any
@@ -197,9 +198,9 @@ class AdamWScheduleFree(_ScheduleFree):
     def _state_needed(self, group):
         return (("z", COPY_OF_PARAM), ("exp_avg_sq", 0.0))
 
-    def _update(self, group, arrays, key, options):
-        adamw_schedulefree(arrays, None, None, None, **self._step_of(group, key), **options,
-                           **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(adamw_schedulefree, arrays, None, None, None,
+                       **self._step_of(group, key), **options, **self._hyper(group))
 
 
 class SGDScheduleFree(_ScheduleFree):
@@ -257,7 +258,8 @@ class SGDScheduleFree(_ScheduleFree):
     def _state_needed(self, group):
         return (("z", COPY_OF_PARAM),)
 
-    def _update(self, group, arrays, key, options):
+    def _kernel_call(self, group, arrays, key, options):
         hyper = self._step_of(group, key)
         del hyper["step"]                      # SGD's rounding step is the base class's
-        sgd_schedulefree(arrays, None, None, **hyper, **options, **self._hyper(group))
+        return partial(sgd_schedulefree, arrays, None, None, **hyper, **options,
+                       **self._hyper(group))

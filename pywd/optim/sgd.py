@@ -1,4 +1,5 @@
 """SGD and SGDW: pywd.optim's SGD family (torch.optim.SGD)."""
+from functools import partial
 from typing import Any
 
 from .. import _generator
@@ -61,10 +62,9 @@ class SGD(Optimizer):
         # a buffer made for this step: torch's first step sets it to the gradient
         return [i in fresh for i in indices] if fresh else None
 
-    def _update(self, group, arrays, key, options):
-        sgd(arrays, None,
-            first_step=bool(key) and group["momentum"] != 0, **options,
-            **self._hyper(group))
+    def _kernel_call(self, group, arrays, key, options):
+        return partial(sgd, arrays, None, first_step=bool(key) and group["momentum"] != 0,
+                       **options, **self._hyper(group))
 
 
 class SGDW(SGD):

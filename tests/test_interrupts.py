@@ -1,0 +1,217 @@
+"""Issue 28, point 3: a step is all or nothing under an exception raised by a signal's
+handler (KeyboardInterrupt from Ctrl-C, or a timer's). Two ways to hit every point of a
+step: real timers (SIGALRM raising KeyboardInterrupt at random moments of a loop of
+steps, many runs), and an exception injected at each Python line and call a step runs, one
+at a time (sys.settrace: where a signal's handler can run). Either way, the params, the
+state (counters included) and rounding_step afterwards are those of a whole number of
+steps, and the exception still reaches the caller."""
+import gc
+import signal
+import sys
+
+import numpy as np
+import pytest
+
+import pywd
+from helpers import same_state
+from pywd import optim
+
+CLASSES = [getattr(optim, name) for name in optim.__all__
+           if name not in ("Optimizer", "param_groups_weight_decay")]
+SHAPES = [(6, 5), (4, 4), (3, 2)]
+pytestmark = pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs setitimer")
+
+
+def grads(step, dtype=np.float64):
+    rng = np.random.default_rng(step)
+    return [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
+
+
+def make(cls, dtype=np.float64, groups=2):
+    """cls over SHAPES: one group, or two with their own lr (two kernel calls)."""
+    params = [np.ones(shape, dtype) for shape in SHAPES]
+    split = ([{"params": params}] if groups == 1 else
+             [{"params": params[:2]}, {"params": params[2:], "lr": 0.005}])
+    pywd.seed(3)                    # the stochastic-rounding seed, in the state_dict
+    return cls(split, lr=0.01), params
+
+
+def snapshots(cls, steps, **options):
+    """(params' bytes, state_dict) after 0, 1, ..., steps uninterrupted steps."""
+    opt, params = make(cls, **options)
+    out = [([p.tobytes() for p in params], opt.state_dict())]
+    for n in range(steps):
+        opt.step(grads(n, params[0].dtype))
+        out.append(([p.tobytes() for p in params], opt.state_dict()))
+    return out
+
+
+def whole(opt, params, expected):
+    """The number of whole steps opt and params hold (they must match one snapshot)."""
+    n = opt.rounding_step
+    assert n < len(expected), n
+    saved, state = expected[n]
+    assert [p.tobytes() for p in params] == saved, f"params are not those of {n} steps"
+    assert same_state(opt.state_dict(), state), f"state is not that of {n} steps"
+    return n
+
+
+class Interrupt(BaseException):
+    """What the injected handler raises (KeyboardInterrupt's kind: not an Exception)."""
+
+
+def step_interrupted_at(opt, grads_, event):
+    """opt.step(grads_) with Interrupt raised at its `event`-th Python call or line event
+    (1-based), the garbage collector off (its callbacks would swallow it); whether the step
+    reached that event (then the Interrupt came out of it)."""
+    count = 0
+
+    def tracer(frame, kind, arg):
+        nonlocal count
+        count += 1
+        if count == event:
+            raise Interrupt
+        return tracer
+
+    gc.disable()
+    sys.settrace(tracer)
+    raised = False
+    try:
+        opt.step(grads_)
+    except Interrupt:
+        raised = True
+    finally:
+        sys.settrace(None)
+        gc.enable()
+    assert raised == (count >= event)       # never swallowed, also when the step went on
+    return raised
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_an_exception_at_any_line_of_a_step_leaves_a_whole_number_of_steps(cls, groups):
+    """The first step (which creates the state) and a later one, interrupted at each of
+    their Python events in turn (every fourth one past the first 200)."""
+    expected = snapshots(cls, 3, groups=groups)
+    for before in (0, 2):
+        event, tried = 1, 0
+        while True:
+            opt, params = make(cls, groups=groups)
+            for n in range(before):
+                opt.step(grads(n))
+            reached = step_interrupted_at(opt, grads(before), event)
+            n = whole(opt, params, expected)
+            assert n in (before, before + 1), (event, n)
+            if not reached:                 # past the step's last event: it ran whole
+                assert n == before + 1
+                break
+            tried += 1
+            event += 1 if event < 200 else 4
+        assert tried > 20                   # the step runs Python code to interrupt
+
+
+@pytest.mark.parametrize("cls", [optim.AdamW, optim.Muon, optim.SGD],
+                         ids=lambda c: c.__name__)
+def test_an_exception_at_any_line_of_a_bfloat16_step_leaves_whole_steps(cls):
+    """16-bit storage with stochastic rounding (Muon's apply pass set up before it writes):
+    two groups, a later step, interrupted at each of its Python events in turn."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    dtype = np.dtype(ml_dtypes.bfloat16)
+    expected = snapshots(cls, 2, dtype=dtype)
+    event = 1
+    while True:
+        opt, params = make(cls, dtype=dtype)
+        opt.step(grads(0, dtype))
+        reached = step_interrupted_at(opt, grads(1, dtype), event)
+        n = whole(opt, params, expected)
+        if not reached:
+            assert n == 2
+            break
+        assert n in (1, 2), (event, n)
+        event += 1 if event < 200 else 4
+
+
+def timed_run(opt, params, delay, steps, set_grads=None):
+    """Steps until SIGALRM, after `delay` seconds, raises KeyboardInterrupt (or `steps`
+    steps are done); whether it was interrupted."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, delay)
+            for n in range(steps):
+                if set_grads is None:
+                    opt.step(grads(n))
+                else:
+                    set_grads(n)
+                    opt.step()
+            signal.setitimer(signal.ITIMER_REAL, 0)  # (its handler runs here if it fired)
+        except KeyboardInterrupt:
+            return True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    return False
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("cls", [optim.AdamW, optim.SGD, optim.NAdam, optim.Muon],
+                         ids=lambda c: c.__name__)
+def test_real_timers_interrupting_steps_leave_whole_steps(cls, groups):
+    steps = 40
+    expected = snapshots(cls, steps, groups=groups)
+    rng = np.random.default_rng(0)
+    import time
+    opt, params = make(cls, groups=groups)
+    start = time.perf_counter()
+    timed_run(opt, params, 0, steps)             # (never fires: 0 disarms)
+    duration = time.perf_counter() - start
+    interrupted = 0
+    for _ in range(60):
+        opt, params = make(cls, groups=groups)
+        interrupted += timed_run(opt, params, rng.uniform(1e-6, 0.8 * duration), steps)
+        whole(opt, params, expected)
+    assert interrupted > 30
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_real_timers_interrupting_pywd_torch_steps_leave_whole_steps(groups):
+    torch = pytest.importorskip("torch")
+    import time
+
+    import pywd.torch as pt
+    steps = 40
+
+    def build():
+        tensors = [torch.nn.Parameter(torch.ones(shape, dtype=torch.float64)) for shape in SHAPES]
+        split = ([{"params": tensors}] if groups == 1 else
+                 [{"params": tensors[:2]}, {"params": tensors[2:], "lr": 0.005}])
+        pywd.seed(3)
+        opt = pt.AdamW(split, lr=0.01)
+
+        def set_grads(n):
+            for p, g in zip(tensors, grads(n)):
+                p.grad = torch.from_numpy(g)
+        return opt, tensors, set_grads
+
+    opt, tensors, set_grads = build()
+    expected = [([p.detach().numpy().tobytes() for p in tensors], opt.pywd.state_dict())]
+    for n in range(steps):
+        set_grads(n)
+        opt.step()
+        expected.append(([p.detach().numpy().tobytes() for p in tensors],
+                         opt.pywd.state_dict()))
+    opt, tensors, set_grads = build()
+    start = time.perf_counter()
+    timed_run(opt, tensors, 0, steps, set_grads)
+    duration = time.perf_counter() - start
+    rng = np.random.default_rng(1)
+    interrupted = 0
+    for _ in range(60):
+        opt, tensors, set_grads = build()
+        interrupted += timed_run(opt, tensors, rng.uniform(1e-6, 0.8 * duration), steps,
+                                 set_grads)
+        whole(opt.pywd, [p.detach().numpy() for p in tensors], expected)
+    assert interrupted > 30
