@@ -29,7 +29,7 @@ def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
 
 def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.ndarray]:
     """``optimizer.load_state_dict``'s argument in pywd's format, from torch's."""
-    from .optim._support import _saved_hyper   # optim imports this module (and _hyper)
+    from .optim._support import _saved_hyper   # optim imports this module
     name = type(optimizer).__name__
     groups, state = state_dict["param_groups"], state_dict["state"]
     if not isinstance(groups, (list, tuple)) or not isinstance(state, Mapping):

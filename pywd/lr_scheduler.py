@@ -35,11 +35,9 @@ FIELDS = ("lr", "weight_decay", "momentum")
 LrLambda = Callable[[int], float] | Sequence[Callable[[int], float]]
 
 
-def _int(value, name, low, high=None):
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low
-            or (high is not None and value > high)):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an int {bound}, got {value!r}")
+def _int(value, name, low):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     return int(value)
 
 
@@ -58,9 +56,9 @@ def _real(value, name, low=-math.inf, high=math.inf, low_open=False, high_open=F
 # The values a scheduler holds, each with its check: what its constructor takes and what
 # load_state_dict accepts (a class's _rules: attribute -> check(value, name) -> value; for a
 # list, the check of each element; SAME: only this scheduler's own value)
-def _ints(low, high=None):
+def _ints(low):
     def check(value, name):
-        return _int(value, name, low, high)
+        return _int(value, name, low)
     check.integral = True              # type: ignore[attr-defined]  # (a list of ints)
     return check
 
@@ -236,14 +234,14 @@ class LRScheduler:
                 or (shape and shape[0] is not None and value.shape != shape)):
             raise ValueError(f"{where} must be {what}, got {raw!r}")
         loaded = value.tolist()
-        if rule is SAME and loaded != current:
-            raise ValueError(f"{where} is {loaded!r}, but this {type(self).__name__}'s {key} "
-                             f"is {current!r}: the state of another scheduler, or one built "
-                             f"otherwise?")
+        if rule is SAME:
+            if loaded != current:
+                raise ValueError(f"{where} is {loaded!r}, but this {type(self).__name__}'s "
+                                 f"{key} is {current!r}: the state of another scheduler, or "
+                                 f"one built otherwise?")
+            return current
         try:
-            if rule is SAME:
-                pass
-            elif isinstance(current, (list, Counter)):
+            if isinstance(current, (list, Counter)):
                 loaded = [rule(v, key) if rule else _real(v, key) for v in loaded]
             elif rule is not None:
                 loaded = rule(loaded, key)
