@@ -138,6 +138,7 @@ def timed_run(opt, params, delay, steps, set_grads=None):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGALRM, handler)
+    gc.disable()                        # (a gc callback, hypothesis's, would swallow it)
     try:
         try:
             signal.setitimer(signal.ITIMER_REAL, delay)
@@ -153,6 +154,7 @@ def timed_run(opt, params, delay, steps, set_grads=None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        gc.enable()
     return False
 
 
