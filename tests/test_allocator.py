@@ -84,7 +84,7 @@ SUBARRAYS = [np.dtype((np.float32, (3,))), np.dtype((np.float64, (2, 3))),
 @pytest.mark.parametrize("shape, order", [(4, "C"), ((2, 4), "F"), ((0, 3), "C"),
                                           ((700, 800), "C"), ((), "F")])
 def test_a_subarray_dtype_appends_its_shape_as_numpy_does(dtype, shape, order):
-    """Issue 28, point 7: (np.float32, (3,)) gives shape (..., 3) of float32, laid out as
+    """A subarray dtype, (np.float32, (3,)), gives shape (..., 3) of float32, laid out as
     NumPy lays it out (the subarray's axes innermost in C order, in F order outermost)."""
     for ours, theirs in ((pywd.zeros, np.zeros), (pywd.empty, np.empty)):
         a, ref = ours(shape, dtype, order), theirs(shape, dtype, order)

@@ -1,10 +1,12 @@
-"""Issue 28, point 1: a run checkpointed under any lr scheduler resumes. For every scheduler
-class and every optimiser class: three steps, a checkpoint (pywd.optim's state_dicts
-through ``np.savez``, pywd.torch's and torch's schedulers' through ``torch.save``), a fresh
-optimiser and scheduler built as at the start and loaded from it, three more steps: the
-same bytes as the uninterrupted run (params, optimiser state, the groups' values). The
-keys the schedulers write into the groups (initial_lr, max_lr, min_lr, max_momentum,
-base_momentum, swa_lr, initial_<field>) travel with the groups."""
+"""Checkpoints that load back. A run checkpointed under any lr scheduler resumes: for every
+scheduler class and every optimiser class, three steps, a checkpoint (pywd.optim's
+state_dicts through ``np.savez``, pywd.torch's and torch's schedulers' through
+``torch.save``), a fresh optimiser and scheduler built as at the start and loaded from it,
+three more steps give the bytes of the uninterrupted run (params, optimiser state, the
+groups' values); the keys the schedulers write into the groups (initial_lr, max_lr, min_lr,
+max_momentum, base_momentum, swa_lr, initial_<field>) travel with the groups. Options that
+are None round-trip in both formats; a bad torch-format step is refused naming it; the
+schedulefree package's state_dicts load as it writes them."""
 import io
 
 import numpy as np
@@ -326,7 +328,7 @@ def test_a_schedulers_record_must_be_a_number(value):
     assert same_state(opt.state_dict(), saved)
 
 
-# ------------------------------------------------- a torch-format step counter (point 6)
+# ----------------------------------------------------------- a torch-format step counter
 @pytest.mark.parametrize("step", [1e30, float("nan"), float("inf"), -1.0, 1.5, 2.0**62, "3",
                                   True, [1.0, 2.0]], ids=repr)
 def test_a_bad_torch_step_is_refused_naming_the_entry_and_its_range(step):
@@ -361,7 +363,7 @@ def test_a_bad_torch_step_tensor_is_refused():
             pt.Adam([torch.nn.Parameter(torch.ones(3))]).load_state_dict(saved)
 
 
-# ------------------------------------------- the schedulefree package's dicts (point 7)
+# --------------------------------------------------------- the schedulefree package's dicts
 @pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize("name", ["AdamWScheduleFree", "SGDScheduleFree"])
 def test_the_schedulefree_packages_state_dict_loads_as_it_writes_it(name, mode):

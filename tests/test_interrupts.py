@@ -1,4 +1,4 @@
-"""Issue 28, point 3: a step is all or nothing under an exception raised by a signal's
+"""A step is all or nothing under an exception raised by a signal's
 handler (KeyboardInterrupt from Ctrl-C, or a timer's). Two ways to hit every point of a
 step: real timers (SIGALRM raising KeyboardInterrupt at random moments of a loop of
 steps, many runs), and an exception injected at each Python line and call a step runs, one

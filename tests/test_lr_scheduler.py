@@ -281,7 +281,7 @@ def test_reduce_on_plateau_reduces_after_patience_and_cools_down():
     assert values == [0.1] * 4 + [0.05] * 6 + [0.025] * 3
 
 
-# ------------------------------------------- load_state_dict: checked whole (issue 28, 4)
+# ---------------------------------------------------- load_state_dict: checked whole
 from helpers import SCHEDULERS, same_state  # noqa: E402
 
 

@@ -443,7 +443,7 @@ def test_channels_last_weights_step_in_their_memory_order_as_torch(name):
                          ids=["to-channels-last", "to-contiguous"])
 @pytest.mark.parametrize("name", ["AdamW", "SGD", "RMSprop"])
 def test_a_layout_changed_after_the_optimizer_is_built_is_followed(name, formats):
-    """Issue 28, point 5: model.to(memory_format=...) after the optimiser is built moves
+    """model.to(memory_format=...) after the optimiser is built moves
     the parameters to new memory in another layout: the state is laid out anew with them,
     and the run goes on as torch.optim's."""
     x = torch.randn(16, 3, 8, 8, dtype=torch.float64)
