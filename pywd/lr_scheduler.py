@@ -7,7 +7,15 @@ or per update as the recipe says; ``get_last_lr()`` gives the values just set.
 
 Two additions: ``field=`` lets any scheduler drive another group field than ``"lr"``, such as
 ``"weight_decay"`` (DINO's ramp of the decay) or ``"momentum"``; it then records its start
-values as ``initial_<field>`` as torch records ``initial_lr``. And ``state_dict()`` is a flat
+values as ``initial_<field>`` as torch records ``initial_lr``. With ``field="weight_decay"``,
+a group whose initial weight decay is 0 (a no-decay group of biases and norms) stays at 0
+under every scheduler: it is a mask, not a value to schedule. DINO's cosine ramp of the
+decay from 0.04 to 0.4 over a run, with a no-decay group::
+
+    groups = pywd.optim.param_groups_weight_decay(named_params, weight_decay=0.04)
+    opt = pywd.optim.AdamW(groups, lr=1e-3)
+    ramp = CosineAnnealingLR(opt, T_max=steps, eta_min=0.4, field="weight_decay")
+    # after each opt.step(...): ramp.step(); group 0 (no decay) stays at 0.0 And ``state_dict()`` is a flat
 dict of NumPy arrays, so it saves as ``.npz`` without pickle (a LambdaLR's functions are not
 saved, as in torch).
 
@@ -159,8 +167,12 @@ class LRScheduler:
         self._set(values if values is not None else self.get_lr())
 
     def _set(self, values: Sequence[float]) -> None:
-        for group, value in zip(self.optimizer.param_groups, values, strict=True):
-            group[self.field] = value
+        masked = self.field == "weight_decay"
+        for group, value, base in zip(self.optimizer.param_groups, values, self.base_lrs,
+                                      strict=True):
+            # a group built with no decay (biases, norms) is a mask, not a value to
+            # schedule: it stays at 0 whatever the schedule adds (eta_min, say)
+            group[self.field] = 0.0 if masked and base == 0 else value
         self._last_lr = self._values()
 
     # ------------------------------------------------------------------ state_dict

@@ -1,6 +1,7 @@
 """pywd.optim.lr_scheduler: the value sequences equal torch's (float64, 1e-12 relative,
 >= 1000 steps, milestones and the cosine's troughs included) when torch is installed, and
 closed forms always; field="weight_decay"; npz state dicts; bad input."""
+import inspect
 import io
 import math
 
@@ -401,3 +402,69 @@ def test_schedulers_refuse_negative_or_nan_lrs_and_momentums():
         S.CyclicLR(opt, base_lr=0.01, max_lr=0.1, max_momentum=1.5)
     with pytest.raises(ValueError, match=r"min_lr must be a finite number >= 0"):
         S.ReduceLROnPlateau(opt, min_lr=-1.0)
+
+
+# ------------------------------------------------- a no-decay group is a mask, not a value
+FIELD_SCHEDULERS = {   # every class that takes field=, ending the decay away from 0
+    "LambdaLR": lambda o: S.LambdaLR(o, lambda t: 1 + t, field="weight_decay"),
+    "MultiplicativeLR": lambda o: S.MultiplicativeLR(o, lambda t: 1.1, field="weight_decay"),
+    "StepLR": lambda o: S.StepLR(o, 3, gamma=2.0, field="weight_decay"),
+    "MultiStepLR": lambda o: S.MultiStepLR(o, [2, 5], gamma=3.0, field="weight_decay"),
+    "ConstantLR": lambda o: S.ConstantLR(o, 0.5, total_iters=4, field="weight_decay"),
+    "LinearLR": lambda o: S.LinearLR(o, 0.1, 1.0, total_iters=5, field="weight_decay"),
+    "ExponentialLR": lambda o: S.ExponentialLR(o, 1.2, field="weight_decay"),
+    "PolynomialLR": lambda o: S.PolynomialLR(o, total_iters=20, field="weight_decay"),
+    "CosineAnnealingLR": lambda o: S.CosineAnnealingLR(o, 10, eta_min=0.5,
+                                                       field="weight_decay"),
+    "CosineAnnealingWarmRestarts": lambda o: S.CosineAnnealingWarmRestarts(
+        o, 4, eta_min=0.5, field="weight_decay"),
+    "SequentialLR": lambda o: S.SequentialLR(o, [
+        S.LinearLR(o, 0.5, total_iters=3, field="weight_decay"),
+        S.CosineAnnealingLR(o, 10, eta_min=0.5, field="weight_decay")], milestones=[3]),
+    "ChainedScheduler": lambda o: S.ChainedScheduler([
+        S.ExponentialLR(o, 1.1, field="weight_decay"),
+        S.CosineAnnealingLR(o, 10, eta_min=0.5, field="weight_decay")]),
+}
+
+
+def test_the_field_taking_schedulers_are_every_class_but_the_lr_only_three():
+    lr_only = {"OneCycleLR", "CyclicLR", "ReduceLROnPlateau"}    # torch's: lr (and momentum)
+    assert sorted(FIELD_SCHEDULERS) == sorted(set(S.__all__[1:]) - lr_only)
+    for name in lr_only:
+        assert "field" not in inspect.signature(getattr(S, name)).parameters
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_SCHEDULERS))
+def test_a_group_built_without_decay_stays_at_zero_under_a_decay_schedule(name):
+    """param_groups_weight_decay's no-decay group (biases, norm scales) keeps 0 whatever the
+    schedule adds (eta_min, say); the decayed group follows the schedule, and the lr stays."""
+    named = {"w": np.ones((3, 4)), "b": np.zeros(3)}
+    opt = optim.AdamW(optim.param_groups_weight_decay(named.items(), 0.04), lr=1e-3)
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 0.04]
+    sched = FIELD_SCHEDULERS[name](opt)
+    seen = set()
+    for _ in range(12):
+        opt.step({"w": np.ones((3, 4)), "b": np.ones(3)})
+        sched.step()
+        assert opt.param_groups[0]["weight_decay"] == 0.0
+        seen.add(opt.param_groups[1]["weight_decay"])
+        assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-3]
+    assert seen - {0.04}                # the decayed group followed the schedule
+
+
+def test_dinos_cosine_ramp_of_the_decay_with_a_no_decay_group():
+    """The worked example in the module's docstring: 0.04 to 0.4 over the run."""
+    named = {"w": np.ones((3, 4)), "b": np.zeros(3)}
+    opt = optim.AdamW(optim.param_groups_weight_decay(named.items(), weight_decay=0.04),
+                      lr=1e-3)
+    ramp = S.CosineAnnealingLR(opt, T_max=100, eta_min=0.4, field="weight_decay")
+    values = []
+    for t in range(100):
+        opt.step({"w": np.ones((3, 4)), "b": np.ones(3)})
+        ramp.step()
+        values.append(opt.param_groups[1]["weight_decay"])
+    assert values[-1] == pytest.approx(0.4, rel=1e-12)
+    assert values[49] == pytest.approx(0.04 + (0.4 - 0.04) * (1 - math.cos(math.pi / 2)) / 2,
+                                       rel=1e-9)
+    assert all(a < b for a, b in zip(values, values[1:]))
+    assert opt.param_groups[0]["weight_decay"] == 0.0
