@@ -2,6 +2,17 @@
 `config` (what this build is)."""
 import sys
 
+USAGE = """usage: python -m pywd {bench,config} [options]
+
+commands:
+  bench    how fast pywd's kernels run here: against a NumPy loop, against torch where it
+           is installed, and against the memory's own limit (python -m pywd bench --help)
+  config   what this build is: version, OpenMP threads, instruction set, compile flags,
+           the allocator (the same as pywd.show_config())
+
+Also: python -m pywd.demo (nine experiments on why weight decay and initialisation
+matter; python -m pywd.demo --help lists them)."""
+
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
@@ -12,7 +23,10 @@ def main(argv=None):
         from ._config import show_config
         show_config()
         return 0
-    print("usage: python -m pywd {bench [--quick] [--json] | config}", file=sys.stderr)
+    if argv[:1] in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
+    print(USAGE, file=sys.stderr)
     return 2
 
 

@@ -230,6 +230,11 @@ class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
         return types.MappingProxyType({k: _restore_axes(_tensor(v), order)
                                        for k, v in entries.items()})
 
+    def __contains__(self, param: object) -> bool:
+        """As torch's: a parameter is in the state once a step has made its state."""
+        index = self._owner._index.get(param) if isinstance(param, torch.Tensor) else None
+        return index is not None and bool(self._owner.pywd.state.get(index))
+
     def _indices(self) -> list[int]:
         state = self._owner.pywd.state
         return [i for i in range(len(self._owner._tensors)) if state.get(i)]

@@ -89,6 +89,29 @@ def test_command_line(tmp_path):
         assert (tmp_path / "demo_5.png").exists()
 
 
+def test_each_title_is_its_whole_first_paragraph_and_help_lists_them(printed_and_results):
+    from pywd.demo.experiments import EXPERIMENTS, title
+    lines, _ = printed_and_results
+    assert title(6) == ("Weight decay through a run: the rules under a one-cycle schedule, "
+                        "and decay toward the pretrained weights when fine-tuning.")
+    assert f"6. {title(6)}" in lines
+    out = subprocess.run([sys.executable, "-m", "pywd.demo", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for number, experiment in EXPERIMENTS.items():
+        assert f"{number}  {experiment.__name__}" in out
+        assert " ".join(title(number).split()[:4]) in " ".join(out.split())
+
+
+def test_only_takes_a_name_or_a_number_and_refuses_others():
+    from pywd.demo.__main__ import experiment_number
+    assert experiment_number("digits") == experiment_number("9") == 9
+    assert experiment_number("decay-vs-l2") == 3
+    out = subprocess.run([sys.executable, "-m", "pywd.demo", "--only", "mnist"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2 and "no experiment 'mnist'" in out.stderr
+    assert "zero_init, activation_scale" in out.stderr
+
+
 def test_decay_rules_differ_over_a_one_cycle_run_and_anchors_hold_weights(results):
     r = results[6]
     total, peak = r["total_decay"], r["peak_decay"]

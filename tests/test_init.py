@@ -281,3 +281,14 @@ def test_numpy_layout_and_a_default_set_once():
     with pytest.raises(ValueError, match=r"layout must be one of \('torch', "
                                          r"'torch_transposed', 'numpy', 'keras'"):
         init.set_layout("tf")
+
+
+@pytest.mark.parametrize("name", ["xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+                                  "kaiming_normal_", "variance_scaling_", "lecun_uniform_",
+                                  "lecun_normal_"])
+def test_every_fan_based_initialiser_says_early_whose_layout_its_fans_read(name):
+    """A NumPy user's (in, out) weight gets torch's fans unless layout="numpy": the
+    docstring says so in its second paragraph, before the equivalents."""
+    doc = getattr(init, name).__doc__
+    second = doc.split("\n\n")[1]
+    assert "(out, in, *kernel)" in second and 'layout="numpy"' in second

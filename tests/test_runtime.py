@@ -167,6 +167,19 @@ def test_python_m_pywd_works_from_the_source_checkout():
 def test_python_m_pywd_without_a_command_prints_usage():
     out = subprocess.run([sys.executable, "-m", "pywd"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage: python -m pywd" in out.stderr
+    out = subprocess.run([sys.executable, "-m", "pywd", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0
+    for command in ("bench ", "config ", "python -m pywd.demo"):
+        assert command in out.stdout
+
+
+def test_the_huge_page_probe_reports_at_most_its_own_size():
+    from pywd import memory
+    text = memory.describe()
+    if "probe on huge pages" in text and "unknown" not in text:
+        got = int(text.rsplit(": ", 1)[1].split()[0])
+        assert 0 <= got <= 4 and text.endswith(f"{got} MB of 4 MB")
 
 
 def workload(seed):

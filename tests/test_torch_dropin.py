@@ -333,6 +333,18 @@ def test_add_param_group_adds_to_both_and_a_refused_one_to_neither():
         assert torch.equal(p, e)
 
 
+def test_a_parameter_is_in_the_state_once_a_step_made_its_state():
+    frozen, trained = (torch.nn.Parameter(torch.ones(3)) for _ in range(2))
+    for cls in (pt.AdamW, torch.optim.AdamW):
+        opt = cls([frozen, trained])
+        trained.grad = torch.ones(3)
+        assert frozen not in opt.state and trained not in opt.state
+        opt.step()
+        assert frozen not in opt.state and trained in opt.state
+        assert torch.ones(3) not in opt.state               # not a parameter
+        trained.grad = None
+
+
 def test_the_state_shows_the_latest_step_and_is_read_only():
     model = make_model(torch.float64)
     opt = pt.Adam(model.parameters(), lr=0.1)

@@ -633,6 +633,12 @@ QUICK_NOTE = ("--quick: smaller and shorter runs than the full demo (a sixth to 
               "full run; the conclusions are the same.")
 
 
+def title(number):
+    """Experiment `number`'s title: the first paragraph of its docstring, on one line."""
+    first = EXPERIMENTS[number].__doc__.split("\n\n")[0]
+    return " ".join(first.split()).split(" ", 1)[1]             # without its "N."
+
+
 def run(quick=False, only=None, out=None, echo=print):
     """Runs the experiments (all, or `only`), prints what each found, saves PNGs into `out`
     when given and matplotlib is installed; returns {number: numbers}."""
@@ -651,7 +657,7 @@ def run(quick=False, only=None, out=None, echo=print):
             continue
         numbers, plot, story = experiment(quick)
         results[number] = numbers
-        echo(f"{number}. {experiment.__doc__.split(chr(10))[0].split(' ', 1)[1]}")
+        echo(f"{number}. {title(number)}")
         for sentence in story:
             echo(textwrap.fill(sentence, 90, initial_indent="   ", subsequent_indent="   "))
         if plotter is not None:
