@@ -13,8 +13,10 @@ does). torch's machinery works as with its own optimisers: ``param_groups`` (the
 ``torch.optim.lr_scheduler`` classes change their "lr" and the next step uses it),
 ``zero_grad``, ``step(closure)``, step hooks, ``torch.amp.GradScaler``, parameters named by
 ``model.named_parameters()``, and ``state_dict()``/``load_state_dict()`` in torch's format
-(``torch.save``/``torch.load`` round trips; a torch optimiser of the same class loads it, and
-it loads a torch optimiser's).
+(``torch.save``/``torch.load`` round trips; it loads a torch optimiser's, and a torch
+optimiser of the same class loads it, keeping pywd's options as inert entries: to hand a
+run to torch, ``opt.torch_state_dict()`` gives torch's keys only and refuses what torch
+cannot continue).
 
 ``step()`` also takes pywd's gradient options as keywords: ``nonfinite=``, ``grad_scale=``
 and ``max_grad_norm=`` (as :meth:`pywd.optim.Optimizer.step`: fused into the same pass).
@@ -455,6 +457,40 @@ class Optimizer(torch.optim.Optimizer):
             saved = saved if changed is None else changed
         return saved
 
+    def torch_state_dict(self) -> dict[str, Any]:
+        """The state to hand this run to ``torch.optim``'s class of the same name, which then
+        continues it as pywd would: torch's keys only (pywd's options and its "pywd" entry
+        left out; ``decoupled_weight_decay`` set from ``decay`` where torch's class has it;
+        16-bit state widened to its parameter's dtype, as torch keeps it; scheduler keys such
+        as ``initial_lr`` kept). Refused, with a ValueError naming each group and option,
+        when the run uses what torch cannot do: a class torch lacks, a ``decay`` rule its
+        class has not, ``cautious_decay``, ``decay_to``, ``kahan_sum`` or stochastic
+        rounding of 16-bit params (where they act: with ``weight_decay=0`` the decay options
+        do nothing). (The plain ``state_dict()`` loads into torch's class too, which keeps
+        pywd's options as inert group entries and applies its own rule, decaying toward 0.)
+        """
+        name = type(self).__name__
+        if getattr(torch.optim, name, None) is None:
+            raise ValueError(f"torch.optim has no {name}: a {name} run cannot be handed to "
+                             f"torch (its state_dict() loads into pywd.torch.{name})")
+        rules = _torch_decay_rules(name, self.pywd_class)
+        problems = [f"param_groups[{g}] {problem}" for g, group in enumerate(self.param_groups)
+                    for problem in _unhonoured(group, rules)]
+        if problems:
+            raise ValueError(f"torch.optim.{name} cannot continue this run: "
+                             + "; ".join(problems))
+        saved = self.state_dict()
+        for group in saved["param_groups"]:
+            for key in _PYWD_OPTIONS:
+                group.pop(key, None)
+        for index, entries in saved["state"].items():
+            param = self._tensors[index]
+            saved["state"][index] = {
+                key: value.to(param.dtype) if value.dim() and value.is_floating_point() else value
+                for key, value in entries.items() if key not in ("decay_to", "compensation")}
+        del saved["pywd"]
+        return saved
+
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict(): this class's, torch's optimiser's of the same name (as
         :meth:`pywd.optim.Optimizer.load_state_dict` takes it), or the pywd optimiser's flat
@@ -497,6 +533,46 @@ class Optimizer(torch.optim.Optimizer):
                            and v.dim() == len(order) else v for k, v in entries.items()}
             moved[index] = entries
         return {**state_dict, "state": moved}
+
+
+# pywd's group options that torch's classes lack (torch_state_dict leaves them out)
+_PYWD_OPTIONS = ("decay", "max_lr", "cautious_decay", "decay_to", "rounding", "state_dtype",
+                 "kahan_sum")
+
+
+def _torch_decay_rules(name: str, pywd_class: type) -> tuple[str, ...]:
+    """The decay rules torch.optim's class `name` applies: its own (the pywd class's
+    default, which follows torch's), and both L2 and decoupled where it has the
+    decoupled_weight_decay switch (Adam, RAdam, NAdam); none where it has no weight_decay
+    (Rprop)."""
+    parameters = inspect.signature(getattr(torch.optim, name)).parameters
+    if "weight_decay" not in parameters:
+        return ()
+    if "decoupled_weight_decay" in parameters:
+        return ("l2", "decoupled")
+    return (inspect.signature(pywd_class).parameters["decay"].default,)
+
+
+def _unhonoured(group: Mapping[str, Any], rules: tuple[str, ...]) -> list[str]:
+    """What of a group's options torch's class cannot do (see torch_state_dict)."""
+    problems = []
+    if group["weight_decay"] != 0:
+        if not rules:
+            problems.append(f"weight_decay={group['weight_decay']!r} (torch's class has none)")
+        elif group["decay"] not in rules:
+            problems.append(f"decay={group['decay']!r} (torch's class: "
+                            + " or ".join(repr(r) for r in rules) + ")")
+        if group.get("cautious_decay"):
+            problems.append("cautious_decay=True")
+        if group.get("decay_to") is not None:
+            problems.append(f"decay_to={group['decay_to']!r} (torch decays toward 0)")
+    if group.get("kahan_sum"):
+        problems.append("kahan_sum=True (torch has no Kahan compensation)")
+    narrow = [p for p in group["params"] if p.dtype in (torch.bfloat16, torch.float16)]
+    if narrow and group.get("rounding", "stochastic") == "stochastic":
+        problems.append(f"rounding='stochastic' of {narrow[0].dtype} params (torch rounds "
+                        f"to nearest)")
+    return problems
 
 
 def _torch_defaults(name: str) -> dict[str, Any]:

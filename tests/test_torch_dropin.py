@@ -19,6 +19,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import pywd.torch as pt  # noqa: E402
+from helpers import torch_scalars_in  # noqa: E402
 from pywd import optim  # noqa: E402
 
 STEPS = 50
@@ -665,3 +666,69 @@ def test_options_and_groups_equal_torch_optim_under_any_scheduler(case):
             torch.set_default_dtype(default)
         models.append(model)
     assert_close_per_step(*models, dtype, steps=12)
+
+
+# ------------------------------------------------------- handing a run to torch.optim
+@pytest.mark.parametrize("name, options", [
+    *[(name, {}) for name in sorted(TORCH_TWINS)],
+    *[(name, {"decay": "decoupled"}) for name in ("Adam", "RAdam", "NAdam")]])
+def test_torch_state_dict_hands_the_run_to_torch_optim(name, options, float32_muon):
+    """pywd.torch trains 5 steps, torch.optim's class loads torch_state_dict() into a copy
+    of the model, and both go on alike for 5 more (float64); decay="decoupled" goes to
+    Adam, RAdam and NAdam as their decoupled_weight_decay switch."""
+    hyper = dict(TORCH_TWINS[name])
+    x, y = data(torch.float64)
+    ours, theirs = make_model(torch.float64), make_model(torch.float64)
+    opt = getattr(pt, name)(trainable(ours, name), **hyper, **options)
+    train(ours, opt, 5, x, y, scheduler=False)
+    handed = opt.torch_state_dict()
+    assert "pywd" not in handed and all("decay_to" not in g and "rounding" not in g
+                                        for g in handed["param_groups"])
+    if options:
+        assert all(g["decoupled_weight_decay"] for g in handed["param_groups"])
+    theirs.load_state_dict(ours.state_dict())
+    with torch_scalars_in(torch, np.float64):       # (ASGD's and NAdam's scalar state)
+        twin = getattr(torch.optim, name)(trainable(theirs, name), **hyper)
+        twin.load_state_dict(handed)
+        train(theirs, twin, 5, x, y, scheduler=False)
+    train(ours, opt, 5, x, y, scheduler=False)
+    # Muon orthogonalises in float32 whatever the params' dtype (README)
+    assert_close_per_step(ours, theirs, torch.float32 if name == "Muon" else torch.float64,
+                          steps=5)
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("AdamW", dict(decay="independent"), r"decay='independent' \(torch's class: 'decoupled'\)"),
+    ("SGD", dict(decay="decoupled"), r"decay='decoupled' \(torch's class: 'l2'\)"),
+    ("Adam", dict(decay="l1"), r"decay='l1' \(torch's class: 'l2' or 'decoupled'\)"),
+    ("AdamW", dict(cautious_decay=True), r"cautious_decay=True"),
+    ("AdamW", dict(decay_to="init"), r"decay_to='init' \(torch decays toward 0\)"),
+    ("Rprop", dict(weight_decay=0.1), r"weight_decay=0.1 \(torch's class has none\)"),
+    ("Lion", {}, r"torch.optim has no Lion"),
+    ("AdamWScheduleFree", {}, r"torch.optim has no AdamWScheduleFree"),
+])
+def test_torch_state_dict_refuses_what_torch_cannot_continue_naming_it(name, options, message):
+    model = make_model(torch.float64)
+    opt = getattr(pt, name)(model.parameters(), **{"weight_decay": 0.1, **options})
+    with pytest.raises(ValueError, match=message):
+        opt.torch_state_dict()
+    opt.state_dict()                                 # the plain one is always there
+
+
+def test_torch_state_dict_widens_16_bit_state_and_allows_inert_options():
+    model = make_model(torch.float32)
+    opt = pt.AdamW(model.parameters(), weight_decay=0.0, decay_to="init",
+                   cautious_decay=True, state_dtype=torch.bfloat16, rounding="nearest")
+    x, y = data(torch.float32)
+    train(model, opt, 2, x, y, scheduler=False)
+    handed = opt.torch_state_dict()                  # no decay: its options do nothing
+    p0 = next(model.parameters())
+    assert opt.state[p0]["exp_avg"].dtype == torch.bfloat16
+    assert handed["state"][0]["exp_avg"].dtype == torch.float32
+    assert torch.equal(handed["state"][0]["exp_avg"], opt.state[p0]["exp_avg"].float())
+    assert "decay_to" not in handed["state"][0]
+    torch.optim.AdamW(make_model(torch.float32).parameters()).load_state_dict(handed)
+    bf16 = pt.AdamW([torch.nn.Parameter(torch.ones(3, dtype=torch.bfloat16))])
+    with pytest.raises(ValueError, match=r"rounding='stochastic' of torch.bfloat16 params "
+                                         r"\(torch rounds to nearest\)"):
+        bf16.torch_state_dict()
