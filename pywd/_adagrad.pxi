@@ -1,9 +1,9 @@
 # Adagrad: functional, in place, one C call per list.
 
-def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
-            decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
-            nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-            rng=None, compensation=None):
+def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
+            weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
+            maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
+            rounding="stochastic", rng=None, compensation=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
@@ -35,7 +35,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
         Sums of squared gradients, like params, updated in place.
     step : int
         The step being taken, >= 1.
-    lr : float
+    lr : float, default 1e-2
         Learning rate, >= 0.
     lr_decay : float
         Learning-rate decay per step, >= 0.

@@ -37,10 +37,13 @@ _ADAM_DOC = """{summary}
         First and second moment estimates, like params; updated in place. Start at zeros.
     step : int
         The step being taken, >= 1 (1 on the first call).
-    lr : float
+    lr : float, default 1e-3
         Learning rate, >= 0.
     beta1, beta2 : float
         Decay rates of the moment estimates, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to the denominator, >= 0.
     weight_decay : float
@@ -65,22 +68,24 @@ _ADAM_DOC = """{summary}
     """
 
 
-def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
-         amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
-         grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None,
-         compensation=None):
+def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+         betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+         decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
+         rng=None, compensation=None):
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
                      rounding, rng, compensation)
 
 
-def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
-          decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
+          betas=None, eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None,
+          cautious_decay=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
           rng=None, compensation=None):
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,

@@ -1,9 +1,10 @@
 # Adamax: functional, in place, one C call per list.
 
 def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999,
-           eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-           decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
+           betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
+           cautious_decay=False, decay_to=None, maximize=False, nonfinite="propagate",
+           grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None,
+           compensation=None):
     """One Adamax step (Kingma & Ba 2015, section 7.1: Adam with the infinity norm), in
     place, with weight decay fused in: ``torch.optim.Adamax``'s step.
 
@@ -41,6 +42,9 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
         Learning rate, >= 0.
     beta1, beta2 : float
         Decay rates of the moment and of the infinity norm, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to ``|g|`` before the maximum, >= 0.
     weight_decay, decay, max_lr, cautious_decay, decay_to
@@ -57,6 +61,7 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
         modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     cdef pywd_adamax_hyper h
     cdef GradOptions o
     cdef _Batch b

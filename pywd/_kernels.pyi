@@ -31,7 +31,7 @@ class StepResult:
     def __hash__(self) -> int: ...
 
 def sgd(
-    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float = 1e-3,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
@@ -41,7 +41,7 @@ def sgd(
     compensation: Arrays | None = None,
 ) -> StepResult: ...
 def sgdw(
-    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float,
+    params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float = 1e-3,
     momentum: float = 0.0, dampening: float = 0.0, nesterov: bool = False,
     weight_decay: float = 0.0, decay: Decay = "decoupled", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
@@ -52,7 +52,8 @@ def sgdw(
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
-    lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
@@ -63,7 +64,8 @@ def adam(
 ) -> StepResult: ...
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
-    lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-8,
     weight_decay: float = 0.01, decay: Decay = "decoupled", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, amsgrad: bool = False,
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
@@ -74,7 +76,8 @@ def adamw(
 ) -> StepResult: ...
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
-    grad_avgs: Arrays | None = None, *, lr: float, alpha: float = 0.99, eps: float = 1e-8,
+    grad_avgs: Arrays | None = None, *, lr: float = 1e-2, alpha: float = 0.99,
+    eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, momentum: float = 0.0,
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
@@ -83,7 +86,7 @@ def rmsprop(
     compensation: Arrays | None = None,
 ) -> StepResult: ...
 def adagrad(
-    params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float,
+    params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 1e-2,
     lr_decay: float = 0.0, eps: float = 1e-10, weight_decay: float = 0.0,
     decay: Decay = "l2", max_lr: float | None = None, cautious_decay: bool = False,
     decay_to: Arrays | None = None, maximize: bool = False, nonfinite: Nonfinite = "propagate",
@@ -92,8 +95,10 @@ def adagrad(
     compensation: Arrays | None = None,
 ) -> StepResult: ...
 def lion(
-    params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float, beta1: float = 0.9,
-    beta2: float = 0.99, weight_decay: float = 0.0, decay: Decay = "decoupled",
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float = 1e-4, beta1: float = 0.9,
+    beta2: float = 0.99,
+    betas: tuple[float, float] | None = None, weight_decay: float = 0.0,
+    decay: Decay = "decoupled",
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None,
@@ -102,7 +107,8 @@ def lion(
 ) -> StepResult: ...
 def adamax(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_infs: Arrays, *, step: int,
-    lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    lr: float = 2e-3, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
@@ -112,7 +118,8 @@ def adamax(
 ) -> StepResult: ...
 def radam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
-    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-8,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
@@ -133,7 +140,9 @@ def adadelta(
 def nadam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     mu_product: float | None = None, lr: float = 2e-3, beta1: float = 0.9,
-    beta2: float = 0.999, eps: float = 1e-8, momentum_decay: float = 4e-3,
+    beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-8,
+    momentum_decay: float = 4e-3,
     weight_decay: float = 0.0, decay: Decay = "l2", max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
@@ -165,7 +174,8 @@ def asgd(
 ) -> StepResult: ...
 def lamb(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
-    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-6,
+    lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None, eps: float = 1e-6,
     weight_decay: float = 0.01, decay: Decay = "decoupled", bias_correction: bool = True,
     trust_clip: bool = False, always_adapt: bool = False, max_lr: float | None = None,
     cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
@@ -195,6 +205,7 @@ def set_num_threads(n: int) -> None: ...
 def adamw_schedulefree(
     params: Arrays, grads: Arrays, zs: Arrays, exp_avg_sqs: Arrays, *, step: int,
     average_weight: float, lr: float = 0.0025, beta1: float = 0.9, beta2: float = 0.999,
+    betas: tuple[float, float] | None = None,
     eps: float = 1e-8, weight_decay: float = 0.0, decay: Decay = "decoupled",
     max_lr: float | None = None, cautious_decay: bool = False,
     decay_to: Arrays | None = None, maximize: bool = False,

@@ -1,10 +1,10 @@
 # LAMB: functional, in place, one C call per list (a norm pass and an update pass).
 
 def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
-         eps=1e-6, weight_decay=0.01, decay="decoupled", bias_correction=True,
-         trust_clip=False, always_adapt=False, max_lr=None, cautious_decay=False,
-         decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
+         betas=None, eps=1e-6, weight_decay=0.01, decay="decoupled", bias_correction=True,
+         trust_clip=False, always_adapt=False, max_lr=None, cautious_decay=False, decay_to=None,
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
+         rounding="stochastic", rng=None, compensation=None):
     """One LAMB step (You et al. 2020, "Large Batch Optimization for Deep Learning: Training
     BERT in 76 minutes"), in place, with weight decay fused in: timm's ``Lamb`` step (the
     NVIDIA FusedLAMB variant). torch has no LAMB.
@@ -52,6 +52,9 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
         Learning rate, >= 0.
     beta1, beta2 : float
         Decay rates of the moments, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to the denominator, >= 0.
     bias_correction, trust_clip, always_adapt : bool
@@ -73,6 +76,7 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
         modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     cdef pywd_lamb_hyper h
     cdef GradOptions o
     cdef _Batch b

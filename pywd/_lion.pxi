@@ -1,9 +1,9 @@
 # Lion: functional, in place, one C call per list.
 
-def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
-         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-         step=None, rounding="stochastic", rng=None, compensation=None):
+def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
+         weight_decay=0.0, decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+         maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
+         rounding="stochastic", rng=None, compensation=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -33,10 +33,13 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         bfloat16/float16 storage computed in float32 (see rounding).
     exp_avgs : ndarray or list/tuple of ndarray
         Momentum ``m``, like params, updated in place (start at zeros).
-    lr : float
+    lr : float, default 1e-4
         Learning rate, >= 0 (the paper suggests 3-10x smaller than AdamW's).
     beta1, beta2 : float
         Interpolation and momentum rates, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the paper uses "decoupled", with 3-10x larger weight_decay).
     maximize : bool
@@ -51,6 +54,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     TypeError, ValueError
         As :func:`sgd`, before any array is modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.99)
     cdef pywd_lion_hyper h
     cdef GradOptions o
     cdef _Batch b

@@ -4,7 +4,7 @@ from libc.math cimport pow
 
 
 def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3, beta1=0.9,
-          beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2",
+          beta2=0.999, betas=None, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2",
           max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
           rng=None, compensation=None):
@@ -53,6 +53,9 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
         Learning rate, >= 0.
     beta1, beta2 : float
         Decay rates of the moments, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to the denominator, >= 0.
     momentum_decay : float
@@ -71,6 +74,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0, momentum_decay < 0,
         mu_product outside [0, 1]; before any array is modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     cdef pywd_nadam_hyper h
     cdef GradOptions o
     cdef _Batch b

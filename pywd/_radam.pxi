@@ -1,7 +1,7 @@
 # RAdam: functional, in place, one C call per list.
 
 def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
-          eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+          betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
           decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     """One RAdam step (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
@@ -45,6 +45,9 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         Learning rate, >= 0.
     beta1, beta2 : float
         Decay rates of the moments, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to the denominator, >= 0.
     weight_decay, decay, max_lr, cautious_decay, decay_to
@@ -61,6 +64,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
         modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     cdef pywd_radam_hyper h
     cdef GradOptions o
     cdef _Batch b

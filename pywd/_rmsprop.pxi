@@ -1,6 +1,6 @@
 # RMSprop: functional, in place, one C call per list.
 
-def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
+def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr=1e-2,
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
             cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
@@ -39,7 +39,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         Required when ``momentum > 0``; updated in place (start at zeros).
     grad_avgs : ndarray or list/tuple of ndarray, optional
         Required when ``centered``; updated in place (start at zeros).
-    lr : float
+    lr : float, default 1e-2
         Learning rate, >= 0.
     alpha : float
         Smoothing constant, in [0, 1].

@@ -33,10 +33,10 @@ SCHEDULEFREE_DOC = """
 
 
 def adamw_schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, lr=0.0025,
-                       beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decay="decoupled",
-                       max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
-                       nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-                       rounding="stochastic", rng=None, compensation=None):
+                       beta1=0.9, beta2=0.999, betas=None, eps=1e-8, weight_decay=0.0,
+                       decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+                       maximize=False, nonfinite="propagate", grad_scale=1.0,
+                       max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     """One schedule-free AdamW step, in place: the ``schedulefree`` package's
     ``AdamWScheduleFree`` step (torch has none).
     {schedulefree}
@@ -59,6 +59,9 @@ def adamw_schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, 
         This step's learning rate (warmup applied), >= 0.
     beta1, beta2 : float
         The interpolation between x and z, and the second moment's decay rate, in [0, 1).
+    betas : (float, float), optional
+        torch's pair, ``betas=(beta1, beta2)``, taken instead of beta1 and beta2 (which
+        are then left at their defaults).
     eps : float
         Added to the root of the second moment, >= 0.
     weight_decay, decay, max_lr, cautious_decay, decay_to
@@ -75,6 +78,7 @@ def adamw_schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, 
         As :func:`sgd`, plus step < 1, average_weight outside [0, 1], betas outside
         [0, 1), eps < 0; before any array is modified.
     """
+    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     return _schedulefree(True, params, grads, zs, exp_avg_sqs, step, average_weight, lr,
                          beta1, "beta1", beta2, eps, weight_decay, decay, max_lr, cautious_decay,
                          decay_to, maximize, nonfinite, grad_scale, max_grad_norm, rounding,

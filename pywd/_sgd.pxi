@@ -1,6 +1,6 @@
 # The SGD family and the bare decay step: functional, in place, one C call per list.
 
-def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
+def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
         decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
         grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None,
@@ -43,7 +43,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     momentum_buffers : ndarray or list/tuple of ndarray, optional
         Required when ``momentum > 0``; updated in place. Start them at zeros and pass
         ``first_step=True`` on the first step to match torch (the buffer becomes ``g``).
-    lr : float
+    lr : float, default 1e-3
         Learning rate, finite and >= 0.
     momentum : float, default 0
         Momentum factor, >= 0.
@@ -129,7 +129,7 @@ cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
                      <double **>bufs, b.sizes)
 
 
-def sgdw(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
+def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, decay_to=None, maximize=False, first_step=False,
          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,

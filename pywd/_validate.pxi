@@ -175,6 +175,21 @@ cdef double check_beta(object value, str name) except? -1.0:
     return x
 
 
+cdef tuple torch_betas(object betas, object beta1, object beta2, double default1,
+                       double default2):
+    """(beta1, beta2) of a function that takes torch's pair too, betas=(beta1, beta2): the
+    pair when given (then beta1 and beta2 must be left at their defaults), else the two."""
+    if betas is None:
+        return beta1, beta2
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    if not (type(beta1) is float and beta1 == default1
+            and type(beta2) is float and beta2 == default2):
+        raise TypeError(f"give betas=(beta1, beta2) or beta1= and beta2=, not both (got "
+                        f"betas={betas!r}, beta1={beta1!r}, beta2={beta2!r})")
+    return betas[0], betas[1]
+
+
 cdef str label(str name, Py_ssize_t i, bint listed):
     return f"{name}[{i}]" if listed else name
 

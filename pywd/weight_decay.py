@@ -8,7 +8,7 @@ number of updates a run makes (Loshchilov & Hutter 2019).
 import fnmatch
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import _kernels
@@ -58,9 +58,14 @@ def _split_by_decay(named_params: Iterable[tuple[str, Any]], weight_decay: float
     patterns = list(no_weight_decay_list)
     no_decay: list[tuple[str, Any]] = []
     decay: list[tuple[str, Any]] = []
-    for entry in named_params:
+    if isinstance(named_params, Mapping):
+        raise TypeError("named_params must give (name, array) pairs: pass the dict's "
+                        ".items(), or model.named_parameters()")
+    for i, entry in enumerate(named_params):
         if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)):
-            raise TypeError(f"named_params must give (name, array) pairs, got {entry!r}")
+            raise TypeError(f"named_params must give (name, array) pairs, as a dict's "
+                            f".items() or model.named_parameters() do (the names choose "
+                            f"what is not decayed); entry {i} is {_kind(entry)}")
         name, param = entry
         if getattr(param, "requires_grad", True) is False:
             continue                                   # a frozen torch parameter
@@ -73,6 +78,15 @@ def _split_by_decay(named_params: Iterable[tuple[str, Any]], weight_decay: float
     groups = [{"params": no_decay, "weight_decay": 0.0},
               {"params": decay, "weight_decay": float(weight_decay)}]
     return [g for g in groups if g["params"]]
+
+
+def _kind(value: Any) -> str:
+    """A short description of a value (an array's repr would fill the screen)."""
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if shape is not None and dtype is not None:
+        return f"an array of shape {tuple(shape)} and dtype {dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def normalized_weight_decay(wd_norm: float, batch_size: int, n_train: int,
