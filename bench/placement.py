@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+import targets                      # (bench/targets.py: this folder's)
 from pywd import bench
 
 LAYOUTS = ["numpy", "numpy padded 64K", "pywd stagger 0", "pywd stagger 4K",
@@ -173,7 +174,8 @@ def judge(runs, n):
         nbytes = bench.KERNELS[kernel].bytes_per_element * n
         row = dict(pywd_s=float(np.median(ours)), torch_s=float(np.median(theirs)),
                    bandwidth_share=nbytes / np.median(ours) / 1e9 / best_probe)
-        target, met, measured = bench.torch_target(cls_name, row, bench.TORCH_RATIOS[cls_name])
+        target, met, measured = targets.torch_target(cls_name, row,
+                                                      targets.TORCH_RATIOS[cls_name])
         print(f"  [{'met' if met else 'below target'}] {target}: {measured} (pywd "
               f"{1e3 * row['pywd_s']:.2f} ms, torch {1e3 * row['torch_s']:.2f} ms, medians)")
 

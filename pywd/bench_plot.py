@@ -1,8 +1,8 @@
 """`python -m pywd bench --plot FILE.png`: a run's result as a picture (matplotlib, the
-`demo` extra). Left, roofline-style: the GB/s each streaming row moves, against the memory
-probes' lines (copy and read-modify-write, their best); rows whose arrays fit in the cache are
-drawn paler, as memory does not bound them. Right: the fills, in elements per second, pywd
-beside NumPy's Generator."""
+`demo` extra), a panel for each kind of row that ran. Streaming rows, roofline-style: the
+GB/s each moves, against the memory probes' lines (copy and read-modify-write, their best);
+rows whose arrays fit in the cache are drawn paler, as memory does not bound them. Fills
+(and orthogonal_, Muon): elements per second, pywd beside NumPy's."""
 import importlib
 
 
@@ -17,41 +17,54 @@ def pyplot():
 
 
 def plot(result, path):
-    """Draws `result` (bench.run's) to `path`."""
+    """Draws `result` (bench.run's) to `path`: one panel per kind of row it has."""
     plt = pyplot()
     rated = [r for r in result["rows"] if "gb_per_s" in r]
     fills = [r for r in result["rows"] if "elements_per_s" in r]
-    height = max(4.0, 0.22 * len(rated) + 1.5)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, height),
-                                      gridspec_kw=dict(width_ratios=(3, 2)))
-    labels = [f"{r['kernel']} {r['size']} {r['dtype']}" for r in rated]
-    colours = ["#9ecae1" if r.get("in_cache") else "#08519c" for r in rated]
-    left.barh(range(len(rated)), [r["gb_per_s"] for r in rated], color=colours)
-    left.set_yticks(range(len(rated)), labels, fontsize=7)
-    left.invert_yaxis()
-    for value, style, name in ((result["copy_gb_per_s"], "--", "copy probe"),
-                               (result["rmw_gb_per_s"], "-", "read-modify-write probe")):
-        left.axvline(value, color="#cb181d", linestyle=style, label=f"{name} {value:.0f} GB/s")
-    left.set_xlabel("GB/s pywd reads and writes (pale: the arrays fit in the cache)")
-    left.legend(loc="lower right", fontsize=8)
-    left.set_title(f"pywd bench on {result['machine']}", fontsize=10)
-    names = [f"{r['kernel']} {r['size']} {r['dtype']}" for r in fills]
-    ours = [r["elements_per_s"] / 1e9 for r in fills]
-    theirs = [r["elements"] / r["reference_s"] / 1e9 for r in fills]
-    positions = range(len(fills))
-    right.barh([p - 0.2 for p in positions], ours, height=0.4, color="#08519c", label="pywd")
-    right.barh([p + 0.2 for p in positions], theirs, height=0.4, color="#bdbdbd",
-               label="NumPy")
-    right.set_yticks(positions, names, fontsize=7)
-    right.invert_yaxis()
-    right.set_xlabel("10^9 elements per second")
-    right.legend(loc="lower right", fontsize=8)
-    right.set_title("fills (and Muon, orthogonal_: parameters per second)", fontsize=10)
-    for axes, rows, what in ((left, rated, "streaming"), (right, fills, "fill")):
-        if not rows:                       # a subset (--only, --sizes) without such rows
-            axes.set_xticks([])
-            axes.text(0.5, 0.5, f"no {what} rows in this run", ha="center",
-                      transform=axes.transAxes)
+    panels = [(draw, rows) for draw, rows in ((_streaming, rated), (_fills, fills)) if rows]
+    if not panels:
+        panels = [(_empty, [])]
+    height = max(4.0, 0.22 * max(len(rows) for _, rows in panels) + 1.5)
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), height), squeeze=False)
+    for ax, (draw, rows) in zip(axes[0], panels):
+        draw(ax, rows, result)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _label(row):
+    return f"{row['kernel']} {row['size']} {row['dtype']}"
+
+
+def _streaming(ax, rows, result):
+    colours = ["#9ecae1" if r.get("in_cache") else "#08519c" for r in rows]
+    ax.barh(range(len(rows)), [r["gb_per_s"] for r in rows], color=colours)
+    ax.set_yticks(range(len(rows)), [_label(r) for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    for value, style, name in ((result["copy_gb_per_s"], "--", "copy probe"),
+                               (result["rmw_gb_per_s"], "-", "read-modify-write probe")):
+        ax.axvline(value, color="#cb181d", linestyle=style, label=f"{name} {value:.0f} GB/s")
+    ax.set_xlabel("GB/s pywd reads and writes (pale: the arrays fit in the cache)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"pywd bench on {result['machine']}", fontsize=10)
+
+
+def _fills(ax, rows, result):
+    positions = range(len(rows))
+    ours = [r["elements_per_s"] / 1e9 for r in rows]
+    theirs = [r["elements"] / r["numpy_s"] / 1e9 for r in rows]
+    ax.barh([p - 0.2 for p in positions], ours, height=0.4, color="#08519c", label="pywd")
+    ax.barh([p + 0.2 for p in positions], theirs, height=0.4, color="#bdbdbd",
+            label="NumPy")
+    ax.set_yticks(positions, [_label(r) for r in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("10^9 elements per second")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("fills (orthogonal_, Muon: parameters per second)", fontsize=10)
+
+
+def _empty(ax, rows, result):
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, "no rows in this run", ha="center", transform=ax.transAxes)
