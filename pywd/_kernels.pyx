@@ -343,4 +343,12 @@ for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelt
             r"^( *)\{" + _name + r"\}\n",
             lambda m: _textwrap.indent(_textwrap.dedent(_text), m.group(1)),
             _update.__doc__, flags=_re.M)
-del _update, _name, _text, _re, _textwrap
+    # the grad options end with the Returns section: moved after the last parameter (the
+    # 16-bit options and others come after them), before Raises
+    _returns = _re.search(r"\n\n( *)Returns\n\1-+\n.*?\n(?=\1\S[^\n]* :|\n)",
+                          _update.__doc__, flags=_re.S)
+    if _returns and f"\n\n{_returns.group(1)}Raises\n" in _update.__doc__:
+        _raises = f"\n\n{_returns.group(1)}Raises\n"
+        _update.__doc__ = _update.__doc__.replace(_returns.group(0), "\n", 1).replace(
+            _raises, _returns.group(0).rstrip("\n") + _raises, 1)
+del _update, _name, _text, _re, _textwrap, _returns, _raises

@@ -34,6 +34,7 @@ as float64 tensors); it is read-only, as ``load_state_dict`` is the way to repla
 Needs torch (``pip install 'pywd[torch]'``); ``import pywd`` never imports it.
 """
 import inspect
+import textwrap
 import types
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -46,8 +47,10 @@ except ImportError as err:              # pragma: no cover (the tests that impor
     raise ImportError("pywd.torch needs torch: pip install 'pywd[torch]' (or torch itself)"
                       ) from err
 
+from . import _kernels
 from . import memory as pywd_memory
 from . import optim as _optim
+from .optim import _docs
 from ._torch_state import TORCH_ONLY, numpy_view
 from ._kernels import StepResult
 from ._typing import Nonfinite
@@ -286,9 +289,21 @@ class Optimizer(torch.optim.Optimizer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.__signature__ = inspect.signature(cls.pywd_class)  # type: ignore[attr-defined]
+        signature = inspect.signature(cls.pywd_class)       # with torch's params
+        params = signature.parameters["params"].replace(annotation="Iterable[torch.Tensor]")
+        cls.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[params, *list(signature.parameters.values())[1:]])
         cls.any_layout = cls.pywd_class.per_element
         cls._torch_switches = _torch_defaults(cls.__name__)
+        if "pywd_class" not in vars(cls):            # (a base of some: _ScheduleFree)
+            return
+        section = _docs.parameters_section(cls.pywd_class,
+                                           _docs.functionals(cls.pywd_class, _kernels),
+                                           params=_docs.TORCH_PARAMS)
+        cls.__doc__ = (f"{cls.__doc__}\n\n    Its options and equations are those of "
+                       f":class:`pywd.optim.{cls.pywd_class.__name__}`; a step reads the\n"
+                       f"    gradients from ``p.grad`` (see :mod:`pywd.torch`).\n\n"
+                       + textwrap.indent(section, "    "))
 
     @property  # type: ignore[override]
     def state(self) -> _State:

@@ -36,3 +36,58 @@ def test_the_repository_names_package_indexes_not_hosts():
     for name in ("README.md", "pyproject.toml"):
         text = (root / name).read_text()
         assert "http://" not in text and "https://" not in text, name
+
+
+CLASSES = [getattr(optim, n) for n in optim.__all__ if n not in ("Optimizer",
+                                                                  "param_groups_weight_decay")]
+
+
+def documented_options(doc):
+    """The option names a numpydoc Parameters section documents."""
+    section = doc.split("Parameters\n    ----------\n", 1)[1]
+    names = set()
+    for line in section.splitlines():
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            names.update(n.strip() for n in line.split(" : ", 1)[0].split(","))
+    return names
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_class_documents_every_option_it_takes(cls):
+    """pywd.optim's class and pywd.torch's (when torch is installed): a Parameters entry
+    for each option of the signature, the torch switches under their names."""
+    import inspect
+    classes = [cls]
+    try:
+        import pywd.torch as pt
+        classes.append(getattr(pt, cls.__name__))
+    except ImportError:
+        pass
+    for klass in classes:
+        options = {n if p.kind is not p.VAR_KEYWORD else "foreach"
+                   for n, p in inspect.signature(klass).parameters.items()}
+        assert options - documented_options(klass.__doc__) == set(), klass
+        lr = inspect.signature(klass).parameters["lr"].default
+        assert f"lr : float, default {lr!r}" in klass.__doc__       # the class's default
+    assert "decay_to : \"init\"" in cls.__doc__ and "initial_lr" in cls.__doc__
+
+
+def test_signatures_read_as_written_not_as_expanded_aliases():
+    import inspect
+    step = str(inspect.signature(optim.AdamW.step))
+    assert len(step) < 400 and "Grads" in step and "numpy.ndarray" not in step
+    assert "numpy.ndarray" not in str(inspect.signature(optim.AdamW))
+    assert optim.Optimizer.__doc__.startswith("Base class of pywd.optim's optimisers")
+    try:
+        import pywd.torch as pt
+    except ImportError:
+        return
+    params = inspect.signature(pt.AdamW).parameters["params"]
+    assert "torch.Tensor" in str(params.annotation)
+    assert "params : iterable of torch.Tensor" in pt.AdamW.__doc__
+
+
+def test_a_functions_returns_come_after_all_its_parameters():
+    for fn in (pywd.adamw, pywd.sgd, pywd.muon):
+        doc = fn.__doc__
+        assert doc.index("rounding :") < doc.index("Returns\n") < doc.index("Raises\n")

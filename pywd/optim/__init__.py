@@ -14,7 +14,8 @@ without pickle::
 """
 import sys
 
-from .. import lr_scheduler
+from .. import _kernels, lr_scheduler
+from . import _docs
 from ..weight_decay import param_groups_weight_decay
 from .adadelta import Adadelta
 from .adafactor import Adafactor
@@ -41,3 +42,8 @@ __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "L
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
            "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor",
            "param_groups_weight_decay"]
+
+# every class documents every option it takes (pywd/optim/_docs.py)
+for _name in __all__[1:-1]:
+    _docs.document(globals()[_name], _docs.functionals(globals()[_name], _kernels))
+del _name

@@ -1,4 +1,6 @@
 """Adadelta (torch.optim.Adadelta)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

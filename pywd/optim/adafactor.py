@@ -1,4 +1,6 @@
 """Adafactor (torch.optim.Adafactor)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Adagrad (torch.optim.Adagrad)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Adamax (torch.optim.Adamax)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """ASGD (torch.optim.ASGD)."""
+from __future__ import annotations
+
 from functools import partial
 import math
 from typing import Any

@@ -1,4 +1,6 @@
 """LAMB (timm.optim.Lamb; torch has none)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

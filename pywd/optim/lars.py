@@ -1,4 +1,6 @@
 """LARS (timm.optim.Lars; torch has none)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Lion (Chen et al. 2023); torch has none."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Muon (torch.optim.Muon)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """NAdam (torch.optim.NAdam)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,5 +1,7 @@
 """pywd.optim's base class: param groups, per-parameter state, the validated step and a
 pickle-free state_dict."""
+from __future__ import annotations
+
 import difflib
 import math
 import threading
@@ -31,23 +33,13 @@ Loss = TypeVar("Loss")
 
 
 class Optimizer:
-    """Base class: param groups, per-parameter state and a pickle-free state_dict.
-
-    Subclasses set ``state_arrays`` (per-parameter arrays shaped like the parameter, in the
-    order their update function takes them), ``state_counters`` (per-parameter ints, e.g.
-    "step"), ``state_scalars`` (per-parameter floats and the closed range each stays in,
-    e.g. NAdam's "mu_product": set by ``_initial_scalars`` and ``_advance_scalars``) and
-    ``nonnegative_state`` (arrays that can never be negative, such as second
-    moments: checked on load), pass their defaults to ``__init__``, and implement
-    ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
-    arrays a group's parameters need, with their initial value; the decay_to anchors are
-    the base class's, for every optimiser), optionally ``_run_keys``
-    (what splits a group's parameters into separate kernel calls besides their dtype) and
-    ``_kernel_call`` (the kernel call over a run of a group's parameters, made ready, not
-    made). State shaped otherwise than its parameter (Adafactor's factors) is named in
-    ``state_shapes`` (its batch shape rule) and ``optional_state`` (what some parameters
-    lack: a kernel call gets None for it), with ``_state_shape`` (a parameter's shape of
-    it, or None).
+    """Base class of pywd.optim's optimisers, as ``torch.optim.Optimizer``: param groups
+    (``param_groups``, dicts of arrays and hyper-parameters), per-parameter state
+    (``state[i]``, arrays and counters), ``step(grads)`` and a pickle-free ``state_dict()``
+    / ``load_state_dict()``. Per step and parameter, a subclass runs its functional kernel
+    (the equations are in :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a
+    Python loop over the parameters doing those lines; torch equivalent:
+    ``torch.optim.Optimizer``.
 
     A step is planned and validated whole before its first kernel call: the gradients, every
     parameter and state array of every group (one check of all of them together, overlaps
@@ -74,9 +66,20 @@ class Optimizer:
     and the step, counted in ``rounding_step``; both are saved by state_dict, so a resumed
     run gets the bytes of an uninterrupted one.
 
-    Per step and parameter, a subclass runs its functional kernel (the equations are in
-    :func:`pywd.sgd`, :func:`pywd.adam`, ...). NumPy equivalent: a Python loop over the
-    parameters doing those lines; torch equivalent: ``torch.optim.Optimizer``.
+    Subclassing: a subclass sets ``state_arrays`` (per-parameter arrays shaped like the
+    parameter, in the order their update function takes them), ``state_counters``
+    (per-parameter ints, e.g. "step"), ``state_scalars`` (per-parameter floats and the
+    closed range each stays in, e.g. NAdam's "mu_product": set by ``_initial_scalars`` and
+    ``_advance_scalars``) and ``nonnegative_state`` (arrays that can never be negative, such
+    as second moments: checked on load), passes its defaults to ``__init__``, and implements
+    ``_check_group`` (validate a group's hyper-parameters), ``_state_needed`` (the state
+    arrays a group's parameters need, with their initial value; the decay_to anchors are
+    the base class's, for every optimiser), optionally ``_run_keys`` (what splits a group's
+    parameters into separate kernel calls besides their dtype) and ``_kernel_call`` (the
+    kernel call over a run of a group's parameters, made ready, not made). State shaped
+    otherwise than its parameter (Adafactor's factors) is named in ``state_shapes`` (its
+    batch shape rule) and ``optional_state`` (what some parameters lack: a kernel call gets
+    None for it), with ``_state_shape`` (a parameter's shape of it, or None).
     """
 
     state_arrays: tuple[str, ...] = ()

@@ -1,4 +1,6 @@
 """RAdam (torch.optim.RAdam)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

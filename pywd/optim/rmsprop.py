@@ -1,4 +1,6 @@
 """RMSprop (torch.optim.RMSprop)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

@@ -1,4 +1,6 @@
 """Rprop (torch.optim.Rprop)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 

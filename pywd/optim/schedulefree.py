@@ -1,5 +1,7 @@
 """Schedule-free AdamW and SGD (the schedulefree package's AdamWScheduleFree and
 SGDScheduleFree)."""
+from __future__ import annotations
+
 from functools import partial
 import math
 import numbers

@@ -1,4 +1,6 @@
 """SGD and SGDW: pywd.optim's SGD family (torch.optim.SGD)."""
+from __future__ import annotations
+
 from functools import partial
 from typing import Any
 
