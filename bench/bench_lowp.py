@@ -1,4 +1,4 @@
-"""16-bit storage (issue 16): AdamW on bfloat16 arrays, stochastic and nearest rounding, and
+"""16-bit storage: AdamW on bfloat16 arrays, stochastic and nearest rounding, and
 the mixed storages, each beside pywd's float32 AdamW on the same shapes (the "reference"
 side of the pair here: what the fewer bytes buy). Needs ml_dtypes."""
 import pytest

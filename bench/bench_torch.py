@@ -1,4 +1,4 @@
-"""The torch drop-in (issue 17): pywd.torch.AdamW's step() against
+"""The torch drop-in: pywd.torch.AdamW's step() against
 torch.optim.AdamW(fused=True), both on torch's tensors with gradients in p.grad, on a small
 model (an MLP, 784-256-10: call overhead) and ResNet-50's parameter shapes (memory
 bandwidth). Skipped without torch."""

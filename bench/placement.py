@@ -1,4 +1,4 @@
-"""Where big arrays sit, and how fast a streaming kernel runs on them (issue 12).
+"""Where big arrays sit, and how fast a streaming kernel runs on them.
 
     python bench/placement.py [--processes 10] [--n 16777216]
 
@@ -10,7 +10,7 @@ and all four arrays (params and grads too) from pywd's allocator. Then, in the s
 AdamW on four arrays cut from one huge-page arena at controlled distances (64 MB + delta
 apart, so their offsets modulo 2 MB step by delta), the layouts interleaved over rounds. It
 prints, per layout, the median over processes of each process's best time, and the range.
-Last, it judges issue 12's targets for the usual case over the processes: pywd.optim's AdamW
+Last, it judges the targets for the usual case over the processes: pywd.optim's AdamW
 and SGD(momentum=0.9) on NumPy params against torch's fused optimisers on tensors torch
 allocated (when torch is installed), timed in the same processes, and how far the slowest
 process is from the median. What the README's "Memory" section says comes from its output.
@@ -54,7 +54,7 @@ def one_process(n, seed):
     random.Random(seed).shuffle(order)
     for layout in order:
         if layout.startswith("numpy"):
-            pad = 16384 if "padded" in layout else 0         # the issue's lead: 64 KB more
+            pad = 16384 if "padded" in layout else 0         # a first guess: 64 KB more
             make = lambda: np.zeros(n + pad, np.float32)[:n]  # noqa: E731
             w, g = params, grads
         else:
@@ -156,7 +156,7 @@ def main():
 
 
 def judge(runs, n):
-    """Issue 12's targets for the usual case over these processes: medians of pywd.optim on
+    """The targets for the usual case over these processes: medians of pywd.optim on
     NumPy params against torch fused on its own tensors (timed in the same processes), the
     share of the best probe seen in any process, and the slowest process within 1.3x of the
     median."""

@@ -2,7 +2,7 @@
  * ndtri: Wichura's AS241, as Python's statistics.NormalDist.inv_cdf (the reference's).
  * log_ndtr and ndtri_exp: log Phi and its inverse, for intervals so far in the tail that Phi
  * itself underflows (Phi(-38.5) < the smallest double) or loses its last digits to
- * denormals (issue 18: [38, 39] gave NaN, [-54, -46] std gave the lower bound). */
+ * denormals ([38, 39] gave NaN, [-54, -46] std gave the lower bound). */
 #ifndef PYWD_NORMAL_CDF_H
 #define PYWD_NORMAL_CDF_H
 

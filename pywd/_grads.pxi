@@ -148,7 +148,7 @@ cdef object grad_pass(const GradOptions *o, _Batch b, int k, double *grad_scale_
     the call's StepResult; the update runs only if it is applied, with gradients divided by
     *grad_scale_out (the loss scale, times the clip divisor). Raises FloatingPointError for
     nonfinite="raise". Finiteness is judged in the dtype the kernel computes in: a float32
-    gradient that overflows once multiplied by 1/grad_scale is non-finite (issue 18)."""
+    gradient that overflows once multiplied by 1/grad_scale is non-finite."""
     cdef double sumsq, norm, clip, root, mult
     cdef bint scaled = False, f32 = has_float32(b, k)
     grad_scale_out[0] = o.grad_scale

@@ -3,7 +3,7 @@
 # result), while arrays that are only read may share memory (one gradient for two params).
 # Arrays are sorted by start address and swept once. A model's list (10^4 arrays and more)
 # is sorted by a radix sort of 64-bit words packing (start - lowest start) over the common
-# alignment with the array's slot: a few passes over 8 bytes per array (issue 18: a qsort of
+# alignment with the array's slot: a few passes over 8 bytes per array (a qsort of
 # 32-byte records was most of such a call's cost).
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport UINT64_MAX

@@ -46,7 +46,7 @@ cdef double FLOAT32_OVERFLOW = 3.4028235677973366e38
 cdef int finite_in_dtype(_Batch b, str names, double x0, double x1=0.0, double x2=0.0,
                          double x3=0.0) except -1:
     """The hyper-parameters `names` (space-separated, values x0, x1, ...) are finite in the
-    dtype the kernel computes in (issue 18: lr=1e39 is a finite double, but inf in a float32
+    dtype the kernel computes in (lr=1e39 is a finite double, but inf in a float32
     kernel). Checked after the arrays, whose dtype decides."""
     cdef double values[4]
     cdef int i
@@ -332,7 +332,7 @@ cdef class _Batch:
         at list positions `positions` (a list or range, of one dtype) of the arguments
         `ops`, in that order, as a batch that an update function takes in place of its
         arrays and runs without checking them again. Only gathers: every array was checked,
-        in this batch, with every other (issue 18: a whole step is validated before its
+        in this batch, with every other (a whole step is validated before its
         first kernel). With `absent_ok`, a state array a parameter does not have (by its
         shape: Adafactor's) passes as None (a NULL pointer)."""
         cdef _Batch s = new_batch(len(ops))
@@ -598,7 +598,7 @@ cdef object as_view(object obj, str where):
     objects whose memory NumPy can prove is theirs are accepted (ndarrays and subclasses,
     the buffer protocol, __array_interface__/__array_struct__, DLPack). An object that offers
     only __array__ (which may return a copy, or a view of one) is refused, never updated as a
-    silent copy (issue 18)."""
+    silent copy."""
     if not is_array_like(obj) or isinstance(obj, (str, bytes)):
         raise TypeError(f"{where}: expected a numpy.ndarray, got {type(obj).__name__}")
     if has_memory_protocol(obj):

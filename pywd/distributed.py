@@ -84,7 +84,7 @@ def _agree(comm, error: str | None, what: str, same: Any = None,
     """Every rank calls this with its own error (or None) before a collective, and `same`,
     what must be equal on every rank (options, hyper-parameters, layouts): if any rank
     failed, or they differ, every rank raises the same ValueError naming the ranks, instead
-    of some waiting forever in a collective that others skip or never reach (issue 18)."""
+    of some waiting forever in a collective that others skip or never reach."""
     gathered = comm.allgather((error, same))
     bad = [(r, e) for r, (e, _) in enumerate(gathered) if e is not None]
     if bad:
@@ -294,7 +294,7 @@ class ShardedOptimizer:
 
     def _float32_overflow(self, grad_sum, root, scale):
         """The first rank whose float32 shard of the summed gradient overflows once multiplied
-        by 1/scale, as the kernel computes it, or None (issue 18: finiteness is judged in the
+        by 1/scale, as the kernel computes it, or None (finiteness is judged in the
         kernel's dtype). `root`, the summed gradient's 2-norm, bounds every element, and is
         the same on every rank: all of them look, or none."""
         if self._flat.dtype != np.float32:
@@ -309,7 +309,7 @@ class ShardedOptimizer:
 
     def _read_shard(self):
         """This rank's shard from the user's arrays (a list of params): what the user did to
-        them since the last step is what this step starts from (issue 18: a snapshot taken
+        them since the last step is what this step starts from (a snapshot taken
         at construction was written back over it)."""
         if self._arrays is None:
             return

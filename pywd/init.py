@@ -154,7 +154,7 @@ class _ArgumentsChecked(Exception):
 def _check_only():
     """Inside, a pywd.init fill checks its arguments and raises _ArgumentsChecked instead
     of writing: pywd.distributed.init_sharded_'s ranks agree on a fill before any
-    collective (issue 18: a rank refusing its arguments left the others waiting)."""
+    collective (a rank refusing its arguments left the others waiting)."""
     previous = getattr(_checking, "on", False)
     _checking.on = True
     try:

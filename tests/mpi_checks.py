@@ -169,7 +169,7 @@ def raises_everywhere(call, pattern, what):
 
 
 def check_rank_local_mistakes_raise_on_every_rank():
-    """Issue 18: whatever one rank refuses, or that differs between ranks, is agreed before
+    """Whatever one rank refuses, or that differs between ranks, is agreed before
     any collective; nothing changes and the optimiser still works afterwards."""
     params = initial(np.float64)
     sharded = ShardedOptimizer(optim.SGD, params, lr=0.1, momentum=0.9)
@@ -216,7 +216,7 @@ def check_rank_local_mistakes_raise_on_every_rank():
 
 
 def check_list_params_are_the_parameters():
-    """Issue 18: what the user does to the arrays between steps is what the next step
+    """What the user does to the arrays between steps is what the next step
     starts from (a snapshot made at construction used to be written back over it)."""
     params = initial(np.float64)
     twins = [p.copy() for p in params]

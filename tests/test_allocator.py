@@ -1,4 +1,4 @@
-"""pywd.empty, zeros, empty_like, zeros_like (issue 12): NumPy's results in memory pywd
+"""pywd.empty, zeros, empty_like, zeros_like: NumPy's results in memory pywd
 places (64-byte aligned; from 2 MB up a huge-page-advised mapping of its own), owned by the
 array, freed with it, and used for every array pywd allocates. No timings here: the speed
 these placements buy is measured by bench/placement.py and the bench."""

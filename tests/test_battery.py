@@ -156,7 +156,7 @@ def test_every_bad_list_is_refused_and_nothing_changes(name, k, arg, kind):
 @pytest.mark.parametrize("name", sorted(n for n in UPDATES if n != "decay"))
 def test_one_gradient_may_serve_two_parameters(name):
     """Gradients are only read, so sharing one (or views of one) between parameters is
-    allowed and gives what separate copies give (issue 18); written arrays may not share."""
+    allowed and gives what separate copies give; written arrays may not share."""
     k = [arg for arg, _ in UPDATES[name][0]].index("grads")
     arrays = lists(len(UPDATES[name][0]))
     arrays[k][-1] = arrays[k][0][::-1][::-1]

@@ -1,4 +1,4 @@
-"""Decay rules that follow the schedule (issue 13): "independent" relative to max_lr,
+"""Decay rules that follow the schedule: "independent" relative to max_lr,
 "corrected" (AdamC), cautious decay; their equations, every optimiser, the classes' max_lr
 default, state_dict round trips and bad input."""
 import numpy as np

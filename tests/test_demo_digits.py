@@ -1,4 +1,4 @@
-"""Demo 9 (issue 17): an MLP on scikit-learn's bundled digits (real data), quick run: zero
+"""Demo 9: an MLP on scikit-learn's bundled digits (real data), quick run: zero
 init stays at chance with every ReLU dead, He init learns, the same weight_decay is mild
 decoupled, underfitting as Adam's L2 and sparse as L1, and the story gives those numbers.
 Skipped without scikit-learn (the demo extra)."""

@@ -104,7 +104,7 @@ def test_one_rank_applies_the_gradient_options_like_the_plain_optimizer():
 
 
 def test_one_rank_keeps_what_the_user_does_to_list_params():
-    """Issue 18: a snapshot taken at construction was copied back over the user's arrays."""
+    """A snapshot taken at construction was copied back over the user's arrays."""
     MPI = pytest.importorskip("mpi4py.MPI")
     from pywd.distributed import ShardedOptimizer
     W = np.zeros(3)
@@ -128,7 +128,7 @@ def test_one_rank_refuses_a_bad_inner_hyper_parameter_before_anything():
 
 
 def test_one_rank_judges_float32_overflow_after_scaling():
-    """Issue 18's point 5 for the sharded step: 1e30 / 1e-10 is inf in float32."""
+    """The sharded step: 1e30 / 1e-10 is inf in float32."""
     MPI = pytest.importorskip("mpi4py.MPI")
     from pywd.distributed import ShardedOptimizer
     W = np.zeros(4, np.float32)

@@ -30,7 +30,7 @@ def test_update_docstrings_give_every_option(fn):
 
 
 def test_the_repository_names_package_indexes_not_hosts():
-    """Issue 17: the README's release steps name indexes (PyPI, TestPyPI) and leave their
+    """The README's release steps name indexes (PyPI, TestPyPI) and leave their
     addresses to the releaser's configuration: no URL in the README or pyproject.toml."""
     root = pathlib.Path(__file__).resolve().parent.parent
     for name in ("README.md", "pyproject.toml"):
@@ -91,3 +91,20 @@ def test_a_functions_returns_come_after_all_its_parameters():
     for fn in (pywd.adamw, pywd.sgd, pywd.muon):
         doc = fn.__doc__
         assert doc.index("rounding :") < doc.index("Returns\n") < doc.index("Raises\n")
+
+
+def test_no_issue_numbers_in_code_docs_or_output():
+    """The code, tests and docs say why things are as they are, not which ticket asked."""
+    import re
+    import subprocess
+    root = pathlib.Path(__file__).resolve().parent.parent
+    try:
+        files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
+                               check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    pattern = re.compile(r"\b[Ii]ssues? ?#?\d+")
+    found = [f"{name}: {line.strip()}" for name in files
+             if name.endswith((".py", ".pyx", ".pxi", ".pyi", ".c", ".h", ".md", ".toml", ".rst"))
+             for line in (root / name).read_text().splitlines() if pattern.search(line)]
+    assert found == []

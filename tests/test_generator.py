@@ -107,8 +107,8 @@ def test_trunc_normal_fill_matches_reference_and_stays_in_bounds(case, mean, std
 
 
 
-# Intervals in the far tails, where Phi underflows or loses its digits to denormals (issue 18:
-# [38, 39] gave NaN, [-0.04, 0.04] at mean 0.5, std 0.01 (46 std below) gave -0.04), either
+# Intervals in the far tails, where Phi underflows or loses its digits to denormals (they
+# once gave: [38, 39] NaN, [-0.04, 0.04] at mean 0.5, std 0.01 (46 std below) gave -0.04), either
 # side of the kernel's switch to log space at -10 sigma, narrow and wide.
 FAR_INTERVALS = [(0.0, 1.0, 38.0, 39.0), (0.5, 0.01, -0.04, 0.04), (0.0, 1.0, -39.0, -38.0),
                  (0.0, 1.0, -12.0, -9.0), (0.0, 1.0, -9.99, -9.5), (0.0, 1.0, -10.2, -10.1),

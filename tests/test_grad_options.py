@@ -187,7 +187,7 @@ def test_huge_finite_float64_gradients_are_finite_not_skipped():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_gradients_that_overflow_once_unscaled_are_nonfinite(name):
-    """Issue 18: the norm is float64 and finite, but 1e30 / 1e-10 is inf in the float32
+    """The norm is float64 and finite, but 1e30 / 1e-10 is inf in the float32
     kernel: "skip" and "raise" judge finiteness in the kernel's dtype."""
     arrays = arrays_for(name, dtype=np.float32)
     arrays[1][2].flat[4] = 1e30

@@ -211,7 +211,7 @@ BAD = [
      r"output channels \(3\) to divide by groups \(2\)"),
     ("martens-k", lambda: init.martens_sparse_(np.ones((3, 4)), nonzeros=5), ValueError,
      r"nonzeros must be an int in \[0, 4\]"),
-    # issue 18: an element index past 2**64 used to wrap, and the fill left the old contents
+    # an element index past 2**64 used to wrap, and the fill left the old contents
     ("offset-past-2**64", lambda: init.normal_(np.full(3, 7.0), rng=0, offset=2**64 - 3),
      ValueError, r"offset \+ tensor.size must be < 2\*\*64"),
     ("negative-fan", lambda: init.compute_fans((-3, 4)), ValueError,
@@ -259,7 +259,7 @@ def test_refused_calls_leave_array_and_generator_untouched():
 
 
 def test_numpy_layout_and_a_default_set_once():
-    """Issue 19, point 3: for x @ W, W is (in, out): "numpy" reads it so; set_layout or the
+    """For x @ W, W is (in, out): "numpy" reads it so; set_layout or the
     default_layout context manager sets it for every call that gives none."""
     assert init.compute_fans((128, 64), "numpy") == (128, 64)
     assert init.compute_fans((128, 64)) == (64, 128)                    # torch: (out, in)

@@ -26,7 +26,7 @@ class CopyingArray:
 
 
 class ViewOfCopy:
-    """__array__ that returns a view of a fresh copy (issue 18): it owns no data, yet an
+    """__array__ that returns a view of a fresh copy: it owns no data, yet an
     update through it is lost all the same."""
 
     def __init__(self):
@@ -154,7 +154,7 @@ def test_torch_tensors_that_numpy_cannot_view_writeably_are_refused():
 
 
 def test_initialisers_fill_torch_parameters_in_place():
-    """Issue 19, point 4: torch's initialisers write into Parameters under no_grad; so do
+    """torch's initialisers write into Parameters under no_grad; so do
     pywd's, through the detached view (the same memory). Optimisers still refuse them and
     say what to pass."""
     torch = pytest.importorskip("torch")

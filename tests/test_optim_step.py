@@ -1,4 +1,4 @@
-"""Optimizer.step as one transaction (issue 18): the whole step, state included, is checked
+"""Optimizer.step as one transaction: the whole step, state included, is checked
 before its first kernel, so a refused step changes nothing (no parameter, no state, no
 counter); counters that cannot advance are refused, on step and on load; saved state is
 checked as strictly as the step would use it; concurrent steps are serialised."""
@@ -236,7 +236,7 @@ def test_an_optimizer_copies_and_pickles_with_its_state():
 
 
 def test_a_near_miss_of_a_hyper_parameter_name_is_refused():
-    """Issue 19, point 7: {"weight_deacy": 0.0} used to leave the default decay in force."""
+    """{"weight_deacy": 0.0} used to leave the default decay in force."""
     w, b = np.ones(3), np.ones(2)
     with pytest.raises(ValueError, match=r"param group key 'weight_deacy' is not a "
                                          r"hyper-parameter of AdamW: did you mean "
@@ -268,7 +268,7 @@ def test_extra_group_keys_are_kept_and_plain_ones_saved():
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.AdamW, optim.RMSprop])
 def test_a_step_without_any_gradient_says_so(cls):
-    """Issue 19, point 5: step([None] * n) used to report an applied step."""
+    """step([None] * n) used to report an applied step."""
     params, opt = two_groups(cls)
     before = frozen(opt, params)
     result = opt.step([None, None])
@@ -278,7 +278,7 @@ def test_a_step_without_any_gradient_says_so(cls):
 
 
 def test_named_parameters_take_gradients_by_name():
-    """Issue 19, point 1: with biases in a second group, positional grads follow the groups'
+    """With biases in a second group, positional grads follow the groups'
     order (W1, W2, b1, b2), not the model's; by name they cannot go wrong."""
     rng = np.random.default_rng(4)
     model = {"W1": rng.standard_normal((4, 3)), "b1": np.zeros(4),

@@ -48,7 +48,7 @@ for dtype in (np.float32, np.float64):
             pywd.lion(w, g, s[0], lr=0.01, weight_decay=0.05, decay=mode)
         for a in w + s[0] + s[1] + s[2]:
             h.update(a.tobytes())
-    # issue 14's optimisers (LAMB's and LARS's norms are threaded reductions too)
+    # the newer optimisers (LAMB's and LARS's norms are threaded reductions too)
     for mode in ("l2", "decoupled", "independent", "l1"):
         w = [rng.standard_normal(n).astype(dtype) for n in sizes]
         g = [rng.standard_normal(n).astype(dtype) for n in sizes]

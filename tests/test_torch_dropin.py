@@ -1,4 +1,4 @@
-"""Issue 17: pywd.torch, pywd's optimisers as torch.optim.Optimizer subclasses. A small torch
+"""pywd.torch, pywd's optimisers as torch.optim.Optimizer subclasses. A small torch
 model trained 50 steps with pywd.torch.X and a StepLR scheduler equals the same model trained
 with torch.optim.X (float64 within 1e-10, float32 within 4 ulp per step of the largest
 weight), and by hypothesis with two groups of their own lr and weight_decay, options drawn

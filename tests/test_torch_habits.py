@@ -1,4 +1,4 @@
-"""Issue 19, point 6: torch habits keep working in pywd.optim. torch's implementation switches
+"""torch habits keep working in pywd.optim. torch's implementation switches
 (foreach, fused, capturable, differentiable=False) are accepted and ignored; step(closure)
 returns the closure's loss; repr lists groups and hyper-parameters as torch's does; and a
 torch optimizer's state_dict loads into the pywd class of the same name (checked against

@@ -255,7 +255,7 @@ def test_decay_refuses_bad_hyper_parameters_and_changes_nothing():
 
 
 def test_errors_say_how_to_fix_a_dtype_or_memory_order_mismatch():
-    """Issue 19, point 10: a float64 gradient for float32 weights, a float64 buffer, a
+    """A float64 gradient for float32 weights, a float64 buffer, a
     gradient in the other memory order."""
     w = np.ones(3, np.float32)
     with pytest.raises(TypeError, match=r"grads\[0\]: expected float32 like params\[0\], got "

@@ -64,7 +64,7 @@ def _check_torch_options(options, defaults, optimizer):
 
 def _refuse_near_miss(key, defaults, optimizer):
     """A param group key that is almost a hyper-parameter's name is a typo that would leave
-    the default in force (issue 19: {"weight_deacy": 0.0} decayed the biases)."""
+    the default in force ({"weight_deacy": 0.0} decayed the biases)."""
     if key == "params" or key in defaults or not isinstance(key, str) or _scheduler_key(key):
         return
     close = difflib.get_close_matches(key, [*defaults, "params"], n=1, cutoff=0.8)

@@ -434,7 +434,7 @@ class Optimizer:
                                      f"(its group's decay_to is {group['decay_to']!r}): "
                                      f"anchors are taken when the group is added")
                 if name not in state:
-                    p = params[i]                          # placed for streaming (issue 12)
+                    p = params[i]                          # placed for streaming
                     shape = p.shape if name == COMPENSATION else self._state_shape(name, p)
                     if shape is None:
                         continue
