@@ -269,7 +269,7 @@ GRAD_OPTIONS_DOC = """\
         nothing touched. "skip" and "raise" cost one extra read of the gradients.
     grad_scale : float, default 1
         Loss scale, finite and > 0: the gradients are divided by it inside the kernel
-        (multiplied by the reciprocal, as torch's GradScaler.unscale_ does), before decay.
+        (multiplied by the reciprocal, as torch's ``GradScaler.unscale_`` does), before decay.
     max_grad_norm : float, optional
         Clip by global norm, as ``torch.nn.utils.clip_grad_norm_``: ``norm`` is the 2-norm of
         all the call's unscaled gradients (``grads / grad_scale``, summed in float64), and when

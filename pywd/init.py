@@ -420,9 +420,10 @@ def xavier_uniform_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
     variance of activations and of gradients is kept through tanh/sigmoid-like layers.
     torch: ``nn.init.xavier_uniform_``.
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``a = gain * np.sqrt(6 / (fan_in + fan_out))``;
     ``tensor[...] = rng.uniform(-a, a, shape)`` (other numbers).
@@ -438,9 +439,10 @@ def xavier_normal_(tensor: Array, gain: float = 1.0, *, rng: Rng = None,
     """Glorot & Bengio (2010): N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)).
     torch: ``nn.init.xavier_normal_``.
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``tensor[...] = rng.normal(0, gain * np.sqrt(2 / (fan_in + fan_out)),
     shape)`` (other numbers).
@@ -462,9 +464,10 @@ def kaiming_uniform_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
     ``calculate_gain(nonlinearity, a)`` (a: the leaky ReLU slope): keeps the variance of
     ReLU activations ("fan_in") or of gradients ("fan_out"). torch: ``kaiming_uniform_``.
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``b = np.sqrt(3) * gain / np.sqrt(fan)``;
     ``tensor[...] = rng.uniform(-b, b, shape)`` (other numbers). torch: ``nn.init.kaiming_uniform_``.
@@ -480,9 +483,10 @@ def kaiming_normal_(tensor: Array, a: float = 0.0, mode: FanMode = "fan_in",
                     layout: Layout | None = None) -> Array:
     """He et al. (2015): N(0, std^2) with std = gain / sqrt(fan). torch: ``kaiming_normal_``.
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``tensor[...] = rng.normal(0, gain / np.sqrt(fan), shape)`` (other
     numbers). torch: ``nn.init.kaiming_normal_``.
@@ -503,9 +507,10 @@ def variance_scaling_(tensor: Array, scale: float = 1.0,
     l = sqrt(3 scale/n)). Covers Glorot (scale 1, fan_avg), He (scale 2, fan_in) and LeCun
     (scale 1, fan_in).
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent ("untruncated_normal"): ``tensor[...] = rng.normal(0, np.sqrt(scale / n),
     shape)``. torch has no such function: the default is ``nn.init.trunc_normal_(t, std=s,
@@ -528,9 +533,10 @@ def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout | None = No
     """LeCun et al. (1998): U(-l, l) with l = sqrt(3 / fan_in) (Keras' lecun_uniform), for
     SELU networks and linear layers.
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``l = np.sqrt(3 / fan_in)``; ``tensor[...] = rng.uniform(-l, l, shape)``.
     torch equivalent: ``nn.init.kaiming_uniform_(t, nonlinearity="linear")`` (the same bound).
@@ -542,9 +548,10 @@ def lecun_uniform_(tensor: Array, *, rng: Rng = None, layout: Layout | None = No
 def lecun_normal_(tensor: Array, *, rng: Rng = None, layout: Layout | None = None) -> Array:
     """LeCun et al. (1998): truncated normal with variance 1 / fan_in (Keras' lecun_normal).
 
-    Fans read the weight as torch lays it out, (out, in, *kernel), unless ``layout=`` (or
-    :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape (in, out),
-    pass ``layout="numpy"`` (Keras' (*kernel, in, out): ``layout="keras"``).
+    Fans read the weight as torch lays it out, ``(out, in, *kernel)``, unless ``layout=``
+    (or :func:`set_layout`) says otherwise: for a NumPy ``x @ W`` weight of shape
+    ``(in, out)``, pass ``layout="numpy"`` (Keras' ``(*kernel, in, out)``:
+    ``layout="keras"``).
 
     NumPy equivalent: ``rng.normal(0, s, shape)`` with ``s = 1 / np.sqrt(fan_in) / 0.8796``,
     redrawn outside [-2s, 2s]. torch equivalent: ``nn.init.trunc_normal_(t, std=s, a=-2*s,

@@ -15,9 +15,10 @@ decay from 0.04 to 0.4 over a run, with a no-decay group::
     groups = pywd.optim.param_groups_weight_decay(named_params, weight_decay=0.04)
     opt = pywd.optim.AdamW(groups, lr=1e-3)
     ramp = CosineAnnealingLR(opt, T_max=steps, eta_min=0.4, field="weight_decay")
-    # after each opt.step(...): ramp.step(); group 0 (no decay) stays at 0.0 And ``state_dict()`` is a flat
-dict of NumPy arrays, so it saves as ``.npz`` without pickle (a LambdaLR's functions are not
-saved, as in torch).
+    # after each opt.step(...): ramp.step(); group 0 (no decay) stays at 0.0
+
+And ``state_dict()`` is a flat dict of NumPy arrays, so it saves as ``.npz`` without pickle
+(a LambdaLR's functions are not saved, as in torch).
 
 So far: LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR,
 ExponentialLR, PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR,

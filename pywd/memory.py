@@ -9,7 +9,7 @@ streaming kernels:
   ``MADV_HUGEPAGE`` (so transparent huge pages apply when THP is "madvise", the common
   default), and starts a staggered distance past a 2 MB boundary (STAGGER below).
 
-Why (``bench/placement.py`` measures it; README "Memory"): arrays of the same size
+Why (``bench/placement.py`` measures it; docs/memory.md): arrays of the same size
 made one after another by ``np.zeros`` land exactly 64 MB + 4 KB apart (glibc maps each one
 with a 4 KB header page), so with huge pages their physical addresses agree in bits 12-20
 but one page: the four streams of an AdamW step then compete for the same DRAM banks, and

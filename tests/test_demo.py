@@ -22,7 +22,7 @@ def test_the_printout_is_sentences_with_units_and_says_quick_differs(printed_and
     lines, results = printed_and_results
     text = " ".join(" ".join(lines).split())
     assert text.startswith("--quick: smaller and shorter runs than the full demo")
-    assert "the numbers differ from the README's, which come from the full run" in text
+    assert "the numbers differ from docs/demo.md's, which come from the full run" in text
     for key in ("max_gap_sgd", "weight_norm_adamw", "zero_fraction_l1", "activation_rms"):
         assert key not in text                               # no raw dict keys
     gap = results[3]["max_gap_sgd"]

@@ -629,7 +629,7 @@ NEEDS = {9: ("sklearn", "scikit-learn")}
 
 QUICK_NOTE = ("--quick: smaller and shorter runs than the full demo (a sixth to a quarter of "
               "the training steps, 20 layers of 256 instead of 50 of 512, sequences of 30 "
-              "instead of 60), so the numbers differ from the README's, which come from the "
+              "instead of 60), so the numbers differ from docs/demo.md's, which come from the "
               "full run; the conclusions are the same.")
 
 
