@@ -555,7 +555,7 @@ def dropin_row(size, budget):
 # ------------------------------------------------------------------------- the runs
 # How long a run takes, measured on the project's 2-vCPU test machines: said before it
 # starts (docs/benchmarks.md gives the measured times).
-DURATION = {False: "about a minute", True: "about 15 minutes"}
+DURATION = {False: "about a minute", True: "about 10 minutes"}
 BUDGET = {False: 0.5, True: 1.0}           # seconds per row (a NumPy loop may take longer)
 
 

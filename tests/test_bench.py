@@ -151,7 +151,7 @@ def test_the_command_says_how_long_it_takes_before_it_starts(monkeypatch, capsys
     assert "takes about a minute on a 2-core machine" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         bench.main(["--full"])
-    assert "takes about 15 minutes" in capsys.readouterr().err
+    assert "takes about 10 minutes" in capsys.readouterr().err
 
 
 def test_rows_time_every_side_the_same_way_and_torch_where_it_has_the_step():
