@@ -1,6 +1,6 @@
 /* Adam / AdamW / AMSGrad body, stamped per dtype and ISA by adam.c and adam_avx2.c.
  *
- * Per element (Kingma & Ba 2015; torch.optim.Adam's order; weight decay by DESIGN.md):
+ * Per element (Kingma & Ba 2015; torch.optim.Adam's order; weight decay by docs/design.md):
  *   g  = g*grad_mult, negated if maximize     (loss scale, clipping)
  *   g  = g + wd*w                           decay "l2" (torch Adam's weight_decay)
  *   m  = beta1*m + (1-beta1)*g

@@ -61,7 +61,7 @@ static inline double pywd_sum_lanes(double *acc)
 
 #endif
 
-/* Run-time ISA choice (STYLE.md point 7): the portable baseline is always built; on x86-64
+/* Run-time ISA choice: the portable baseline is always built; on x86-64
  * with gcc/clang the same kernel bodies are also built for AVX2 (the *_avx2.c units) and
  * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (setup.py
  * passes -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the

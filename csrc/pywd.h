@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-/* How weight decay acts (DESIGN.md's table). PYWD_DECAY_NONE when weight_decay == 0. */
+/* How weight decay acts (docs/design.md's table). PYWD_DECAY_NONE when weight_decay == 0. */
 enum pywd_decay_mode {
     PYWD_DECAY_NONE = 0,
     PYWD_DECAY_L2 = 1,          /* g += wd*w before the optimiser sees g            */

@@ -1,6 +1,6 @@
 /* SGD family body, stamped per dtype and ISA by sgd.c and sgd_avx2.c (`real`, PYWD_SUFFIX).
  *
- * Per element, in this order (torch.optim.SGD's single-tensor algorithm, DESIGN.md's table):
+ * Per element, in this order (torch.optim.SGD's single-tensor algorithm, docs/design.md's table):
  *   g  = g*grad_mult, negated if maximize  (loss scale, clipping)
  *   g  = g + wd*w                      decay "l2"
  *   b  = g                             first momentum step (torch clones the gradient)

@@ -1,4 +1,4 @@
-/* Weight decay, the same in every optimiser body (DESIGN.md's table). Included by kernel
+/* Weight decay, the same in every optimiser body (docs/design.md's table). Included by kernel
  * bodies and stamped with them: NAME, `real`, REAL_FABS and REAL_COPYSIGN come from the
  * includer. `decay` is always a literal after inlining, so the unused terms vanish.
  *   before the optimiser sees g:   "l2"            g = g + wd*w

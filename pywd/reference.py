@@ -1,6 +1,6 @@
 """Plain NumPy twins of pywd's kernels: the oracle for the tests, the baseline for benchmarks.
 
-Each function reads like the equations of DESIGN.md's decay table and updates its arrays in
+Each function reads like the equations of docs/design.md's decay table and updates its arrays in
 place, as the kernel does. Hyper-parameters are Python floats, which NumPy rounds to the
 arrays' dtype (NEP 50), and every operation rounds once, in the kernel's order; so on float64
 and float32 the kernels are expected to agree with these to the last bit or within a few ulp.

@@ -18,6 +18,6 @@ settings.load_profile(os.environ.get("PYWD_HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header(config):
-    # Tests must run against the installed package, not the source tree (STYLE.md 12).
+    # Tests must run against the installed package, not the source tree.
     where = Path(pywd.__file__).parent
     return [f"pywd {pywd.__version__} from {where}", f"pywd threads: {pywd.get_num_threads()}"]

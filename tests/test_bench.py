@@ -56,7 +56,7 @@ def test_adafactor_cases_take_the_same_step_on_every_side():
 
 
 def test_bytes_per_element_follow_the_speed_model():
-    # DESIGN.md: SGD with decay 12, with momentum 20, Adam/AdamW 28 (float32)
+    # docs/design.md: SGD with decay 12, with momentum 20, Adam/AdamW 28 (float32)
     assert bench.KERNELS["sgd+decay"].bytes_per_element == 12
     assert bench.KERNELS["momentum"].bytes_per_element == 20
     assert bench.KERNELS["adamw"].bytes_per_element == 28

@@ -1,4 +1,4 @@
-"""A function and the optimiser class of the same name have the same defaults (DESIGN.md;
+"""A function and the optimiser class of the same name have the same defaults (docs/design.md;
 pywd.adam(weight_decay=0.1) used to decay decoupled, pywd.optim.Adam as L2), and
 torch's meaning of weight_decay for that name: sgd, adam, rmsprop, adagrad L2; sgdw, adamw,
 lion decoupled."""

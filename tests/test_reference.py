@@ -1,6 +1,6 @@
 """pywd.reference against the equations, written out per element on Python floats.
 
-The reference is the oracle for every kernel, so it is itself checked here against DESIGN.md's
+The reference is the oracle for every kernel, so it is itself checked here against docs/design.md's
 decay table evaluated element by element in double precision (exact equality on float64:
 both do the same operations in the same order), and against hand-computed values.
 """
@@ -17,7 +17,7 @@ from pywd import reference
 
 def sgd_equation(w, g, b, *, lr, momentum, dampening, nesterov, weight_decay, decay,
                  maximize, first_step, max_lr=None, cautious_decay=False):
-    """One element of one SGD step, as DESIGN.md's table writes it. Returns (w, b)."""
+    """One element of one SGD step, as docs/design.md's table writes it. Returns (w, b)."""
     wd = weight_decay
     ratio = 1.0 if max_lr is None else lr / max_lr    # "independent", "corrected": lr / max_lr
     if maximize:
