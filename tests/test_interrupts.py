@@ -158,6 +158,18 @@ def timed_run(opt, params, delay, steps, set_grads=None):
     return False
 
 
+def loop_time(build, steps):
+    """The best of three uninterrupted runs of the timed loop (what a timer races)."""
+    import time
+    times = []
+    for _ in range(3):
+        made = build()
+        start = time.perf_counter()
+        timed_run(*made[:2], 0, steps, *made[2:])     # (never fires: 0 disarms)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("cls", [optim.AdamW, optim.SGD, optim.NAdam, optim.Muon],
                          ids=lambda c: c.__name__)
@@ -165,24 +177,18 @@ def test_real_timers_interrupting_steps_leave_whole_steps(cls, groups):
     steps = 40
     expected = snapshots(cls, steps, groups=groups)
     rng = np.random.default_rng(0)
-    import time
-    opt, params = make(cls, groups=groups)
-    start = time.perf_counter()
-    timed_run(opt, params, 0, steps)             # (never fires: 0 disarms)
-    duration = time.perf_counter() - start
+    duration = loop_time(lambda: make(cls, groups=groups), steps)
     interrupted = 0
     for _ in range(60):
         opt, params = make(cls, groups=groups)
-        interrupted += timed_run(opt, params, rng.uniform(1e-6, 0.8 * duration), steps)
+        interrupted += timed_run(opt, params, rng.uniform(1e-6, 0.6 * duration), steps)
         whole(opt, params, expected)
-    assert interrupted > 30
+    assert interrupted > 20
 
 
 @pytest.mark.parametrize("groups", [1, 2])
 def test_real_timers_interrupting_pywd_torch_steps_leave_whole_steps(groups):
     torch = pytest.importorskip("torch")
-    import time
-
     import pywd.torch as pt
     steps = 40
 
@@ -205,15 +211,12 @@ def test_real_timers_interrupting_pywd_torch_steps_leave_whole_steps(groups):
         opt.step()
         expected.append(([p.detach().numpy().tobytes() for p in tensors],
                          opt.pywd.state_dict()))
-    opt, tensors, set_grads = build()
-    start = time.perf_counter()
-    timed_run(opt, tensors, 0, steps, set_grads)
-    duration = time.perf_counter() - start
+    duration = loop_time(build, steps)
     rng = np.random.default_rng(1)
     interrupted = 0
     for _ in range(60):
         opt, tensors, set_grads = build()
-        interrupted += timed_run(opt, tensors, rng.uniform(1e-6, 0.8 * duration), steps,
+        interrupted += timed_run(opt, tensors, rng.uniform(1e-6, 0.6 * duration), steps,
                                  set_grads)
         whole(opt.pywd, [p.detach().numpy() for p in tensors], expected)
-    assert interrupted > 30
+    assert interrupted > 20
