@@ -210,3 +210,29 @@ def _fill_in_schedulefree_doc():
 
 
 _fill_in_schedulefree_doc()
+
+
+def _swap(list swaps, list groups, bint train):
+    """The schedule-free swap between y and the average x, whole: each (p, z, weight,
+    compensation or None) of `swaps` becomes p = lerp(p, z, weight) (torch.lerp's two
+    formulas; in float32 for 16-bit params, whose Kahan compensation is folded in first and
+    holds the new rounding error after), then each group of `groups` gets train_mode =
+    `train`. Only NumPy's C functions run in here, no Python bytecode, so no signal's handler
+    (Ctrl-C) can stop it between two parameters: the params are all x or all y."""
+    cdef Py_ssize_t k
+    for k in range(len(swaps)):
+        p, end, weight, compensation = swaps[k]
+        work = np.float64 if p.dtype == np.float64 else np.float32
+        start = p.astype(work)
+        if compensation is not None:
+            start += compensation.astype(work)
+        end = end.astype(work, copy=False)
+        if weight < 0.5:
+            new = start + work(weight) * (end - start)
+        else:
+            new = end + work(weight - 1) * (end - start)
+        p[...] = new
+        if compensation is not None:
+            compensation[...] = new - p.astype(work)
+    for k in range(len(groups)):
+        (<dict>groups[k])["train_mode"] = train

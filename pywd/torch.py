@@ -613,12 +613,8 @@ class _ScheduleFree(Optimizer):
     def _mode(self, train: bool) -> None:
         self._follow_memory()
         self._sync()
-        if train:
-            self.pywd.train()  # type: ignore[attr-defined]
-        else:
-            self.pywd.eval()  # type: ignore[attr-defined]
-        for group, mine in zip(self.param_groups, self.pywd.param_groups):
-            group["train_mode"] = mine["train_mode"]
+        # torch's groups show train_mode too: flipped in the same call as pywd's (whole)
+        self.pywd._switch(train, self.param_groups)  # type: ignore[attr-defined]
 
 
 def param_groups_weight_decay(named_params: Iterable[tuple[str, Any]],

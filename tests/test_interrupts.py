@@ -4,7 +4,8 @@ step: real timers (SIGALRM raising KeyboardInterrupt at random moments of a loop
 steps, many runs), and an exception injected at each Python line and call a step runs, one
 at a time (sys.settrace: where a signal's handler can run). Either way, the params, the
 state (counters included) and rounding_step afterwards are those of a whole number of
-steps, and the exception still reaches the caller."""
+steps, and the exception still reaches the caller. The schedule-free classes' eval() and
+train() swap every parameter or none, train_mode saying which."""
 import gc
 import signal
 import sys
@@ -220,3 +221,101 @@ def test_real_timers_interrupting_pywd_torch_steps_leave_whole_steps(groups):
                                  set_grads)
         whole(opt.pywd, [p.detach().numpy() for p in tensors], expected)
     assert interrupted > 20
+
+
+def interrupted_at(action, event):
+    """action() with Interrupt raised at its `event`-th Python call or line event (the
+    garbage collector off); whether it reached that event."""
+    count = 0
+
+    def tracer(frame, kind, arg):
+        nonlocal count
+        count += 1
+        if count == event:
+            raise Interrupt
+        return tracer
+
+    gc.disable()
+    sys.settrace(tracer)
+    try:
+        action()
+    except Interrupt:
+        pass
+    finally:
+        sys.settrace(None)
+        gc.enable()
+    return count >= event
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bfloat16"])
+@pytest.mark.parametrize("cls", [optim.AdamWScheduleFree, optim.SGDScheduleFree],
+                         ids=lambda c: c.__name__)
+def test_a_schedule_free_swap_interrupted_anywhere_is_all_or_none(cls, dtype):
+    """eval() (y to x) and train() (back), two groups, 16-bit params with their Kahan
+    compensation too: every param is swapped or none is, and train_mode says which."""
+    dtype = (np.dtype(pytest.importorskip("ml_dtypes").bfloat16) if dtype == "bfloat16"
+             else np.dtype(dtype))
+
+    def made():
+        params = [np.ones(shape, dtype) for shape in SHAPES]
+        pywd.seed(3)
+        opt = cls([{"params": params[:2]}, {"params": params[2:], "lr": 0.005}], lr=0.01,
+                  kahan_sum=dtype != np.float64)
+        for n in range(2):
+            opt.step(grads(n, dtype))
+        return opt, params
+
+    opt, params = made()
+    trained = [p.tobytes() for p in params]
+    opt.eval()
+    averaged = [p.tobytes() for p in params]
+    for mode, start, end in (("eval", trained, averaged), ("train", averaged, None)):
+        event = 1
+        while True:
+            opt, params = made()
+            if mode == "train":
+                opt.eval()
+            reached = interrupted_at(getattr(opt, mode), event)
+            now = [p.tobytes() for p in params]
+            modes = {g["train_mode"] for g in opt.param_groups}
+            assert len(modes) == 1, event
+            swapped = modes == {mode == "train"}
+            assert now == ((end if end is not None else now) if swapped else start), event
+            if not reached:
+                assert swapped
+                break
+            event += 1
+
+
+def test_a_pywd_torch_schedule_free_eval_interrupted_anywhere_is_all_or_none():
+    """torch's groups show train_mode too: they flip with pywd's, in the same call."""
+    torch = pytest.importorskip("torch")
+    import pywd.torch as pt
+
+    def made():
+        tensors = [torch.nn.Parameter(torch.ones(shape, dtype=torch.float64))
+                   for shape in SHAPES]
+        opt = pt.AdamWScheduleFree([{"params": tensors[:2]},
+                                    {"params": tensors[2:], "lr": 0.005}], lr=0.01)
+        for n in range(2):
+            for p, g in zip(tensors, grads(n)):
+                p.grad = torch.from_numpy(g)
+            opt.step()
+        return opt, tensors
+
+    opt, tensors = made()
+    before = [p.detach().clone() for p in tensors]
+    opt.eval()
+    after = [p.detach().clone() for p in tensors]
+    event = 1
+    while True:
+        opt, tensors = made()
+        reached = interrupted_at(opt.eval, event)
+        modes = {g["train_mode"] for g in opt.param_groups + opt.pywd.param_groups}
+        assert len(modes) == 1, event
+        expected = before if modes == {True} else after
+        assert all(torch.equal(p, q) for p, q in zip(tensors, expected)), event
+        if not reached:
+            assert modes == {False}
+            break
+        event += 1

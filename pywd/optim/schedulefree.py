@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import _generator
-from .._kernels import adamw_schedulefree, sgd_schedulefree
+from .._kernels import _swap, adamw_schedulefree, sgd_schedulefree
 from .._typing import Decay
 from ._support import COPY_OF_PARAM, _betas, _empty, _hyper_of
 from .optimizer import Optimizer, Params
@@ -28,21 +28,6 @@ def _schedule(group, steps, weight_sum, lr_max):
     weight = k ** group["r"] * lr_max ** group["weight_lr_power"]
     weight_sum = weight_sum + weight
     return lr, (weight / weight_sum if weight_sum != 0 else 0.0), weight_sum, lr_max
-
-
-def _lerp_(p, end, weight, compensation=None):
-    """p = torch.lerp(p, end, weight), in place (in float32 for 16-bit params, whose Kahan
-    compensation, if any, is folded in first and holds the new rounding error after)."""
-    work = np.float64 if p.dtype == np.float64 else np.float32
-    start = p.astype(work)
-    if compensation is not None:
-        start += compensation.astype(work)
-    end = end.astype(work, copy=False)
-    new = (start + work(weight) * (end - start) if weight < 0.5
-           else end + work(weight - 1) * (end - start))
-    p[...] = new
-    if compensation is not None:
-        compensation[...] = new - p.astype(work)
 
 
 class _ScheduleFree(Optimizer):
@@ -74,19 +59,27 @@ class _ScheduleFree(Optimizer):
         package asks for eval mode before saving a checkpoint); step() is refused."""
         self._switch(False)
 
-    def _switch(self, train):
+    def _switch(self, train, mirrors=()):
+        """Every group to `train` mode, whole: what to swap is listed first, then swapped
+        in one C call (pywd/_schedulefree.pxi), so an interrupt leaves all or none.
+        `mirrors`: dicts that show each group's train_mode (pywd.torch's groups), flipped in
+        the same call."""
         with self._lock:
-            for group, indices in self._group_indices():
+            swaps, groups = [], []
+            for g, (group, indices) in enumerate(self._group_indices()):
                 if group["train_mode"] == train:
                     continue
+                if g < len(mirrors):
+                    groups.append(mirrors[g])
                 beta1 = self._beta1(group)
                 # y = lerp(x, z, 1 - beta1); x = lerp(y, z, 1 - 1/beta1)
                 weight = 1 - beta1 if train else 1 - 1 / beta1
                 for i, p in zip(indices, group["params"]):
                     state = self.state.get(i)
                     if state is not None and "z" in state:
-                        _lerp_(p, state["z"], weight, state.get("compensation"))
-                group["train_mode"] = train
+                        swaps.append((p, state["z"], weight, state.get("compensation")))
+                groups.append(group)
+            _swap(swaps, groups, train)
 
     def _step(self, grads, *args, **kwargs):
         resting = [g for g, group in enumerate(self.param_groups) if not group["train_mode"]]
