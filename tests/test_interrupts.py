@@ -9,6 +9,7 @@ train() swap every parameter or none, train_mode saying which."""
 import gc
 import signal
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -61,10 +62,10 @@ class Interrupt(BaseException):
     """What the injected handler raises (KeyboardInterrupt's kind: not an Exception)."""
 
 
-def step_interrupted_at(opt, grads_, event):
-    """opt.step(grads_) with Interrupt raised at its `event`-th Python call or line event
-    (1-based), the garbage collector off (its callbacks would swallow it); whether the step
-    reached that event (then the Interrupt came out of it)."""
+def interrupted_at(action, event):
+    """action() with Interrupt raised at its `event`-th Python call or line event (1-based),
+    the garbage collector off (its callbacks would swallow it); whether it reached that
+    event (then the Interrupt came out of it)."""
     count = 0
 
     def tracer(frame, kind, arg):
@@ -78,7 +79,7 @@ def step_interrupted_at(opt, grads_, event):
     sys.settrace(tracer)
     raised = False
     try:
-        opt.step(grads_)
+        action()
     except Interrupt:
         raised = True
     finally:
@@ -100,7 +101,7 @@ def test_an_exception_at_any_line_of_a_step_leaves_a_whole_number_of_steps(cls, 
             opt, params = make(cls, groups=groups)
             for n in range(before):
                 opt.step(grads(n))
-            reached = step_interrupted_at(opt, grads(before), event)
+            reached = interrupted_at(partial(opt.step, grads(before)), event)
             n = whole(opt, params, expected)
             assert n in (before, before + 1), (event, n)
             if not reached:                 # past the step's last event: it ran whole
@@ -123,7 +124,7 @@ def test_an_exception_at_any_line_of_a_bfloat16_step_leaves_whole_steps(cls):
     while True:
         opt, params = make(cls, dtype=dtype)
         opt.step(grads(0, dtype))
-        reached = step_interrupted_at(opt, grads(1, dtype), event)
+        reached = interrupted_at(partial(opt.step, grads(1, dtype)), event)
         n = whole(opt, params, expected)
         if not reached:
             assert n == 2
@@ -221,30 +222,6 @@ def test_real_timers_interrupting_pywd_torch_steps_leave_whole_steps(groups):
                                  set_grads)
         whole(opt.pywd, [p.detach().numpy() for p in tensors], expected)
     assert interrupted > 20
-
-
-def interrupted_at(action, event):
-    """action() with Interrupt raised at its `event`-th Python call or line event (the
-    garbage collector off); whether it reached that event."""
-    count = 0
-
-    def tracer(frame, kind, arg):
-        nonlocal count
-        count += 1
-        if count == event:
-            raise Interrupt
-        return tracer
-
-    gc.disable()
-    sys.settrace(tracer)
-    try:
-        action()
-    except Interrupt:
-        pass
-    finally:
-        sys.settrace(None)
-        gc.enable()
-    return count >= event
 
 
 @pytest.mark.parametrize("dtype", ["float64", "bfloat16"])
