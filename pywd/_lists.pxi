@@ -27,7 +27,7 @@ def _advance(list dicts, name, long long limit, bint write=True):
     an int below `limit`, or is missing, nothing is changed: (values, its index) is returned,
     or the KeyError or TypeError raised. Counters advance together, so an entry equal to
     the one before gets the same new int object. With write=False, only reads and checks."""
-    cdef Py_ssize_t i, j, n = len(dicts)
+    cdef Py_ssize_t i, n = len(dicts)
     cdef list before = [None] * n
     last_old, last_new = None, None
     for i in range(n):
@@ -36,12 +36,12 @@ def _advance(list dicts, name, long long limit, bint write=True):
                 raise TypeError("not a dict")
             value = (<dict>dicts[i])[name]
         except BaseException:
-            for j in range(i):
-                (<dict>dicts[j])[name] = before[j]
+            if write:
+                _restore(dicts[:i], name, before[:i])
             raise
         if type(value) is not int or value >= limit:
-            for j in range(i):
-                (<dict>dicts[j])[name] = before[j]
+            if write:
+                _restore(dicts[:i], name, before[:i])
             return before, i
         before[i] = value
         if not write:

@@ -213,9 +213,7 @@ class LRScheduler:
     def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         """The attributes a state_dict sets, each checked, or the error naming the first
         entry that cannot be loaded (`prefix`: where a composite keeps this one's)."""
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"state_dict must be a mapping of str to arrays, got "
-                            f"{type(state_dict).__name__}")
+        _require_mapping(state_dict)
         mine = self.state_dict()
         unknown = sorted((prefix + str(k) for k in set(state_dict) - set(mine)))
         if unknown:
@@ -700,7 +698,45 @@ def _per_group(value, name, groups, check):
     return [check(value, name)] * len(groups)
 
 
-class SequentialLR(LRScheduler):
+class _Composite(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: a state_dict of their own entries
+    (``_own``) and each of their schedulers' ("_schedulers/<i>/<name>"), all checked before
+    any is set."""
+
+    _own: tuple[str, ...] = ()
+    _schedulers: list[LRScheduler]
+
+    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+        _require_mapping(state_dict)
+        own: dict[str, Any] = {}
+        parts: list[dict[str, Any]] = [{} for _ in self._schedulers]
+        for key in state_dict:
+            value = _read(state_dict, key, prefix)
+            index, _, name = str(key).removeprefix("_schedulers/").partition("/")
+            if str(key).startswith("_schedulers/") and index.isdigit() and name:
+                if int(index) >= len(parts):
+                    raise ValueError(f"state_dict key {prefix + key!r} names no scheduler of "
+                                     f"this {type(self).__name__} (it has {len(parts)})")
+                parts[int(index)][name] = value
+            elif key in self._own:
+                own[key] = value
+            else:
+                raise ValueError(f"state_dict has {prefix + str(key)!r}, which a "
+                                 f"{type(self).__name__} does not have: the state of another "
+                                 f"scheduler?")
+        _refuse_missing(self, [prefix + key for key in self._own if key not in own])
+        checked = {key: self._entry(key, own[key], prefix) for key in self._own}
+        checked["_schedulers"] = [s._checked(part, f"{prefix}_schedulers/{i}/")
+                                  for i, (s, part) in enumerate(zip(self._schedulers, parts))]
+        return checked
+
+    def _apply(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update({k: v for k, v in values.items() if k != "_schedulers"})
+        for scheduler, part in zip(self._schedulers, values["_schedulers"]):
+            scheduler._apply(part)
+
+
+class SequentialLR(_Composite):
     """torch's ``SequentialLR``: ``schedulers[i]`` from ``milestones[i - 1]`` on, each
     started again at its epoch 0 (a warmup, then a decay). NumPy equivalent:
     :func:`pywd.schedules.join`."""
@@ -749,11 +785,6 @@ class SequentialLR(LRScheduler):
                                     "_milestones": np.array(self._milestones, dtype=np.int64),
                                     "_last_lr": np.array(self._last_lr)})
 
-    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        return _checked_nested(self, state_dict, prefix)
-
-    def _apply(self, values: Mapping[str, Any]) -> None:
-        _apply_nested(self, values)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -831,6 +862,12 @@ def _nested_state(owner, out):
     return out
 
 
+def _require_mapping(state_dict):
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"state_dict must be a mapping of str to arrays, got "
+                        f"{type(state_dict).__name__}")
+
+
 def _refuse_missing(owner, missing):
     if missing:
         raise ValueError(f"state_dict lacks {missing}, which every {type(owner).__name__} "
@@ -843,42 +880,7 @@ def _read(state_dict, key, prefix):
     return _read_entry(state_dict, key, f"state_dict[{prefix + str(key)!r}]")
 
 
-def _checked_nested(owner, state_dict, prefix):
-    """_checked of SequentialLR and ChainedScheduler: their own entries, then each of their
-    schedulers' ("_schedulers/<i>/<name>"), all checked before any is set."""
-    if not isinstance(state_dict, Mapping):
-        raise TypeError(f"state_dict must be a mapping of str to arrays, got "
-                        f"{type(state_dict).__name__}")
-    own: dict[str, Any] = {}
-    parts: list[dict[str, Any]] = [{} for _ in owner._schedulers]
-    for key in state_dict:
-        value = _read(state_dict, key, prefix)
-        index, _, name = str(key).removeprefix("_schedulers/").partition("/")
-        if str(key).startswith("_schedulers/") and index.isdigit() and name:
-            if int(index) >= len(parts):
-                raise ValueError(f"state_dict key {prefix + key!r} names no scheduler of this "
-                                 f"{type(owner).__name__} (it has {len(parts)})")
-            parts[int(index)][name] = value
-        elif key in owner._own:
-            own[key] = value
-        else:
-            raise ValueError(f"state_dict has {prefix + str(key)!r}, which a "
-                             f"{type(owner).__name__} does not have: the state of another "
-                             f"scheduler?")
-    _refuse_missing(owner, [prefix + key for key in owner._own if key not in own])
-    checked = {key: owner._entry(key, own[key], prefix) for key in owner._own}
-    checked["_schedulers"] = [s._checked(part, f"{prefix}_schedulers/{i}/")
-                              for i, (s, part) in enumerate(zip(owner._schedulers, parts))]
-    return checked
-
-
-def _apply_nested(owner, values):
-    owner.__dict__.update({k: v for k, v in values.items() if k != "_schedulers"})
-    for scheduler, part in zip(owner._schedulers, values["_schedulers"]):
-        scheduler._apply(part)
-
-
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_Composite):
     """torch's ``ChainedScheduler``: each ``step()`` steps every scheduler in turn (their
     factors multiply). NumPy equivalent: the product of their factors."""
 
@@ -908,8 +910,3 @@ class ChainedScheduler(LRScheduler):
     def state_dict(self) -> dict[str, np.ndarray]:
         return _nested_state(self, {"_last_lr": np.array(self._last_lr)})
 
-    def _checked(self, state_dict: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-        return _checked_nested(self, state_dict, prefix)
-
-    def _apply(self, values: Mapping[str, Any]) -> None:
-        _apply_nested(self, values)

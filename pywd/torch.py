@@ -47,11 +47,10 @@ except ImportError as err:              # pragma: no cover (the tests that impor
     raise ImportError("pywd.torch needs torch: pip install 'pywd[torch]' (or torch itself)"
                       ) from err
 
-from . import _kernels
 from . import memory as pywd_memory
 from . import optim as _optim
 from .optim import _docs
-from ._torch_state import TORCH_ONLY, numpy_view
+from ._torch_state import PYWD_ONLY, TORCH_ONLY, numpy_view
 from ._kernels import StepResult
 from ._typing import Nonfinite
 from .weight_decay import _split_by_decay
@@ -298,7 +297,7 @@ class Optimizer(torch.optim.Optimizer):
         if "pywd_class" not in vars(cls):            # (a base of some: _ScheduleFree)
             return
         section = _docs.parameters_section(cls.pywd_class,
-                                           _docs.functionals(cls.pywd_class, _kernels),
+                                           _docs.functionals(cls.pywd_class),
                                            params=_docs.TORCH_PARAMS)
         cls.__doc__ = (f"{cls.__doc__}\n\n    Its options and equations are those of "
                        f":class:`pywd.optim.{cls.pywd_class.__name__}`; a step reads the\n"
@@ -425,22 +424,21 @@ class Optimizer(torch.optim.Optimizer):
         if not state:
             return
         rank = len(self._tensors[index].shape)
-        to_axes = _inverse(old, rank)
+        to_axes, laid_out = _inverse(old, rank), new or tuple(range(rank))
         for name, value in list(state.items()):
             if isinstance(value, np.ndarray) and value.ndim == rank and rank:
-                in_axes = value.transpose(to_axes)     # the parameter's axes
-                moved = pywd_memory.empty(in_axes.transpose(new).shape if new else
-                                          in_axes.shape, value.dtype)
-                moved[...] = in_axes.transpose(new) if new else in_axes
+                target = value.transpose(to_axes).transpose(laid_out)   # via the param's axes
+                moved = pywd_memory.empty(target.shape, value.dtype)
+                moved[...] = target
                 state[name] = moved
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
         (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps, the
-        stochastic rounding's seed and step, and each group's initial lr). Group keys that torch's class of the same
-        name has and pywd's lacks (foreach, fused, ...; decoupled_weight_decay from decay)
-        are added with torch's defaults, so that torch's optimiser loads it. torch's
-        state_dict hooks run as in torch."""
+        stochastic rounding's seed and step, and each group's initial lr). Group keys that
+        torch's class of the same name has and pywd's lacks (foreach, fused, ...;
+        decoupled_weight_decay from decay) are added with torch's defaults, so that torch's
+        optimiser loads it. torch's state_dict hooks run as in torch."""
         for pre_hook in self._optimizer_state_dict_pre_hooks.values():
             pre_hook(self)
         self._sync()
@@ -496,7 +494,7 @@ class Optimizer(torch.optim.Optimizer):
                              + "; ".join(problems))
         saved = self.state_dict()
         for group in saved["param_groups"]:
-            for key in _PYWD_OPTIONS:
+            for key in PYWD_ONLY:          # pywd's options, which torch's classes lack
                 group.pop(key, None)
         for index, entries in saved["state"].items():
             param = self._tensors[index]
@@ -548,11 +546,6 @@ class Optimizer(torch.optim.Optimizer):
                            and v.dim() == len(order) else v for k, v in entries.items()}
             moved[index] = entries
         return {**state_dict, "state": moved}
-
-
-# pywd's group options that torch's classes lack (torch_state_dict leaves them out)
-_PYWD_OPTIONS = ("decay", "max_lr", "cautious_decay", "decay_to", "rounding", "state_dtype",
-                 "kahan_sum")
 
 
 def _torch_decay_rules(name: str, pywd_class: type) -> tuple[str, ...]:

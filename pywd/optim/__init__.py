@@ -14,7 +14,7 @@ without pickle::
 """
 import sys
 
-from .. import _kernels, lr_scheduler
+from .. import lr_scheduler
 from . import _docs
 from ..weight_decay import param_groups_weight_decay
 from .adadelta import Adadelta
@@ -45,5 +45,5 @@ __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "L
 
 # every class documents every option it takes (pywd/optim/_docs.py)
 for _name in __all__[1:-1]:
-    _docs.document(globals()[_name], _docs.functionals(globals()[_name], _kernels))
+    _docs.document(globals()[_name], _docs.functionals(globals()[_name]))
 del _name

@@ -7,6 +7,8 @@ import inspect
 import re
 import textwrap
 
+from .. import _kernels
+
 # Entries for the options the classes take differently from the functions, or only they.
 CLASS_ENTRIES = {
     "lr": """\
@@ -167,9 +169,9 @@ def document(cls, functionals):
         f"{first}\n\n{section}"
 
 
-def functionals(cls, module):
-    """The functional updates (of `module`) whose docstrings document `cls`'s options: its
-    own (AdamW's adamw, SGDScheduleFree's sgd_schedulefree), then sgd's."""
+def functionals(cls):
+    """The functional updates whose docstrings document `cls`'s options: its own (AdamW's
+    adamw, SGDScheduleFree's sgd_schedulefree), then sgd's."""
     name = re.sub("ScheduleFree$", "_schedulefree", cls.__name__).lower()
     # then sgd's, whose texts the others refer to ("weight_decay, decay, ...: as sgd")
-    return [getattr(module, n) for n in dict.fromkeys([name, "sgd"])]
+    return [getattr(_kernels, n) for n in dict.fromkeys([name, "sgd"])]
