@@ -406,6 +406,8 @@ def fmt_rate(row):
 def fmt_share(row):
     if row.get("in_cache"):
         return "in cache"
+    if row.get("memory", "pywd") != "pywd":
+        return f"({row['memory']})"          # another allocator's memory than the probe's
     share = row.get("bandwidth_share")
     return "-" if share is None else f"{100 * share:.0f}%"
 
@@ -431,14 +433,15 @@ def torch_kernel_step(kernel, shapes, dtype):
 
 
 def _row(kind, kernel, size, dtype, shapes, sides, budget, bytes_per_element=None,
-         rounds=None):
+         rounds=None, memory="pywd"):
     """A row: its sides timed in interleaved rounds (pywd.bench_timing), rated in GB/s
     from `bytes_per_element` (float32's count scaled to the dtype), else in elements per
-    second."""
+    second; `memory`: whose allocator pywd's arrays came from ("pywd": pywd.empty's, as the
+    probe's; "numpy"; "torch")."""
     elements = sum(int(np.prod(s)) for s in shapes)
     samples = interleaved(sides, budget, **({} if rounds is None else dict(rounds=rounds)))
     row = dict(kind=kind, kernel=kernel, size=size, dtype=dtype, arrays=len(shapes),
-               elements=elements, **summary(samples))
+               elements=elements, memory=memory, **summary(samples))
     if bytes_per_element is not None:
         row["gb_per_s"] = bytes_per_element * elements / row["pywd_s"] / 1e9
     else:
@@ -469,7 +472,7 @@ def optimizer_row(name, size, shapes, budget, memory="pywd"):
     row = _row("optimizer", name + (" usual" if memory == "numpy" else ""), size, "float32",
                shapes, dict(pywd=partial(opt.step, grads), numpy=theirs,
                             torch=torch_kernel_step(kernel, shapes, np.float32)),
-               budget, KERNELS[kernel].bytes_per_element)
+               budget, KERNELS[kernel].bytes_per_element, memory=memory)
     row["footprint"] = footprint(kernel, row["elements"], np.float32)
     return row
 
@@ -532,7 +535,7 @@ def adafactor_row(size, budget):
     shapes = ADAFACTOR_CASES[size] or resnet50_shapes()
     ours, theirs, peer = adafactor_case(shapes)
     row = _row("adafactor", "adafactor", size, "float32", shapes,
-               dict(pywd=ours, numpy=theirs, torch=peer), budget)
+               dict(pywd=ours, numpy=theirs, torch=peer), budget, memory="numpy")
     row.pop("elements_per_s")
     row["gb_per_s"] = adafactor_bytes(shapes) / row["pywd_s"] / 1e9
     row["footprint"] = 8 * row["elements"]        # params and grads (the state: small)
@@ -547,7 +550,7 @@ def dropin_row(size, budget):
     _, theirs = kernel_case("adamw", shapes, np.float32)
     row = _row("dropin", "torch.AdamW", size, "float32", shapes,
                dict(pywd=ours, numpy=theirs, torch=fused), budget,
-               KERNELS["adamw"].bytes_per_element)
+               KERNELS["adamw"].bytes_per_element, memory="torch")
     row["footprint"] = footprint("adamw", row["elements"], np.float32)
     return row
 
@@ -634,9 +637,11 @@ def run(full=False, only=None, sizes=None, progress=None, budget=None):
     for row in rows:
         if "gb_per_s" in row:
             # arrays that fit in cache are not bound by memory bandwidth: a share of it
-            # would read above 100%, so they are judged by their time per call instead
+            # would read above 100%, so they are judged by their time per call instead; and
+            # a share is of the probe of the same memory, pywd.empty's
             row["in_cache"] = row["footprint"] <= cache
-            row["bandwidth_share"] = None if row["in_cache"] else row["gb_per_s"] / max(rmws)
+            row["bandwidth_share"] = (row["gb_per_s"] / max(rmws) if not row["in_cache"]
+                                      and row.get("memory", "pywd") == "pywd" else None)
     return dict(machine=machine(), config=config(), full=full, copy_gb_per_s=max(copies),
                 rmw_gb_per_s=max(rmws), cache_bytes=cache, rows=rows)
 
@@ -725,9 +730,11 @@ def report(result, out=sys.stdout):
                      f"row again (--only) before reading much into it.")
     if any("gb_per_s" in r for r in rows):
         notes.append(f"rate: the GB/s pywd reads and writes (each array once); of RMW: that "
-                     f"rate as a share of the probe's; \"in cache\": the arrays fit in this "
-                     f"machine's {cache_mb:.0f} MB cache, so memory does not bound them "
-                     f"(judge their time per call).")
+                     f"rate as a share of the probe's, both on pywd.empty's memory (2 MB-"
+                     f"aligned, huge pages advised); (numpy), (torch): the arrays came from "
+                     f"that allocator, so no share of pywd's probe is given; \"in cache\": the "
+                     f"arrays fit in this machine's {cache_mb:.0f} MB cache, so memory does not "
+                     f"bound them (judge their time per call).")
     notes += [text for kind, text in NOTES.items() if any(r.get("kind") == kind for r in rows)]
     if compared:
         notes.append(f"vs saved: the saved run's pywd time over this run's (above 1: faster "

@@ -131,6 +131,9 @@ def test_the_report_says_what_each_column_compares_and_notes_only_what_ran():
     for other in ("muon:", "adafactor:", "torch.AdamW:", "adamw SR/RN", "vs saved"):
         assert other not in prose                             # no notes for rows not run
     assert "target" not in prose                              # the team's, not the user's
+    out = io.StringIO()             # another allocator's memory: no share of pywd's probe
+    bench.report(made_up_result([kernel_row(memory="torch", bandwidth_share=None)]), out)
+    assert out.getvalue().splitlines()[4].endswith("50.0 GB/s  (torch)")
     out = io.StringIO()                                       # without torch: no torch columns
     bench.report(made_up_result([kernel_row()]), out)
     assert "vs torch" not in out.getvalue()
@@ -162,6 +165,7 @@ def test_rows_time_every_side_the_same_way_and_torch_where_it_has_the_step():
     assert "torch_s" not in bench.kernel_row("lion", "1000", np.float32, [(1000,)], 0.001)
     usual = bench.optimizer_row("AdamW.step", "5000", [(5000,)], 0.001, memory="numpy")
     assert usual["kernel"] == "AdamW.step usual" and usual["elements"] == 5000
+    assert (usual["memory"], row["memory"]) == ("numpy", "pywd")     # whose allocator
     params, grads, state = bench.make_arrays([(3 << 20,)], np.float32, 3, memory="numpy")
     assert params.base is None                   # NumPy's own (pywd's are views of a block)
     placed = bench.make_arrays([(3 << 20,)], np.float32, 3)
