@@ -1,0 +1,40 @@
+"""The kernels give the bytes recorded in tests/data/kernel_hashes.json (kernel_corpus.py):
+every update x decay mode x storage x loop-choosing option, on every ISA unit this CPU runs
+and at 1 and 2 threads. A failure names the cases whose bytes (or refusal) changed."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import kernel_corpus
+import pywd
+
+pytest.importorskip("ml_dtypes")
+
+
+def recorded():
+    with open(kernel_corpus.CORPUS) as f:
+        return json.load(f)
+
+
+def assert_same(got, what):
+    want = recorded()
+    assert got.keys() == want.keys(), what
+    changed = sorted(k for k in want if got[k] != want[k])
+    assert not changed, f"{what}: {len(changed)} of {len(want)} cases changed: {changed[:20]}"
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_this_unit_gives_the_recorded_bytes(threads):
+    assert_same(kernel_corpus.corpus(threads), f"isa {pywd._kernels._isa()}, {threads} threads")
+
+
+@pytest.mark.skipif(pywd._kernels._isa() == "baseline", reason="the baseline runs above")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_baseline_unit_gives_the_recorded_bytes(threads):
+    env = dict(os.environ, PYWD_ISA="baseline")
+    out = subprocess.run([sys.executable, kernel_corpus.__file__, str(threads)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert_same(json.loads(out), f"isa baseline, {threads} threads")
