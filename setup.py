@@ -97,7 +97,7 @@ def extension():
         ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        depends=sorted(glob("csrc/*.h")) + sorted(glob("pywd/*.pxi")),
+        depends=sorted(glob("csrc/*.h") + glob("csrc/optim/*.h") + glob("pywd/*.pxi")),
     )
 
 

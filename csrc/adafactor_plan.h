@@ -1,5 +1,5 @@
 /* Adafactor's workspace: how a factored call's first pass is cut into blocks, and where its
- * partial sums go (adafactor.c; used by both stamps of adafactor_impl.h). The blocks depend
+ * partial sums go (adafactor_plan.c; used by every stamp of optim/adafactor.h). The blocks depend
  * only on the tensors' shapes, never on the thread count, so every sum is added in one
  * fixed order:
  *   a matrix of at least PYWD_AF_BLOCK elements is cut into at most PYWD_AF_SPLITS blocks of

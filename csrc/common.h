@@ -62,7 +62,7 @@ static inline double pywd_sum_lanes(double *acc)
 #endif
 
 /* Run-time ISA choice: the portable baseline is always built; on x86-64
- * with gcc/clang the same kernel bodies are also built for AVX2 (the *_avx2.c units) and
+ * with gcc/clang the same kernel bodies are also built for AVX2 (unit_avx2.c) and
  * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (setup.py
  * passes -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the
  * baseline (for tests and comparisons). */
@@ -72,7 +72,7 @@ static inline double pywd_sum_lanes(double *acc)
 #define PYWD_X86_DISPATCH 0
 #endif
 
-/* Compile what follows for AVX2 + FMA + F16C (the *_avx2.c units): gcc's target pragma, or clang's
+/* Compile what follows for AVX2 + FMA + F16C (unit_avx2.c): gcc's target pragma, or clang's
  * equivalent (clang ignores the gcc pragma). */
 #if defined(__clang__)
 #define PYWD_AVX2_BEGIN \

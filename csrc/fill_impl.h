@@ -1,4 +1,4 @@
-/* Random and constant fills, stamped per dtype and ISA by fill.c and fill_avx2.c.
+/* Random and constant fills, stamped per dtype and ISA unit (kernels.h).
  *
  * Element e of a virtual tensor (e = offset + i for element i of this array) comes from
  * Philox block (position + e / E), lane e % E, with E = 4 elements per block for float32 and
@@ -15,7 +15,6 @@
  *              - 1 + 2u (Phi(beta) - Phi(alpha))) in float, vectorised; then clamped to [a, b].
  *              An interval in the upper tail is sampled as its mirror image (Phi is accurate
  *              where it is small) */
-#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
 
 #if REAL_IS_DOUBLE
 #define FILL_E 2
@@ -311,4 +310,3 @@ void NAME(pywd_fill)(const pywd_fill_hyper *h, real *dst, int64_t n)
 #undef FILL_E
 #undef FILL_CHUNK
 #undef PYWD_TRUNC_LOGSPACE_BELOW
-#undef NAME

@@ -1,5 +1,5 @@
-/* Stamps a kernel body (KERNEL_BODY, a *_impl.h) for float and double with suffixes
- * f32_<ISA_SUFFIX> and f64_<ISA_SUFFIX>. Included by each kernel's baseline and AVX2 units. */
+/* Stamps a kernel body (KERNEL_BODY: kernels.h) for float and double with suffixes
+ * f32_<ISA_SUFFIX> and f64_<ISA_SUFFIX>. Included by each ISA unit (unit_*.c). */
 #include <math.h>
 
 #define real float

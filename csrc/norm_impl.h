@@ -1,14 +1,11 @@
 /* Sum of squares of a list of tensors (the global gradient norm of max_grad_norm= and the
- * non-finite check of nonfinite=), stamped per dtype and ISA by norm.c and norm_avx2.c.
+ * non-finite check of nonfinite=), stamped per dtype and ISA unit (kernels.h).
  *
  * Reproducible by construction: each tensor is cut into blocks of PYWD_NORM_BLOCK elements,
  * each block is summed in double in a fixed order (16 running lanes, then added pairwise),
  * and the block sums are added one after another in list order. Threads only decide who
  * computes which block sums, never how they are added, so the bytes do not depend on the
  * thread count, and both ISAs do the same IEEE operations (no contraction, no reassociation). */
-#define NAME(x) PYWD_CONCAT(x, PYWD_SUFFIX)
-
-#include "lowp.h"
 
 #ifndef PYWD_NORM_BLOCK
 #define PYWD_NORM_BLOCK 8192
@@ -137,5 +134,3 @@ void PYWD_CONCAT(pywd_sumsq_16, ISA_SUFFIX)(int dtype, int64_t n, const uint16_t
     NAME(sumsq_any)(n, (const void *const *)x, dtype, sizes, scale, acc);
 }
 #endif
-
-#undef NAME

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "optim/list.h"
+
 /* How weight decay acts (docs/design.md's table). PYWD_DECAY_NONE when weight_decay == 0. */
 enum pywd_decay_mode {
     PYWD_DECAY_NONE = 0,
@@ -40,6 +42,7 @@ enum pywd_rounding { PYWD_ROUND_NEAREST = 0, PYWD_ROUND_STOCHASTIC = 1 };
 /* Array slots of a kernel: 0 params, 1 grads, 2.. its state in its C argument order, and
  * PYWD_LOWP_ARGS - 1 the decay_to anchors. */
 #define PYWD_LOWP_ARGS 6
+#define PYWD_SLOT_COUNT 5 /* the slots an element-wise entry point takes: all but the anchors */
 
 typedef struct {
     int dtype[PYWD_LOWP_ARGS]; /* enum pywd_dtype, per slot */
@@ -65,10 +68,6 @@ typedef struct {
 } pywd_sgd_hyper;
 
 /* SGD family; bufs is NULL when momentum == 0. */
-void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float *const *params,
-                  const float *const *grads, float *const *bufs, const int64_t *sizes);
-void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double *const *params,
-                  const double *const *grads, double *const *bufs, const int64_t *sizes);
 
 /* Adam (Kingma & Ba 2015) with torch's AMSGrad; AdamW is decay = PYWD_DECAY_DECOUPLED.
  * step >= 1 is the step being taken (bias corrections use it); max_exp_avg_sqs is NULL
@@ -82,13 +81,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adam_hyper;
 
-void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float *const *params,
-                   const float *const *grads, float *const *exp_avgs, float *const *exp_avg_sqs,
-                   float *const *max_exp_avg_sqs, const int64_t *sizes);
-void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double *const *params,
-                   const double *const *grads, double *const *exp_avgs,
-                   double *const *exp_avg_sqs, double *const *max_exp_avg_sqs,
-                   const int64_t *sizes);
 
 /* RMSprop (Hinton; torch's variant): momentum_buffers NULL unless momentum > 0, grad_avgs
  * NULL unless centered. */
@@ -100,14 +92,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_rmsprop_hyper;
 
-void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float *const *params,
-                      const float *const *grads, float *const *square_avgs,
-                      float *const *momentum_buffers, float *const *grad_avgs,
-                      const int64_t *sizes);
-void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double *const *params,
-                      const double *const *grads, double *const *square_avgs,
-                      double *const *momentum_buffers, double *const *grad_avgs,
-                      const int64_t *sizes);
 
 /* Adagrad (Duchi et al. 2011; torch's variant): the step's learning rate is
  * lr / (1 + (step - 1)*lr_decay), and decay uses that rate. */
@@ -120,11 +104,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adagrad_hyper;
 
-void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float *const *params,
-                      const float *const *grads, float *const *state_sums, const int64_t *sizes);
-void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double *const *params,
-                      const double *const *grads, double *const *state_sums,
-                      const int64_t *sizes);
 
 /* Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"). */
 typedef struct {
@@ -135,10 +114,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_lion_hyper;
 
-void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float *const *params,
-                   const float *const *grads, float *const *exp_avgs, const int64_t *sizes);
-void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double *const *params,
-                   const double *const *grads, double *const *exp_avgs, const int64_t *sizes);
 
 /* Adamax (Kingma & Ba 2015, section 7.1; torch's variant): step >= 1 is the step being
  * taken (the bias correction of the first moment uses it). */
@@ -151,12 +126,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adamax_hyper;
 
-void pywd_adamax_f32(const pywd_adamax_hyper *h, int64_t n, float *const *params,
-                     const float *const *grads, float *const *exp_avgs,
-                     float *const *exp_infs, const int64_t *sizes);
-void pywd_adamax_f64(const pywd_adamax_hyper *h, int64_t n, double *const *params,
-                     const double *const *grads, double *const *exp_avgs,
-                     double *const *exp_infs, const int64_t *sizes);
 
 /* RAdam (Liu et al. 2020; torch's variant): step >= 1 is the step being taken (its bias
  * corrections and the rectification switch at rho_t > 5 use it). */
@@ -169,12 +138,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_radam_hyper;
 
-void pywd_radam_f32(const pywd_radam_hyper *h, int64_t n, float *const *params,
-                    const float *const *grads, float *const *exp_avgs,
-                    float *const *exp_avg_sqs, const int64_t *sizes);
-void pywd_radam_f64(const pywd_radam_hyper *h, int64_t n, double *const *params,
-                    const double *const *grads, double *const *exp_avgs,
-                    double *const *exp_avg_sqs, const int64_t *sizes);
 
 /* NAdam (Dozat 2016; torch's variant, with its momentum schedule): step >= 1 is the step
  * being taken; mu_product the product of the momentum schedule's mu over the steps before it
@@ -188,12 +151,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_nadam_hyper;
 
-void pywd_nadam_f32(const pywd_nadam_hyper *h, int64_t n, float *const *params,
-                    const float *const *grads, float *const *exp_avgs,
-                    float *const *exp_avg_sqs, const int64_t *sizes);
-void pywd_nadam_f64(const pywd_nadam_hyper *h, int64_t n, double *const *params,
-                    const double *const *grads, double *const *exp_avgs,
-                    double *const *exp_avg_sqs, const int64_t *sizes);
 
 /* Rprop (Riedmiller & Braun 1993; torch's variant, without backtracking): lr only sets the
  * decay's factor and threshold (the step sizes are state, started at lr by the caller). */
@@ -205,12 +162,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_rprop_hyper;
 
-void pywd_rprop_f32(const pywd_rprop_hyper *h, int64_t n, float *const *params,
-                    const float *const *grads, float *const *prevs, float *const *step_sizes,
-                    const int64_t *sizes);
-void pywd_rprop_f64(const pywd_rprop_hyper *h, int64_t n, double *const *params,
-                    const double *const *grads, double *const *prevs,
-                    double *const *step_sizes, const int64_t *sizes);
 
 /* ASGD (averaged SGD, torch's variant): eta and mu are this step's (the caller's schedule);
  * eta is also the decay modes' lr. */
@@ -222,10 +173,6 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_asgd_hyper;
 
-void pywd_asgd_f32(const pywd_asgd_hyper *h, int64_t n, float *const *params,
-                   const float *const *grads, float *const *axs, const int64_t *sizes);
-void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double *const *params,
-                   const double *const *grads, double *const *axs, const int64_t *sizes);
 
 /* LAMB (You et al. 2020; timm's Lamb): step >= 1 is the step being taken; decay mode
  * DECOUPLED acts inside the trust ratio (LAMB's rule), the others as everywhere. The per-tensor
@@ -273,15 +220,9 @@ typedef struct {
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_adadelta_hyper;
 
-void pywd_adadelta_f32(const pywd_adadelta_hyper *h, int64_t n, float *const *params,
-                       const float *const *grads, float *const *square_avgs,
-                       float *const *acc_deltas, const int64_t *sizes);
-void pywd_adadelta_f64(const pywd_adadelta_hyper *h, int64_t n, double *const *params,
-                       const double *const *grads, double *const *square_avgs,
-                       double *const *acc_deltas, const int64_t *sizes);
 
 /* Schedule-free AdamW and SGD (Defazio et al. 2024; the schedulefree package's variant): the
- * params hold y; zs the z sequence; exp_avg_sqs NULL for SGD (then beta1 is its momentum and
+ * params hold y; zs the z sequence; adaptive 0 for SGD (then beta1 is its momentum and
  * beta2, eps and step unused). lr is the step's (warmup applied) and also the decay's;
  * average_weight c in [0, 1] the weight of z in this step's average (the package's ckp1). */
 typedef struct {
@@ -289,17 +230,11 @@ typedef struct {
     double lr, beta1, beta2, eps, average_weight;
     pywd_decay decay;
     int64_t step;
+    int adaptive; /* 1: AdamW (exp_avg_sqs in slot 3), 0: SGD */
     int maximize;
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_schedulefree_hyper;
 
-void pywd_schedulefree_f32(const pywd_schedulefree_hyper *h, int64_t n, float *const *params,
-                           const float *const *grads, float *const *zs,
-                           float *const *exp_avg_sqs, const int64_t *sizes);
-void pywd_schedulefree_f64(const pywd_schedulefree_hyper *h, int64_t n,
-                           double *const *params, const double *const *grads,
-                           double *const *zs, double *const *exp_avg_sqs,
-                           const int64_t *sizes);
 
 /* Muon (Jordan et al. 2024; torch.optim.Muon's variant), the element-wise halves around the
  * caller's Newton-Schulz orthogonalisation. momentum: bufs and the orthogonalisation's input
@@ -313,17 +248,30 @@ typedef struct {
     int nesterov, maximize;
     const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
 } pywd_muon_hyper;
+typedef pywd_muon_hyper pywd_muon_momentum_hyper; /* slots: params (read), grads, bufs, updates */
+typedef pywd_muon_hyper pywd_muon_apply_hyper;    /* slots: params, -, updates (read) */
 
-void pywd_muon_momentum_f32(const pywd_muon_hyper *h, int64_t n, const float *const *params,
-                            const float *const *grads, float *const *bufs,
-                            float *const *updates, const int64_t *sizes);
-void pywd_muon_momentum_f64(const pywd_muon_hyper *h, int64_t n, const double *const *params,
-                            const double *const *grads, double *const *bufs,
-                            double *const *updates, const int64_t *sizes);
-void pywd_muon_apply_f32(const pywd_muon_hyper *h, int64_t n, float *const *params,
-                         const float *const *updates, const int64_t *sizes);
-void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double *const *params,
-                         const double *const *updates, const int64_t *sizes);
+/* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w);
+ * cautious has no update to compare with and is ignored. */
+typedef struct {
+    double grad_mult; /* unused: no gradient */
+    double lr;
+    pywd_decay decay;
+    int maximize; /* unused */
+    const pywd_lowp *lowp;
+} pywd_decay_hyper;
+
+/* The element-wise optimisers' entry points (csrc/optim/list.h): pywd_<name>_f32/_f64(h, n,
+ * slots, sizes), slots[k] the per-tensor pointers (float * or double *) of slot k (0 params, 1 grads, 2..4 the
+ * optimiser's state in the order its hyper-parameters' comment gives; NULL for a slot the
+ * call has not). The decay_to anchors come in h->decay. */
+#define PYWD_DECLARE_OPTIMISER(opt)                                                           \
+    void pywd_##opt##_f32(const pywd_##opt##_hyper *h, int64_t n, void **const *slots,         \
+                          const int64_t *sizes);                                               \
+    void pywd_##opt##_f64(const pywd_##opt##_hyper *h, int64_t n, void **const *slots,         \
+                          const int64_t *sizes);
+PYWD_ELEMENTWISE_OPTIMISERS(PYWD_DECLARE_OPTIMISER)
+
 
 /* Adafactor (Shazeer & Stern 2018; torch.optim.Adafactor's step), one call for a list that
  * mixes factored tensors (2 or more dims: row_vars[t] and col_vars[t] given, variances[t]
@@ -374,12 +322,6 @@ void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n);
 /* Philox4x32-10 block for counter (c0..c3) and key (k0, k1), for tests against Random123. */
 void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 
-/* The bare decay step (no gradient): l2 is the SGD step of the penalty, w -= lr*(wd*w);
- * cautious has no update to compare with and is ignored. */
-void pywd_decay_f32(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
-                    float *const *params, const int64_t *sizes);
-void pywd_decay_f64(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
-                    double *const *params, const int64_t *sizes);
 
 /* Adds the sum of (scale*x)^2 over every element of n tensors to *acc, in double. The sum is
  * taken in fixed blocks and a fixed order, so it gives the same bytes whatever the number of

@@ -1,5 +1,6 @@
 /* What the trust-ratio kernels (LAMB, LARS) share for their norm pass, stamped with their
- * bodies (NAME and `real` are the includer's; no include guard, as for elementwise.h). */
+ * bodies (NAME and `real` are the includer's; no include guard: kernels.h includes it once
+ * per stamp). */
 #undef PYWD_NORM_IN
 
 /* Adds (x[i]*scale)^2, the product rounded to `real` and squared in double, into lane

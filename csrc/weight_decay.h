@@ -26,6 +26,15 @@
     CASE(PYWD_DECAY_DECOUPLED + PYWD_DECAY_ANCHORED) CASE(PYWD_DECAY_L1 + PYWD_DECAY_ANCHORED) \
     CASE(PYWD_DECAY_CAUTIOUS + PYWD_DECAY_ANCHORED)
 
+/* The same with two more arguments: CASE(p, q, mode). */
+#define PYWD_DECAY_MODES_OF(CASE, p, q)                                                     \
+    CASE(p, q, PYWD_DECAY_NONE) CASE(p, q, PYWD_DECAY_L2) CASE(p, q, PYWD_DECAY_DECOUPLED)    \
+    CASE(p, q, PYWD_DECAY_L1) CASE(p, q, PYWD_DECAY_CAUTIOUS)                                 \
+    CASE(p, q, PYWD_DECAY_L2 + PYWD_DECAY_ANCHORED)                                          \
+    CASE(p, q, PYWD_DECAY_DECOUPLED + PYWD_DECAY_ANCHORED)                                   \
+    CASE(p, q, PYWD_DECAY_L1 + PYWD_DECAY_ANCHORED)                                          \
+    CASE(p, q, PYWD_DECAY_CAUTIOUS + PYWD_DECAY_ANCHORED)
+
 #define PYWD_DECAY_CONSTS_DEFINED
 /* The per-call constants of the decay, in double; `mode` is NONE when weight_decay is 0, and
  * DECOUPLED or CAUTIOUS for every multiplicative mode, whose factor is 1 - rate (rate kept

@@ -88,10 +88,9 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
 
 
 cdef void adadelta_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_adadelta_hyper *h = <const pywd_adadelta_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_adadelta_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                          <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_adadelta_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_adadelta_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                          <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
+        pywd_adadelta_f64(hyper, b.n, s, b.sizes)

@@ -1,5 +1,5 @@
 # Adafactor: functional, in place: one C call for the list (factored tensors and the
-# others), its per-tensor sums inside (csrc/adafactor_impl.h).
+# others), its per-tensor sums inside (csrc/optim/adafactor.h).
 
 
 def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,

@@ -85,10 +85,9 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
 
 
 cdef void adagrad_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_adagrad_hyper *h = <const pywd_adagrad_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 3)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_adagrad_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                         <float **>arg(b, 2), b.sizes)
+        pywd_adagrad_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_adagrad_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                         <double **>arg(b, 2), b.sizes)
+        pywd_adagrad_f64(hyper, b.n, s, b.sizes)

@@ -145,11 +145,9 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
 
 
 cdef void adam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_adam_hyper *h = <const pywd_adam_hyper *>hyper
-    cdef void **vmax = arg(b, 4) if h.amsgrad else NULL
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 5)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_adam_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                      <float **>arg(b, 2), <float **>arg(b, 3), <float **>vmax, b.sizes)
+        pywd_adam_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_adam_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                      <double **>arg(b, 2), <double **>arg(b, 3), <double **>vmax, b.sizes)
+        pywd_adam_f64(hyper, b.n, s, b.sizes)

@@ -95,10 +95,9 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
 
 
 cdef void adamax_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_adamax_hyper *h = <const pywd_adamax_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_adamax_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                        <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_adamax_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_adamax_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                        <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
+        pywd_adamax_f64(hyper, b.n, s, b.sizes)

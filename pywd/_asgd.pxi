@@ -111,10 +111,9 @@ cpdef tuple asgd_schedule(double lr, double lambd, double alpha, double t0, doub
 
 
 cdef void asgd_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_asgd_hyper *h = <const pywd_asgd_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 3)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_asgd_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                      <float **>arg(b, 2), b.sizes)
+        pywd_asgd_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_asgd_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                      <double **>arg(b, 2), b.sizes)
+        pywd_asgd_f64(hyper, b.n, s, b.sizes)

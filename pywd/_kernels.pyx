@@ -36,6 +36,7 @@ cdef extern from "pywd.h" nogil:
         PYWD_ROUND_NEAREST
         PYWD_ROUND_STOCHASTIC
         PYWD_LOWP_ARGS
+        PYWD_SLOT_COUNT
 
     ctypedef struct pywd_lowp:
         int dtype[6]
@@ -51,10 +52,6 @@ cdef extern from "pywd.h" nogil:
         int nesterov, maximize, first_step
         const pywd_lowp *lowp
 
-    void pywd_sgd_f32(const pywd_sgd_hyper *h, int64_t n, float **params,
-                      const float **grads, float **bufs, const int64_t *sizes)
-    void pywd_sgd_f64(const pywd_sgd_hyper *h, int64_t n, double **params,
-                      const double **grads, double **bufs, const int64_t *sizes)
     ctypedef struct pywd_adam_hyper:
         double grad_mult
         double lr, beta1, beta2, eps
@@ -63,12 +60,6 @@ cdef extern from "pywd.h" nogil:
         int amsgrad, maximize
         const pywd_lowp *lowp
 
-    void pywd_adam_f32(const pywd_adam_hyper *h, int64_t n, float **params, const float **grads,
-                       float **exp_avgs, float **exp_avg_sqs, float **max_exp_avg_sqs,
-                       const int64_t *sizes)
-    void pywd_adam_f64(const pywd_adam_hyper *h, int64_t n, double **params,
-                       const double **grads, double **exp_avgs, double **exp_avg_sqs,
-                       double **max_exp_avg_sqs, const int64_t *sizes)
 
     ctypedef struct pywd_rmsprop_hyper:
         double grad_mult
@@ -77,12 +68,6 @@ cdef extern from "pywd.h" nogil:
         int centered, maximize
         const pywd_lowp *lowp
 
-    void pywd_rmsprop_f32(const pywd_rmsprop_hyper *h, int64_t n, float **params,
-                          const float **grads, float **square_avgs, float **momentum_buffers,
-                          float **grad_avgs, const int64_t *sizes)
-    void pywd_rmsprop_f64(const pywd_rmsprop_hyper *h, int64_t n, double **params,
-                          const double **grads, double **square_avgs,
-                          double **momentum_buffers, double **grad_avgs, const int64_t *sizes)
 
     ctypedef struct pywd_adagrad_hyper:
         double grad_mult
@@ -92,10 +77,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_adagrad_f32(const pywd_adagrad_hyper *h, int64_t n, float **params,
-                          const float **grads, float **state_sums, const int64_t *sizes)
-    void pywd_adagrad_f64(const pywd_adagrad_hyper *h, int64_t n, double **params,
-                          const double **grads, double **state_sums, const int64_t *sizes)
 
     ctypedef struct pywd_lion_hyper:
         double grad_mult
@@ -104,10 +85,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_lion_f32(const pywd_lion_hyper *h, int64_t n, float **params, const float **grads,
-                       float **exp_avgs, const int64_t *sizes)
-    void pywd_lion_f64(const pywd_lion_hyper *h, int64_t n, double **params,
-                       const double **grads, double **exp_avgs, const int64_t *sizes)
 
     ctypedef struct pywd_adamax_hyper:
         double grad_mult
@@ -117,12 +94,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_adamax_f32(const pywd_adamax_hyper *h, int64_t n, float **params,
-                         const float **grads, float **exp_avgs, float **exp_infs,
-                         const int64_t *sizes)
-    void pywd_adamax_f64(const pywd_adamax_hyper *h, int64_t n, double **params,
-                         const double **grads, double **exp_avgs, double **exp_infs,
-                         const int64_t *sizes)
 
     ctypedef struct pywd_radam_hyper:
         double grad_mult
@@ -132,12 +103,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_radam_f32(const pywd_radam_hyper *h, int64_t n, float **params,
-                        const float **grads, float **exp_avgs, float **exp_avg_sqs,
-                        const int64_t *sizes)
-    void pywd_radam_f64(const pywd_radam_hyper *h, int64_t n, double **params,
-                        const double **grads, double **exp_avgs, double **exp_avg_sqs,
-                        const int64_t *sizes)
 
     ctypedef struct pywd_nadam_hyper:
         double grad_mult
@@ -147,12 +112,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_nadam_f32(const pywd_nadam_hyper *h, int64_t n, float **params,
-                        const float **grads, float **exp_avgs, float **exp_avg_sqs,
-                        const int64_t *sizes)
-    void pywd_nadam_f64(const pywd_nadam_hyper *h, int64_t n, double **params,
-                        const double **grads, double **exp_avgs, double **exp_avg_sqs,
-                        const int64_t *sizes)
 
     ctypedef struct pywd_rprop_hyper:
         double grad_mult
@@ -161,12 +120,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_rprop_f32(const pywd_rprop_hyper *h, int64_t n, float **params,
-                        const float **grads, float **prevs, float **step_sizes,
-                        const int64_t *sizes)
-    void pywd_rprop_f64(const pywd_rprop_hyper *h, int64_t n, double **params,
-                        const double **grads, double **prevs, double **step_sizes,
-                        const int64_t *sizes)
 
     ctypedef struct pywd_asgd_hyper:
         double grad_mult
@@ -175,10 +128,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_asgd_f32(const pywd_asgd_hyper *h, int64_t n, float **params,
-                       const float **grads, float **axs, const int64_t *sizes)
-    void pywd_asgd_f64(const pywd_asgd_hyper *h, int64_t n, double **params,
-                       const double **grads, double **axs, const int64_t *sizes)
 
     ctypedef struct pywd_lamb_hyper:
         double grad_mult
@@ -216,27 +165,15 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    void pywd_adadelta_f32(const pywd_adadelta_hyper *h, int64_t n, float **params,
-                           const float **grads, float **square_avgs, float **acc_deltas,
-                           const int64_t *sizes)
-    void pywd_adadelta_f64(const pywd_adadelta_hyper *h, int64_t n, double **params,
-                           const double **grads, double **square_avgs, double **acc_deltas,
-                           const int64_t *sizes)
 
     ctypedef struct pywd_schedulefree_hyper:
         double grad_mult
         double lr, beta1, beta2, eps, average_weight
         pywd_decay decay
         int64_t step
-        int maximize
+        int adaptive, maximize
         const pywd_lowp *lowp
 
-    void pywd_schedulefree_f32(const pywd_schedulefree_hyper *h, int64_t n, float **params,
-                               const float **grads, float **zs, float **exp_avg_sqs,
-                               const int64_t *sizes)
-    void pywd_schedulefree_f64(const pywd_schedulefree_hyper *h, int64_t n, double **params,
-                               const double **grads, double **zs, double **exp_avg_sqs,
-                               const int64_t *sizes)
 
     ctypedef struct pywd_muon_hyper:
         double grad_mult
@@ -245,16 +182,6 @@ cdef extern from "pywd.h" nogil:
         int nesterov, maximize
         const pywd_lowp *lowp
 
-    void pywd_muon_momentum_f32(const pywd_muon_hyper *h, int64_t n, const float **params,
-                                const float **grads, float **bufs, float **updates,
-                                const int64_t *sizes)
-    void pywd_muon_momentum_f64(const pywd_muon_hyper *h, int64_t n, const double **params,
-                                const double **grads, double **bufs, double **updates,
-                                const int64_t *sizes)
-    void pywd_muon_apply_f32(const pywd_muon_hyper *h, int64_t n, float **params,
-                             const float **updates, const int64_t *sizes)
-    void pywd_muon_apply_f64(const pywd_muon_hyper *h, int64_t n, double **params,
-                             const double **updates, const int64_t *sizes)
 
     ctypedef struct pywd_adafactor_hyper:
         double grad_mult
@@ -287,10 +214,46 @@ cdef extern from "pywd.h" nogil:
     void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
     void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
 
-    void pywd_decay_f32(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
-                        float **params, const int64_t *sizes)
-    void pywd_decay_f64(double lr, const pywd_decay *decay, const pywd_lowp *lowp, int64_t n,
-                        double **params, const int64_t *sizes)
+    ctypedef struct pywd_decay_hyper:
+        double grad_mult
+        double lr
+        pywd_decay decay
+        int maximize
+        const pywd_lowp *lowp
+
+    # the element-wise optimisers' entry points (csrc/optim/list.h): slots[k] the per-tensor
+    # pointers of array slot k (0 params, 1 grads, 2..4 state), NULL for a slot not taken
+    void pywd_sgd_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_sgd_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_rmsprop_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_rmsprop_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adagrad_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adagrad_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_lion_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_lion_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adamax_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adamax_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_radam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_radam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_nadam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_nadam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adadelta_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_adadelta_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_rprop_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_rprop_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_asgd_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_asgd_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_schedulefree_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_schedulefree_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_muon_momentum_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_muon_momentum_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_muon_apply_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_muon_apply_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_decay_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+    void pywd_decay_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
+
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
     void pywd_sumsq_f64(int64_t n, const double **x, const int64_t *sizes, double scale,

@@ -85,10 +85,9 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
 
 
 cdef void lion_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_lion_hyper *h = <const pywd_lion_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 3)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_lion_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                      <float **>arg(b, 2), b.sizes)
+        pywd_lion_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_lion_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                      <double **>arg(b, 2), b.sizes)
+        pywd_lion_f64(hyper, b.n, s, b.sizes)

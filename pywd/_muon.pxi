@@ -141,7 +141,7 @@ def muon(params, grads, momentum_buffers, *, lr=1e-3, weight_decay=0.1, momentum
     if apply_lp == NULL:
         raise MemoryError()
     try:
-        lowp = [setup_lowp(&apply_lp[k], run_batch, (0, 1) + ((5,) if anchored else ()),
+        lowp = [setup_lowp(&apply_lp[k], run_batch, (0, 2) + ((5,) if anchored else ()),
                            rounding, rng, step, compensation, anchored)
                 for k, run_batch in enumerate(batches)]
         # momentum: the compensation (slot 4: none) is the update half's
@@ -208,20 +208,19 @@ cdef int _ns_steps(object value) except -1:
 
 
 cdef void muon_momentum_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_muon_hyper *h = <const pywd_muon_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_muon_momentum_f32(h, b.n, <const float **>arg(b, 0), <const float **>arg(b, 1),
-                               <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_muon_momentum_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_muon_momentum_f64(h, b.n, <const double **>arg(b, 0),
-                               <const double **>arg(b, 1), <double **>arg(b, 2),
-                               <double **>arg(b, 3), b.sizes)
+        pywd_muon_momentum_f64(hyper, b.n, s, b.sizes)
 
 
 cdef void muon_apply_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_muon_hyper *h = <const pywd_muon_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 1)
+    s[2] = arg(b, 1)      # the orthogonalised updates: the apply's state slot, only read
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_muon_apply_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1), b.sizes)
+        pywd_muon_apply_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_muon_apply_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                            b.sizes)
+        pywd_muon_apply_f64(hyper, b.n, s, b.sizes)

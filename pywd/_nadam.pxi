@@ -112,7 +112,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
 
 cpdef double nadam_mu(double beta1, double momentum_decay, double step) noexcept:
     """NAdam's momentum schedule at `step`, mu_t = beta1 (1 - 0.5 * 0.96**(t momentum_decay)),
-    as torch (and the kernel, csrc/nadam_impl.h) computes it; the class advances its
+    as torch (and the kernel, csrc/optim/nadam.h) computes it; the class advances its
     mu_product with it."""
     return beta1 * (1.0 - 0.5 * pow(0.96, step * momentum_decay))
 
@@ -129,10 +129,9 @@ cdef double mu_schedule_product(double beta1, double momentum_decay, int64_t ste
 
 
 cdef void nadam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_nadam_hyper *h = <const pywd_nadam_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_nadam_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                       <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_nadam_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_nadam_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                       <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
+        pywd_nadam_f64(hyper, b.n, s, b.sizes)

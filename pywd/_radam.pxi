@@ -98,10 +98,9 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
 
 
 cdef void radam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_radam_hyper *h = <const pywd_radam_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_radam_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                       <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_radam_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_radam_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                       <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
+        pywd_radam_f64(hyper, b.n, s, b.sizes)

@@ -109,11 +109,13 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
 cdef void rmsprop_kernel(const void *hyper, _Batch b) noexcept nogil:
     cdef const pywd_rmsprop_hyper *h = <const pywd_rmsprop_hyper *>hyper
     cdef int has_momentum = h.momentum != 0.0
-    cdef void **bufs = arg(b, 3) if has_momentum else NULL
-    cdef void **grad_avgs = arg(b, 3 + has_momentum) if h.centered else NULL
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 3)
+    if has_momentum:
+        s[3] = arg(b, 3)
+    if h.centered:
+        s[4] = arg(b, 3 + has_momentum)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_rmsprop_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                         <float **>arg(b, 2), <float **>bufs, <float **>grad_avgs, b.sizes)
+        pywd_rmsprop_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_rmsprop_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                         <double **>arg(b, 2), <double **>bufs, <double **>grad_avgs, b.sizes)
+        pywd_rmsprop_f64(hyper, b.n, s, b.sizes)

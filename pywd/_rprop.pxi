@@ -103,10 +103,9 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
 
 
 cdef void rprop_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_rprop_hyper *h = <const pywd_rprop_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_rprop_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                       <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_rprop_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_rprop_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                       <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
+        pywd_rprop_f64(hyper, b.n, s, b.sizes)

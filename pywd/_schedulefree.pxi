@@ -143,6 +143,7 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
     cdef pywd_lowp lp
     cdef int nstate = 2 if adaptive else 1
     h.step = check_step(step) if adaptive else 1
+    h.adaptive = adaptive
     h.average_weight = check_real(average_weight, "average_weight", 0.0, 1.0)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, beta1_name)
@@ -169,28 +170,16 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
     slots = (0, 1, 2, 3)[:2 + nstate] + ((5,) if decay_to is not None else ())
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step if adaptive else step,
                                compensation, decay_to is not None) else NULL
-    return run_update(schedulefree_kernel if adaptive else schedulefree_sgd_kernel, &h,
-                      &h.grad_mult, &o, b)
+    return run_update(schedulefree_kernel, &h, &h.grad_mult, &o, b)
 
 
 cdef void schedulefree_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_schedulefree_hyper *h = <const pywd_schedulefree_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 4)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_schedulefree_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                              <float **>arg(b, 2), <float **>arg(b, 3), b.sizes)
+        pywd_schedulefree_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_schedulefree_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                              <double **>arg(b, 2), <double **>arg(b, 3), b.sizes)
-
-
-cdef void schedulefree_sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_schedulefree_hyper *h = <const pywd_schedulefree_hyper *>hyper
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_schedulefree_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1),
-                              <float **>arg(b, 2), NULL, b.sizes)
-    else:
-        pywd_schedulefree_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                              <double **>arg(b, 2), NULL, b.sizes)
+        pywd_schedulefree_f64(hyper, b.n, s, b.sizes)
 
 
 def _fill_in_schedulefree_doc():

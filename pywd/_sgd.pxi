@@ -119,14 +119,12 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
 
 
 cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_sgd_hyper *h = <const pywd_sgd_hyper *>hyper
-    cdef void **bufs = arg(b, 2) if h.momentum != 0.0 else NULL
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 3)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_sgd_f32(h, b.n, <float **>arg(b, 0), <const float **>arg(b, 1), <float **>bufs,
-                     b.sizes)
+        pywd_sgd_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_sgd_f64(h, b.n, <double **>arg(b, 0), <const double **>arg(b, 1),
-                     <double **>bufs, b.sizes)
+        pywd_sgd_f64(hyper, b.n, s, b.sizes)
 
 
 def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
@@ -197,9 +195,10 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     TypeError, ValueError
         As :func:`sgd`, before any array is modified.
     """
-    cdef decay_hyper h
+    cdef pywd_decay_hyper h
     cdef _Batch b
     cdef pywd_lowp lp
+    h.grad_mult, h.maximize = 1.0, 0      # no gradient
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, False, h.lr)
     b = new_batch(3, False, True)          # params, compensation, decay_to
@@ -215,15 +214,10 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     run(decay_kernel, &h, b)
 
 
-cdef struct decay_hyper:
-    double lr
-    pywd_decay decay
-    const pywd_lowp *lowp
-
-
 cdef void decay_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const decay_hyper *h = <const decay_hyper *>hyper
+    cdef void **s[PYWD_SLOT_COUNT]
+    take_slots(s, b, 1)
     if b.typenum == cnp.NPY_FLOAT:
-        pywd_decay_f32(h.lr, &h.decay, h.lowp, b.n, <float **>arg(b, 0), b.sizes)
+        pywd_decay_f32(hyper, b.n, s, b.sizes)
     else:
-        pywd_decay_f64(h.lr, &h.decay, NULL, b.n, <double **>arg(b, 0), b.sizes)
+        pywd_decay_f64(hyper, b.n, s, b.sizes)

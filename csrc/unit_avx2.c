@@ -1,0 +1,26 @@
+/* Every kernel for AVX2 + FMA + F16C (chosen at run time by entry.c; empty off x86 and
+ * gcc/clang): csrc/kernels.h stamped for float and double, with the vectorised Philox and
+ * float16 conversions. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "adafactor_plan.h"
+#include "common.h"
+#include "pywd.h"
+
+#if PYWD_X86_DISPATCH
+#include <immintrin.h> /* before the target switch: the intrinsics carry their own */
+PYWD_AVX2_BEGIN
+#include "fastmath_f32.h"
+#include "fastmath_f64.h"
+#include "normal_cdf.h"
+#include "philox.h"
+#include "philox_avx2.h"
+#define PYWD_PHILOX_X8 1
+#define PYWD_F16C 1
+#include "lowp.h" /* its noise and conversions, vectorised for AVX2 */
+#define KERNEL_BODY "kernels.h"
+#define ISA_SUFFIX avx2
+#include "isa_stamp.h"
+PYWD_AVX2_END
+#endif
