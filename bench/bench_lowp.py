@@ -3,7 +3,7 @@ the mixed storages, each beside pywd's float32 AdamW on the same shapes (the "re
 side of the pair here: what the fewer bytes buy). Needs ml_dtypes."""
 import pytest
 
-from pywd import bench_lowp
+from pywd.bench import lowp as bench_lowp
 from pywd._models import resnet50_shapes
 from pywd.bench import SIZES
 

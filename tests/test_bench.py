@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pywd import bench, bench_timing
+from pywd import bench
+from pywd.bench import timing as bench_timing
 from pywd._models import resnet50_shapes
 
 
@@ -177,7 +178,7 @@ def test_rows_time_every_side_the_same_way_and_torch_where_it_has_the_step():
 def test_16_bit_rows_count_their_storage_bytes():
     """All-bf16 AdamW moves 14 bytes per element, float32 params with bf16 state 20, bf16
     params with float32 state 24."""
-    from pywd import bench_lowp
+    from pywd.bench import lowp as bench_lowp
     pytest.importorskip("ml_dtypes")
     assert {k: bench_lowp.bytes_per_element(d) for k, (d, _) in bench_lowp.CASES.items()} == {
         ("adamw SR", "bf16"): 14, ("adamw RN", "bf16"): 14, ("adamw SR", "f32/b16"): 20,
@@ -267,7 +268,7 @@ def test_the_command_runs_a_subset_saves_compares_and_draws(tmp_path, capsys):
 
 def test_the_plot_has_a_panel_for_each_kind_of_row_that_ran(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
-    from pywd import bench_plot
+    from pywd.bench import plot as bench_plot
     panels = []
     real = bench_plot.pyplot().subplots
 

@@ -2,7 +2,7 @@
 where torch is installed, against torch (its fused optimisers, its initialisers), and
 against the memory's own limit (a copy and a read-modify-write probe, measured first).
 
-Each row times its sides in interleaved rounds (pywd.bench_timing): "vs NumPy loop" and
+Each row times its sides in interleaved rounds (pywd.bench.timing): "vs NumPy loop" and
 "vs torch" are how many times as fast pywd is, the median of the rounds' ratios, so that a
 machine that is busy for a moment moves both sides; a row whose rounds disagree is marked.
 Streaming rows are rated in GB/s (the bytes a step must read and write) and, for arrays too
@@ -25,10 +25,11 @@ from functools import partial
 import numpy as np
 
 import pywd
-from pywd import _kernels, bench_lowp, bench_plot, bench_timing, reference
+from pywd import _kernels, reference
+from pywd.bench import lowp, plot, timing
 from pywd._config import config
 from pywd._models import resnet50_shapes
-from pywd.bench_timing import interleaved, slower, summary
+from pywd.bench.timing import interleaved, slower, summary
 
 
 class Kernel:
@@ -434,7 +435,7 @@ def torch_kernel_step(kernel, shapes, dtype):
 
 def _row(kind, kernel, size, dtype, shapes, sides, budget, bytes_per_element=None,
          rounds=None, memory="pywd"):
-    """A row: its sides timed in interleaved rounds (pywd.bench_timing), rated in GB/s
+    """A row: its sides timed in interleaved rounds (pywd.bench.timing), rated in GB/s
     from `bytes_per_element` (float32's count scaled to the dtype), else in elements per
     second; `memory`: whose allocator pywd's arrays came from ("pywd": pywd.empty's, as the
     probe's; "numpy"; "torch")."""
@@ -478,17 +479,17 @@ def optimizer_row(name, size, shapes, budget, memory="pywd"):
 
 
 def lowp_row(case, size, shapes, budget):
-    """AdamW with 16-bit storage (bench_lowp.CASES); the NumPy loop is float32 AdamW (NumPy
+    """AdamW with 16-bit storage (lowp.CASES); the NumPy loop is float32 AdamW (NumPy
     has no bfloat16 arithmetic), torch its fused AdamW on bfloat16 tensors (all-bf16 rows)."""
-    dtypes, rounding = bench_lowp.CASES[case]
+    dtypes, rounding = lowp.CASES[case]
     _, theirs = kernel_case("adamw", shapes, np.float32)
     torch = _torch()
-    peer = (bench_lowp.torch_bf16_step(torch, shapes)
+    peer = (lowp.torch_bf16_step(torch, shapes)
             if torch is not None and case[1] == "bf16" else None)
     row = _row("lowp", case[0], size, case[1], shapes,
-               dict(pywd=bench_lowp.adamw_case(shapes, dtypes, rounding), numpy=theirs,
-                    torch=peer), budget, bench_lowp.bytes_per_element(dtypes))
-    row["footprint"] = sum(bench_lowp.storage(d).itemsize for d in dtypes) * row["elements"]
+               dict(pywd=lowp.adamw_case(shapes, dtypes, rounding), numpy=theirs,
+                    torch=peer), budget, lowp.bytes_per_element(dtypes))
+    row["footprint"] = sum(lowp.storage(d).itemsize for d in dtypes) * row["elements"]
     return row
 
 
@@ -588,10 +589,10 @@ def plan(full, budget):
         if full:
             yield [name + " usual"], "16M", partial(_rows_of, optimizer_row, name, "16M",
                                                     [(SIZES["16M"],)], budget, "numpy")
-    if bench_lowp.bfloat16() is not None:
+    if lowp.bfloat16() is not None:
         for size in ("16M", "resnet50") if full else ("16M",):
             shapes = [(SIZES["16M"],)] if size == "16M" else resnet50_shapes()
-            for case in bench_lowp.CASES if full else [("adamw SR", "bf16")]:
+            for case in lowp.CASES if full else [("adamw SR", "bf16")]:
                 yield [case[0]], size, partial(_rows_of, lowp_row, case, size, shapes, budget)
     for size in ADAFACTOR_CASES if full else ():
         yield ["adafactor"], size, partial(_rows_of, adafactor_row, size, budget)
@@ -726,7 +727,7 @@ def report(result, out=sys.stdout):
              f"every side in turn, so a busy machine slows both)."]
     if any(r.get("noisy") for r in rows):
         notes.append(f"~: the rounds' ratios differ by more than "
-                     f"{100 * (bench_timing.NOISY - 1):.0f}% (the machine was busy): run the "
+                     f"{100 * (timing.NOISY - 1):.0f}% (the machine was busy): run the "
                      f"row again (--only) before reading much into it.")
     if any("gb_per_s" in r for r in rows):
         notes.append(f"rate: the GB/s pywd reads and writes (each array once); of RMW: that "
@@ -739,7 +740,7 @@ def report(result, out=sys.stdout):
     if compared:
         notes.append(f"vs saved: the saved run's pywd time over this run's (above 1: faster "
                      f"now); SLOWER: every round of this run slower than every round of the "
-                     f"saved one by more than {100 * bench_timing.MARGIN:.0f}%, in pywd's "
+                     f"saved one by more than {100 * timing.MARGIN:.0f}%, in pywd's "
                      f"time and in its ratio to the NumPy loop (rows found noisy in either "
                      f"run are not judged).")
     for note in notes:
@@ -749,7 +750,7 @@ def report(result, out=sys.stdout):
 def compare(result, earlier):
     """Marks each row of `result` that `earlier` (a saved run's result) has too, by name,
     size and dtype: "saved_ratio", the earlier pywd time over this one (above 1: faster
-    now), and "slower" (pywd.bench_timing.slower: the runs' rounds do not overlap)."""
+    now), and "slower" (pywd.bench.timing.slower: the runs' rounds do not overlap)."""
     before = {(r["kernel"], r["size"], r["dtype"]): r for r in earlier.get("rows", [])}
     for row in result["rows"]:
         old = before.get((row["kernel"], row["size"], row["dtype"]))
@@ -791,7 +792,7 @@ def main(argv=None):
         parser.error("--quick is the default run; --full is the whole one: give one")
     if args.plot:                          # before the run: a missing matplotlib fails at once
         try:
-            bench_plot.pyplot()
+            plot.pyplot()
         except ImportError as err:
             parser.error(str(err))
     earlier = None
@@ -816,7 +817,7 @@ def main(argv=None):
         with open(args.save, "w") as f:
             json.dump(result, f, indent=1)
     if args.plot:
-        bench_plot.plot(result, args.plot)
+        plot.plot(result, args.plot)
     if args.json:
         json.dump(result, sys.stdout, indent=1)
         print()
