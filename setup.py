@@ -1,4 +1,4 @@
-"""Build pywd._kernels: the Cython glue plus the C99 kernels in csrc/.
+"""Build pywd._kernels: the Cython glue (pywd/_core/) plus the C99 kernels in csrc/.
 
 Flags: C99, -O3 -fno-math-errno (gcc will not vectorise sqrt otherwise), never -march=native:
 a wheel must run on any x86-64 (or aarch64) machine. OpenMP is used when a probe compile
@@ -89,7 +89,7 @@ def extension():
     config = " ".join(compile_args)
     return Extension(
         "pywd._kernels",
-        sources=["pywd/_kernels.pyx"] + sorted(glob("csrc/*.c")),
+        sources=["pywd/_core/_kernels.pyx"] + sorted(glob("csrc/*.c")),
         include_dirs=["csrc", numpy.get_include()],
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
@@ -97,7 +97,7 @@ def extension():
         ],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        depends=sorted(glob("csrc/*.h") + glob("csrc/optim/*.h") + glob("pywd/*.pxi")),
+        depends=sorted(glob("csrc/*.h") + glob("csrc/optim/*.h") + glob("pywd/_core/*.pxi")),
     )
 
 

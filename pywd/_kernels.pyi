@@ -1,4 +1,4 @@
-# Type stub of the compiled extension (pywd/_kernels.pyx): what mypy and IDEs see.
+# Type stub of the compiled extension (pywd/_core/_kernels.pyx): what mypy and IDEs see.
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, final
 
