@@ -6,6 +6,7 @@ succeeds; PYWD_NO_OPENMP=1 builds a serial extension (which must give the same b
 PYWD_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer (gcc/clang), any
 undefined behaviour fatal; run Python with the ASan runtime preloaded, as .ci/run does.
 """
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -33,6 +34,23 @@ int main(void) { int n = 0;
     n += omp_get_num_threads();
     return n > 0 ? 0 : 1; }
 """
+
+
+def render_templates():
+    """pywd/_core/_elementwise.pxi from its Tempita template and the table of optimisers
+    (pywd/_optimisers.py, loaded by path: pywd is not built yet), as scikit-learn renders its
+    .pyx.tp files. Written only when its text changes, so that a rebuild stays incremental."""
+    from Cython import Tempita
+    spec = importlib.util.spec_from_file_location("pywd_optimisers", "pywd/_optimisers.py")
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    for template in glob("pywd/_core/*.pxi.tp"):
+        with open(template) as f:
+            text = Tempita.Template(f.read(), name=template).substitute(kernels=table.KERNELS)
+        target = template[:-len(".tp")]
+        if not os.path.exists(target) or open(target).read() != text:
+            with open(target, "w") as f:
+                f.write(text)
 
 
 def compiler_command():
@@ -132,6 +150,7 @@ def _parallel_compile(compiler):
     return compile
 
 
+render_templates()
 setup(
     cmdclass={"build_ext": ParallelBuildExt},
     ext_modules=cythonize(

@@ -85,12 +85,3 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
                                decay_to is not None) else NULL
     return run_update(adadelta_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void adadelta_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_adadelta_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_adadelta_f64(hyper, b.n, s, b.sizes)

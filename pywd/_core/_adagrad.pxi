@@ -82,12 +82,3 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
                                decay_to is not None) else NULL
     return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void adagrad_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 3)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_adagrad_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_adagrad_f64(hyper, b.n, s, b.sizes)

@@ -142,12 +142,3 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
                                decay_to is not None) else NULL
     return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void adam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 5)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_adam_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_adam_f64(hyper, b.n, s, b.sizes)

@@ -92,12 +92,3 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
                                decay_to is not None) else NULL
     return run_update(adamax_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void adamax_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_adamax_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_adamax_f64(hyper, b.n, s, b.sizes)

@@ -108,12 +108,3 @@ cpdef tuple asgd_schedule(double lr, double lambd, double alpha, double t0, doub
     step t0 on): the defaults of pywd.asgd, and the class's state after each step. libc's
     pow, as Python's float ** (Cython's ** on doubles goes through complex arithmetic)."""
     return lr / pow(1.0 + lambd * lr * steps, alpha), 1.0 / max(1.0, steps - t0)
-
-
-cdef void asgd_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 3)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_asgd_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_asgd_f64(hyper, b.n, s, b.sizes)

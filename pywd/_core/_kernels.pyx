@@ -3,7 +3,9 @@
 Every public function here validates everything (scalars, every array of every list, memory
 overlap) before touching anything, then makes ONE C call over the whole list, without the GIL
 when the work is big enough to matter. The C kernels cannot fail. Layout: _validate.pxi
-(checks, and the call itself), _overlap.pxi (no written array shares memory), _grads.pxi
+(checks, and the call itself), _elementwise.pxi (generated at build time from the table of
+optimisers, pywd/_optimisers.py: the element-wise kernels' calls), _overlap.pxi (no
+written array shares memory), _grads.pxi
 (nonfinite=, grad_scale=, max_grad_norm=: the gradient pass before an update), _lists.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
 _rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
@@ -221,39 +223,6 @@ cdef extern from "pywd.h" nogil:
         int maximize
         const pywd_lowp *lowp
 
-    # the element-wise optimisers' entry points (csrc/optim/list.h): slots[k] the per-tensor
-    # pointers of array slot k (0 params, 1 grads, 2..4 state), NULL for a slot not taken
-    void pywd_sgd_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_sgd_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_rmsprop_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_rmsprop_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adagrad_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adagrad_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_lion_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_lion_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adamax_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adamax_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_radam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_radam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_nadam_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_nadam_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adadelta_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_adadelta_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_rprop_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_rprop_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_asgd_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_asgd_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_schedulefree_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_schedulefree_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_muon_momentum_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_muon_momentum_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_muon_apply_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_muon_apply_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_decay_f32(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-    void pywd_decay_f64(const void *h, int64_t n, void ***slots, const int64_t *sizes)
-
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
     void pywd_sumsq_f64(int64_t n, const double **x, const int64_t *sizes, double scale,
@@ -270,6 +239,7 @@ cdef extern from "pywd.h" nogil:
 
 include "_overlap.pxi"
 include "_validate.pxi"
+include "_elementwise.pxi"     # generated: pywd/_core/_elementwise.pxi.tp
 include "_grads.pxi"
 include "_lowp.pxi"
 include "_lists.pxi"

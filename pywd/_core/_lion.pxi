@@ -82,12 +82,3 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
                                decay_to is not None) else NULL
     return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void lion_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 3)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_lion_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_lion_f64(hyper, b.n, s, b.sizes)

@@ -205,22 +205,3 @@ cdef int _ns_steps(object value) except -1:
             0 <= value < 100 and value == int(value)):
         raise ValueError(f"ns_steps must be a whole number in [0, 100), got {value!r}")
     return int(value)
-
-
-cdef void muon_momentum_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_muon_momentum_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_muon_momentum_f64(hyper, b.n, s, b.sizes)
-
-
-cdef void muon_apply_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 1)
-    s[2] = arg(b, 1)      # the orthogonalised updates: the apply's state slot, only read
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_muon_apply_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_muon_apply_f64(hyper, b.n, s, b.sizes)

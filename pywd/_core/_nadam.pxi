@@ -126,12 +126,3 @@ cdef double mu_schedule_product(double beta1, double momentum_decay, int64_t ste
         product *= nadam_mu(beta1, momentum_decay, <double>i)
         i += 1
     return product
-
-
-cdef void nadam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_nadam_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_nadam_f64(hyper, b.n, s, b.sizes)

@@ -95,12 +95,3 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
                                decay_to is not None) else NULL
     return run_update(radam_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void radam_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_radam_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_radam_f64(hyper, b.n, s, b.sizes)

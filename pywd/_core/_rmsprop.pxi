@@ -104,18 +104,3 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
                                decay_to is not None) else NULL
     return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void rmsprop_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef const pywd_rmsprop_hyper *h = <const pywd_rmsprop_hyper *>hyper
-    cdef int has_momentum = h.momentum != 0.0
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 3)
-    if has_momentum:
-        s[3] = arg(b, 3)
-    if h.centered:
-        s[4] = arg(b, 3 + has_momentum)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_rmsprop_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_rmsprop_f64(hyper, b.n, s, b.sizes)

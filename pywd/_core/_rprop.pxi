@@ -100,12 +100,3 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
                                decay_to is not None) else NULL
     return run_update(rprop_kernel, &h, &h.grad_mult, &o, b)
-
-
-cdef void rprop_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_rprop_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_rprop_f64(hyper, b.n, s, b.sizes)

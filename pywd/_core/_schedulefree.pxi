@@ -173,15 +173,6 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
     return run_update(schedulefree_kernel, &h, &h.grad_mult, &o, b)
 
 
-cdef void schedulefree_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 4)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_schedulefree_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_schedulefree_f64(hyper, b.n, s, b.sizes)
-
-
 def _fill_in_schedulefree_doc():
     """Each function's docstring gets SCHEDULEFREE_DOC, with its direction and class, in
     place of its "{schedulefree}" line (at that line's indentation)."""

@@ -118,15 +118,6 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
     return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
 
 
-cdef void sgd_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 3)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_sgd_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_sgd_f64(hyper, b.n, s, b.sizes)
-
-
 def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, decay_to=None, maximize=False, first_step=False,
@@ -212,12 +203,3 @@ def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
                                decay_to is not None) else NULL
     run(decay_kernel, &h, b)
-
-
-cdef void decay_kernel(const void *hyper, _Batch b) noexcept nogil:
-    cdef void **s[PYWD_SLOT_COUNT]
-    take_slots(s, b, 1)
-    if b.typenum == cnp.NPY_FLOAT:
-        pywd_decay_f32(hyper, b.n, s, b.sizes)
-    else:
-        pywd_decay_f64(hyper, b.n, s, b.sizes)

@@ -768,15 +768,6 @@ cdef inline int run(batch_kernel kernel, const void *hyper, _Batch b) except -1:
     return 0
 
 
-cdef inline void take_slots(void ***s, _Batch b, int count) noexcept nogil:
-    """An element-wise kernel's slots (pywd.h): s[k] is argument k's per-tensor pointers
-    for k < count (the batch's first arguments are the kernel's first slots), NULL after.
-    The kernel ignores a slot its call does not use, whatever it holds."""
-    cdef int k
-    for k in range(PYWD_SLOT_COUNT):
-        s[k] = arg(b, k) if k < count else NULL
-
-
 cdef inline void **arg(_Batch b, int k) noexcept nogil:
     """The pointer array of argument k (NULL if the call did not take that argument)."""
     return b.ptrs + k * b.n if k < b.nops else NULL

@@ -1,0 +1,109 @@
+"""The table of pywd's optimisers, as data, in one place.
+
+Two levels:
+- KERNELS: the element-wise optimisers' C entry points (csrc/optim/list.h). For each, the
+  arrays its calls hand over, in the order the glue adds them to a call's batch, with the
+  C slot each goes to and the condition (a C expression on the hyper-parameters `h`) under
+  which the call has it. The Cython glue that hands a batch to the kernel is generated from
+  this at build time (setup.py renders pywd/_core/_elementwise.pxi.tp).
+- UPDATES: the functional updates (pywd.<name>), each with its kernel, its state arrays
+  (and which must stay non-negative: second moments, sums of squares, step sizes), its class
+  in pywd.optim (whose state keys are the arrays' names in the singular) and its torch.optim
+  twin. The tests' per-optimiser tables take their arrays from here.
+
+Pure data with no imports from pywd: setup.py loads this file by path, before pywd is built.
+"""
+from typing import NamedTuple, Optional
+
+
+class Array(NamedTuple):
+    name: str                    # the functional argument
+    slot: int                    # the C slot (pywd.h: 0 params, 1 grads, 2..4 state)
+    when: Optional[str] = None   # C condition on the hyper-parameters `h` (None: always)
+
+
+class Kernel(NamedTuple):
+    hyper: str                   # the C struct of its hyper-parameters
+    arrays: tuple                # Array, in the batch's order
+
+
+class State(NamedTuple):
+    name: str                    # the functional argument
+    nonnegative: bool = False    # a second moment, a sum of squares, a step size
+    optional: bool = False       # None unless an option asks for it
+    key: Optional[str] = None    # the class's state key (torch's), if not name less its "s"
+
+    @property
+    def state_key(self):
+        return self.key or self.name[:-1]
+
+
+class Update(NamedTuple):
+    kernel: Optional[str]        # its KERNELS entry (None: a kernel with passes of its own)
+    state: tuple                 # State, in the function's argument order
+    cls: Optional[str]           # its class in pywd.optim
+    torch: Optional[str]         # torch.optim's class of the same step, if any
+
+
+P, G = Array("params", 0), Array("grads", 1)
+KERNELS = {
+    "sgd": Kernel("pywd_sgd_hyper", (P, G, Array("momentum_buffers", 2, "h.momentum != 0.0"))),
+    "adam": Kernel("pywd_adam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3),
+                                       Array("max_exp_avg_sqs", 4, "h.amsgrad"))),
+    "rmsprop": Kernel("pywd_rmsprop_hyper",
+                      (P, G, Array("square_avgs", 2),
+                       Array("momentum_buffers", 3, "h.momentum != 0.0"),
+                       Array("grad_avgs", 4, "h.centered"))),
+    "adagrad": Kernel("pywd_adagrad_hyper", (P, G, Array("state_sums", 2))),
+    "lion": Kernel("pywd_lion_hyper", (P, G, Array("exp_avgs", 2))),
+    "adamax": Kernel("pywd_adamax_hyper", (P, G, Array("exp_avgs", 2), Array("exp_infs", 3))),
+    "radam": Kernel("pywd_radam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3))),
+    "nadam": Kernel("pywd_nadam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3))),
+    "adadelta": Kernel("pywd_adadelta_hyper",
+                       (P, G, Array("square_avgs", 2), Array("acc_deltas", 3))),
+    "rprop": Kernel("pywd_rprop_hyper", (P, G, Array("prevs", 2), Array("step_sizes", 3))),
+    "asgd": Kernel("pywd_asgd_hyper", (P, G, Array("axs", 2))),
+    "schedulefree": Kernel("pywd_schedulefree_hyper",
+                           (P, G, Array("zs", 2), Array("exp_avg_sqs", 3, "h.adaptive"))),
+    # Muon's two element-wise halves around the orthogonalisation (the params only read in
+    # the first; the orthogonalised updates only read in the second)
+    "muon_momentum": Kernel("pywd_muon_hyper", (P, G, Array("momentum_buffers", 2),
+                                                Array("updates", 3))),
+    "muon_apply": Kernel("pywd_muon_hyper", (P, Array("updates", 2))),
+    "decay": Kernel("pywd_decay_hyper", (P,)),
+}
+
+MOMENTS = (State("exp_avgs"), State("exp_avg_sqs", nonnegative=True))
+UPDATES = {
+    "sgd": Update("sgd", (State("momentum_buffers", optional=True),), "SGD", "SGD"),
+    "sgdw": Update("sgd", (State("momentum_buffers", optional=True),), "SGDW", None),
+    "adam": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "Adam", "Adam"),
+    "adamw": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "AdamW",
+                    "AdamW"),
+    "rmsprop": Update("rmsprop", (State("square_avgs", nonnegative=True),
+                                  State("momentum_buffers", optional=True),
+                                  State("grad_avgs", optional=True)), "RMSprop", "RMSprop"),
+    "adagrad": Update("adagrad", (State("state_sums", nonnegative=True, key="sum"),),
+                      "Adagrad", "Adagrad"),
+    "lion": Update("lion", (State("exp_avgs"),), "Lion", None),
+    "adamax": Update("adamax", (State("exp_avgs"), State("exp_infs", nonnegative=True)),
+                     "Adamax", "Adamax"),
+    "radam": Update("radam", MOMENTS, "RAdam", "RAdam"),
+    "nadam": Update("nadam", MOMENTS, "NAdam", "NAdam"),
+    "adadelta": Update("adadelta", (State("square_avgs", nonnegative=True),
+                                    State("acc_deltas", nonnegative=True)), "Adadelta",
+                       "Adadelta"),
+    "rprop": Update("rprop", (State("prevs"), State("step_sizes", nonnegative=True)),
+                    "Rprop", "Rprop"),
+    "asgd": Update("asgd", (State("axs"),), "ASGD", "ASGD"),
+    "lamb": Update(None, MOMENTS, "Lamb", None),
+    "lars": Update(None, (State("momentum_buffers", optional=True),), "LARS", None),
+    "adamw_schedulefree": Update("schedulefree", (State("zs"),
+                                                  State("exp_avg_sqs", nonnegative=True)),
+                                 "AdamWScheduleFree", None),
+    "sgd_schedulefree": Update("schedulefree", (State("zs"),), "SGDScheduleFree", None),
+    "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon"),
+    "decay": Update("decay", (), None, None),
+}
+# Adafactor (pywd.adafactor, optim.Adafactor, torch's Adafactor) is not a row: its state,
+# factors of each param's variance, is not shaped like the params.
