@@ -10,6 +10,9 @@ import io
 import numpy as np
 from hypothesis import strategies as st
 
+import pywd
+from pywd import _optimisers
+
 DTYPES = (np.float32, np.float64)
 DECAY_MODES = ("l2", "decoupled", "independent", "corrected", "l1")
 MULTIPLICATIVE = ("decoupled", "independent", "corrected")
@@ -17,6 +20,36 @@ MULTIPLICATIVE = ("decoupled", "independent", "corrected")
 DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False, decay_to=None)
 # and their storage options (16-bit state, rounding)
 STORAGE_DEFAULTS = dict(rounding="stochastic", state_dtype=None, kahan_sum=False)
+
+
+def table_arrays(name, optional=()):
+    """The array arguments of pywd.<name>, from the table of optimisers (pywd/_optimisers.py):
+    {argument: (C slot, non-negative)}, params and grads first (the bare decay has no grads),
+    then its state in argument order, an optional state only if named in `optional`. The
+    slot is the kernel's (a kernel with passes of its own: 2, 3, ... in state order)."""
+    update = _optimisers.UPDATES[name]
+    kernel = _optimisers.KERNELS.get(update.kernel)
+    slots = {a.name: a.slot for a in kernel.arrays} if kernel else {}
+    out = {"params": (0, False)}
+    if name != "decay":
+        out["grads"] = (1, False)
+    for i, state in enumerate(update.state):
+        if not state.optional or state.name in optional:
+            out[state.name] = (slots.get(state.name, 2 + i), state.nonnegative)
+    return out
+
+
+def table_states(name, optional=()):
+    """table_arrays' state arrays only: {argument: (C slot, non-negative)}."""
+    return {k: v for k, v in table_arrays(name, optional).items() if k not in ("params", "grads")}
+
+
+def call_update(name, arrays, **options):
+    """pywd.<name>(...) with each array argument by its name (the bare decay takes no
+    gradient options)."""
+    if name == "decay":
+        options.pop("grad_scale", None)
+    return getattr(pywd, name)(**arrays, **options)
 
 
 def assert_matches(actual, expected, what=""):

@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 import pywd
+from helpers import call_update, table_arrays
 
 try:
     import ml_dtypes
@@ -29,55 +30,43 @@ CORPUS = os.path.join(os.path.dirname(__file__), "data", "kernel_hashes.json")
 SHAPES = (((300, 240), "C"), ((37, 5), "F"), ((3,), "C"))
 MATRICES = (((300, 240), "C"), ((37, 5), "F"))
 
-# name: (function, state arrays (True: non-negative), options)
+# name: (function, its optional state arrays used, options); the arrays come from the table
+# of optimisers (pywd/_optimisers.py), Adafactor's state from its class
 UPDATES = {
-    "sgd": (pywd.sgd, {}, dict(lr=0.05)),
-    "sgd-momentum": (pywd.sgd, {"momentum_buffers": False},
-                     dict(lr=0.05, momentum=0.9, dampening=0.1)),
-    "sgd-nesterov": (pywd.sgd, {"momentum_buffers": False},
-                     dict(lr=0.05, momentum=0.9, nesterov=True)),
-    "sgd-first": (pywd.sgd, {"momentum_buffers": False},
-                  dict(lr=0.05, momentum=0.9, first_step=True)),
-    "adam": (pywd.adam, {"exp_avgs": False, "exp_avg_sqs": True}, dict(lr=0.01)),
-    "adam-maximize": (pywd.adam, {"exp_avgs": False, "exp_avg_sqs": True},
-                      dict(lr=0.01, maximize=True, grad_scale=4.0)),
-    "amsgrad": (pywd.adam, {"exp_avgs": False, "exp_avg_sqs": True, "max_exp_avg_sqs": True},
-                dict(lr=0.01, amsgrad=True)),
-    "rmsprop": (pywd.rmsprop, {"square_avgs": True}, dict(lr=0.01)),
-    "rmsprop-momentum": (pywd.rmsprop, {"square_avgs": True, "momentum_buffers": False},
-                         dict(lr=0.01, momentum=0.9)),
-    "rmsprop-centered": (pywd.rmsprop, {"square_avgs": True, "momentum_buffers": False,
-                                        "grad_avgs": False},
+    "sgd": ("sgd", (), dict(lr=0.05)),
+    "sgd-momentum": ("sgd", ("momentum_buffers",), dict(lr=0.05, momentum=0.9, dampening=0.1)),
+    "sgd-nesterov": ("sgd", ("momentum_buffers",), dict(lr=0.05, momentum=0.9, nesterov=True)),
+    "sgd-first": ("sgd", ("momentum_buffers",), dict(lr=0.05, momentum=0.9, first_step=True)),
+    "adam": ("adam", (), dict(lr=0.01)),
+    "adam-maximize": ("adam", (), dict(lr=0.01, maximize=True, grad_scale=4.0)),
+    "amsgrad": ("adam", ("max_exp_avg_sqs",), dict(lr=0.01, amsgrad=True)),
+    "rmsprop": ("rmsprop", (), dict(lr=0.01)),
+    "rmsprop-momentum": ("rmsprop", ("momentum_buffers",), dict(lr=0.01, momentum=0.9)),
+    "rmsprop-centered": ("rmsprop", ("momentum_buffers", "grad_avgs"),
                          dict(lr=0.01, momentum=0.9, centered=True)),
-    "rmsprop-centered-only": (pywd.rmsprop, {"square_avgs": True, "grad_avgs": False},
-                              dict(lr=0.01, centered=True)),
-    "adagrad": (pywd.adagrad, {"state_sums": True}, dict(lr=0.05, lr_decay=0.01)),
-    "lion": (pywd.lion, {"exp_avgs": False}, dict(lr=0.001)),
-    "adamax": (pywd.adamax, {"exp_avgs": False, "exp_infs": True}, dict(lr=0.01)),
-    "radam": (pywd.radam, {"exp_avgs": False, "exp_avg_sqs": True}, dict(lr=0.01)),
-    "radam-rectified": (pywd.radam, {"exp_avgs": False, "exp_avg_sqs": True},
-                        dict(lr=0.01, beta2=0.9)),
-    "adadelta": (pywd.adadelta, {"square_avgs": True, "acc_deltas": True}, dict(lr=1.0)),
-    "nadam": (pywd.nadam, {"exp_avgs": False, "exp_avg_sqs": True}, dict(lr=0.01)),
-    "rprop": (pywd.rprop, {"prevs": False, "step_sizes": True}, dict(lr=0.01)),
-    "asgd": (pywd.asgd, {"axs": False}, dict(lr=0.05, t0=1.0)),
-    "asgd-copy": (pywd.asgd, {"axs": False}, dict(lr=0.05)),
-    "lamb": (pywd.lamb, {"exp_avgs": False, "exp_avg_sqs": True}, dict(lr=0.01)),
-    "lamb-clip": (pywd.lamb, {"exp_avgs": False, "exp_avg_sqs": True},
-                  dict(lr=0.01, trust_clip=True, always_adapt=True, bias_correction=False)),
-    "lars": (pywd.lars, {"momentum_buffers": False},
-             dict(lr=0.5, momentum=0.9, nesterov=True)),
-    "lars-plain": (pywd.lars, {}, dict(lr=0.5, trust_clip=True)),
-    "adamw_schedulefree": (pywd.adamw_schedulefree, {"zs": False, "exp_avg_sqs": True},
-                           dict(lr=0.01, average_weight=0.3)),
-    "adamw_schedulefree-late": (pywd.adamw_schedulefree, {"zs": False, "exp_avg_sqs": True},
-                                dict(lr=0.01, average_weight=0.7)),
-    "sgd_schedulefree": (pywd.sgd_schedulefree, {"zs": False},
-                         dict(lr=0.5, average_weight=0.7)),
-    "muon": (pywd.muon, {"momentum_buffers": False}, dict(lr=0.02)),
-    "muon-heavy-ball": (pywd.muon, {"momentum_buffers": False}, dict(lr=0.02, nesterov=False)),
-    "decay": (pywd.decay, {}, dict(lr=0.1)),
-    "adafactor": (pywd.optim.Adafactor, {}, dict(lr=0.01)),   # its state: the class's
+    "rmsprop-centered-only": ("rmsprop", ("grad_avgs",), dict(lr=0.01, centered=True)),
+    "adagrad": ("adagrad", (), dict(lr=0.05, lr_decay=0.01)),
+    "lion": ("lion", (), dict(lr=0.001)),
+    "adamax": ("adamax", (), dict(lr=0.01)),
+    "radam": ("radam", (), dict(lr=0.01)),
+    "radam-rectified": ("radam", (), dict(lr=0.01, beta2=0.9)),
+    "adadelta": ("adadelta", (), dict(lr=1.0)),
+    "nadam": ("nadam", (), dict(lr=0.01)),
+    "rprop": ("rprop", (), dict(lr=0.01)),
+    "asgd": ("asgd", (), dict(lr=0.05, t0=1.0)),
+    "asgd-copy": ("asgd", (), dict(lr=0.05)),
+    "lamb": ("lamb", (), dict(lr=0.01)),
+    "lamb-clip": ("lamb", (), dict(lr=0.01, trust_clip=True, always_adapt=True,
+                                   bias_correction=False)),
+    "lars": ("lars", ("momentum_buffers",), dict(lr=0.5, momentum=0.9, nesterov=True)),
+    "lars-plain": ("lars", (), dict(lr=0.5, trust_clip=True)),
+    "adamw_schedulefree": ("adamw_schedulefree", (), dict(lr=0.01, average_weight=0.3)),
+    "adamw_schedulefree-late": ("adamw_schedulefree", (), dict(lr=0.01, average_weight=0.7)),
+    "sgd_schedulefree": ("sgd_schedulefree", (), dict(lr=0.5, average_weight=0.7)),
+    "muon": ("muon", (), dict(lr=0.02)),
+    "muon-heavy-ball": ("muon", (), dict(lr=0.02, nesterov=False)),
+    "decay": ("decay", (), dict(lr=0.1)),
+    "adafactor": ("Adafactor", (), dict(lr=0.01)),
 }
 
 DECAYS = {
@@ -126,11 +115,15 @@ def _digest(arrays):
 
 def run_case(update, decay, storage, anchored):
     """The hash of one case: three steps from a seeded start."""
-    fn, states, options = UPDATES[update]
+    name, optional, options = UPDATES[update]
     wide, narrow, extra = STORAGE[storage]
-    shapes = MATRICES if fn is pywd.muon else SHAPES
+    shapes = MATRICES if name == "muon" else SHAPES
     rng = np.random.default_rng(1234)
-    names = ["params"] + ([] if fn is pywd.decay else ["grads"]) + list(states)
+    if name == "Adafactor":
+        names, states = ["params", "grads"], {}
+    else:
+        arrays_of = table_arrays(name, optional)
+        names, states = list(arrays_of), {k: nonneg for k, (_, nonneg) in arrays_of.items()}
     dtypes = {n: (wide if n in ("params", "grads") else narrow) for n in names}
     arrays = _arrays(rng, names, states, dtypes, shapes)
     kw = dict(options, **DECAYS[decay])
@@ -141,14 +134,12 @@ def run_case(update, decay, storage, anchored):
     if anchored:
         kw["decay_to"] = [np.asarray(p * 0.5, dtype=p.dtype, order="K")
                           for p in arrays["params"]]
-    if fn is pywd.decay:
-        kw.pop("grad_scale", None)
-    if fn is pywd.optim.Adafactor:
-        return _run_class(fn, arrays, kw)
+    if name == "Adafactor":
+        return _run_class(pywd.optim.Adafactor, arrays, kw)
     try:
         for step in (1, 2, 3):
             kw["step"] = step
-            fn(**{n: arrays[n] for n in names}, **kw)
+            call_update(name, {n: arrays[n] for n in names}, **kw)
     except (TypeError, ValueError) as e:
         return "refused " + type(e).__name__ + " " + hashlib.sha256(
             str(e).encode()).hexdigest()[:12]

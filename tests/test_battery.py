@@ -9,50 +9,37 @@ import numpy as np
 import pytest
 
 import pywd
-from helpers import same_state, snapshot
+from helpers import same_state, snapshot, table_arrays
 from pywd import init, optim
 
 N = 3      # arrays per list; the bad one is the last, so errors name index 2
 SHAPE = (4, 5)
 
-# name -> (array arguments as (name, written), the rest of a valid call)
-UPDATES = {
-    "sgd": ([("params", True), ("grads", False), ("momentum_buffers", True)],
-            dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
-    "adam": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True),
-              ("max_exp_avg_sqs", True)], dict(step=2, lr=0.01, amsgrad=True)),
-    "adamw": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
-              dict(step=2, lr=0.01)),
-    "rmsprop": ([("params", True), ("grads", False), ("square_avgs", True),
-                 ("momentum_buffers", True), ("grad_avgs", True)],
-                dict(lr=0.01, momentum=0.9, centered=True)),
-    "adagrad": ([("params", True), ("grads", False), ("state_sums", True)],
-                dict(step=2, lr=0.1)),
-    "lion": ([("params", True), ("grads", False), ("exp_avgs", True)], dict(lr=0.01)),
-    "adamax": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_infs", True)],
-               dict(step=2, lr=0.01)),
-    "radam": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
-              dict(step=7, lr=0.01)),
-    "adadelta": ([("params", True), ("grads", False), ("square_avgs", True),
-                  ("acc_deltas", True)], dict(lr=1.0)),
-    "nadam": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
-              dict(step=3, lr=0.01)),
-    "rprop": ([("params", True), ("grads", False), ("prevs", True), ("step_sizes", True)],
-              dict(lr=0.01)),
-    "asgd": ([("params", True), ("grads", False), ("axs", True)], dict(step=3, lr=0.01)),
-    "lamb": ([("params", True), ("grads", False), ("exp_avgs", True), ("exp_avg_sqs", True)],
-             dict(step=3, lr=0.01)),
-    "lars": ([("params", True), ("grads", False), ("momentum_buffers", True)],
-             dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
-    "adamw_schedulefree": ([("params", True), ("grads", False), ("zs", True),
-                            ("exp_avg_sqs", True)], dict(step=3, average_weight=0.5, lr=0.01)),
-    "sgd_schedulefree": ([("params", True), ("grads", False), ("zs", True)],
-                         dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
-    "muon": ([("params", True), ("grads", False), ("momentum_buffers", True)],
-             dict(lr=0.02, weight_decay=0.01)),
-    "decay": ([("params", True)], dict(lr=0.1, weight_decay=0.01)),
+# name -> (the optional state arrays a valid call passes, the rest of a valid call)
+CALLS = {
+    "sgd": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    "adam": (("max_exp_avg_sqs",), dict(step=2, lr=0.01, amsgrad=True)),
+    "adamw": ((), dict(step=2, lr=0.01)),
+    "rmsprop": (("momentum_buffers", "grad_avgs"), dict(lr=0.01, momentum=0.9, centered=True)),
+    "adagrad": ((), dict(step=2, lr=0.1)),
+    "lion": ((), dict(lr=0.01)),
+    "adamax": ((), dict(step=2, lr=0.01)),
+    "radam": ((), dict(step=7, lr=0.01)),
+    "adadelta": ((), dict(lr=1.0)),
+    "nadam": ((), dict(step=3, lr=0.01)),
+    "rprop": ((), dict(lr=0.01)),
+    "asgd": ((), dict(step=3, lr=0.01)),
+    "lamb": ((), dict(step=3, lr=0.01)),
+    "lars": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
+    "adamw_schedulefree": ((), dict(step=3, average_weight=0.5, lr=0.01)),
+    "sgd_schedulefree": ((), dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
+    "muon": ((), dict(lr=0.02, weight_decay=0.01)),
+    "decay": ((), dict(lr=0.1, weight_decay=0.01)),
 }
-KEYWORD_ARRAYS = {"max_exp_avg_sqs"}
+# name -> (array arguments as (name, written), the rest of a valid call); the arrays from the
+# table of optimisers (pywd/_optimisers.py): every state array is written, grads only read
+UPDATES = {name: ([(arg, arg != "grads") for arg in table_arrays(name, optional)], options)
+           for name, (optional, options) in CALLS.items()}
 
 
 def lists(count, dtype=np.float32, shape=SHAPE):
@@ -63,9 +50,7 @@ def lists(count, dtype=np.float32, shape=SHAPE):
 
 def call(name, arrays, **override):
     names = [a for a, _ in UPDATES[name][0]]
-    positional = [arr for a, arr in zip(names, arrays) if a not in KEYWORD_ARRAYS]
-    keywords = {a: arr for a, arr in zip(names, arrays) if a in KEYWORD_ARRAYS}
-    return getattr(pywd, name)(*positional, **keywords, **{**UPDATES[name][1], **override})
+    return getattr(pywd, name)(**dict(zip(names, arrays)), **{**UPDATES[name][1], **override})
 
 
 def unaligned(like):

@@ -10,30 +10,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import assert_matches
-from pywd import init, reference
+from helpers import assert_matches, table_arrays
+from pywd import _optimisers, init, reference
 
-ARRAY_ARGS = {
-    "sgd": ["params", "grads", "momentum_buffers"],
-    "adam": ["params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"],
-    "adamw": ["params", "grads", "exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"],
-    "rmsprop": ["params", "grads", "square_avgs", "momentum_buffers", "grad_avgs"],
-    "adagrad": ["params", "grads", "state_sums"],
-    "lion": ["params", "grads", "exp_avgs"],
-    "adamax": ["params", "grads", "exp_avgs", "exp_infs"],
-    "radam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
-    "adadelta": ["params", "grads", "square_avgs", "acc_deltas"],
-    "nadam": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
-    "rprop": ["params", "grads", "prevs", "step_sizes"],
-    "asgd": ["params", "grads", "axs"],
-    "lamb": ["params", "grads", "exp_avgs", "exp_avg_sqs"],
-    "lars": ["params", "grads", "momentum_buffers"],
-    "adamw_schedulefree": ["params", "grads", "zs", "exp_avg_sqs"],
-    "sgd_schedulefree": ["params", "grads", "zs"],
-    "muon": ["params", "grads", "momentum_buffers"],     # (refuses arrays that are not 2-D)
-    "adafactor": ["params", "grads", "row_vars", "col_vars", "variances"],
-    "decay": ["params"],
-}
+# every array argument of each update, from the table of optimisers (pywd/_optimisers.py);
+# Adafactor's factored state is not a row of it (muon refuses arrays that are not 2-D)
+ARRAY_ARGS = {name: list(table_arrays(name, [s.name for s in update.state]))
+              for name, update in _optimisers.UPDATES.items() if name != "sgdw"}
+ARRAY_ARGS["adafactor"] = ["params", "grads", "row_vars", "col_vars", "variances"]
 GRAD_OPTIONS = dict(nonfinite=["propagate", "skip", "raise"], grad_scale=[1.0, 0.5, 64.0],
                     max_grad_norm=[None, 0.1, 10.0])
 VALID = {

@@ -10,48 +10,37 @@ from hypothesis import strategies as st
 
 import pywd
 from helpers import (assert_all_match, copies, grads_for, model, nonnegative, saved,
-                     small_or_threaded)
+                     small_or_threaded, table_arrays)
 from pywd import optim, reference
 
-# Each update with every option it has in play: (number of array lists, call). Lists are
-# params, grads, then the state arrays (kept >= 0, valid for every state).
-UPDATES = {
-    "sgd": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.1, momentum=0.9,
-                                     weight_decay=0.01, decay="l2", **o)),
-    "adam": (5, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], max_exp_avg_sqs=a[4], step=3,
-                                      lr=0.01, amsgrad=True, weight_decay=0.01, **o)),
-    "rmsprop": (5, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], a[4], lr=0.01, momentum=0.9,
-                                         centered=True, weight_decay=0.1, **o)),
-    "adagrad": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], step=2, lr=0.1, decay="l1",
-                                         weight_decay=0.01, **o)),
-    "lion": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.01, weight_decay=0.1, **o)),
-    "adamax": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
-                                        weight_decay=0.1, decay="decoupled", **o)),
-    "radam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=7, lr=0.01,
-                                       weight_decay=0.1, **o)),
-    "rprop": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.01,
-                                       weight_decay=0.1, **o)),
-    "asgd": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], step=4, lr=0.01, t0=1.0,
-                                      weight_decay=0.1, **o)),
-    "lamb": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
-                                      weight_decay=0.1, **o)),
-    "lars": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], lr=0.1, momentum=0.9,
-                                      weight_decay=0.1, **o)),
-    "nadam": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2, lr=0.01,
-                                       weight_decay=0.1, **o)),
-    "adadelta": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], lr=0.5, weight_decay=0.1,
-                                          decay="decoupled", **o)),
-    "adamw_schedulefree": (4, lambda fn, a, **o: fn(a[0], a[1], a[2], a[3], step=2,
-                                                    average_weight=0.5, lr=0.01,
-                                                    weight_decay=0.1, **o)),
-    "sgd_schedulefree": (3, lambda fn, a, **o: fn(a[0], a[1], a[2], average_weight=0.3,
-                                                  lr=0.1, weight_decay=0.1, **o)),
+# Each update with every option it has in play: (optional state arrays passed, options).
+# Its array lists (from the table of optimisers, pywd/_optimisers.py) are params, grads,
+# then the state arrays (kept >= 0, valid for every state).
+CALLS = {
+    "sgd": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01, decay="l2")),
+    "adam": (("max_exp_avg_sqs",), dict(step=3, lr=0.01, amsgrad=True, weight_decay=0.01)),
+    "rmsprop": (("momentum_buffers", "grad_avgs"),
+                dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    "adagrad": ((), dict(step=2, lr=0.1, decay="l1", weight_decay=0.01)),
+    "lion": ((), dict(lr=0.01, weight_decay=0.1)),
+    "adamax": ((), dict(step=2, lr=0.01, weight_decay=0.1, decay="decoupled")),
+    "radam": ((), dict(step=7, lr=0.01, weight_decay=0.1)),
+    "rprop": ((), dict(lr=0.01, weight_decay=0.1)),
+    "asgd": ((), dict(step=4, lr=0.01, t0=1.0, weight_decay=0.1)),
+    "lamb": ((), dict(step=2, lr=0.01, weight_decay=0.1)),
+    "lars": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
+    "nadam": ((), dict(step=2, lr=0.01, weight_decay=0.1)),
+    "adadelta": ((), dict(lr=0.5, weight_decay=0.1, decay="decoupled")),
+    "adamw_schedulefree": ((), dict(step=2, average_weight=0.5, lr=0.01, weight_decay=0.1)),
+    "sgd_schedulefree": ((), dict(average_weight=0.3, lr=0.1, weight_decay=0.1)),
 }
-NAMES = sorted(UPDATES)
+ARRAYS = {name: list(table_arrays(name, optional)) for name, (optional, _) in CALLS.items()}
+NAMES = sorted(CALLS)
 
 
 def call(name, module, arrays, **options):
-    return UPDATES[name][1](getattr(module, name), arrays, **options)
+    return getattr(module, name)(**dict(zip(ARRAYS[name], arrays)),
+                                 **{**CALLS[name][1], **options})
 
 
 def state(arrays):
@@ -64,7 +53,7 @@ def arrays_for(name, seed=0, dtype=np.float64, shapes=((5, 4), (7,), (3, 3))):
     rng = np.random.default_rng(seed)
     params, grads = ([rng.standard_normal(s).astype(dtype) for s in shapes] for _ in "pg")
     return [params, grads] + [[np.zeros(s, dtype) for s in shapes]
-                              for _ in range(UPDATES[name][0] - 2)]
+                              for _ in range(len(ARRAYS[name]) - 2)]
 
 
 options = st.fixed_dictionaries(dict(
@@ -76,7 +65,7 @@ options = st.fixed_dictionaries(dict(
 @pytest.mark.parametrize("name", NAMES)
 @given(data=st.data(), opts=options)
 def test_options_match_reference(name, data, opts):
-    arrays = state(data.draw(small_or_threaded(UPDATES[name][0])))
+    arrays = state(data.draw(small_or_threaded(len(ARRAYS[name]))))
     ours, ref = copies(arrays), copies(arrays)
     result = call(name, pywd, ours, **opts)
     applied, norm = call(name, reference, ref, **opts)
@@ -207,17 +196,16 @@ def test_float32_gradients_that_overflow_once_unscaled_are_nonfinite(name):
 def test_hyper_parameters_must_be_finite_in_the_kernels_dtype(name):
     arrays = arrays_for(name, dtype=np.float32)
     before = [a.tobytes() for lst in arrays for a in lst]
-    fn = getattr(pywd, name)
     # ASGD's float32 arithmetic sees its step size eta, computed from lr in double
     rate = "eta" if name == "asgd" else "lr"
     big = {"lr": 1e39, rate: 1e39, "weight_decay": 0.0}
     with pytest.raises(ValueError, match=rf"{rate} must be finite in float32, the arrays'"):
-        UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, **big}), arrays)
+        call(name, pywd, arrays, **big)
     with pytest.raises(ValueError, match=r"grad_scale must be >= 3e-39 for float32"):
         call(name, pywd, arrays, grad_scale=1e-40)
     assert [a.tobytes() for lst in arrays for a in lst] == before
     as64 = arrays_for(name, dtype=np.float64)
-    UPDATES[name][1](lambda *a, **k: fn(*a, **{**k, **big}), as64)
+    call(name, pywd, as64, **big)
     call(name, pywd, as64, grad_scale=1e-40)
 
 

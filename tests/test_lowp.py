@@ -7,6 +7,8 @@ bit for bit: kernel against reference.lowp_step wrapped around the float32 kerne
 reference.round_to_16bit (written in float64 arithmetic on the value) against the kernel's
 integer rounding on every kind of float32 value.
 """
+from functools import partial
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 
-from helpers import DECAY_MODES, make_array, snapshot
+from helpers import DECAY_MODES, call_update, make_array, snapshot, table_states
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16, F16 = np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16)
@@ -155,117 +157,37 @@ def test_the_bits_change_with_step_seed_tensor_and_argument():
 
 
 # ------------------------------------------------------------ every update, against twins
-def sgd_call(arrays, **kw):
-    return pywd.sgd(arrays["params"], arrays["grads"], arrays.get("momentum_buffers"), **kw)
-
-
-def adam_call(arrays, **kw):
-    return pywd.adam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
-                     arrays["exp_avg_sqs"], max_exp_avg_sqs=arrays.get("max_exp_avg_sqs"),
-                     **kw)
-
-
-def rmsprop_call(arrays, **kw):
-    return pywd.rmsprop(arrays["params"], arrays["grads"], arrays["square_avgs"],
-                        arrays.get("momentum_buffers"), arrays.get("grad_avgs"), **kw)
-
-
-def adagrad_call(arrays, **kw):
-    return pywd.adagrad(arrays["params"], arrays["grads"], arrays["state_sums"], **kw)
-
-
-def lion_call(arrays, **kw):
-    return pywd.lion(arrays["params"], arrays["grads"], arrays["exp_avgs"], **kw)
-
-
-def adamax_call(arrays, **kw):
-    return pywd.adamax(arrays["params"], arrays["grads"], arrays["exp_avgs"],
-                       arrays["exp_infs"], **kw)
-
-
-def radam_call(arrays, **kw):
-    return pywd.radam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
-                      arrays["exp_avg_sqs"], **kw)
-
-
-def adadelta_call(arrays, **kw):
-    return pywd.adadelta(arrays["params"], arrays["grads"], arrays["square_avgs"],
-                         arrays["acc_deltas"], **kw)
-
-
-def nadam_call(arrays, **kw):
-    return pywd.nadam(arrays["params"], arrays["grads"], arrays["exp_avgs"],
-                      arrays["exp_avg_sqs"], **kw)
-
-
-def rprop_call(arrays, **kw):
-    return pywd.rprop(arrays["params"], arrays["grads"], arrays["prevs"],
-                      arrays["step_sizes"], **kw)
-
-
-def asgd_call(arrays, **kw):
-    return pywd.asgd(arrays["params"], arrays["grads"], arrays["axs"], t0=1.0, **kw)
-
-
-def lamb_call(arrays, **kw):
-    return pywd.lamb(arrays["params"], arrays["grads"], arrays["exp_avgs"],
-                     arrays["exp_avg_sqs"], **kw)
-
-
-def lars_call(arrays, **kw):
-    return pywd.lars(arrays["params"], arrays["grads"], arrays["momentum_buffers"], **kw)
-
-
-def adamw_schedulefree_call(arrays, **kw):
-    return pywd.adamw_schedulefree(arrays["params"], arrays["grads"], arrays["zs"],
-                                   arrays["exp_avg_sqs"], **kw)
-
-
-def sgd_schedulefree_call(arrays, **kw):
-    return pywd.sgd_schedulefree(arrays["params"], arrays["grads"], arrays["zs"], **kw)
-
-
-def decay_call(arrays, **kw):
-    kw.pop("grad_scale", None)
-    return pywd.decay(arrays["params"], **kw)
+def row(fn, optional, options, has_step):
+    """A row of UPDATES from the table of optimisers: (call, {state: (C slot, non-negative)},
+    options, whether the function has a step of its own)."""
+    return (partial(call_update, fn), table_states(fn, optional), options, has_step)
 
 
 # name: (call, state arrays with their C slots and whether non-negative, fixed options,
 # whether the function has a step of its own)
 UPDATES = {
-    "sgd": (sgd_call, {"momentum_buffers": (2, False)},
-            dict(lr=0.05, momentum=0.9, nesterov=True), False),
-    "sgd-plain": (sgd_call, {}, dict(lr=0.05), False),
-    "adam": (adam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)},
-             dict(lr=0.01), True),
-    "amsgrad": (adam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True),
-                            "max_exp_avg_sqs": (4, True)}, dict(lr=0.01, amsgrad=True), True),
-    "rmsprop": (rmsprop_call, {"square_avgs": (2, True), "momentum_buffers": (3, False),
-                               "grad_avgs": (4, False)},
-                dict(lr=0.01, momentum=0.9, centered=True), False),
-    "adagrad": (adagrad_call, {"state_sums": (2, True)}, dict(lr=0.05), True),
-    "lion": (lion_call, {"exp_avgs": (2, False)}, dict(lr=0.001), False),
-    "adamax": (adamax_call, {"exp_avgs": (2, False), "exp_infs": (3, True)}, dict(lr=0.01),
-               True),
-    "radam": (radam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
-              True),
-    "adadelta": (adadelta_call, {"square_avgs": (2, True), "acc_deltas": (3, True)},
-                 dict(lr=1.0), False),
-    "nadam": (nadam_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
-              True),
-    "rprop": (rprop_call, {"prevs": (2, False), "step_sizes": (3, True)}, dict(lr=0.01),
-              False),
-    "asgd": (asgd_call, {"axs": (2, False)}, dict(lr=0.05), True),
-    "lamb": (lamb_call, {"exp_avgs": (2, False), "exp_avg_sqs": (3, True)}, dict(lr=0.01),
-             True),
-    "lars": (lars_call, {"momentum_buffers": (2, False)},
-             dict(lr=0.5, momentum=0.9, nesterov=True), False),
-    "adamw_schedulefree": (adamw_schedulefree_call,
-                           {"zs": (2, False), "exp_avg_sqs": (3, True)},
-                           dict(lr=0.01, average_weight=0.3), True),
-    "sgd_schedulefree": (sgd_schedulefree_call, {"zs": (2, False)},
-                         dict(lr=0.5, average_weight=0.7), False),
-    "decay": (decay_call, {}, dict(lr=0.1), False),
+    "sgd": row("sgd", ("momentum_buffers",), dict(lr=0.05, momentum=0.9, nesterov=True),
+               False),
+    "sgd-plain": row("sgd", (), dict(lr=0.05), False),
+    "adam": row("adam", (), dict(lr=0.01), True),
+    "amsgrad": row("adam", ("max_exp_avg_sqs",), dict(lr=0.01, amsgrad=True), True),
+    "rmsprop": row("rmsprop", ("momentum_buffers", "grad_avgs"),
+                   dict(lr=0.01, momentum=0.9, centered=True), False),
+    "adagrad": row("adagrad", (), dict(lr=0.05), True),
+    "lion": row("lion", (), dict(lr=0.001), False),
+    "adamax": row("adamax", (), dict(lr=0.01), True),
+    "radam": row("radam", (), dict(lr=0.01), True),
+    "adadelta": row("adadelta", (), dict(lr=1.0), False),
+    "nadam": row("nadam", (), dict(lr=0.01), True),
+    "rprop": row("rprop", (), dict(lr=0.01), False),
+    "asgd": row("asgd", (), dict(lr=0.05, t0=1.0), True),
+    "lamb": row("lamb", (), dict(lr=0.01), True),
+    "lars": row("lars", ("momentum_buffers",), dict(lr=0.5, momentum=0.9, nesterov=True),
+                False),
+    "adamw_schedulefree": row("adamw_schedulefree", (), dict(lr=0.01, average_weight=0.3),
+                              True),
+    "sgd_schedulefree": row("sgd_schedulefree", (), dict(lr=0.5, average_weight=0.7), False),
+    "decay": row("decay", (), dict(lr=0.1), False),
 }
 
 
@@ -362,41 +284,12 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "adamw_schedulefree": reference.adamw_schedulefree,
                "sgd_schedulefree": reference.sgd_schedulefree,
                "decay": reference.decay}[name]
-    _, states, options, _ = UPDATES[name]
+    _, states, options, has_step = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
     slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})
 
     def by_equations(wide):
-        positional = [wide["params"]] + ([] if name == "decay" else [wide["grads"]])
-        extra = {}
-        if name in ("adam", "amsgrad"):
-            positional += [wide["exp_avgs"], wide["exp_avg_sqs"]]
-            extra = dict(step=3, max_exp_avg_sqs=wide.get("max_exp_avg_sqs"))
-        elif name == "adagrad":
-            positional += [wide["state_sums"]]
-            extra = dict(step=3)
-        elif name == "adadelta":
-            positional += [wide["square_avgs"], wide["acc_deltas"]]
-        elif name == "rprop":
-            positional += [wide["prevs"], wide["step_sizes"]]
-        elif name == "asgd":
-            positional += [wide["axs"]]
-            extra = dict(step=3, t0=1.0)
-        elif name in ("adamax", "radam", "nadam", "lamb"):
-            positional += [wide["exp_avgs"], wide[list(states)[1]]]
-            extra = dict(step=3)
-        elif name == "lion":
-            positional += [wide["exp_avgs"]]
-        elif name == "rmsprop":
-            positional += [wide["square_avgs"], wide["momentum_buffers"], wide["grad_avgs"]]
-        elif name in ("sgd", "lars"):
-            positional += [wide["momentum_buffers"]]
-        elif name == "adamw_schedulefree":
-            positional += [wide["zs"], wide["exp_avg_sqs"]]
-            extra = dict(step=3)
-        elif name == "sgd_schedulefree":
-            positional += [wide["zs"]]
-        twin_fn(*positional, **{k: v for k, v in kw.items()}, **extra)
+        twin_fn(**wide, **kw, **(dict(step=3) if has_step else {}))
 
     twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
     reference.lowp_step(by_equations, twin, ["params", *states], seed=5, step=3,
