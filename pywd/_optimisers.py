@@ -20,11 +20,21 @@ class Array(NamedTuple):
     name: str                    # the functional argument
     slot: int                    # the C slot (pywd.h: 0 params, 1 grads, 2..4 state)
     when: Optional[str] = None   # C condition on the hyper-parameters `h` (None: always)
+    required: Optional[str] = None   # the error when `when` holds and the argument is None
+
+    @property
+    def written(self):
+        return self.slot != 1    # all but the gradients are updated in place
 
 
 class Kernel(NamedTuple):
     hyper: str                   # the C struct of its hyper-parameters
     arrays: tuple                # Array, in the batch's order
+    # The hyper-parameters (fields of `h`) that must be finite in float32 when the arrays
+    # are, named in errors by the field's last part; None: the kernel's calls are made by
+    # hand (Muon's two halves, the bare decay step, which has no gradients), not by the
+    # generated <name>_update
+    finite: Optional[tuple] = None
 
 
 class State(NamedTuple):
@@ -46,25 +56,42 @@ class Update(NamedTuple):
 
 
 P, G = Array("params", 0), Array("grads", 1)
+ZEROS = "pass arrays like params (zeros before the first step)"
+LR_EPS = ("lr", "eps", "decay.weight_decay")
 KERNELS = {
-    "sgd": Kernel("pywd_sgd_hyper", (P, G, Array("momentum_buffers", 2, "h.momentum != 0.0"))),
-    "adam": Kernel("pywd_adam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3),
-                                       Array("max_exp_avg_sqs", 4, "h.amsgrad"))),
+    "sgd": Kernel("pywd_sgd_hyper",
+                  (P, G, Array("momentum_buffers", 2, "h.momentum != 0.0",
+                               "momentum_buffers are required when momentum > 0: pass arrays "
+                               "like params (zeros, with first_step=True on the first step)")),
+                  ("lr", "momentum", "decay.weight_decay")),
+    "adam": Kernel("pywd_adam_hyper",
+                   (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3),
+                    Array("max_exp_avg_sqs", 4, "h.amsgrad",
+                          "max_exp_avg_sqs are required when amsgrad=True: " + ZEROS)), LR_EPS),
     "rmsprop": Kernel("pywd_rmsprop_hyper",
                       (P, G, Array("square_avgs", 2),
-                       Array("momentum_buffers", 3, "h.momentum != 0.0"),
-                       Array("grad_avgs", 4, "h.centered"))),
-    "adagrad": Kernel("pywd_adagrad_hyper", (P, G, Array("state_sums", 2))),
-    "lion": Kernel("pywd_lion_hyper", (P, G, Array("exp_avgs", 2))),
-    "adamax": Kernel("pywd_adamax_hyper", (P, G, Array("exp_avgs", 2), Array("exp_infs", 3))),
-    "radam": Kernel("pywd_radam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3))),
-    "nadam": Kernel("pywd_nadam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3))),
+                       Array("momentum_buffers", 3, "h.momentum != 0.0",
+                             "momentum_buffers are required when momentum > 0: " + ZEROS),
+                       Array("grad_avgs", 4, "h.centered",
+                             "grad_avgs are required when centered=True: " + ZEROS)),
+                      LR_EPS + ("momentum",)),
+    "adagrad": Kernel("pywd_adagrad_hyper", (P, G, Array("state_sums", 2)), LR_EPS),
+    "lion": Kernel("pywd_lion_hyper", (P, G, Array("exp_avgs", 2)),
+                   ("lr", "decay.weight_decay")),
+    "adamax": Kernel("pywd_adamax_hyper", (P, G, Array("exp_avgs", 2), Array("exp_infs", 3)),
+                     LR_EPS),
+    "radam": Kernel("pywd_radam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3)),
+                    LR_EPS),
+    "nadam": Kernel("pywd_nadam_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3)),
+                    LR_EPS),
     "adadelta": Kernel("pywd_adadelta_hyper",
-                       (P, G, Array("square_avgs", 2), Array("acc_deltas", 3))),
-    "rprop": Kernel("pywd_rprop_hyper", (P, G, Array("prevs", 2), Array("step_sizes", 3))),
-    "asgd": Kernel("pywd_asgd_hyper", (P, G, Array("axs", 2))),
+                       (P, G, Array("square_avgs", 2), Array("acc_deltas", 3)), LR_EPS),
+    "rprop": Kernel("pywd_rprop_hyper", (P, G, Array("prevs", 2), Array("step_sizes", 3)),
+                    ("lr", "etaplus", "step_size_max", "decay.weight_decay")),
+    "asgd": Kernel("pywd_asgd_hyper", (P, G, Array("axs", 2)), ("eta", "decay.weight_decay")),
     "schedulefree": Kernel("pywd_schedulefree_hyper",
-                           (P, G, Array("zs", 2), Array("exp_avg_sqs", 3, "h.adaptive"))),
+                           (P, G, Array("zs", 2), Array("exp_avg_sqs", 3, "h.adaptive")),
+                           LR_EPS),
     # Muon's two element-wise halves around the orthogonalisation (the params only read in
     # the first; the orthogonalised updates only read in the second)
     "muon_momentum": Kernel("pywd_muon_hyper", (P, G, Array("momentum_buffers", 2),

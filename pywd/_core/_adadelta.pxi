@@ -58,30 +58,10 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
         As :func:`sgd`, plus rho outside [0, 1], eps < 0; before any array is modified.
     """
     cdef pywd_adadelta_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.rho = check_real(rho, "rho", 0.0, 1.0)
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 4 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(6, False, True)
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(square_avgs, "square_avgs", True)
-        b.add(acc_deltas, "acc_deltas", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(adadelta_kernel, &h, &h.grad_mult, &o, b)
+    return adadelta_update(&h, params, grads, square_avgs, acc_deltas, decay_to, compensation,
+                           nonfinite, grad_scale, max_grad_norm, rounding, rng, step)

@@ -54,9 +54,6 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
         As :func:`sgd`, plus step < 1; before any array is modified.
     """
     cdef pywd_adagrad_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.lr_decay = check_real(lr_decay, "lr_decay", 0.0, INFINITY)
@@ -64,21 +61,5 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay,
                      h.lr / (1.0 + (h.step - 1) * h.lr_decay))
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 3 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(5, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(state_sums, "state_sums", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    slots = (0, 1, 2) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(adagrad_kernel, &h, &h.grad_mult, &o, b)
+    return adagrad_update(&h, params, grads, state_sums, decay_to, compensation, nonfinite,
+                          grad_scale, max_grad_norm, rounding, rng, h.step)

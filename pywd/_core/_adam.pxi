@@ -107,9 +107,6 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
                nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
     cdef pywd_adam_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
@@ -118,27 +115,5 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.amsgrad = check_bool(amsgrad, "amsgrad")
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, (5 if h.amsgrad else 4) + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(7, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(exp_avgs, "exp_avgs", True)
-        b.add(exp_avg_sqs, "exp_avg_sqs", True)
-        if h.amsgrad:
-            if max_exp_avg_sqs is None:
-                raise ValueError("max_exp_avg_sqs are required when amsgrad=True: pass "
-                                 "arrays like params (zeros before the first step)")
-            b.add(max_exp_avg_sqs, "max_exp_avg_sqs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    slots = (0, 1, 2, 3) + ((4,) if h.amsgrad else ()) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(adam_kernel, &h, &h.grad_mult, &o, b)
+    return adam_update(&h, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_to,
+                       compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

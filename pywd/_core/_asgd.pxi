@@ -68,9 +68,6 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
         finite, mu outside [0, 1]; before any array is modified.
     """
     cdef pywd_asgd_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     cdef int64_t t = check_step(step)
     cdef double rate = check_real(lr, "lr", 0.0, INFINITY)
     cdef double power = check_real(alpha, "alpha", 0.0, INFINITY)
@@ -83,24 +80,8 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     h.mu = scheduled[1] if mu is None else check_real(mu, "mu", 0.0, 1.0)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.eta)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 3 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(5, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(axs, "axs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "eta weight_decay", h.eta, h.decay.weight_decay)
-    slots = (0, 1, 2) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, t, compensation,
-                               decay_to is not None) else NULL
-    return run_update(asgd_kernel, &h, &h.grad_mult, &o, b)
+    return asgd_update(&h, params, grads, axs, decay_to, compensation, nonfinite, grad_scale,
+                       max_grad_norm, rounding, rng, t)
 
 
 cpdef tuple asgd_schedule(double lr, double lambd, double alpha, double t0, double steps):

@@ -239,10 +239,10 @@ cdef extern from "pywd.h" nogil:
 
 include "_overlap.pxi"
 include "_validate.pxi"
-include "_elementwise.pxi"     # generated: pywd/_core/_elementwise.pxi.tp
 include "_grads.pxi"
 include "_lowp.pxi"
 include "_lists.pxi"
+include "_elementwise.pxi"     # generated: pywd/_core/_elementwise.pxi.tp
 include "_sgd.pxi"
 include "_adam.pxi"
 include "_rmsprop.pxi"

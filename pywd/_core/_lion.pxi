@@ -56,29 +56,10 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
     """
     beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.99)
     cdef pywd_lion_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
     h.beta2 = check_beta(beta2, "beta2")
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 3 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(5, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(exp_avgs, "exp_avgs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr weight_decay", h.lr, h.decay.weight_decay)
-    slots = (0, 1, 2) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(lion_kernel, &h, &h.grad_mult, &o, b)
+    return lion_update(&h, params, grads, exp_avgs, decay_to, compensation, nonfinite, grad_scale,
+                       max_grad_norm, rounding, rng, step)

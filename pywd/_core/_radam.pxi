@@ -66,9 +66,6 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     """
     beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
     cdef pywd_radam_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")
@@ -76,22 +73,5 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 4 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(6, False, True)
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(exp_avgs, "exp_avgs", True)
-        b.add(exp_avg_sqs, "exp_avg_sqs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(radam_kernel, &h, &h.grad_mult, &o, b)
+    return radam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
+                        nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

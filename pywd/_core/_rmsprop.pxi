@@ -64,9 +64,6 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         As :func:`sgd`, before any array is modified.
     """
     cdef pywd_rmsprop_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
@@ -74,33 +71,5 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.centered = check_bool(centered, "centered")
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 3 + (h.momentum != 0.0) + h.centered + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(7, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(square_avgs, "square_avgs", True)
-        if h.momentum != 0.0:
-            if momentum_buffers is None:
-                raise ValueError("momentum_buffers are required when momentum > 0: pass "
-                                 "arrays like params (zeros before the first step)")
-            b.add(momentum_buffers, "momentum_buffers", True)
-        if h.centered:
-            if grad_avgs is None:
-                raise ValueError("grad_avgs are required when centered=True: pass arrays "
-                                 "like params (zeros before the first step)")
-            b.add(grad_avgs, "grad_avgs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay momentum", h.lr, h.eps, h.decay.weight_decay,
-                    h.momentum)
-    slots = ((0, 1, 2) + ((3,) if h.momentum != 0.0 else ()) + ((4,) if h.centered else ())
-             + ((5,) if decay_to is not None else ()))
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(rmsprop_kernel, &h, &h.grad_mult, &o, b)
+    return rmsprop_update(&h, params, grads, square_avgs, momentum_buffers, grad_avgs, decay_to,
+                          compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, step)

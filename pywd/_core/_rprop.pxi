@@ -67,9 +67,6 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
         outside 0 <= min <= max; before any array is modified.
     """
     cdef pywd_rprop_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.etaminus = check_real(etaminus, "etaminus", 0.0, 1.0)
     h.etaplus = check_real(etaplus, "etaplus", 1.0, INFINITY)
@@ -80,23 +77,5 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
     h.step_size_max = check_real(step_size_max, "step_size_max", h.step_size_min, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 4 + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(6, False, True)
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(prevs, "prevs", True)
-        b.add(step_sizes, "step_sizes", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr etaplus step_size_max weight_decay", h.lr, h.etaplus,
-                    h.step_size_max, h.decay.weight_decay)
-    slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(rprop_kernel, &h, &h.grad_mult, &o, b)
+    return rprop_update(&h, params, grads, prevs, step_sizes, decay_to, compensation, nonfinite,
+                        grad_scale, max_grad_norm, rounding, rng, step)

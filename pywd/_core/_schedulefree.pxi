@@ -138,10 +138,6 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
                           max_grad_norm, rounding, rng, compensation):
     """Both functions' checks and call: AdamW's (adaptive, with exp_avg_sqs) and SGD's."""
     cdef pywd_schedulefree_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
-    cdef int nstate = 2 if adaptive else 1
     h.step = check_step(step) if adaptive else 1
     h.adaptive = adaptive
     h.average_weight = check_real(average_weight, "average_weight", 0.0, 1.0)
@@ -151,26 +147,9 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
     h.eps = check_real(eps, "eps", 0.0, INFINITY)
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
     h.maximize = check_bool(maximize, "maximize")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, 2 + nstate + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(6, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        b.add(zs, "zs", True)
-        if adaptive:
-            b.add(exp_avg_sqs, "exp_avg_sqs", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
-    slots = (0, 1, 2, 3)[:2 + nstate] + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step if adaptive else step,
-                               compensation, decay_to is not None) else NULL
-    return run_update(schedulefree_kernel, &h, &h.grad_mult, &o, b)
+    return schedulefree_update(&h, params, grads, zs, exp_avg_sqs, decay_to, compensation,
+                               nonfinite, grad_scale, max_grad_norm, rounding, rng,
+                               h.step if adaptive else step)
 
 
 def _fill_in_schedulefree_doc():

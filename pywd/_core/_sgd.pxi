@@ -80,9 +80,6 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
         ``nonfinite="raise"`` and a NaN or inf in a gradient; nothing is modified.
     """
     cdef pywd_sgd_hyper h
-    cdef GradOptions o
-    cdef _Batch b
-    cdef pywd_lowp lp
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
     h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
@@ -93,29 +90,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
     if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
-    parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
-    if type(params) is _Batch:
-        b = checked_subset(params, (3 if h.momentum != 0.0 else 2) + (decay_to is not None)
-                           + (compensation is not None), &o)
-    else:
-        b = new_batch(5, False, True)      # + compensation, decay_to
-        b.add(params, "params", True)
-        b.add(grads, "grads", False)
-        if h.momentum != 0.0:
-            if momentum_buffers is None:
-                raise ValueError("momentum_buffers are required when momentum > 0: pass "
-                                 "arrays like params (zeros, with first_step=True on the "
-                                 "first step)")
-            b.add(momentum_buffers, "momentum_buffers", True)
-        add_compensation(b, compensation)
-        add_anchors(b, decay_to)
-        b.check_overlap()
-    attach_anchors(&h.decay, b, decay_to)
-    finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
-    slots = (0, 1) + ((2,) if h.momentum != 0.0 else ()) + ((5,) if decay_to is not None else ())
-    h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
-    return run_update(sgd_kernel, &h, &h.grad_mult, &o, b)
+    return sgd_update(&h, params, grads, momentum_buffers, decay_to, compensation, nonfinite,
+                      grad_scale, max_grad_norm, rounding, rng, step)
 
 
 def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
