@@ -8,6 +8,7 @@ undefined behaviour fatal; run Python with the ASan runtime preloaded, as .ci/ru
 """
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,14 @@ int main(void) { int n = 0;
 """
 
 
+def c_structs(header):
+    """{name: [field declarations]} of the header's `typedef struct {...} name;` (comments
+    dropped), for the Cython declarations of the kernels' hyper-parameter structs."""
+    text = re.sub(r"/\*.*?\*/", "", open(header).read(), flags=re.S)
+    return {name: [" ".join(field.split()) for field in body.split(";") if field.strip()]
+            for body, name in re.findall(r"typedef struct \{([^{}]*)\}\s*(\w+);", text)}
+
+
 def render_templates():
     """pywd/_core/_elementwise.pxi from its Tempita template and the table of optimisers
     (pywd/_optimisers.py, loaded by path: pywd is not built yet), as scikit-learn renders its
@@ -46,7 +55,8 @@ def render_templates():
     spec.loader.exec_module(table)
     for template in glob("pywd/_core/*.pxi.tp"):
         with open(template) as f:
-            text = Tempita.Template(f.read(), name=template).substitute(kernels=table.KERNELS)
+            text = Tempita.Template(f.read(), name=template).substitute(
+                kernels=table.KERNELS, updates=table.UPDATES, structs=c_structs("csrc/pywd.h"))
         target = template[:-len(".tp")]
         if not os.path.exists(target) or open(target).read() != text:
             with open(target, "w") as f:

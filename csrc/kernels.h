@@ -22,6 +22,7 @@
 #include "optim/schedulefree.h"
 #include "optim/muon.h"
 #include "optim/decay.h"
+#include "optim/ademamix.h"
 
 #include "optim/lamb.h"
 #include "optim/lars.h"

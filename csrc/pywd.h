@@ -152,6 +152,19 @@ typedef struct {
 } pywd_nadam_hyper;
 
 
+/* AdEMAMix (Pagliardini et al. 2024): Adam plus a slow EMA of the gradient (state slot 4),
+ * weighted by alpha; beta3 and alpha are this step's values (after their warm-ups); step >= 1
+ * is the step being taken. */
+typedef struct {
+    double grad_mult;
+    double lr, beta1, beta2, beta3, alpha, eps;
+    pywd_decay decay;
+    int64_t step;
+    int maximize;
+    const pywd_lowp *lowp; /* NULL: every array of the kernel's dtype; else (f32 only) */
+} pywd_ademamix_hyper;
+
+
 /* Rprop (Riedmiller & Braun 1993; torch's variant, without backtracking): lr only sets the
  * decay's factor and threshold (the step sizes are state, started at lr by the caller). */
 typedef struct {

@@ -200,6 +200,17 @@ def decay(
     max_lr: float | None = None, decay_to: Arrays | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
 ) -> None: ...
+def ademamix(
+    params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, exp_avg_slows: Arrays, *,
+    step: int, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, beta3: float = 0.9999,
+    betas: tuple[float, float, float] | None = None, alpha: float = 5.0,
+    t_alpha: float | None = None, t_beta3: float | None = None, eps: float = 1e-8,
+    weight_decay: float = 0.01, decay: Decay = "decoupled", max_lr: float | None = None,
+    cautious_decay: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
+    nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
+    max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
+    compensation: Arrays | None = None,
+) -> StepResult: ...
 def adafactor(
     params: Arrays, grads: Arrays, row_vars: Arrays | Sequence[Any] | None,
     col_vars: Arrays | Sequence[Any] | None, variances: Arrays | Sequence[Any] | None, *,

@@ -98,6 +98,8 @@ KERNELS = {
                                                 Array("updates", 3))),
     "muon_apply": Kernel("pywd_muon_hyper", (P, Array("updates", 2))),
     "decay": Kernel("pywd_decay_hyper", (P,)),
+    "ademamix": Kernel("pywd_ademamix_hyper", (P, G, Array("exp_avgs", 2), Array("exp_avg_sqs", 3),
+                                               Array("exp_avg_slows", 4)), LR_EPS),
 }
 
 MOMENTS = (State("exp_avgs"), State("exp_avg_sqs", nonnegative=True))
@@ -131,6 +133,7 @@ UPDATES = {
     "sgd_schedulefree": Update("schedulefree", (State("zs"),), "SGDScheduleFree", None),
     "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon"),
     "decay": Update("decay", (), None, None),
+    "ademamix": Update("ademamix", MOMENTS + (State("exp_avg_slows"),), "AdEMAMix", None),
 }
 # Adafactor (pywd.adafactor, optim.Adafactor, torch's Adafactor) is not a row: its state,
 # factors of each param's variance, is not shaped like the params.

@@ -344,6 +344,49 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     return outcome
 
 
+def ademamix_schedules(step, alpha, t_alpha, beta1, beta3, t_beta3):
+    """AdEMAMix's warm-ups at `step` (Pagliardini et al. 2024, their code's schedulers):
+    alpha linear from 0 over t_alpha steps; beta3 from beta1 with its half-life, ln(1/2) /
+    ln(beta), growing linearly over t_beta3 steps. None: no warm-up."""
+    if t_alpha is not None and step < t_alpha:
+        alpha = step * alpha / t_alpha
+    if t_beta3 is not None and step < t_beta3:
+        r = step / t_beta3
+        half_life = (1 - r) / math.log(beta1) + r / math.log(beta3)     # over ln(1/2)
+        beta3 = min(math.exp(1 / half_life), beta3)
+    return alpha, beta3
+
+
+def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3,
+             beta1=0.9, beta2=0.999, beta3=0.9999, alpha=5.0, t_alpha=None, t_beta3=None,
+             eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+             decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+             max_grad_norm=None):
+    """AdEMAMix (Pagliardini et al. 2024, Algorithm 1): Adam's update with alpha times a
+    slow, uncorrected EMA of the gradient added to the bias-corrected first moment."""
+    _check_mode(decay, cautious_decay)
+    grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
+    if grads is None:
+        return outcome
+    alpha, beta3 = ademamix_schedules(step, alpha, t_alpha, beta1, beta3, t_beta3)
+    fast_rate = lr / (1 - beta1 ** step)
+    slow_rate = lr * alpha
+    inv_sqrt_bc2 = 1 / math.sqrt(1 - beta2 ** step)
+    params = _as_list(params)
+    for w, g, m, v, s, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
+                                _as_list(exp_avg_slows), _anchors(decay_to, len(params))):
+        if maximize:
+            g = -g
+        g = _decay_terms(w, g, weight_decay, decay, a)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (g * g)
+        s[...] = beta3 * s + (1 - beta3) * g
+        denom = np.sqrt(v) * inv_sqrt_bc2 + eps
+        _apply_update(w, (fast_rate * m + slow_rate * s) / denom, lr, weight_decay, decay,
+                      max_lr, cautious_decay, a)
+    return outcome
+
+
 def nadam_mu(beta1, momentum_decay, step):
     """NAdam's momentum schedule (Dozat 2016, with torch's constants): mu_t."""
     return beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))

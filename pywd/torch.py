@@ -57,7 +57,7 @@ from .weight_decay import _split_by_decay
 
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop", "ASGD", "Lamb", "LARS",
-           "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor",
+           "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor", "AdEMAMix",
            "param_groups_weight_decay"]
 
 # the dtypes pywd updates; bfloat16 goes through int16 (NumPy's needs ml_dtypes)
@@ -714,6 +714,12 @@ class Adafactor(Optimizer):
     """:class:`pywd.optim.Adafactor` as a torch optimiser (torch.optim.Adafactor's
     arguments)."""
     pywd_class = _optim.Adafactor
+
+
+class AdEMAMix(Optimizer):
+    """:class:`pywd.optim.AdEMAMix` as a torch optimiser (bitsandbytes' AdEMAMix arguments;
+    pytorch-optimizer's state names)."""
+    pywd_class = _optim.AdEMAMix
 
 
 class AdamWScheduleFree(_ScheduleFree):

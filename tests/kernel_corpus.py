@@ -67,6 +67,7 @@ UPDATES = {
     "muon-heavy-ball": ("muon", (), dict(lr=0.02, nesterov=False)),
     "decay": ("decay", (), dict(lr=0.1)),
     "adafactor": ("Adafactor", (), dict(lr=0.01)),
+    "ademamix": ("ademamix", (), dict(lr=0.01, t_alpha=2, t_beta3=2)),
 }
 
 DECAYS = {

@@ -32,7 +32,8 @@ BY_NAME = {
     "ns_coefficients": "tuple[float, float, float]", "ns_steps": "int",
     "row_vars": FACTORS, "col_vars": FACTORS, "variances": FACTORS,
 }
-BY_FUNCTION = {("adafactor", "eps"): "tuple[float | None, float]"}
+BY_FUNCTION = {("adafactor", "eps"): "tuple[float | None, float]",
+               ("ademamix", "betas"): "tuple[float, float, float] | None"}
 ELIDED = {"ns_coefficients"}     # a long tuple, named in the stub as MUON_COEFFICIENTS
 
 

@@ -35,6 +35,7 @@ CALLS = {
     "sgd_schedulefree": ((), dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
     "muon": ((), dict(lr=0.02, weight_decay=0.01)),
     "decay": ((), dict(lr=0.1, weight_decay=0.01)),
+    "ademamix": ((), dict(step=3, lr=0.01, t_alpha=10, t_beta3=10)),
 }
 # name -> (array arguments as (name, written), the rest of a valid call); the arrays from the
 # table of optimisers (pywd/_optimisers.py): every state array is written, grads only read
@@ -185,6 +186,7 @@ REALS = {
     "sgd_schedulefree": ["average_weight", "lr", "momentum", "weight_decay", "grad_scale"],
     "muon": ["lr", "momentum", "eps", "weight_decay", "grad_scale"],
     "decay": ["lr", "weight_decay"],
+    "ademamix": ["lr", "beta1", "beta2", "beta3", "alpha", "eps", "weight_decay", "grad_scale"],
 }
 BOOLS = {
     "sgd": ["nesterov", "maximize", "first_step"], "adam": ["amsgrad", "maximize"],
@@ -195,7 +197,7 @@ BOOLS = {
     "lars": ["nesterov", "trust_clip", "always_adapt", "maximize", "first_step"],
     "adamw_schedulefree": ["maximize"], "sgd_schedulefree": ["maximize"],
     "muon": ["nesterov", "maximize"],
-    "decay": [],
+    "decay": [], "ademamix": ["maximize"],
 }
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
              (-1.0, ValueError), ("0.1", TypeError), (None, TypeError), (1j, TypeError),

@@ -41,6 +41,8 @@ UPDATES = {
                                                    **kw),
     "sgd_schedulefree": lambda w, g, **kw: pywd.sgd_schedulefree(w, g, w.copy(),
                                                                  average_weight=0.25, **kw),
+    "ademamix": lambda w, g, **kw: pywd.ademamix(w, g, np.zeros_like(w), np.zeros_like(w),
+                                                 np.zeros_like(w), step=3, t_alpha=5, **kw),
 }
 
 
@@ -128,6 +130,9 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
         fn(ref_w, g, np.zeros_like(w), momentum=0.9, always_adapt=True, **kw)
     elif name in ("adam", "adamax", "radam", "nadam", "lamb"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
+           **kw)
+    elif name == "ademamix":
+        fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), np.zeros_like(w), step=3, t_alpha=5,
            **kw)
     elif name == "rmsprop":
         fn(ref_w, g, np.ones_like(w), **kw)
@@ -242,6 +247,9 @@ def call(module, name, w, g, anchor, **kw):
     if name in ("adam", "adamax", "radam", "nadam", "lamb"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
                   **hyper)
+    if name == "ademamix":
+        return fn(w, g, zeros, [np.zeros_like(x) for x in w], [np.zeros_like(x) for x in w],
+                  step=3, t_alpha=5, **hyper)
     if name == "adadelta":
         return fn(w, g, ones, [np.ones_like(x) for x in w], **hyper)
     if name == "rprop":

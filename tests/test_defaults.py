@@ -21,14 +21,15 @@ PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
          (pywd.adamw_schedulefree, optim.AdamWScheduleFree, "decoupled"),
          (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2"),
          (pywd.muon, optim.Muon, "decoupled"),
-         (pywd.adafactor, optim.Adafactor, "decoupled")]
+         (pywd.adafactor, optim.Adafactor, "decoupled"),
+         (pywd.ademamix, optim.AdEMAMix, "decoupled")]
 
 
 def defaults(obj):
     out = {name: p.default for name, p in inspect.signature(obj).parameters.items()
            if p.default is not inspect.Parameter.empty}
-    if out.get("betas") is not None:         # the classes take torch's pair
-        out["beta1"], out["beta2"] = out.pop("betas")
+    if out.get("betas") is not None:         # the classes take torch's pair (AdEMAMix a triple)
+        out.update(zip(("beta1", "beta2", "beta3"), out.pop("betas")))
     out.pop("betas", None)                   # (the functions take it too, as an alternative)
     return out
 
@@ -67,6 +68,8 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], np.full(shape, 0.1), **kwargs)
     elif fn in (pywd.adamax, pywd.radam, pywd.nadam, pywd.lamb):
         fn(w, g, state[0], state[1], step=1, **kwargs)
+    elif fn is pywd.ademamix:
+        fn(w, g, state[0], state[1], state[2], step=1, **kwargs)
     elif fn is pywd.adamw_schedulefree:       # z starts as the params; the first step's
         fn(w, g, w.copy(), state[1], step=1, average_weight=1.0, **kwargs)   # average is z
     elif fn is pywd.sgd_schedulefree:
@@ -78,7 +81,9 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
     assert w.tobytes() == twin.tobytes()
 
 
-BETAS = [pair for pair in PAIRS if "beta1" in inspect.signature(pair[0]).parameters]
+# (AdEMAMix takes the paper's triple: tests/test_ademamix.py)
+BETAS = [pair for pair in PAIRS if "beta1" in inspect.signature(pair[0]).parameters
+         and "beta3" not in inspect.signature(pair[0]).parameters]
 
 
 def test_every_function_with_beta1_takes_torchs_betas_too():

@@ -81,6 +81,10 @@ VALID = {
                       weight_decay=[0.0, 0.01], maximize=[False, True],
                       decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
     "decay": dict(lr=[0.0, 0.1], weight_decay=[0.0, 0.5], decay=["l2", "decoupled", "l1"]),
+    "ademamix": dict(step=[1, 7], lr=[0.0, 0.01], beta1=[0.5, 0.9], beta2=[0.5, 0.999],
+                     beta3=[0.0, 0.9999], alpha=[0.0, 5.0], t_alpha=[None, 10], t_beta3=[None],
+                     eps=[0.0, 1e-8], weight_decay=[0.0, 0.01], maximize=[False, True],
+                     decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS),
 }
 # Adafactor's state is shaped by its param's: a factor per row and per column (2 or more
 # dims), a full variance (fewer), None where a param has none

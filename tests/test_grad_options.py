@@ -33,6 +33,7 @@ CALLS = {
     "adadelta": ((), dict(lr=0.5, weight_decay=0.1, decay="decoupled")),
     "adamw_schedulefree": ((), dict(step=2, average_weight=0.5, lr=0.01, weight_decay=0.1)),
     "sgd_schedulefree": ((), dict(average_weight=0.3, lr=0.1, weight_decay=0.1)),
+    "ademamix": ((), dict(step=2, lr=0.01, t_alpha=5, weight_decay=0.1)),
 }
 ARRAYS = {name: list(table_arrays(name, optional)) for name, (optional, _) in CALLS.items()}
 NAMES = sorted(CALLS)

@@ -188,6 +188,7 @@ UPDATES = {
                               True),
     "sgd_schedulefree": row("sgd_schedulefree", (), dict(lr=0.5, average_weight=0.7), False),
     "decay": row("decay", (), dict(lr=0.1), False),
+    "ademamix": row("ademamix", (), dict(lr=0.01, t_alpha=4, t_beta3=4), True),
 }
 
 
@@ -283,7 +284,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                "lamb": reference.lamb, "lars": reference.lars,
                "adamw_schedulefree": reference.adamw_schedulefree,
                "sgd_schedulefree": reference.sgd_schedulefree,
-               "decay": reference.decay}[name]
+               "decay": reference.decay, "ademamix": reference.ademamix}[name]
     _, states, options, has_step = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
     slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})

@@ -61,7 +61,16 @@ def test_each_class_keeps_the_tables_state(name):
     update = _optimisers.UPDATES[name]
     cls = getattr(optim, update.cls)
     assert cls.state_arrays == tuple(s.state_key for s in update.state)
+    assert cls.nonnegative_state == tuple(s.state_key for s in update.state if s.nonnegative)
     assert update.cls in optim.__all__
+
+
+@pytest.mark.parametrize("name", [n for n, u in _optimisers.UPDATES.items() if u.cls])
+def test_each_class_has_its_torch_drop_in(name):
+    pytest.importorskip("torch")
+    import pywd.torch as pt
+    cls = _optimisers.UPDATES[name].cls
+    assert cls in pt.__all__ and getattr(pt, cls).pywd_class is getattr(optim, cls)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, u in _optimisers.UPDATES.items() if u.torch))

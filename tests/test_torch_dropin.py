@@ -42,7 +42,8 @@ TORCH_TWINS = {
 # the classes torch lacks, against pywd.optim's
 PYWD_ONLY = {"SGDW": dict(lr=0.05, momentum=0.9, weight_decay=1e-2),
              "Lion": dict(lr=1e-3, weight_decay=0.1), "Lamb": dict(lr=1e-2),
-             "LARS": dict(lr=0.1, momentum=0.9, weight_decay=1e-3)}
+             "LARS": dict(lr=0.1, momentum=0.9, weight_decay=1e-3),
+             "AdEMAMix": dict(lr=1e-2, t_alpha=3, t_beta3=3)}
 
 
 def test_every_pywd_optimiser_has_its_torch_class():

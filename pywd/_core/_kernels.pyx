@@ -47,90 +47,6 @@ cdef extern from "pywd.h" nogil:
         const int64_t *ids
         void **compensation
 
-    ctypedef struct pywd_sgd_hyper:
-        double grad_mult
-        double lr, momentum, dampening
-        pywd_decay decay
-        int nesterov, maximize, first_step
-        const pywd_lowp *lowp
-
-    ctypedef struct pywd_adam_hyper:
-        double grad_mult
-        double lr, beta1, beta2, eps
-        pywd_decay decay
-        int64_t step
-        int amsgrad, maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_rmsprop_hyper:
-        double grad_mult
-        double lr, alpha, eps, momentum
-        pywd_decay decay
-        int centered, maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_adagrad_hyper:
-        double grad_mult
-        double lr, lr_decay, eps
-        pywd_decay decay
-        int64_t step
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_lion_hyper:
-        double grad_mult
-        double lr, beta1, beta2
-        pywd_decay decay
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_adamax_hyper:
-        double grad_mult
-        double lr, beta1, beta2, eps
-        pywd_decay decay
-        int64_t step
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_radam_hyper:
-        double grad_mult
-        double lr, beta1, beta2, eps
-        pywd_decay decay
-        int64_t step
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_nadam_hyper:
-        double grad_mult
-        double lr, beta1, beta2, eps, momentum_decay, mu_product
-        pywd_decay decay
-        int64_t step
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_rprop_hyper:
-        double grad_mult
-        double lr, etaminus, etaplus, step_size_min, step_size_max
-        pywd_decay decay
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_asgd_hyper:
-        double grad_mult
-        double eta, mu, lambd
-        pywd_decay decay
-        int maximize
-        const pywd_lowp *lowp
-
-
     ctypedef struct pywd_lamb_hyper:
         double grad_mult
         double lr, beta1, beta2, eps
@@ -159,31 +75,6 @@ cdef extern from "pywd.h" nogil:
                        const float **grads, float **bufs, const int64_t *sizes)
     void pywd_lars_f64(const pywd_lars_hyper *h, int64_t n, double **params,
                        const double **grads, double **bufs, const int64_t *sizes)
-
-    ctypedef struct pywd_adadelta_hyper:
-        double grad_mult
-        double lr, rho, eps
-        pywd_decay decay
-        int maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_schedulefree_hyper:
-        double grad_mult
-        double lr, beta1, beta2, eps, average_weight
-        pywd_decay decay
-        int64_t step
-        int adaptive, maximize
-        const pywd_lowp *lowp
-
-
-    ctypedef struct pywd_muon_hyper:
-        double grad_mult
-        double lr, step_size, momentum
-        pywd_decay decay
-        int nesterov, maximize
-        const pywd_lowp *lowp
-
 
     ctypedef struct pywd_adafactor_hyper:
         double grad_mult
@@ -215,13 +106,6 @@ cdef extern from "pywd.h" nogil:
     void pywd_fill_f32(const pywd_fill_hyper *h, float *dst, int64_t n)
     void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
     void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
-
-    ctypedef struct pywd_decay_hyper:
-        double grad_mult
-        double lr
-        pywd_decay decay
-        int maximize
-        const pywd_lowp *lowp
 
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
@@ -259,6 +143,7 @@ include "_lars.pxi"
 include "_schedulefree.pxi"
 include "_muon.pxi"
 include "_adafactor.pxi"
+include "_ademamix.pxi"
 include "_fill.pxi"
 include "_runtime.pxi"
 
@@ -267,9 +152,8 @@ include "_runtime.pxi"
 # put in place of the "{grad_options}" or "{decay_options}" line with that line's indentation.
 import re as _re
 import textwrap as _textwrap
-for _update in (sgd, adam, adamw, rmsprop, adagrad, lion, adamax, radam, adadelta, nadam,
-                rprop, asgd, lamb, lars, adamw_schedulefree, sgd_schedulefree, muon,
-                adafactor):
+# (every update of the table but sgdw, whose docstring points to sgd's, and the bare decay)
+for _update in [globals()[_name] for _name in UPDATE_NAMES if _name not in ("sgdw", "decay")]:
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(

@@ -82,6 +82,7 @@ KERNELS = {
     "nadam": Kernel("nadam", dict(step=10, lr=2e-3, weight_decay=1e-4), 2),
     "rprop": Kernel("rprop", dict(lr=1e-2, weight_decay=1e-4), 2),
     "asgd": Kernel("asgd", dict(step=10, lr=1e-2, t0=1.0, weight_decay=1e-4), 1),
+    "ademamix": Kernel("ademamix", dict(step=10, lr=1e-3, t_alpha=100, t_beta3=100), 3),
     # the norm pass reads w, g and both moments before the update
     "lamb": Kernel("lamb", dict(step=10, lr=1e-3, weight_decay=0.01), 2, norm_reads=4),
     # the norm pass reads w and g

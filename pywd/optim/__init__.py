@@ -21,6 +21,7 @@ from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .ademamix import AdEMAMix
 from .adamax import Adamax
 from .lamb import Lamb
 from .lars import LARS
@@ -41,7 +42,7 @@ sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
 __all__ = ["Optimizer", "SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion",
            "Adamax", "RAdam", "Adadelta", "NAdam", "Rprop",
            "ASGD", "Lamb", "LARS", "AdamWScheduleFree", "SGDScheduleFree", "Muon", "Adafactor",
-           "param_groups_weight_decay"]
+           "AdEMAMix", "param_groups_weight_decay"]
 
 # every class documents every option it takes (pywd/optim/_docs.py)
 for _name in __all__[1:-1]:

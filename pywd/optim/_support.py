@@ -14,7 +14,8 @@ from ..flat import FlatParams
 STATE_FORMAT = "pywd.optim/1"
 # Hyper-parameters whose default is None (unset), with the type of their values:
 # state_dict saves None as an empty array.
-OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str, "adjust_lr_fn": str}
+OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str, "adjust_lr_fn": str,
+                  "t_alpha": float, "t_beta3": float}
 # the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
 STATE_DTYPES = ("float32", "bfloat16", "float16")
 # A group with decay_to keeps each parameter's anchor as this state array (only read).

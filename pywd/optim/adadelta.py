@@ -25,9 +25,8 @@ class Adadelta(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("square_avg", "acc_delta")
+    table_row = "adadelta"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)      # torch keeps it; here it also keys stochastic rounding
-    nonnegative_state = ("square_avg", "acc_delta")
 
     def __init__(self, params: Params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False, decay: Decay = "l2",

@@ -23,9 +23,8 @@ class Adagrad(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("sum",)
+    table_row = "adagrad"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
-    nonnegative_state = ("sum",)
 
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,

@@ -26,9 +26,8 @@ class Adamax(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", "exp_inf")
+    table_row = "adamax"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
-    nonnegative_state = ("exp_inf",)
 
     def __init__(self, params: Params, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -29,7 +29,7 @@ class ASGD(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("ax",)
+    table_row = "asgd"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
     state_scalars = {"eta": (0.0, math.inf), "mu": (0.0, 1.0)}
 

@@ -31,9 +31,8 @@ class Lamb(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
-    state_arrays = ("exp_avg", "exp_avg_sq")
+    table_row = "lamb"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
-    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(self, params: Params, lr: float = 1e-3, bias_correction: bool = True,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6,

@@ -30,7 +30,7 @@ class LARS(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
-    state_arrays = ("momentum_buffer",)
+    table_row = "lars"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
 
     def __init__(self, params: Params, lr: float = 1.0, momentum: float = 0.0,

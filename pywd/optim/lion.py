@@ -23,7 +23,7 @@ class Lion(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg",)
+    table_row = "lion"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
 
     def __init__(self, params: Params, lr: float = 1e-4,

@@ -36,7 +36,7 @@ class Muon(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("momentum_buffer",)
+    table_row = "muon"  # its state arrays: pywd/_optimisers.py
     per_element = False             # it orthogonalises whole matrices
     not_in_torch = ("maximize",)
     step_for_rounding = True

@@ -29,10 +29,9 @@ class NAdam(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", "exp_avg_sq")
+    table_row = "nadam"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
     state_scalars = {"mu_product": (0.0, 1.0)}
-    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(self, params: Params, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _generator, _kernels, _torch_state, memory
 from .._kernels import StepResult
+from .._optimisers import UPDATES
 from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
 from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
@@ -66,8 +67,10 @@ class Optimizer:
     and the step, counted in ``rounding_step``; both are saved by state_dict, so a resumed
     run gets the bytes of an uninterrupted one.
 
-    Subclassing: a subclass sets ``state_arrays`` (per-parameter arrays shaped like the
-    parameter, in the order their update function takes them), ``state_counters``
+    Subclassing: a subclass sets ``table_row`` (its update's row in the table of optimisers,
+    pywd/_optimisers.py, which gives ``state_arrays``, the per-parameter arrays shaped like
+    the parameter in the order their update function takes them, and ``nonnegative_state``;
+    or sets those two itself), ``state_counters``
     (per-parameter ints, e.g. "step"), ``state_scalars`` (per-parameter floats and the
     closed range each stays in, e.g. NAdam's "mu_product": set by ``_initial_scalars`` and
     ``_advance_scalars``) and ``nonnegative_state`` (arrays that can never be negative, such
@@ -82,6 +85,7 @@ class Optimizer:
     None for it), with ``_state_shape`` (a parameter's shape of it, or None).
     """
 
+    table_row: str | None = None
     state_arrays: tuple[str, ...] = ()
     state_counters: tuple[str, ...] = ()
     state_scalars: dict[str, tuple[float, float]] = {}
@@ -105,6 +109,13 @@ class Optimizer:
     # of the parameters steps as it would in the whole (what pywd.distributed shards): not
     # LAMB's and LARS's per-tensor trust ratios, Muon's matrices nor Adafactor's factors
     per_element = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("table_row") is not None:
+            states = UPDATES[cls.__dict__["table_row"]].state
+            cls.state_arrays = tuple(s.state_key for s in states)
+            cls.nonnegative_state = tuple(s.state_key for s in states if s.nonnegative)
 
     def __init__(self, params: Params, defaults: dict[str, Any],
                  torch_options: Mapping[str, Any] | None = None,

@@ -27,9 +27,8 @@ class RAdam(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("exp_avg", "exp_avg_sq")
+    table_row = "radam"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
-    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(self, params: Params, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

@@ -24,10 +24,9 @@ class RMSprop(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("square_avg", "momentum_buffer", "grad_avg")
+    table_row = "rmsprop"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
     state_counters = ("step",)
-    nonnegative_state = ("square_avg",)
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,

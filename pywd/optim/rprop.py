@@ -28,9 +28,8 @@ class Rprop(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("prev", "step_size")
+    table_row = "rprop"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)      # torch keeps it; here it also keys stochastic rounding
-    nonnegative_state = ("step_size",)
     not_in_torch = ("weight_decay",)
 
     def __init__(self, params: Params, lr: float = 1e-2,

@@ -154,8 +154,7 @@ class AdamWScheduleFree(_ScheduleFree):
     ``differentiable=False``) are accepted and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("z", "exp_avg_sq")
-    nonnegative_state = ("exp_avg_sq",)
+    table_row = "adamw_schedulefree"  # its state arrays: pywd/_optimisers.py
     _interpolation = "betas[0]"
 
     def __init__(self, params: Params, lr: float = 0.0025,
@@ -216,7 +215,7 @@ class SGDScheduleFree(_ScheduleFree):
     ``differentiable=False``) are accepted and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("z",)
+    table_row = "sgd_schedulefree"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
     _interpolation = "momentum"
 

@@ -31,7 +31,7 @@ class SGD(Optimizer):
     and ignored (see :class:`Optimizer`).
     """
 
-    state_arrays = ("momentum_buffer",)
+    table_row = "sgd"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
