@@ -53,6 +53,9 @@ class Update(NamedTuple):
     state: tuple                 # State, in the function's argument order
     cls: Optional[str]           # its class in pywd.optim
     torch: Optional[str]         # torch.optim's class of the same step, if any
+    # its default decay= (the function's and the class's): what weight_decay means for this
+    # name in torch (or the paper, without a torch twin): "l2" coupled, "decoupled" AdamW's
+    decay: str = "l2"
 
 
 P, G = Array("params", 0), Array("grads", 1)
@@ -105,16 +108,17 @@ KERNELS = {
 MOMENTS = (State("exp_avgs"), State("exp_avg_sqs", nonnegative=True))
 UPDATES = {
     "sgd": Update("sgd", (State("momentum_buffers", optional=True),), "SGD", "SGD"),
-    "sgdw": Update("sgd", (State("momentum_buffers", optional=True),), "SGDW", None),
+    "sgdw": Update("sgd", (State("momentum_buffers", optional=True),), "SGDW", None,
+                   decay="decoupled"),
     "adam": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "Adam", "Adam"),
     "adamw": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "AdamW",
-                    "AdamW"),
+                    "AdamW", decay="decoupled"),
     "rmsprop": Update("rmsprop", (State("square_avgs", nonnegative=True),
                                   State("momentum_buffers", optional=True),
                                   State("grad_avgs", optional=True)), "RMSprop", "RMSprop"),
     "adagrad": Update("adagrad", (State("state_sums", nonnegative=True, key="sum"),),
                       "Adagrad", "Adagrad"),
-    "lion": Update("lion", (State("exp_avgs"),), "Lion", None),
+    "lion": Update("lion", (State("exp_avgs"),), "Lion", None, decay="decoupled"),
     "adamax": Update("adamax", (State("exp_avgs"), State("exp_infs", nonnegative=True)),
                      "Adamax", "Adamax"),
     "radam": Update("radam", MOMENTS, "RAdam", "RAdam"),
@@ -125,15 +129,16 @@ UPDATES = {
     "rprop": Update("rprop", (State("prevs"), State("step_sizes", nonnegative=True)),
                     "Rprop", "Rprop"),
     "asgd": Update("asgd", (State("axs"),), "ASGD", "ASGD"),
-    "lamb": Update(None, MOMENTS, "Lamb", None),
+    "lamb": Update(None, MOMENTS, "Lamb", None, decay="decoupled"),
     "lars": Update(None, (State("momentum_buffers", optional=True),), "LARS", None),
     "adamw_schedulefree": Update("schedulefree", (State("zs"),
                                                   State("exp_avg_sqs", nonnegative=True)),
-                                 "AdamWScheduleFree", None),
+                                 "AdamWScheduleFree", None, decay="decoupled"),
     "sgd_schedulefree": Update("schedulefree", (State("zs"),), "SGDScheduleFree", None),
-    "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon"),
-    "decay": Update("decay", (), None, None),
-    "ademamix": Update("ademamix", MOMENTS + (State("exp_avg_slows"),), "AdEMAMix", None),
+    "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon", decay="decoupled"),
+    "decay": Update("decay", (), None, None, decay="decoupled"),
+    "ademamix": Update("ademamix", MOMENTS + (State("exp_avg_slows"),), "AdEMAMix", None,
+                       decay="decoupled"),
 }
 # Adafactor (pywd.adafactor, optim.Adafactor, torch's Adafactor) is not a row: its state,
 # factors of each param's variance, is not shaped like the params.

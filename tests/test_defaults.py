@@ -9,20 +9,20 @@ import pytest
 
 import pywd
 from pywd import optim
+from pywd._optimisers import UPDATES
 
-PAIRS = [(pywd.sgd, optim.SGD, "l2"), (pywd.sgdw, optim.SGDW, "decoupled"),
-         (pywd.adam, optim.Adam, "l2"), (pywd.adamw, optim.AdamW, "decoupled"),
-         (pywd.rmsprop, optim.RMSprop, "l2"), (pywd.adagrad, optim.Adagrad, "l2"),
-         (pywd.lion, optim.Lion, "decoupled"), (pywd.adamax, optim.Adamax, "l2"),
-         (pywd.radam, optim.RAdam, "l2"), (pywd.adadelta, optim.Adadelta, "l2"),
-         (pywd.nadam, optim.NAdam, "l2"), (pywd.rprop, optim.Rprop, "l2"),
-         (pywd.asgd, optim.ASGD, "l2"), (pywd.lamb, optim.Lamb, "decoupled"),
-         (pywd.lars, optim.LARS, "l2"),
-         (pywd.adamw_schedulefree, optim.AdamWScheduleFree, "decoupled"),
-         (pywd.sgd_schedulefree, optim.SGDScheduleFree, "l2"),
-         (pywd.muon, optim.Muon, "decoupled"),
-         (pywd.adafactor, optim.Adafactor, "decoupled"),
-         (pywd.ademamix, optim.AdEMAMix, "decoupled")]
+# (function, class, the decay its weight_decay means): the table of optimisers' rows with a
+# class, and Adafactor
+PAIRS = [(getattr(pywd, name), getattr(optim, u.cls), u.decay)
+         for name, u in UPDATES.items() if u.cls] + [(pywd.adafactor, optim.Adafactor,
+                                                      "decoupled")]
+
+
+def test_the_table_says_torchs_meaning_of_weight_decay():
+    """torch's classes (and the papers of those it lacks) as the table records them."""
+    decoupled = {fn.__name__ for fn, _, decay in PAIRS if decay == "decoupled"}
+    assert decoupled == {"sgdw", "adamw", "lion", "lamb", "adamw_schedulefree", "muon",
+                         "adafactor", "ademamix"}
 
 
 def defaults(obj):

@@ -78,3 +78,12 @@ def test_each_twin_is_torchs(name):
     torch = pytest.importorskip("torch")
     assert issubclass(getattr(torch.optim, _optimisers.UPDATES[name].torch),
                       torch.optim.Optimizer)
+
+
+def test_each_element_wise_update_has_a_bench_row():
+    """The bench (pywd.bench.KERNELS, which bench/bench_optimisers.py runs at every size)
+    times every element-wise kernel that a functional update calls."""
+    from pywd import bench
+    timed = {_optimisers.UPDATES[k.fn].kernel for k in bench.KERNELS.values()}
+    wanted = {name for name, k in _optimisers.KERNELS.items() if k.finite is not None}
+    assert wanted <= timed, sorted(wanted - timed)
