@@ -21,6 +21,34 @@ DECAY_DEFAULTS = dict(max_lr=None, cautious_decay=False, decay_to=None)
 # and their storage options (16-bit state, rounding)
 STORAGE_DEFAULTS = dict(rounding="stochastic", state_dtype=None, kahan_sum=False)
 
+# One valid call of each functional update (the table of optimisers' names): the optional
+# state arrays it passes and the rest of its options. The per-optimiser tests start from it
+# (the bad-input battery as it is, the gradient options' tests with a weight decay, the
+# 16-bit twins, the decay rules and the defaults where they need nothing of their own), so
+# that a new update needs one row here.
+VALID_CALLS = {
+    "sgd": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    "sgdw": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    "adam": (("max_exp_avg_sqs",), dict(step=2, lr=0.01, amsgrad=True)),
+    "adamw": ((), dict(step=2, lr=0.01)),
+    "rmsprop": (("momentum_buffers", "grad_avgs"), dict(lr=0.01, momentum=0.9, centered=True)),
+    "adagrad": ((), dict(step=2, lr=0.1)),
+    "lion": ((), dict(lr=0.01)),
+    "adamax": ((), dict(step=2, lr=0.01)),
+    "radam": ((), dict(step=7, lr=0.01)),
+    "adadelta": ((), dict(lr=1.0)),
+    "nadam": ((), dict(step=3, lr=0.01)),
+    "rprop": ((), dict(lr=0.01)),
+    "asgd": ((), dict(step=3, lr=0.01)),
+    "lamb": ((), dict(step=3, lr=0.01)),
+    "lars": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
+    "adamw_schedulefree": ((), dict(step=3, average_weight=0.5, lr=0.01)),
+    "sgd_schedulefree": ((), dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
+    "muon": ((), dict(lr=0.02, weight_decay=0.01)),
+    "decay": ((), dict(lr=0.1, weight_decay=0.01)),
+    "ademamix": ((), dict(step=3, lr=0.01, t_alpha=10, t_beta3=10)),
+}
+
 
 def table_arrays(name, optional=()):
     """The array arguments of pywd.<name>, from the table of optimisers (pywd/_optimisers.py):

@@ -2,6 +2,7 @@
 of every update function, optimiser class and initialiser gets every kind of bad array, and
 every hyper-parameter every kind of bad value. Each must raise a TypeError/ValueError naming
 the argument (with its list index) and leave every array byte-identical."""
+import inspect
 import io
 import math
 
@@ -9,34 +10,13 @@ import numpy as np
 import pytest
 
 import pywd
-from helpers import same_state, snapshot, table_arrays
+from helpers import VALID_CALLS, same_state, snapshot, table_arrays
 from pywd import init, optim
 
 N = 3      # arrays per list; the bad one is the last, so errors name index 2
 SHAPE = (4, 5)
 
-# name -> (the optional state arrays a valid call passes, the rest of a valid call)
-CALLS = {
-    "sgd": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
-    "adam": (("max_exp_avg_sqs",), dict(step=2, lr=0.01, amsgrad=True)),
-    "adamw": ((), dict(step=2, lr=0.01)),
-    "rmsprop": (("momentum_buffers", "grad_avgs"), dict(lr=0.01, momentum=0.9, centered=True)),
-    "adagrad": ((), dict(step=2, lr=0.1)),
-    "lion": ((), dict(lr=0.01)),
-    "adamax": ((), dict(step=2, lr=0.01)),
-    "radam": ((), dict(step=7, lr=0.01)),
-    "adadelta": ((), dict(lr=1.0)),
-    "nadam": ((), dict(step=3, lr=0.01)),
-    "rprop": ((), dict(lr=0.01)),
-    "asgd": ((), dict(step=3, lr=0.01)),
-    "lamb": ((), dict(step=3, lr=0.01)),
-    "lars": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=1e-4)),
-    "adamw_schedulefree": ((), dict(step=3, average_weight=0.5, lr=0.01)),
-    "sgd_schedulefree": ((), dict(average_weight=0.5, lr=0.1, weight_decay=1e-4)),
-    "muon": ((), dict(lr=0.02, weight_decay=0.01)),
-    "decay": ((), dict(lr=0.1, weight_decay=0.01)),
-    "ademamix": ((), dict(step=3, lr=0.01, t_alpha=10, t_beta3=10)),
-}
+CALLS = VALID_CALLS
 # name -> (array arguments as (name, written), the rest of a valid call); the arrays from the
 # table of optimisers (pywd/_optimisers.py): every state array is written, grads only read
 UPDATES = {name: ([(arg, arg != "grads") for arg in table_arrays(name, optional)], options)
@@ -162,43 +142,21 @@ def test_zero_d_and_empty_arrays_are_valid(name, shape):
     assert result is None if name == "decay" else result.applied
 
 
-# Real hyper-parameters of each update (max_grad_norm, which may be None or inf, is covered
-# in test_grad_options.py), and the values every one of them refuses.
-REALS = {
-    "sgd": ["lr", "momentum", "dampening", "weight_decay", "grad_scale"],
-    "adam": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
-    "adamw": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
-    "rmsprop": ["lr", "alpha", "eps", "weight_decay", "momentum", "grad_scale"],
-    "adagrad": ["lr", "lr_decay", "eps", "weight_decay", "grad_scale"],
-    "lion": ["lr", "beta1", "beta2", "weight_decay", "grad_scale"],
-    "adamax": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
-    "radam": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
-    "adadelta": ["lr", "rho", "eps", "weight_decay", "grad_scale"],
-    "nadam": ["lr", "beta1", "beta2", "eps", "momentum_decay", "weight_decay", "grad_scale"],
-    "rprop": ["lr", "etaminus", "etaplus", "step_size_min", "step_size_max", "weight_decay",
-              "grad_scale"],
-    "asgd": ["lr", "lambd", "alpha", "weight_decay", "grad_scale"],
-    "lamb": ["lr", "beta1", "beta2", "eps", "weight_decay", "grad_scale"],
-    "lars": ["lr", "momentum", "dampening", "trust_coeff", "eps", "weight_decay",
-             "grad_scale"],
-    "adamw_schedulefree": ["average_weight", "lr", "beta1", "beta2", "eps", "weight_decay",
-                           "grad_scale"],
-    "sgd_schedulefree": ["average_weight", "lr", "momentum", "weight_decay", "grad_scale"],
-    "muon": ["lr", "momentum", "eps", "weight_decay", "grad_scale"],
-    "decay": ["lr", "weight_decay"],
-    "ademamix": ["lr", "beta1", "beta2", "beta3", "alpha", "eps", "weight_decay", "grad_scale"],
-}
-BOOLS = {
-    "sgd": ["nesterov", "maximize", "first_step"], "adam": ["amsgrad", "maximize"],
-    "adamw": ["amsgrad", "maximize"], "rmsprop": ["centered", "maximize"],
-    "adagrad": ["maximize"], "lion": ["maximize"], "adamax": ["maximize"],
-    "radam": ["maximize"], "adadelta": ["maximize"], "nadam": ["maximize"], "rprop": ["maximize"], "asgd": ["maximize"],
-    "lamb": ["bias_correction", "trust_clip", "always_adapt", "maximize"],
-    "lars": ["nesterov", "trust_clip", "always_adapt", "maximize", "first_step"],
-    "adamw_schedulefree": ["maximize"], "sgd_schedulefree": ["maximize"],
-    "muon": ["nesterov", "maximize"],
-    "decay": [], "ademamix": ["maximize"],
-}
+# Real hyper-parameters of each update, from its signature: a float default, or required and
+# not the step (max_grad_norm, which may be None or inf, is covered in test_grad_options.py;
+# ASGD's t0, which may be negative, has its own cases below); its bools (cautious_decay is
+# the decay's: tests/test_decay_rules.py); and the values every one of them refuses.
+def options_of(name, kind):
+    params = inspect.signature(getattr(pywd, name)).parameters.items()
+    if kind is bool:
+        return [p for p, v in params if isinstance(v.default, bool) and p != "cautious_decay"]
+    return [p for p, v in params if p != "t0" and (
+        (isinstance(v.default, float) and not isinstance(v.default, bool))
+        or (v.default is v.empty and v.kind is v.KEYWORD_ONLY and p != "step"))]
+
+
+REALS = {name: options_of(name, float) for name in CALLS}
+BOOLS = {name: options_of(name, bool) for name in CALLS}
 BAD_REALS = [(math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError),
              (-1.0, ValueError), ("0.1", TypeError), (None, TypeError), (1j, TypeError),
              ([0.1], TypeError), (np.array([0.1, 0.2]), TypeError), (True, TypeError)]

@@ -1,14 +1,17 @@
 """Decay rules that follow the schedule: "independent" relative to max_lr,
 "corrected" (AdamC), cautious decay; their equations, every optimiser, the classes' max_lr
 default, state_dict round trips and bad input."""
+from functools import partial
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import (DECAY_DEFAULTS, assert_matches, assert_matches_at_scale, copies, decays,
-                     saved, sgd_hypers, small_or_threaded, snapshot)
+from helpers import (DECAY_DEFAULTS, VALID_CALLS, assert_matches, assert_matches_at_scale,
+                     copies, decays, saved, sgd_hypers, small_or_threaded, snapshot,
+                     table_states)
 from pywd import optim, reference
 
 # every update function with arguments for one step on (w, g) and its state
@@ -41,9 +44,24 @@ UPDATES = {
                                                    **kw),
     "sgd_schedulefree": lambda w, g, **kw: pywd.sgd_schedulefree(w, g, w.copy(),
                                                                  average_weight=0.25, **kw),
-    "ademamix": lambda w, g, **kw: pywd.ademamix(w, g, np.zeros_like(w), np.zeros_like(w),
-                                                 np.zeros_like(w), step=3, t_alpha=5, **kw),
 }
+
+
+def zero_state_call(module, name, w, g, **kw):
+    """One step of `name` (pywd's or its reference's) on an array or lists, from zero state
+    (the table of optimisers' arrays), with its valid call's other options
+    (helpers.VALID_CALLS): the updates that need nothing of their own here."""
+    optional, options = VALID_CALLS[name]
+    extra = {k: v for k, v in options.items() if k not in ("lr", "weight_decay")}
+    zeros = ([np.zeros_like(x) for x in w] if isinstance(w, list) else np.zeros_like(w)
+             for _ in range(len(table_states(name, optional))))
+    return getattr(module, name)(w, g, *zeros, **extra, **kw)
+
+
+# the rest of the table (sgdw and adamw run sgd's and adam's kernels; Muon's decay is
+# test_muon.py's; the bare decay has its own tests below)
+UPDATES.update({name: partial(zero_state_call, pywd, name) for name in VALID_CALLS
+                if name not in UPDATES and name not in ("sgdw", "adamw", "muon", "decay")})
 
 
 def step(name, w, g, **kw):
@@ -131,9 +149,6 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     elif name in ("adam", "adamax", "radam", "nadam", "lamb"):
         fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), step=8 if name == "radam" else 3,
            **kw)
-    elif name == "ademamix":
-        fn(ref_w, g, np.zeros_like(w), np.zeros_like(w), np.zeros_like(w), step=3, t_alpha=5,
-           **kw)
     elif name == "rmsprop":
         fn(ref_w, g, np.ones_like(w), **kw)
     elif name == "adadelta":
@@ -151,7 +166,7 @@ def test_every_optimizer_matches_the_reference_with_the_new_rules(dtype, name, d
     elif name == "adafactor":
         fn(ref_w, g, None, None, np.zeros_like(w), step=3, **kw)
     else:
-        fn(ref_w, g, np.zeros_like(w), **kw)
+        zero_state_call(reference, name, ref_w, g, **kw)
     if dtype == np.float32:
         np.testing.assert_array_max_ulp(ours, ref_w, maxulp=2)
     else:
@@ -247,9 +262,6 @@ def call(module, name, w, g, anchor, **kw):
     if name in ("adam", "adamax", "radam", "nadam", "lamb"):
         return fn(w, g, zeros, [np.zeros_like(x) for x in w], step=8 if name == "radam" else 3,
                   **hyper)
-    if name == "ademamix":
-        return fn(w, g, zeros, [np.zeros_like(x) for x in w], [np.zeros_like(x) for x in w],
-                  step=3, t_alpha=5, **hyper)
     if name == "adadelta":
         return fn(w, g, ones, [np.ones_like(x) for x in w], **hyper)
     if name == "rprop":
@@ -267,7 +279,7 @@ def call(module, name, w, g, anchor, **kw):
         cols = [np.zeros((1,) + x.shape[-1:], x.dtype) if x.ndim == 2 else None for x in w]
         variances = [np.zeros_like(x) if x.ndim < 2 else None for x in w]
         return fn(w, g, rows, cols, variances, step=3, **hyper)
-    return fn(w, g, zeros, **hyper)
+    return zero_state_call(module, name, w, g, **hyper)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

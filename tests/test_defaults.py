@@ -68,16 +68,15 @@ def test_function_and_class_take_the_same_step(fn, cls, decay):
         fn(w, g, state[0], np.full(shape, 0.1), **kwargs)
     elif fn in (pywd.adamax, pywd.radam, pywd.nadam, pywd.lamb):
         fn(w, g, state[0], state[1], step=1, **kwargs)
-    elif fn is pywd.ademamix:
-        fn(w, g, state[0], state[1], state[2], step=1, **kwargs)
     elif fn is pywd.adamw_schedulefree:       # z starts as the params; the first step's
         fn(w, g, w.copy(), state[1], step=1, average_weight=1.0, **kwargs)   # average is z
     elif fn is pywd.sgd_schedulefree:
         fn(w, g, w.copy(), average_weight=1.0, **kwargs)
     elif fn is pywd.adafactor:                # a vector: a full variance, no factors
         fn(w, g, None, None, state[2], step=1, **kwargs)
-    else:
-        fn(w, g, state[0], **kwargs)
+    else:                                     # zero state; the first step if it needs one
+        step = inspect.signature(fn).parameters.get("step")
+        fn(w, g, *state, **kwargs, **({"step": 1} if step and step.default is step.empty else {}))
     assert w.tobytes() == twin.tobytes()
 
 

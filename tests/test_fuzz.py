@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import assert_matches, table_arrays
+from helpers import VALID_CALLS, assert_matches, table_arrays
 from pywd import _optimisers, init, reference
 
 # every array argument of each update, from the table of optimisers (pywd/_optimisers.py);
@@ -92,6 +92,11 @@ STATE_SHAPES = {"row_vars": lambda s: s[:-1] + (1,) if len(s) >= 2 else None,
                 "col_vars": lambda s: s[:-2] + (1,) + s[-1:] if len(s) >= 2 else None,
                 "variances": lambda s: s if len(s) < 2 else None}
 VALID["adamw"] = VALID["adam"]
+# an update without choices of its own above: its valid call (helpers.VALID_CALLS), every
+# decay kind and gradient option
+VALID.update({name: dict({k: [v] for k, v in VALID_CALLS[name][1].items()},
+                         decay=["l2", "decoupled", "l1"], **GRAD_OPTIONS)
+              for name in ARRAY_ARGS if name not in VALID})
 # (weight_decay is required by decay only, average_weight by the schedule-free updates)
 REQUIRED = {"lr", "step", "weight_decay", "average_weight"}
 

@@ -9,14 +9,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import (assert_all_match, copies, grads_for, model, nonnegative, saved,
-                     small_or_threaded, table_arrays)
+from helpers import (VALID_CALLS, assert_all_match, copies, grads_for, model, nonnegative,
+                     saved, small_or_threaded, table_arrays)
 from pywd import optim, reference
 
-# Each update with every option it has in play: (optional state arrays passed, options).
-# Its array lists (from the table of optimisers, pywd/_optimisers.py) are params, grads,
-# then the state arrays (kept >= 0, valid for every state).
-CALLS = {
+# Each update with every option it has in play: (optional state arrays passed, options),
+# the valid call (helpers.VALID_CALLS) with a weight decay unless it has its own below
+# (sgdw and adamw run sgd's and adam's kernels, Muon takes matrices only: test_muon.py, the
+# bare decay has no gradient). Its array lists (from the table of optimisers,
+# pywd/_optimisers.py) are params, grads, then the state arrays (kept >= 0, valid for every
+# state).
+OWN = {
     "sgd": (("momentum_buffers",), dict(lr=0.1, momentum=0.9, weight_decay=0.01, decay="l2")),
     "adam": (("max_exp_avg_sqs",), dict(step=3, lr=0.01, amsgrad=True, weight_decay=0.01)),
     "rmsprop": (("momentum_buffers", "grad_avgs"),
@@ -33,8 +36,10 @@ CALLS = {
     "adadelta": ((), dict(lr=0.5, weight_decay=0.1, decay="decoupled")),
     "adamw_schedulefree": ((), dict(step=2, average_weight=0.5, lr=0.01, weight_decay=0.1)),
     "sgd_schedulefree": ((), dict(average_weight=0.3, lr=0.1, weight_decay=0.1)),
-    "ademamix": ((), dict(step=2, lr=0.01, t_alpha=5, weight_decay=0.1)),
 }
+CALLS = {name: OWN.get(name, (optional, dict(options, weight_decay=0.1)))
+         for name, (optional, options) in VALID_CALLS.items()
+         if name not in ("sgdw", "adamw", "muon", "decay")}
 ARRAYS = {name: list(table_arrays(name, optional)) for name, (optional, _) in CALLS.items()}
 NAMES = sorted(CALLS)
 

@@ -43,3 +43,12 @@ def test_the_baseline_unit_gives_the_recorded_bytes(threads):
     out = subprocess.run([sys.executable, kernel_corpus.__file__, str(threads)], env=env,
                          capture_output=True, text=True, check=True).stdout
     assert_same(json.loads(out), f"isa baseline, {threads} threads")
+
+
+def test_every_element_wise_kernel_has_recorded_cases():
+    """A kernel added to the table gets cases here (a row of kernel_corpus.UPDATES, then
+    `python tests/kernel_corpus.py --record`, which leaves the recorded ones as they are)."""
+    from pywd._optimisers import KERNELS, UPDATES
+    covered = {UPDATES[fn].kernel for fn, _, _ in kernel_corpus.UPDATES.values()
+               if fn in UPDATES}
+    assert {name for name, k in KERNELS.items() if k.finite is not None} <= covered

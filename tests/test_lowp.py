@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 
-from helpers import DECAY_MODES, call_update, make_array, snapshot, table_states
+from helpers import (DECAY_MODES, VALID_CALLS, call_update, make_array, snapshot,
+                     table_states)
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 BF16, F16 = np.dtype(ml_dtypes.bfloat16), np.dtype(np.float16)
@@ -188,8 +189,13 @@ UPDATES = {
                               True),
     "sgd_schedulefree": row("sgd_schedulefree", (), dict(lr=0.5, average_weight=0.7), False),
     "decay": row("decay", (), dict(lr=0.1), False),
-    "ademamix": row("ademamix", (), dict(lr=0.01, t_alpha=4, t_beta3=4), True),
 }
+# the other updates as their valid call (helpers.VALID_CALLS; sgdw and adamw are sgd's and
+# adam's kernels, Muon's 16-bit storage is test_muon.py's)
+UPDATES.update({name: row(name, optional, {k: v for k, v in options.items() if k != "step"},
+                          "step" in options)
+                for name, (optional, options) in VALID_CALLS.items()
+                if name not in UPDATES and name not in ("sgdw", "adamw", "muon")})
 
 
 def make_arrays(rng, name, shapes_orders, dtypes):
@@ -275,16 +281,7 @@ def test_the_twin_agrees_with_the_numpy_equations(name):
                          {k: BF16 for k in ["params", "grads", *UPDATES[name][1]]})
     got, _ = run_both(name, {k: [a.copy() for a in v] for k, v in arrays.items()},
                       "decoupled")
-    twin_fn = {"sgd": reference.sgd, "sgd-plain": reference.sgd, "adam": reference.adam,
-               "amsgrad": reference.adam, "rmsprop": reference.rmsprop,
-               "adagrad": reference.adagrad, "lion": reference.lion,
-               "adamax": reference.adamax, "radam": reference.radam,
-               "adadelta": reference.adadelta, "nadam": reference.nadam,
-               "rprop": reference.rprop, "asgd": reference.asgd,
-               "lamb": reference.lamb, "lars": reference.lars,
-               "adamw_schedulefree": reference.adamw_schedulefree,
-               "sgd_schedulefree": reference.sgd_schedulefree,
-               "decay": reference.decay, "ademamix": reference.ademamix}[name]
+    twin_fn = getattr(reference, UPDATES[name][0].args[0])      # the row's function
     _, states, options, has_step = UPDATES[name]
     kw = dict(options, weight_decay=0.02, decay="decoupled")
     slots = dict(HALF_SLOTS, **{k: s for k, (s, _) in states.items()})

@@ -87,3 +87,13 @@ def test_each_element_wise_update_has_a_bench_row():
     timed = {_optimisers.UPDATES[k.fn].kernel for k in bench.KERNELS.values()}
     wanted = {name for name, k in _optimisers.KERNELS.items() if k.finite is not None}
     assert wanted <= timed, sorted(wanted - timed)
+
+
+def test_the_tests_valid_calls_name_every_update():
+    """tests/helpers.py's VALID_CALLS, where the per-optimiser tests start, has a row for
+    each functional update of the table, with the optional state it names."""
+    from helpers import VALID_CALLS
+    assert sorted(VALID_CALLS) == sorted(_optimisers.UPDATES)
+    for name, (optional, _) in VALID_CALLS.items():
+        states = {s.name for s in _optimisers.UPDATES[name].state if s.optional}
+        assert set(optional) <= states, name
