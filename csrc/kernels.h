@@ -24,6 +24,7 @@
 #include "optim/decay.h"
 #include "optim/ademamix.h"
 
+#include "optim/scaled_pass.h"
 #include "optim/lamb.h"
 #include "optim/lars.h"
 #include "optim/adafactor.h"

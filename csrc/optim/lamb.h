@@ -26,7 +26,6 @@ typedef struct {
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *exp_avgs, *const *exp_avg_sqs;
-    const double *phi; /* per tensor */
 } NAME(lamb_ctx);
 
 /* r of one element, and its new moments in *m and *v. */
@@ -103,11 +102,14 @@ static void NAME(lamb_run_directions)(const NAME(lamb_ctx) *x, const real *w, co
 #undef PYWD_LAMB_CASE
 }
 
-static void NAME(lamb_run)(const NAME(lamb_ctx) *x, real *w, const real *w0, const real *g,
-                           real *m, real *v, int64_t n, real phi)
+/* the update over n elements of the slots a (scaled_pass.h): params, grads, m, v, anchors */
+static void NAME(lamb_run)(const void *vctx, real *const *a, int64_t n, real phi)
 {
-#define PYWD_LAMB_CASE(d, in) \
-    case (d) * 3 + (in): NAME(lamb_loop)(w, w0, g, m, v, n, &x->c, phi, d, in); break;
+    const NAME(lamb_ctx) *x = (const NAME(lamb_ctx) *)vctx;
+#define PYWD_LAMB_CASE(d, in)                                                                 \
+    case (d) * 3 + (in):                                                                       \
+        NAME(lamb_loop)(a[0], a[PYWD_LOWP_ARGS - 1], a[1], a[2], a[3], n, &x->c, phi, d, in);  \
+        break;
     PYWD_LAMB_SWITCH(x);
 #undef PYWD_LAMB_CASE
 }
@@ -138,39 +140,6 @@ static void NAME(lamb_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     sums[1] += pywd_sum_lanes(ar);
 }
 
-static void NAME(lamb_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lamb_ctx) *x = (const NAME(lamb_ctx) *)vctx;
-    NAME(lamb_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                   x->grads[t] + begin, x->exp_avgs[t] + begin, x->exp_avg_sqs[t] + begin,
-                   end - begin, (real)x->phi[t]);
-}
-
-#if !REAL_IS_DOUBLE
-typedef struct {
-    const NAME(lamb_ctx) *x;
-    real phi;
-} NAME(lamb_tile_ctx);
-
-static void NAME(lamb_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    const NAME(lamb_tile_ctx) *tc = (const NAME(lamb_tile_ctx) *)vctx;
-    NAME(lamb_run)(tc->x, a[0], a[5], a[1], a[2], a[3], n, tc->phi);
-}
-
-static void NAME(lamb_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lamb_ctx) *x = (const NAME(lamb_ctx) *)vctx;
-    NAME(lamb_tile_ctx) tc;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->exp_avgs,
-        (void *const *)x->exp_avg_sqs, 0, (void *const *)x->anchors};
-    tc.x = x;
-    tc.phi = (real)x->phi[t];
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0xDu, t, begin, end, NAME(lamb_tile), &tc);
-}
-#endif
-
 void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *exp_avgs,
                      real *const *exp_avg_sqs, const int64_t *sizes);
@@ -179,6 +148,7 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
                      real *const *exp_avg_sqs, const int64_t *sizes)
 {
     NAME(lamb_ctx) x;
+    NAME(scaled_pass) pass;
     pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
     double t = (double)h->step, *norms = h->workspace, *phi = h->workspace;
     int64_t i;
@@ -206,7 +176,6 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
     x.exp_avgs = exp_avgs;
     x.exp_avg_sqs = exp_avg_sqs;
     x.lowp = h->lowp;
-    x.phi = phi;
     /* norms[2i], norms[2i+1]: tensor i's sum w^2 and r^2; then phi[i] in place (i <= 2i) */
     for (i = 0; i < 2 * n; i++) norms[i] = 0.0;
     if (h->decay.weight_decay != 0.0 || h->always_adapt)
@@ -216,13 +185,18 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
         double ratio = w_norm > 0.0 && r_norm > 0.0 ? w_norm / r_norm : 1.0;
         phi[i] = h->trust_clip && ratio > 1.0 ? 1.0 : ratio;
     }
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(lamb_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(lamb_span), &x);
+    pass.x = &x;
+    pass.run = NAME(lamb_run);
+    pass.lowp = x.lowp;
+    pass.writes = 0xDu; /* params, m, v */
+    pass.slot[0] = params;
+    pass.slot[1] = (real *const *)grads;
+    pass.slot[2] = exp_avgs;
+    pass.slot[3] = exp_avg_sqs;
+    pass.slot[4] = 0;
+    pass.slot[PYWD_LOWP_ARGS - 1] = (real *const *)x.anchors;
+    pass.phi = phi;
+    NAME(run_scaled_pass)(&pass, n, sizes);
 }
 
 #undef PYWD_LAMB_SWITCH

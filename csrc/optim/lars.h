@@ -25,7 +25,6 @@ typedef struct {
     const real *const *anchors; /* decay_to, or NULL */
     const real *const *grads;
     real *const *bufs;
-    const double *phi; /* per tensor */
 } NAME(lars_ctx);
 
 PYWD_INLINE void NAME(lars_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRICT w0,
@@ -52,11 +51,14 @@ PYWD_INLINE void NAME(lars_loop)(real *PYWD_RESTRICT w, const real *PYWD_RESTRIC
     }
 }
 
-/* The loop specialised for the call's flags, over n elements. */
-static void NAME(lars_run)(const NAME(lars_ctx) *x, real *w, const real *w0, const real *g,
-                           real *b, int64_t n, real phi)
+/* The loop specialised for the call's flags, over n elements of the slots a
+ * (scaled_pass.h): params, grads, momentum buffers, anchors. */
+static void NAME(lars_run)(const void *vctx, real *const *a, int64_t n, real phi)
 {
+    const NAME(lars_ctx) *x = (const NAME(lars_ctx) *)vctx;
     const NAME(lars_consts) *c = &x->c;
+    real *w = a[0], *b = a[2];
+    const real *w0 = a[PYWD_LOWP_ARGS - 1], *g = a[1];
 #define PYWD_LARS_CASE(d, m, f) \
     case (d) * 6 + (m) * 2 + (f): NAME(lars_loop)(w, w0, g, b, n, c, phi, d, m, f); break;
 #define PYWD_LARS_CASES_M(d, m) PYWD_LARS_CASE(d, m, 0) PYWD_LARS_CASE(d, m, 1)
@@ -101,45 +103,13 @@ static void NAME(lars_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     sums[2] += pywd_sum_lanes(ax);
 }
 
-static void NAME(lars_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lars_ctx) *x = (const NAME(lars_ctx) *)vctx;
-    NAME(lars_run)(x, x->params[t] + begin, x->anchors ? x->anchors[t] + begin : 0,
-                   x->grads[t] + begin, x->bufs ? x->bufs[t] + begin : 0, end - begin,
-                   (real)x->phi[t]);
-}
-
-#if !REAL_IS_DOUBLE
-typedef struct {
-    const NAME(lars_ctx) *x;
-    real phi;
-} NAME(lars_tile_ctx);
-
-static void NAME(lars_tile)(const void *vctx, float *const *a, int64_t n)
-{
-    const NAME(lars_tile_ctx) *tc = (const NAME(lars_tile_ctx) *)vctx;
-    NAME(lars_run)(tc->x, a[0], a[5], a[1], a[2], n, tc->phi);
-}
-
-static void NAME(lars_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)
-{
-    const NAME(lars_ctx) *x = (const NAME(lars_ctx) *)vctx;
-    NAME(lars_tile_ctx) tc;
-    void *const *const args[PYWD_LOWP_ARGS] = {
-        (void *const *)x->params, (void *const *)x->grads, (void *const *)x->bufs, 0, 0,
-        (void *const *)x->anchors};
-    tc.x = x;
-    tc.phi = (real)x->phi[t];
-    pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, args, 0x5u, t, begin, end, NAME(lars_tile), &tc);
-}
-#endif
-
 void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *bufs, const int64_t *sizes);
 void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
                      const real *const *grads, real *const *bufs, const int64_t *sizes)
 {
     NAME(lars_ctx) x;
+    NAME(scaled_pass) pass;
     pywd_decay_consts d = pywd_decay_setup(&h->decay, h->lr);
     double *norms = h->workspace, *phi = h->workspace;
     const int l2 = (d.mode & ~PYWD_DECAY_ANCHORED) == PYWD_DECAY_L2;
@@ -161,7 +131,6 @@ void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
     x.grads = grads;
     x.bufs = x.mom != NAME(LARS_PLAIN) ? bufs : 0;
     x.lowp = h->lowp;
-    x.phi = phi;
     /* norms[3i..3i+3): tensor i's sums; then phi[i] in place (i <= 3i: read before written) */
     for (i = 0; i < 3 * n; i++) norms[i] = 0.0;
     if (h->decay.weight_decay != 0.0 || h->always_adapt)
@@ -176,11 +145,15 @@ void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
         else if (h->trust_clip) ratio = ratio / h->lr > 1.0 ? 1.0 : ratio / h->lr;
         phi[i] = ratio;
     }
-#if !REAL_IS_DOUBLE
-    if (x.lowp) {
-        pywd_run_spans(n, sizes, NAME(lars_span_lowp), &x);
-        return;
-    }
-#endif
-    pywd_run_spans(n, sizes, NAME(lars_span), &x);
+    pass.x = &x;
+    pass.run = NAME(lars_run);
+    pass.lowp = x.lowp;
+    pass.writes = 0x5u; /* params, momentum buffers */
+    pass.slot[0] = params;
+    pass.slot[1] = (real *const *)grads;
+    pass.slot[2] = x.bufs;
+    pass.slot[3] = pass.slot[4] = 0;
+    pass.slot[PYWD_LOWP_ARGS - 1] = (real *const *)x.anchors;
+    pass.phi = phi;
+    NAME(run_scaled_pass)(&pass, n, sizes);
 }
