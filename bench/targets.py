@@ -19,7 +19,7 @@ BANDWIDTH_SHARES = {
     **{(kernel, "16M", "float32"): 0.85
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
-                      "nadam", "rprop", "asgd", "lamb", "lars", "adamw-sf", "sgd-sf",
+                      "nadam", "rprop", "asgd", "lamb", "lars", "adamw-sf", "sgd-sf", "ademamix",
                       "adamw+anchor", "momentum+anchor", "adamw+cautious")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,
     ("adamw", "16M", "float64"): 0.70,

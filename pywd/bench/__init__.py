@@ -578,7 +578,7 @@ def plan(full, budget):
             yield [kernel], "16M", partial(_rows_of, kernel_row, kernel, "16M", np.float64,
                                            [(SIZES["16M"],)], budget)
     newer = ("adamax", "radam", "adadelta", "nadam", "rprop", "asgd", "lamb", "lars",
-             "adamw-sf", "sgd-sf") if full else ()
+             "adamw-sf", "sgd-sf", "ademamix") if full else ()
     for kernel in ("momentum", "adamw") + (("sgd+decay",) + newer if full else ()):
         yield [kernel], "resnet50", partial(_rows_of, kernel_row, kernel, "resnet50",
                                             np.float32, resnet50_shapes(), budget)
