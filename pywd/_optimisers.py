@@ -4,12 +4,15 @@ Two levels:
 - KERNELS: the element-wise optimisers' C entry points (csrc/optim/list.h). For each, the
   arrays its calls hand over, in the order the glue adds them to a call's batch, with the
   C slot each goes to and the condition (a C expression on the hyper-parameters `h`) under
-  which the call has it. The Cython glue that hands a batch to the kernel is generated from
-  this at build time (setup.py renders pywd/_core/_elementwise.pxi.tp).
+  which the call has it (and the error when it is missing), and the hyper-parameters that
+  must be finite in float32. The Cython glue that builds, checks and runs a call's batch
+  (<name>_update) and the declarations of the hyper-parameter structs (from csrc/pywd.h) are
+  generated from this at build time (setup.py renders pywd/_core/_elementwise.pxi.tp).
 - UPDATES: the functional updates (pywd.<name>), each with its kernel, its state arrays
   (and which must stay non-negative: second moments, sums of squares, step sizes), its class
-  in pywd.optim (whose state keys are the arrays' names in the singular) and its torch.optim
-  twin. The tests' per-optimiser tables take their arrays from here.
+  in pywd.optim (whose state keys are the arrays' names in the singular; the class names its
+  row, table_row), its torch.optim twin and its default decay. The stubs
+  (tests/stubgen.py) and the tests' per-optimiser tables take their rows from here.
 
 Pure data with no imports from pywd: setup.py loads this file by path, before pywd is built.
 """
