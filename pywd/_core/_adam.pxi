@@ -73,7 +73,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
          decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
          rng=None, compensation=None):
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
@@ -85,7 +85,7 @@ def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
           cautious_decay=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
           rng=None, compensation=None):
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,

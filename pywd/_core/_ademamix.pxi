@@ -81,15 +81,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
         lengths <= 0; before any array is modified.
     """
     cdef pywd_ademamix_hyper h
-    if betas is not None:
-        if not isinstance(betas, (tuple, list)) or len(betas) != 3:
-            raise TypeError(f"betas must be a triple (beta1, beta2, beta3), got {betas!r}")
-        if not (type(beta1) is float and beta1 == 0.9 and type(beta2) is float
-                and beta2 == 0.999 and type(beta3) is float and beta3 == 0.9999):
-            raise TypeError(f"give betas=(beta1, beta2, beta3) or beta1=, beta2= and beta3=, "
-                            f"not both (got betas={betas!r}, beta1={beta1!r}, "
-                            f"beta2={beta2!r}, beta3={beta3!r})")
-        beta1, beta2, beta3 = betas
+    beta1, beta2, beta3 = torch_betas(betas, (beta1, beta2, beta3), (0.9, 0.999, 0.9999))
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")

@@ -76,7 +76,7 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
         modified.
     """
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     cdef pywd_lamb_hyper h
     cdef GradOptions o
     cdef _Batch b

@@ -54,7 +54,7 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
     TypeError, ValueError
         As :func:`sgd`, before any array is modified.
     """
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.99)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.99))
     cdef pywd_lion_hyper h
     h.lr = check_real(lr, "lr", 0.0, INFINITY)
     h.beta1 = check_beta(beta1, "beta1")

@@ -74,7 +74,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0, momentum_decay < 0,
         mu_product outside [0, 1]; before any array is modified.
     """
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     cdef pywd_nadam_hyper h
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)

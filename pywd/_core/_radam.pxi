@@ -64,7 +64,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         As :func:`sgd`, plus step < 1, betas outside [0, 1), eps < 0; before any array is
         modified.
     """
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     cdef pywd_radam_hyper h
     h.step = check_step(step)
     h.lr = check_real(lr, "lr", 0.0, INFINITY)

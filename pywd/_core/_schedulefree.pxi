@@ -78,7 +78,7 @@ def adamw_schedulefree(params, grads, zs, exp_avg_sqs, *, step, average_weight, 
         As :func:`sgd`, plus step < 1, average_weight outside [0, 1], betas outside
         [0, 1), eps < 0; before any array is modified.
     """
-    beta1, beta2 = torch_betas(betas, beta1, beta2, 0.9, 0.999)
+    beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return _schedulefree(True, params, grads, zs, exp_avg_sqs, step, average_weight, lr,
                          beta1, "beta1", beta2, eps, weight_decay, decay, max_lr, cautious_decay,
                          decay_to, maximize, nonfinite, grad_scale, max_grad_norm, rounding,

@@ -175,19 +175,28 @@ cdef double check_beta(object value, str name) except? -1.0:
     return x
 
 
-cdef tuple torch_betas(object betas, object beta1, object beta2, double default1,
-                       double default2):
-    """(beta1, beta2) of a function that takes torch's pair too, betas=(beta1, beta2): the
-    pair when given (then beta1 and beta2 must be left at their defaults), else the two."""
+cdef tuple torch_betas(object betas, tuple given, tuple defaults):
+    """The betas (beta1, beta2, ...) of a function that also takes them as one tuple, torch's
+    betas=(beta1, beta2) (AdEMAMix's triple): the tuple when given (then each beta must be
+    left at its default), else `given`, the betas as passed one by one."""
+    # (indices from the front: the module compiles with wraparound=False)
+    cdef Py_ssize_t i, n = len(given)
+    cdef list names = [], passed = []
+    cdef bint left = True
     if betas is None:
-        return beta1, beta2
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    if not (type(beta1) is float and beta1 == default1
-            and type(beta2) is float and beta2 == default2):
-        raise TypeError(f"give betas=(beta1, beta2) or beta1= and beta2=, not both (got "
-                        f"betas={betas!r}, beta1={beta1!r}, beta2={beta2!r})")
-    return betas[0], betas[1]
+        return given
+    for i in range(n):
+        names.append(f"beta{i + 1}")
+        passed.append(f"beta{i + 1}={given[i]!r}")
+        left = left and type(given[i]) is float and given[i] == defaults[i]
+    if not isinstance(betas, (tuple, list)) or len(betas) != n:
+        raise TypeError(f"betas must be a {'pair' if n == 2 else 'triple'} "
+                        f"({', '.join(names)}), got {betas!r}")
+    if not left:
+        keywords = "=, ".join(names[:n - 1]) + f"= and {names[n - 1]}="
+        raise TypeError(f"give betas=({', '.join(names)}) or {keywords}, not both (got "
+                        f"betas={betas!r}, {', '.join(passed)})")
+    return tuple(betas)
 
 
 cdef str label(str name, Py_ssize_t i, bint listed):
