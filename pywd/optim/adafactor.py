@@ -49,11 +49,7 @@ class Adafactor(Optimizer):
                  decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False, decay_to: Any = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
-                                      weight_decay=weight_decay, maximize=maximize,
-                                      decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to),
-                         torch_options)
+        self._init_from(locals())
 
     @staticmethod
     def _hyper(group):

@@ -7,7 +7,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import adam
 from .._typing import Decay
-from ._support import _decoupled, _empty, _moment_hyper
+from ._support import _empty, _moment_hyper
 from .optimizer import Optimizer, Params
 
 
@@ -38,14 +38,7 @@ class Adam(Optimizer):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        decay = _decoupled(decoupled_weight_decay, decay)    # torch's spelling of AdamW
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     @staticmethod
     def _hyper(group):
@@ -87,8 +80,4 @@ class AdamW(Adam):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decay=decay, decoupled_weight_decay=False, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
-                         **torch_options)
+        self._init_from(locals())

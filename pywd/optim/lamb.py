@@ -43,14 +43,7 @@ class Lamb(Optimizer):
                  rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, bias_correction=bias_correction,
-                                      betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      trust_clip=trust_clip, always_adapt=always_adapt,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     def _hyper(self, group):
         return dict(_moment_hyper(group), **{key: group[key] for key in (

@@ -41,15 +41,7 @@ class LARS(Optimizer):
                  decay_to: Any = None, rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      trust_coeff=trust_coeff, eps=eps, trust_clip=trust_clip,
-                                      always_adapt=always_adapt, maximize=maximize,
-                                      decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     @staticmethod
     def _hyper(group):

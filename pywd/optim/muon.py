@@ -50,15 +50,7 @@ class Muon(Optimizer):
                  decay_to: Any = None, rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
-                                      nesterov=nesterov,
-                                      ns_coefficients=tuple(ns_coefficients), eps=eps,
-                                      ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     @staticmethod
     def _hyper(group):

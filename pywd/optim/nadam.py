@@ -7,7 +7,7 @@ from typing import Any
 from .. import _generator
 from .._kernels import nadam, nadam_mu
 from .._typing import Decay
-from ._support import _decoupled, _empty, _moment_hyper
+from ._support import _empty, _moment_hyper
 from .optimizer import Optimizer, Params
 
 
@@ -42,14 +42,7 @@ class NAdam(Optimizer):
                  rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        decay = _decoupled(decoupled_weight_decay, decay)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     def _hyper(self, group):
         return dict(_moment_hyper(group), momentum_decay=group["momentum_decay"])

@@ -3,6 +3,7 @@ pickle-free state_dict."""
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,7 +18,7 @@ from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
 from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
                        STEP_LIMIT, _anchored, _anchors, _call_closure, _check_storage,
-                       _check_torch_options, _check_unique_names, _count_entry, _describe,
+                       _check_torch_options, _check_unique_names, _decoupled, _count_entry, _describe,
                        _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
                        _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
                        _saved_hyper, _scheduler_key, _state_dtype)
@@ -116,6 +117,34 @@ class Optimizer:
             states = UPDATES[cls.__dict__["table_row"]].state
             cls.state_arrays = tuple(s.state_key for s in states)
             cls.nonnegative_state = tuple(s.state_key for s in states if s.nonnegative)
+
+    # what every class takes after its own options, in this order, into its groups
+    shared_options = ("maximize", "decay", "max_lr", "cautious_decay", "decay_to", "rounding",
+                      "state_dtype", "kahan_sum")
+    # group entries a class keeps besides its constructor's options (schedule-free's
+    # train_mode), placed before the shared ones
+    group_extras: dict[str, Any] = {}
+
+    def _init_from(self, arguments: Mapping[str, Any]) -> None:
+        """``__init__`` for the classes whose constructor's parameters are their group
+        options (all of pywd's): `arguments` is the constructor's ``locals()``. The defaults
+        are its parameters in their order (a tuple made of each whose default is a tuple;
+        torch's ``decoupled_weight_decay=True`` read as ``decay="decoupled"``), then
+        ``group_extras``, then the shared options; ``rng`` and torch's switches pass on."""
+        own: dict[str, Any] = {}
+        shared: dict[str, Any] = {}
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if name in ("self", "params", "rng", "decoupled_weight_decay") or \
+                    parameter.kind is parameter.VAR_KEYWORD:
+                continue
+            value = arguments[name]
+            if isinstance(parameter.default, tuple):
+                value = tuple(value)
+            (shared if name in self.shared_options else own)[name] = value
+        if "decoupled_weight_decay" in arguments:
+            shared["decay"] = _decoupled(arguments["decoupled_weight_decay"], shared["decay"])
+        Optimizer.__init__(self, arguments["params"], {**own, **self.group_extras, **shared},
+                           arguments.get("torch_options"), arguments.get("rng"))
 
     def __init__(self, params: Params, defaults: dict[str, Any],
                  torch_options: Mapping[str, Any] | None = None,

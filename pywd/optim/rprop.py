@@ -41,13 +41,7 @@ class Rprop(Optimizer):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
-                                      weight_decay=weight_decay, maximize=maximize,
-                                      decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     @staticmethod
     def _hyper(group):

@@ -34,6 +34,7 @@ class _ScheduleFree(Optimizer):
     """What both share: the schedule (per-parameter state ``step``, ``weight_sum`` and
     ``lr_max``), ``train()``/``eval()`` and the refusal to step in eval mode."""
 
+    group_extras = {"train_mode": True}    # params hold y (training), not x
     state_counters = ("step",)
     state_scalars = {"weight_sum": (0.0, math.inf), "lr_max": (0.0, math.inf)}
     # beta1's name in the group, for errors: "betas[0]" or "momentum"
@@ -166,14 +167,7 @@ class AdamWScheduleFree(_ScheduleFree):
                  rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay, warmup_steps=warmup_steps,
-                                      r=r, weight_lr_power=weight_lr_power, train_mode=True,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     def _beta1(self, group):
         return _betas(group)[0]
@@ -227,14 +221,7 @@ class SGDScheduleFree(_ScheduleFree):
                  rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      warmup_steps=warmup_steps, r=r,
-                                      weight_lr_power=weight_lr_power, train_mode=True,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     def _beta1(self, group):
         return group["momentum"]

@@ -41,13 +41,7 @@ class SGD(Optimizer):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize, decay=decay, max_lr=max_lr,
-                                      cautious_decay=cautious_decay, decay_to=decay_to,
-                                      rounding=rounding, state_dtype=state_dtype,
-                                      kahan_sum=kahan_sum),
-                         torch_options, rng)
+        self._init_from(locals())
 
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)          # validates the hyper-parameters only
@@ -89,8 +83,4 @@ class SGDW(SGD):
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
-        super().__init__(params, lr, momentum, dampening, weight_decay, nesterov,
-                         maximize=maximize, decay=decay, max_lr=max_lr,
-                         cautious_decay=cautious_decay, decay_to=decay_to, rounding=rounding,
-                         state_dtype=state_dtype, kahan_sum=kahan_sum, rng=rng,
-                         **torch_options)
+        self._init_from(locals())
