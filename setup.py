@@ -56,7 +56,8 @@ def render_templates():
     for template in glob("pywd/_core/*.pxi.tp"):
         with open(template) as f:
             text = Tempita.Template(f.read(), name=template).substitute(
-                kernels=table.KERNELS, updates=table.UPDATES, structs=c_structs("csrc/pywd.h"))
+                kernels=table.KERNELS, updates=table.UPDATES, checks=table.CHECKS,
+                structs=c_structs("csrc/pywd.h"))
         target = template[:-len(".tp")]
         if not os.path.exists(target) or open(target).read() != text:
             with open(target, "w") as f:

@@ -8,6 +8,8 @@ Two levels:
   must be finite in float32. The Cython glue that builds, checks and runs a call's batch
   (<name>_update) and the declarations of the hyper-parameter structs (from csrc/pywd.h) are
   generated from this at build time (setup.py renders pywd/_core/_elementwise.pxi.tp).
+- CHECKS: each hyper-parameter struct's fields with their rules (ranges), from which the
+  functions' checks are generated.
 - UPDATES: the functional updates (pywd.<name>), each with its kernel, its state arrays
   (and which must stay non-negative: second moments, sums of squares, step sizes), its class
   in pywd.optim (whose state keys are the arrays' names in the singular; the class names its
@@ -143,5 +145,54 @@ UPDATES = {
     "ademamix": Update("ademamix", MOMENTS + (State("exp_avg_slows"),), "AdEMAMix", None,
                        decay="decoupled"),
 }
+
+# The hyper-parameters' checks, per C struct: field -> its rule, in the order the checks run
+# (and so the order their errors come in). Rules: STEP (an int >= 1), BOOL, BETA (a finite
+# number in [0, 1)), (low, high) (a finite number in [low, high]), or ("decay", rate) (the
+# decay arguments every optimiser takes: weight_decay, decay, max_lr, cautious_decay; rate
+# is the C expression of the step's learning rate, for max_lr's ratio). Each struct's
+# check_<name>_hyper(&h, ...) is generated from its entry (pywd/_core/_elementwise.pxi.tp)
+# and takes the arguments by name; the functions keep by hand only what a rule cannot say:
+# NAdam's mu_product, ASGD's schedule, Rprop's eta order and step-size bounds, schedule-free's
+# beta1 (named as its caller's) and step, Muon's orthogonalisation options, Adafactor's
+# eps pair and beta2_decay, AdEMAMix's warm-ups.
+INF = float("inf")
+STEP, BOOL, BETA, NONNEG, UNIT = "step", "bool", "beta", (0.0, INF), (0.0, 1.0)
+DECAY = ("decay", "h.lr")
+CHECKS = {
+    "pywd_sgd_hyper": dict(lr=NONNEG, momentum=NONNEG, dampening=UNIT, decay=DECAY,
+                           nesterov=BOOL, maximize=BOOL, first_step=BOOL),
+    "pywd_adam_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, eps=NONNEG,
+                            decay=DECAY, amsgrad=BOOL, maximize=BOOL),
+    "pywd_rmsprop_hyper": dict(lr=NONNEG, alpha=UNIT, eps=NONNEG, decay=DECAY,
+                               momentum=NONNEG, centered=BOOL, maximize=BOOL),
+    "pywd_adagrad_hyper": dict(step=STEP, lr=NONNEG, lr_decay=NONNEG, eps=NONNEG,
+                               decay=("decay", "h.lr / (1.0 + (h.step - 1) * h.lr_decay)"),
+                               maximize=BOOL),
+    "pywd_lion_hyper": dict(lr=NONNEG, beta1=BETA, beta2=BETA, decay=DECAY, maximize=BOOL),
+    "pywd_adamax_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, eps=NONNEG,
+                              decay=DECAY, maximize=BOOL),
+    "pywd_radam_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, eps=NONNEG,
+                             decay=DECAY, maximize=BOOL),
+    "pywd_nadam_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, eps=NONNEG,
+                             momentum_decay=NONNEG, decay=DECAY, maximize=BOOL),
+    "pywd_adadelta_hyper": dict(lr=NONNEG, rho=UNIT, eps=NONNEG, decay=DECAY, maximize=BOOL),
+    "pywd_rprop_hyper": dict(lr=NONNEG, etaminus=UNIT, etaplus=(1.0, INF),
+                             step_size_min=NONNEG, decay=DECAY, maximize=BOOL),
+    "pywd_schedulefree_hyper": dict(average_weight=UNIT, lr=NONNEG, beta2=BETA, eps=NONNEG,
+                                    decay=DECAY, maximize=BOOL),
+    "pywd_ademamix_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, beta3=BETA,
+                                alpha=NONNEG, eps=NONNEG, decay=DECAY, maximize=BOOL),
+    "pywd_lamb_hyper": dict(step=STEP, lr=NONNEG, beta1=BETA, beta2=BETA, eps=NONNEG,
+                            bias_correction=BOOL, trust_clip=BOOL, always_adapt=BOOL,
+                            decay=DECAY, maximize=BOOL),
+    "pywd_lars_hyper": dict(lr=NONNEG, momentum=NONNEG, dampening=UNIT, trust_coeff=NONNEG,
+                            eps=NONNEG, decay=DECAY, nesterov=BOOL, trust_clip=BOOL,
+                            always_adapt=BOOL, maximize=BOOL, first_step=BOOL),
+    "pywd_muon_hyper": dict(lr=NONNEG, momentum=BETA, nesterov=BOOL, decay=DECAY,
+                            maximize=BOOL),
+    "pywd_adafactor_hyper": dict(lr=NONNEG, d=(1.0, INF), decay=DECAY, maximize=BOOL),
+}
+
 # Adafactor (pywd.adafactor, optim.Adafactor, torch's Adafactor) is not a row: its state,
 # factors of each param's variance, is not shaped like the params.

@@ -97,3 +97,72 @@ def test_the_tests_valid_calls_name_every_update():
     for name, (optional, _) in VALID_CALLS.items():
         states = {s.name for s in _optimisers.UPDATES[name].state if s.optional}
         assert set(optional) <= states, name
+
+
+def _struct_of(name):
+    """The hyper-parameter struct a functional update fills (its kernel's, or its own)."""
+    kernel = _optimisers.UPDATES[name].kernel
+    return _optimisers.KERNELS[kernel].hyper if kernel else f"pywd_{name}_hyper"
+
+
+def _rule_cases():
+    """(update, field, value, error) for each value just outside each rule of CHECKS, and
+    error None for one just inside (not for fields with a further rule of their own: Rprop's
+    eta order, AdEMAMix's beta3 warm-up, which needs beta1 and beta3 above 0)."""
+    from helpers import VALID_CALLS
+    further = {("rprop", "etaminus"), ("rprop", "etaplus"), ("ademamix", "beta1"),
+               ("ademamix", "beta3")}
+    for name in VALID_CALLS:
+        parameters = inspect.signature(getattr(pywd, name)).parameters
+        for field, rule in _optimisers.CHECKS.get(_struct_of(name), {}).items():
+            if isinstance(rule, tuple) and rule[0] == "decay" or field not in parameters:
+                continue      # test_decay_rules covers the decay options; SGD's schedule-free
+                              # fills the struct's beta2 and eps itself
+            if rule == _optimisers.STEP:
+                cases = [(0, ValueError), (1.5, TypeError), (1, None)]
+            elif rule == _optimisers.BOOL:
+                cases = [(1, TypeError), (False, None)]     # (True may need more arrays)
+            else:
+                low, high = (0.0, 1.0) if rule == _optimisers.BETA else rule
+                cases = [(low - 1e-9 * (1 + abs(low)), ValueError), (float("nan"), ValueError),
+                         (low, None)]
+                if rule == _optimisers.BETA:
+                    cases += [(1.0, ValueError), (0.999, None)]
+                elif high != float("inf"):
+                    cases += [(high + 1e-9, ValueError), (high, None)]
+                else:
+                    cases += [(float("inf"), ValueError)]
+            for value, error in cases:
+                if error is None and (name, field) in further:
+                    continue
+                yield pytest.param(name, field, value, error, id=f"{name}-{field}-{value!r}")
+
+
+@pytest.mark.parametrize("name, field, value, error", list(_rule_cases()))
+def test_each_functions_checks_are_the_tables_rules(name, field, value, error):
+    """The rules of CHECKS (pywd/_optimisers.py) are what each function enforces: a value
+    just outside is refused naming the argument, before any array changes; one just inside
+    is taken."""
+    import numpy as np
+    from helpers import VALID_CALLS, snapshot, table_arrays
+    optional, options = VALID_CALLS[name]
+    arrays = {arg: np.full((4, 5), 0.5, np.float32) for arg in table_arrays(name, optional)}
+    call = {**options, field: value}
+    if error is None:
+        getattr(pywd, name)(**arrays, **call)
+        return
+    before = snapshot(list(arrays.values()))
+    with pytest.raises(error, match=rf"\b{field}\b"):
+        getattr(pywd, name)(**arrays, **call)
+    assert snapshot(list(arrays.values())) == before
+
+
+def test_every_checked_struct_is_a_functions():
+    """Each entry of CHECKS is the struct of a functional update (Adafactor, not a row of
+    the table, has its own tests of these checks in tests/test_adafactor.py)."""
+    structs = {_struct_of(name) for name in _optimisers.UPDATES} | {"pywd_adafactor_hyper"}
+    assert set(_optimisers.CHECKS) <= structs
+    for struct, rules in _optimisers.CHECKS.items():      # each rule reaches a function
+        takes = set().union(*(inspect.signature(getattr(pywd, name)).parameters
+                              for name in _optimisers.UPDATES if _struct_of(name) == struct))
+        assert struct == "pywd_adafactor_hyper" or set(rules) - {"decay"} <= takes, struct

@@ -58,10 +58,7 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
         As :func:`sgd`, plus rho outside [0, 1], eps < 0; before any array is modified.
     """
     cdef pywd_adadelta_hyper h
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.rho = check_real(rho, "rho", 0.0, 1.0)
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
+    check_adadelta_hyper(&h, lr=lr, rho=rho, eps=eps, decay=decay, weight_decay=weight_decay,
+                         max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     return adadelta_update(&h, params, grads, square_avgs, acc_deltas, decay_to, compensation,
                            nonfinite, grad_scale, max_grad_norm, rounding, rng, step)

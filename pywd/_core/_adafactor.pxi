@@ -89,18 +89,14 @@ def adafactor(params, grads, row_vars, col_vars, variances, *, step, lr=1e-2,
     cdef cnp.ndarray matrix, workspace
     cdef int64_t t = check_step(step)
     cdef bint anchored = decay_to is not None
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    check_adafactor_hyper(&h, lr=lr, d=d, decay=decay, weight_decay=weight_decay,
+                          max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     cdef double decay_rate = as_real(beta2_decay, "beta2_decay")
     if not (isfinite(decay_rate) and decay_rate <= 0.0):
         raise ValueError(f"beta2_decay must be a finite number <= 0, got {beta2_decay!r}")
     eps1, h.eps2 = _adafactor_eps(eps)
-    h.d = as_real(d, "d")
-    if not (isfinite(h.d) and h.d >= 1.0):
-        raise ValueError(f"d must be a finite number >= 1, got {d!r}")
     h.beta_weight = pow(<double>t, decay_rate)
     h.rho = min(h.lr, 1.0 / pow(<double>t, 0.5))    # torch's t**0.5
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:           # an optimiser's checked step
         b = checked_subset(params, 5 + anchored, &o)

@@ -54,12 +54,8 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
         As :func:`sgd`, plus step < 1; before any array is modified.
     """
     cdef pywd_adagrad_hyper h
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.lr_decay = check_real(lr_decay, "lr_decay", 0.0, INFINITY)
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay,
-                     h.lr / (1.0 + (h.step - 1) * h.lr_decay))
-    h.maximize = check_bool(maximize, "maximize")
+    check_adagrad_hyper(&h, step=step, lr=lr, lr_decay=lr_decay, eps=eps, decay=decay,
+                        weight_decay=weight_decay, max_lr=max_lr,
+                        cautious_decay=cautious_decay, maximize=maximize)
     return adagrad_update(&h, params, grads, state_sums, decay_to, compensation, nonfinite,
                           grad_scale, max_grad_norm, rounding, rng, h.step)

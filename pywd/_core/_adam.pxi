@@ -107,13 +107,8 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
                decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
                nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
     cdef pywd_adam_hyper h
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.amsgrad = check_bool(amsgrad, "amsgrad")
-    h.maximize = check_bool(maximize, "maximize")
+    check_adam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
+                     weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
+                     amsgrad=amsgrad, maximize=maximize)
     return adam_update(&h, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_to,
                        compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

@@ -82,17 +82,11 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
     """
     cdef pywd_ademamix_hyper h
     beta1, beta2, beta3 = torch_betas(betas, (beta1, beta2, beta3), (0.9, 0.999, 0.9999))
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    h.beta3 = check_beta(beta3, "beta3")
-    h.alpha = ademamix_alpha(check_real(alpha, "alpha", 0.0, INFINITY),
-                             warmup_length(t_alpha, "t_alpha"), h.step)
+    check_ademamix_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3,
+                         alpha=alpha, eps=eps, decay=decay, weight_decay=weight_decay,
+                         max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
+    h.alpha = ademamix_alpha(h.alpha, warmup_length(t_alpha, "t_alpha"), h.step)
     h.beta3 = ademamix_beta3(h.beta1, h.beta3, warmup_length(t_beta3, "t_beta3"), h.step)
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     return ademamix_update(&h, params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, decay_to,
                            compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng,
                            h.step)

@@ -82,16 +82,10 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
     cdef _Batch b
     cdef pywd_lowp lp
     cdef cnp.ndarray workspace
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    h.bias_correction = check_bool(bias_correction, "bias_correction")
-    h.trust_clip = check_bool(trust_clip, "trust_clip")
-    h.always_adapt = check_bool(always_adapt, "always_adapt")
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
+    check_lamb_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                     bias_correction=bias_correction, trust_clip=trust_clip,
+                     always_adapt=always_adapt, decay=decay, weight_decay=weight_decay,
+                     max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:
         b = checked_subset(params, 4 + (decay_to is not None)

@@ -71,17 +71,11 @@ def lars(params, grads, momentum_buffers=None, *, lr=1.0, momentum=0.0, dampenin
     cdef _Batch b
     cdef pywd_lowp lp
     cdef cnp.ndarray workspace
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
-    h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
-    h.trust_coeff = check_real(trust_coeff, "trust_coeff", 0.0, INFINITY)
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.nesterov = check_bool(nesterov, "nesterov")
-    h.trust_clip = check_bool(trust_clip, "trust_clip")
-    h.always_adapt = check_bool(always_adapt, "always_adapt")
-    h.maximize = check_bool(maximize, "maximize")
-    h.first_step = check_bool(first_step, "first_step")
+    check_lars_hyper(&h, lr=lr, momentum=momentum, dampening=dampening,
+                     trust_coeff=trust_coeff, eps=eps, decay=decay, weight_decay=weight_decay,
+                     max_lr=max_lr, cautious_decay=cautious_decay, nesterov=nesterov,
+                     trust_clip=trust_clip, always_adapt=always_adapt, maximize=maximize,
+                     first_step=first_step)
     if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")

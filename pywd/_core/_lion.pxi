@@ -56,10 +56,8 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
     """
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.99))
     cdef pywd_lion_hyper h
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
+    check_lion_hyper(&h, lr=lr, beta1=beta1, beta2=beta2, decay=decay,
+                     weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
+                     maximize=maximize)
     return lion_update(&h, params, grads, exp_avgs, decay_to, compensation, nonfinite, grad_scale,
                        max_grad_norm, rounding, rng, step)

@@ -88,17 +88,15 @@ def muon(params, grads, momentum_buffers, *, lr=1e-3, weight_decay=0.1, momentum
     cdef pywd_lowp lp
     cdef Py_ssize_t i
     cdef bint anchored = decay_to is not None
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.momentum = check_beta(momentum, "momentum")
-    h.nesterov = check_bool(nesterov, "nesterov")
+    check_muon_hyper(&h, lr=lr, momentum=momentum, nesterov=nesterov, decay=decay,
+                     weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
+                     maximize=maximize)
     coefficients = _ns_coefficients(ns_coefficients)
     eps = check_real(eps, "eps", 0.0, INFINITY)
     steps = _ns_steps(ns_steps)
     if not (adjust_lr_fn is None or isinstance(adjust_lr_fn, str)) or \
             adjust_lr_fn not in ADJUST_LR_FNS:
         raise ValueError(f"adjust_lr_fn must be one of {ADJUST_LR_FNS}, got {adjust_lr_fn!r}")
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     parse_grad_options(&o, nonfinite, grad_scale, max_grad_norm)
     if type(params) is _Batch:           # an optimiser's checked step: its arrays, re-listed
         lists = (<_Batch>checked_subset(params, 3 + (compensation is not None) + anchored,

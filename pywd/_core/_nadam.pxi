@@ -76,16 +76,11 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     """
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     cdef pywd_nadam_hyper h
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    h.momentum_decay = check_real(momentum_decay, "momentum_decay", 0.0, INFINITY)
+    check_nadam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                      momentum_decay=momentum_decay, decay=decay, weight_decay=weight_decay,
+                      max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     h.mu_product = (mu_schedule_product(h.beta1, h.momentum_decay, h.step - 1)
                     if mu_product is None else check_real(mu_product, "mu_product", 0.0, 1.0))
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     return nadam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
                         nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)
 

@@ -66,12 +66,8 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     """
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     cdef pywd_radam_hyper h
-    h.step = check_step(step)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.beta1 = check_beta(beta1, "beta1")
-    h.beta2 = check_beta(beta2, "beta2")
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
+    check_radam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
+                  weight_decay=weight_decay, max_lr=max_lr,
+                  cautious_decay=cautious_decay, maximize=maximize)
     return radam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
                         nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

@@ -64,12 +64,9 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         As :func:`sgd`, before any array is modified.
     """
     cdef pywd_rmsprop_hyper h
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.alpha = check_real(alpha, "alpha", 0.0, 1.0)
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
-    h.centered = check_bool(centered, "centered")
-    h.maximize = check_bool(maximize, "maximize")
+    check_rmsprop_hyper(&h, lr=lr, alpha=alpha, eps=eps, decay=decay,
+                        weight_decay=weight_decay, max_lr=max_lr,
+                        cautious_decay=cautious_decay, momentum=momentum, centered=centered,
+                        maximize=maximize)
     return rmsprop_update(&h, params, grads, square_avgs, momentum_buffers, grad_avgs, decay_to,
                           compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, step)

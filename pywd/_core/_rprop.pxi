@@ -67,15 +67,12 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
         outside 0 <= min <= max; before any array is modified.
     """
     cdef pywd_rprop_hyper h
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.etaminus = check_real(etaminus, "etaminus", 0.0, 1.0)
-    h.etaplus = check_real(etaplus, "etaplus", 1.0, INFINITY)
+    check_rprop_hyper(&h, lr=lr, etaminus=etaminus, etaplus=etaplus,
+                      step_size_min=step_size_min, decay=decay, weight_decay=weight_decay,
+                      max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     if not 0.0 < h.etaminus < 1.0 < h.etaplus:
         raise ValueError(f"etaminus and etaplus must be 0 < etaminus < 1 < etaplus, got "
                          f"{etaminus!r}, {etaplus!r}")
-    h.step_size_min = check_real(step_size_min, "step_size_min", 0.0, INFINITY)
     h.step_size_max = check_real(step_size_max, "step_size_max", h.step_size_min, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     return rprop_update(&h, params, grads, prevs, step_sizes, decay_to, compensation, nonfinite,
                         grad_scale, max_grad_norm, rounding, rng, step)

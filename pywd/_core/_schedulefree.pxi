@@ -140,13 +140,10 @@ cdef object _schedulefree(bint adaptive, params, grads, zs, exp_avg_sqs, step, a
     cdef pywd_schedulefree_hyper h
     h.step = check_step(step) if adaptive else 1
     h.adaptive = adaptive
-    h.average_weight = check_real(average_weight, "average_weight", 0.0, 1.0)
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
+    check_schedulefree_hyper(&h, average_weight=average_weight, lr=lr, beta2=beta2, eps=eps,
+                             decay=decay, weight_decay=weight_decay, max_lr=max_lr,
+                             cautious_decay=cautious_decay, maximize=maximize)
     h.beta1 = check_beta(beta1, beta1_name)
-    h.beta2 = check_beta(beta2, "beta2")
-    h.eps = check_real(eps, "eps", 0.0, INFINITY)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.maximize = check_bool(maximize, "maximize")
     return schedulefree_update(&h, params, grads, zs, exp_avg_sqs, decay_to, compensation,
                                nonfinite, grad_scale, max_grad_norm, rounding, rng,
                                h.step if adaptive else step)

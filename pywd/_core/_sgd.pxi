@@ -80,13 +80,9 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
         ``nonfinite="raise"`` and a NaN or inf in a gradient; nothing is modified.
     """
     cdef pywd_sgd_hyper h
-    h.lr = check_real(lr, "lr", 0.0, INFINITY)
-    h.momentum = check_real(momentum, "momentum", 0.0, INFINITY)
-    h.dampening = check_real(dampening, "dampening", 0.0, 1.0)
-    parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.lr)
-    h.nesterov = check_bool(nesterov, "nesterov")
-    h.maximize = check_bool(maximize, "maximize")
-    h.first_step = check_bool(first_step, "first_step")
+    check_sgd_hyper(&h, lr=lr, momentum=momentum, dampening=dampening, decay=decay,
+                    weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
+                    nesterov=nesterov, maximize=maximize, first_step=first_step)
     if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
