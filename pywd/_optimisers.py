@@ -13,8 +13,10 @@ Two levels:
 - UPDATES: the functional updates (pywd.<name>), each with its kernel, its state arrays
   (and which must stay non-negative: second moments, sums of squares, step sizes), its class
   in pywd.optim (whose state keys are the arrays' names in the singular; the class names its
-  row, table_row), its torch.optim twin and its default decay. The stubs
-  (tests/stubgen.py) and the tests' per-optimiser tables take their rows from here.
+  row, table_row), its torch.optim twin (or the origin of its constructor) and its default
+  decay. The stubs, the export lists, pywd.torch's classes and the API reference's entries
+  are generated from it (tests/generate.py), and the tests' per-optimiser tables take their
+  rows from here.
 
 Pure data with no imports from pywd: setup.py loads this file by path, before pywd is built.
 """
@@ -61,6 +63,9 @@ class Update(NamedTuple):
     # its default decay= (the function's and the class's): what weight_decay means for this
     # name in torch (or the paper, without a torch twin): "l2" coupled, "decoupled" AdamW's
     decay: str = "l2"
+    # whose constructor its class follows, when not its torch twin's (pywd.torch's class
+    # docstring says it)
+    origin: Optional[str] = None
 
 
 P, G = Array("params", 0), Array("grads", 1)
@@ -111,10 +116,11 @@ KERNELS = {
 }
 
 MOMENTS = (State("exp_avgs"), State("exp_avg_sqs", nonnegative=True))
+SCHEDULEFREE = "the schedulefree package's arguments; ``train()``/``eval()`` as its"
 UPDATES = {
     "sgd": Update("sgd", (State("momentum_buffers", optional=True),), "SGD", "SGD"),
     "sgdw": Update("sgd", (State("momentum_buffers", optional=True),), "SGDW", None,
-                   decay="decoupled"),
+                   decay="decoupled", origin="SGD with decoupled decay"),
     "adam": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "Adam", "Adam"),
     "adamw": Update("adam", MOMENTS + (State("max_exp_avg_sqs", True, True),), "AdamW",
                     "AdamW", decay="decoupled"),
@@ -123,7 +129,8 @@ UPDATES = {
                                   State("grad_avgs", optional=True)), "RMSprop", "RMSprop"),
     "adagrad": Update("adagrad", (State("state_sums", nonnegative=True, key="sum"),),
                       "Adagrad", "Adagrad"),
-    "lion": Update("lion", (State("exp_avgs"),), "Lion", None, decay="decoupled"),
+    "lion": Update("lion", (State("exp_avgs"),), "Lion", None, decay="decoupled",
+                   origin="lion_pytorch's arguments"),
     "adamax": Update("adamax", (State("exp_avgs"), State("exp_infs", nonnegative=True)),
                      "Adamax", "Adamax"),
     "radam": Update("radam", MOMENTS, "RAdam", "RAdam"),
@@ -134,16 +141,21 @@ UPDATES = {
     "rprop": Update("rprop", (State("prevs"), State("step_sizes", nonnegative=True)),
                     "Rprop", "Rprop"),
     "asgd": Update("asgd", (State("axs"),), "ASGD", "ASGD"),
-    "lamb": Update(None, MOMENTS, "Lamb", None, decay="decoupled"),
-    "lars": Update(None, (State("momentum_buffers", optional=True),), "LARS", None),
+    "lamb": Update(None, MOMENTS, "Lamb", None, decay="decoupled", origin="timm's arguments"),
+    "lars": Update(None, (State("momentum_buffers", optional=True),), "LARS", None,
+                   origin="timm's Lars arguments"),
     "adamw_schedulefree": Update("schedulefree", (State("zs"),
                                                   State("exp_avg_sqs", nonnegative=True)),
-                                 "AdamWScheduleFree", None, decay="decoupled"),
-    "sgd_schedulefree": Update("schedulefree", (State("zs"),), "SGDScheduleFree", None),
-    "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon", decay="decoupled"),
-    "decay": Update("decay", (), None, None, decay="decoupled"),
+                                 "AdamWScheduleFree", None, decay="decoupled",
+                                 origin=SCHEDULEFREE),
+    "sgd_schedulefree": Update("schedulefree", (State("zs"),), "SGDScheduleFree", None,
+                               origin=SCHEDULEFREE),
+    "muon": Update(None, (State("momentum_buffers"),), "Muon", "Muon", decay="decoupled",
+                   origin="torch.optim.Muon's arguments; 2-D parameters only"),
     "ademamix": Update("ademamix", MOMENTS + (State("exp_avg_slows"),), "AdEMAMix", None,
-                       decay="decoupled"),
+                       decay="decoupled", origin="bitsandbytes' AdEMAMix arguments; "
+                       "pytorch-optimizer's state names"),
+    "decay": Update("decay", (), None, None, decay="decoupled"),
 }
 
 # The hyper-parameters' checks, per C struct: field -> its rule, in the order the checks run
