@@ -50,4 +50,4 @@ __all__ += ["SGD", "SGDW", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion", "Adama
 # every class documents every option it takes (pywd/optim/_docs.py)
 for _cls in [globals()[name] for name in __all__[2:]]:
     _docs.document(_cls, _docs.functionals(_cls))
-globals().pop("_cls", None)
+globals().pop("_cls", None)      # (no class while tests/generate.py fills an empty block)

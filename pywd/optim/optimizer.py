@@ -18,8 +18,8 @@ from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
 from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
                        STEP_LIMIT, _anchored, _anchors, _call_closure, _check_storage,
-                       _check_torch_options, _check_unique_names, _decoupled, _count_entry, _describe,
-                       _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
+                       _check_torch_options, _check_unique_names, _count_entry, _decoupled,
+                       _describe, _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
                        _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
                        _saved_hyper, _scheduler_key, _state_dtype)
 
