@@ -77,7 +77,8 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                 out[f"param_groups/{g}/param_names"] = np.array(list(value), dtype=str)
             elif key in optimizer.defaults:
                 out[f"param_groups/{g}/{key}"] = _hyper(key, value, optimizer.defaults[key],
-                                                        f"param_groups'][{g}]['{key}")
+                                                        f"param_groups'][{g}]['{key}",
+                                                        optimizer.optional_hyper())
             elif isinstance(value, (str, bool, int, float)):
                 out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
         if initial_lrs is not None and "initial_lr" not in group:  # no scheduler recorded it
@@ -166,13 +167,14 @@ def _array(value, where):
                         f"({err})") from None
 
 
-def _hyper(key, value, default, where):
+def _hyper(key, value, default, where, optional):
     """A hyper-parameter of a torch group as pywd's flat state_dict saves it: None (an unset
     option, such as Muon's adjust_lr_fn) as an empty array where pywd's option may be None,
-    else refused naming the key and what it takes; anything else as _number reads it."""
-    from .optim._support import OPTIONAL_HYPER, _saved_hyper
+    else refused naming the key and what it takes (`optional`: the optimiser's options that
+    may be None); anything else as _number reads it."""
+    from .optim._support import _saved_hyper
     if value is None:
-        if key not in OPTIONAL_HYPER:
+        if key not in optional:
             kind = ("a bool" if isinstance(default, bool) else "a str" if isinstance(default, str)
                     else f"{len(default)} numbers" if isinstance(default, tuple) else "a number")
             raise ValueError(f"torch state_dict['{where}'] is None: {key} must be {kind}")

@@ -12,10 +12,9 @@ from .. import _generator, _kernels, memory
 from ..flat import FlatParams
 
 STATE_FORMAT = "pywd.optim/1"
-# Hyper-parameters whose default is None (unset), with the type of their values:
-# state_dict saves None as an empty array.
-OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str, "adjust_lr_fn": str,
-                  "t_alpha": float, "t_beta3": float}
+# The shared hyper-parameters whose default is None (unset), with the type of their values
+# (a class adds its own: Optimizer.optional_hyper): state_dict saves None as an empty array.
+OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
 # the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
 STATE_DTYPES = ("float32", "bfloat16", "float16")
 # A group with decay_to keeps each parameter's anchor as this state array (only read).
@@ -188,7 +187,7 @@ def _saved_hyper(value):
 def _hyper_value(value, default, key, optional=None):
     """A saved hyper-parameter as a Python bool, str, float (any number: a default given as
     int, momentum=0, still loads a saved 0.9) or tuple of floats (betas; NaN: None, as
-    Adafactor's eps1), by its default; an optional one (OPTIONAL_HYPER: its type) is of
+    Adafactor's eps1), by its default; an optional one (optional: its type) is of
     that type or, saved empty, None."""
     shape = (len(default),) if isinstance(default, tuple) else ()
     if optional is not None and value.shape == (0,) and value.dtype.kind in "fiu":

@@ -146,6 +146,18 @@ class Optimizer:
         Optimizer.__init__(self, arguments["params"], {**own, **self.group_extras, **shared},
                            arguments.get("torch_options"), arguments.get("rng"))
 
+    @classmethod
+    def optional_hyper(cls) -> dict[str, type]:
+        """The hyper-parameters that may be None (unset), with their values' type: the
+        shared ones (max_lr, decay_to, state_dtype) and the constructor's own whose default
+        is None (Muon's adjust_lr_fn, a str as annotated; AdEMAMix's warm-up lengths,
+        numbers)."""
+        out = dict(OPTIONAL_HYPER)
+        for name, parameter in inspect.signature(cls.__init__).parameters.items():
+            if parameter.default is None and name not in out and name != "rng":
+                out[name] = str if "str" in str(parameter.annotation) else float
+        return out
+
     def __init__(self, params: Params, defaults: dict[str, Any],
                  torch_options: Mapping[str, Any] | None = None,
                  rng: int | _generator.Generator | None = None) -> None:
@@ -668,11 +680,12 @@ class Optimizer:
                 raise ValueError(f"state_dict[{key!r}] does not match this optimizer's "
                                  f"parameters {list(indices)}, got {saved!r}")
             loaded = {}
+            optional = self.optional_hyper()
             for name, default in self.defaults.items():
                 key = f"param_groups/{g}/{name}"
                 if key not in entries:
                     raise ValueError(f"state_dict has no entry {key!r}")
-                loaded[name] = _hyper_value(entries[key], default, key, OPTIONAL_HYPER.get(name))
+                loaded[name] = _hyper_value(entries[key], default, key, optional.get(name))
             names = entries.get(f"param_groups/{g}/param_names")
             if names is not None and names.tolist() != group.get("param_names", names.tolist()):
                 raise ValueError(f"state_dict's group {g} holds parameters "
