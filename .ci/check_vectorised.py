@@ -4,10 +4,11 @@ Compiles each ISA unit (csrc/unit_*.c) with the flags the installed pywd was bui
 gcc's vectoriser report (-fopt-info-vec-optimized), then counts the loops it vectorised at
 full width where each optimiser's loops are generated:
 - an element-wise optimiser's loops come from its PYWD_OPTIMISER(name, variants) line
-  (csrc/optim/driver.h): one per decay mode (PYWD_DECAY_MODES) x variant x dtype. The AVX2
-  unit must vectorise every one of them; the baseline (SSE2) unit every one but the
-  float64 loops of the two cautious modes (SSE2 has no conversion of a 64-bit compare mask
-  to double: gcc leaves those two scalar, as it always has).
+  (csrc/optim/driver.h): one per decay mode (PYWD_DECAY_MODES) x variant x dtype. The
+  AVX-512 unit (64 bytes) and the AVX2 unit (32) must vectorise every one of them; the
+  baseline (SSE2) unit every one but the float64 loops of the two cautious modes (SSE2 has
+  no conversion of a 64-bit compare mask to double: gcc leaves those two scalar, as it
+  always has).
   The bare decay step has no loop for no decay (its body leaves w as it is: gcc removes it).
 - LAMB, LARS and Adafactor write their own loops: at least as many as when this check was
   written (FLOORS).
@@ -20,10 +21,12 @@ import sys
 import tempfile
 from glob import glob
 
-UNITS = {"unit_avx2.c": 32, "unit_baseline.c": 16}     # unit: full vector width in bytes
+# unit: full vector width in bytes
+UNITS = {"unit_avx512.c": 64, "unit_avx2.c": 32, "unit_baseline.c": 16}
 CAUTIOUS_MODES = 2                                      # of PYWD_DECAY_MODES, per dtype
 EMPTY_LOOPS = {"decay": 1}                              # per dtype: loops that do nothing
-FLOORS = {"unit_avx2.c": {"optim/lamb.h": 52, "optim/lars.h": 110, "optim/adafactor.h": 54},
+FLOORS = {"unit_avx512.c": {"optim/lamb.h": 56, "optim/lars.h": 110, "optim/adafactor.h": 54},
+          "unit_avx2.c": {"optim/lamb.h": 52, "optim/lars.h": 110, "optim/adafactor.h": 54},
           "unit_baseline.c": {"optim/lamb.h": 46, "optim/lars.h": 98, "optim/adafactor.h": 52}}
 
 

@@ -61,11 +61,12 @@ static inline double pywd_sum_lanes(double *acc)
 
 #endif
 
-/* Run-time ISA choice: the portable baseline is always built; on x86-64
- * with gcc/clang the same kernel bodies are also built for AVX2 (unit_avx2.c) and
- * chosen once per process when the CPU has AVX2 and FMA. Contraction stays off (setup.py
- * passes -ffp-contract=off), so both give the same bytes. PYWD_ISA=baseline forces the
- * baseline (for tests and comparisons). */
+/* Run-time ISA choice: the portable baseline is always built; on x86-64 with gcc/clang the
+ * same kernel bodies are also built for AVX2 (unit_avx2.c) and for AVX-512 (unit_avx512.c:
+ * x86-64-v4's F, BW, DQ and VL), and the widest the CPU and the OS (XCR0) support is chosen
+ * once per process. Contraction stays off (setup.py passes -ffp-contract=off) and no loop
+ * reassociates, so every unit gives the same bytes. PYWD_ISA=baseline, avx2 or avx512 asks
+ * for a unit (the widest the CPU has, at most the one asked: for tests and comparisons). */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(PYWD_NO_DISPATCH)
 #define PYWD_X86_DISPATCH 1
 #else
@@ -83,4 +84,18 @@ static inline double pywd_sum_lanes(double *acc)
 #define PYWD_AVX2_END
 #endif
 
-int pywd_use_avx2(void);
+/* The same for AVX-512 (unit_avx512.c), its loops vectorised at the full 64 bytes (gcc's
+ * generic tuning would keep 32). */
+#if defined(__clang__) /* (clang's target takes no vector width: its own choice) */
+#define PYWD_AVX512_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c\"))), apply_to = function)")
+#define PYWD_AVX512_END _Pragma("clang attribute pop")
+#else
+#define PYWD_AVX512_BEGIN \
+    _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,prefer-vector-width=512\")")
+#define PYWD_AVX512_END
+#endif
+
+/* The unit the kernels run: 0 baseline, 1 AVX2, 2 AVX-512 (cpu.c). */
+enum { PYWD_ISA_BASELINE = 0, PYWD_ISA_AVX2 = 1, PYWD_ISA_AVX512 = 2 };
+int pywd_isa_level(void);

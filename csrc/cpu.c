@@ -14,26 +14,64 @@ static int has_f16c(void)
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
 }
+
+/* The OS saves the AVX-512 state on a context switch: XCR0 has the SSE, AVX, opmask and
+ * both ZMM bits (a CPU with AVX-512 under an OS or hypervisor that does not enable it must
+ * not run it). */
+static int os_saves_avx512(void)
+{
+    unsigned a, b, c, d, lo, hi;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0xE6u) == 0xE6u;
+}
+
+/* The widest unit this CPU and OS run. */
+static int supported(void)
+{
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c()))
+        return PYWD_ISA_BASELINE;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+        os_saves_avx512())
+        return PYWD_ISA_AVX512;
+    return PYWD_ISA_AVX2;
+}
 #endif
 
-static int detect_avx2(void)
+static const char *const names[] = {"baseline", "avx2", "avx512"};
+
+/* The supported unit, or the one PYWD_ISA asks for when the CPU has it (a wider one than
+ * the CPU has: the widest it has). */
+static int detect(void)
 {
 #if PYWD_X86_DISPATCH
-    const char *forced = getenv("PYWD_ISA");
-    if (forced && strcmp(forced, "baseline") == 0) return 0;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+    const char *asked = getenv("PYWD_ISA");
+    int level = supported(), k;
+    for (k = 0; asked && k <= PYWD_ISA_AVX512; k++)
+        if (strcmp(asked, names[k]) == 0 && k < level) level = k;
+    return level;
 #else
-    return 0;
+    return PYWD_ISA_BASELINE;
 #endif
 }
 
-int pywd_use_avx2(void)
+int pywd_isa_level(void)
 {
     /* a benign race: every thread computes the same answer */
     static int cached = -1;
-    if (cached < 0) cached = detect_avx2();
+    if (cached < 0) cached = detect();
     return cached;
 }
 
-const char *pywd_isa(void) { return pywd_use_avx2() ? "avx2" : "baseline"; }
+const char *pywd_isa(void) { return names[pywd_isa_level()]; }
+
+const char *pywd_isa_supported(void)
+{
+#if PYWD_X86_DISPATCH
+    return names[supported()];
+#else
+    return names[PYWD_ISA_BASELINE];
+#endif
+}

@@ -1,14 +1,18 @@
-/* Defines the public entry point PUBLIC(args) that forwards to the AVX2 or the baseline
- * stamp of a kernel. Usage in a kernel's baseline unit:
+/* Defines the public entry point PUBLIC(args) that forwards to the AVX-512, AVX2 or baseline
+ * stamp of a kernel (the unit cpu.c chose). Usage:
  *   PYWD_DISPATCH(pywd_sgd_f32, (const pywd_sgd_hyper *h, ...), (h, ...))            */
 #if PYWD_X86_DISPATCH
 #define PYWD_DISPATCH(public, params, args)                                   \
     void PYWD_CONCAT(public, baseline) params;                                \
     void PYWD_CONCAT(public, avx2) params;                                    \
+    void PYWD_CONCAT(public, avx512) params;                                  \
     void public params                                                        \
     {                                                                         \
-        if (pywd_use_avx2()) PYWD_CONCAT(public, avx2) args;                  \
-        else PYWD_CONCAT(public, baseline) args;                              \
+        switch (pywd_isa_level()) {                                           \
+        case PYWD_ISA_AVX512: PYWD_CONCAT(public, avx512) args; break;        \
+        case PYWD_ISA_AVX2: PYWD_CONCAT(public, avx2) args; break;            \
+        default: PYWD_CONCAT(public, baseline) args;                          \
+        }                                                                     \
     }
 #else
 #define PYWD_DISPATCH(public, params, args)                                   \

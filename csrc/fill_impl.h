@@ -46,8 +46,8 @@ static void NAME(philox_words)(const NAME(fill_ctx) *x, uint64_t first, int coun
 {
     const uint32_t k0 = x->k0, k1 = x->k1;
     int k = 0;
-#ifdef PYWD_PHILOX_X8
-    k = pywd_philox_words_x8(k0, k1, first, 0u, 0u, count, w);
+#ifdef PYWD_PHILOX_WORDS
+    k = PYWD_PHILOX_WORDS(k0, k1, first, 0u, 0u, count, w);
 #endif
     for (; k < count; k++) {
         uint64_t c = first + (uint64_t)k;

@@ -172,8 +172,8 @@ static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, in
     uint32_t c3 = (uint32_t)lp->step, k0 = (uint32_t)lp->seed, k1 = (uint32_t)(lp->seed >> 32);
     uint64_t base = first + (step_hi << 48);
     int64_t skip = s - (int64_t)(first << 3);
-#ifdef PYWD_PHILOX_X8
-    j = pywd_philox_words_x8(k0, k1, base, c2, c3, count, words);
+#ifdef PYWD_PHILOX_WORDS
+    j = PYWD_PHILOX_WORDS(k0, k1, base, c2, c3, count, words);
 #endif
     for (; j < count; j++) {
         uint64_t c = base + (uint64_t)j;

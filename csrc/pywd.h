@@ -358,7 +358,9 @@ int pywd_openmp_enabled(void);
 int pywd_get_num_threads(void);
 void pywd_set_num_threads(int n);
 const char *pywd_compile_flags(void);
-/* "avx2" or "baseline": the kernels' instruction set, chosen once per process. */
+/* "avx512", "avx2" or "baseline": the kernels' unit, chosen once per process (PYWD_ISA may
+ * ask for a narrower one); and the widest this CPU and OS run. */
 const char *pywd_isa(void);
+const char *pywd_isa_supported(void);
 
 #endif

@@ -16,7 +16,7 @@ PYWD_AVX2_BEGIN
 #include "normal_cdf.h"
 #include "philox.h"
 #include "philox_avx2.h"
-#define PYWD_PHILOX_X8 1
+#define PYWD_PHILOX_WORDS pywd_philox_words_x8 /* 8 blocks a pass */
 #define PYWD_F16C 1
 #include "lowp.h" /* its noise and conversions, vectorised for AVX2 */
 #define KERNEL_BODY "kernels.h"

@@ -1,4 +1,5 @@
 """show_config: what this build of pywd is and how it will run."""
+import os
 import platform
 import sys
 from typing import IO, Any
@@ -21,12 +22,19 @@ def config() -> dict[str, Any]:
                       "serial build: one thread per call (built without OpenMP: "
                       "PYWD_NO_OPENMP=1, or a compiler without it such as Apple clang)"),
         "threads": _kernels.get_num_threads(),
-        "isa": _kernels._isa(),
+        "isa": _isa(),
         "compile_flags": _kernels._compile_flags(),
         "extension": _kernels.__file__,
         "transparent_hugepages": memory.thp_mode(),
         "allocator": memory.describe(),
     }
+
+
+def _isa() -> str:
+    """The unit the kernels run, and why when it is not the widest the CPU has."""
+    isa, widest = _kernels._isa(), _kernels._isa_supported()
+    return isa if isa == widest else f"{isa} (PYWD_ISA={os.environ.get('PYWD_ISA')}; " \
+        f"the CPU runs {widest})"
 
 
 def show_config(file: IO[str] | None = None) -> None:

@@ -50,6 +50,13 @@ VALID_CALLS = {
 }
 
 
+def isa_units():
+    """The kernel units this CPU runs (PYWD_ISA names), narrowest first: the baseline, and
+    AVX2 and AVX-512 where the CPU (and OS) have them."""
+    units = ["baseline", "avx2", "avx512"]
+    return units[:units.index(pywd._kernels._isa_supported()) + 1]
+
+
 def table_arrays(name, optional=()):
     """The array arguments of pywd.<name>, from the table of optimisers (pywd/_optimisers.py):
     {argument: (C slot, non-negative)}, params and grads first (the bare decay has no grads),

@@ -10,6 +10,7 @@ import pytest
 
 import kernel_corpus
 import pywd
+from helpers import isa_units
 
 pytest.importorskip("ml_dtypes")
 # the rebuilds' passes (serial, sanitizer: .ci/run) run one pass, this unit at 2 threads
@@ -35,14 +36,15 @@ def test_this_unit_gives_the_recorded_bytes(threads):
     assert_same(kernel_corpus.corpus(threads), f"isa {pywd._kernels._isa()}, {threads} threads")
 
 
-@pytest.mark.skipif(pywd._kernels._isa() == "baseline" or REBUILD,
-                    reason="the baseline runs above, or a rebuild's pass")
+@pytest.mark.skipif(REBUILD, reason="a rebuild's pass runs its own unit only")
+@pytest.mark.parametrize("unit", [u for u in isa_units() if u != pywd._kernels._isa()])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_the_baseline_unit_gives_the_recorded_bytes(threads):
-    env = dict(os.environ, PYWD_ISA="baseline")
+def test_every_other_unit_gives_the_recorded_bytes(unit, threads):
+    """Each narrower unit the CPU runs (PYWD_ISA=baseline, avx2) gives the same bytes."""
+    env = dict(os.environ, PYWD_ISA=unit)
     out = subprocess.run([sys.executable, kernel_corpus.__file__, str(threads)], env=env,
                          capture_output=True, text=True, check=True).stdout
-    assert_same(json.loads(out), f"isa baseline, {threads} threads")
+    assert_same(json.loads(out), f"isa {unit}, {threads} threads")
 
 
 def test_every_element_wise_kernel_has_recorded_cases():

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 
-from helpers import (DECAY_MODES, VALID_CALLS, call_update, make_array, snapshot,
+from helpers import (DECAY_MODES, VALID_CALLS, call_update, isa_units, make_array, snapshot,
                      table_states)
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -320,10 +320,10 @@ def test_the_thread_count_does_not_change_the_bytes():
                 assert_same_bytes(a, b)
 
 
-def test_baseline_and_avx2_give_the_same_bytes(tmp_path):
-    """The two ISA stamps (PYWD_ISA=baseline forces the portable one; AVX2 converts float16
-    with F16C) in fresh processes: an AdamW run, and every kind of float32 value rounded to
-    both formats both ways and widened back."""
+def test_every_unit_gives_the_same_bytes(tmp_path):
+    """Every ISA unit the CPU runs (PYWD_ISA=baseline, avx2, avx512; the wider ones convert
+    float16 with F16C) in fresh processes: an AdamW run, and every kind of float32 value
+    rounded to both formats both ways and widened back."""
     import subprocess
     import sys
     script = (
@@ -345,22 +345,18 @@ def test_baseline_and_avx2_give_the_same_bytes(tmp_path):
         "        pywd.sgd(np.zeros(x.size, np.float32), buf, wide, lr=0.0, momentum=0.5,\n"
         "                 first_step=True)\n"
         "        outs.append(wide.tobytes())\n"
-        "from pywd._config import config\n"
-        "sys.stdout.write(config()['isa'] + ' ' + str(hash(w.tobytes() + m.tobytes() "
+        "sys.stdout.write(pywd._kernels._isa() + ' ' + str(hash(w.tobytes() + m.tobytes() "
         "+ v.tobytes() + b''.join(outs))))\n")
     outputs = {}
-    for isa in ("baseline", "auto"):
-        env = dict(__import__("os").environ)
-        env.pop("PYWD_ISA", None)
-        if isa == "baseline":
-            env["PYWD_ISA"] = "baseline"
-        env["PYTHONHASHSEED"] = "0"
+    units = isa_units()
+    if len(units) == 1:
+        pytest.skip("this CPU runs the baseline unit only")
+    for isa in units:
+        env = dict(__import__("os").environ, PYWD_ISA=isa, PYTHONHASHSEED="0")
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                              env=env, check=True).stdout.split()
         outputs[out[0]] = out[1]
-    if "avx2" not in outputs:
-        pytest.skip("this CPU runs the baseline stamp only")
-    assert set(outputs) == {"baseline", "avx2"} and len(set(outputs.values())) == 1, outputs
+    assert set(outputs) == set(units) and len(set(outputs.values())) == 1, outputs
 
 
 # ------------------------------------------------------------------------- refusals

@@ -120,6 +120,7 @@ cdef extern from "pywd.h" nogil:
     void pywd_set_num_threads(int n)
     const char *pywd_compile_flags()
     const char *pywd_isa()
+    const char *pywd_isa_supported()
 
 include "_overlap.pxi"
 include "_validate.pxi"

@@ -35,7 +35,13 @@ def _openmp_enabled():
 
 
 def _isa():
+    """The kernels' unit: "avx512", "avx2" or "baseline"."""
     return pywd_isa().decode()
+
+
+def _isa_supported():
+    """The widest unit this CPU and OS run (PYWD_ISA may have asked for a narrower one)."""
+    return pywd_isa_supported().decode()
 
 
 def _compile_flags():

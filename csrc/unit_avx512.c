@@ -1,0 +1,28 @@
+/* Every kernel for AVX-512 (F, BW, DQ, VL, with AVX2, FMA and F16C: x86-64-v4; chosen at
+ * run time by entry.c; empty off x86 and gcc/clang): csrc/kernels.h stamped for float and
+ * double, loops vectorised 64 bytes wide, with the vectorised Philox and float16
+ * conversions. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "adafactor_plan.h"
+#include "common.h"
+#include "pywd.h"
+
+#if PYWD_X86_DISPATCH
+#include <immintrin.h> /* before the target switch: the intrinsics carry their own */
+PYWD_AVX512_BEGIN
+#include "fastmath_f32.h"
+#include "fastmath_f64.h"
+#include "normal_cdf.h"
+#include "philox.h"
+#include "philox_avx2.h"
+#include "philox_avx512.h"
+#define PYWD_PHILOX_WORDS pywd_philox_words_x16 /* 16 blocks a pass */
+#define PYWD_F16C 1
+#include "lowp.h" /* its noise and conversions, vectorised */
+#define KERNEL_BODY "kernels.h"
+#define ISA_SUFFIX avx512
+#include "isa_stamp.h"
+PYWD_AVX512_END
+#endif
