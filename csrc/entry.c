@@ -56,3 +56,8 @@ void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_
     int j;
     for (j = 0; j < 4; j++) out[j] = b.v[j];
 }
+
+PYWD_DISPATCH(pywd_rounding_bits,
+              (uint64_t seed, uint64_t step, uint32_t id, int k, int64_t start, int64_t n,
+               uint16_t *out),
+              (seed, step, id, k, start, n, out))

@@ -30,5 +30,6 @@
 #include "optim/adafactor.h"
 #include "norm_impl.h"
 #include "fill_impl.h"
+#include "rounding_bits.h"
 
 #undef NAME

@@ -14,15 +14,18 @@
  *               the gap below, so E[round(x)] = x (Forsythe 1959; Connolly, Higham & Mary
  *               2021). NaN stays NaN (quiet), +-inf and +-0 stay, magnitudes beyond the
  *               largest finite value go to inf as they reach the next binade.
- * The random bits of element e of tensor t in argument (buffer) k at step s are lane e % 8 of
- * the Philox4x32-10 block with key = seed and counter
- *   (c0, c1) = the 64 bits of  e / 8  +  (s >> 32) << 48
- *   c2       = id(t) | k << 24          (id: the tensor's index, or pywd_lowp.ids[t])
- *   c3       = s & 0xFFFFFFFF
- * lane j being the low (j even) or high (j odd) 16 bits of word j / 2. They depend on (seed,
- * step, tensor, buffer, element) only: not on threads, tiles, ISA or how a list is packed.
- * Fills use counters (position, 0, 0) and steps start at 1, so the two never share a block.
- * Steps repeat their bits after 2^48 (the counter holds 48 bits of s), tensors after 2^24.
+ * The random bits of element e of tensor t in argument (buffer) k at step s are the low (e
+ * even) or high (e odd) half of the 32-bit word of element pair j = e / 2:
+ *   key  = words 0 and 1 of the Philox4x32-10 block with key = seed and counter
+ *          (s >> 32, 2^31 | j >> 32, id(t) | k << 24, s & 0xFFFFFFFF)   (id: the tensor's
+ *          index, or pywd_lowp.ids[t]), word 1 made odd
+ *   word = pywd_round_word(key, j mod 2^32): ((j ^ key0) * key1), then two multiply-xorshift
+ *          rounds
+ * They depend on (seed, step, tensor, buffer, element) only: not on threads, tiles, ISA or
+ * how a list is packed. One Philox block per tile keys the tile's words, which cost one
+ * 32-bit hash per two roundings (vectorised on every unit): Philox4x32-10 for every
+ * rounding cost about 6x more. Fills use counters (position, 0, 0) with positions below 2^63,
+ * so never these; tensors repeat their bits after 2^24, steps after 2^64.
  *
  * Kahan summation (pywd_lowp.compensation): see pywd_tile_kahan. */
 #ifndef PYWD_LOWP_H
@@ -161,38 +164,68 @@ static inline const void *pywd_tile_view(const pywd_lowp *lp, int k, const void 
     return (const char *)base + (size_t)s * itemsize;
 }
 
+/* The key of the rounding bits of buffer k of tensor t at this step, for the element pairs
+ * whose index has high word `hi` (see the top): a Philox4x32-10 block, once per tile. */
+typedef struct {
+    uint32_t mask, mult; /* mult odd: the first multiply is a bijection */
+} pywd_round_key;
+
+static inline pywd_round_key pywd_round_key_of(const pywd_lowp *lp, int64_t t, int k,
+                                               uint32_t hi)
+{
+    uint32_t id = (uint32_t)(lp->ids ? lp->ids[t] : t);
+    pywd_philox_block b = pywd_philox4x32((uint32_t)(lp->step >> 32), 0x80000000u | hi,
+                                          id | ((uint32_t)k << 24), (uint32_t)lp->step,
+                                          (uint32_t)lp->seed, (uint32_t)(lp->seed >> 32));
+    pywd_round_key key;
+    key.mask = b.v[0];
+    key.mult = b.v[1] | 1u;
+    return key;
+}
+
+/* The 32 bits of element pair j (its low 32 bits) under a key: a multiply by the key's odd
+ * multiplier, then a multiply-xorshift finaliser (two rounds; constants of Wellons' hash
+ * search). 32-bit integer lanes: it vectorises on every unit. */
+static inline uint32_t pywd_round_word(pywd_round_key key, uint32_t j)
+{
+    uint32_t x = (j ^ key.mask) * key.mult;
+    x ^= x >> 16;
+    x *= 0x21F0AAADu;
+    x ^= x >> 15;
+    x *= 0x735A2D97u;
+    x ^= x >> 15;
+    return x;
+}
+
 /* The 16 random bits of elements [s, s + n) of a tensor's buffer (see the top), in `words`
- * (room for PYWD_TILE / 8 + 1 blocks); returns where element s's bits are. */
+ * (room for PYWD_TILE / 2 + 1 words); returns where element s's bits are. */
 static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, int k, int64_t s,
                                               int64_t n, uint32_t *words)
 {
-    uint64_t first = (uint64_t)s >> 3, step_hi = (lp->step >> 32) & 0xFFFFu;
-    int count = (int)((((uint64_t)(s + n) + 7) >> 3) - first), j = 0;
-    uint32_t id = (uint32_t)(lp->ids ? lp->ids[t] : t), c2 = id | ((uint32_t)k << 24);
-    uint32_t c3 = (uint32_t)lp->step, k0 = (uint32_t)lp->seed, k1 = (uint32_t)(lp->seed >> 32);
-    uint64_t base = first + (step_hi << 48);
-    int64_t skip = s - (int64_t)(first << 3);
-#ifdef PYWD_PHILOX_WORDS
-    j = PYWD_PHILOX_WORDS(k0, k1, base, c2, c3, count, words);
-#endif
-    for (; j < count; j++) {
-        uint64_t c = base + (uint64_t)j;
-        pywd_philox_block blk = pywd_philox4x32((uint32_t)c, (uint32_t)(c >> 32), c2, c3, k0, k1);
-        memcpy(words + 4 * j, blk.v, sizeof blk.v);
+    uint64_t j = (uint64_t)s >> 1, end = ((uint64_t)(s + n) + 1) >> 1;
+    uint32_t *w = words;
+    while (j < end) { /* one key per run of pairs with the same high word (all, but at 2^33) */
+        uint64_t next = ((j >> 32) + 1) << 32, stop = next < end ? next : end;
+        uint32_t count = (uint32_t)(stop - j), first = (uint32_t)j, i;
+        pywd_round_key key = pywd_round_key_of(lp, t, k, (uint32_t)(j >> 32));
+        for (i = 0; i < count; i++) w[i] = pywd_round_word(key, first + i);
+        w += count;
+        j = stop;
     }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    for (j = 0; j < 4 * count; j++) words[j] = (words[j] << 16) | (words[j] >> 16);
+    for (w = words; w < words + (((uint64_t)(s + n) + 1) >> 1) - ((uint64_t)s >> 1); w++)
+        *w = (*w << 16) | (*w >> 16);
 #endif
-    /* lane j of a block is 16-bit half j of its words, low half first: in memory order on a
+    /* element 2j's bits are word j's low half, 2j + 1's its high half: in memory order on a
      * little-endian machine (swapped above on a big-endian one) */
-    return (const uint16_t *)words + skip;
+    return (const uint16_t *)words + (s & 1);
 }
 
 /* Rounds a written tile back into its 16-bit array (nothing to do for float32). */
 static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int64_t t, int k,
                                  int64_t s, int64_t n, const float *tile)
 {
-    uint32_t words[4 * (PYWD_TILE / 8 + 1)];
+    uint32_t words[PYWD_TILE / 2 + 1];
     uint16_t *dst = (uint16_t *)base + s;
     int64_t i;
     if (dtype == PYWD_DTYPE_F32) return;

@@ -334,6 +334,11 @@ void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n);
 
 /* Philox4x32-10 block for counter (c0..c3) and key (k0, k1), for tests against Random123. */
 void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+/* The stochastic rounding's 16 random bits of elements [start, start + n) of buffer k of the
+ * tensor numbered id at `step` (csrc/lowp.h), as the kernels draw them: for tests and for
+ * testing the stream. */
+void pywd_rounding_bits(uint64_t seed, uint64_t step, uint32_t id, int k, int64_t start,
+                        int64_t n, uint16_t *out);
 
 
 /* Adds the sum of (scale*x)^2 over every element of n tensors to *acc, in double. The sum is

@@ -798,15 +798,40 @@ LOWP_FORMATS = {"bfloat16": (8, -133, 16), "float16": (11, -24, 13)}   # signifi
                                                                        # spacing, random bits
 
 
-def rounding_bits(seed, step, tensor, slot, n):
-    """The 16 random bits of elements 0 .. n-1 of argument `slot` (0 params, 2.. state) of
-    tensor `tensor` at `step`: lane e % 8 of Philox block e // 8 with counter
-    (e // 8 + (step >> 32) << 48, tensor | slot << 24, step & 0xFFFFFFFF); lane j is the low
-    (j even) or high (j odd) half of word j // 2."""
-    first = ((step >> 32) & 0xFFFF) << 48
-    words = philox_words(seed, first, -(-n // 8), tensor | (slot << 24), step & MASK32)
-    halves = np.stack([words & np.uint32(0xFFFF), words >> np.uint32(16)], axis=2)
-    return halves.reshape(-1)[:n].astype(np.uint16)
+def rounding_key(seed, step, tensor, slot, hi=0):
+    """The key of the rounding bits of argument `slot` of tensor `tensor` at `step`, for the
+    element pairs j with j >> 32 == hi: words 0 and 1 (the second made odd) of the Philox
+    block with counter (step >> 32, 2^31 | hi, tensor | slot << 24, step & 0xFFFFFFFF)."""
+    words = philox4x32((step >> 32, 0x80000000 | hi, tensor | (slot << 24), step & MASK32),
+                       (seed & MASK32, seed >> 32))
+    return words[0], words[1] | 1
+
+
+def rounding_word(key, j):
+    """The 32 bits of element pairs j (a uint32 array) under `key`: j ^ key[0] times key[1],
+    then two multiply-xorshift rounds (modulo 2**32)."""
+    x = (j ^ np.uint32(key[0])) * np.uint32(key[1])
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x21F0AAAD)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x735A2D97)
+    x ^= x >> np.uint32(15)
+    return x
+
+
+def rounding_bits(seed, step, tensor, slot, n, start=0):
+    """The 16 random bits of elements start .. start + n - 1 of argument `slot` (0 params,
+    2.. state) of tensor `tensor` at `step`: the low (e even) or high (e odd) half of the word
+    of element pair e // 2 (rounding_word, keyed by rounding_key)."""
+    pairs = np.arange(start // 2, (start + n + 1) // 2, dtype=np.uint64)
+    words = np.empty(pairs.size, np.uint32)
+    for hi in np.unique(pairs >> np.uint64(32)).tolist():
+        run = (pairs >> np.uint64(32)) == hi
+        key = rounding_key(seed, step, tensor, slot, hi)
+        with np.errstate(over="ignore"):
+            words[run] = rounding_word(key, (pairs[run] & np.uint64(MASK32)).astype(np.uint32))
+    halves = np.stack([words & np.uint32(0xFFFF), words >> np.uint32(16)], axis=1)
+    return halves.reshape(-1)[start % 2:start % 2 + n].astype(np.uint16)
 
 
 def round_to_16bit(x, dtype, rounding="stochastic", noise=None):

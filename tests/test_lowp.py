@@ -148,6 +148,33 @@ def test_stored_values_are_exact_16_bit_values(dtype):
             assert_same_bytes(wide.astype(dtype), stored)
 
 
+@pytest.mark.parametrize("seed, step, tensor, slot, start, n", [
+    (1, 1, 0, 0, 0, 5000), (7, 2**40 + 3, 2**24 - 1, 4, 12345, 4097),
+    (2**64 - 1, 9, 3, 2, 2**33 - 1001, 3000),      # a run of pairs across j = 2^32: two keys
+    (5, 6, 7, 3, 2**40 + 1, 777)])
+def test_the_kernels_bits_are_the_twins(seed, step, tensor, slot, start, n):
+    """The C bits (csrc/lowp.h, drawn as the kernels draw them) equal the NumPy twin's bit for
+    bit, also where element pairs pass 2^32 and the key changes."""
+    got = pywd._kernels._rounding_bits(seed, step, tensor, slot, start, n)
+    assert_same_bytes(got, reference.rounding_bits(seed, step, tensor, slot, n, start))
+
+
+def test_the_twins_bits_follow_their_definition():
+    """reference.rounding_bits against rounding_key and rounding_word written out for a few
+    elements in plain Python integers (the hash as its equations say)."""
+    seed, step, tensor, slot = 3, 2**33 + 5, 9, 2
+    bits = reference.rounding_bits(seed, step, tensor, slot, 10, start=2**33 + 4)
+    for i, e in enumerate(range(2**33 + 4, 2**33 + 14)):
+        j = e // 2
+        words = reference.philox4x32((step >> 32, 2**31 | (j >> 32), tensor | slot << 24,
+                                      step % 2**32), (seed % 2**32, seed >> 32))
+        x = ((j % 2**32) ^ words[0]) * (words[1] | 1) % 2**32
+        for shift, mult in ((16, 0x21F0AAAD), (15, 0x735A2D97)):
+            x = (x ^ (x >> shift)) * mult % 2**32
+        x ^= x >> 15
+        assert bits[i] == (x >> 16 if e % 2 else x & 0xFFFF), e
+
+
 def test_the_bits_change_with_step_seed_tensor_and_argument():
     """New bits every step (else rounding errors would add up in one direction), and apart
     for each seed, tensor and argument."""

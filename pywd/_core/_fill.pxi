@@ -43,3 +43,17 @@ def _philox(counter, key):
         k[j] = key[j]
     pywd_philox_words(c, k, out)
     return tuple(out[j] for j in range(4))
+
+
+def _rounding_bits(seed, step, tensor, slot, start, n):
+    """The stochastic rounding's 16 random bits of elements start .. start + n - 1 of
+    argument `slot` of tensor `tensor` at `step`, as the kernels draw them (csrc/lowp.h;
+    pywd.reference.rounding_bits is their twin): a uint16 array."""
+    cdef cnp.ndarray out = np.empty(n, np.uint16)
+    cdef uint64_t s = seed, t = step
+    cdef uint32_t i = tensor
+    cdef int k = slot
+    cdef int64_t first = start, count = n
+    with nogil:
+        pywd_rounding_bits(s, t, i, k, first, count, <uint16_t *>cnp.PyArray_DATA(out))
+    return out

@@ -106,6 +106,8 @@ cdef extern from "pywd.h" nogil:
     void pywd_fill_f32(const pywd_fill_hyper *h, float *dst, int64_t n)
     void pywd_fill_f64(const pywd_fill_hyper *h, double *dst, int64_t n)
     void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+    void pywd_rounding_bits(uint64_t seed, uint64_t step, uint32_t id, int k, int64_t start,
+                            int64_t n, uint16_t *out) nogil
 
     void pywd_sumsq_f32(int64_t n, const float **x, const int64_t *sizes, double scale,
                         double *acc)
