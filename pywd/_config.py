@@ -30,11 +30,16 @@ def config() -> dict[str, Any]:
     }
 
 
+UNITS = ("baseline", "avx2", "avx512")   # what PYWD_ISA may ask for (csrc/cpu.c)
+
+
 def _isa() -> str:
-    """The unit the kernels run, and why when it is not the widest the CPU has."""
-    isa, widest = _kernels._isa(), _kernels._isa_supported()
-    return isa if isa == widest else f"{isa} (PYWD_ISA={os.environ.get('PYWD_ISA')}; " \
-        f"the CPU runs {widest})"
+    """The unit the kernels run, and why when it is not the widest the CPU has (or when
+    PYWD_ISA names no unit, which the kernels ignore)."""
+    isa, widest, asked = _kernels._isa(), _kernels._isa_supported(), os.environ.get("PYWD_ISA")
+    if asked is not None and asked not in UNITS:
+        return f"{isa} (PYWD_ISA={asked!r} is not one of {', '.join(UNITS)}: ignored)"
+    return isa if isa == widest else f"{isa} (PYWD_ISA={asked}; the CPU runs {widest})"
 
 
 def show_config(file: IO[str] | None = None) -> None:

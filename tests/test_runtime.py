@@ -156,6 +156,28 @@ def test_show_config_names_version_openmp_threads_and_flags(capsys):
     assert "-march=native" not in text
 
 
+@pytest.mark.parametrize("asked", ["baseline", "avx2", "avx512", "sse2", ""])
+def test_pywd_isa_asks_for_a_unit_and_show_config_says_so(asked):
+    """PYWD_ISA picks a unit the CPU runs (at most the one asked for); show_config says which
+    runs, why it is not the widest, or that the value names no unit."""
+    units = isa_units()
+    script = "import pywd; from pywd._config import config; print(pywd._kernels._isa()); " \
+             "print(config()['isa'])"
+    out = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYWD_ISA": asked},
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    if asked in ("baseline", "avx2", "avx512"):
+        want = asked if asked in units else units[-1]
+    else:
+        want = units[-1]                             # not a unit: ignored
+    assert out[0] == want
+    if asked in ("sse2", ""):
+        assert f"PYWD_ISA={asked!r} is not one of baseline, avx2, avx512" in out[1]
+    elif want != units[-1]:
+        assert out[1] == f"{want} (PYWD_ISA={asked}; the CPU runs {units[-1]})"
+    else:
+        assert out[1] == want
+
+
 def test_python_m_pywd_works_from_the_source_checkout():
     # README's `pip install . && python -m pywd bench` is typed in the repository root, where
     # Python imports the source tree first: it must borrow the installed extension.
