@@ -23,8 +23,8 @@
  *          rounds
  * They depend on (seed, step, tensor, buffer, element) only: not on threads, tiles, ISA or
  * how a list is packed. One Philox block per tile keys the tile's words, which cost one
- * 32-bit hash per two roundings (vectorised on every unit): Philox4x32-10 for every
- * rounding cost about 6x more. Fills use counters (position, 0, 0) with positions below 2^63,
+ * 32-bit hash per two roundings (vectorised on every unit): Philox4x32-10 for every 8
+ * roundings cost 3-5x more (docs/lowp.md). Fills use counters (position, 0, 0) with positions below 2^63,
  * so never these; tensors repeat their bits after 2^24, steps after 2^64.
  *
  * Kahan summation (pywd_lowp.compensation): see pywd_tile_kahan. */
@@ -213,8 +213,10 @@ static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, in
         j = stop;
     }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    for (w = words; w < words + (((uint64_t)(s + n) + 1) >> 1) - ((uint64_t)s >> 1); w++)
-        *w = (*w << 16) | (*w >> 16);
+    {
+        uint32_t *p;
+        for (p = words; p < w; p++) *p = (*p << 16) | (*p >> 16); /* w: where they end */
+    }
 #endif
     /* element 2j's bits are word j's low half, 2j + 1's its high half: in memory order on a
      * little-endian machine (swapped above on a big-endian one) */

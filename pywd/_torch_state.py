@@ -48,6 +48,7 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                                     or len(initial_lrs) != len(groups)):
         raise ValueError(f"torch state_dict['pywd']['initial_lr'] must be a list of one lr "
                          f"per param group ({len(groups)}), got {initial_lrs!r}")
+    optional = optimizer.optional_hyper()    # the options that may be None
     for g, group in enumerate(groups):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
@@ -78,7 +79,7 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             elif key in optimizer.defaults:
                 out[f"param_groups/{g}/{key}"] = _hyper(key, value, optimizer.defaults[key],
                                                         f"param_groups'][{g}]['{key}",
-                                                        optimizer.optional_hyper())
+                                                        optional)
             elif isinstance(value, (str, bool, int, float)):
                 out[f"param_groups/{g}/extra/{key}"] = np.array(value)  # initial_lr, say
         if initial_lrs is not None and "initial_lr" not in group:  # no scheduler recorded it

@@ -20,6 +20,7 @@ all of these without anyone writing them.
 tests/test_typing.py and tests/test_table.py check the installed files against this (CI).
 """
 import difflib
+import functools
 import importlib
 import inspect
 import re
@@ -57,8 +58,7 @@ def annotation(function, p):
         return BY_NAME[p.name]
     if p.name in ARRAYS:
         return "Arrays | None" if default is None else "Arrays"
-    cls = optim_class(CLASSES[function]) if function in CLASSES else None
-    typed = inspect.signature(cls).parameters.get(p.name) if cls else None
+    typed = class_parameters(function).get(p.name)
     if typed is not None and str(typed.annotation).startswith("tuple["):
         return typed.annotation + (" | None" if default is None else "")
     if p.name == "step":
@@ -127,6 +127,14 @@ def exports():
         listed("__all__ += [", FUNCTIONS, "]")
 
 
+@functools.cache
+def class_parameters(function):
+    """The constructor's parameters of the class of `function` (none for the bare decay)."""
+    return inspect.signature(optim_class(CLASSES[function])).parameters \
+        if function in CLASSES else {}
+
+
+@functools.cache
 def module_of(name):
     """The module of pywd/optim that defines the class `name` (read from the sources: the
     export lists may not name it yet)."""

@@ -673,6 +673,7 @@ class Optimizer:
             if len(parts) == 4 and parts[0] == "param_groups" and parts[2] == "extra":
                 extras.setdefault(parts[1], []).append(key)
         loaded_groups = []
+        optional = self.optional_hyper()          # the options that may be saved as None
         for g, (group, indices) in enumerate(self._group_indices()):
             key = f"param_groups/{g}/params"
             saved = entries.get(key)
@@ -680,7 +681,6 @@ class Optimizer:
                 raise ValueError(f"state_dict[{key!r}] does not match this optimizer's "
                                  f"parameters {list(indices)}, got {saved!r}")
             loaded = {}
-            optional = self.optional_hyper()
             for name, default in self.defaults.items():
                 key = f"param_groups/{g}/{name}"
                 if key not in entries:
