@@ -35,6 +35,16 @@ NUMPY_RATIOS = {("sgd+decay", "16M", "float32"): 10, ("momentum", "resnet50", "f
                 ("trunc_normal", "16M", "float32"): 10, ("normal", "16M", "float64"): 3,
                 ("uniform", "16M", "float64"): 3, ("trunc_normal", "16M", "float64"): 3}
 
+# 16-bit storage (all-bf16 rows): at least this many times as fast as a peer in the same run,
+# the peer pywd's own float32 step ("f32") or torch's fused step on bfloat16 tensors; and
+# the compute cost on cache-resident arrays, ns per element per core. Set for a machine
+# with the AVX-512 unit (on AVX2-only machines the issue asked for 1.0x, 1.2x and 1.2x of
+# float32); docs/lowp.md says which of them this kind of CPU cannot reach and why.
+LOWP_RATIOS = [("adamw SR", "16M", 1.2, "f32"), ("adamw SR", "16M", 1.5, "torch"),
+               ("adamw RN", "16M", 1.5, "f32"), ("momentum SR", "16M", 1.5, "f32")]
+LOWP_PEERS = {"f32": "pywd's float32 step", "torch": "torch's fused bf16 step"}
+LOWP_COSTS = {"adamw SR": 0.5, "adamw RN": 0.35}
+
 
 def targets(rows):
     """[(target, met, measured)] for the rows a run has."""
@@ -71,18 +81,17 @@ def targets(rows):
             per = many["pywd_s"] / many["arrays"]
             out.append((f"optim.{name} over 10^4 small arrays <= 300 ns per parameter",
                         per <= 300e-9, f"{per * 1e9:.0f} ns"))
-    bf16 = row("adamw SR", "16M", "bf16")
-    adamw = row("adamw", "16M")
-    if bf16 and adamw:
-        gain = adamw["pywd_s"] / bf16["pywd_s"]
-        out.append(("16M all-bf16 AdamW (stochastic rounding) >= 1.7x float32 AdamW",
-                    gain >= 1.7, f"{gain:.2f}x"))
-    for size in ("16M", "resnet50"):
-        bf16 = row("adamw SR", size, "bf16")
-        if bf16 and bf16.get("torch_s"):
-            out.append((f"{size} all-bf16 AdamW (stochastic rounding) no slower than torch "
-                        f"fused bf16 AdamW", bf16["vs_torch"] >= 1.0,
-                        f"{bf16['vs_torch']:.2f}x torch"))
+    for kernel, size, ratio, peer in LOWP_RATIOS:
+        found = row(kernel, size, "bf16")
+        if found and found.get(f"vs_{peer}"):
+            out.append((f"{size} all-bf16 {kernel} >= {ratio}x {LOWP_PEERS[peer]}",
+                        found[f"vs_{peer}"] >= ratio, f"{found[f'vs_{peer}']:.2f}x"))
+    for kernel, cost in LOWP_COSTS.items():
+        found = row(kernel, bench.lowp.IN_CACHE, "bf16")
+        if found:
+            out.append((f"in-cache all-bf16 {kernel} <= {cost} ns per element per core",
+                        found["ns_per_element_core"] <= cost,
+                        f"{found['ns_per_element_core']:.2f} ns"))
     ortho = row("orthogonal", "2048^2")
     if ortho and ortho.get("torch_s"):
         out.append(("orthogonal_ 2048x2048 no slower than torch.nn.init.orthogonal_",

@@ -26,6 +26,17 @@ static int os_saves_avx512(void)
     return (lo & 0xE6u) == 0xE6u;
 }
 
+/* AVX512-BF16 (CPUID leaf 7, subleaf 1, EAX bit 5): the AVX-512 unit rounds float32 to
+ * bfloat16 to nearest with its instruction (lowp.h). PYWD_NO_AVX512_BF16=1 keeps the integer
+ * rounding (the same bytes: for tests and comparisons). */
+static int has_avx512bf16(void)
+{
+    unsigned a, b, c, d;
+    const char *off = getenv("PYWD_NO_AVX512_BF16");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+
 /* The widest unit this CPU and OS run. */
 static int supported(void)
 {
@@ -66,6 +77,17 @@ int pywd_isa_level(void)
 }
 
 const char *pywd_isa(void) { return names[pywd_isa_level()]; }
+
+int pywd_avx512bf16(void)
+{
+#if PYWD_X86_DISPATCH
+    static int cached = -1; /* (a benign race, as above) */
+    if (cached < 0) cached = pywd_isa_level() == PYWD_ISA_AVX512 && has_avx512bf16();
+    return cached;
+#else
+    return 0;
+#endif
+}
 
 const char *pywd_isa_supported(void)
 {

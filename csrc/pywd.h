@@ -367,5 +367,7 @@ const char *pywd_compile_flags(void);
  * ask for a narrower one); and the widest this CPU and OS run. */
 const char *pywd_isa(void);
 const char *pywd_isa_supported(void);
+/* 1 when the AVX-512 unit runs and rounds to bfloat16 with AVX512-BF16's instruction */
+int pywd_avx512bf16(void);
 
 #endif

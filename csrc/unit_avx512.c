@@ -1,7 +1,7 @@
 /* Every kernel for AVX-512 (F, BW, DQ, VL, with AVX2, FMA and F16C: x86-64-v4; chosen at
  * run time by entry.c; empty off x86 and gcc/clang): csrc/kernels.h stamped for float and
  * double, loops vectorised 64 bytes wide, with the vectorised Philox and float16
- * conversions. */
+ * conversions, and AVX512-BF16's rounding to nearest where the CPU has it (gcc). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -20,6 +20,9 @@ PYWD_AVX512_BEGIN
 #include "philox_avx512.h"
 #define PYWD_PHILOX_WORDS pywd_philox_words_x16 /* 16 blocks a pass */
 #define PYWD_F16C 1
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 /* AVX512-BF16's intrinsics */
+#define PYWD_AVX512_BF16 1
+#endif
 #include "lowp.h" /* its noise and conversions, vectorised */
 #define KERNEL_BODY "kernels.h"
 #define ISA_SUFFIX avx512

@@ -34,12 +34,16 @@ UNITS = ("baseline", "avx2", "avx512")   # what PYWD_ISA may ask for (csrc/cpu.c
 
 
 def _isa() -> str:
-    """The unit the kernels run, and why when it is not the widest the CPU has (or when
-    PYWD_ISA names no unit, which the kernels ignore)."""
+    """The unit the kernels run (and whether it rounds to bfloat16 with AVX512-BF16's
+    instruction: PYWD_NO_AVX512_BF16=1 keeps the integer rounding, the same bytes), and why
+    when it is not the widest the CPU has (or when PYWD_ISA names no unit, which the kernels
+    ignore)."""
     isa, widest, asked = _kernels._isa(), _kernels._isa_supported(), os.environ.get("PYWD_ISA")
+    if _kernels._avx512bf16():
+        isa += " with AVX512-BF16 (bfloat16 rounded to nearest by its instruction)"
     if asked is not None and asked not in UNITS:
         return f"{isa} (PYWD_ISA={asked!r} is not one of {', '.join(UNITS)}: ignored)"
-    return isa if isa == widest else f"{isa} (PYWD_ISA={asked}; the CPU runs {widest})"
+    return isa if widest in isa else f"{isa} (PYWD_ISA={asked}; the CPU runs {widest})"
 
 
 def show_config(file: IO[str] | None = None) -> None:

@@ -177,15 +177,37 @@ def test_rows_time_every_side_the_same_way_and_torch_where_it_has_the_step():
 
 def test_16_bit_rows_count_their_storage_bytes():
     """All-bf16 AdamW moves 14 bytes per element, float32 params with bf16 state 20, bf16
-    params with float32 state 24."""
+    params with float32 state 24; all-bf16 SGD with momentum 10. Each row has pywd's
+    float32 step beside it and its cost per element and core."""
     from pywd.bench import lowp as bench_lowp
     pytest.importorskip("ml_dtypes")
-    assert {k: bench_lowp.bytes_per_element(d) for k, (d, _) in bench_lowp.CASES.items()} == {
+    assert {k: bench_lowp.bytes_per_element(c.dtypes) for k, c in bench_lowp.CASES.items()} == {
         ("adamw SR", "bf16"): 14, ("adamw RN", "bf16"): 14, ("adamw SR", "f32/b16"): 20,
-        ("adamw SR", "b16/f32"): 24}
-    row = bench.lowp_row(("adamw SR", "bf16"), "1000", [(1000,)], 0.001)
-    assert (row["kernel"], row["dtype"], row["kind"]) == ("adamw SR", "bf16", "lowp")
-    assert row["gb_per_s"] == 14 * 1000 / row["pywd_s"] / 1e9
+        ("adamw SR", "b16/f32"): 24, ("momentum SR", "bf16"): 10, ("momentum RN", "bf16"): 10}
+    assert bench_lowp.bytes_per_element(("float32",) * 4) == 28
+    for case in (("adamw SR", "bf16"), ("momentum RN", "bf16")):
+        row = bench.lowp_row(case, "1000", [(1000,)], 0.001)
+        assert (row["kernel"], row["dtype"], row["kind"]) == (case[0], "bf16", "lowp")
+        per_element = bench_lowp.bytes_per_element(bench_lowp.CASES[case].dtypes)
+        assert row["gb_per_s"] == per_element * 1000 / row["pywd_s"] / 1e9
+        assert row["vs_f32"] > 0 and row["f32_s"] > 0
+        threads = bench.config()["threads"]
+        assert row["ns_per_element_core"] == row["pywd_s"] * threads / 1000 * 1e9
+
+
+def test_a_16_bit_case_steps_its_own_storage():
+    """The bench's 16-bit step updates arrays of the case's dtypes, its float32 twin
+    float32 ones, and each call moves the params."""
+    from pywd.bench import lowp as bench_lowp
+    pytest.importorskip("ml_dtypes")
+    case = bench_lowp.CASES[("momentum SR", "bf16")]
+    for step, dtype in ((bench_lowp.step_case(case, [(64,), (3, 5)]), bench_lowp.bfloat16()),
+                        (bench_lowp.float32_case(case, [(64,), (3, 5)]), np.dtype(np.float32))):
+        params = step.arrays[0]
+        assert {a.dtype for lst in step.arrays for a in lst} == {dtype}
+        before = [p.astype(np.float32) for p in params]
+        step()
+        assert all((p.astype(np.float32) != b).any() for p, b in zip(params, before))
 
 
 def test_only_and_sizes_pick_rows_before_anything_runs():

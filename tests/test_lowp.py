@@ -378,12 +378,15 @@ def test_every_unit_gives_the_same_bytes(tmp_path):
     units = isa_units()
     if len(units) == 1:
         pytest.skip("this CPU runs the baseline unit only")
-    for isa in units:
-        env = dict(__import__("os").environ, PYWD_ISA=isa, PYTHONHASHSEED="0")
+    # the AVX-512 unit twice where the CPU has AVX512-BF16: with its instruction and without
+    runs = [(isa, "0") for isa in units] + [("avx512", "1")] * ("avx512" in units)
+    for isa, no_bf16 in runs:
+        env = dict(__import__("os").environ, PYWD_ISA=isa, PYTHONHASHSEED="0",
+                   PYWD_NO_AVX512_BF16=no_bf16)
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                              env=env, check=True).stdout.split()
-        outputs[out[0]] = out[1]
-    assert set(outputs) == set(units) and len(set(outputs.values())) == 1, outputs
+        outputs[out[0], no_bf16] = out[1]
+    assert len(outputs) == len(runs) and len(set(outputs.values())) == 1, outputs
 
 
 # ------------------------------------------------------------------------- refusals

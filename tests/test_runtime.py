@@ -159,7 +159,8 @@ def test_show_config_names_version_openmp_threads_and_flags(capsys):
 @pytest.mark.parametrize("asked", ["baseline", "avx2", "avx512", "sse2", ""])
 def test_pywd_isa_asks_for_a_unit_and_show_config_says_so(asked):
     """PYWD_ISA picks a unit the CPU runs (at most the one asked for); show_config says which
-    runs, why it is not the widest, or that the value names no unit."""
+    runs (and whether it rounds to bfloat16 with AVX512-BF16), why it is not the widest, or
+    that the value names no unit."""
     units = isa_units()
     script = "import pywd; from pywd._config import config; print(pywd._kernels._isa()); " \
              "print(config()['isa'])"
@@ -175,7 +176,21 @@ def test_pywd_isa_asks_for_a_unit_and_show_config_says_so(asked):
     elif want != units[-1]:
         assert out[1] == f"{want} (PYWD_ISA={asked}; the CPU runs {units[-1]})"
     else:
-        assert out[1] == want
+        assert out[1] in (want, f"{want} with AVX512-BF16 (bfloat16 rounded to nearest by its "
+                                f"instruction)")
+        assert (out[1] != want) == (want == "avx512" and pywd._kernels._avx512bf16())
+
+
+def test_avx512_bf16_rounding_can_be_turned_off():
+    """PYWD_NO_AVX512_BF16=1 keeps the AVX-512 unit's integer rounding to bfloat16 (and
+    show_config stops naming the instruction); elsewhere the flag is off whatever is set."""
+    script = "import pywd; print(pywd._kernels._avx512bf16(), pywd._kernels._isa())"
+    for value, may in (("1", False), ("0", True), ("", True)):
+        out = subprocess.run([sys.executable, "-c", script],
+                             env={**os.environ, "PYWD_NO_AVX512_BF16": value},
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert out[0] == str(may and pywd._kernels._avx512bf16())
+        assert out[0] == "False" or out[1] == "avx512"
 
 
 def test_python_m_pywd_works_from_the_source_checkout():

@@ -123,6 +123,7 @@ cdef extern from "pywd.h" nogil:
     const char *pywd_compile_flags()
     const char *pywd_isa()
     const char *pywd_isa_supported()
+    int pywd_avx512bf16()
 
 include "_overlap.pxi"
 include "_validate.pxi"

@@ -44,6 +44,11 @@ def _isa_supported():
     return pywd_isa_supported().decode()
 
 
+def _avx512bf16():
+    """Whether the AVX-512 unit runs and rounds to bfloat16 with AVX512-BF16's instruction."""
+    return bool(pywd_avx512bf16())
+
+
 def _compile_flags():
     return pywd_compile_flags().decode()
 

@@ -15,6 +15,7 @@ import argparse
 import fnmatch
 import glob
 import importlib
+import inspect
 import json
 import platform
 import sys
@@ -480,17 +481,24 @@ def optimizer_row(name, size, shapes, budget, memory="pywd"):
 
 
 def lowp_row(case, size, shapes, budget):
-    """AdamW with 16-bit storage (lowp.CASES); the NumPy loop is float32 AdamW (NumPy
-    has no bfloat16 arithmetic), torch its fused AdamW on bfloat16 tensors (all-bf16 rows)."""
-    dtypes, rounding = lowp.CASES[case]
-    _, theirs = kernel_case("adamw", shapes, np.float32)
+    """A 16-bit storage case (lowp.CASES); its NumPy loop is the same step in float32
+    (NumPy has no bfloat16 arithmetic), "f32" pywd's own float32 step (vs_f32: what the
+    fewer bytes buy), torch its fused step on bfloat16 tensors (the all-bf16 rows)."""
+    spec = lowp.CASES[case]
+    count = len(spec.dtypes)
     torch = _torch()
-    peer = (lowp.torch_bf16_step(torch, shapes)
-            if torch is not None and case[1] == "bf16" else None)
+    twin = getattr(reference, spec.fn)
+    at_step = dict(step=10) if "step" in inspect.signature(twin).parameters else {}
+    numpy_loop = partial(twin, *make_arrays(shapes, np.float32, count), **at_step, **spec.hyper)
     row = _row("lowp", case[0], size, case[1], shapes,
-               dict(pywd=lowp.adamw_case(shapes, dtypes, rounding), numpy=theirs,
-                    torch=peer), budget, lowp.bytes_per_element(dtypes))
-    row["footprint"] = sum(lowp.storage(d).itemsize for d in dtypes) * row["elements"]
+               dict(pywd=lowp.step_case(spec, shapes), numpy=numpy_loop,
+                    torch=lowp.torch_bf16_step(torch, spec, shapes) if torch else None,
+                    f32=lowp.float32_case(spec, shapes)),
+               budget, lowp.bytes_per_element(spec.dtypes))
+    row["footprint"] = sum(lowp.storage(d).itemsize for d in spec.dtypes) * row["elements"]
+    # the compute cost per element and core (what decides, on a machine with less memory
+    # bandwidth per core than this one, whether the 16-bit step is memory-bound)
+    row["ns_per_element_core"] = row["pywd_s"] * config()["threads"] / row["elements"] * 1e9
     return row
 
 
@@ -591,10 +599,12 @@ def plan(full, budget):
             yield [name + " usual"], "16M", partial(_rows_of, optimizer_row, name, "16M",
                                                     [(SIZES["16M"],)], budget, "numpy")
     if lowp.bfloat16() is not None:
-        for size in ("16M", "resnet50") if full else ("16M",):
-            shapes = [(SIZES["16M"],)] if size == "16M" else resnet50_shapes()
+        lowp_sizes = {"16M": [(SIZES["16M"],)], lowp.IN_CACHE: [(1 << 18,)],
+                      "resnet50": resnet50_shapes()}
+        for size in lowp_sizes if full else ("16M",):
             for case in lowp.CASES if full else [("adamw SR", "bf16")]:
-                yield [case[0]], size, partial(_rows_of, lowp_row, case, size, shapes, budget)
+                yield [case[0]], size, partial(_rows_of, lowp_row, case, size,
+                                               lowp_sizes[size], budget)
     for size in ADAFACTOR_CASES if full else ():
         yield ["adafactor"], size, partial(_rows_of, adafactor_row, size, budget)
     for dtype in (np.float32, np.float64) if full else (np.float32,):
@@ -671,11 +681,11 @@ NOTES = {
     "optimizer": "AdamW.step, SGD.step: pywd.optim's class (its bookkeeping per parameter "
                  "included: 10^4x16 is 10^4 arrays of 16); \"usual\": params and grads made "
                  "by NumPy, the state by the class.",
-    "lowp": "adamw SR/RN: AdamW with 16-bit storage, stochastic rounding or to nearest "
-            "(dtype bf16: all bfloat16; f32/b16: float32 params and grads, bfloat16 state; "
-            "b16/f32: bfloat16 params); its NumPy loop is float32 AdamW (NumPy has no "
-            "bfloat16 arithmetic), its torch the fused AdamW on bfloat16 tensors (rounded "
-            "to nearest).",
+    "lowp": "adamw/momentum SR/RN: AdamW and SGD with momentum on 16-bit storage, "
+            "stochastic rounding or to nearest (dtype bf16: all bfloat16; f32/b16: float32 "
+            "params and grads, bfloat16 state; b16/f32: bfloat16 params); its NumPy loop is "
+            "the same step in float32 (NumPy has no bfloat16 arithmetic), its torch the "
+            "fused step on bfloat16 tensors (rounded to nearest).",
     "fill": "fills: pywd.init into a 16M array; NumPy loop: NumPy's Generator (the "
             "truncated normal: redrawn); torch: torch.nn.init's; rate in elements per "
             "second (Gel/s: 10^9).",
@@ -746,6 +756,27 @@ def report(result, out=sys.stdout):
                      f"run are not judged).")
     for note in notes:
         print(textwrap.fill(note, 90), file=out)
+    report_lowp([r for r in rows if r.get("kind") == "lowp"], cfg["threads"], out)
+
+
+def report_lowp(rows, threads, out):
+    """The 16-bit rows against pywd's float32 step, and their compute cost per element."""
+    if not rows:
+        return
+    print(f"\n16-bit storage against pywd's float32 step of the same kernel ({threads} "
+          f"threads):", file=out)
+    print(f"{'row':<12} {'size':>8} {'dtype':>7} {'vs f32':>8} {'ns/element/core':>16}",
+          file=out)
+    for r in rows:
+        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} {fmt_ratio(r, 'f32'):>8} "
+              f"{r['ns_per_element_core']:>16.2f}" + ("  ~" if r.get("noisy") else ""),
+              file=out)
+    print(textwrap.fill(
+        f"vs f32: pywd's float32 time over its 16-bit time (above 1: the fewer bytes buy "
+        f"time). ns/element/core: the 16-bit step's time x threads / elements; on the "
+        f"{lowp.IN_CACHE} rows (in cache) it is the compute cost, and a machine whose "
+        f"memory gives each core fewer bytes per ns than the row moves per element in that "
+        f"time is memory-bound on it (docs/lowp.md).", 90), file=out)
 
 
 def compare(result, earlier):

@@ -1,23 +1,44 @@
-"""The bench's 16-bit cases: AdamW with bfloat16 storage, and torch's fused AdamW on
-bfloat16 tensors (rounded to nearest: torch has no stochastic rounding). Bytes per element
-are counted from the storage: each array read once, each written array written once.
-Needs ml_dtypes (the bench leaves these rows out without it).
+"""The bench's 16-bit cases: AdamW and SGD with momentum on bfloat16 storage, each beside
+pywd's own float32 step on the same shapes (what the fewer bytes buy: "vs f32") and torch's
+fused step on bfloat16 tensors (rounded to nearest: torch has no stochastic rounding). Bytes
+per element are counted from the storage: each array read once, each written array written
+once. Needs ml_dtypes (the bench leaves these rows out without it).
 """
 import importlib
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 
 import pywd
 
-# (kernel label, storage label) -> dtypes of (params, grads, exp_avgs, exp_avg_sqs), rounding
+
+class Case(NamedTuple):
+    fn: str                     # pywd.<fn>
+    hyper: dict                 # its options (the same for every side)
+    dtypes: tuple               # storage of (params, grads, state arrays...)
+    rounding: str               # "stochastic" or "nearest"
+    torch: tuple | None         # (torch.optim class name, its options): the bf16 peer
+
+
+ADAMW = dict(lr=1e-3, weight_decay=0.01)
+MOMENTUM = dict(lr=1e-3, momentum=0.9, weight_decay=1e-4)
+TORCH_ADAMW = ("AdamW", ADAMW)
+TORCH_SGD = ("SGD", MOMENTUM)
+MIXES = {"bf16": ("bfloat16",) * 4, "f32/b16": ("float32",) * 2 + ("bfloat16",) * 2,
+         "b16/f32": ("bfloat16",) + ("float32",) * 3}
+# (kernel label, storage label) -> Case; "bf16": every array bfloat16, "f32/b16": float32
+# params and grads with bfloat16 state, "b16/f32": bfloat16 params, float32 grads and state
 CASES = {
-    ("adamw SR", "bf16"): (("bfloat16",) * 4, "stochastic"),
-    ("adamw RN", "bf16"): (("bfloat16",) * 4, "nearest"),
-    ("adamw SR", "f32/b16"): (("float32", "float32", "bfloat16", "bfloat16"), "stochastic"),
-    ("adamw SR", "b16/f32"): (("bfloat16", "float32", "float32", "float32"), "stochastic"),
+    ("adamw SR", "bf16"): Case("adamw", ADAMW, MIXES["bf16"], "stochastic", TORCH_ADAMW),
+    ("adamw RN", "bf16"): Case("adamw", ADAMW, MIXES["bf16"], "nearest", TORCH_ADAMW),
+    ("adamw SR", "f32/b16"): Case("adamw", ADAMW, MIXES["f32/b16"], "stochastic", None),
+    ("adamw SR", "b16/f32"): Case("adamw", ADAMW, MIXES["b16/f32"], "stochastic", None),
+    ("momentum SR", "bf16"): Case("sgd", MOMENTUM, MIXES["bf16"][:3], "stochastic", TORCH_SGD),
+    ("momentum RN", "bf16"): Case("sgd", MOMENTUM, MIXES["bf16"][:3], "nearest", TORCH_SGD),
 }
-HYPER = dict(lr=1e-3, weight_decay=0.01)
+# the compute cost: arrays that stay in cache (2^18 elements, 2 threads: the issue's measure)
+IN_CACHE = "256K"
 
 
 def bfloat16():
@@ -32,16 +53,17 @@ def storage(name):
 
 
 def bytes_per_element(dtypes):
-    """Read params, grads and both moments; write params and the moments."""
+    """Read every array once; write params and the state arrays (grads are only read)."""
     sizes = [storage(d).itemsize for d in dtypes]
-    return sum(sizes) + sizes[0] + sizes[2] + sizes[3]
+    return sum(sizes) + sizes[0] + sum(sizes[2:])
 
 
-def adamw_case(shapes, dtypes, rounding, seed=0):
-    """A zero-argument AdamW step on arrays from pywd.empty of the given storage dtypes, a
-    new step (new random bits) each call."""
+def step_case(case, shapes, dtypes=None, seed=0):
+    """A zero-argument step of `case` on arrays from pywd.empty (storage `dtypes`, the
+    case's own by default: float32 ones give pywd's float32 step), a new step number (new
+    random bits) each call."""
     arrays = []
-    for k, name in enumerate(dtypes):
+    for k, name in enumerate(dtypes or case.dtypes):
         lst = []
         for j, shape in enumerate(shapes):
             a = pywd.empty(shape, storage(name))
@@ -53,17 +75,28 @@ def adamw_case(shapes, dtypes, rounding, seed=0):
             lst.append(a)
         arrays.append(lst)
     steps = itertools.count(1)
+    fn = getattr(pywd, case.fn)
 
     def step():
-        pywd.adamw(*arrays, step=next(steps), rounding=rounding, rng=1, **HYPER)
+        fn(*arrays, step=next(steps), rounding=case.rounding, rng=1, **case.hyper)
+    step.arrays = arrays                       # (params, grads, state...) lists: for tests
     return step
 
 
-def torch_bf16_step(torch, shapes):
-    """torch.optim.AdamW(fused=True) on bfloat16 params, grads and state torch allocated."""
+def float32_case(case, shapes):
+    """pywd's float32 step of the same kernel and options on the same shapes."""
+    return step_case(case, shapes, ("float32",) * len(case.dtypes))
+
+
+def torch_bf16_step(torch, case, shapes):
+    """torch.optim's fused step (case.torch) on bfloat16 params, grads and the state torch
+    allocated; None where the case has no torch peer."""
+    if case.torch is None:
+        return None
+    cls_name, options = case.torch
     params = [torch.nn.Parameter(torch.randn(s, dtype=torch.bfloat16)) for s in shapes]
     for p in params:
         p.grad = torch.randn(p.shape, dtype=torch.bfloat16)
-    opt = torch.optim.AdamW(params, fused=True, **HYPER)
+    opt = getattr(torch.optim, cls_name)(params, fused=True, **options)
     opt.step()
     return opt.step

@@ -1,7 +1,8 @@
 """How `python -m pywd bench` times a row, and when it calls a row noisy or slower.
 
-A row has sides: pywd, the NumPy loop (pywd.reference's code, or NumPy's own function) and,
-where torch is installed and has the same step, torch. They are timed in rounds: in each
+A row has sides: pywd, the NumPy loop (pywd.reference's code, or NumPy's own function),
+where torch is installed and has the same step, torch, and on the 16-bit storage rows pywd's
+own float32 step ("f32"). They are timed in rounds: in each
 round every side runs once in turn (a batch of calls lasting a share of the row's budget),
 the order reversed every other round. A machine that gets busy for a moment then slows
 every side of that round alike, so the ratios are taken round by round (pywd against each
@@ -26,7 +27,7 @@ from typing import Any
 ROUNDS = 5
 NOISY = 1.25
 MARGIN = 0.25
-PEERS = ("numpy", "torch")
+PEERS = ("numpy", "torch", "f32")
 
 
 def interleaved(sides: Mapping[str, Callable[[], Any] | None], budget: float,
@@ -55,8 +56,9 @@ def interleaved(sides: Mapping[str, Callable[[], Any] | None], budget: float,
 
 def summary(samples: Mapping[str, list[float]]) -> dict[str, Any]:
     """A row's times from its rounds: each side's best (``pywd_s``, ``numpy_s``,
-    ``torch_s``) and rounds (``*_rounds_s``); each peer's speed against pywd, the median of
-    the rounds' ratios (``vs_numpy``, ``vs_torch``: how many times as fast pywd is), with
+    ``torch_s``, ``f32_s``) and rounds (``*_rounds_s``); each peer's speed against pywd, the
+    median of the rounds' ratios (``vs_numpy``, ``vs_torch``, ``vs_f32``: how many times as
+    fast pywd is), with
     their range (``*_range``); ``noisy`` when a range, its extremes left out, spans more
     than NOISY."""
     out: dict[str, Any] = {}
