@@ -57,7 +57,7 @@ def render_templates():
         with open(template) as f:
             text = Tempita.Template(f.read(), name=template).substitute(
                 kernels=table.KERNELS, updates=table.UPDATES, checks=table.CHECKS,
-                structs=c_structs("csrc/pywd.h"))
+                unsigned_slots=table.unsigned_slots, structs=c_structs("csrc/pywd.h"))
         target = template[:-len(".tp")]
         if not os.path.exists(target) or open(target).read() != text:
             with open(target, "w") as f:

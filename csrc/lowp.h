@@ -37,6 +37,7 @@
 #include "fastmath_f32.h" /* pywd_f2u, pywd_u2f: float32 bits */
 #include "philox.h"
 #include "pywd.h"
+#include "q8.h"
 
 #define PYWD_TILE 512
 
@@ -293,7 +294,7 @@ static inline void pywd_tile_out(const pywd_lowp *lp, int dtype, void *base, int
 static inline void pywd_tile_kahan(int dtype, void *base, void *comp_base, int64_t s,
                                    int64_t n, const float *old, const float *tile)
 {
-    pywd_lowp nearest = {{0}, PYWD_ROUND_NEAREST, 0, 0, 0, 0};
+    pywd_lowp nearest = {{0}, PYWD_ROUND_NEAREST, 0, 0, 0, 0, {0}, {0}, 0, 0};
     float c_tile[PYWD_TILE], sum[PYWD_TILE], rounded[PYWD_TILE];
     const float *c = pywd_tile_in(dtype, comp_base, s, n, c_tile), *w;
     int64_t i;
@@ -319,19 +320,40 @@ static inline void pywd_lowp_span(const pywd_lowp *lp, int nargs, void *const *c
     float scratch[PYWD_LOWP_ARGS][PYWD_TILE], old[PYWD_TILE];
     int64_t s;
     int k;
+    if (lp->q8) {
+        /* a thread takes the 8-bit blocks that start in its span: each block's scale is of
+         * all its elements after the step, so a block is never split between threads */
+        const int64_t size = lp->sizes[t], block = PYWD_Q8_BLOCK;
+        begin = (begin + block - 1) / block * block;
+        end = end == size ? end : (end + block - 1) / block * block;
+        end = end < size ? end : size;
+    }
     for (s = begin; s < end;) {
-        /* tiles end at multiples of PYWD_TILE, so that each covers whole Philox blocks */
+        /* tiles end at multiples of PYWD_TILE, so that each covers whole Philox blocks (and
+         * whole 8-bit blocks) */
         int64_t stop = (s / PYWD_TILE + 1) * PYWD_TILE, n = (stop < end ? stop : end) - s;
         float *a[PYWD_LOWP_ARGS] = {0};
-        for (k = 0; k < nargs; k++)
-            if (args[k]) a[k] = pywd_tile_in(lp->dtype[k], args[k][t], s, n, scratch[k]);
+        for (k = 0; k < nargs; k++) {
+            if (!args[k]) continue;
+            if (lp->dtype[k] == PYWD_DTYPE_Q8) {
+                pywd_q8_decode(lp->qmap[k], (const uint8_t *)args[k][t], lp->absmax[k][t], s, n,
+                               scratch[k]);
+                a[k] = scratch[k];
+            } else {
+                a[k] = pywd_tile_in(lp->dtype[k], args[k][t], s, n, scratch[k]);
+            }
+        }
         if (lp->compensation) memcpy(old, a[0], (size_t)n * sizeof(float));
         fn(ctx, a, n);
         if (lp->compensation)
             pywd_tile_kahan(lp->dtype[0], args[0][t], lp->compensation[t], s, n, old, a[0]);
-        for (k = lp->compensation ? 1 : 0; k < nargs; k++)
-            if (args[k] && (written >> k & 1u))
+        for (k = lp->compensation ? 1 : 0; k < nargs; k++) {
+            if (!args[k] || !(written >> k & 1u)) continue;
+            if (lp->dtype[k] == PYWD_DTYPE_Q8)
+                pywd_q8_encode(lp->qmap[k], a[k], s, n, (uint8_t *)args[k][t], lp->absmax[k][t]);
+            else
                 pywd_tile_out(lp, lp->dtype[k], args[k][t], t, k, s, n, a[k]);
+        }
         s += n;
     }
 }

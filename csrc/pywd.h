@@ -36,7 +36,9 @@ typedef struct {
 
 /* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to
  * float32, computed on as float32, and rounded back once per stored value. */
-enum pywd_dtype { PYWD_DTYPE_F32 = 0, PYWD_DTYPE_BF16 = 1, PYWD_DTYPE_F16 = 2 };
+/* (4: 8-bit block-quantised state, csrc/q8.h; 3 is float64 in the Cython glue's codes) */
+enum pywd_dtype { PYWD_DTYPE_F32 = 0, PYWD_DTYPE_BF16 = 1, PYWD_DTYPE_F16 = 2, PYWD_DTYPE_Q8 = 4 };
+struct pywd_q8_map;
 enum pywd_rounding { PYWD_ROUND_NEAREST = 0, PYWD_ROUND_STOCHASTIC = 1 };
 
 /* Array slots of a kernel: 0 params, 1 grads, 2.. its state in its C argument order, and
@@ -52,6 +54,13 @@ typedef struct {
     /* NULL, or per tensor a Kahan compensation like its (16-bit) params: the params are then
      * rounded to nearest with the compensation carrying what rounding lost (lowp.h) */
     void *const *compensation;
+    /* 8-bit state (csrc/q8.h): per slot, its map and per tensor its blocks' scales (NULL for
+     * a slot that is not 8-bit); the tensors' sizes; q8: some slot is 8-bit (threads then
+     * split tensors on block boundaries) */
+    const struct pywd_q8_map *qmap[PYWD_LOWP_ARGS];
+    float *const *absmax[PYWD_LOWP_ARGS];
+    const int64_t *sizes;
+    int q8;
 } pywd_lowp;
 
 /* Every optimiser's hyper-parameters start with grad_mult: each gradient element is multiplied
@@ -367,6 +376,15 @@ const char *pywd_compile_flags(void);
  * ask for a narrower one); and the widest this CPU and OS run. */
 const char *pywd_isa(void);
 const char *pywd_isa_supported(void);
+/* Makes the 8-bit state's tables (csrc/q8.c): once, before any kernel; 0, or -1 on failure. */
+int pywd_q8_init(void);
+const struct pywd_q8_map *pywd_q8_map_of(int is_signed);
+/* n float32 values as 8-bit state (codes and their blocks' scales), and back (csrc/q8.h) */
+void pywd_q8_quantize(const struct pywd_q8_map *m, const float *src, int64_t n,
+                      unsigned char *codes, float *absmax);
+void pywd_q8_dequantize(const struct pywd_q8_map *m, const unsigned char *codes,
+                        const float *absmax, int64_t n, float *dst);
+const float *pywd_q8_values(const struct pywd_q8_map *m);
 /* 1 when the AVX-512 unit runs and rounds to bfloat16 with AVX512-BF16's instruction */
 int pywd_avx512bf16(void);
 

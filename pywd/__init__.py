@@ -17,6 +17,9 @@ the same as ``torch.optim.Optimizer`` subclasses for torch training loops: :mod:
 (imported on its own, as it needs torch).
 Initialisers: :mod:`pywd.init`, drawing from :class:`Generator` (Philox4x32-10, counter-based:
 the same numbers for any thread count or split); :func:`seed` reseeds the default generator.
+8-bit optimiser state (bitsandbytes' blockwise format, accepted wherever an element-wise
+optimiser takes a state array): :class:`QuantizedState`, :func:`quantized_zeros_like`,
+:func:`quantize`, :func:`dequantize`.
 Threads: :func:`get_num_threads`, :func:`set_num_threads`; build: :func:`show_config`.
 """
 try:
@@ -26,6 +29,8 @@ except ImportError:          # imported from the source checkout: see _locate.py
     use_installed_extension(__path__)
 
 from ._kernels import StepResult, get_num_threads, set_num_threads
+from ._kernels import QuantizedState
+from .quantized import dequantize, quantize, quantized_zeros_like
 from ._config import show_config
 from ._version import __version__
 from ._generator import Generator, default_generator, seed
@@ -34,7 +39,8 @@ from .memory import empty, empty_like, zeros, zeros_like
 from .weight_decay import normalized_weight_decay
 from . import init, memory, optim, schedules
 
-__all__ = ["StepResult", "normalized_weight_decay", "FlatParams", "empty", "zeros",
+__all__ = ["StepResult", "QuantizedState", "quantized_zeros_like", "quantize", "dequantize",
+           "normalized_weight_decay", "FlatParams", "empty", "zeros",
            "empty_like", "zeros_like", "memory", "schedules", "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]

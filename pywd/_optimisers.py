@@ -158,6 +158,20 @@ UPDATES = {
     "decay": Update("decay", (), None, None, decay="decoupled"),
 }
 
+def unsigned_slots(kernel):
+    """The state slots of `kernel` that hold non-negative state in every update that runs
+    it, a bit per slot: where 8-bit state may use the unsigned map (second moments, sums of
+    squares, step sizes). The others change sign and need the signed map."""
+    slots = {a.name: a.slot for a in KERNELS[kernel].arrays}
+    mask = 0
+    for slot in set(slots.values()):
+        states = [st for u in UPDATES.values() if u.kernel == kernel for st in u.state
+                  if slots.get(st.name) == slot]
+        if states and all(st.nonnegative for st in states):
+            mask |= 1 << slot
+    return mask
+
+
 # The hyper-parameters' checks, per C struct: field -> its rule, in the order the checks run
 # (and so the order their errors come in). Rules: STEP (an int >= 1), BOOL, BETA (a finite
 # number in [0, 1)), (low, high) (a finite number in [low, high]), or ("decay", rate) (the

@@ -892,6 +892,102 @@ def lowp_step(update, arrays, written, seed=0, step=1, rounding="stochastic", sl
             a[...] = round_to_16bit(w, a.dtype, rounding, noise)
 
 
+# ------------------------------------------------------------------ 8-bit block-quantised state
+# bitsandbytes' blockwise format: blocks of Q8_BLOCK elements from a tensor's start (the last
+# may be shorter), one float32 absmax per block, a uint8 code per element indexing one of
+# two 256-value maps (the signed dynamic map for state that changes sign, the unsigned one
+# for non-negative state). A value v of a block with absmax m is stored as the code whose
+# map value is nearest v * (1/m) (clamped to [-1, 1]), and read back as map[code] * m.
+Q8_BLOCK = 256
+
+
+def _torch_linspace_f32(start, end, steps):
+    """torch.linspace(start, end, steps, dtype=float32), bit for bit: float32 step, the first
+    half from start and the rest from end, each as one fused multiply-add (emulated in
+    float64, where the float32 product is exact)."""
+    f = np.float32
+    start, end = f(start), f(end)
+    step = (end - start) / f(steps - 1)
+    i = np.arange(steps)
+    low = (np.float64(start) + np.float64(step) * i).astype(f)
+    high = (np.float64(end) - np.float64(step) * (steps - 1 - i)).astype(f)
+    return np.where(i < steps // 2, low, high)
+
+
+def dynamic_map(signed=True):
+    """bitsandbytes' dynamic quantisation map (functional.create_dynamic_map with 7 exponent
+    bits of 8; Dettmers et al. 2022, arXiv 2110.02861), bit for bit: for each decimal
+    exponent e = -6..0, the midpoints of a float32 linspace(0.1, 1) of 2^i + 1 points (2^(i+1)
+    + 1 unsigned), times 10^e in float32, with their negatives when signed; then 0 and 1, zeros to
+    256 values, sorted. 256 float32 values in [-1, 1] ([0, 1] unsigned)."""
+    data = []
+    for i in range(7):
+        points = _torch_linspace_f32(0.1, 1.0, 2 ** i + 1 if signed else 2 ** (i + 1) + 1)
+        means = (points[:-1] + points[1:]) / np.float32(2)
+        scale = np.float32(10.0 ** (i - 6))          # (a Python float times a float32
+        data += list(scale * means)                  # tensor: a float32 product)
+        if signed:
+            data += list(-scale * means)
+    data += [0.0, 1.0]
+    data += [0.0] * (256 - len(data))
+    return np.array(sorted(data), dtype=np.float32)
+
+
+def q8_blocks(size):
+    """The number of blocks of a tensor of `size` elements."""
+    return -(-size // Q8_BLOCK)
+
+
+def q8_encode(values, signed=True):
+    """float32 `values` (any shape) as (codes, absmax): codes uint8 of values' shape, absmax
+    float32 per block of the flattened values (C order). A block's scale is its largest
+    magnitude (NaN if it holds a NaN); its values are multiplied by the float32 reciprocal of
+    the scale (1e-38 for an all-zero block) and clamped to [-1, 1]; the code is the number
+    of the map's float32 midpoints below that (bitsandbytes' bucketize: the nearest value,
+    the lower one on a tie; a NaN gets code 255)."""
+    x = np.ascontiguousarray(values, dtype=np.float32).ravel()
+    n = x.size
+    blocks = q8_blocks(n)
+    padded = np.zeros(blocks * Q8_BLOCK, np.float32)
+    padded[:n] = x
+    grid = padded.reshape(blocks, Q8_BLOCK)
+    with np.errstate(invalid="ignore"):
+        absmax = np.abs(grid).max(axis=1)       # NaN propagates, as torch's max
+        scale = np.where(absmax < np.float32(1e-38), np.float32(1e-38), absmax)
+        inv = (np.float32(1) / scale).astype(np.float32)
+        normed = np.clip(grid * inv[:, None], np.float32(-1), np.float32(1))
+    table = dynamic_map(signed)
+    mids = ((table[:-1] + table[1:]) / np.float32(2)).astype(np.float32)
+    codes = np.searchsorted(mids, normed.ravel()[:n], side="left").astype(np.uint8)
+    return codes.reshape(np.shape(values)), absmax.astype(np.float32)
+
+
+def q8_decode(codes, absmax, signed=True):
+    """The float32 values of (codes, absmax): map[code] * its block's absmax."""
+    flat = np.asarray(codes).ravel()
+    scale = np.repeat(np.asarray(absmax, np.float32), Q8_BLOCK)[:flat.size]
+    return (dynamic_map(signed)[flat] * scale).reshape(np.shape(codes))
+
+
+def q8_step(update, arrays, quantized):
+    """One update with some state arguments 8-bit as the kernels do it: `arrays` a dict of
+    name -> list of arrays, where the names in `quantized` hold (codes, absmax, signed)
+    triples instead; `update` takes a dict of float32 arrays and updates them in place (a
+    twin above). The quantised state is decoded, updated in float32 and encoded again with
+    each block's new absmax; codes and absmax are written in place."""
+    wide = {name: ([q8_decode(*q) for q in values] if name in quantized else
+                   [np.asarray(a, np.float32).copy() for a in values])
+            for name, values in arrays.items()}
+    update(wide)
+    for name, values in arrays.items():
+        for a, w in zip(values, wide[name]):
+            if name in quantized:
+                codes, absmax, signed = a
+                codes[...], absmax[...] = q8_encode(w, signed)
+            else:
+                a[...] = w
+
+
 def lerp(start, end, weight):
     """torch.lerp's formula: start + weight*(end - start), from the nearer end."""
     if weight < 0.5:

@@ -10,7 +10,8 @@ written array shares memory), _grads.pxi
 (list loops for the optimisers' bookkeeping), one .pxi per kernel family (_sgd, _adam,
 _rmsprop, _adagrad, _lion, _adamax, _radam, _adadelta, _nadam, _rprop, _asgd, _lamb,
 _lars, _schedulefree, _muon, _adafactor, _fill),
-_runtime.pxi (threads, build configuration, bandwidth probes).
+_runtime.pxi (threads, build configuration, bandwidth probes), _lowp.pxi and _q8.pxi (16-bit
+and 8-bit storage).
 """
 cimport numpy as cnp
 from cpython.dict cimport PyDict_DelItem
@@ -40,12 +41,27 @@ cdef extern from "pywd.h" nogil:
         PYWD_LOWP_ARGS
         PYWD_SLOT_COUNT
 
+    cdef struct pywd_q8_map:
+        pass
+
     ctypedef struct pywd_lowp:
         int dtype[6]
         int rounding
         uint64_t seed, step
         const int64_t *ids
         void **compensation
+        const pywd_q8_map *qmap[6]
+        float **absmax[6]
+        const int64_t *sizes
+        int q8
+
+    int pywd_q8_init()
+    const pywd_q8_map *pywd_q8_map_of(int is_signed)
+    void pywd_q8_quantize(const pywd_q8_map *m, const float *src, int64_t n, unsigned char *codes,
+                          float *absmax)
+    void pywd_q8_dequantize(const pywd_q8_map *m, const unsigned char *codes,
+                            const float *absmax, int64_t n, float *dst)
+    const float *pywd_q8_values(const pywd_q8_map *m)
 
     ctypedef struct pywd_lamb_hyper:
         double grad_mult
@@ -129,6 +145,7 @@ include "_overlap.pxi"
 include "_validate.pxi"
 include "_grads.pxi"
 include "_lowp.pxi"
+include "_q8.pxi"
 include "_lists.pxi"
 include "_elementwise.pxi"     # generated: pywd/_core/_elementwise.pxi.tp
 include "_sgd.pxi"

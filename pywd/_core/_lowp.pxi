@@ -36,13 +36,16 @@ cdef int add_compensation(_Batch b, object compensation) except -1:
 
 
 cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, object rng,
-                    object step, object compensation=None, bint anchored=False) except -1:
+                    object step, object compensation=None, bint anchored=False,
+                    str q8_kernel=None, unsigned q8_unsigned=0) except -1:
     """Fills lp for a call whose batch arguments go to the kernel's array slots `slots`
     (pywd.h: 0 params, 1 grads, 2.. state, 5 anchors; a compensation, added before the
     anchors, has none), checking rounding= always and rng= and step= when stochastic
-    rounding will draw bits. Returns 1 if the call has a 16-bit array (then the kernel
-    takes lp), else 0."""
-    cdef int q, mode, comp = -1
+    rounding will draw bits. 8-bit state (QuantizedState) only where `q8_kernel` names the
+    kernel (the element-wise driver's), its unsigned map only in the slots of the bits of
+    `q8_unsigned` (non-negative state). Returns 1 if the call has a 16-bit or 8-bit array
+    (then the kernel takes lp), else 0."""
+    cdef int q, slot, mode, comp = -1
     cdef bint draws = False
     if rounding is None:
         mode = PYWD_ROUND_STOCHASTIC
@@ -58,8 +61,12 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
     lp.seed = lp.step = 0
     lp.ids = b.ids
     lp.compensation = NULL
+    lp.sizes = NULL
+    lp.q8 = 0
     for q in range(PYWD_LOWP_ARGS):
         lp.dtype[q] = DT_F32
+        lp.qmap[q] = NULL
+        lp.absmax[q] = NULL
     if compensation is not None:
         comp = b.nops - 1 - anchored
         if b.n and not (b.codes[0] == DT_BF16 or b.codes[0] == DT_F16):
@@ -78,6 +85,16 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
         raise ValueError("a call with 16-bit arrays indexes fewer than 2**24 tensors "
                          "(stochastic rounding's counters hold 24 bits of the index)")
     for q in range(b.nops):
+        if b.codes[q] == DT_Q8:
+            slot = -1 if q == comp else <int>slots[q]
+            if slot < 2 or slot >= PYWD_SLOT_COUNT:
+                raise TypeError(f"{<str>b.names[q]}: 8-bit quantised storage is for "
+                                f"optimiser state")
+            if q8_kernel is None:
+                raise TypeError(f"{<str>b.names[q]}: this optimiser does not take 8-bit "
+                                f"state (the element-wise ones do; LAMB, LARS, Muon and "
+                                f"Adafactor not yet): pass float32 or 16-bit state")
+            setup_q8_slot(lp, b, q, slot, (q8_unsigned >> slot) & 1u)
         if q == comp or (q == 0 and comp >= 0):    # Kahan: params rounded to nearest
             lp.dtype[0] = b.codes[0]
             continue

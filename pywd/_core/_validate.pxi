@@ -210,11 +210,14 @@ cdef enum:
     DT_BF16 = 1
     DT_F16 = 2
     DT_F64 = 3
+    DT_Q8 = 4          # 8-bit block-quantised state (a QuantizedState: _q8.pxi)
     DT_OTHER = -1
     DT_UNSET = -2      # (a batch argument's dtype before its first array)
 
-DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64")
+DTYPE_NAMES = ("float32", "bfloat16", "float16", "float64", "8-bit quantised")
 DT_F64_CODE = DT_F64     # for pywd.optim
+Q8_F64 = ("{}: 8-bit state goes with float32 (or 16-bit) params, which compute in float32; "
+          "{} is float64")
 
 
 cdef int dtype_code(cnp.ndarray a):
@@ -228,6 +231,8 @@ cdef int dtype_code(cnp.ndarray a):
         return DT_F64
     if t == cnp.NPY_FLOAT16:
         return DT_F16
+    if t == cnp.NPY_UINT8 and isinstance(a, QuantizedState):
+        return DT_Q8
     dtype = (<object>a).dtype
     if dtype.itemsize == 2 and dtype.kind == "V" and dtype.name == "bfloat16":
         return DT_BF16
@@ -235,7 +240,12 @@ cdef int dtype_code(cnp.ndarray a):
 
 
 cdef inline int code_itemsize(int code):
-    return 8 if code == DT_F64 else (4 if code == DT_F32 else 2)
+    return 8 if code == DT_F64 else (4 if code == DT_F32 else (1 if code == DT_Q8 else 2))
+
+
+cdef inline bint reduced(int code):
+    """Stored in fewer bytes than it computes in (16-bit, 8-bit): the call takes the tiles."""
+    return code == DT_BF16 or code == DT_F16 or code == DT_Q8
 
 
 cdef enum:
@@ -384,7 +394,7 @@ cdef class _Batch:
                             continue
                         if s.codes[q] == DT_UNSET:
                             s.codes[q] = dtype_code(<cnp.ndarray>s.array(q, j))
-                            s.lowp = s.lowp or s.codes[q] == DT_BF16 or s.codes[q] == DT_F16
+                            s.lowp = s.lowp or reduced(s.codes[q])
                         elif dtype_code(<cnp.ndarray>s.array(q, j)) != s.codes[q]:
                             raise ValueError("pywd internal error: a kernel run mixes dtypes")
                 s.typenum = cnp.NPY_DOUBLE if s.codes[0] == DT_F64 else cnp.NPY_FLOAT
@@ -499,7 +509,11 @@ cdef class _Batch:
             ref_where = self.where(0, i) if self.mixed else self.where(0, 0)
             raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
                             f"{ref_where}, got {a.dtype}"
-                            + convert_hint(self.written[k], self.array(0, i).dtype))
+                            + (Q8_HINT if a.dtype == np.uint8 and self.allow_16bit else
+                               convert_hint(self.written[k], self.array(0, i).dtype)))
+        if code == DT_Q8 and (k == 0 or not self.allow_16bit):
+            raise TypeError(f"{self.where(k, i)}: 8-bit quantised storage is for optimiser "
+                            f"state" + ("" if k else ", not for params"))
         if code == DT_OTHER or (not self.allow_16bit and (code == DT_BF16 or code == DT_F16)):
             kinds = "float32, float64, bfloat16 or float16" if self.allow_16bit else \
                 "float32 or float64"
@@ -510,6 +524,8 @@ cdef class _Batch:
             if k == 0:
                 return 0
             ref = dtype_code(<cnp.ndarray>self.array(0, i))
+            if code == DT_Q8 and ref == DT_F64:
+                raise TypeError(Q8_F64.format(self.where(k, i), self.where(0, i)))
             if (code == DT_F64) != (ref == DT_F64) or (code != ref and not self.allow_16bit):
                 raise TypeError(f"{self.where(k, i)}: expected {self.array(0, i).dtype} like "
                                 f"{self.where(0, i)}, got {a.dtype}"
@@ -519,13 +535,15 @@ cdef class _Batch:
             self.typenum = cnp.NPY_DOUBLE if code == DT_F64 else cnp.NPY_FLOAT
         else:
             ref = self.codes[0]
+            if code == DT_Q8 and ref == DT_F64:
+                raise TypeError(Q8_F64.format(self.where(k, i), self.where(0, 0)))
             if (code == DT_F64) != (ref == DT_F64) or (code != ref and not self.allow_16bit):
                 raise TypeError(f"{self.where(k, i)}: expected {DTYPE_NAMES[ref]} like "
                                 f"{self.where(0, 0)}, got {a.dtype}"
                                 + convert_hint(self.written[k], DTYPE_NAMES[ref]))
         if self.codes[k] == DT_UNSET:      # its first array (an optional one may be None)
             self.codes[k] = code
-            self.lowp = self.lowp or code == DT_BF16 or code == DT_F16
+            self.lowp = self.lowp or reduced(code)
         elif code != self.codes[k]:
             raise TypeError(f"{self.where(k, i)}: expected {DTYPE_NAMES[self.codes[k]]} like "
                             f"{self.where(k, 0)}, got {a.dtype} (one dtype per argument "
