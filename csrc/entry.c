@@ -57,6 +57,15 @@ void pywd_philox_words(const uint32_t counter[4], const uint32_t key[2], uint32_
     for (j = 0; j < 4; j++) out[j] = b.v[j];
 }
 
+PYWD_DISPATCH(pywd_q8_quantize,
+              (const struct pywd_q8_map *m, const float *src, int64_t n, unsigned char *codes,
+               float *absmax),
+              (m, src, n, codes, absmax))
+PYWD_DISPATCH(pywd_q8_dequantize,
+              (const struct pywd_q8_map *m, const unsigned char *codes, const float *absmax, int64_t n,
+               float *dst),
+              (m, codes, absmax, n, dst))
+
 PYWD_DISPATCH(pywd_rounding_bits,
               (uint64_t seed, uint64_t step, uint32_t id, int k, int64_t start, int64_t n,
                uint16_t *out),

@@ -31,5 +31,6 @@
 #include "norm_impl.h"
 #include "fill_impl.h"
 #include "rounding_bits.h"
+#include "q8_convert.h"
 
 #undef NAME

@@ -384,7 +384,7 @@ void pywd_q8_quantize(const struct pywd_q8_map *m, const float *src, int64_t n,
                       unsigned char *codes, float *absmax);
 void pywd_q8_dequantize(const struct pywd_q8_map *m, const unsigned char *codes,
                         const float *absmax, int64_t n, float *dst);
-const float *pywd_q8_values(const struct pywd_q8_map *m);
+const float *pywd_q8_map_values(const struct pywd_q8_map *m);
 /* 1 when the AVX-512 unit runs and rounds to bfloat16 with AVX512-BF16's instruction */
 int pywd_avx512bf16(void);
 

@@ -102,35 +102,42 @@ static const float map_values[2][256] = {
 static pywd_q8_map maps[2];
 static int made = 0;
 
-/* The midpoints of map k split by sign, and per bucket how many of each lie below its start.
- * Returns 0, or -1 if a bucket holds two midpoints of one kind (a map these buckets cannot
- * serve with one comparison: never for the two maps above). */
+/* Map k's entries (csrc/q8.h): per bucket and sign, the code of the bucket's start and the
+ * last place that keeps it. Returns 0, or -1 if a bucket holds two midpoints of one sign (a
+ * map these buckets cannot serve with one comparison: never for the two maps above). */
 static int make(pywd_q8_map *m, const float *values)
 {
-    int i, n_up = 0, n_down = 0;
+    int i, side, n_down = 0;
     uint32_t b;
-    float mid[255];
+    float mid[255], magnitudes[2][256];
+    int counts[2] = {0, 0};
     for (i = 0; i < 256; i++) m->values[i] = values[i];
     for (i = 0; i < 255; i++) {
         mid[i] = (values[i] + values[i + 1]) / 2.0f;
         if (mid[i] < 0.0f) n_down++;
     }
-    for (i = n_down; i < 255; i++) m->up[n_up++] = mid[i];
-    for (i = 0; i < n_down; i++) m->down[i] = -mid[n_down - 1 - i];
-    for (i = n_up; i < 257; i++) m->up[i] = INFINITY;
-    for (i = n_down; i < 257; i++) m->down[i] = INFINITY;
-    m->n_down = n_down;
-    for (b = 0; b < PYWD_Q8_BUCKETS; b++) {
-        /* the bucket's first value, and the next bucket's (bucket 0 starts at 0) */
-        float start = b ? pywd_u2f(PYWD_Q8_LOW + (b << PYWD_Q8_SHIFT)) : 0.0f;
-        float next = pywd_u2f(PYWD_Q8_LOW + ((b + 1) << PYWD_Q8_SHIFT));
-        int up = 0, down = 0;
-        while (m->up[up] < start) up++;
-        while (m->down[down] < start) down++;
-        m->up_start[b] = (uint8_t)up;
-        m->down_start[b] = (uint8_t)down;
-        if (b + 1 < PYWD_Q8_BUCKETS && (m->up[up + 1] < next || m->down[down + 1] < next))
-            return -1;
+    for (i = n_down; i < 255; i++) magnitudes[0][counts[0]++] = mid[i];  /* ascending */
+    for (i = n_down - 1; i >= 0; i--) magnitudes[1][counts[1]++] = -mid[i];
+    for (side = 0; side < 2; side++) {
+        int below = 0;
+        for (b = 0; b < PYWD_Q8_BUCKETS; b++) {
+            /* bucket b holds the magnitudes whose bits are LOW + (b << SHIFT) + place,
+             * place < 2^SHIFT (bucket 0: everything below too) */
+            uint32_t first = PYWD_Q8_LOW + (b << PYWD_Q8_SHIFT);
+            int32_t last = PYWD_Q8_NONE, code;
+            int in = below;
+            while (in < counts[side] && pywd_f2u(magnitudes[side][in]) < first + 0x10000u) {
+                uint32_t place = pywd_f2u(magnitudes[side][in]) - first;
+                if (pywd_f2u(magnitudes[side][in]) < first) return -1; /* below bucket 0 */
+                if (last != PYWD_Q8_NONE) return -1;                /* two in one bucket */
+                /* x >= 0 passes a midpoint above it (strictly), x < 0 at or above it */
+                last = side == 0 ? (int32_t)place : (int32_t)place - 1;
+                in++;
+            }
+            code = side == 0 ? n_down + below : n_down - below;
+            m->entry[b + side * PYWD_Q8_BUCKETS] = (int32_t)((uint32_t)last << 8) | code;
+            below = in;
+        }
     }
     return 0;
 }
@@ -146,16 +153,4 @@ int pywd_q8_init(void)
 
 const pywd_q8_map *pywd_q8_map_of(int is_signed) { return &maps[is_signed ? 1 : 0]; }
 
-void pywd_q8_quantize(const pywd_q8_map *m, const float *src, int64_t n, unsigned char *codes,
-                      float *absmax)
-{
-    pywd_q8_encode(m, src, 0, n, codes, absmax);
-}
-
-void pywd_q8_dequantize(const pywd_q8_map *m, const unsigned char *codes, const float *absmax,
-                        int64_t n, float *dst)
-{
-    pywd_q8_decode(m, codes, absmax, 0, n, dst);
-}
-
-const float *pywd_q8_values(const pywd_q8_map *m) { return m->values; }
+const float *pywd_q8_map_values(const pywd_q8_map *m) { return m->values; }

@@ -18,6 +18,7 @@ PYWD_AVX2_BEGIN
 #include "philox_avx2.h"
 #define PYWD_PHILOX_WORDS pywd_philox_words_x8 /* 8 blocks a pass */
 #define PYWD_F16C 1
+#define PYWD_Q8_AVX2 1 /* csrc/q8.h: its vector loops */
 #include "lowp.h" /* its noise and conversions, vectorised for AVX2 */
 #define KERNEL_BODY "kernels.h"
 #define ISA_SUFFIX avx2

@@ -61,7 +61,7 @@ cdef extern from "pywd.h" nogil:
                           float *absmax)
     void pywd_q8_dequantize(const pywd_q8_map *m, const unsigned char *codes,
                             const float *absmax, int64_t n, float *dst)
-    const float *pywd_q8_values(const pywd_q8_map *m)
+    const float *pywd_q8_map_values(const pywd_q8_map *m)
 
     ctypedef struct pywd_lamb_hyper:
         double grad_mult

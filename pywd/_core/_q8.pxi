@@ -116,7 +116,7 @@ def _quantized(codes, absmax, is_signed):
 
 def _q8_map(is_signed):
     """The 256 values of the signed or unsigned map, as the kernels have them (a copy)."""
-    cdef const float *values = pywd_q8_values(pywd_q8_map_of(1 if is_signed else 0))
+    cdef const float *values = pywd_q8_map_values(pywd_q8_map_of(1 if is_signed else 0))
     return np.array(<float[:256]>values, dtype=np.float32)
 
 
