@@ -940,12 +940,14 @@ def q8_blocks(size):
 
 def q8_encode(values, signed=True):
     """float32 `values` (any shape) as (codes, absmax): codes uint8 of values' shape, absmax
-    float32 per block of the flattened values (C order). A block's scale is its largest
+    float32 per block of the values in memory order (C, or F for a column-major array). A block's scale is its largest
     magnitude (NaN if it holds a NaN); its values are multiplied by the float32 reciprocal of
     the scale (1e-38 for an all-zero block) and clamped to [-1, 1]; the code is the number
     of the map's float32 midpoints below that (bitsandbytes' bucketize: the nearest value,
     the lower one on a tie; a NaN gets code 255)."""
-    x = np.ascontiguousarray(values, dtype=np.float32).ravel()
+    values = np.asarray(values, dtype=np.float32)
+    order = _memory_order(values)
+    x = values.ravel(order=order)           # blocks run through memory, as the kernels'
     n = x.size
     blocks = q8_blocks(n)
     padded = np.zeros(blocks * Q8_BLOCK, np.float32)
@@ -959,14 +961,22 @@ def q8_encode(values, signed=True):
     table = dynamic_map(signed)
     mids = ((table[:-1] + table[1:]) / np.float32(2)).astype(np.float32)
     codes = np.searchsorted(mids, normed.ravel()[:n], side="left").astype(np.uint8)
-    return codes.reshape(np.shape(values)), absmax.astype(np.float32)
+    return codes.reshape(values.shape, order=order), absmax.astype(np.float32)
 
 
 def q8_decode(codes, absmax, signed=True):
     """The float32 values of (codes, absmax): map[code] * its block's absmax."""
-    flat = np.asarray(codes).ravel()
+    codes = np.asarray(codes)
+    order = _memory_order(codes)
+    flat = codes.ravel(order=order)
     scale = np.repeat(np.asarray(absmax, np.float32), Q8_BLOCK)[:flat.size]
-    return (dynamic_map(signed)[flat] * scale).reshape(np.shape(codes))
+    with np.errstate(invalid="ignore"):     # (a NaN or infinite scale: its block's values)
+        return (dynamic_map(signed)[flat] * scale).reshape(codes.shape, order=order)
+
+
+def _memory_order(a):
+    """"F" for an array laid out column-major (and not also row-major), else "C"."""
+    return "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
 
 
 def q8_step(update, arrays, quantized):

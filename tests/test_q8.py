@@ -1,0 +1,460 @@
+"""8-bit block-quantised optimiser state (csrc/q8.h, pywd.QuantizedState).
+
+The claims: the maps are bitsandbytes' dynamic maps bit for bit; a value is stored as the
+code of its nearest map value (bitsandbytes' exact bucketize form), with one float32 absmax
+per block of 256; an optimiser step on 8-bit state decodes, runs the float32 kernel and
+encodes each block with its new absmax, bit for bit as pywd.reference.q8_step around the
+float32 twin, at any thread count and on every ISA unit. Bad input is refused before
+anything is written.
+"""
+import copy
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pywd
+from pywd import reference
+
+from helpers import VALID_CALLS, call_update, isa_units, make_array, snapshot, table_states
+
+BLOCK = reference.Q8_BLOCK
+
+
+def midpoints(signed):
+    table = reference.dynamic_map(signed)
+    return ((table[:-1] + table[1:]) / np.float32(2)).astype(np.float32)
+
+
+def hard_values(signed):
+    """Every float32 within 3 ulps of each midpoint (where the code changes), both signs,
+    and the edges: zeros, +-1, the smallest subnormal, in blocks whose absmax is exactly 1
+    (so that the scale leaves them as they are)."""
+    near = []
+    for m in midpoints(signed):
+        b = np.array([m], np.float32).view(np.int32)[0]
+        near += list(range(b - 3, b + 4))
+    near = np.array(near, np.int64).astype(np.uint32).view(np.float32)
+    near = np.concatenate([near, -near, np.float32([0, -0.0, 1, -1, 1e-45, -1e-45])])
+    blocks = -(-near.size // (BLOCK - 1))
+    x = np.zeros(blocks * BLOCK, np.float32)
+    for k in range(blocks):
+        chunk = near[k * (BLOCK - 1):(k + 1) * (BLOCK - 1)]
+        x[k * BLOCK:k * BLOCK + chunk.size] = chunk
+        x[k * BLOCK + BLOCK - 1] = 1.0
+    return x
+
+
+def special_blocks(rng):
+    """Blocks of zeros, one holding a NaN, one an infinity, one a subnormal largest value,
+    and a short last block."""
+    x = (rng.standard_normal(5 * BLOCK + 77) * 3).astype(np.float32)
+    x[:BLOCK] = 0.0
+    x[BLOCK + 5] = np.nan
+    x[2 * BLOCK + 9] = -np.inf
+    x[3 * BLOCK:4 * BLOCK] *= np.float32(1e-40)
+    return x
+
+
+def assert_same_state(state, codes, absmax, what=""):
+    np.testing.assert_array_equal(np.asarray(state.codes), codes, err_msg=what)
+    np.testing.assert_array_equal(state.absmax.view(np.uint32), absmax.view(np.uint32),
+                                  err_msg=what)
+
+
+# ------------------------------------------------------------------------------- the maps
+@pytest.mark.parametrize("signed", [True, False])
+def test_the_kernels_maps_are_the_twins(signed):
+    np.testing.assert_array_equal(pywd.QuantizedState.maps(signed).view(np.uint32),
+                                  reference.dynamic_map(signed).view(np.uint32))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_the_maps_are_bitsandbytes_dynamic_maps(signed):
+    functional = pytest.importorskip("bitsandbytes.functional")
+    theirs = functional.create_dynamic_map(signed=signed).numpy()
+    np.testing.assert_array_equal(reference.dynamic_map(signed).view(np.uint32),
+                                  theirs.view(np.uint32))
+
+
+def test_the_maps_follow_their_construction():
+    """256 distinct ascending values in [-1, 1] (unsigned: [0, 1]) with 0 and 1; signed: 127
+    negatives, each the negation of a positive; seven decades of 2^i values (2^(i+1)
+    unsigned), the linspace's midpoints times 10^(i-6)."""
+    for signed in (True, False):
+        table = reference.dynamic_map(signed)
+        assert table.dtype == np.float32 and table.size == 256
+        assert (np.diff(table) > 0).all() and table[-1] == 1.0 and 0.0 in table
+        assert table[0] >= (-1.0 if signed else 0.0)
+        for i in range(7):
+            decade = table[(np.abs(table) >= 0.1 * 10.0 ** (i - 6) * 0.99999)
+                           & (np.abs(table) < 10.0 ** (i - 6))]
+            assert (decade > 0).sum() == (2 ** i if signed else 2 ** (i + 1))
+    signed = reference.dynamic_map(True)
+    assert (signed < 0).sum() == 127
+    np.testing.assert_array_equal(np.sort(-signed[signed < 0]), signed[(signed > 0) & (signed < 1)])
+
+
+def test_the_linspace_is_torchs_bit_for_bit():
+    torch = pytest.importorskip("torch")
+    for steps in (2, 3, 5, 9, 17, 33, 65, 129):
+        np.testing.assert_array_equal(
+            reference._torch_linspace_f32(0.1, 1.0, steps),
+            torch.linspace(0.1, 1.0, steps, dtype=torch.float32).numpy())
+
+
+# ----------------------------------------------------------------- encoding and decoding
+@pytest.mark.parametrize("signed", [True, False])
+def test_codes_near_every_midpoint_are_the_twins(signed):
+    x = hard_values(signed)
+    state = pywd.quantize(x, signed)
+    assert_same_state(state, *reference.q8_encode(x, signed))
+    np.testing.assert_array_equal(state.dequantize().view(np.uint32),
+                                  reference.q8_decode(state.codes, state.absmax,
+                                                      signed).view(np.uint32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.one_of(st.tuples(st.integers(0, 3 * BLOCK + 3)),
+                       st.tuples(st.integers(1, 30), st.integers(1, 40))),
+       spread=st.floats(0, 8), signed=st.booleans(), seed=st.integers(0, 2**32 - 1),
+       order=st.sampled_from("CF"))
+def test_quantize_equals_the_twin(shape, spread, signed, seed, order):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * np.exp(rng.standard_normal(shape) * spread))
+    x = np.asarray(x * x if not signed else x, np.float32, order=order)
+    state = pywd.quantize(x, signed)
+    assert state.shape == x.shape and state.absmax.size == -(-x.size // BLOCK)
+    assert state.flags.f_contiguous == x.flags.f_contiguous
+    codes, absmax = reference.q8_encode(x, signed)
+    assert_same_state(state, codes, absmax)
+    np.testing.assert_array_equal(state.dequantize().view(np.uint32),
+                                  reference.q8_decode(codes, absmax, signed).view(np.uint32))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_special_values_are_the_twins(signed):
+    x = special_blocks(np.random.default_rng(1))
+    if not signed:
+        x = np.abs(x)
+    state = pywd.quantize(x, signed)
+    codes, absmax = reference.q8_encode(x, signed)
+    assert_same_state(state, codes, absmax)
+    assert np.isnan(state.absmax[1]) and (np.asarray(state.codes)[BLOCK:2 * BLOCK] == 255).all()
+    assert state.absmax[0] == 0 and (state.dequantize()[:BLOCK] == 0).all()
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_each_value_gets_its_nearest_code(signed):
+    """From the equations: the code's map value is the nearest to x / absmax (either
+    neighbour where x lies within float32 rounding of their midpoint)."""
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal(40 * BLOCK) * np.exp(rng.standard_normal(40 * BLOCK) * 3)
+         ).astype(np.float32)
+    if not signed:
+        x = x * x
+    state = pywd.quantize(x, signed)
+    table = reference.dynamic_map(signed).astype(np.float64)
+    scaled = (x.reshape(-1, BLOCK) * (np.float32(1) / state.absmax)[:, None]).ravel()
+    scaled = np.clip(scaled.astype(np.float64), -1, 1)
+    chosen = table[np.asarray(state.codes)]
+    best = np.abs(table[None, :] - scaled[:, None]).min(axis=1)
+    assert (np.abs(chosen - scaled) <= best * (1 + 1e-6) + 1e-12).all()
+
+
+def test_quantization_error_is_at_most_half_a_gap_of_the_block():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(50 * BLOCK).astype(np.float32)
+    back = pywd.dequantize(pywd.quantize(x))
+    table = reference.dynamic_map(True)
+    absmax = np.abs(x.reshape(-1, BLOCK)).max(axis=1).repeat(BLOCK)
+    # half the widest gap between codes, or the distance from -1 to the lowest code (the
+    # signed map has 1 but not -1)
+    bound = max(np.diff(table).max() / 2, 1.0 + table[0])
+    assert (np.abs(back - x) <= bound * absmax * (1 + 1e-5)).all()
+    # on average a quarter of the gap (the top decade's, 0.9/64, is the widest), not half
+    assert np.abs(back - x).mean() <= np.diff(table).max() / 4 * absmax.mean()
+
+
+def test_bitsandbytes_reads_our_state_and_we_never_round_farther_than_it():
+    """bitsandbytes' dequantize_blockwise of our codes and absmax gives our values; its CPU
+    quantize_blockwise (a 65536-bin table, approximate) agrees on most codes, and where it
+    differs our code's value is the nearer to x (so ours is the exact nearest)."""
+    torch = pytest.importorskip("torch")
+    functional = pytest.importorskip("bitsandbytes.functional")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(64 * BLOCK).astype(np.float32)
+    for signed, data in ((True, x), (False, x * x)):
+        ours = pywd.quantize(data, signed)
+        code = functional.create_dynamic_map(signed=signed)
+        state = functional.QuantState(absmax=torch.from_numpy(ours.absmax.copy()), code=code,
+                                      blocksize=BLOCK, dtype=torch.float32)
+        back = functional.dequantize_blockwise(torch.from_numpy(np.asarray(ours.codes).copy()),
+                                               state).numpy()
+        np.testing.assert_array_equal(back.view(np.uint32), ours.dequantize().view(np.uint32))
+        theirs, their_state = functional.quantize_blockwise(torch.from_numpy(data), code=code,
+                                                            blocksize=BLOCK)
+        np.testing.assert_array_equal(their_state.absmax.numpy(), ours.absmax)
+        scaled = (data.reshape(-1, BLOCK) / ours.absmax[:, None]).ravel().astype(np.float64)
+        table = code.numpy().astype(np.float64)
+        ours_err = np.abs(table[np.asarray(ours.codes)] - scaled)
+        their_err = np.abs(table[theirs.numpy().astype(int)] - scaled)
+        assert (ours_err <= their_err + 1e-7).all()
+        assert (np.asarray(ours.codes) == theirs.numpy()).mean() > (0.99 if signed else 0.9)
+
+
+# ------------------------------------------------------------------------ the state object
+def test_zeros_read_zero_and_know_their_bytes():
+    params = [np.ones((3, 5), np.float32), np.ones((700,), np.float32, order="C"),
+              np.ones((4, 300), np.float32, order="F")]
+    states = pywd.quantized_zeros_like(params, signed=False)
+    for p, s in zip(params, states):
+        assert isinstance(s, pywd.QuantizedState) and s.shape == p.shape and not s.signed
+        assert (s.dequantize() == 0).all()
+        assert s.flags.c_contiguous == p.flags.c_contiguous
+        assert s.dequantize().flags.c_contiguous == p.flags.c_contiguous
+        assert s.state_nbytes == p.size + 4 * -(-p.size // BLOCK)
+    assert pywd.quantized_zeros_like(params[0]).signed
+
+
+def test_copies_and_pickles_keep_the_scales_views_do_not():
+    state = pywd.quantize(np.linspace(-3, 3, 600, dtype=np.float32))
+    for other in (state.copy(), copy.copy(state), copy.deepcopy(state),
+                  pickle.loads(pickle.dumps(state))):
+        assert isinstance(other, pywd.QuantizedState) and other.signed
+        assert_same_state(other, np.asarray(state.codes), state.absmax)
+        assert not np.shares_memory(other.absmax, state.absmax)
+    assert type(state[10:20]) is np.ndarray and type(state + 1) is np.ndarray
+    assert type(state.codes) is np.ndarray and np.shares_memory(state.codes, state)
+    assert "signed=True" in repr(state) and "blocks=3" in repr(state)
+    with pytest.raises(ValueError, match="has no block scales"):
+        pywd.dequantize(state.view(pywd.QuantizedState))
+
+
+def test_conversions_refuse_what_they_cannot_take():
+    with pytest.raises(TypeError, match="values must be float32"):
+        pywd.quantize(np.ones(3))
+    with pytest.raises(TypeError, match="signed must be True or False"):
+        pywd.quantize(np.ones(3, np.float32), signed=1)
+    with pytest.raises(TypeError, match="state must be a pywd.QuantizedState"):
+        pywd.dequantize(np.ones(3, np.uint8))
+    with pytest.raises(TypeError, match="params must be an array"):
+        pywd.quantized_zeros_like(3)
+
+
+# ------------------------------------------------------------------- optimisers on 8 bits
+ELEMENTWISE = sorted(name for name in VALID_CALLS
+                     if name not in ("lamb", "lars", "muon", "decay", "adafactor"))
+
+
+def q8_arrays(rng, name, shapes, quantized):
+    """params, grads and every state of `name` (float32), the states in `quantized` as
+    QuantizedStates on their table's map (non-negative: unsigned), with the twin's copies."""
+    optional, _ = VALID_CALLS[name]
+    states = table_states(name, optional)
+    arrays, twin = {}, {}
+    for arg in ["params", "grads", *states]:
+        nonneg = states.get(arg, (0, False))[1]
+        values = [make_array(rng, s, np.float32, o) for s, o in shapes]
+        values = [np.abs(v) * np.float32(0.1) if nonneg else v for v in values]
+        if arg in quantized:
+            arrays[arg] = pywd.quantize(values, signed=not nonneg)
+            twin[arg] = [(np.asarray(q.codes).copy(order="K"), q.absmax.copy(), q.signed)
+                         for q in arrays[arg]]
+        else:
+            arrays[arg] = values
+            twin[arg] = [v.copy(order="K") for v in values]
+    return arrays, twin
+
+
+def step_both(name, arrays, twin, quantized, step):
+    _, options = VALID_CALLS[name]
+    options = dict(options)
+    if "step" in options:
+        options["step"] = step
+    call_update(name, arrays, **options)
+    reference.q8_step(lambda wide: getattr(reference, name)(**wide, **options), twin,
+                      set(quantized))
+
+
+def assert_same(arrays, twin, quantized):
+    for arg, values in arrays.items():
+        for i, (got, want) in enumerate(zip(values, twin[arg])):
+            if arg in quantized:
+                codes, absmax, _ = want
+                assert_same_state(got, codes, absmax, f"{arg}[{i}]")
+            else:
+                np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32),
+                                              err_msg=f"{arg}[{i}]")
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(ELEMENTWISE), data=st.data())
+def test_every_elementwise_optimiser_on_8_bit_state_equals_the_twin(name, data):
+    """Lists of odd shapes over several blocks (C and F order), any subset of the state in
+    8 bits, three steps: the kernel's params, codes and scales are the twin's bit for bit."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    shapes = [(data.draw(st.sampled_from([(1,), (255,), (257,), (600,), (3, 300), (17, 41)])),
+               data.draw(st.sampled_from("CF"))) for _ in range(data.draw(st.integers(1, 3)))]
+    states = list(table_states(name, VALID_CALLS[name][0]))
+    quantized = [s for s in states if data.draw(st.booleans())] or states[:1]
+    arrays, twin = q8_arrays(rng, name, shapes, quantized)
+    for step in (1, 2, 3):
+        arrays["grads"] = twin["grads"] = [make_array(rng, s, np.float32, o)
+                                           for s, o in shapes]
+        step_both(name, arrays, twin, quantized, step)
+        assert_same(arrays, twin, quantized)
+
+
+def test_the_thread_count_does_not_change_the_bytes():
+    """Threads split a call on 8-bit block boundaries: tensors of many blocks whose sizes
+    are not multiples of 256, at 1, 2 and 3 threads."""
+    rng = np.random.default_rng(5)
+    shapes = [((100_003,), "C"), ((257, 129), "F"), ((65_536,), "C")]
+    results = []
+    saved = pywd.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            pywd.set_num_threads(threads)
+            arrays, _ = q8_arrays(np.random.default_rng(6), "adamw", shapes,
+                                  ["exp_avgs", "exp_avg_sqs"])
+            for step in (1, 2):
+                pywd.adamw(**arrays, step=step, lr=1e-2, weight_decay=0.1)
+            results.append([a.tobytes() + getattr(a, "absmax", np.empty(0)).tobytes()
+                            for values in arrays.values() for a in values])
+    finally:
+        pywd.set_num_threads(saved)
+    assert results[0] == results[1] == results[2]
+    del rng
+
+
+def test_every_unit_gives_the_same_bytes():
+    """quantize, dequantize and an AdamW step on 8-bit state, in a fresh process per unit
+    (PYWD_ISA): one hash."""
+    units = isa_units()
+    if len(units) == 1:
+        pytest.skip("this CPU runs the baseline unit only")
+    script = (
+        "import numpy as np, pywd, sys, hashlib\n"
+        "r = np.random.default_rng(0)\n"
+        "x = (r.standard_normal(100_003) * np.exp(r.standard_normal(100_003) * 3))"
+        ".astype(np.float32)\n"
+        "x[5] = np.nan; x[3000] = np.inf; x[7000:7300] = 0\n"
+        "out = []\n"
+        "for signed in (True, False):\n"
+        "    q = pywd.quantize(x if signed else x * x, signed)\n"
+        "    out += [q.tobytes(), q.absmax.tobytes(), q.dequantize().tobytes()]\n"
+        "p = r.standard_normal(70_001).astype(np.float32)\n"
+        "m, v = pywd.quantized_zeros_like(p), pywd.quantized_zeros_like(p, signed=False)\n"
+        "for s in range(1, 4):\n"
+        "    pywd.adamw(p, r.standard_normal(70_001).astype(np.float32), m, v, step=s, lr=1e-2)\n"
+        "out += [p.tobytes(), m.tobytes(), m.absmax.tobytes(), v.tobytes(), v.absmax.tobytes()]\n"
+        "sys.stdout.write(pywd._kernels._isa() + ' ' + hashlib.sha256(b''.join(out))"
+        ".hexdigest())\n")
+    outputs = {}
+    for isa in units:
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=dict(os.environ, PYWD_ISA=isa), check=True).stdout.split()
+        outputs[out[0]] = out[1]
+    assert set(outputs) == set(units) and len(set(outputs.values())) == 1, outputs
+
+
+def test_mixed_storage_in_one_call():
+    """bfloat16 params with 8-bit moments, and 8-bit with float32 state in one call."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal(1000).astype(ml_dtypes.bfloat16)
+    twin_w = [w.copy()]
+    m = pywd.quantized_zeros_like(w)
+    v = np.zeros(1000, np.float32)
+    twin_m = [(np.asarray(m.codes).copy(), m.absmax.copy(), True)]
+    twin_v = [v.copy()]
+    g = rng.standard_normal(1000).astype(np.float32)
+    pywd.adamw(w, g, m, v, step=1, lr=1e-2, rounding="nearest")
+
+    def update(wide):
+        reference.lowp_step(
+            lambda w16: reference.adamw(w16["params"], w16["grads"], w16["m"], w16["v"],
+                                        step=1, lr=1e-2),
+            {"params": wide["params"], "grads": wide["grads"], "m": wide["m"],
+             "v": wide["v"]}, ["params", "m", "v"], rounding="nearest")
+    reference.q8_step(update, {"params": twin_w, "grads": [g], "m": twin_m, "v": twin_v}, {"m"})
+    np.testing.assert_array_equal(w.view(np.uint16), twin_w[0].view(np.uint16))
+    assert_same_state(m, twin_m[0][0], twin_m[0][1])
+    np.testing.assert_array_equal(v, twin_v[0])
+
+
+# ------------------------------------------------------------------------------ refusals
+def adamw_call(rng, n=600):
+    p = rng.standard_normal(n).astype(np.float32)
+    g = rng.standard_normal(n).astype(np.float32)
+    return p, g, pywd.quantized_zeros_like(p), pywd.quantized_zeros_like(p, signed=False)
+
+
+def everything(*arrays):
+    return snapshot([x for a in arrays for x in (a, getattr(a, "absmax", None))
+                     if isinstance(x, np.ndarray)])
+
+
+@pytest.mark.parametrize("case, error, match", [
+    ("swapped maps", ValueError, "exp_avgs: state that changes sign needs the signed map"),
+    ("plain uint8", TypeError, r"exp_avgs: expected float32 like params, got uint8 \(8-bit "),
+    ("a slice", TypeError, "expected float32 like params, got uint8"),
+    ("a view", ValueError, "exp_avgs: a view or a slice of a QuantizedState has no block"),
+    ("short absmax", ValueError, r"exp_avg_sqs: 2 block scales for 600 elements; blocks "
+                                 r"of 256 need 3"),
+    ("read-only absmax", ValueError, "exp_avg_sqs: its absmax is read-only"),
+    ("8-bit params", TypeError, "params: 8-bit quantised storage is for optimiser state"),
+    ("8-bit grads", TypeError, "grads: 8-bit quantised storage is for optimiser state"),
+    ("float64 params", TypeError, "exp_avgs: 8-bit state goes with float32"),
+    ("two maps in one argument", ValueError, r"exp_avg_sqs\[1\]: every 8-bit state of an "
+                                             r"argument uses one map"),
+])
+def test_bad_8_bit_input_is_refused_before_anything_changes(case, error, match):
+    rng = np.random.default_rng(8)
+    p, g, m, v = adamw_call(rng)
+    args = [p, g, m, v]
+    if case == "swapped maps":
+        args = [p, g, v, m]
+    elif case == "plain uint8":
+        args[2] = np.zeros(600, np.uint8)
+    elif case == "a slice":
+        args[2] = m[:]
+    elif case == "a view":
+        args[2] = m.view(pywd.QuantizedState)
+    elif case == "short absmax":
+        v._absmax = v.absmax[:2]
+    elif case == "read-only absmax":
+        v.absmax.flags.writeable = False
+    elif case == "8-bit params":
+        args[0] = pywd.quantize(p)
+    elif case == "8-bit grads":
+        args[1] = pywd.quantize(g)
+    elif case == "float64 params":
+        args[0], args[1] = p.astype(np.float64), g.astype(np.float64)
+    elif case == "two maps in one argument":
+        p2, g2, m2, v2 = adamw_call(rng, 300)
+        args = [[p, p2], [g, g2], [m, m2], [v, pywd.quantized_zeros_like(p2, signed=True)]]
+    flat = [a for arg in args for a in (arg if isinstance(arg, list) else [arg])]
+    before = everything(*flat)
+    with pytest.raises(error, match=match):
+        pywd.adamw(*args, step=1, lr=1e-2)
+    assert everything(*flat) == before
+
+
+@pytest.mark.parametrize("name", ["lamb", "lars"])
+def test_optimisers_without_8_bit_state_say_so(name):
+    rng = np.random.default_rng(9)
+    p, g, m, v = adamw_call(rng)
+    before = everything(p, g, m, v)
+    with pytest.raises(TypeError, match="does not take 8-bit state"):
+        if name == "lamb":
+            pywd.lamb(p, g, m, v, step=1, lr=1e-2)
+        else:
+            pywd.lars(p, g, m, lr=0.1, momentum=0.9)
+    assert everything(p, g, m, v) == before
