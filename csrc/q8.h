@@ -106,18 +106,21 @@ static inline void pywd_q8_codes(const pywd_q8_map *m, const float *v, float inv
                                  uint8_t *c)
 {
     const __m512 scale = _mm512_set1_ps(inv);
-    const __m512i low = _mm512_set1_epi32((int)PYWD_Q8_LOW), one_bits = _mm512_set1_epi32(0x3F800000);
-    const __m512i side = _mm512_set1_epi32(PYWD_Q8_BUCKETS), magnitude = _mm512_set1_epi32(0x7FFFFFFF);
+    const __m512i low = _mm512_set1_epi32((int)PYWD_Q8_LOW);
+    const __m512i one_bits = _mm512_set1_epi32(0x3F800000);
+    const __m512i side = _mm512_set1_epi32(PYWD_Q8_BUCKETS);
+    const __m512i magnitude = _mm512_set1_epi32(0x7FFFFFFF);
     const __m512i places = _mm512_set1_epi32(0xFFFF), code_bits = _mm512_set1_epi32(0xFF);
     const __m512i step = _mm512_set1_epi32(1);
     int64_t j;
-    if (!(inv > 0.0f && inv <= 1e38f)) { /* a block holding an infinity or a NaN */
+    if (!(inv > 0.0f && inv <= 3.4e38f)) { /* a block holding an infinity or a NaN */
         pywd_q8_codes_plain(m, v, inv, len, c);
         return;
     }
     for (j = 0; j < len; j += 16) {
         __mmask16 live = len - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (len - j)) - 1);
-        __m512i bits = _mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(live, v + j), scale));
+        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(live, v + j), scale);
+        __m512i bits = _mm512_castps_si512(x);
         __m512i past = _mm512_min_epu32(_mm512_and_si512(bits, magnitude), one_bits);
         __mmask16 negative = _mm512_movepi32_mask(bits), more;
         __m512i bucket, e, code;
@@ -155,7 +158,8 @@ static inline void pywd_q8_values(const pywd_q8_map *m, const uint8_t *c, float 
         for (k = 0; k < 8; k++) r[k] = _mm512_permutex2var_ps(t[2 * k], code, t[2 * k + 1]);
         for (k = 0; k < 4; k++) r[k] = _mm512_mask_blend_ps(b5, r[2 * k], r[2 * k + 1]);
         for (k = 0; k < 2; k++) r[k] = _mm512_mask_blend_ps(b6, r[2 * k], r[2 * k + 1]);
-        _mm512_mask_storeu_ps(d + j, live, _mm512_mul_ps(_mm512_mask_blend_ps(b7, r[0], r[1]), by));
+        r[0] = _mm512_mask_blend_ps(b7, r[0], r[1]);
+        _mm512_mask_storeu_ps(d + j, live, _mm512_mul_ps(r[0], by));
     }
 }
 #elif defined(PYWD_Q8_AVX2)
@@ -185,14 +189,17 @@ static inline void pywd_q8_codes(const pywd_q8_map *m, const float *v, float inv
                                  uint8_t *c)
 {
     const __m256 scale = _mm256_set1_ps(inv);
-    const __m256i low = _mm256_set1_epi32((int)PYWD_Q8_LOW), one_bits = _mm256_set1_epi32(0x3F800000);
-    const __m256i side = _mm256_set1_epi32(PYWD_Q8_BUCKETS), magnitude = _mm256_set1_epi32(0x7FFFFFFF);
+    const __m256i low = _mm256_set1_epi32((int)PYWD_Q8_LOW);
+    const __m256i one_bits = _mm256_set1_epi32(0x3F800000);
+    const __m256i side = _mm256_set1_epi32(PYWD_Q8_BUCKETS);
+    const __m256i magnitude = _mm256_set1_epi32(0x7FFFFFFF);
     const __m256i places = _mm256_set1_epi32(0xFFFF), code_bits = _mm256_set1_epi32(0xFF);
     /* byte 0 of each 32-bit lane to the low 4 bytes of its 128-bit half */
-    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                          0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i pick = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1, -1, -1);
     int64_t j = 0;
-    if (inv > 0.0f && inv <= 1e38f) { /* (else a block holding an infinity or a NaN: plainly) */
+    if (inv > 0.0f && inv <= 3.4e38f) { /* (else a block holding an infinity or a NaN) */
         for (; j + 8 <= len; j += 8) {
             __m256i bits = _mm256_castps_si256(_mm256_mul_ps(_mm256_loadu_ps(v + j), scale));
             __m256i past = _mm256_min_epu32(_mm256_and_si256(bits, magnitude), one_bits);

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import _kernels, memory
+from . import _kernels, memory, quantized
 from . import init as _init
 from . import optim as _optim
 from ._generator import Generator
@@ -67,13 +67,17 @@ def _check_shardable(optimizer_cls: Any) -> None:
                          f"tensors (per-tensor trust ratios or norms, or matrices)")
 
 
-def shard_bounds(n: int, ranks: int) -> list[tuple[int, int]]:
+def shard_bounds(n: int, ranks: int, align: int = 1) -> list[tuple[int, int]]:
     """The contiguous shards of n elements over `ranks`: [lo, hi) per rank, sizes differing
-    by at most one (the first n % ranks ranks get one more); a rank may get an empty shard."""
-    base, extra = divmod(n, ranks)
+    by at most one (the first n % ranks ranks get one more); a rank may get an empty shard.
+    With `align`, in units of `align` elements (the last shorter): every shard starts on a
+    multiple of it (8-bit state's blocks, 256, so that each rank's blocks are the whole
+    vector's)."""
+    units = -(-n // align)
+    base, extra = divmod(units, ranks)
     bounds, lo = [], 0
     for r in range(ranks):
-        hi = lo + base + (r < extra)
+        hi = min(lo + (base + (r < extra)) * align, n)
         bounds.append((lo, hi))
         lo = hi
     return bounds
@@ -149,7 +153,9 @@ class ShardedOptimizer:
         _agree(self.comm, error, "ShardedOptimizer: params", layout,
                "params' layout (dtype, shapes)")
         self.size = self._flat.size
-        self.bounds = shard_bounds(self.size, self.ranks)
+        # 8-bit state: shards on its blocks' boundaries
+        self.bounds = shard_bounds(self.size, self.ranks,
+                                   quantized.BLOCK if hyper.get("state_dtype") == "8bit" else 1)
         self.lo, self.hi = self.bounds[self.rank]
         self._counts = [hi - lo for lo, hi in self.bounds]
         self._displs = [lo for lo, _ in self.bounds]

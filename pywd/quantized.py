@@ -32,8 +32,8 @@ def quantized_zeros_like(params, signed=True):
     non-negative state (second moments, sums of squares), which it resolves twice as finely.
 
     NumPy equivalent: ``np.zeros_like(params, dtype=np.float32)`` (4 bytes per element;
-    this takes 1 and 4 per block of 256). bitsandbytes: the state its 8-bit optimisers
-    create (``state1``/``state2`` with ``absmax1``/``absmax2``).
+    this takes 1 and 4 per block of 256). torch has no 8-bit state; bitsandbytes' 8-bit
+    optimisers create the same (``state1``/``state2`` with ``absmax1``/``absmax2``).
     """
     _check_signed(signed)
     if type(params) is list or type(params) is tuple:
@@ -54,7 +54,12 @@ def quantize(values, signed=True):
     each block of 256 elements scaled by its largest magnitude, each value stored as the
     code of the nearest of the map's 256 values (the lower on a tie), as bitsandbytes'
     ``quantize_blockwise`` does (its exact, bucketize form). ``signed``: as
-    :func:`quantized_zeros_like`."""
+    :func:`quantized_zeros_like`.
+
+    NumPy equivalent (the twin, pywd.reference.q8_encode): ``absmax = abs(x).max()`` per
+    block, ``codes = searchsorted(midpoints, x * (1 / absmax))``. torch/bitsandbytes:
+    ``bitsandbytes.functional.quantize_blockwise(x, code=create_dynamic_map(signed),
+    blocksize=256)``."""
     _check_signed(signed)
     if type(values) is list or type(values) is tuple:
         return [quantize(v, signed) for v in values]
@@ -76,7 +81,10 @@ def quantize(values, signed=True):
 
 def dequantize(state):
     """The float32 values of 8-bit state (a QuantizedState, or a list/tuple of them: a list
-    back): ``map[code] * absmax`` of its block, shaped and ordered as the codes."""
+    back): ``map[code] * absmax`` of its block, shaped and ordered as the codes.
+
+    NumPy equivalent: ``qmap[codes] * np.repeat(absmax, 256)[:codes.size]``.
+    torch/bitsandbytes: ``bitsandbytes.functional.dequantize_blockwise``."""
     if type(state) is list or type(state) is tuple:
         return [dequantize(s) for s in state]
     if not isinstance(state, QuantizedState):

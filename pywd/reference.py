@@ -940,8 +940,8 @@ def q8_blocks(size):
 
 def q8_encode(values, signed=True):
     """float32 `values` (any shape) as (codes, absmax): codes uint8 of values' shape, absmax
-    float32 per block of the values in memory order (C, or F for a column-major array). A block's scale is its largest
-    magnitude (NaN if it holds a NaN); its values are multiplied by the float32 reciprocal of
+    float32 per block of the values in memory order (C, or F for a column-major array). A
+    block's scale is its largest magnitude (NaN if it holds a NaN); its values are multiplied by the float32 reciprocal of
     the scale (1e-38 for an all-zero block) and clamped to [-1, 1]; the code is the number
     of the map's float32 midpoints below that (bitsandbytes' bucketize: the nearest value,
     the lower one on a tie; a NaN gets code 255)."""

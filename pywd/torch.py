@@ -320,6 +320,12 @@ class Optimizer(torch.optim.Optimizer):
         """torch's add_param_group; the group is added to ``self.pywd`` too (checked by
         both before either keeps it)."""
         building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
+        state_dtype = (self.pywd.param_groups[len(self.param_groups)] if building
+                       else {**self.defaults, **param_group}).get("state_dtype")
+        if _numpy_option("state_dtype", state_dtype) == "8bit":
+            raise ValueError("pywd.torch takes no state_dtype='8bit' yet: its torch-format "
+                             "state_dict (bitsandbytes' state1/absmax1) is to come; use "
+                             "pywd.optim's classes, or 'bfloat16'")
         if not building:
             numpy_group, _ = _numpy_group(_group(param_group), len(self._tensors),
                                           self.any_layout)

@@ -35,6 +35,9 @@ def test_shard_bounds_cover_everything_unevenly():
     from pywd.distributed import shard_bounds
     assert shard_bounds(35, 3) == [(0, 12), (12, 24), (24, 35)]
     assert shard_bounds(2, 3) == [(0, 1), (1, 2), (2, 2)]           # an empty shard
+    # on 8-bit state's blocks: every shard starts on a multiple of 256
+    assert shard_bounds(1000, 3, 256) == [(0, 512), (512, 768), (768, 1000)]
+    assert shard_bounds(100, 2, 256) == [(0, 100), (100, 100)]
     assert shard_bounds(0, 2) == [(0, 0), (0, 0)]
 
 

@@ -577,7 +577,8 @@ def test_storage_options_are_checked_when_the_group_is_added():
                                          r"params; params\[0\] is float64"):
         pywd.optim.Adam([np.ones(3)], state_dtype="bfloat16")
     with pytest.raises(ValueError, match=r"state_dtype must be None \(the params' dtype\) or "
-                                         r"one of \('float32', 'bfloat16', 'float16'\), got "
+                                         r"one of \('float32', 'bfloat16', 'float16', '8bit'\), "
+                                         r"got "
                                          r"'int8'"):
         pywd.optim.Adam([np.ones(3, np.float32)], state_dtype="int8")
     with pytest.raises(ValueError, match=r"rounding must be one of"):

@@ -97,7 +97,8 @@ def test_the_maps_follow_their_construction():
             assert (decade > 0).sum() == (2 ** i if signed else 2 ** (i + 1))
     signed = reference.dynamic_map(True)
     assert (signed < 0).sum() == 127
-    np.testing.assert_array_equal(np.sort(-signed[signed < 0]), signed[(signed > 0) & (signed < 1)])
+    np.testing.assert_array_equal(np.sort(-signed[signed < 0]),
+                                  signed[(signed > 0) & (signed < 1)])
 
 
 def test_the_linspace_is_torchs_bit_for_bit():
@@ -458,3 +459,179 @@ def test_optimisers_without_8_bit_state_say_so(name):
         else:
             pywd.lars(p, g, m, lr=0.1, momentum=0.9)
     assert everything(p, g, m, v) == before
+
+
+# ------------------------------------------------------------------------- the classes
+def model(rng):
+    """A parameter of several blocks in C order, one in F order, one below min_8bit_size."""
+    return [rng.standard_normal((64, 100)).astype(np.float32),
+            np.asfortranarray(rng.standard_normal((300, 30)).astype(np.float32)),
+            rng.standard_normal(10).astype(np.float32)]
+
+
+def grads_like(params, rng):
+    return [np.asarray(rng.standard_normal(p.shape), np.float32,
+                       order="F" if p.flags.f_contiguous and not p.flags.c_contiguous else "C")
+            for p in params]
+
+
+EIGHT_BIT_CLASSES = [(pywd.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
+                     (pywd.optim.SGD, dict(lr=1e-2, momentum=0.9)),
+                     (pywd.optim.Adagrad, dict(lr=1e-2)),
+                     (pywd.optim.RMSprop, dict(lr=1e-3, momentum=0.9, centered=True)),
+                     (pywd.optim.Lion, dict(lr=1e-3)),
+                     (pywd.optim.Adadelta, dict(lr=1.0)),
+                     (pywd.optim.Rprop, dict(lr=1e-3)),
+                     (pywd.optim.NAdam, dict(lr=1e-3)),
+                     (pywd.optim.AdEMAMix, dict(lr=1e-3))]
+
+
+@pytest.mark.parametrize("cls, options", EIGHT_BIT_CLASSES,
+                         ids=[c.__name__ for c, _ in EIGHT_BIT_CLASSES])
+def test_a_class_keeps_8_bit_state_on_the_right_map(cls, options):
+    """state_dtype="8bit": each state array of a parameter of at least min_8bit_size
+    elements is a QuantizedState (non-negative state on the unsigned map), the smaller ones
+    float32; the steps move every parameter and keep it finite. (The step itself is the
+    function's, tested against the twin above; AdamW's class against it below.)"""
+    rng = np.random.default_rng(10)
+    params = model(rng)
+    before = [p.copy() for p in params]
+    opt = cls(params, state_dtype="8bit", **options)
+    for _ in range(3):
+        opt.step(grads_like(params, rng))
+    for i, p in enumerate(params):
+        arrays = {k: v for k, v in opt.state[i].items() if isinstance(v, np.ndarray)}
+        assert arrays
+        for key, value in arrays.items():
+            assert isinstance(value, pywd.QuantizedState) == (p.size >= 4096), (i, key)
+            if p.size < 4096:
+                assert value.dtype == np.float32
+            else:
+                assert value.signed == (key not in opt.nonnegative_state), key
+        assert np.isfinite(p).all() and not np.array_equal(p, before[i])
+
+
+def test_adamw_class_equals_the_twin():
+    rng = np.random.default_rng(11)
+    params = model(rng)
+    twin_params = [p.copy(order="K") for p in params]
+    opt = pywd.optim.AdamW(params, lr=1e-2, weight_decay=0.1, state_dtype="8bit")
+    m = [pywd.quantized_zeros_like(p) if p.size >= 4096 else np.zeros_like(p) for p in params]
+    v = [pywd.quantized_zeros_like(p, False) if p.size >= 4096 else np.zeros_like(p)
+         for p in params]
+    twin_m = [(np.asarray(a.codes).copy(order="K"), a.absmax.copy(), True)
+              if isinstance(a, pywd.QuantizedState) else a.copy() for a in m]
+    twin_v = [(np.asarray(a.codes).copy(order="K"), a.absmax.copy(), False)
+              if isinstance(a, pywd.QuantizedState) else a.copy() for a in v]
+    for step in (1, 2, 3):
+        grads = grads_like(params, rng)
+        opt.step(grads)
+        for j in range(3):
+            quantized = {"m", "v"} if params[j].size >= 4096 else set()
+            arrays = {"params": [twin_params[j]], "grads": [grads[j]], "m": [twin_m[j]],
+                      "v": [twin_v[j]]}
+            reference.q8_step(lambda w: reference.adamw(w["params"], w["grads"], w["m"], w["v"],
+                                                        step=step, lr=1e-2, weight_decay=0.1),
+                              arrays, quantized)
+            twin_m[j], twin_v[j] = arrays["m"][0], arrays["v"][0]
+    for j, p in enumerate(params):
+        np.testing.assert_array_equal(p, twin_params[j])
+        state = opt.state[j]["exp_avg"]
+        if isinstance(state, pywd.QuantizedState):
+            assert_same_state(state, twin_m[j][0], twin_m[j][1])
+
+
+def test_8_bit_state_dict_resumes_bit_for_bit(tmp_path):
+    rng = np.random.default_rng(12)
+    params = model(rng)
+    copy_params = [p.copy(order="K") for p in params]
+    opt = pywd.optim.AdamW(params, lr=1e-2, state_dtype="8bit")
+    opt.step(grads_like(params, rng))
+    saved = opt.state_dict()
+    assert saved["state/0/exp_avg"].dtype == np.uint8
+    assert saved["state/0/exp_avg/absmax"].shape == (25,)
+    assert saved["state/2/exp_avg"].dtype == np.float32            # below min_8bit_size
+    np.savez(tmp_path / "opt.npz", **saved)
+    other = pywd.optim.AdamW(copy_params, lr=1e-2, state_dtype="8bit")
+    np.copyto(copy_params[0], params[0]), np.copyto(copy_params[1], params[1])
+    np.copyto(copy_params[2], params[2])
+    other.load_state_dict(dict(np.load(tmp_path / "opt.npz")))
+    grads = grads_like(params, rng)
+    opt.step(grads)
+    other.step(grads)
+    for a, b in zip(params, copy_params):
+        np.testing.assert_array_equal(a, b)
+    for i in range(3):
+        for key in ("exp_avg", "exp_avg_sq"):
+            a, b = opt.state[i][key], other.state[i][key]
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+            if isinstance(a, pywd.QuantizedState):
+                np.testing.assert_array_equal(a.absmax, b.absmax)
+                assert type(b) is pywd.QuantizedState and a.signed == b.signed
+
+
+@pytest.mark.parametrize("change, match", [
+    ("drop absmax", r"state/0/exp_avg/absmax'\] must hold the 25 float32 block scales"),
+    ("short absmax", r"must hold the 25 float32 block scales of 'state/0/exp_avg', got "
+                     r"float32 \(24,\)"),
+    ("float32 state", r"state/0/exp_avg'\] is float32 \(64, 100\), but its parameter's "
+                      r"state is 8-bit"),
+    ("stray absmax", r"state/2/exp_avg/absmax'\]: block scales without 8-bit codes"),
+])
+def test_a_bad_8_bit_state_dict_changes_nothing(change, match):
+    rng = np.random.default_rng(13)
+    params = model(rng)
+    opt = pywd.optim.AdamW(params, lr=1e-2, state_dtype="8bit")
+    opt.step(grads_like(params, rng))
+    saved = opt.state_dict()
+    if change == "drop absmax":
+        del saved["state/0/exp_avg/absmax"]
+    elif change == "short absmax":
+        saved["state/0/exp_avg/absmax"] = saved["state/0/exp_avg/absmax"][:24]
+    elif change == "float32 state":
+        saved["state/0/exp_avg"] = opt.state[0]["exp_avg"].dequantize()
+    elif change == "stray absmax":
+        saved["state/2/exp_avg/absmax"] = np.zeros(1, np.float32)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(saved)
+    after = opt.state_dict()
+    assert before.keys() == after.keys()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_state_bytes_are_a_quarter_and_the_small_keep_float32():
+    rng = np.random.default_rng(14)
+    params = model(rng)
+    full = pywd.optim.AdamW([p.copy(order="K") for p in params])
+    small = pywd.optim.AdamW(params, state_dtype="8bit")
+    grads = grads_like(params, rng)
+    full.step(grads)
+    small.step(grads)
+    big = sum(p.size for p in params if p.size >= 4096)
+    assert full.state_nbytes() == 2 * 4 * sum(p.size for p in params)
+    assert small.state_nbytes() == 2 * (big + 4 * (25 + 36) + 4 * 10)
+    low = pywd.optim.AdamW([p.copy(order="K") for p in params], state_dtype="8bit")
+    low.min_8bit_size = 1                      # every parameter in 8 bits
+    low.step(grads)
+    assert all(isinstance(s["exp_avg"], pywd.QuantizedState) for s in low.state.values())
+
+
+@pytest.mark.parametrize("cls", [pywd.optim.Lamb, pywd.optim.LARS, pywd.optim.Muon,
+                                 pywd.optim.AdamWScheduleFree, pywd.optim.SGDScheduleFree])
+def test_classes_without_8_bit_state_say_why(cls):
+    with pytest.raises(ValueError, match=f"state_dtype='8bit' is not available for "
+                                         f"{cls.__name__}: .*use 'bfloat16' or 'float32'"):
+        cls([np.ones((64, 100), np.float32)], state_dtype="8bit")
+
+
+def test_torch_classes_refuse_8_bit_state_for_now():
+    torch = pytest.importorskip("torch")
+    import pywd.torch as pt
+    with pytest.raises(ValueError, match="pywd.torch takes no state_dtype='8bit' yet"):
+        pt.AdamW([torch.nn.Parameter(torch.ones(5000))], state_dtype="8bit")
+    opt = pt.AdamW([torch.nn.Parameter(torch.ones(5000))])
+    with pytest.raises(ValueError, match="pywd.torch takes no state_dtype='8bit' yet"):
+        opt.add_param_group({"params": [torch.nn.Parameter(torch.ones(5))],
+                             "state_dtype": "8bit"})
+    assert len(opt.param_groups) == len(opt.pywd.param_groups) == 1

@@ -26,7 +26,11 @@ class QuantizedState(np.ndarray):
     state of N elements takes N + 4 * ceil(N / 256) bytes (a float32 one 4 N).
 
     Make one with :func:`pywd.quantized_zeros_like` or :func:`pywd.quantize`
-    (pywd/quantized.py). Views, slices
+    (pywd/quantized.py).
+
+    NumPy equivalent: the float32 state array it replaces (``np.zeros_like(params)``).
+    torch: no 8-bit state of its own; bitsandbytes keeps the same as ``state1`` (codes),
+    ``absmax1`` and ``qmap1`` of its 8-bit optimisers, on CUDA and CPU tensors. Views, slices
     and arithmetic give plain uint8 arrays of codes (without the scales they are not state);
     ``copy()`` and pickling keep the scales.
     """

@@ -46,9 +46,12 @@ rounding : {"stochastic", "nearest"}, default "stochastic"
     value rounded once; "stochastic" rounds up with probability the fraction of the gap,
     so small updates accumulate; "nearest" ties to even.""",
     "state_dtype": """\
-state_dtype : None, "float32", "bfloat16" or "float16"
+state_dtype : None, "float32", "bfloat16", "float16" or "8bit"
     Storage of the state arrays (per group): None keeps the params' dtype; a 16-bit one
-    halves their bytes for float32 params (float64 params keep float64 state).""",
+    halves their bytes for float32 params (float64 params keep float64 state); "8bit"
+    keeps each state array of a parameter of at least ``min_8bit_size`` (4096) elements in
+    bitsandbytes' blockwise 8-bit format (:class:`pywd.QuantizedState`: a quarter of
+    float32's bytes; second moments on the unsigned map), the smaller ones in float32.""",
     "kahan_sum": """\
 kahan_sum : bool, default False
     For 16-bit params (per group): round them to nearest and keep what the rounding lost in

@@ -16,7 +16,11 @@ STATE_FORMAT = "pywd.optim/1"
 # (a class adds its own: Optimizer.optional_hyper): state_dict saves None as an empty array.
 OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
 # the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
-STATE_DTYPES = ("float32", "bfloat16", "float16")
+STATE_DTYPES = ("float32", "bfloat16", "float16", "8bit")
+# 8-bit state (state_dtype="8bit") only for parameters of at least this many elements; the
+# smaller keep float32 state (bitsandbytes' min_8bit_size: their bytes are few, and a
+# block's scale costs as much as 4 codes)
+MIN_8BIT_SIZE = 4096
 # A group with decay_to keeps each parameter's anchor as this state array (only read).
 ANCHOR = "decay_to"
 # A group with kahan_sum keeps each (16-bit) parameter's Kahan compensation as this state.
@@ -300,11 +304,20 @@ def _bfloat16():
 
 
 def _state_dtype(group, param):
-    """The dtype of a parameter's state arrays: its group's state_dtype, else its own."""
+    """The dtype of a parameter's state arrays: its group's state_dtype, else its own (of
+    an 8-bit group: float32, for the parameters too small for 8 bits; see _eight_bit)."""
     name = group.get("state_dtype")
     if name is None:
         return param.dtype
+    if name == "8bit":
+        return np.dtype(np.float32)
     return _bfloat16() if name == "bfloat16" else np.dtype(name)
+
+
+def _eight_bit(group, param, min_size):
+    """Whether a parameter's state is 8-bit: its group asks (state_dtype="8bit") and it has
+    at least min_size elements."""
+    return group.get("state_dtype") == "8bit" and param.size >= min_size
 
 
 def _fortran(a):

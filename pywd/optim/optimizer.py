@@ -11,7 +11,7 @@ from typing import Any, TypeVar, Union, overload
 
 import numpy as np
 
-from .. import _generator, _kernels, _torch_state, memory
+from .. import _generator, _kernels, _torch_state, memory, quantized
 from .._kernels import StepResult
 from .._optimisers import UPDATES
 from .._typing import ArrayIn, Nonfinite
@@ -21,7 +21,7 @@ from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STAT
                        _check_torch_options, _check_unique_names, _count_entry, _decoupled,
                        _describe, _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
                        _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
-                       _saved_hyper, _scheduler_key, _state_dtype)
+                       _saved_hyper, _scheduler_key, _state_dtype, _eight_bit, MIN_8BIT_SIZE)
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.
@@ -110,6 +110,12 @@ class Optimizer:
     # of the parameters steps as it would in the whole (what pywd.distributed shards): not
     # LAMB's and LARS's per-tensor trust ratios, Muon's matrices nor Adafactor's factors
     per_element = True
+    # why state_dtype="8bit" is refused, if it is (the per-tensor ones' passes read their
+    # state as floats; schedule-free's z is an iterate of the weights, not a moment)
+    no_8bit_state: str | None = None
+    # parameters below this many elements keep float32 state in an 8-bit group (set it on
+    # an optimiser before its first step to change it: state made later follows it)
+    min_8bit_size = MIN_8BIT_SIZE
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -214,6 +220,9 @@ class Optimizer:
         if not group["params"]:
             raise ValueError(f"param group {len(self.param_groups)} has no parameters")
         _check_storage(group)
+        if group.get("state_dtype") == "8bit" and self.no_8bit_state:
+            raise ValueError(f"state_dtype='8bit' is not available for {type(self).__name__}: "
+                             f"{self.no_8bit_state}; use 'bfloat16' or 'float32'")
         anchors = _anchors(group)
         self._check_group(group)
         if check_all:
@@ -491,12 +500,19 @@ class Optimizer:
                     if shape is None:
                         continue
                     dtype = p.dtype if name == COMPENSATION else _state_dtype(group, p)
+                    eight_bit = name != COMPENSATION and _eight_bit(group, p,
+                                                                    self.min_8bit_size)
+                    signed = name not in self.nonnegative_state
+                    if eight_bit and not fill:
+                        state[name] = quantized.quantized_zeros_like(p, signed)
+                        created.append((i, name))
+                        continue
                     array = memory.zeros(shape, dtype, "F" if _fortran(p) else "C")
                     if fill is COPY_OF_PARAM:
                         array[...] = p
                     elif fill:
                         array[...] = fill
-                    state[name] = array
+                    state[name] = quantized.quantize(array, signed) if eight_bit else array
                     created.append((i, name))
             for name in self.state_counters:
                 if name not in state:
@@ -614,9 +630,19 @@ class Optimizer:
                     out[f"state/{i}/{name}"] = np.array(value, dtype=np.int64)
                 elif name in self.state_scalars:
                     out[f"state/{i}/{name}"] = np.array(value, dtype=np.float64)
+                elif isinstance(value, _kernels.QuantizedState):    # its codes and scales
+                    out[f"state/{i}/{name}"] = np.array(value.codes, copy=True, order="K")
+                    out[f"state/{i}/{name}/absmax"] = value.absmax.copy()
                 else:
                     out[f"state/{i}/{name}"] = np.array(value, copy=True, order="K")
         return out
+
+    def state_nbytes(self) -> int:
+        """The bytes this optimiser's state arrays hold (8-bit state: its codes and scales;
+        counters and scalars not counted): what ``state_dtype`` saves."""
+        return sum(value.state_nbytes if isinstance(value, _kernels.QuantizedState) else
+                   value.nbytes for entries in self.state.values()
+                   for value in entries.values() if isinstance(value, np.ndarray))
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict() (or ``numpy.load`` of a saved one, never with pickle) into
@@ -712,10 +738,23 @@ class Optimizer:
         state_dtypes = {i: _state_dtype({**group, **loaded}, params[i])
                         for (group, indices), loaded in zip(self._group_indices(), new_groups)
                         for i in indices}
+        eight_bit = {i for (group, indices), loaded in zip(self._group_indices(), new_groups)
+                     for i in indices
+                     if _eight_bit({**group, **loaded}, params[i], self.min_8bit_size)}
         names = [*self.state_arrays, COMPENSATION, ANCHOR, *self.state_counters,
                  *self.state_scalars]
         for key, value in entries.items():
             if not key.startswith("state/"):
+                continue
+            if key.endswith("/absmax"):             # an 8-bit state's: read with its codes
+                codes_key = key[:-len("/absmax")]
+                index = codes_key.split("/")[1]
+                if (codes_key not in entries or not index.isdigit()
+                        or int(index) not in eight_bit):
+                    raise ValueError(f"state_dict[{key!r}]: block scales without 8-bit codes "
+                                     f"at {codes_key!r} for a parameter whose state is "
+                                     f"8-bit (its group's state_dtype is not '8bit', or it has "
+                                     f"fewer than min_8bit_size={self.min_8bit_size} elements)")
                 continue
             parts = key.split("/")
             if (len(parts) != 3 or not parts[1].isdigit() or parts[1] != str(int(parts[1]))
@@ -745,6 +784,9 @@ class Optimizer:
             if shape is None:
                 raise ValueError(f"state_dict[{key!r}]: parameter {i} (shape {param.shape}) "
                                  f"has no {name!r}")
+            if name not in (ANCHOR, COMPENSATION) and i in eight_bit:
+                state.setdefault(i, {})[name] = self._load_8bit(entries, key, value, param, name)
+                continue
             if want.name == "bfloat16" and value.dtype.kind == "V" and value.dtype.itemsize == 2 \
                     and value.dtype.fields is None:
                 value = value.view(want)    # numpy.savez stores bfloat16 as 2 raw bytes
@@ -760,6 +802,24 @@ class Optimizer:
             state.setdefault(i, {})[name] = array
         if self.state_counters:
             self._check_complete(state, new_groups, params)
+        return state
+
+    def _load_8bit(self, entries, key, codes, param, name):
+        """An 8-bit state array from its codes (uint8, shaped as its parameter) and
+        key + "/absmax" (a float32 scale per block), on the map its name takes."""
+        scales = entries.get(key + "/absmax")
+        if codes.dtype != np.uint8 or codes.shape != param.shape:
+            raise ValueError(f"state_dict[{key!r}] is {codes.dtype} {codes.shape}, but its "
+                             f"parameter's state is 8-bit: uint8 codes {param.shape} (a "
+                             f"state_dict saved with another state_dtype?)")
+        blocks = -(-param.size // quantized.BLOCK)
+        if scales is None or scales.dtype != np.float32 or scales.shape != (blocks,):
+            got = "none" if scales is None else f"{scales.dtype} {scales.shape}"
+            raise ValueError(f"state_dict[{key + '/absmax'!r}] must hold the {blocks} float32 "
+                             f"block scales of {key!r}, got {got}")
+        state = quantized.quantized_zeros_like(param, name not in self.nonnegative_state)
+        state.codes[...] = codes
+        state.absmax[...] = scales
         return state
 
     def _check_complete(self, state, new_groups, params):

@@ -35,6 +35,8 @@ class _ScheduleFree(Optimizer):
     ``lr_max``), ``train()``/``eval()`` and the refusal to step in eval mode."""
 
     group_extras = {"train_mode": True}    # params hold y (training), not x
+    no_8bit_state = ("its state z is an iterate of the weights, not a moment: 8 bits would "
+                     "round the weights themselves")
     state_counters = ("step",)
     state_scalars = {"weight_sum": (0.0, math.inf), "lr_max": (0.0, math.inf)}
     # beta1's name in the group, for errors: "betas[0]" or "momentum"
