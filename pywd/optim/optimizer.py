@@ -640,9 +640,14 @@ class Optimizer:
     def state_nbytes(self) -> int:
         """The bytes this optimiser's state arrays hold (8-bit state: its codes and scales;
         counters and scalars not counted): what ``state_dtype`` saves."""
-        return sum(value.state_nbytes if isinstance(value, _kernels.QuantizedState) else
-                   value.nbytes for entries in self.state.values()
-                   for value in entries.values() if isinstance(value, np.ndarray))
+        total = 0
+        for entries in self.state.values():
+            for value in entries.values():
+                if isinstance(value, _kernels.QuantizedState):
+                    total += value.state_nbytes
+                elif isinstance(value, np.ndarray):
+                    total += value.nbytes
+        return total
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Loads a state_dict() (or ``numpy.load`` of a saved one, never with pickle) into
