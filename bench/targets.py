@@ -44,6 +44,13 @@ LOWP_RATIOS = [("adamw SR", "16M", 1.2, "f32"), ("adamw SR", "16M", 1.5, "torch"
                ("adamw RN", "16M", 1.5, "f32"), ("momentum SR", "16M", 1.5, "f32")]
 LOWP_PEERS = {"f32": "pywd's float32 step", "torch": "torch's fused bf16 step"}
 LOWP_COSTS = {"adamw SR": 0.5, "adamw RN": 0.35}
+# 8-bit state (issue 32): AdamW with 8-bit moments against pywd's float32 AdamW ("f32") and
+# the CPU 8-bit AdamWs (bitsandbytes' as "torch", torchao's), in the same run
+Q8_RATIOS = [("f32/q8", "16M", 1.4, "f32"), ("f32/q8", "16M", 20, "torch"),
+             ("f32/q8", "16M", 20, "torchao"), ("f32/q8", "1M", 20, "torch"),
+             ("f32/q8", "1M", 20, "torchao"), ("b16/q8", "16M", 2.0, "f32")]
+Q8_PEERS = {"f32": "pywd's float32 AdamW", "torch": "bitsandbytes' AdamW8bit",
+            "torchao": "torchao's AdamW8bit"}
 
 
 def targets(rows):
@@ -92,6 +99,11 @@ def targets(rows):
             out.append((f"in-cache all-bf16 {kernel} <= {cost} ns per element per core",
                         found["ns_per_element_core"] <= cost,
                         f"{found['ns_per_element_core']:.2f} ns"))
+    for storage, size, ratio, peer in Q8_RATIOS:
+        found = row("adamw 8bit", size, storage)
+        if found and found.get(f"vs_{peer}"):
+            out.append((f"{size} AdamW 8-bit state ({storage}) >= {ratio}x {Q8_PEERS[peer]}",
+                        found[f"vs_{peer}"] >= ratio, f"{found[f'vs_{peer}']:.2f}x"))
     ortho = row("orthogonal", "2048^2")
     if ortho and ortho.get("torch_s"):
         out.append(("orthogonal_ 2048x2048 no slower than torch.nn.init.orthogonal_",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import pywd
 from pywd import bench
 from pywd.bench import timing as bench_timing
 from pywd._models import resnet50_shapes
@@ -208,6 +209,32 @@ def test_a_16_bit_case_steps_its_own_storage():
         before = [p.astype(np.float32) for p in params]
         step()
         assert all((p.astype(np.float32) != b).any() for p, b in zip(params, before))
+
+
+def test_8_bit_rows_count_their_storage_bytes_and_name_their_peers():
+    """AdamW with 8-bit moments moves 12 + 4.06 bytes per element with float32 params and
+    grads (6 + 4.06 with bfloat16); its row times pywd's float32 AdamW beside it, and
+    bitsandbytes' and torchao's AdamW8bit where they are installed."""
+    from pywd.bench import q8 as bench_q8
+    assert bench_q8.bytes_per_element("float32") == 12 + 4 * (1 + 4 / 256)
+    row = bench.q8_row(("adamw 8bit", "f32/q8"), "1000", [(1000,)], 0.001)
+    assert (row["kernel"], row["dtype"], row["kind"]) == ("adamw 8bit", "f32/q8", "q8")
+    assert row["gb_per_s"] == bench_q8.bytes_per_element("float32") * 1000 / row["pywd_s"] / 1e9
+    assert row["vs_f32"] > 0
+    for key in ("torch_s", "torchao_s"):              # (where the peer is installed)
+        assert key not in row or row[key] > 0
+    step = bench_q8.step_case([(600,), (3, 5)], "float32")
+    params, _, m, v = step.arrays
+    before = [p.copy() for p in params]
+    step()
+    assert all(isinstance(s, pywd.QuantizedState) for s in m + v)
+    assert all((p != b).any() for p, b in zip(params, before))
+    out = io.StringIO()
+    bench.report(dict(machine="m", config=bench.config(), full=True, copy_gb_per_s=1.0,
+                      rmw_gb_per_s=1.0, rows=[row]), out)
+    assert "8-bit state (AdamW" in out.getvalue()
+    full = [(names, size) for names, size, _ in bench.plan(True, 0.1)]
+    assert (["adamw 8bit"], "16M") in full and (["adamw 8bit"], "1M") in full
 
 
 def test_only_and_sizes_pick_rows_before_anything_runs():

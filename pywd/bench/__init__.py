@@ -27,7 +27,7 @@ import numpy as np
 
 import pywd
 from pywd import _kernels, reference
-from pywd.bench import lowp, plot, timing
+from pywd.bench import lowp, plot, q8, timing
 from pywd._config import config
 from pywd._models import resnet50_shapes
 from pywd.bench.timing import interleaved, slower, summary
@@ -502,6 +502,23 @@ def lowp_row(case, size, shapes, budget):
     return row
 
 
+def q8_row(case, size, shapes, budget):
+    """AdamW with 8-bit moments (q8.CASES): its NumPy loop is float32 AdamW, "f32" pywd's
+    float32 AdamW, torch bitsandbytes' AdamW8bit and "torchao" torchao's (where
+    installed)."""
+    dtype = q8.CASES[case]
+    torch = _torch()
+    _, theirs = kernel_case("adamw", shapes, np.float32)
+    row = _row("q8", case[0], size, case[1], shapes,
+               dict(pywd=q8.step_case(shapes, dtype), numpy=theirs, f32=q8.float32_case(shapes),
+                    torch=q8.peer_step(torch, "bnb", shapes),
+                    torchao=q8.peer_step(torch, "torchao", shapes)),
+               budget, q8.bytes_per_element(dtype))
+    row["footprint"] = int(q8.bytes_per_element(dtype) * row["elements"])
+    row["ns_per_element_core"] = row["pywd_s"] * config()["threads"] / row["elements"] * 1e9
+    return row
+
+
 def fill_row(name, dtype, budget):
     """A 16M fill by pywd.init, NumPy's Generator (FILLS), torch.nn.init's of a tensor."""
     ours, theirs = FILLS[name]
@@ -605,6 +622,11 @@ def plan(full, budget):
             for case in lowp.CASES if full else [("adamw SR", "bf16")]:
                 yield [case[0]], size, partial(_rows_of, lowp_row, case, size,
                                                lowp_sizes[size], budget)
+    for size in ("16M", "1M") if full else ():
+        for case in q8.CASES:
+            if case[1] != "b16/q8" or lowp.bfloat16() is not None:
+                yield [case[0]], size, partial(_rows_of, q8_row, case, size,
+                                               [(SIZES[size],)], budget)
     for size in ADAFACTOR_CASES if full else ():
         yield ["adafactor"], size, partial(_rows_of, adafactor_row, size, budget)
     for dtype in (np.float32, np.float64) if full else (np.float32,):
@@ -686,6 +708,9 @@ NOTES = {
             "params and grads, bfloat16 state; b16/f32: bfloat16 params); its NumPy loop is "
             "the same step in float32 (NumPy has no bfloat16 arithmetic), its torch the "
             "fused step on bfloat16 tensors (rounded to nearest).",
+    "q8": "adamw 8bit: AdamW with its moments in 8 bits (pywd.QuantizedState; dtype "
+          "f32/q8: float32 params and grads, b16/q8: bfloat16); its NumPy loop is float32 "
+          "AdamW, its torch bitsandbytes' AdamW8bit on CPU tensors (float32 params).",
     "fill": "fills: pywd.init into a 16M array; NumPy loop: NumPy's Generator (the "
             "truncated normal: redrawn); torch: torch.nn.init's; rate in elements per "
             "second (Gel/s: 10^9).",
@@ -757,6 +782,26 @@ def report(result, out=sys.stdout):
     for note in notes:
         print(textwrap.fill(note, 90), file=out)
     report_lowp([r for r in rows if r.get("kind") == "lowp"], cfg["threads"], out)
+    report_q8([r for r in rows if r.get("kind") == "q8"], cfg["threads"], out)
+
+
+def report_q8(rows, threads, out):
+    """The 8-bit state rows against pywd's float32 AdamW and the other 8-bit AdamWs."""
+    if not rows:
+        return
+    print(f"\n8-bit state (AdamW, {threads} threads): pywd's time against", file=out)
+    print(f"{'row':<12} {'size':>8} {'dtype':>7} {'f32':>8} {'bnb':>8} {'torchao':>8} "
+          f"{'ns/element/core':>16}", file=out)
+    for r in rows:
+        print(f"{r['kernel']:<12} {r['size']:>8} {r['dtype']:>7} {fmt_ratio(r, 'f32'):>8} "
+              f"{fmt_ratio(r, 'torch'):>8} {fmt_ratio(r, 'torchao'):>8} "
+              f"{r['ns_per_element_core']:>16.2f}" + ("  ~" if r.get("noisy") else ""),
+              file=out)
+    print(textwrap.fill(
+        "f32: pywd's float32 AdamW's time over its 8-bit one's; bnb, torchao: "
+        "bitsandbytes' and torchao's AdamW8bit on CPU tensors (above 1: pywd faster; - "
+        "where not installed). dtype f32/q8: float32 params and grads, 8-bit moments; "
+        "b16/q8: bfloat16 params and grads (docs/q8.md).", 90), file=out)
 
 
 def report_lowp(rows, threads, out):

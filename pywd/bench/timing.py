@@ -1,8 +1,8 @@
 """How `python -m pywd bench` times a row, and when it calls a row noisy or slower.
 
 A row has sides: pywd, the NumPy loop (pywd.reference's code, or NumPy's own function),
-where torch is installed and has the same step, torch, and on the 16-bit storage rows pywd's
-own float32 step ("f32"). They are timed in rounds: in each
+where torch is installed and has the same step, torch, and on the 16-bit and 8-bit storage
+rows pywd's own float32 step ("f32") (and torchao's 8-bit AdamW on the 8-bit rows). They are timed in rounds: in each
 round every side runs once in turn (a batch of calls lasting a share of the row's budget),
 the order reversed every other round. A machine that gets busy for a moment then slows
 every side of that round alike, so the ratios are taken round by round (pywd against each
@@ -27,7 +27,7 @@ from typing import Any
 ROUNDS = 5
 NOISY = 1.25
 MARGIN = 0.25
-PEERS = ("numpy", "torch", "f32")
+PEERS = ("numpy", "torch", "f32", "torchao")
 
 
 def interleaved(sides: Mapping[str, Callable[[], Any] | None], budget: float,

@@ -1,4 +1,4 @@
-"""The demo's nine experiments. Each takes `quick` and returns (numbers, plot, story), where
+"""The demo's ten experiments. Each takes `quick` and returns (numbers, plot, story), where
 numbers is a dict the tests assert on, plot(ax) draws the experiment's picture and story is
 what it found, in sentences with units."""
 import importlib.util
@@ -619,12 +619,103 @@ def digits(quick):
     return numbers, plot, story
 
 
+STATE_RUNS = ("float32 state", "8-bit state", "bfloat16 weights and state")
+
+
+def _storage_run(variant, params, steps, grads_of, lr, seed, bf16):
+    """AdamW (weight_decay 0.01) over `steps` batches on float32 `params` (replaced, for the
+    bfloat16 run, by bfloat16 copies rounded stochastically), its state as `variant` says
+    (8-bit: every tensor, min_8bit_size 0, harsher than bitsandbytes' 4096); grads_of(batch,
+    float32 params) gives the gradients. Returns the trained params in float32."""
+    if variant == STATE_RUNS[2]:
+        params = [p.astype(bf16) for p in params]
+    opt = optim.AdamW(params, lr=lr, weight_decay=0.01, rng=seed,
+                      state_dtype="8bit" if variant == STATE_RUNS[1] else None)
+    opt.min_8bit_size = 0
+    for batch in steps:
+        wide = [p.astype(np.float32) for p in params] if variant == STATE_RUNS[2] else params
+        opt.step(grads_of(batch, wide))
+    return [p.astype(np.float32) for p in params]
+
+
+def eight_bit_state(quick):
+    """10. Optimiser state in 8 bits, and weights and state in bfloat16: on the digits and on
+    a teacher's regression they train as float32 state does."""
+    try:
+        import ml_dtypes
+        bf16 = np.dtype(ml_dtypes.bfloat16)
+        runs = STATE_RUNS
+    except ImportError:                     # without ml_dtypes: no bfloat16 run
+        bf16, runs = None, STATE_RUNS[:2]
+    (x, labels), (x_test, labels_test) = load_digits()
+    x, x_test = x.astype(np.float32), x_test.astype(np.float32)
+    epochs, seeds = (5, range(2)) if quick else (30, range(5))
+    accuracy = {v: [] for v in runs}
+    for seed in seeds:
+        start = Classifier(64, 128, 10, np.float32)
+        init.kaiming_normal_(start.params[0], nonlinearity="relu", rng=seed)
+        init.kaiming_normal_(start.params[2], nonlinearity="linear", rng=seed + 100)
+        shuffler = np.random.default_rng(seed + 10)
+        order = [shuffler.permutation(len(x)) for _ in range(epochs)]
+        steps = [o[i:i + 32] for o in order for i in range(0, len(x), 32)]
+        net = Classifier(64, 128, 10, np.float32)
+
+        def digits_grads(idx, params):
+            net.params = params
+            return net.loss_and_grads(x[idx], labels[idx])[1]
+        for variant in runs:
+            net.params = _storage_run(variant, [p.copy() for p in start.params], steps,
+                                      digits_grads, 3e-3, seed, bf16)
+            accuracy[variant].append(net.accuracy(x_test, labels_test))
+    train, test = regression_task(4)
+    train = tuple(a.astype(np.float32) for a in train)
+    losses = {v: [] for v in runs}
+    for seed in seeds:
+        start = he_mlp(8, 32, seed=20 + seed)
+        mlp = MLP(8, 32, 1, np.float32)
+
+        def regression_grads(idx, params):
+            mlp.params = params
+            return mlp.loss_and_grads(train[0][idx], train[1][idx])[1]
+        for variant in runs:
+            mlp.params = _storage_run(variant, [p.astype(np.float32) for p in start.params],
+                                      batches(len(train[0]), 64, 500 if quick else 3000, seed),
+                                      regression_grads, 1e-3, seed, bf16)
+            losses[variant].append(mlp.loss(test[0].astype(np.float32),
+                                            test[1].astype(np.float32)))
+    numbers = {v: dict(held_out=float(np.mean(accuracy[v])),
+                       held_out_sd=float(np.std(accuracy[v])),
+                       test_loss=float(np.mean(losses[v]))) for v in runs}
+    f32, q8 = numbers[STATE_RUNS[0]], numbers[STATE_RUNS[1]]
+    story = [f"The digits MLP (64-128-10, AdamW lr 3e-3, weight_decay 0.01, {epochs} epochs of "
+             f"batches of 32, {len(seeds)} seeds) held out {f32['held_out']:.1%} "
+             f"(sd {f32['held_out_sd']:.1%}) with float32 state and {q8['held_out']:.1%} "
+             f"(sd {q8['held_out_sd']:.1%}) with every state tensor in 8 bits (a quarter of "
+             f"the state's bytes)"
+             + (f", {numbers[STATE_RUNS[2]]['held_out']:.1%} with weights and state in "
+                f"bfloat16 (stochastic rounding; half the bytes of everything)" if bf16 else "")
+             + ".",
+             f"The teacher's regression (AdamW lr 1e-3, {500 if quick else 3000} steps): test "
+             f"loss {f32['test_loss']:.4f} with float32 state, {q8['test_loss']:.4f} with 8-bit "
+             f"state" + (f", {numbers[STATE_RUNS[2]]['test_loss']:.4f} in bfloat16"
+                         if bf16 else "") + " (the mean of the seeds)."]
+
+    def plot(ax):
+        for k, variant in enumerate(runs):
+            ax.plot([k] * len(accuracy[variant]), accuracy[variant], "o", alpha=0.6)
+            ax.plot([k - 0.2, k + 0.2], [numbers[variant]["held_out"]] * 2, "k-")
+        ax.set_xticks(range(len(runs)), [v.replace(" and ", "\nand ") for v in runs])
+        ax.set(title="10. digits: held-out accuracy by storage (AdamW; a dot a seed)",
+               ylabel="held-out accuracy")
+    return numbers, plot, story
+
+
 EXPERIMENTS = {1: zero_init, 2: activation_scale, 3: decay_vs_l2, 4: identity_rnn,
                5: l1_zeros, 6: decay_over_a_run, 7: bfloat16_training, 8: schedule_free,
-               9: digits}
+               9: digits, 10: eight_bit_state}
 # what an experiment needs beyond pywd and NumPy (the demo extra), as (module, package):
 # skipped, saying so, without it
-NEEDS = {9: ("sklearn", "scikit-learn")}
+NEEDS = {9: ("sklearn", "scikit-learn"), 10: ("sklearn", "scikit-learn")}
 
 
 QUICK_NOTE = ("--quick: smaller and shorter runs than the full demo (a sixth to a quarter of "
