@@ -49,6 +49,9 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
         raise ValueError(f"torch state_dict['pywd']['initial_lr'] must be a list of one lr "
                          f"per param group ({len(groups)}), got {initial_lrs!r}")
     optional = optimizer.optional_hyper()    # the options that may be None
+    # bitsandbytes' 8-bit optimisers save their state under BNB_KEY, and groups without the
+    # options it lacks (amsgrad, maximize): those are this optimizer's own
+    bnb = any(isinstance(e, Mapping) and BNB_KEY in e for e in state.values())
     for g, group in enumerate(groups):
         if not isinstance(group, Mapping) or "params" not in group:
             raise TypeError(f"torch state_dict['param_groups'][{g}] must be a dict with "
@@ -57,6 +60,9 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
         lacks = optimizer.not_in_torch      # hyper-parameters torch's class does not have
         missing = [key for key in optimizer.defaults
                    if key not in PYWD_ONLY and key not in lacks and key not in group]
+        if bnb:
+            lacks = lacks + tuple(missing)
+            missing = []
         if missing:
             raise ValueError(f"torch state_dict['param_groups'][{g}] lacks {missing}: it is "
                              f"not the state of {optimizer.torch_twin.format(name=name)}")
@@ -97,10 +103,53 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             where = f"state'][{index!r}]['{key}"
             if key == "step":
                 out[f"state/{index}/step"] = _step(value, where)
+            elif key == BNB_KEY:
+                _bnb_entries(value, index, optimizer, out)
             else:
                 out[f"state/{index}/{key}"] = _array(value, where)
     _per_parameter(groups, state, optimizer, out)
     return out
+
+
+BNB_KEY = "__bnb_optimizer_quant_state__"
+
+
+def _bnb_entries(nested, index, optimizer, out):
+    """bitsandbytes' state of a parameter (state1, state2, ... in the class's state order;
+    8-bit ones, uint8, with absmax1, ... and their map qmap1, ...) as pywd's entries, each
+    map checked to be the one pywd gives that state (the signed map, the unsigned one for
+    non-negative state) bit for bit."""
+    from ._kernels import QuantizedState
+    if not isinstance(nested, Mapping):
+        raise TypeError(f"torch state_dict['state'][{index!r}]['{BNB_KEY}'] must be a dict")
+    known = {f"{kind}{k}" for kind in ("state", "absmax", "qmap")
+             for k in range(1, len(optimizer.state_arrays) + 1)}
+    unknown = sorted(set(nested) - known)
+    if unknown:
+        raise ValueError(f"torch state_dict['state'][{index!r}]['{BNB_KEY}'] has entries "
+                         f"{unknown} that {type(optimizer).__name__} does not keep (of "
+                         f"{sorted(known)}: state1, ... in the order {optimizer.state_arrays})")
+    for k, name in enumerate(optimizer.state_arrays, 1):
+        where = f"state'][{index!r}]['{BNB_KEY}']['state{k}"
+        if f"state{k}" not in nested:
+            continue
+        codes = _array(nested[f"state{k}"], where)
+        out[f"state/{index}/{name}"] = codes
+        if codes.dtype != np.uint8:
+            continue                                 # float32: a parameter too small for 8
+        qmap = nested.get(f"qmap{k}")
+        want = QuantizedState.maps(name not in optimizer.nonnegative_state)
+        if qmap is None or not np.array_equal(_array(qmap, where).view(np.uint32)
+                                              if _array(qmap, where).dtype == np.float32
+                                              else np.zeros(0), want.view(np.uint32)):
+            raise ValueError(f"torch state_dict['{where[:-len('state1')]}qmap{k}'] is not "
+                             f"pywd's {'signed' if name not in optimizer.nonnegative_state else 'unsigned'} "
+                             f"dynamic map for {name!r} (bitsandbytes' create_dynamic_map): "
+                             f"codes on another map cannot be read")
+        if f"absmax{k}" not in nested:
+            raise ValueError(f"torch state_dict['{where}'] holds 8-bit codes without "
+                             f"absmax{k}")
+        out[f"state/{index}/{name}/absmax"] = _array(nested[f"absmax{k}"], where)
 
 
 def _per_parameter(groups, state, optimizer, out):

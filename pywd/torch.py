@@ -48,10 +48,11 @@ except ImportError as err:              # pragma: no cover (the tests that impor
                       ) from err
 
 from . import memory as pywd_memory
+from .quantized import quantize
 from . import optim as _optim
 from .optim import _docs
 from ._torch_state import PYWD_ONLY, TORCH_ONLY, numpy_view
-from ._kernels import StepResult
+from ._kernels import QuantizedState, StepResult
 from ._typing import Nonfinite
 from .weight_decay import _split_by_decay
 
@@ -130,9 +131,42 @@ def _tensor(value: Any) -> torch.Tensor:
     their memory; numbers are float64 tensors (exact for any step count)."""
     if not isinstance(value, np.ndarray):
         return torch.tensor(float(value), dtype=torch.float64)
+    if isinstance(value, QuantizedState):        # 8-bit: its values, decoded (a copy)
+        return torch.from_numpy(value.dequantize())
     if value.dtype.name == "bfloat16":
         return torch.from_numpy(value.view(np.int16)).view(torch.bfloat16)
     return torch.from_numpy(value)
+
+
+BNB_KEY = "__bnb_optimizer_quant_state__"
+
+
+def _bnb_state(entries: dict[str, Any], index: int, flat: Mapping[str, Any],
+               pywd_opt: Any) -> dict[str, Any]:
+    """A parameter's torch-format state in bitsandbytes' layout (its 8-bit optimisers'):
+    the counters as they are ("step" an int, as bitsandbytes keeps it), the state arrays
+    in the class's order as state1, state2, ... under BNB_KEY, each 8-bit one with its
+    absmax1, ... and its map qmap1, ... (a float32 one, below min_8bit_size, alone)."""
+    out: dict[str, Any] = {}
+    nested: dict[str, torch.Tensor] = {}
+    slot = 0
+    for name in pywd_opt.state_arrays:
+        if name not in entries:
+            continue
+        slot += 1
+        scales = flat.get(f"state/{index}/{name}/absmax")
+        if scales is not None:
+            nested[f"state{slot}"] = entries[name]                  # the codes (a copy)
+            nested[f"absmax{slot}"] = torch.from_numpy(scales)
+            nested[f"qmap{slot}"] = torch.from_numpy(QuantizedState.maps(
+                name not in pywd_opt.nonnegative_state))
+        else:
+            nested[f"state{slot}"] = entries[name]
+    for name, value in entries.items():
+        if name not in pywd_opt.state_arrays:
+            out[name] = int(value.item()) if name in pywd_opt.state_counters else value
+    out[BNB_KEY] = nested
+    return out
 
 
 def _numpy_option(key: str, value: Any, orders: Sequence[Order] = ()) -> Any:
@@ -231,6 +265,8 @@ class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
         return types.MappingProxyType({k: _restore_axes(_tensor(v), order)
                                        for k, v in entries.items()})
 
+    # (8-bit state reads as its float32 values: a copy, see _tensor)
+
     def __contains__(self, param: object) -> bool:
         """As torch's: a parameter is in the state once a step has made its state."""
         index = self._owner._index.get(param) if isinstance(param, torch.Tensor) else None
@@ -320,12 +356,6 @@ class Optimizer(torch.optim.Optimizer):
         """torch's add_param_group; the group is added to ``self.pywd`` too (checked by
         both before either keeps it)."""
         building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
-        state_dtype = (self.pywd.param_groups[len(self.param_groups)] if building
-                       else {**self.defaults, **param_group}).get("state_dtype")
-        if _numpy_option("state_dtype", state_dtype) == "8bit":
-            raise ValueError("pywd.torch takes no state_dtype='8bit' yet: its torch-format "
-                             "state_dict (bitsandbytes' state1/absmax1) is to come; use "
-                             "pywd.optim's classes, or 'bfloat16'")
         if not building:
             numpy_group, _ = _numpy_group(_group(param_group), len(self._tensors),
                                           self.any_layout)
@@ -429,11 +459,22 @@ class Optimizer(torch.optim.Optimizer):
         rank = len(self._tensors[index].shape)
         to_axes, laid_out = _inverse(old, rank), new or tuple(range(rank))
         for name, value in list(state.items()):
-            if isinstance(value, np.ndarray) and value.ndim == rank and rank:
+            if isinstance(value, QuantizedState) and value.ndim == rank and rank:
+                # blocks run through memory: decoded, laid out anew, encoded again
+                wide = value.dequantize().transpose(to_axes).transpose(laid_out)
+                state[name] = quantize(np.ascontiguousarray(wide), value.signed)
+            elif isinstance(value, np.ndarray) and value.ndim == rank and rank:
                 target = value.transpose(to_axes).transpose(laid_out)   # via the param's axes
                 moved = pywd_memory.empty(target.shape, value.dtype)
                 moved[...] = target
                 state[name] = moved
+    def _eight_bit_group(self, index: int) -> bool:
+        """Whether parameter `index`'s group keeps 8-bit state (state_dtype="8bit")."""
+        for group, indices in self.pywd._group_indices():
+            if index in indices:
+                return group.get("state_dtype") == "8bit"
+        return False
+
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
@@ -446,13 +487,21 @@ class Optimizer(torch.optim.Optimizer):
             pre_hook(self)
         self._sync()
         flat = self.pywd.state_dict()
-        state: dict[int, dict[str, torch.Tensor]] = {}
+        state: dict[int, dict[str, Any]] = {}
         for key, value in flat.items():
-            if key.startswith("state/"):
+            if key.startswith("state/") and not key.endswith("/absmax"):
                 _, index, name = key.split("/")
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
                 state.setdefault(int(index), {})[name] = _restore_axes(
                     _tensor(value.item() if number else value), self._orders[int(index)])
+        for index in state:
+            if self._eight_bit_group(index):
+                if self._orders[index] is not None:
+                    raise ValueError(f"{self._where[index]} is laid out in another memory "
+                                     f"order (channels_last) and its state is 8-bit, whose "
+                                     f"blocks run through memory: bitsandbytes' layout cannot "
+                                     f"hold it (make the parameter contiguous)")
+                state[index] = _bnb_state(state[index], index, flat, self.pywd)
         groups = []
         for g, group in enumerate(self.param_groups):
             packed = {k: _plain(v) for k, v in group.items() if k != "params"}
@@ -492,6 +541,9 @@ class Optimizer(torch.optim.Optimizer):
         rules = _torch_decay_rules(name, self.pywd_class)
         problems = [f"param_groups[{g}] {problem}" for g, group in enumerate(self.param_groups)
                     for problem in _unhonoured(group, rules)]
+        problems += [f"param_groups[{g}] has state_dtype='8bit' (bitsandbytes' {name}8bit "
+                     f"loads state_dict())" for g, group in enumerate(self.param_groups)
+                     if group.get("state_dtype") == "8bit"]
         if problems:
             raise ValueError(f"torch.optim.{name} cannot continue this run: "
                              + "; ".join(problems))
