@@ -101,6 +101,8 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
             if value is None:           # older torch saved momentum_buffer=None
                 continue
             where = f"state'][{index!r}]['{key}"
+            if key == "step" and bnb and "step" not in optimizer.state_counters:
+                continue                    # bitsandbytes' count, for a class that keeps none
             if key == "step":
                 out[f"state/{index}/step"] = _step(value, where)
             elif key == BNB_KEY:

@@ -139,6 +139,15 @@ def _tensor(value: Any) -> torch.Tensor:
 
 
 BNB_KEY = "__bnb_optimizer_quant_state__"
+# bitsandbytes' 8-bit optimisers read their options from the group as (lr, betas, eps,
+# weight_decay): what a group of 8-bit state adds for them, by class, where pywd's names
+# differ (its own "momentum" is betas[0] for SGD, RMSprop's alpha and momentum its betas)
+BNB_GROUP = {
+    "SGD": lambda g: dict(betas=(g["momentum"], g["dampening"]), eps=0.0),
+    "RMSprop": lambda g: dict(betas=(g["alpha"], g["momentum"])),
+    "Adagrad": lambda g: dict(betas=(0.0, 0.0)),
+    "Lion": lambda g: dict(eps=0.0),
+}
 
 
 def _bnb_state(entries: dict[str, Any], index: int, flat: Mapping[str, Any],
@@ -165,6 +174,9 @@ def _bnb_state(entries: dict[str, Any], index: int, flat: Mapping[str, Any],
     for name, value in entries.items():
         if name not in pywd_opt.state_arrays:
             out[name] = int(value.item()) if name in pywd_opt.state_counters else value
+    # bitsandbytes counts steps for every class (its SGD starts its momentum at step 1):
+    # the optimiser's own count where the class keeps none
+    out.setdefault("step", int(pywd_opt.rounding_step))
     out[BNB_KEY] = nested
     return out
 
@@ -509,6 +521,9 @@ class Optimizer(torch.optim.Optimizer):
             for key, default in self._torch_switches.items():
                 packed.setdefault(key, group["decay"] == "decoupled"
                                   if key == "decoupled_weight_decay" else default)
+            if group.get("state_dtype") == "8bit" and type(self).__name__ in BNB_GROUP:
+                for key, value in BNB_GROUP[type(self).__name__](group).items():
+                    packed.setdefault(key, value)       # for bitsandbytes' 8-bit class
             groups.append(packed)
         extra: dict[str, Any] = {key: int(flat[key]) for key in ("skipped_steps",
                                                                  "rounding_seed",

@@ -684,38 +684,49 @@ def test_torch_classes_keep_8_bit_state_in_bitsandbytes_layout():
         opt.torch_state_dict()
 
 
-def test_state_moves_between_pywd_and_bitsandbytes():
-    """Each loads the other's state_dict and continues. From the same state, one step of
-    each (bitsandbytes 0.50's CPU AdamW8bit: its AdamW formula, and its encode by a 65536-bin
-    table, approximate for small values) gives weights within 2 float32 ulps of 1 (the same
-    update, rounded in another order) and the same codes for at least 99% of elements
-    (measured: 99.7-99.9%)."""
+BNB_TWINS = [("AdamW", "AdamW8bit", dict(lr=1e-2, weight_decay=0.01)),
+             ("Adam", "Adam8bit", dict(lr=1e-2)),
+             ("SGD", "SGD8bit", dict(lr=1e-2, momentum=0.9)),
+             ("RMSprop", "RMSprop8bit", dict(lr=1e-3)),
+             ("Adagrad", "Adagrad8bit", dict(lr=1e-2)),
+             ("Lion", "Lion8bit", dict(lr=1e-4))]
+
+
+@pytest.mark.parametrize("mine, theirs, options", BNB_TWINS, ids=[m for m, _, _ in BNB_TWINS])
+def test_state_moves_between_pywd_and_bitsandbytes(mine, theirs, options):
+    """Each loads the other's state_dict and continues (bitsandbytes 0.50's CPU 8-bit
+    optimisers: their update formulas, and their encode by a 65536-bin table, approximate for
+    small values). From the same state, one step of each gives weights within 2 float32
+    ulps of 1 (the same update, rounded in another order) and the same codes for at least
+    99% of elements (measured: 99.7-99.9%)."""
     torch = pytest.importorskip("torch")
     bnb = pytest.importorskip("bitsandbytes")
     import pywd.torch as pt
     ours = torch_model(torch)
-    opt = pt.AdamW(ours, lr=1e-2, weight_decay=0.01, state_dtype="8bit")
+    opt = getattr(pt, mine)(ours, state_dtype="8bit", **options)
     for seed in range(3):
         set_grads(torch, ours, seed)
         opt.step()
-    theirs = torch_model(torch, seed=5)
-    other = bnb.optim.AdamW8bit(theirs, lr=1e-2, weight_decay=0.01)
+    theirs_params = torch_model(torch, seed=5)
+    other = getattr(bnb.optim, theirs)(theirs_params, **options)
+    names = [n for n in opt.pywd.state_arrays if n in opt.pywd.state[0]]
 
     def one_step_each(seed):
         set_grads(torch, ours, seed)
-        set_grads(torch, theirs, seed)
+        set_grads(torch, theirs_params, seed)
         opt.step()
         other.step()
-        for a, b in zip(ours, theirs):
+        for a, b in zip(ours, theirs_params):
             assert float((a - b).detach().abs().max()) <= 2 * np.finfo(np.float32).eps
-        for name, slot in (("exp_avg", "state1"), ("exp_avg_sq", "state2")):
-            same = np.mean(codes_of(opt, ours[0], name) == other.state[theirs[0]][slot].numpy())
+        for k, name in enumerate(names, 1):
+            same = np.mean(codes_of(opt, ours[0], name) ==
+                           other.state[theirs_params[0]][f"state{k}"].numpy())
             assert same >= 0.99, (name, same)
 
-    copy_into(torch, ours, theirs)                  # bitsandbytes continues pywd's run
+    copy_into(torch, ours, theirs_params)           # bitsandbytes continues pywd's run
     other.load_state_dict(opt.state_dict())
     one_step_each(10)
-    copy_into(torch, theirs, ours)                  # and pywd continues bitsandbytes'
+    copy_into(torch, theirs_params, ours)           # and pywd continues bitsandbytes'
     opt.load_state_dict(other.state_dict())
     one_step_each(11)
 
