@@ -44,7 +44,7 @@ LOWP_RATIOS = [("adamw SR", "16M", 1.2, "f32"), ("adamw SR", "16M", 1.5, "torch"
                ("adamw RN", "16M", 1.5, "f32"), ("momentum SR", "16M", 1.5, "f32")]
 LOWP_PEERS = {"f32": "pywd's float32 step", "torch": "torch's fused bf16 step"}
 LOWP_COSTS = {"adamw SR": 0.5, "adamw RN": 0.35}
-# 8-bit state (issue 32): AdamW with 8-bit moments against pywd's float32 AdamW ("f32") and
+# 8-bit state: AdamW with 8-bit moments against pywd's float32 AdamW ("f32") and
 # the CPU 8-bit AdamWs (bitsandbytes' as "torch", torchao's), in the same run
 Q8_RATIOS = [("f32/q8", "16M", 1.4, "f32"), ("f32/q8", "16M", 20, "torch"),
              ("f32/q8", "16M", 20, "torchao"), ("f32/q8", "1M", 20, "torch"),

@@ -36,7 +36,7 @@ Needs torch (``pip install 'pywd[torch]'``); ``import pywd`` never imports it.
 import inspect
 import textwrap
 import types
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -142,7 +142,7 @@ BNB_KEY = "__bnb_optimizer_quant_state__"
 # bitsandbytes' 8-bit optimisers read their options from the group as (lr, betas, eps,
 # weight_decay): what a group of 8-bit state adds for them, by class, where pywd's names
 # differ (its own "momentum" is betas[0] for SGD, RMSprop's alpha and momentum its betas)
-BNB_GROUP = {
+BNB_GROUP: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "SGD": lambda g: dict(betas=(g["momentum"], g["dampening"]), eps=0.0),
     "RMSprop": lambda g: dict(betas=(g["alpha"], g["momentum"])),
     "Adagrad": lambda g: dict(betas=(0.0, 0.0)),
@@ -502,10 +502,10 @@ class Optimizer(torch.optim.Optimizer):
         state: dict[int, dict[str, Any]] = {}
         for key, value in flat.items():
             if key.startswith("state/") and not key.endswith("/absmax"):
-                _, index, name = key.split("/")
+                _, position, name = key.split("/")
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
-                state.setdefault(int(index), {})[name] = _restore_axes(
-                    _tensor(value.item() if number else value), self._orders[int(index)])
+                state.setdefault(int(position), {})[name] = _restore_axes(
+                    _tensor(value.item() if number else value), self._orders[int(position)])
         for index in state:
             if self._eight_bit_group(index):
                 if self._orders[index] is not None:
@@ -522,8 +522,9 @@ class Optimizer(torch.optim.Optimizer):
                 packed.setdefault(key, group["decay"] == "decoupled"
                                   if key == "decoupled_weight_decay" else default)
             if group.get("state_dtype") == "8bit" and type(self).__name__ in BNB_GROUP:
-                for key, value in BNB_GROUP[type(self).__name__](group).items():
-                    packed.setdefault(key, value)       # for bitsandbytes' 8-bit class
+                aliases: dict[str, Any] = BNB_GROUP[type(self).__name__](group)
+                for key, alias in aliases.items():
+                    packed.setdefault(key, alias)       # for bitsandbytes' 8-bit class
             groups.append(packed)
         extra: dict[str, Any] = {key: int(flat[key]) for key in ("skipped_steps",
                                                                  "rounding_seed",
