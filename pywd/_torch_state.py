@@ -139,15 +139,16 @@ def _bnb_entries(nested, index, optimizer, out):
         out[f"state/{index}/{name}"] = codes
         if codes.dtype != np.uint8:
             continue                                 # float32: a parameter too small for 8
+        signed = name not in optimizer.nonnegative_state
+        want = QuantizedState.maps(signed)
         qmap = nested.get(f"qmap{k}")
-        want = QuantizedState.maps(name not in optimizer.nonnegative_state)
-        if qmap is None or not np.array_equal(_array(qmap, where).view(np.uint32)
-                                              if _array(qmap, where).dtype == np.float32
-                                              else np.zeros(0), want.view(np.uint32)):
+        qmap = None if qmap is None else _array(qmap, where)
+        if qmap is None or qmap.dtype != np.float32 or not np.array_equal(
+                qmap.view(np.uint32), want.view(np.uint32)):
             raise ValueError(f"torch state_dict['{where[:-len('state1')]}qmap{k}'] is not "
-                             f"pywd's {'signed' if name not in optimizer.nonnegative_state else 'unsigned'} "
-                             f"dynamic map for {name!r} (bitsandbytes' create_dynamic_map): "
-                             f"codes on another map cannot be read")
+                             f"pywd's {'signed' if signed else 'unsigned'} dynamic map for "
+                             f"{name!r} (bitsandbytes' create_dynamic_map): codes on another "
+                             f"map cannot be read")
         if f"absmax{k}" not in nested:
             raise ValueError(f"torch state_dict['{where}'] holds 8-bit codes without "
                              f"absmax{k}")

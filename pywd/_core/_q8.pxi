@@ -10,6 +10,20 @@ Q8_HINT = (" (8-bit optimiser state is a pywd.QuantizedState, made by "
            "pywd.quantized_zeros_like or pywd.quantize)")
 
 
+# centered RMSprop's variance, square_avg - grad_avg**2, goes below 0 (and its square root to
+# NaN) when both are stored in 8 bits: their errors do not cancel (bitsandbytes refuses it too)
+CENTERED_8BIT = ("centered RMSprop cannot keep square_avgs or grad_avgs in 8 bits: the "
+                 "variance square_avg - grad_avg**2 goes below 0 when both are quantised; "
+                 "use bfloat16 or float32 state, or centered=False")
+
+
+def any_quantized(arrays):
+    """Whether `arrays` (an array, a list/tuple of them, or None) holds a QuantizedState."""
+    if type(arrays) is list or type(arrays) is tuple:
+        return any(isinstance(a, QuantizedState) for a in arrays)
+    return isinstance(arrays, QuantizedState)
+
+
 def _q8_blocks(size):
     return -(-size // Q8_BLOCK)
 

@@ -68,5 +68,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
                         weight_decay=weight_decay, max_lr=max_lr,
                         cautious_decay=cautious_decay, momentum=momentum, centered=centered,
                         maximize=maximize)
+    if h.centered and (any_quantized(square_avgs) or any_quantized(grad_avgs)):
+        raise ValueError(CENTERED_8BIT)
     return rmsprop_update(&h, params, grads, square_avgs, momentum_buffers, grad_avgs, decay_to,
                           compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, step)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from .. import _generator
+from .. import _generator, _kernels
 from .._kernels import rmsprop
 from .._typing import Decay
 from ._support import _empty, _hyper_of
@@ -45,6 +45,8 @@ class RMSprop(Optimizer):
     def _check_group(self, group, dtype=None):
         arrays = _empty(dtype)
         rmsprop(arrays, arrays, arrays, arrays, arrays, **self._hyper(group))
+        if group.get("state_dtype") == "8bit" and group["centered"]:
+            raise ValueError(_kernels.CENTERED_8BIT)
 
     def _state_needed(self, group):
         names = ("square_avg",) + (("momentum_buffer",) if group["momentum"] != 0 else ()) \
