@@ -5,17 +5,9 @@ taken wherever an element-wise optimiser takes a state array (csrc/q8.h has the 
 """
 import numpy as np
 
-from ._kernels import QuantizedState, _q8_check, _q8_encode, _quantized
-
-BLOCK = 256             # elements per block: one float32 scale each
-
-
-def _blocks(size):
-    return -(-size // BLOCK)
-
-
-def _fortran(a):
-    return a.flags.f_contiguous and not a.flags.c_contiguous
+from . import memory
+from ._kernels import Q8_BLOCK as BLOCK     # elements per block: one float32 scale each
+from ._kernels import QuantizedState, _q8_blocks, _q8_check, _q8_encode, _quantized
 
 
 def _check_signed(signed):
@@ -41,12 +33,9 @@ def quantized_zeros_like(params, signed=True):
     if not hasattr(params, "shape"):
         raise TypeError(f"params must be an array or a list/tuple of them, got "
                         f"{type(params).__name__}")
-    shape = tuple(params.shape)
-    order = "F" if hasattr(params, "flags") and _fortran(params) else "C"
-    size = int(np.prod(shape, dtype=np.int64))
-    zero = np.searchsorted(QuantizedState.maps(signed), 0.0)       # the code of 0.0
-    return _quantized(np.full(shape, zero, np.uint8, order=order),
-                      np.zeros(_blocks(size), np.float32), signed)
+    codes = memory.empty_like(params, np.uint8, order="A")         # placed, C or F as it
+    codes[...] = np.searchsorted(QuantizedState.maps(signed), 0.0)  # the code of 0.0
+    return _quantized(codes, np.zeros(_q8_blocks(codes.size), np.float32), signed)
 
 
 def quantize(values, signed=True):
@@ -69,12 +58,10 @@ def quantize(values, signed=True):
     if array.dtype != np.float32:
         raise TypeError(f"values must be float32, got {array.dtype} (pass "
                         f"values.astype(np.float32))")
-    order = "F" if _fortran(array) else "C"
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)
-        order = "C"
-    state = _quantized(np.empty(array.shape, np.uint8, order=order),
-                       np.empty(_blocks(array.size), np.float32), signed)
+    state = _quantized(memory.empty_like(array, np.uint8, order="A"),   # its order, C or F
+                       np.empty(_q8_blocks(array.size), np.float32), signed)
     _q8_encode(state, array)
     return state
 

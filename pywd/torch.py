@@ -480,13 +480,6 @@ class Optimizer(torch.optim.Optimizer):
                 moved = pywd_memory.empty(target.shape, value.dtype)
                 moved[...] = target
                 state[name] = moved
-    def _eight_bit_group(self, index: int) -> bool:
-        """Whether parameter `index`'s group keeps 8-bit state (state_dtype="8bit")."""
-        for group, indices in self.pywd._group_indices():
-            if index in indices:
-                return group.get("state_dtype") == "8bit"
-        return False
-
     # ------------------------------------------------------------- state_dict
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
@@ -506,8 +499,10 @@ class Optimizer(torch.optim.Optimizer):
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
                 state.setdefault(int(position), {})[name] = _restore_axes(
                     _tensor(value.item() if number else value), self._orders[int(position)])
+        eight_bit = {i for group, indices in self.pywd._group_indices()
+                     if group.get("state_dtype") == "8bit" for i in indices}
         for index in state:
-            if self._eight_bit_group(index):
+            if index in eight_bit:
                 if self._orders[index] is not None:
                     raise ValueError(f"{self._where[index]} is laid out in another memory "
                                      f"order (channels_last) and its state is 8-bit, whose "

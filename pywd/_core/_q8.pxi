@@ -25,6 +25,7 @@ def any_quantized(arrays):
 
 
 def _q8_blocks(size):
+    """The blocks of a state of `size` elements (the last may be shorter)."""
     return -(-size // Q8_BLOCK)
 
 
@@ -84,7 +85,7 @@ class QuantizedState(np.ndarray):
     def dequantize(self):
         """The state's float32 values, shaped (and ordered) as the codes."""
         check_q8(self, "state", False)
-        out = np.empty(self.shape, np.float32, order="F" if _fortran(self) else "C")
+        out = np.empty_like(self.view(np.ndarray), np.float32, order="A")   # its order
         q8_convert(self, out, False)
         return out
 
@@ -119,10 +120,6 @@ class QuantizedState(np.ndarray):
     def __repr__(self):
         return (f"QuantizedState(shape={self.shape}, signed={self._signed}, "
                 f"blocks={self._absmax.size})")
-
-
-def _fortran(a):
-    return a.flags.f_contiguous and not a.flags.c_contiguous
 
 
 def _quantized(codes, absmax, is_signed):
@@ -178,10 +175,10 @@ cdef int check_q8(object state, str where, bint written) except -1:
             not cnp.PyArray_ISNOTSWAPPED(a)):
         raise ValueError(f"{where}: its absmax must be a contiguous float32 vector, got "
                          f"{absmax!r:.80}")
-    if cnp.PyArray_SIZE(a) != _q8_blocks(state.size):
+    blocks = _q8_blocks(state.size)
+    if cnp.PyArray_SIZE(a) != blocks:
         raise ValueError(f"{where}: {cnp.PyArray_SIZE(a)} block scales for "
-                         f"{state.size} elements; blocks of {Q8_BLOCK} need "
-                         f"{_q8_blocks(state.size)}")
+                         f"{state.size} elements; blocks of {Q8_BLOCK} need {blocks}")
     if written and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{where}: its absmax is read-only, and pywd writes it in place")
     return 0

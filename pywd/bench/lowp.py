@@ -58,22 +58,25 @@ def bytes_per_element(dtypes):
     return sum(sizes) + sizes[0] + sum(sizes[2:])
 
 
+def normal_arrays(shapes, dtype, k, seed=0):
+    """Argument k's arrays (0 params, 1 grads) of storage `dtype` from pywd.empty, normal
+    values from pywd's fill (fast, for the big shapes), each tensor j its own stream."""
+    out = []
+    for j, shape in enumerate(shapes):
+        a = pywd.empty(shape, storage(dtype))
+        a[...] = pywd.init.normal_(np.empty(shape, np.float32),
+                                   rng=pywd.Generator(seed, (2 * j + k) << 40))
+        out.append(a)
+    return out
+
+
 def step_case(case, shapes, dtypes=None, seed=0):
     """A zero-argument step of `case` on arrays from pywd.empty (storage `dtypes`, the
     case's own by default: float32 ones give pywd's float32 step), a new step number (new
     random bits) each call."""
-    arrays = []
-    for k, name in enumerate(dtypes or case.dtypes):
-        lst = []
-        for j, shape in enumerate(shapes):
-            a = pywd.empty(shape, storage(name))
-            if k < 2:                        # params and grads: normal values (pywd's fill:
-                values = np.empty(shape, np.float32)          # fast, for the big shapes)
-                a[...] = pywd.init.normal_(values, rng=pywd.Generator(seed, (2 * j + k) << 40))
-            else:
-                a[...] = 0.0
-            lst.append(a)
-        arrays.append(lst)
+    arrays = [normal_arrays(shapes, name, k, seed) if k < 2    # params and grads
+              else [pywd.zeros(shape, storage(name)) for shape in shapes]
+              for k, name in enumerate(dtypes or case.dtypes)]
     steps = itertools.count(1)
     fn = getattr(pywd, case.fn)
 

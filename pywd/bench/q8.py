@@ -8,8 +8,6 @@ import importlib
 import itertools
 import warnings
 
-import numpy as np
-
 import pywd
 from pywd.bench import lowp
 
@@ -30,13 +28,7 @@ def bytes_per_element(dtype):
 def step_case(shapes, dtype, seed=0):
     """A zero-argument AdamW step with 8-bit moments on params and grads of `dtype` from
     pywd.empty, a new step number each call."""
-    params, grads = [], []
-    for j, shape in enumerate(shapes):
-        for k, out in enumerate((params, grads)):
-            a = pywd.empty(shape, lowp.storage(dtype))
-            values = np.empty(shape, np.float32)
-            a[...] = pywd.init.normal_(values, rng=pywd.Generator(seed, (2 * j + k) << 40))
-            out.append(a)
+    params, grads = (lowp.normal_arrays(shapes, dtype, k, seed) for k in (0, 1))
     m = pywd.quantized_zeros_like(params)
     v = pywd.quantized_zeros_like(params, signed=False)
     steps = itertools.count(1)

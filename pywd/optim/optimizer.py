@@ -817,7 +817,7 @@ class Optimizer:
             raise ValueError(f"state_dict[{key!r}] is {codes.dtype} {codes.shape}, but its "
                              f"parameter's state is 8-bit: uint8 codes {param.shape} (a "
                              f"state_dict saved with another state_dtype?)")
-        blocks = -(-param.size // quantized.BLOCK)
+        blocks = _kernels._q8_blocks(param.size)
         if scales is None or scales.dtype != np.float32 or scales.shape != (blocks,):
             got = "none" if scales is None else f"{scales.dtype} {scales.shape}"
             raise ValueError(f"state_dict[{key + '/absmax'!r}] must hold the {blocks} float32 "
