@@ -37,6 +37,15 @@ static int has_avx512bf16(void)
     return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
 
+/* AVX512-VBMI (vpermi2b): the AVX-512 unit reads 8-bit state's map as byte planes, 64 codes
+ * an instruction (q8.h). PYWD_NO_AVX512_VBMI=1 keeps the float permutes (the same bytes). */
+static int has_avx512vbmi(void)
+{
+    const char *off = getenv("PYWD_NO_AVX512_VBMI");
+    if (off && *off && strcmp(off, "0") != 0) return 0;
+    return __builtin_cpu_supports("avx512vbmi");
+}
+
 /* The widest unit this CPU and OS run. */
 static int supported(void)
 {
@@ -83,6 +92,17 @@ int pywd_avx512bf16(void)
 #if PYWD_X86_DISPATCH
     static int cached = -1; /* (a benign race, as above) */
     if (cached < 0) cached = pywd_isa_level() == PYWD_ISA_AVX512 && has_avx512bf16();
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+int pywd_avx512vbmi(void)
+{
+#if PYWD_X86_DISPATCH
+    static int cached = -1; /* (a benign race, as above) */
+    if (cached < 0) cached = pywd_isa_level() == PYWD_ISA_AVX512 && has_avx512vbmi();
     return cached;
 #else
     return 0;

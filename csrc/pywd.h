@@ -387,5 +387,7 @@ void pywd_q8_dequantize(const struct pywd_q8_map *m, const unsigned char *codes,
 const float *pywd_q8_map_values(const struct pywd_q8_map *m);
 /* 1 when the AVX-512 unit runs and rounds to bfloat16 with AVX512-BF16's instruction */
 int pywd_avx512bf16(void);
+/* 1 when the AVX-512 unit runs and reads 8-bit state's map with AVX512-VBMI (csrc/q8.h) */
+int pywd_avx512vbmi(void);
 
 #endif

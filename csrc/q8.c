@@ -129,7 +129,11 @@ static int make(pywd_q8_map *m, const float *values)
     uint32_t b;
     float mid[255], magnitudes[2][256];
     int counts[2] = {0, 0};
-    for (i = 0; i < 256; i++) m->values[i] = values[i];
+    for (i = 0; i < 256; i++) {
+        int k;
+        m->values[i] = values[i];
+        for (k = 0; k < 4; k++) m->planes[k][i] = (uint8_t)(pywd_f2u(values[i]) >> 8 * k);
+    }
     for (i = 0; i < 255; i++) {
         mid[i] = (values[i] + values[i + 1]) / 2.0f;
         if (mid[i] < 0.0f) n_down++;

@@ -18,7 +18,11 @@
  * place that keeps it (above them: past the midpoint inside, x's code is one further from
  * the code of 0, up for x >= 0 and down for x < 0; no midpoint inside: PYWD_Q8_NONE). -0.0
  * takes the negative side, which gives it the code of 0 as +0.0. A NaN gets 255 (torch's
- * bucketize). The vector loops read the entries with gathers (AVX2, AVX-512). */
+ * bucketize). The vector loops read the entries with gathers (AVX2, AVX-512).
+ *
+ * Decoding reads map[code]: a gather (AVX2), the map in 16 float registers (AVX-512), or,
+ * where the CPU has AVX512-VBMI, the map's four byte planes in 16 registers, 64 codes a byte
+ * permute: 0.09 against 0.27 ns per element on Zen 4. */
 #ifndef PYWD_Q8_H
 #define PYWD_Q8_H
 
@@ -37,6 +41,7 @@ typedef struct pywd_q8_map {
     /* per bucket, for x >= 0 then (PYWD_Q8_BUCKETS on) for x < 0: the code of its start
      * (low 8 bits) and the last place with that code (above them, signed) */
     int32_t entry[2 * PYWD_Q8_BUCKETS];
+    uint8_t planes[4][256]; /* byte k of each value's bits (little-endian: k = 0 the lowest) */
 } pywd_q8_map;
 
 /* The maps (csrc/q8.c): 0 unsigned, 1 signed. */
@@ -135,7 +140,7 @@ static inline void pywd_q8_codes(const pywd_q8_map *m, const float *v, float inv
 
 /* The map in 16 registers, read by 2-source permutes (32 values each) and blends on the
  * code's top bits: faster than a gather on Zen 4 (0.28 against 0.33 ns per element). */
-static inline void pywd_q8_values(const pywd_q8_map *m, const uint8_t *c, float scale,
+static inline void pywd_q8_values_permute(const pywd_q8_map *m, const uint8_t *c, float scale,
                                   int64_t len, float *d)
 {
     const __m512 by = _mm512_set1_ps(scale);
@@ -158,6 +163,58 @@ static inline void pywd_q8_values(const pywd_q8_map *m, const uint8_t *c, float 
         _mm512_mask_storeu_ps(d + j, live, _mm512_mul_ps(r[0], by));
     }
 }
+#ifdef PYWD_Q8_VBMI
+/* The map's byte planes, each in 4 registers: per 64 codes, each plane's bytes come from
+ * two 128-byte permutes (the code's low 7 bits) and a blend on its top bit, and unpacking
+ * the planes' bytes pairwise, then their words, puts each value's four bytes together. The
+ * unpacks work within 128-bit lanes (output k's lane l holds loaded bytes 16l + 4k .. + 3),
+ * so the codes' 4-byte groups are first transposed as a 4 x 4 matrix: output k then holds
+ * codes 16k .. 16k + 15 in order. Whole 64s only; the tail takes the float permutes. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+pywd_q8_values_vbmi(const pywd_q8_map *m, const uint8_t *c, float scale, int64_t len, float *d)
+{
+    const __m512 by = _mm512_set1_ps(scale);
+    const __m512i transpose = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
+                                                11, 15);
+    __m512i t[4][4];
+    int64_t j;
+    int k, q;
+    for (k = 0; k < 4; k++)
+        for (q = 0; q < 4; q++) t[k][q] = _mm512_loadu_si512(m->planes[k] + 64 * q);
+    for (j = 0; j + 64 <= len; j += 64) {
+        __m512i code = _mm512_permutexvar_epi32(transpose, _mm512_loadu_si512(c + j));
+        __mmask64 top = _mm512_movepi8_mask(code);
+        __m512i b[4], lo01, hi01, lo23, hi23;
+        for (k = 0; k < 4; k++)
+            b[k] = _mm512_mask_blend_epi8(top, _mm512_permutex2var_epi8(t[k][0], code, t[k][1]),
+                                          _mm512_permutex2var_epi8(t[k][2], code, t[k][3]));
+        lo01 = _mm512_unpacklo_epi8(b[0], b[1]);
+        hi01 = _mm512_unpackhi_epi8(b[0], b[1]);
+        lo23 = _mm512_unpacklo_epi8(b[2], b[3]);
+        hi23 = _mm512_unpackhi_epi8(b[2], b[3]);
+        b[0] = _mm512_unpacklo_epi16(lo01, lo23);
+        b[1] = _mm512_unpackhi_epi16(lo01, lo23);
+        b[2] = _mm512_unpacklo_epi16(hi01, hi23);
+        b[3] = _mm512_unpackhi_epi16(hi01, hi23);
+        for (k = 0; k < 4; k++)
+            _mm512_storeu_ps(d + j + 16 * k, _mm512_mul_ps(_mm512_castsi512_ps(b[k]), by));
+    }
+    if (j < len) pywd_q8_values_permute(m, c + j, scale, len - j, d + j);
+}
+#endif
+
+static inline void pywd_q8_values(const pywd_q8_map *m, const uint8_t *c, float scale,
+                                  int64_t len, float *d)
+{
+#ifdef PYWD_Q8_VBMI
+    if (pywd_avx512vbmi()) {
+        pywd_q8_values_vbmi(m, c, scale, len, d);
+        return;
+    }
+#endif
+    pywd_q8_values_permute(m, c, scale, len, d);
+}
+
 #elif defined(PYWD_Q8_AVX2)
 /* The AVX2 unit: 8 lanes, the tail plainly. */
 static inline float pywd_q8_max(const float *v, int64_t len)

@@ -21,6 +21,7 @@ PYWD_AVX512_BEGIN
 #define PYWD_PHILOX_WORDS pywd_philox_words_x16 /* 16 blocks a pass */
 #define PYWD_F16C 1
 #define PYWD_Q8_AVX512 1 /* csrc/q8.h: its vector loops */
+#define PYWD_Q8_VBMI 1   /* and its decode with AVX512-VBMI where the CPU has it */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10 /* AVX512-BF16's intrinsics */
 #define PYWD_AVX512_BF16 1
 #endif

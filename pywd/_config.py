@@ -31,16 +31,22 @@ def config() -> dict[str, Any]:
 
 
 UNITS = ("baseline", "avx2", "avx512")   # what PYWD_ISA may ask for (csrc/cpu.c)
+# the AVX-512 unit's optional instructions, where the CPU has them, and what they do
+EXTENSIONS = {
+    "AVX512-BF16 (bfloat16 rounded to nearest by its instruction)": _kernels._avx512bf16,
+    "AVX512-VBMI (8-bit state decoded by byte permutes)": _kernels._avx512vbmi,
+}
 
 
 def _isa() -> str:
-    """The unit the kernels run (and whether it rounds to bfloat16 with AVX512-BF16's
-    instruction: PYWD_NO_AVX512_BF16=1 keeps the integer rounding, the same bytes), and why
-    when it is not the widest the CPU has (or when PYWD_ISA names no unit, which the kernels
-    ignore)."""
+    """The unit the kernels run (and the extensions it uses: AVX512-BF16's rounding to
+    bfloat16, AVX512-VBMI's decoding of 8-bit state; PYWD_NO_AVX512_BF16=1 and
+    PYWD_NO_AVX512_VBMI=1 turn them off, the same bytes either way), and why when it is not
+    the widest the CPU has (or when PYWD_ISA names no unit, which the kernels ignore)."""
     isa, widest, asked = _kernels._isa(), _kernels._isa_supported(), os.environ.get("PYWD_ISA")
-    if _kernels._avx512bf16():
-        isa += " with AVX512-BF16 (bfloat16 rounded to nearest by its instruction)"
+    uses = [name for name, used in EXTENSIONS.items() if used()]
+    if uses:
+        isa += " with " + " and ".join(uses)
     if asked is not None and asked not in UNITS:
         return f"{isa} (PYWD_ISA={asked!r} is not one of {', '.join(UNITS)}: ignored)"
     return isa if widest in isa else f"{isa} (PYWD_ISA={asked}; the CPU runs {widest})"

@@ -340,7 +340,7 @@ def test_the_thread_count_does_not_change_the_bytes():
 
 def test_every_unit_gives_the_same_bytes():
     """quantize, dequantize and an AdamW step on 8-bit state, in a fresh process per unit
-    (PYWD_ISA): one hash."""
+    (PYWD_ISA, and the AVX-512 unit with and without AVX512-VBMI's decode): one hash."""
     units = isa_units()
     if len(units) == 1:
         pytest.skip("this CPU runs the baseline unit only")
@@ -362,11 +362,14 @@ def test_every_unit_gives_the_same_bytes():
         "sys.stdout.write(pywd._kernels._isa() + ' ' + hashlib.sha256(b''.join(out))"
         ".hexdigest())\n")
     outputs = {}
-    for isa in units:
+    # the AVX-512 unit twice where the CPU has AVX512-VBMI: decoding with it and without
+    runs = [(isa, "0") for isa in units] + [("avx512", "1")] * ("avx512" in units)
+    for isa, no_vbmi in runs:
+        env = dict(os.environ, PYWD_ISA=isa, PYWD_NO_AVX512_VBMI=no_vbmi)
         out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env=dict(os.environ, PYWD_ISA=isa), check=True).stdout.split()
-        outputs[out[0]] = out[1]
-    assert set(outputs) == set(units) and len(set(outputs.values())) == 1, outputs
+                             env=env, check=True).stdout.split()
+        outputs[out[0], no_vbmi] = out[1]
+    assert len(outputs) == len(runs) and len(set(outputs.values())) == 1, outputs
 
 
 def test_mixed_storage_in_one_call():

@@ -13,6 +13,7 @@ import pytest
 
 import pywd
 from helpers import isa_units
+from pywd._config import EXTENSIONS
 
 # Runs every kernel, SGD variant and decay mode, and the gradient-norm reduction, on a list big
 # enough to be split across threads (sizes chosen so that slices start mid-array) and prints a
@@ -159,7 +160,7 @@ def test_show_config_names_version_openmp_threads_and_flags(capsys):
 @pytest.mark.parametrize("asked", ["baseline", "avx2", "avx512", "sse2", ""])
 def test_pywd_isa_asks_for_a_unit_and_show_config_says_so(asked):
     """PYWD_ISA picks a unit the CPU runs (at most the one asked for); show_config says which
-    runs (and whether it rounds to bfloat16 with AVX512-BF16), why it is not the widest, or
+    runs (and the AVX-512 extensions it uses), why it is not the widest, or
     that the value names no unit."""
     units = isa_units()
     script = "import pywd; from pywd._config import config; print(pywd._kernels._isa()); " \
@@ -176,20 +177,21 @@ def test_pywd_isa_asks_for_a_unit_and_show_config_says_so(asked):
     elif want != units[-1]:
         assert out[1] == f"{want} (PYWD_ISA={asked}; the CPU runs {units[-1]})"
     else:
-        assert out[1] in (want, f"{want} with AVX512-BF16 (bfloat16 rounded to nearest by its "
-                                f"instruction)")
-        assert (out[1] != want) == (want == "avx512" and pywd._kernels._avx512bf16())
+        uses = [name for name, used in EXTENSIONS.items() if want == "avx512" and used()]
+        assert out[1] == (f"{want} with " + " and ".join(uses) if uses else want)
 
 
-def test_avx512_bf16_rounding_can_be_turned_off():
-    """PYWD_NO_AVX512_BF16=1 keeps the AVX-512 unit's integer rounding to bfloat16 (and
-    show_config stops naming the instruction); elsewhere the flag is off whatever is set."""
-    script = "import pywd; print(pywd._kernels._avx512bf16(), pywd._kernels._isa())"
+@pytest.mark.parametrize("variable, flag", [("PYWD_NO_AVX512_BF16", "_avx512bf16"),
+                                            ("PYWD_NO_AVX512_VBMI", "_avx512vbmi")])
+def test_avx512_extensions_can_be_turned_off(variable, flag):
+    """PYWD_NO_AVX512_BF16=1 keeps the AVX-512 unit's integer rounding to bfloat16,
+    PYWD_NO_AVX512_VBMI=1 its float permutes to decode 8-bit state (and show_config stops
+    naming the instruction); elsewhere the flags are off whatever is set."""
+    script = f"import pywd; print(pywd._kernels.{flag}(), pywd._kernels._isa())"
     for value, may in (("1", False), ("0", True), ("", True)):
-        out = subprocess.run([sys.executable, "-c", script],
-                             env={**os.environ, "PYWD_NO_AVX512_BF16": value},
+        out = subprocess.run([sys.executable, "-c", script], env={**os.environ, variable: value},
                              capture_output=True, text=True, check=True).stdout.split()
-        assert out[0] == str(may and pywd._kernels._avx512bf16())
+        assert out[0] == str(may and getattr(pywd._kernels, flag)())
         assert out[0] == "False" or out[1] == "avx512"
 
 

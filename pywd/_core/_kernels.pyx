@@ -140,6 +140,7 @@ cdef extern from "pywd.h" nogil:
     const char *pywd_isa()
     const char *pywd_isa_supported()
     int pywd_avx512bf16()
+    int pywd_avx512vbmi()
 
 include "_overlap.pxi"
 include "_validate.pxi"

@@ -49,6 +49,11 @@ def _avx512bf16():
     return bool(pywd_avx512bf16())
 
 
+def _avx512vbmi():
+    """Whether the AVX-512 unit runs and decodes 8-bit state with AVX512-VBMI's byte permutes."""
+    return bool(pywd_avx512vbmi())
+
+
 def _compile_flags():
     return pywd_compile_flags().decode()
 
