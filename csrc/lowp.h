@@ -156,11 +156,16 @@ static inline float *pywd_tile_in(int dtype, void *base, int64_t s, int64_t n, f
     return scratch;
 }
 
-/* Elements [s, s + n) of slot k's array `base` (items of `itemsize` bytes) for a pass that
- * only reads: in place, or with 16-bit storage (lp not NULL) widened into scratch. */
-static inline const void *pywd_tile_view(const pywd_lowp *lp, int k, const void *base,
+/* Elements [s, s + n) of slot k's array `base` of tensor t (items of `itemsize` bytes) for a
+ * pass that only reads: in place, or with 16-bit or 8-bit storage (lp not NULL) widened
+ * into scratch (8-bit: s a multiple of PYWD_Q8_BLOCK). */
+static inline const void *pywd_tile_view(const pywd_lowp *lp, int k, int64_t t, const void *base,
                                          int64_t s, int64_t n, size_t itemsize, float *scratch)
 {
+    if (lp && lp->dtype[k] == PYWD_DTYPE_Q8) {
+        pywd_q8_decode(lp->qmap[k], (const uint8_t *)base, lp->absmax[k][t], s, n, scratch);
+        return scratch;
+    }
     if (lp) return pywd_tile_in(lp->dtype[k], (void *)base, s, n, scratch);
     return (const char *)base + (size_t)s * itemsize;
 }

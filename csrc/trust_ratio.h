@@ -21,7 +21,8 @@ static void NAME(sumsq_lanes)(const real *PYWD_RESTRICT x, int64_t n, real scale
     }
 }
 
-/* Elements [s, s + n) of slot k's array `base` for the norm pass, as `real`: in place, or
- * 16-bit storage widened into scratch. */
-#define PYWD_NORM_IN(x, k, base, s, n, scratch) \
-    ((const real *)pywd_tile_view((x)->lowp, k, base, s, n, sizeof(real), scratch))
+/* Elements [s, s + n) of slot k's array of tensor t for the norm pass, as `real`: in place,
+ * or 16-bit or 8-bit storage widened into scratch (the pass's tiles start at multiples of
+ * PYWD_TILE: whole 8-bit blocks). */
+#define PYWD_NORM_IN(x, k, t, base, s, n, scratch) \
+    ((const real *)pywd_tile_view((x)->lowp, k, t, base, s, n, sizeof(real), scratch))

@@ -126,7 +126,8 @@ def _bnb_entries(nested, index, optimizer, out):
         raise TypeError(f"torch state_dict['state'][{index!r}]['{BNB_KEY}'] must be a dict")
     known = {f"{kind}{k}" for kind in ("state", "absmax", "qmap")
              for k in range(1, len(optimizer.state_arrays) + 1)}
-    unknown = sorted(set(nested) - known)
+    # its LAMB's and LARS's scratch for the update's norm, overwritten before each use
+    unknown = sorted(set(nested) - known - {"unorm_vec"})
     if unknown:
         raise ValueError(f"torch state_dict['state'][{index!r}]['{BNB_KEY}'] has entries "
                          f"{unknown} that {type(optimizer).__name__} does not keep (of "

@@ -147,6 +147,7 @@ BNB_GROUP: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "RMSprop": lambda g: dict(betas=(g["alpha"], g["momentum"])),
     "Adagrad": lambda g: dict(betas=(0.0, 0.0)),
     "Lion": lambda g: dict(eps=0.0),
+    "LARS": lambda g: dict(betas=(g["momentum"], g["dampening"]), eps=0.0),
 }
 
 
@@ -177,6 +178,8 @@ def _bnb_state(entries: dict[str, Any], index: int, flat: Mapping[str, Any],
     # bitsandbytes counts steps for every class (its SGD starts its momentum at step 1):
     # the optimiser's own count where the class keeps none
     out.setdefault("step", int(pywd_opt.rounding_step))
+    if pywd_opt.table_row in ("lamb", "lars"):  # its classes' scratch for the update's norm
+        nested["unorm_vec"] = torch.zeros(1)
     out[BNB_KEY] = nested
     return out
 

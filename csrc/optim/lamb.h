@@ -127,12 +127,13 @@ static void NAME(lamb_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     for (s = begin; s < begin + len; s += n) {
         const real *w, *w0 = 0;
         n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        w = PYWD_NORM_IN(x, 0, x->params[t], s, n, scratch[0]);
-        if (x->anchors) w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n, scratch[4]);
-        NAME(lamb_run_directions)(x, w, w0, PYWD_NORM_IN(x, 1, x->grads[t], s, n, scratch[1]),
-                                  PYWD_NORM_IN(x, 2, x->exp_avgs[t], s, n, scratch[2]),
-                                  PYWD_NORM_IN(x, 3, x->exp_avg_sqs[t], s, n, scratch[3]), n,
-                                  r);
+        w = PYWD_NORM_IN(x, 0, t, x->params[t], s, n, scratch[0]);
+        if (x->anchors)
+            w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, t, x->anchors[t], s, n, scratch[4]);
+        NAME(lamb_run_directions)(x, w, w0, PYWD_NORM_IN(x, 1, t, x->grads[t], s, n, scratch[1]),
+                                  PYWD_NORM_IN(x, 2, t, x->exp_avgs[t], s, n, scratch[2]),
+                                  PYWD_NORM_IN(x, 3, t, x->exp_avg_sqs[t], s, n, scratch[3]),
+                                  n, r);
         NAME(sumsq_lanes)(w, n, 1, aw);
         NAME(sumsq_lanes)(r, n, 1, ar);
     }

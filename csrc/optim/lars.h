@@ -87,12 +87,12 @@ static void NAME(lars_block)(const void *vctx, int64_t t, int64_t begin, int64_t
     for (s = begin; s < begin + len; s += n) {
         const real *w;
         n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
-        w = PYWD_NORM_IN(x, 0, x->params[t], s, n, scratch[0]);
+        w = PYWD_NORM_IN(x, 0, t, x->params[t], s, n, scratch[0]);
         NAME(sumsq_lanes)(w, n, 1, aw);
-        NAME(sumsq_lanes)(PYWD_NORM_IN(x, 1, x->grads[t], s, n, scratch[1]), n,
+        NAME(sumsq_lanes)(PYWD_NORM_IN(x, 1, t, x->grads[t], s, n, scratch[1]), n,
                          x->c.grad_mult, ag);
         if (offset) {
-            const real *w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, x->anchors[t], s, n,
+            const real *w0 = PYWD_NORM_IN(x, PYWD_LOWP_ARGS - 1, t, x->anchors[t], s, n,
                                           scratch[2]);
             for (i = 0; i < n; i++) diff[i] = w[i] - w0[i];
             NAME(sumsq_lanes)(diff, n, 1, ax);

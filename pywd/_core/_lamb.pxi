@@ -102,8 +102,9 @@ def lamb(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
     attach_anchors(&h.decay, b, decay_to)
     finite_in_dtype(b, "lr eps weight_decay", h.lr, h.eps, h.decay.weight_decay)
     slots = (0, 1, 2, 3) + ((5,) if decay_to is not None else ())
+    # 8-bit moments: exp_avg_sqs (slot 3) may take the unsigned map
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, h.step, compensation,
-                               decay_to is not None) else NULL
+                               decay_to is not None, "lamb", 1u << 3) else NULL
     workspace = np.empty(2 * b.n + 1)      # each tensor's two norms, then its trust ratio
     h.workspace = <double *>cnp.PyArray_DATA(workspace)
     return run_update(lamb_kernel, &h, &h.grad_mult, &o, b)

@@ -100,7 +100,7 @@ def lars(params, grads, momentum_buffers=None, *, lr=1.0, momentum=0.0, dampenin
     finite_in_dtype(b, "lr momentum weight_decay", h.lr, h.momentum, h.decay.weight_decay)
     slots = (0, 1) + ((2,) if h.momentum != 0.0 else ()) + ((5,) if decay_to is not None else ())
     h.lowp = &lp if setup_lowp(&lp, b, slots, rounding, rng, step, compensation,
-                               decay_to is not None) else NULL
+                               decay_to is not None, "lars") else NULL
     workspace = np.empty(3 * b.n + 1)      # each tensor's three sums, then its trust ratio
     h.workspace = <double *>cnp.PyArray_DATA(workspace)
     return run_update(lars_kernel, &h, &h.grad_mult, &o, b)

@@ -42,9 +42,9 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
     (pywd.h: 0 params, 1 grads, 2.. state, 5 anchors; a compensation, added before the
     anchors, has none), checking rounding= always and rng= and step= when stochastic
     rounding will draw bits. 8-bit state (QuantizedState) only where `q8_kernel` names the
-    kernel (the element-wise driver's), its unsigned map only in the slots of the bits of
-    `q8_unsigned` (non-negative state). Returns 1 if the call has a 16-bit or 8-bit array
-    (then the kernel takes lp), else 0."""
+    kernel (the element-wise driver's, LAMB's, LARS's), its unsigned map only in the slots
+    of the bits of `q8_unsigned` (non-negative state). Returns 1 if the call has a 16-bit or
+    8-bit array (then the kernel takes lp), else 0."""
     cdef int q, slot, mode, comp = -1
     cdef bint draws = False
     if rounding is None:
@@ -92,7 +92,7 @@ cdef int setup_lowp(pywd_lowp *lp, _Batch b, tuple slots, object rounding, objec
                                 f"optimiser state")
             if q8_kernel is None:
                 raise TypeError(f"{<str>b.names[q]}: this optimiser does not take 8-bit "
-                                f"state (the element-wise ones do; LAMB, LARS, Muon and "
+                                f"state (the element-wise ones, LAMB and LARS do; Muon and "
                                 f"Adafactor not yet): pass float32 or 16-bit state")
             setup_q8_slot(lp, b, q, slot, (q8_unsigned >> slot) & 1u)
         if q == comp or (q == 0 and comp >= 0):    # Kahan: params rounded to nearest

@@ -31,7 +31,6 @@ class Lamb(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
-    no_8bit_state = "its trust ratio's norm pass reads the moments as floats (not yet 8-bit)"
     table_row = "lamb"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
 

@@ -30,7 +30,6 @@ class LARS(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
-    no_8bit_state = "its trust ratio's norm pass reads its state as floats (not yet 8-bit)"
     table_row = "lars"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
 
