@@ -58,13 +58,14 @@ def storage():
 
 def test_8_bit_state_trains_the_digits_as_float32_state_does(storage):
     """Demo 10, quick: held-out accuracy with every state tensor in 8 bits within 1.5 points
-    of float32 state's (2 seeds, 5 epochs), and the regression's test loss within 10%; the
+    of float32 state's (2 seeds, 5 epochs), on the synthetic classes too (1000 steps); the
     story gives the numbers."""
     numbers, _, story = storage
     f32, q8 = numbers["float32 state"], numbers["8-bit state"]
     assert f32["held_out"] > 0.9 and abs(q8["held_out"] - f32["held_out"]) < 0.015
-    assert abs(q8["test_loss"] - f32["test_loss"]) < 0.1 * f32["test_loss"]
-    assert f"{q8['held_out']:.1%}" in story[0] and f"{q8['test_loss']:.4f}" in story[1]
+    assert f32["synthetic"] > 0.5 and abs(q8["synthetic"] - f32["synthetic"]) < 0.015
+    assert f"{q8['held_out']:.1%}" in story[0] and f"{q8['synthetic']:.1%}" in story[1]
     if "bfloat16 weights and state" in numbers:
         bf16 = numbers["bfloat16 weights and state"]
         assert abs(bf16["held_out"] - f32["held_out"]) < 0.015
+        assert abs(bf16["synthetic"] - f32["synthetic"]) < 0.015
