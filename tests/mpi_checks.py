@@ -327,12 +327,37 @@ def check_sharded_init_equals_one_process():
     assert hi - lo in (1001 // RANKS, 1001 // RANKS + 1)
 
 
+def check_8_bit_state_shards_on_its_blocks():
+    """AdamW with 8-bit state: each rank's shard starts on a 256-element block of the flat
+    parameters, so the blocks and their scales are those of one process stepping the flat
+    parameters as one array: the same weights (bit for bit on 2 ranks, where the mean
+    gradient is too; within float32's tolerance on 3)."""
+    shapes, hyper = [(100, 90), (10_993,), (7,)], dict(lr=0.01, weight_decay=0.1,
+                                                       state_dtype="8bit")
+    params = initial(np.float32, shapes)
+    sharded = ShardedOptimizer(optim.AdamW, params, **hyper)
+    assert sharded.lo % 256 == 0 and sharded.hi - sharded.lo >= 4096    # 8-bit, aligned
+    for step in range(STEPS):
+        sharded.step(grads_of(RANK, step, np.float32, shapes))
+    flat = np.concatenate([p.ravel() for p in initial(np.float32, shapes)])
+    one = optim.AdamW([flat], **hyper)
+    for step in range(STEPS):
+        one.step([np.concatenate([g.ravel() for g in mean_grads(step, np.float32, shapes)])])
+    assert isinstance(sharded.optimizer.state[0]["exp_avg"], pywd.QuantizedState)
+    got = np.concatenate([p.ravel() for p in params])
+    if RANKS == 2:
+        np.testing.assert_array_equal(got, flat)
+    else:
+        assert_close([got], [flat], np.float32, "8-bit AdamW")
+
+
 def main():
     checks = [check_sharded_equals_one_process, check_flat_params_and_empty_shards,
               check_state_reloads_on_fewer_ranks, check_errors_reach_every_rank,
               check_grad_options_act_on_the_mean_gradient, check_sharded_init_equals_one_process,
               check_rank_local_mistakes_raise_on_every_rank, check_list_params_are_the_parameters,
-              check_schedule_free_shards_and_swaps_like_one_process]
+              check_schedule_free_shards_and_swaps_like_one_process,
+              check_8_bit_state_shards_on_its_blocks]
     for check in checks:
         check()
         comm.Barrier()
