@@ -32,6 +32,13 @@ typedef struct {
     /* NULL, or per tensor the anchor w0 that decay pulls toward (of the params' dtype,
      * read only): every mode then acts on w - w0 (decay_to) */
     const void *const *anchors;
+    /* caution (timm's; Liang et al. 2024, the cautious optimisers): the update is kept only
+     * where it has the gradient's sign and scaled per tensor by 1 / max(the kept fraction,
+     * 1e-3). An option of the update, not of the decay, carried here because every
+     * element-wise optimiser has this struct; caution_scales: n doubles of workspace, the
+     * per-tensor scales (csrc/optim/driver.h) */
+    int caution;
+    double *caution_scales;
 } pywd_decay;
 
 /* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to

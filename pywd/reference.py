@@ -116,13 +116,20 @@ def decay_factor(lr, weight_decay, decay, max_lr=None):
 
 
 def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False,
-                  anchor=None):
+                  anchor=None, caution_grad=None):
     """w - update, with multiplicative decay before it or the L1 threshold after it (acting
     on w - w0, around the anchor w0, when there is one). An update given as a tuple of
-    parts is subtracted part by part (cautious decay looks at their sum)."""
+    parts is subtracted part by part (cautious decay looks at their sum). With
+    caution_grad, the gradient g: the cautious update (Liang et al. 2024), the sum kept
+    where it has g's sign, times 1 / max(the kept fraction, 1e-3), subtracted at once."""
     wd = weight_decay
     parts = update if isinstance(update, tuple) else (update,)
     update = sum(parts[1:], parts[0])
+    if caution_grad is not None:
+        kept = update * caution_grad > 0
+        scale = 1.0 / max(np.count_nonzero(kept) / kept.size, 1e-3) if kept.size else 1.0
+        update = update * (kept.astype(update.dtype) * update.dtype.type(scale))
+        parts = (update,)
     new = w
     if wd != 0 and decay in MULTIPLICATIVE:
         factor = decay_factor(lr, wd, decay, max_lr)
@@ -144,10 +151,10 @@ def _anchors(decay_to, n):
     return _as_list(decay_to) if decay_to is not None else [None] * n
 
 
-def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0,
-        nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-        decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
-        grad_scale=1.0, max_grad_norm=None):
+def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
+        weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
+        decay_to=None, maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
+        max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
     grads, outcome = _prepare_grads(grads, nonfinite, grad_scale, max_grad_norm)
@@ -167,7 +174,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
             u = g + momentum * b if nesterov else b
         else:
             u = g
-        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, a)
+        _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, a,
+                      caution_grad=g if caution else None)
     return outcome
 
 
@@ -177,8 +185,8 @@ def sgdw(params, grads, momentum_buffers=None, *, decay="decoupled", **hyper):
 
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
-         amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
+         decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
          grad_scale=1.0, max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -203,20 +211,20 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
         v_hat = vmax if amsgrad else v
         denom = np.sqrt(v_hat) * inv_sqrt_bc2 + eps
         _apply_update(w, step_size * (m / denom), lr, weight_decay, decay, max_lr,
-                      cautious_decay, a)
+                      cautious_decay, a, caution_grad=g if caution else None)
     return outcome
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-          weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+          weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False, caution=False,
           decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """AdamW: adam with decoupled weight decay 0.01 by default."""
     return adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1,
                 beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
-                cautious_decay=cautious_decay, decay_to=decay_to, amsgrad=amsgrad,
-                max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize, nonfinite=nonfinite,
-                grad_scale=grad_scale, max_grad_norm=max_grad_norm)
+                cautious_decay=cautious_decay, caution=caution, decay_to=decay_to,
+                amsgrad=amsgrad, max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize,
+                nonfinite=nonfinite, grad_scale=grad_scale, max_grad_norm=max_grad_norm)
 
 
 def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr,
@@ -272,7 +280,7 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
 
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+         decay="decoupled", max_lr=None, cautious_decay=False, caution=False, decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Lion (Chen et al. 2023, Algorithm 2), weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -286,13 +294,14 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
             g = -g
         g = _decay_terms(w, g, weight_decay, decay, a)
         update = np.sign(beta1 * m + (1 - beta1) * g)
-        _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay, a)
+        _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay, a,
+                      caution_grad=g if caution else None)
         m[...] = beta2 * m + (1 - beta2) * g
     return outcome
 
 
-def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999,
-           eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+           weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
            decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
            max_grad_norm=None):
     """Adamax (Kingma & Ba 2015, section 7.1), torch's order, weight decay by `decay`."""
@@ -310,12 +319,12 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
         m[...] = beta1 * m + (1 - beta1) * g
         u[...] = np.maximum(beta2 * u, np.abs(g) + eps)       # NaN propagates
         _apply_update(w, step_size * (m / u), lr, weight_decay, decay, max_lr,
-                      cautious_decay, a)
+                      cautious_decay, a, caution_grad=g if caution else None)
     return outcome
 
 
-def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
-          eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+          weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
           decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
           max_grad_norm=None):
     """RAdam (Liu et al. 2020, Algorithm 2), torch's order, weight decay by `decay`."""
@@ -340,7 +349,8 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         update = (m / bias_correction1) * lr
         if rect is not None:                           # the variance is tractable
             update = (update * (math.sqrt(bias_correction2) / (np.sqrt(v) + eps))) * rect
-        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a)
+        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a,
+                      caution_grad=g if caution else None)
     return outcome
 
 
@@ -357,10 +367,10 @@ def ademamix_schedules(step, alpha, t_alpha, beta1, beta3, t_beta3):
     return alpha, beta3
 
 
-def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3,
-             beta1=0.9, beta2=0.999, beta3=0.9999, alpha=5.0, t_alpha=None, t_beta3=None,
-             eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
-             decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3, beta1=0.9,
+             beta2=0.999, beta3=0.9999, alpha=5.0, t_alpha=None, t_beta3=None, eps=1e-8,
+             weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+             caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
              max_grad_norm=None):
     """AdEMAMix (Pagliardini et al. 2024, Algorithm 1): Adam's update with alpha times a
     slow, uncorrected EMA of the gradient added to the bias-corrected first moment."""
@@ -383,7 +393,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
         s[...] = beta3 * s + (1 - beta3) * g
         denom = np.sqrt(v) * inv_sqrt_bc2 + eps
         _apply_update(w, (fast_rate * m + slow_rate * s) / denom, lr, weight_decay, decay,
-                      max_lr, cautious_decay, a)
+                      max_lr, cautious_decay, a, caution_grad=g if caution else None)
     return outcome
 
 
@@ -392,9 +402,9 @@ def nadam_mu(beta1, momentum_decay, step):
     return beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
 
 
-def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3,
-          beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0,
-          decay="l2", max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
+def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3, beta1=0.9,
+          beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2", max_lr=None,
+          cautious_decay=False, caution=False, decay_to=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """NAdam (Dozat 2016), torch's order and momentum schedule, weight decay by `decay`:
     the gradient's share and the next momentum's share of the step, each bias-corrected by
@@ -420,7 +430,8 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
         v[...] = beta2 * v + (1 - beta2) * (g * g)
         denom = np.sqrt(v / bias_correction2) + eps
         update = (grad_share * (g / denom), momentum_share * (m / denom))
-        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a)
+        _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a,
+                      caution_grad=g if caution else None)
     return outcome
 
 

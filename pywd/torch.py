@@ -645,6 +645,8 @@ def _unhonoured(group: Mapping[str, Any], rules: tuple[str, ...]) -> list[str]:
             problems.append(f"decay_to={group['decay_to']!r} (torch decays toward 0)")
     if group.get("kahan_sum"):
         problems.append("kahan_sum=True (torch has no Kahan compensation)")
+    if group.get("caution"):
+        problems.append("caution=True (torch has no cautious update)")
     narrow = [p for p in group["params"] if p.dtype in (torch.bfloat16, torch.float16)]
     if narrow and group.get("rounding", "stochastic") == "stochastic":
         problems.append(f"rounding='stochastic' of {narrow[0].dtype} params (torch rounds "

@@ -32,7 +32,7 @@ def test_each_kernels_slots_are_its_c_files(name):
     assert len(set(slots)) == len(slots) and slots[0] == 0
     assert f"}} {kernel.hyper};" in (CSRC / "pywd.h").read_text()
     math = next(p for p in (CSRC / "optim").glob("*.h")
-                if f"PYWD_OPTIMISER({name}," in p.read_text()).read_text()
+                if re.search(rf"PYWD_(?:CAUTIOUS_)?OPTIMISER\({name},", p.read_text())).read_text()
     bodies = re.findall(rf"NAME\({name}_(?:reads|writes)\)\(const int \w+\)\s*\{{(.*?)\}}",
                         math, re.S)
     masks = [m for body in bodies for m in re.findall(r"0x([0-9A-F]+)u", body)]

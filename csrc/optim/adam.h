@@ -51,4 +51,4 @@ PYWD_INLINE real NAME(adam_element)(const NAME(adam_consts) *c, const NAME(decay
                             k, decay);
 }
 
-PYWD_OPTIMISER(adam, 2)
+PYWD_CAUTIOUS_OPTIMISER(adam, 2)

@@ -36,4 +36,4 @@ PYWD_INLINE real NAME(adamax_element)(const NAME(adamax_consts) *c,
     return NAME(apply_step)(w, a, c->step_size * (m / u), k, decay);
 }
 
-PYWD_OPTIMISER(adamax, 1)
+PYWD_CAUTIOUS_OPTIMISER(adamax, 1)

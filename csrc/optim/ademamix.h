@@ -49,4 +49,4 @@ PYWD_INLINE real NAME(ademamix_element)(const NAME(ademamix_consts) *c,
     return NAME(apply_step)(w, a, (c->fast_rate * m + c->slow_rate * slow) / den, k, decay);
 }
 
-PYWD_OPTIMISER(ademamix, 1)
+PYWD_CAUTIOUS_OPTIMISER(ademamix, 1)

@@ -21,6 +21,12 @@
  * entry point NAME(pywd_OPT)(h, n, slots, sizes): slots[k] the per-tensor pointers of slot k
  * (NULL for a slot the call has not), the anchors from h->decay. Every hyper-parameter struct
  * starts with grad_mult and has decay, maximize and lowp (pywd.h).
+ * PYWD_CAUTIOUS_OPTIMISER(OPT, variants) is the same for an optimiser whose step does not
+ * depend on w (OPT_element at w = 0 without decay returns -step): it takes h->decay.caution
+ * too, timm's cautious update. A first pass counts per tensor the elements whose step has
+ * the gradient's sign (the element on copies of its state; fixed blocks, so the counts do
+ * not depend on the thread count); the update pass then subtracts step * (step*g > 0) *
+ * phi, phi = 1 / max(count / size, 1e-3), with the decay applied as without caution.
  * To see what a driver line expands to: gcc -E -P -Icsrc csrc/unit_baseline.c. */
 #undef PYWD_OPTIMISER_LOWP
 #undef PYWD_OPTIMISER_SPANS
@@ -49,35 +55,52 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
 #define PYWD_VARIANTS_8(CASE, opt, nv, d) \
     PYWD_VARIANTS_6(CASE, opt, nv, d) CASE(opt, nv, d, 6) CASE(opt, nv, d, 7)
 
+/* A tensor's scale under caution (1 without). */
+#define PYWD_CAUTION_PHI(x, t) ((x)->phi ? (real)(x)->phi[t] : (real)1)
+
 #if REAL_IS_DOUBLE
 #define PYWD_OPTIMISER_LOWP(opt)
 #else
 #define PYWD_OPTIMISER_LOWP(opt)                                                              \
+    typedef struct {                                                                           \
+        const NAME(opt##_ctx) *x;                                                              \
+        real phi;                                                                              \
+    } NAME(opt##_tile_ctx);                                                                    \
     static void NAME(opt##_tile)(const void *vctx, float *const *a, int64_t n)                \
     {                                                                                          \
-        NAME(opt##_run)((const NAME(opt##_ctx) *)vctx, a, n);                                  \
+        const NAME(opt##_tile_ctx) *tc = (const NAME(opt##_tile_ctx) *)vctx;                   \
+        NAME(opt##_run)(tc->x, a, n, tc->phi);                                                 \
     }                                                                                          \
     static void NAME(opt##_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)\
     {                                                                                          \
-        const NAME(opt##_ctx) *x = (const NAME(opt##_ctx) *)vctx;                              \
-        pywd_lowp_span(x->lowp, PYWD_LOWP_ARGS, (void *const *const *)x->slot,                 \
-                       NAME(opt##_writes)(x->variant), t, begin, end, NAME(opt##_tile), x);    \
+        NAME(opt##_tile_ctx) tc;                                                               \
+        tc.x = (const NAME(opt##_ctx) *)vctx;                                                  \
+        tc.phi = PYWD_CAUTION_PHI(tc.x, t);                                                    \
+        pywd_lowp_span(tc.x->lowp, PYWD_LOWP_ARGS, (void *const *const *)tc.x->slot,           \
+                       NAME(opt##_writes)(tc.x->variant), t, begin, end, NAME(opt##_tile),     \
+                       &tc);                                                                   \
     }
 #endif
 
-#define PYWD_OPTIMISER(opt, variants)                                                         \
+#define PYWD_OPTIMISER(opt, variants) PYWD_OPTIMISER_BODY(opt, variants, 0)
+#define PYWD_CAUTIOUS_OPTIMISER(opt, variants) PYWD_OPTIMISER_BODY(opt, variants, 1)
+
+#define PYWD_OPTIMISER_BODY(opt, variants, cautious)                                          \
     typedef struct {                                                                           \
         NAME(opt##_consts) c;                                                                  \
         NAME(decay_reals) k;                                                                   \
         int decay, variant;                                                                    \
         const pywd_lowp *lowp;                                                                 \
         real *const *slot[PYWD_LOWP_ARGS]; /* per slot; the last: the decay's anchors */       \
+        const double *phi;                 /* per tensor, caution's scale; NULL: none */       \
     } NAME(opt##_ctx);                                                                         \
                                                                                                \
+    /* caution (a literal): the step kept where it has g's sign, times phi */                  \
     PYWD_INLINE void NAME(opt##_loop)(                                                         \
         const NAME(opt##_ctx) *x, real *PYWD_RESTRICT w, const real *PYWD_RESTRICT g,          \
         real *PYWD_RESTRICT s2, real *PYWD_RESTRICT s3, real *PYWD_RESTRICT s4,                \
-        const real *PYWD_RESTRICT w0, int64_t n, const int decay, const int v)                 \
+        const real *PYWD_RESTRICT w0, int64_t n, const int decay, const int v,                 \
+        const int caution, const real phi)                                                     \
     {                                                                                          \
         /* copies: a store through w cannot change them, so they stay in registers */          \
         const NAME(opt##_consts) c = x->c;                                                     \
@@ -92,7 +115,15 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
             s[2] = (reads & 4u) ? s2[i] : 0;                                                   \
             s[3] = (reads & 8u) ? s3[i] : 0;                                                   \
             s[4] = (reads & 16u) ? s4[i] : 0;                                                  \
-            wi = NAME(opt##_element)(&c, &k, wi, ai, gi, s, decay, v);                         \
+            if (caution) {                                                                     \
+                /* -step (the element at w = 0, no decay); kept in arithmetic, so that a NaN   \
+                 * step stays NaN (times 0), as timm's mask multiplies it */                   \
+                const real probe = NAME(opt##_element)(&c, &k, 0, 0, gi, s, PYWD_DECAY_NONE, v);\
+                wi = NAME(apply_step)(wi, ai, -probe * ((real)(probe * gi < 0) * phi), &k,     \
+                                      decay);                                                  \
+            } else {                                                                           \
+                wi = NAME(opt##_element)(&c, &k, wi, ai, gi, s, decay, v);                     \
+            }                                                                                  \
             if (writes & 1u) w[i] = wi;                                                        \
             if (writes & 4u) s2[i] = s[2];                                                     \
             if (writes & 8u) s3[i] = s[3];                                                     \
@@ -100,10 +131,65 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
         }                                                                                      \
     }                                                                                          \
                                                                                                \
-    /* the loop specialised for the call's decay mode and variant, over n elements */          \
-    static void NAME(opt##_run)(const NAME(opt##_ctx) *x, real *const *a, int64_t n)          \
+    /* caution's count: how many of n elements have a step of g's sign (no store) */           \
+    PYWD_INLINE double NAME(opt##_agree)(                                                      \
+        const NAME(opt##_ctx) *x, const real *w, const real *g, const real *s2,                \
+        const real *s3, const real *s4, const real *w0, int64_t n, const int decay,            \
+        const int v)                                                                           \
     {                                                                                          \
-        PYWD_OPTIMISER_CASES(opt, variants)                                                    \
+        const NAME(opt##_consts) c = x->c;                                                     \
+        const NAME(decay_reals) k = x->k;                                                      \
+        const unsigned reads = NAME(opt##_reads)(v);                                           \
+        real count = 0; /* exact: n <= PYWD_TILE */                                            \
+        int64_t i;                                                                             \
+        for (i = 0; i < n; i++) {                                                              \
+            real s[PYWD_SLOT_COUNT], wi = (reads & 1u) ? w[i] : 0, probe;                      \
+            real ai = (decay & PYWD_DECAY_ANCHORED) ? w0[i] : 0;                               \
+            real gi = NAME(decay_grad)(g[i] * k.grad_mult, wi, ai, k.wd, decay);               \
+            s[2] = (reads & 4u) ? s2[i] : 0;                                                   \
+            s[3] = (reads & 8u) ? s3[i] : 0;                                                   \
+            s[4] = (reads & 16u) ? s4[i] : 0;                                                  \
+            probe = NAME(opt##_element)(&c, &k, 0, 0, gi, s, PYWD_DECAY_NONE, v);              \
+            count += (real)(probe * gi < 0);                                                   \
+        }                                                                                      \
+        return (double)count;                                                                  \
+    }                                                                                          \
+                                                                                               \
+    /* the loop specialised for the call's decay mode and variant, over n elements */          \
+    static void NAME(opt##_run)(const NAME(opt##_ctx) *x, real *const *a, int64_t n,         \
+                                real phi)                                                      \
+    {                                                                                          \
+        if ((cautious) && x->phi) {                                                            \
+            PYWD_OPTIMISER_CASES(opt, variants, PYWD_OPTIMISER_CAUTIOUS_CASE)                  \
+        } else {                                                                               \
+            PYWD_OPTIMISER_CASES(opt, variants, PYWD_OPTIMISER_CASE)                           \
+        }                                                                                      \
+        (void)phi;                                                                             \
+    }                                                                                          \
+                                                                                               \
+    /* sums[0] += the agreeing elements of block [begin, begin + len) of tensor t, by tiles    \
+     * (16-bit and 8-bit storage widened) */                                                   \
+    static inline void NAME(opt##_agree_block)(const void *vctx, int64_t t, int64_t begin,    \
+                                        int64_t len, double *sums)                             \
+    {                                                                                          \
+        const NAME(opt##_ctx) *x = (const NAME(opt##_ctx) *)vctx;                              \
+        float scratch[PYWD_LOWP_ARGS][PYWD_TILE];                                              \
+        int64_t s, n;                                                                          \
+        int j;                                                                                 \
+        for (s = begin; s < begin + len; s += n) {                                             \
+            const real *a[PYWD_LOWP_ARGS];                                                     \
+            n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;                     \
+            for (j = 0; j < PYWD_LOWP_ARGS; j++)                                               \
+                a[j] = x->slot[j] ? (const real *)pywd_tile_view(x->lowp, j, t, x->slot[j][t], \
+                                                                 s, n, sizeof(real),           \
+                                                                 scratch[j])                   \
+                                  : 0;                                                         \
+            switch (x->decay * (variants) + x->variant) {                                      \
+                PYWD_DECAY_MODES_OF(PYWD_OPTIMISER_MODE, opt,                                  \
+                                    (variants, PYWD_OPTIMISER_AGREE_CASE))                     \
+            default: break;                                                                    \
+            }                                                                                  \
+        }                                                                                      \
     }                                                                                          \
                                                                                                \
     static void NAME(opt##_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)     \
@@ -112,7 +198,7 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
         real *a[PYWD_LOWP_ARGS];                                                               \
         int s;                                                                                 \
         for (s = 0; s < PYWD_LOWP_ARGS; s++) a[s] = x->slot[s] ? x->slot[s][t] + begin : 0;    \
-        NAME(opt##_run)(x, a, end - begin);                                                    \
+        NAME(opt##_run)(x, a, end - begin, PYWD_CAUTION_PHI(x, t));                            \
     }                                                                                          \
     PYWD_OPTIMISER_LOWP(opt)                                                                   \
                                                                                                \
@@ -125,6 +211,7 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
         pywd_decay_consts d;                                                                   \
         unsigned used;                                                                         \
         int s;                                                                                 \
+        int64_t t;                                                                             \
         x.variant = NAME(opt##_setup)(&x.c, &d, h);                                            \
         if (x.variant < 0) return;                                                             \
         used = NAME(opt##_reads)(x.variant) | NAME(opt##_writes)(x.variant);                   \
@@ -137,19 +224,47 @@ PYWD_INLINE real NAME(apply_step)(real w, real a, real step, const NAME(decay_re
         for (s = 0; s < PYWD_SLOT_COUNT; s++) x.slot[s] = (used >> s & 1u) ? (real *const *)slots[s] : 0; \
         x.slot[PYWD_LOWP_ARGS - 1] = (real *const *)h->decay.anchors;                          \
         x.lowp = h->lowp;                                                                      \
+        x.phi = 0;                                                                             \
+        if ((cautious) && h->decay.caution) {                                                  \
+            double *phi = h->decay.caution_scales;                                             \
+            if (!x.slot[1]) x.slot[1] = (real *const *)slots[1]; /* the count reads g */       \
+            for (t = 0; t < n; t++) phi[t] = 0.0;                                              \
+            pywd_tensor_sums(n, sizes, 1, NAME(opt##_agree_block), &x, phi);                   \
+            for (t = 0; t < n; t++) {                                                          \
+                const double kept = sizes[t] > 0 ? phi[t] / (double)sizes[t] : 1.0;            \
+                phi[t] = 1.0 / (kept > 1e-3 ? kept : 1e-3);                                    \
+            }                                                                                  \
+            x.phi = phi;                                                                       \
+        }                                                                                      \
         PYWD_OPTIMISER_SPANS(opt)                                                              \
     }
 
-/* case d * variants + v: the loop for decay mode d and variant v */
+/* case d * variants + v: the loop for decay mode d and variant v (with caution or not), or
+ * caution's count over a tile */
 #define PYWD_OPTIMISER_CASE(opt, variants, d, v)                                             \
     case (d) * (variants) + (v):                                                               \
-        NAME(opt##_loop)(x, a[0], a[1], a[2], a[3], a[4], a[PYWD_LOWP_ARGS - 1], n, d, v);    \
+        NAME(opt##_loop)(x, a[0], a[1], a[2], a[3], a[4], a[PYWD_LOWP_ARGS - 1], n, d, v, 0,  \
+                         phi);                                                                 \
         break;
-#define PYWD_OPTIMISER_MODE(opt, variants, d)                                                 \
-    PYWD_VARIANTS_##variants(PYWD_OPTIMISER_CASE, opt, variants, d)
-#define PYWD_OPTIMISER_CASES(opt, variants)                                                   \
+#define PYWD_OPTIMISER_CAUTIOUS_CASE(opt, variants, d, v)                                    \
+    case (d) * (variants) + (v):                                                               \
+        NAME(opt##_loop)(x, a[0], a[1], a[2], a[3], a[4], a[PYWD_LOWP_ARGS - 1], n, d, v, 1,  \
+                         phi);                                                                 \
+        break;
+#define PYWD_OPTIMISER_AGREE_CASE(opt, variants, d, v)                                       \
+    case (d) * (variants) + (v):                                                               \
+        sums[0] += NAME(opt##_agree)(x, a[0], a[1], a[2], a[3], a[4], a[PYWD_LOWP_ARGS - 1],  \
+                                     n, d, v);                                                 \
+        break;
+/* (q: (variants, CASE), unpacked here) */
+#define PYWD_OPTIMISER_MODE(opt, q, d) PYWD_OPTIMISER_MODE_(opt, d, PYWD_UNPACK q)
+#define PYWD_UNPACK(variants, CASE) variants, CASE
+#define PYWD_OPTIMISER_MODE_(opt, d, ...) PYWD_OPTIMISER_MODE__(opt, d, __VA_ARGS__)
+#define PYWD_OPTIMISER_MODE__(opt, d, variants, CASE)                                         \
+    PYWD_VARIANTS_##variants(CASE, opt, variants, d)
+#define PYWD_OPTIMISER_CASES(opt, variants, CASE)                                             \
     switch (x->decay * (variants) + x->variant) {                                              \
-        PYWD_DECAY_MODES_OF(PYWD_OPTIMISER_MODE, opt, variants)                                \
+        PYWD_DECAY_MODES_OF(PYWD_OPTIMISER_MODE, opt, (variants, CASE))                        \
     default: break;                                                                            \
     }
 

@@ -35,4 +35,4 @@ PYWD_INLINE real NAME(lion_element)(const NAME(lion_consts) *c, const NAME(decay
     return NAME(apply_step)(w, a, c->lr * u, k, decay);
 }
 
-PYWD_OPTIMISER(lion, 1)
+PYWD_CAUTIOUS_OPTIMISER(lion, 1)

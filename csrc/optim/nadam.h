@@ -51,4 +51,4 @@ PYWD_INLINE real NAME(nadam_element)(const NAME(nadam_consts) *c, const NAME(dec
     return NAME(decay_after)(w, a, k->threshold, decay);
 }
 
-PYWD_OPTIMISER(nadam, 1)
+PYWD_CAUTIOUS_OPTIMISER(nadam, 1)

@@ -49,4 +49,4 @@ PYWD_INLINE real NAME(radam_element)(const NAME(radam_consts) *c, const NAME(dec
     return NAME(apply_step)(w, a, step, k, decay);
 }
 
-PYWD_OPTIMISER(radam, 2)
+PYWD_CAUTIOUS_OPTIMISER(radam, 2)

@@ -41,4 +41,4 @@ PYWD_INLINE real NAME(sgd_element)(const NAME(sgd_consts) *c, const NAME(decay_r
     return NAME(apply_step)(w, a, c->lr * u, k, decay);
 }
 
-PYWD_OPTIMISER(sgd, 6)
+PYWD_CAUTIOUS_OPTIMISER(sgd, 6)

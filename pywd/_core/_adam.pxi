@@ -51,6 +51,7 @@ _ADAM_DOC = """{summary}
     decay : {{"l2", "decoupled", "independent", "corrected", "l1"}}, default {default}
         How weight decay acts (see above); multiplicative modes need a factor in [0, 1].
     {{decay_options}}
+    {{caution_option}}
     amsgrad : bool
         Use the running maximum of ``v`` (Reddi et al. 2018); needs ``max_exp_avg_sqs``.
     max_exp_avg_sqs : ndarray or list/tuple of ndarray, optional
@@ -70,24 +71,24 @@ _ADAM_DOC = """{summary}
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
          betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-         decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+         caution=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
          rng=None, compensation=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
+                     weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
                      rounding, rng, compensation)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
           betas=None, eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None,
-          cautious_decay=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
-          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-          rng=None, compensation=None):
+          cautious_decay=False, caution=False, decay_to=None, amsgrad=False,
+          max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
-                     weight_decay, decay, max_lr, cautious_decay, decay_to, amsgrad,
+                     weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
                      rounding, rng, compensation)
 
@@ -104,11 +105,12 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
-               decay, max_lr, cautious_decay, decay_to, amsgrad, max_exp_avg_sqs, maximize,
-               nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
+               decay, max_lr, cautious_decay, caution, decay_to, amsgrad, max_exp_avg_sqs,
+               maximize, nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
     cdef pywd_adam_hyper h
     check_adam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
                      weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
                      amsgrad=amsgrad, maximize=maximize)
+    check_caution(&h.decay, caution)
     return adam_update(&h, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_to,
                        compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

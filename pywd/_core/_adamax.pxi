@@ -1,10 +1,9 @@
 # Adamax: functional, in place, one C call per list.
 
-def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999,
-           betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
-           cautious_decay=False, decay_to=None, maximize=False, nonfinite="propagate",
-           grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None,
-           compensation=None):
+def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999, betas=None,
+           eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
+           caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     """One Adamax step (Kingma & Ba 2015, section 7.1: Adam with the infinity norm), in
     place, with weight decay fused in: ``torch.optim.Adamax``'s step.
 
@@ -50,6 +49,7 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the default ``decay="l2"`` is torch's).
     {decay_options}
+    {caution_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -66,5 +66,6 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
     check_adamax_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
                    weight_decay=weight_decay, max_lr=max_lr,
                    cautious_decay=cautious_decay, maximize=maximize)
+    check_caution(&h.decay, caution)
     return adamax_update(&h, params, grads, exp_avgs, exp_infs, decay_to, compensation, nonfinite,
                          grad_scale, max_grad_norm, rounding, rng, h.step)

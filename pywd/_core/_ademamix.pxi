@@ -3,12 +3,11 @@
 from libc.math cimport exp, log
 
 
-def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3,
-             beta1=0.9, beta2=0.999, beta3=0.9999, betas=None, alpha=5.0, t_alpha=None,
-             t_beta3=None, eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None,
-             cautious_decay=False, decay_to=None, maximize=False, nonfinite="propagate",
-             grad_scale=1.0, max_grad_norm=None, rounding="stochastic", rng=None,
-             compensation=None):
+def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3, beta1=0.9,
+             beta2=0.999, beta3=0.9999, betas=None, alpha=5.0, t_alpha=None, t_beta3=None,
+             eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
+             caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+             max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     """One AdEMAMix step (Pagliardini, Ablin & Grangier 2024, "The AdEMAMix Optimizer:
     Better, Faster, Older"), in place, with weight decay fused in: Adam plus a slow EMA of
     the gradient, mixed into the numerator with weight ``alpha``, so that gradients many
@@ -69,6 +68,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the default ``decay="decoupled"`` is the paper's).
     {decay_options}
+    {caution_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -85,6 +85,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
     check_ademamix_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, beta3=beta3,
                          alpha=alpha, eps=eps, decay=decay, weight_decay=weight_decay,
                          max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
+    check_caution(&h.decay, caution)
     h.alpha = ademamix_alpha(h.alpha, warmup_length(t_alpha, "t_alpha"), h.step)
     h.beta3 = ademamix_beta3(h.beta1, h.beta3, warmup_length(t_beta3, "t_beta3"), h.step)
     return ademamix_update(&h, params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, decay_to,

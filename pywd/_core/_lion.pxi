@@ -1,7 +1,7 @@
 # Lion: functional, in place, one C call per list.
 
-def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
-         weight_decay=0.0, decay="decoupled", max_lr=None, cautious_decay=False, decay_to=None,
+def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None, weight_decay=0.0,
+         decay="decoupled", max_lr=None, cautious_decay=False, caution=False, decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
          rounding="stochastic", rng=None, compensation=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
@@ -59,5 +59,6 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
     check_lion_hyper(&h, lr=lr, beta1=beta1, beta2=beta2, decay=decay,
                      weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
                      maximize=maximize)
+    check_caution(&h.decay, caution)
     return lion_update(&h, params, grads, exp_avgs, decay_to, compensation, nonfinite, grad_scale,
                        max_grad_norm, rounding, rng, step)

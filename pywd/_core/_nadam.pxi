@@ -5,7 +5,7 @@ from libc.math cimport pow
 
 def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3, beta1=0.9,
           beta2=0.999, betas=None, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2",
-          max_lr=None, cautious_decay=False, decay_to=None, maximize=False,
+          max_lr=None, cautious_decay=False, caution=False, decay_to=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
           rng=None, compensation=None):
     """One NAdam step (Dozat 2016, "Incorporating Nesterov Momentum into Adam"), in place,
@@ -63,6 +63,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the default ``decay="l2"`` is torch's).
     {decay_options}
+    {caution_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -79,6 +80,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     check_nadam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                       momentum_decay=momentum_decay, decay=decay, weight_decay=weight_decay,
                       max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
+    check_caution(&h.decay, caution)
     h.mu_product = (mu_schedule_product(h.beta1, h.momentum_decay, h.step - 1)
                     if mu_product is None else check_real(mu_product, "mu_product", 0.0, 1.0))
     return nadam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,

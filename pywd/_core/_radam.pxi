@@ -2,7 +2,7 @@
 
 def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
           betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+          caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
     """One RAdam step (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
     Beyond"), in place, with weight decay fused in: ``torch.optim.RAdam``'s step.
@@ -53,6 +53,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the default ``decay="l2"`` is torch's).
     {decay_options}
+    {caution_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -69,5 +70,6 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     check_radam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
                   weight_decay=weight_decay, max_lr=max_lr,
                   cautious_decay=cautious_decay, maximize=maximize)
+    check_caution(&h.decay, caution)
     return radam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
                         nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)

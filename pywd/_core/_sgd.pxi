@@ -2,7 +2,7 @@
 
 def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
-        decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
+        caution=False, decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
         grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None,
         compensation=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
@@ -56,6 +56,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
     decay : {"l2", "decoupled", "independent", "corrected", "l1"}, default "l2"
         See the equations above. Multiplicative modes need a factor in [0, 1].
     {decay_options}
+    {caution_option}
     maximize : bool, default False
         Ascend the objective instead of descending it.
     first_step : bool, default False
@@ -83,6 +84,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
     check_sgd_hyper(&h, lr=lr, momentum=momentum, dampening=dampening, decay=decay,
                     weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
                     nesterov=nesterov, maximize=maximize, first_step=first_step)
+    check_caution(&h.decay, caution)
     if h.nesterov and (h.momentum == 0.0 or h.dampening != 0.0):
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
@@ -92,8 +94,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
 
 def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
-         cautious_decay=False, decay_to=None, maximize=False, first_step=False,
-         nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
+         cautious_decay=False, caution=False, decay_to=None, maximize=False,
+         first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
          rounding="stochastic", rng=None, compensation=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
@@ -106,10 +108,10 @@ def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampeni
     """
     return sgd(params, grads, momentum_buffers, lr=lr, momentum=momentum, dampening=dampening,
                nesterov=nesterov, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
-               cautious_decay=cautious_decay, decay_to=decay_to, maximize=maximize,
-               first_step=first_step, nonfinite=nonfinite, grad_scale=grad_scale,
-               max_grad_norm=max_grad_norm, step=step, rounding=rounding, rng=rng,
-               compensation=compensation)
+               cautious_decay=cautious_decay, caution=caution, decay_to=decay_to,
+               maximize=maximize, first_step=first_step, nonfinite=nonfinite,
+               grad_scale=grad_scale, max_grad_norm=max_grad_norm, step=step, rounding=rounding,
+               rng=rng, compensation=compensation)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None,

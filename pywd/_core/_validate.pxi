@@ -93,6 +93,8 @@ cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, obje
         if not (isfinite(d.max_lr) and d.max_lr > 0.0):
             raise ValueError(f"max_lr must be a finite number > 0 or None (= lr), got {max_lr!r}")
     d.cautious = check_bool(cautious_decay, "cautious_decay")
+    d.caution = 0                      # the update's caution: set by the optimisers with it
+    d.caution_scales = NULL
     if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):
         raise ValueError(
             f"cautious_decay=True needs a multiplicative decay ('decoupled', 'independent' or "
@@ -134,9 +136,31 @@ cdef int add_anchors(_Batch b, object decay_to) except -1:
 
 
 cdef int attach_anchors(pywd_decay *d, _Batch b, object decay_to) except -1:
-    """Points the decay at its anchors, the batch's last argument, when there are any."""
+    """Points the decay at its anchors, the batch's last argument, when there are any; and
+    gives caution, when asked for, its per-tensor workspace (owned by the batch)."""
+    cdef cnp.ndarray scales
     d.anchors = <const void *const *>arg(b, b.nops - 1) if decay_to is not None else NULL
+    if d.caution:
+        scales = np.empty(max(b.n, 1))
+        b.keep.append(scales)
+        d.caution_scales = <double *>cnp.PyArray_DATA(scales)
     return 0
+
+
+cdef int check_caution(pywd_decay *d, object caution) except -1:
+    """The update's caution (an optimiser whose step does not depend on the weights)."""
+    d.caution = check_bool(caution, "caution")
+    return 0
+
+
+CAUTION_DOC = """\
+    caution : bool, default False
+        Cautious update (Liang et al. 2024, "Cautious Optimizers", arXiv 2411.16085; timm's
+        ``caution=True``): the step is kept only where it has the gradient's sign (``step *
+        g > 0``, g after ``"l2"`` decay) and scaled per tensor by ``1 / max(kept fraction,
+        1e-3)``, so its mean size stays; the decay acts as without it. The kept fraction is
+        counted in a first pass over the tensor (the same at any thread count).
+"""
 
 
 DECAY_OPTIONS_DOC = """\

@@ -362,11 +362,13 @@ def _hyper_of(group, *keys):
 
 
 def _decay_options(group):
-    """A group's max_lr (its own, else the lr it was built with) and cautious_decay."""
+    """A group's max_lr (its own, else the lr it was built with) and cautious_decay, and
+    the update's caution where the class has it."""
     max_lr = group["max_lr"]
     if max_lr is None:
         max_lr = group.get("initial_lr") or None     # an lr of 0 has no ratio: lr / lr = 1
-    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"])
+    caution = {"caution": group["caution"]} if "caution" in group else {}
+    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"], **caution)
 
 
 def _betas(group):

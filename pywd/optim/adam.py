@@ -33,7 +33,7 @@ class Adam(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
-                 max_lr: float | None = None, cautious_decay: bool = False,
+                 max_lr: float | None = None, cautious_decay: bool = False, caution: bool = False,
                  decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
@@ -76,7 +76,8 @@ class AdamW(Adam):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 cautious_decay: bool = False,
+                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:

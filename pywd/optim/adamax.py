@@ -32,7 +32,7 @@ class Adamax(Optimizer):
     def __init__(self, params: Params, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, *, maximize: bool = False, decay: Decay = "l2",
-                 max_lr: float | None = None, cautious_decay: bool = False,
+                 max_lr: float | None = None, cautious_decay: bool = False, caution: bool = False,
                  decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,

@@ -29,7 +29,8 @@ class Lion(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-4,
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 cautious_decay: bool = False,
+                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:

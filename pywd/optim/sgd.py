@@ -37,7 +37,8 @@ class SGD(Optimizer):
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 cautious_decay: bool = False,
+                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
@@ -79,7 +80,8 @@ class SGDW(SGD):
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
-                 cautious_decay: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 cautious_decay: bool = False,
+                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
