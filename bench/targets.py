@@ -20,11 +20,13 @@ BANDWIDTH_SHARES = {
        for kernel in ("sgd+decay", "sgd+l1", "momentum", "nesterov", "adamw", "adam+l2",
                       "rmsprop", "adagrad", "lion", "adamax", "radam", "adadelta",
                       "nadam", "rprop", "asgd", "lamb", "lars", "adamw-sf", "sgd-sf", "ademamix",
-                      "adamw+anchor", "momentum+anchor", "adamw+cautious")},
+                      "adamw+anchor", "momentum+anchor", "adamw+cautious", "adamw+caution")},
     ("amsgrad", "16M", "float32"): 0.75, ("rmsprop+c+m", "16M", "float32"): 0.75,
     ("adamw", "16M", "float64"): 0.70,
     ("momentum", "resnet50", "float32"): 0.85, ("adamw", "resnet50", "float32"): 0.85,
 }
+# (row, base row, size): the row's time at most this many times the base row's, same run
+OVERHEADS = [("adamw+stats", "adamw", "16M", 1.10)]
 # The usual case (NumPy-made params, pywd.optim's state) against torch's fused optimiser on
 # its own tensors, in the same run: pywd's speed over torch's.
 TORCH_RATIOS = {"AdamW": 1.5, "SGD": 1.3}
@@ -72,6 +74,12 @@ def targets(rows):
         found = row(kernel, size, dtype)
         if found:
             out += bandwidth_target(f"{size} {dtype} {kernel}", found, share)
+    for kernel, base, size, limit in OVERHEADS:
+        found, under = row(kernel, size), row(base, size)
+        if found and under:
+            cost = found["pywd_s"] / under["pywd_s"]
+            out.append((f"{size} float32 {kernel} <= {limit:.2f}x {base}'s time", cost <= limit,
+                        f"{cost:.2f}x"))
     for name, ratio in TORCH_RATIOS.items():
         usual = row(f"{name}.step usual", "16M")
         if usual and usual.get("torch_s"):

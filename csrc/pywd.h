@@ -39,6 +39,9 @@ typedef struct {
      * per-tensor scales (csrc/optim/driver.h) */
     int caution;
     double *caution_scales;
+    /* NULL, or per tensor PYWD_STEP_SUMS doubles the step fills with its statistics'
+     * sums (csrc/optim/driver.h; element-wise optimisers) */
+    double *stats;
 } pywd_decay;
 
 /* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to

@@ -37,10 +37,11 @@ from ._generator import Generator, default_generator, seed
 from .flat import FlatParams
 from .memory import empty, empty_like, zeros, zeros_like
 from .weight_decay import normalized_weight_decay
-from . import init, memory, optim, schedules
+from .step_stats import StepStats
+from . import init, memory, optim, schedules, step_stats
 
 __all__ = ["StepResult", "QuantizedState", "quantized_zeros_like", "quantize", "dequantize",
-           "normalized_weight_decay", "FlatParams", "empty", "zeros",
+           "normalized_weight_decay", "StepStats", "step_stats", "FlatParams", "empty", "zeros",
            "empty_like", "zeros_like", "memory", "schedules", "Generator", "seed",
            "default_generator", "init", "optim", "get_num_threads", "set_num_threads",
            "show_config", "__version__"]

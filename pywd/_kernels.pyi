@@ -40,6 +40,7 @@ def sgd(
     maximize: bool = False, first_step: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
+    stats: float | None = None,
 ) -> StepResult: ...
 def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float = 0.001,
@@ -49,6 +50,7 @@ def sgdw(
     maximize: bool = False, first_step: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
+    stats: float | None = None,
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -59,7 +61,7 @@ def adam(
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -70,7 +72,7 @@ def adamw(
     max_exp_avg_sqs: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
@@ -80,6 +82,7 @@ def rmsprop(
     centered: bool = False, maximize: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
+    stats: float | None = None,
 ) -> StepResult: ...
 def adagrad(
     params: Arrays, grads: Arrays, state_sums: Arrays, *, step: int, lr: float = 0.01,
@@ -87,7 +90,7 @@ def adagrad(
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def lion(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, *, lr: float = 0.0001, beta1: float = 0.9,
@@ -96,7 +99,7 @@ def lion(
     caution: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, step: int | None = None, rounding: Rounding = "stochastic",
-    rng: Rng = None, compensation: Arrays | None = None,
+    rng: Rng = None, compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def adamax(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_infs: Arrays, *, step: int,
@@ -106,7 +109,7 @@ def adamax(
     caution: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def radam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -116,7 +119,7 @@ def radam(
     caution: bool = False, decay_to: Arrays | None = None, maximize: bool = False,
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def nadam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -126,7 +129,7 @@ def nadam(
     cautious_decay: bool = False, caution: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def adadelta(
     params: Arrays, grads: Arrays, square_avgs: Arrays, acc_deltas: Arrays, *, lr: float = 1.0,
@@ -134,7 +137,7 @@ def adadelta(
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, step: int | None = None, rounding: Rounding = "stochastic",
-    rng: Rng = None, compensation: Arrays | None = None,
+    rng: Rng = None, compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def rprop(
     params: Arrays, grads: Arrays, prevs: Arrays, step_sizes: Arrays, *, lr: float = 0.01,
@@ -143,7 +146,7 @@ def rprop(
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, step: int | None = None, rounding: Rounding = "stochastic",
-    rng: Rng = None, compensation: Arrays | None = None,
+    rng: Rng = None, compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def asgd(
     params: Arrays, grads: Arrays, axs: Arrays, *, step: int, lr: float = 0.01,
@@ -152,7 +155,7 @@ def asgd(
     max_lr: float | None = None, cautious_decay: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def lamb(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -210,7 +213,7 @@ def ademamix(
     cautious_decay: bool = False, caution: bool = False, decay_to: Arrays | None = None,
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
-    compensation: Arrays | None = None,
+    compensation: Arrays | None = None, stats: float | None = None,
 ) -> StepResult: ...
 def adafactor(
     params: Arrays, grads: Arrays, row_vars: Arrays | Sequence[Any] | None,

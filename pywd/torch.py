@@ -536,6 +536,23 @@ class Optimizer(torch.optim.Optimizer):
             saved = saved if changed is None else changed
         return saved
 
+    @property
+    def track_stats(self) -> bool:
+        """pywd.optim's ``track_stats``: each step records its statistics per parameter in
+        ``last_stats`` (a :class:`pywd.StepStats`), summed in the update's own pass. torch
+        has no such option: the NumPy equivalent is norms of ``p - p_before`` from a copy
+        taken before each step."""
+        return self.pywd.track_stats
+
+    @track_stats.setter
+    def track_stats(self, value: bool) -> None:
+        self.pywd.track_stats = value
+
+    @property
+    def last_stats(self) -> Any:
+        """The last step's :class:`pywd.StepStats` (with ``track_stats``), else None."""
+        return self.pywd.last_stats
+
     def torch_state_dict(self) -> dict[str, Any]:
         """The state to hand this run to ``torch.optim``'s class of the same name, which then
         continues it as pywd would: torch's keys only (pywd's options and its "pywd" entry

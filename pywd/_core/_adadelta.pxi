@@ -3,7 +3,7 @@
 def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-6,
              weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
              maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-             step=None, rounding="stochastic", rng=None, compensation=None):
+             step=None, rounding="stochastic", rng=None, compensation=None, stats=None):
     """One Adadelta step (Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method"), in
     place, with weight decay fused in: ``torch.optim.Adadelta``'s step.
 
@@ -45,6 +45,7 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd` (the default ``decay="l2"`` is torch's).
     {decay_options}
+    {stats_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -61,4 +62,4 @@ def adadelta(params, grads, square_avgs, acc_deltas, *, lr=1.0, rho=0.9, eps=1e-
     check_adadelta_hyper(&h, lr=lr, rho=rho, eps=eps, decay=decay, weight_decay=weight_decay,
                          max_lr=max_lr, cautious_decay=cautious_decay, maximize=maximize)
     return adadelta_update(&h, params, grads, square_avgs, acc_deltas, decay_to, compensation,
-                           nonfinite, grad_scale, max_grad_norm, rounding, rng, step)
+                           nonfinite, grad_scale, max_grad_norm, rounding, rng, step, stats=stats)

@@ -3,7 +3,7 @@
 def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10,
             weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, decay_to=None,
             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-            rounding="stochastic", rng=None, compensation=None):
+            rounding="stochastic", rng=None, compensation=None, stats=None):
     """One Adagrad step, in place, with weight decay fused in (torch.optim.Adagrad's algorithm).
 
     With the step's learning rate ``clr = lr / (1 + (step - 1) * lr_decay)``, for each
@@ -45,6 +45,7 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
         As :func:`sgd`, with ``clr`` as the learning rate.
     maximize : bool
         Ascend the objective instead of descending it.
+    {stats_option}
     {grad_options}
     {lowp_options}
 
@@ -58,4 +59,4 @@ def adagrad(params, grads, state_sums, *, step, lr=1e-2, lr_decay=0.0, eps=1e-10
                         weight_decay=weight_decay, max_lr=max_lr,
                         cautious_decay=cautious_decay, maximize=maximize)
     return adagrad_update(&h, params, grads, state_sums, decay_to, compensation, nonfinite,
-                          grad_scale, max_grad_norm, rounding, rng, h.step)
+                          grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats)

@@ -52,6 +52,7 @@ _ADAM_DOC = """{summary}
         How weight decay acts (see above); multiplicative modes need a factor in [0, 1].
     {{decay_options}}
     {{caution_option}}
+    {{stats_option}}
     amsgrad : bool
         Use the running maximum of ``v`` (Reddi et al. 2018); needs ``max_exp_avg_sqs``.
     max_exp_avg_sqs : ndarray or list/tuple of ndarray, optional
@@ -73,24 +74,25 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
          betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
          caution=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-         rng=None, compensation=None):
+         rng=None, compensation=None, stats=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng, compensation)
+                     rounding, rng, compensation, stats)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
           betas=None, eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None,
           cautious_decay=False, caution=False, decay_to=None, amsgrad=False,
           max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
+          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None,
+          stats=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng, compensation)
+                     rounding, rng, compensation, stats)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -106,11 +108,13 @@ adamw.__doc__ = _ADAM_DOC.format(
 
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
                decay, max_lr, cautious_decay, caution, decay_to, amsgrad, max_exp_avg_sqs,
-               maximize, nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation):
+               maximize, nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation,
+               stats):
     cdef pywd_adam_hyper h
     check_adam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
                      weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
                      amsgrad=amsgrad, maximize=maximize)
     check_caution(&h.decay, caution)
     return adam_update(&h, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_to,
-                       compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step)
+                       compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step,
+                       stats)

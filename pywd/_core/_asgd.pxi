@@ -5,7 +5,7 @@ from libc.math cimport pow
 def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, eta=None,
          mu=None, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-         max_grad_norm=None, rounding="stochastic", rng=None, compensation=None):
+         max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None):
     """One ASGD step (averaged SGD: Polyak & Juditsky 1992, with the step-size schedule of
     Bottou 2012), in place, with weight decay fused in: ``torch.optim.ASGD``'s step.
 
@@ -56,6 +56,7 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     weight_decay, decay, max_lr, cautious_decay, decay_to
         As :func:`sgd`, with eta as the modes' lr (the default ``decay="l2"`` is torch's).
     {decay_options}
+    {stats_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -81,7 +82,7 @@ def asgd(params, grads, axs, *, step, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, e
     parse_decay_spec(&h.decay, decay, weight_decay, max_lr, cautious_decay, h.eta)
     h.maximize = check_bool(maximize, "maximize")
     return asgd_update(&h, params, grads, axs, decay_to, compensation, nonfinite, grad_scale,
-                       max_grad_norm, rounding, rng, t)
+                       max_grad_norm, rounding, rng, t, stats=stats)
 
 
 cpdef tuple asgd_schedule(double lr, double lambd, double alpha, double t0, double steps):

@@ -33,15 +33,19 @@ cdef class StepResult:
     NumPy equivalent: ``np.sqrt(sum(np.vdot(g, g) for g in grads)) / grad_scale`` and
     ``np.isfinite`` over the grads. torch equivalent: the norm that
     ``torch.nn.utils.clip_grad_norm_`` returns, and the inf check of ``GradScaler.step``
-    (which skips ``optimizer.step()`` when it finds one)."""
+    (which skips ``optimizer.step()`` when it finds one). ``stats``: the step's statistics
+    per tensor (:class:`pywd.StepStats`) when the call asked for them (``stats=True``), else
+    None."""
     cdef readonly bint applied
     cdef readonly object grad_norm
     cdef readonly object reason
+    cdef readonly object stats
 
-    def __cinit__(self, applied, grad_norm=None, reason=None):
+    def __cinit__(self, applied, grad_norm=None, reason=None, stats=None):
         self.applied = applied
         self.grad_norm = grad_norm
         self.reason = None if applied else (reason or "nonfinite")
+        self.stats = stats
 
     def __bool__(self):
         return self.applied
@@ -259,6 +263,21 @@ cdef object run_update(batch_kernel kernel, void *hyper, double *grad_mult,
         grad_mult[0] = 1.0 / scale
         run(kernel, hyper, b)
     return result
+
+
+_step_stats_class = None
+
+
+cdef object with_stats(object result, object sums):
+    """The update's StepResult with its statistics when the call asked for them and ran."""
+    global _step_stats_class
+    if sums is None or not (<StepResult>result).applied:
+        return result
+    if _step_stats_class is None:
+        from pywd.step_stats import StepStats   # (a Python module importing this one)
+        _step_stats_class = StepStats
+    return StepResult(True, (<StepResult>result).grad_norm, None,
+                      _step_stats_class.from_sums(sums))
 
 
 GRAD_OPTIONS_DOC = """\

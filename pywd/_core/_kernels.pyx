@@ -36,6 +36,7 @@ cdef extern from "pywd.h" nogil:
         const void *const *anchors
         int caution
         double *caution_scales
+        double *stats
 
     enum:
         PYWD_ROUND_NEAREST
@@ -179,7 +180,8 @@ import textwrap as _textwrap
 # (every update of the table but sgdw, whose docstring points to sgd's, and the bare decay)
 for _update in [globals()[_name] for _name in UPDATE_NAMES if _name not in ("sgdw", "decay")]:
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
-                         ("caution_option", CAUTION_DOC), ("lowp_options", LOWP_OPTIONS_DOC)):
+                         ("caution_option", CAUTION_DOC), ("stats_option", STATS_DOC),
+                         ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(
             r"^( *)\{" + _name + r"\}\n",
             lambda m: _textwrap.indent(_textwrap.dedent(_text), m.group(1)),

@@ -4,7 +4,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
             alpha=0.99, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None,
             cautious_decay=False, decay_to=None, momentum=0.0, centered=False,
             maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None,
-            step=None, rounding="stochastic", rng=None, compensation=None):
+            step=None, rounding="stochastic", rng=None, compensation=None, stats=None):
     """One RMSprop step, in place, with weight decay fused in (torch.optim.RMSprop's algorithm).
 
     For each parameter ``w`` with gradient ``g`` and running mean square ``s``::
@@ -53,6 +53,7 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
         Normalise by the gradient's estimated variance instead of its mean square.
     maximize : bool
         Ascend the objective instead of descending it.
+    {stats_option}
     {grad_options}
     step : int, optional
         The step being taken (from 1): needed only for stochastic rounding.
@@ -71,4 +72,5 @@ def rmsprop(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *
     if h.centered and (any_quantized(square_avgs) or any_quantized(grad_avgs)):
         raise ValueError(CENTERED_8BIT)
     return rmsprop_update(&h, params, grads, square_avgs, momentum_buffers, grad_avgs, decay_to,
-                          compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, step)
+                          compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, step,
+                          stats=stats)

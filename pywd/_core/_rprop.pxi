@@ -4,7 +4,7 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
           step_size_min=1e-6, step_size_max=50.0, weight_decay=0.0, decay="l2", max_lr=None,
           cautious_decay=False, decay_to=None, maximize=False, nonfinite="propagate",
           grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None,
-          compensation=None):
+          compensation=None, stats=None):
     """One Rprop step (Riedmiller & Braun 1993, resilient backpropagation, without
     backtracking), in place, with weight decay fused in: ``torch.optim.Rprop``'s step.
 
@@ -53,6 +53,7 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
         As :func:`sgd` (the default ``decay="l2"`` adds ``weight_decay * w`` to the
         gradient before its sign is taken).
     {decay_options}
+    {stats_option}
     maximize : bool
         Ascend the objective instead of descending it.
     {grad_options}
@@ -75,4 +76,4 @@ def rprop(params, grads, prevs, step_sizes, *, lr=1e-2, etaminus=0.5, etaplus=1.
                          f"{etaminus!r}, {etaplus!r}")
     h.step_size_max = check_real(step_size_max, "step_size_max", h.step_size_min, INFINITY)
     return rprop_update(&h, params, grads, prevs, step_sizes, decay_to, compensation, nonfinite,
-                        grad_scale, max_grad_norm, rounding, rng, step)
+                        grad_scale, max_grad_norm, rounding, rng, step, stats=stats)

@@ -95,6 +95,7 @@ cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, obje
     d.cautious = check_bool(cautious_decay, "cautious_decay")
     d.caution = 0                      # the update's caution: set by the optimisers with it
     d.caution_scales = NULL
+    d.stats = NULL                     # the step's statistics: set by attach_stats
     if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):
         raise ValueError(
             f"cautious_decay=True needs a multiplicative decay ('decoupled', 'independent' or "
@@ -145,6 +146,41 @@ cdef int attach_anchors(pywd_decay *d, _Batch b, object decay_to) except -1:
         b.keep.append(scales)
         d.caution_scales = <double *>cnp.PyArray_DATA(scales)
     return 0
+
+
+STEP_SUMS = 4                          # per tensor (csrc/optim/driver.h's PYWD_STEP_SUMS)
+
+
+cdef object attach_stats(pywd_decay *d, _Batch b, object stats):
+    """The step's statistics' sums, when asked for: None (not asked), or a float64 array of
+    (tensors, STEP_SUMS), made (stats=True) or the caller's (checked), owned by the batch."""
+    cdef cnp.ndarray sums
+    if stats is None or stats is False:
+        return None
+    if stats is True:
+        sums = np.empty((b.n, STEP_SUMS))
+    elif (cnp.PyArray_Check(stats) and stats.dtype == np.float64 and
+          stats.shape == (b.n, STEP_SUMS) and stats.flags.c_contiguous and
+          stats.flags.writeable and stats.flags.aligned and stats.dtype.isnative):
+        sums = stats
+    else:
+        raise (TypeError if not cnp.PyArray_Check(stats) and type(stats) is not bool
+               else ValueError)(
+            f"stats must be True, or a writeable C-contiguous float64 array of shape "
+            f"({b.n}, {STEP_SUMS}) for the sums (one row per tensor), got {stats!r:.60}")
+    b.keep.append(sums)
+    d.stats = <double *>cnp.PyArray_DATA(sums)
+    return sums
+
+
+STATS_DOC = """\
+    stats : bool or ndarray, optional
+        True: the result's ``.stats`` is the step's statistics per tensor
+        (:class:`pywd.StepStats`: weight norm, update norm, angle the step turned the weights,
+        the decay's share of the update), summed in the update's own pass (fixed blocks: the
+        same at any thread count); a float64 array of shape (tensors, 4) takes the raw sums
+        (``StepStats.from_sums`` reads them). The pass costs a few multiply-adds per element.
+"""
 
 
 cdef int check_caution(pywd_decay *d, object caution) except -1:

@@ -39,11 +39,13 @@ class Kernel:
     which `read_only` are only read, as decay_to's anchors), and the float32 bytes it must
     move per element: every array read once, every written array written once (plain SGD
     reads w and g and writes w: 12 bytes), plus `norm_reads` arrays read by a pass before
-    the update (the trust ratios' norms of LAMB and LARS)."""
+    the update (the trust ratios' norms of LAMB and LARS); `pywd_only`: options pywd's call
+    takes and the NumPy loop has no use for (stats=True)."""
 
     def __init__(self, fn, hyper, states=0, keyword_states=(), read_only=(), norm_reads=0,
-                 torch=None):
+                 torch=None, pywd_only=None):
         self.fn, self.hyper, self.states, self.keyword_states = fn, hyper, states, keyword_states
+        self.pywd_only = pywd_only or {}
         # the same step in torch: (torch.optim class name, its options), run fused
         self.torch = torch
         arrays = 2 + states + len(keyword_states)
@@ -97,6 +99,10 @@ KERNELS = {
     "momentum+anchor": Kernel("sgd", dict(lr=1e-3, momentum=0.9, weight_decay=1e-4,
                                           decay="decoupled"), 1, ("decay_to",), ("decay_to",)),
     "adamw+cautious": Kernel("adamw", dict(step=10, lr=1e-3, cautious_decay=True), 2),
+    # what decay does: the step's statistics in its own pass; the cautious update (a pass
+    # counting the agreeing elements reads w, g and both moments first)
+    "adamw+stats": Kernel("adamw", dict(step=10, lr=1e-3), 2, pywd_only=dict(stats=True)),
+    "adamw+caution": Kernel("adamw", dict(step=10, lr=1e-3, caution=True), 2, norm_reads=4),
 }
 SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}
@@ -143,7 +149,9 @@ def kernel_case(name, shapes, dtype, modules=(pywd, reference), memory="pywd"):
         arrays = make_arrays(shapes, dtype, count, memory=memory)
         positional = arrays[:2 + kernel.states]
         keywords = dict(zip(kernel.keyword_states, arrays[2 + kernel.states:]))
-        calls.append(partial(getattr(module, kernel.fn), *positional, **keywords, **kernel.hyper))
+        only = kernel.pywd_only if module is pywd else {}
+        calls.append(partial(getattr(module, kernel.fn), *positional, **keywords, **kernel.hyper,
+                             **only))
     return tuple(calls)
 
 

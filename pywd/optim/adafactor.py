@@ -42,6 +42,7 @@ class Adafactor(Optimizer):
     optional_state = ("row_var", "col_var", "variance")
     nonnegative_state = ("row_var", "col_var", "variance")
     per_element = False             # its norms and factors are per tensor
+    no_step_stats = "its factored passes are not the element-wise driver's (not yet)"
 
     def __init__(self, params: Params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,

@@ -31,6 +31,7 @@ class Lamb(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
+    no_step_stats = "its trust ratio's two passes are not the element-wise driver's (not yet)"
     table_row = "lamb"  # its state arrays: pywd/_optimisers.py
     state_counters = ("step",)
 

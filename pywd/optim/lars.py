@@ -30,6 +30,7 @@ class LARS(Optimizer):
     """
 
     per_element = False          # the trust ratio is per tensor
+    no_step_stats = "its trust ratio's two passes are not the element-wise driver's (not yet)"
     table_row = "lars"  # its state arrays: pywd/_optimisers.py
     step_for_rounding = True
 

@@ -38,6 +38,7 @@ class Muon(Optimizer):
 
     table_row = "muon"  # its state arrays: pywd/_optimisers.py
     per_element = False             # it orthogonalises whole matrices
+    no_step_stats = "its orthogonalisation is not the element-wise driver's pass (not yet)"
     no_8bit_state = "its orthogonalisation reads the momentum as floats (not yet 8-bit)"
     not_in_torch = ("maximize",)
     step_for_rounding = True

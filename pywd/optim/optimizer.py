@@ -16,6 +16,8 @@ from .._kernels import StepResult
 from .._optimisers import UPDATES
 from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
+from ..step_stats import SUMS as STEP_SUMS
+from ..step_stats import StepStats
 from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
                        STEP_LIMIT, _anchored, _anchors, _call_closure, _check_storage,
                        _check_torch_options, _check_unique_names, _count_entry, _decoupled,
@@ -110,6 +112,9 @@ class Optimizer:
     # of the parameters steps as it would in the whole (what pywd.distributed shards): not
     # LAMB's and LARS's per-tensor trust ratios, Muon's matrices nor Adafactor's factors
     per_element = True
+    # why track_stats is refused, if it is (the step's statistics come from the element-wise
+    # driver's pass; the per-tensor optimisers and schedule-free run passes of their own)
+    no_step_stats: str | None = None
     # why state_dtype="8bit" is refused, if it is (the per-tensor ones' passes read their
     # state as floats; schedule-free's z is an iterate of the weights, not a moment)
     no_8bit_state: str | None = None
@@ -175,6 +180,8 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = _StateDict()
         self.skipped_steps = 0   # steps left undone by step(nonfinite="skip")
         self._lock = threading.Lock()
+        self._track_stats = False
+        self.last_stats: StepStats | None = None    # the last step's, with track_stats
         self._checked_hyper: dict[int, tuple[Any, set[Any], Any]] = {}
         self._by_index: tuple[Any, list[Any], bool] = (None, [], False)
         self._columns_cache: dict[Any, Any] = {}
@@ -254,6 +261,26 @@ class Optimizer:
     def _params(self):
         """Every parameter, in order across groups: the order of step()'s grads."""
         return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def track_stats(self) -> bool:
+        """Whether each step records its statistics in ``last_stats`` (a
+        :class:`pywd.StepStats` over every parameter, in step()'s order, NaN for one that
+        did not step), summed in the update's own pass: weight norm, update norm, angle per
+        step, the decay's share. Off by default; setting it True on an optimiser whose kernel
+        cannot (LAMB, LARS, Muon, Adafactor, schedule-free) is a ValueError. NumPy
+        equivalent: norms of ``w - w_before`` per parameter from a copy taken before each
+        step; torch: the same on ``p.detach().clone()``."""
+        return self._track_stats
+
+    @track_stats.setter
+    def track_stats(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"track_stats must be a bool, got {type(value).__name__}")
+        if value and self.no_step_stats:
+            raise ValueError(f"{type(self).__name__} cannot track its steps' statistics: "
+                             f"{self.no_step_stats}")
+        self._track_stats = bool(value)
 
     def _named_grads(self, grads):
         """step({name: grad}) as the positional list: each parameter's gradient by its name
@@ -396,7 +423,17 @@ class Optimizer:
             raise
         if interrupted is not None:
             raise interrupted
+        if self._track_stats and not dry_run and result:
+            self.last_stats = self._gather_stats(len(params))
         return result
+
+    def _gather_stats(self, n):
+        """The step's statistics over every parameter, from its calls' sums."""
+        sums = np.full((n, STEP_SUMS), np.nan)
+        for positions, call_sums in self._stats_of_calls:
+            sums[positions] = call_sums
+        names = [name for group in self.param_groups for name in group.get("param_names", ())]
+        return StepStats(sums, names or None)
 
     def _calls(self, runs, batch, scale):
         """The kernel call of each run of parameters, made ready (_kernel_call)."""
@@ -404,12 +441,16 @@ class Optimizer:
         if self.step_for_rounding:
             rounding["step"] = self.rounding_step + 1
         calls = []
+        self._stats_of_calls = []                 # (positions, sums) per call, with stats
         for group, positions, key in runs.values():
             names = [name for name, _ in self._needed(group)]
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
                            **rounding, **_anchored(group))
             if group.get("kahan_sum"):
                 options["compensation"] = _kernels.COMPENSATION_IN_BATCH
+            if self._track_stats:
+                options["stats"] = np.full((len(positions), STEP_SUMS), np.nan)
+                self._stats_of_calls.append((list(positions), options["stats"]))
             calls.append(self._kernel_call(group, batch._subset(
                 positions, self._ops(*names), bool(self.optional_state)), key, options))
         return calls

@@ -35,6 +35,8 @@ class _ScheduleFree(Optimizer):
     ``lr_max``), ``train()``/``eval()`` and the refusal to step in eval mode."""
 
     group_extras = {"train_mode": True}    # params hold y (training), not x
+    no_step_stats = ("its step moves y from x and z, three sequences: which one's statistics "
+                     "is a choice not yet made")
     no_8bit_state = ("its state z is an iterate of the weights, not a moment: 8 bits would "
                      "round the weights themselves")
     state_counters = ("step",)
