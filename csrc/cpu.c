@@ -87,12 +87,21 @@ int pywd_isa_level(void)
 
 const char *pywd_isa(void) { return names[pywd_isa_level()]; }
 
+#if PYWD_X86_DISPATCH
+/* Whether the AVX-512 unit runs and uses an extension the CPU has, found once (a benign
+ * race, as above). */
+static int avx512_extension(int *cached, int (*has)(void))
+{
+    if (*cached < 0) *cached = pywd_isa_level() == PYWD_ISA_AVX512 && has();
+    return *cached;
+}
+#endif
+
 int pywd_avx512bf16(void)
 {
 #if PYWD_X86_DISPATCH
-    static int cached = -1; /* (a benign race, as above) */
-    if (cached < 0) cached = pywd_isa_level() == PYWD_ISA_AVX512 && has_avx512bf16();
-    return cached;
+    static int cached = -1;
+    return avx512_extension(&cached, has_avx512bf16);
 #else
     return 0;
 #endif
@@ -101,9 +110,8 @@ int pywd_avx512bf16(void)
 int pywd_avx512vbmi(void)
 {
 #if PYWD_X86_DISPATCH
-    static int cached = -1; /* (a benign race, as above) */
-    if (cached < 0) cached = pywd_isa_level() == PYWD_ISA_AVX512 && has_avx512vbmi();
-    return cached;
+    static int cached = -1;
+    return avx512_extension(&cached, has_avx512vbmi);
 #else
     return 0;
 #endif

@@ -74,6 +74,23 @@ def table_arrays(name, optional=()):
     return out
 
 
+def draw_update_arrays(data, name):
+    """pywd.<name>'s arrays for its VALID_CALLS row, drawn (hypothesis `data`) as parallel
+    lists of awkward shapes (or one large enough for several threads), non-negative state
+    made so; and, half the time, anchors like the params (else None)."""
+    optional, _ = VALID_CALLS[name]
+    states = table_states(name, optional)
+    count = 3 + len(states)
+    lists = data.draw(st.one_of(array_lists(count=count),
+                                array_lists(count=count, max_arrays=2, big=True)))
+    anchors = lists.pop() if data.draw(st.booleans()) else None
+    arrays = dict(zip(["params", "grads", *states], lists))
+    for k, (_, nonneg) in states.items():
+        for a in arrays[k] if nonneg else ():
+            np.abs(a, out=a)
+    return arrays, anchors
+
+
 def table_states(name, optional=()):
     """table_arrays' state arrays only: {argument: (C slot, non-negative)}."""
     return {k: v for k, v in table_arrays(name, optional).items() if k not in ("params", "grads")}

@@ -19,23 +19,10 @@ from hypothesis import strategies as st
 
 import pywd
 from pywd import reference
-from helpers import (MULTIPLICATIVE, VALID_CALLS, array_lists, assert_matches, call_update,
-                     decay_rules, make_array, table_states)
+from helpers import (VALID_CALLS, assert_matches, call_update, decay_rules,
+                     draw_update_arrays, make_array)
 
 CAUTIOUS = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
-
-
-def arrays_of(name, lists):
-    """The named arguments of pywd.<name> from parallel lists (params, grads, then state;
-    non-negative state made so)."""
-    optional, _ = VALID_CALLS[name]
-    names = ["params", "grads", *table_states(name, optional)]
-    nonneg = {k for k, (_, n) in table_states(name, optional).items() if n}
-    out = {k: lst for k, lst in zip(names, lists)}
-    for k in nonneg:
-        for a in out[k]:
-            np.abs(a, out=a)
-    return out
 
 
 @settings(max_examples=150, deadline=None)
@@ -44,12 +31,8 @@ def test_every_cautious_optimiser_equals_the_twin(name, data):
     """Lists of awkward shapes (one large enough for several threads at times), float32 and
     float64, every decay mode (with cautious decay, anchors), maximize: the kernel's weights
     and state are the reference's."""
-    optional, options = VALID_CALLS[name]
-    count = 2 + len(table_states(name, optional))
-    lists = data.draw(st.one_of(array_lists(count=count + 1),
-                                array_lists(count=count + 1, max_arrays=2, big=True)))
-    anchors = lists.pop() if data.draw(st.booleans()) else None
-    arrays = arrays_of(name, lists)
+    _, options = VALID_CALLS[name]
+    arrays, anchors = draw_update_arrays(data, name)
     twin = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
     rules = data.draw(decay_rules())
     options = dict(options, weight_decay=data.draw(st.sampled_from([0.0, 1e-3, 0.1])),

@@ -20,7 +20,7 @@ from pywd.optim import SGD, SGDW
 def test_defaults_follow_torch():
     opt = SGD(model())
     assert opt.defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                                nesterov=False, maximize=False, decay="l2",
+                                nesterov=False, maximize=False, decay="l2", caution=False,
                                 **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert SGDW(model()).defaults["decay"] == "decoupled"
 

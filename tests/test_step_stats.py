@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import pywd
 from pywd import StepStats, reference
-from helpers import VALID_CALLS, array_lists, call_update, decay_rules, table_states
+from helpers import VALID_CALLS, call_update, decay_rules, draw_update_arrays
 
 STATS = ("sgd", "sgdw", "adam", "adamw", "rmsprop", "adagrad", "lion", "adamax", "radam",
          "adadelta", "nadam", "rprop", "asgd", "ademamix")
@@ -47,28 +47,14 @@ def decay_term(o, anchor, lr, wd, decay, max_lr):
     return reference.decay_rate(lr, wd, decay, max_lr) * x
 
 
-def arrays_of(name, lists):
-    optional, _ = VALID_CALLS[name]
-    names = ["params", "grads", *table_states(name, optional)]
-    out = dict(zip(names, lists))
-    for k, (_, nonneg) in table_states(name, optional).items():
-        for a in out[k]:
-            np.abs(a, out=a)
-    return out
-
-
 @settings(max_examples=120, deadline=None)
 @given(name=st.sampled_from(STATS), data=st.data())
 def test_stats_are_numpys_and_leave_the_step_as_it_was(name, data):
     """Lists of awkward shapes (one large enough for several threads at times), float32 and
     float64, every decay mode (anchors too): the step with stats=True gives the same bytes
     as without, and its statistics are NumPy's of copies before and after."""
-    optional, options = VALID_CALLS[name]
-    count = 2 + len(table_states(name, optional))
-    lists = data.draw(st.one_of(array_lists(count=count + 1),
-                                array_lists(count=count + 1, max_arrays=2, big=True)))
-    anchors = lists.pop() if data.draw(st.booleans()) else None
-    arrays = arrays_of(name, lists)
+    _, options = VALID_CALLS[name]
+    arrays, anchors = draw_update_arrays(data, name)
     plain = {k: [a.copy(order="K") for a in v] for k, v in arrays.items()}
     before = [a.copy() for a in arrays["params"]]
     rules = data.draw(decay_rules())
