@@ -42,6 +42,13 @@ typedef struct {
     /* NULL, or per tensor PYWD_STEP_SUMS doubles the step fills with its statistics'
      * sums (csrc/optim/driver.h; element-wise optimisers) */
     double *stats;
+    /* NULL, or per tensor the norm its multiplicative decay pulls it toward (weight norm
+     * control, Loshchilov 2023's AdamWN): the decay's rate is then, per tensor,
+     * rate * (1 - target / |w|), |w| the tensor's norm before the step, summed in a first
+     * pass (pywd_norm_rate); norm_rates: n doubles of workspace for those rates. Not with
+     * an anchor (the Python glue refuses it). */
+    const double *norm_targets;
+    double *norm_rates;
 } pywd_decay;
 
 /* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to

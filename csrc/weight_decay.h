@@ -65,6 +65,18 @@ static pywd_decay_consts pywd_decay_setup(const pywd_decay *decay, double lr)
     if (d.mode != PYWD_DECAY_NONE && decay->anchors) d.mode += PYWD_DECAY_ANCHORED;
     return d;
 }
+
+/* Weight-norm control's rate for a tensor of norm `norm` (decay toward the sphere of radius
+ * `target` instead of toward 0): rate * (1 - target / norm), which moves the norm to
+ * (1 - rate) * norm + rate * target before the update. Exactly `rate` for a target of 0
+ * (plain decay's bits); 0 for an all-zero tensor (no direction to scale); `rate` where the
+ * norm is not finite, so that a NaN weight is not spread to its tensor by a NaN factor. */
+static inline double pywd_norm_rate(double rate, double target, double norm)
+{
+    if (target == 0.0 || !(norm < INFINITY)) return rate;
+    if (norm == 0.0) return 0.0;
+    return rate * (1.0 - target / norm);
+}
 #endif
 
 /* The decay's view of w: w, or w - w0 with an anchor. */

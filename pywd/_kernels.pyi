@@ -40,7 +40,7 @@ def sgd(
     maximize: bool = False, first_step: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
-    stats: float | None = None,
+    stats: float | None = None, norm_target: float | None = None,
 ) -> StepResult: ...
 def sgdw(
     params: Arrays, grads: Arrays, momentum_buffers: Arrays | None = None, *, lr: float = 0.001,
@@ -50,7 +50,7 @@ def sgdw(
     maximize: bool = False, first_step: bool = False, nonfinite: Nonfinite = "propagate",
     grad_scale: float = 1.0, max_grad_norm: float | None = None, step: int | None = None,
     rounding: Rounding = "stochastic", rng: Rng = None, compensation: Arrays | None = None,
-    stats: float | None = None,
+    stats: float | None = None, norm_target: float | None = None,
 ) -> StepResult: ...
 def adam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -62,6 +62,7 @@ def adam(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def adamw(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -73,6 +74,7 @@ def adamw(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def rmsprop(
     params: Arrays, grads: Arrays, square_avgs: Arrays, momentum_buffers: Arrays | None = None,
@@ -100,6 +102,7 @@ def lion(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, step: int | None = None, rounding: Rounding = "stochastic",
     rng: Rng = None, compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def adamax(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_infs: Arrays, *, step: int,
@@ -110,6 +113,7 @@ def adamax(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def radam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -120,6 +124,7 @@ def radam(
     nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def nadam(
     params: Arrays, grads: Arrays, exp_avgs: Arrays, exp_avg_sqs: Arrays, *, step: int,
@@ -130,6 +135,7 @@ def nadam(
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def adadelta(
     params: Arrays, grads: Arrays, square_avgs: Arrays, acc_deltas: Arrays, *, lr: float = 1.0,
@@ -214,6 +220,7 @@ def ademamix(
     maximize: bool = False, nonfinite: Nonfinite = "propagate", grad_scale: float = 1.0,
     max_grad_norm: float | None = None, rounding: Rounding = "stochastic", rng: Rng = None,
     compensation: Arrays | None = None, stats: float | None = None,
+    norm_target: float | None = None,
 ) -> StepResult: ...
 def adafactor(
     params: Arrays, grads: Arrays, row_vars: Arrays | Sequence[Any] | None,

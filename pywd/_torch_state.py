@@ -20,7 +20,7 @@ TORCH_ONLY = {"foreach", "fused", "capturable", "differentiable", "decoupled_wei
 # pywd group keys torch has not: decay (from decoupled_weight_decay or pywd's group), and the
 # decay options, which keep the pywd group's values
 PYWD_ONLY = ("decay", "max_lr", "cautious_decay", "decay_to", "rounding", "state_dtype",
-             "kahan_sum", "caution")
+             "kahan_sum", "caution", "norm_target")
 
 
 def is_torch_format(state_dict: Mapping[str, Any]) -> bool:

@@ -115,13 +115,32 @@ def decay_factor(lr, weight_decay, decay, max_lr=None):
     return 1 - decay_rate(lr, weight_decay, decay, max_lr)
 
 
+def norm_rate(rate, target, norm):
+    """Weight-norm control's rate for a tensor of norm `norm` (Loshchilov 2023, AdamWN: decay
+    toward the sphere of radius `target`): rate * (1 - target / norm), so that the norm moves
+    to (1 - rate) * norm + rate * target; `rate` itself for a target of 0 or a norm that is
+    not finite, 0 for an all-zero tensor."""
+    if target == 0 or not norm < math.inf:
+        return rate
+    return 0.0 if norm == 0 else rate * (1 - target / norm)
+
+
+def _norm_targets(norm_target, n):
+    """Per tensor, its target norm (None: no norm control)."""
+    if norm_target is None or np.ndim(norm_target) == 0:
+        return [norm_target] * n
+    return [float(t) for t in np.ravel(norm_target)]
+
+
 def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_decay=False,
-                  anchor=None, caution_grad=None):
+                  anchor=None, caution_grad=None, norm_target=None):
     """w - update, with multiplicative decay before it or the L1 threshold after it (acting
     on w - w0, around the anchor w0, when there is one). An update given as a tuple of
     parts is subtracted part by part (cautious decay looks at their sum). With
     caution_grad, the gradient g: the cautious update (Liang et al. 2024), the sum kept
-    where it has g's sign, times 1 / max(the kept fraction, 1e-3), subtracted at once."""
+    where it has g's sign, times 1 / max(the kept fraction, 1e-3), subtracted at once. With
+    norm_target, the multiplicative decay's rate is norm_rate's for w's norm before the step
+    (summed in double)."""
     wd = weight_decay
     parts = update if isinstance(update, tuple) else (update,)
     update = sum(parts[1:], parts[0])
@@ -132,7 +151,11 @@ def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_deca
         parts = (update,)
     new = w
     if wd != 0 and decay in MULTIPLICATIVE:
-        factor = decay_factor(lr, wd, decay, max_lr)
+        rate = decay_rate(lr, wd, decay, max_lr)
+        if norm_target is not None:
+            norm = math.sqrt(float(np.sum(np.square(w.astype(np.float64)))))
+            rate = norm_rate(rate, norm_target, norm)
+        factor = 1 - rate
         x = _offset(w, anchor)
         if cautious_decay:                        # Chen et al. 2025: only where the update
             x = np.where(update * x < 0, x, x * factor)   # also moves w toward its anchor
@@ -153,7 +176,8 @@ def _anchors(decay_to, n):
 
 def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0, nesterov=False,
         weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
-        decay_to=None, maximize=False, first_step=False, nonfinite="propagate", grad_scale=1.0,
+        norm_target=None, decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
+        grad_scale=1.0,
         max_grad_norm=None):
     """SGD with momentum (torch.optim.SGD's algorithm) and weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -161,6 +185,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
     if grads is None:
         return outcome
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     bufs = _as_list(momentum_buffers) if momentum != 0 else [None] * len(params)
     for w, g, b, a in zip(params, grads, bufs, _anchors(decay_to, len(params))):
         if maximize:
@@ -175,7 +200,8 @@ def sgd(params, grads, momentum_buffers=None, *, lr, momentum=0.0, dampening=0.0
         else:
             u = g
         _apply_update(w, lr * u, lr, weight_decay, decay, max_lr, cautious_decay, a,
-                      caution_grad=g if caution else None)
+                      caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 
@@ -186,7 +212,8 @@ def sgdw(params, grads, momentum_buffers=None, *, decay="decoupled", **hyper):
 
 def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
          weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
-         decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False, nonfinite="propagate",
+         norm_target=None, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+         nonfinite="propagate",
          grad_scale=1.0, max_grad_norm=None):
     """Adam (Kingma & Ba 2015, Algorithm 1) with torch's AMSGrad, weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -198,6 +225,7 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
     step_size = lr / bias_correction1
     inv_sqrt_bc2 = 1 / math.sqrt(bias_correction2)   # v-hat = v / (1 - beta2^t), hoisted
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     maxes = _as_list(max_exp_avg_sqs) if amsgrad else [None] * len(params)
     for w, g, m, v, vmax, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
                                    maxes, _anchors(decay_to, len(params))):
@@ -211,18 +239,20 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.9
         v_hat = vmax if amsgrad else v
         denom = np.sqrt(v_hat) * inv_sqrt_bc2 + eps
         _apply_update(w, step_size * (m / denom), lr, weight_decay, decay, max_lr,
-                      cautious_decay, a, caution_grad=g if caution else None)
+                      cautious_decay, a, caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False, caution=False,
-          decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
+          norm_target=None, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """AdamW: adam with decoupled weight decay 0.01 by default."""
     return adam(params, grads, exp_avgs, exp_avg_sqs, step=step, lr=lr, beta1=beta1,
                 beta2=beta2, eps=eps, weight_decay=weight_decay, decay=decay, max_lr=max_lr,
-                cautious_decay=cautious_decay, caution=caution, decay_to=decay_to,
+                cautious_decay=cautious_decay, caution=caution, norm_target=norm_target,
+                decay_to=decay_to,
                 amsgrad=amsgrad, max_exp_avg_sqs=max_exp_avg_sqs, maximize=maximize,
                 nonfinite=nonfinite, grad_scale=grad_scale, max_grad_norm=max_grad_norm)
 
@@ -280,7 +310,8 @@ def adagrad(params, grads, state_sums, *, step, lr, lr_decay=0.0, eps=1e-10, wei
 
 
 def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0,
-         decay="decoupled", max_lr=None, cautious_decay=False, caution=False, decay_to=None,
+         decay="decoupled", max_lr=None, cautious_decay=False, caution=False, norm_target=None,
+         decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """Lion (Chen et al. 2023, Algorithm 2), weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -288,6 +319,7 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
     if grads is None:
         return outcome
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     for w, g, m, a in zip(params, _as_list(grads), _as_list(exp_avgs),
                           _anchors(decay_to, len(params))):
         if maximize:
@@ -295,14 +327,15 @@ def lion(params, grads, exp_avgs, *, lr, beta1=0.9, beta2=0.99, weight_decay=0.0
         g = _decay_terms(w, g, weight_decay, decay, a)
         update = np.sign(beta1 * m + (1 - beta1) * g)
         _apply_update(w, lr * update, lr, weight_decay, decay, max_lr, cautious_decay, a,
-                      caution_grad=g if caution else None)
+                      caution_grad=g if caution else None,
+                      norm_target=next(targets))
         m[...] = beta2 * m + (1 - beta2) * g
     return outcome
 
 
 def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8,
            weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
-           decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+           norm_target=None, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
            max_grad_norm=None):
     """Adamax (Kingma & Ba 2015, section 7.1), torch's order, weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -311,6 +344,7 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
         return outcome
     step_size = lr / (1 - beta1 ** step)
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     for w, g, m, u, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_infs),
                              _anchors(decay_to, len(params))):
         if maximize:
@@ -319,13 +353,14 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
         m[...] = beta1 * m + (1 - beta1) * g
         u[...] = np.maximum(beta2 * u, np.abs(g) + eps)       # NaN propagates
         _apply_update(w, step_size * (m / u), lr, weight_decay, decay, max_lr,
-                      cautious_decay, a, caution_grad=g if caution else None)
+                      cautious_decay, a, caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 
 def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
           weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False, caution=False,
-          decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+          norm_target=None, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
           max_grad_norm=None):
     """RAdam (Liu et al. 2020, Algorithm 2), torch's order, weight decay by `decay`."""
     _check_mode(decay, cautious_decay)
@@ -339,6 +374,7 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
     rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                      / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) if rho_t > 5 else None
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     for w, g, m, v, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
                              _anchors(decay_to, len(params))):
         if maximize:
@@ -350,7 +386,8 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
         if rect is not None:                           # the variance is tractable
             update = (update * (math.sqrt(bias_correction2) / (np.sqrt(v) + eps))) * rect
         _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a,
-                      caution_grad=g if caution else None)
+                      caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 
@@ -370,7 +407,8 @@ def ademamix_schedules(step, alpha, t_alpha, beta1, beta3, t_beta3):
 def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e-3, beta1=0.9,
              beta2=0.999, beta3=0.9999, alpha=5.0, t_alpha=None, t_beta3=None, eps=1e-8,
              weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
-             caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
+             caution=False, norm_target=None, decay_to=None, maximize=False,
+             nonfinite="propagate", grad_scale=1.0,
              max_grad_norm=None):
     """AdEMAMix (Pagliardini et al. 2024, Algorithm 1): Adam's update with alpha times a
     slow, uncorrected EMA of the gradient added to the bias-corrected first moment."""
@@ -383,6 +421,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
     slow_rate = lr * alpha
     inv_sqrt_bc2 = 1 / math.sqrt(1 - beta2 ** step)
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     for w, g, m, v, s, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
                                 _as_list(exp_avg_slows), _anchors(decay_to, len(params))):
         if maximize:
@@ -393,7 +432,8 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
         s[...] = beta3 * s + (1 - beta3) * g
         denom = np.sqrt(v) * inv_sqrt_bc2 + eps
         _apply_update(w, (fast_rate * m + slow_rate * s) / denom, lr, weight_decay, decay,
-                      max_lr, cautious_decay, a, caution_grad=g if caution else None)
+                      max_lr, cautious_decay, a, caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 
@@ -404,7 +444,7 @@ def nadam_mu(beta1, momentum_decay, step):
 
 def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-3, beta1=0.9,
           beta2=0.999, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2", max_lr=None,
-          cautious_decay=False, caution=False, decay_to=None, maximize=False,
+          cautious_decay=False, caution=False, norm_target=None, decay_to=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None):
     """NAdam (Dozat 2016), torch's order and momentum schedule, weight decay by `decay`:
     the gradient's share and the next momentum's share of the step, each bias-corrected by
@@ -421,6 +461,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     momentum_share = lr * mu_next / (1 - product * mu_next)
     bias_correction2 = 1 - beta2 ** step
     params = _as_list(params)
+    targets = iter(_norm_targets(norm_target, len(params)))
     for w, g, m, v, a in zip(params, grads, _as_list(exp_avgs), _as_list(exp_avg_sqs),
                              _anchors(decay_to, len(params))):
         if maximize:
@@ -431,7 +472,8 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
         denom = np.sqrt(v / bias_correction2) + eps
         update = (grad_share * (g / denom), momentum_share * (m / denom))
         _apply_update(w, update, lr, weight_decay, decay, max_lr, cautious_decay, a,
-                      caution_grad=g if caution else None)
+                      caution_grad=g if caution else None,
+                      norm_target=next(targets))
     return outcome
 
 

@@ -560,9 +560,9 @@ class Optimizer(torch.optim.Optimizer):
         16-bit state widened to its parameter's dtype, as torch keeps it; scheduler keys such
         as ``initial_lr`` kept). Refused, with a ValueError naming each group and option,
         when the run uses what torch cannot do: a class torch lacks, a ``decay`` rule its
-        class has not, ``cautious_decay``, ``decay_to``, ``kahan_sum`` or stochastic
-        rounding of 16-bit params (where they act: with ``weight_decay=0`` the decay options
-        do nothing). (The plain ``state_dict()`` loads into torch's class too, which keeps
+        class has not, ``cautious_decay``, ``decay_to``, ``norm_target``, ``kahan_sum`` or
+        stochastic rounding of 16-bit params (where they act: with ``weight_decay=0`` the
+        decay options do nothing). (The plain ``state_dict()`` loads into torch's class too, which keeps
         pywd's options as inert group entries and applies its own rule, decaying toward 0.)
         """
         name = type(self).__name__
@@ -586,7 +586,8 @@ class Optimizer(torch.optim.Optimizer):
             param = self._tensors[index]
             saved["state"][index] = {
                 key: value.to(param.dtype) if value.dim() and value.is_floating_point() else value
-                for key, value in entries.items() if key not in ("decay_to", "compensation")}
+                for key, value in entries.items()
+                if key not in ("decay_to", "compensation", "init_norm")}
         del saved["pywd"]
         return saved
 
@@ -660,6 +661,8 @@ def _unhonoured(group: Mapping[str, Any], rules: tuple[str, ...]) -> list[str]:
             problems.append("cautious_decay=True")
         if group.get("decay_to") is not None:
             problems.append(f"decay_to={group['decay_to']!r} (torch decays toward 0)")
+        if group.get("norm_target") is not None:
+            problems.append(f"norm_target={group['norm_target']!r} (torch decays toward 0)")
     if group.get("kahan_sum"):
         problems.append("kahan_sum=True (torch has no Kahan compensation)")
     if group.get("caution"):

@@ -18,7 +18,7 @@ from pywd.optim import (SGD, SGDW, Adadelta, Adafactor, Adagrad, Adam, Adamax, A
 def test_defaults_follow_torch_and_the_paper():
     assert Adam(model()).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                                           weight_decay=0.0, amsgrad=False, maximize=False,
-                                          decay="l2", caution=False, **DECAY_DEFAULTS,
+                                          decay="l2", caution=False, norm_target=None, **DECAY_DEFAULTS,
                                           **STORAGE_DEFAULTS)
     assert AdamW(model()).defaults["weight_decay"] == 0.01
     assert AdamW(model()).defaults["decay"] == "decoupled"
@@ -31,13 +31,13 @@ def test_defaults_follow_torch_and_the_paper():
                                              **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert Lion(model()).defaults == dict(lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0,
                                           maximize=False, decay="decoupled",
-                                          caution=False, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+                                          caution=False, norm_target=None, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert Adamax(model()).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                                             weight_decay=0.0, maximize=False, decay="l2",
-                                            caution=False, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+                                            caution=False, norm_target=None, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert RAdam(model()).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                                            weight_decay=0.0, maximize=False, decay="l2",
-                                           caution=False, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+                                           caution=False, norm_target=None, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert RAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
     assert Adadelta(model()).defaults == dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0,
                                               maximize=False, decay="l2",
@@ -45,7 +45,7 @@ def test_defaults_follow_torch_and_the_paper():
     assert NAdam(model()).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8,
                                            weight_decay=0.0, momentum_decay=4e-3,
                                            maximize=False, decay="l2",
-                                           caution=False, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
+                                           caution=False, norm_target=None, **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert NAdam(model(), decoupled_weight_decay=True).defaults["decay"] == "decoupled"
     assert Lamb(model()).defaults == dict(lr=1e-3, bias_correction=True, betas=(0.9, 0.999),
                                           eps=1e-6, weight_decay=0.01, trust_clip=False,

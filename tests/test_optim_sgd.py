@@ -20,7 +20,7 @@ from pywd.optim import SGD, SGDW
 def test_defaults_follow_torch():
     opt = SGD(model())
     assert opt.defaults == dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                                nesterov=False, maximize=False, decay="l2", caution=False,
+                                nesterov=False, maximize=False, decay="l2", caution=False, norm_target=None,
                                 **DECAY_DEFAULTS, **STORAGE_DEFAULTS)
     assert SGDW(model()).defaults["decay"] == "decoupled"
 
@@ -162,7 +162,7 @@ LOAD_CASES = [
      r"is float32 \(4, 3\), but its parameter's state is float64"),
     ("state-unknown-name", corrupt("state/0/exp_avg", np.zeros((4, 3))), ValueError,
      r"'state/0/exp_avg' is not state/<param index>/<one of \['momentum_buffer', 'compensation', "
-     r"'decay_to'\]>"),
+     r"'decay_to', 'init_norm'\]>"),
     ("state-bad-index", corrupt("state/9/momentum_buffer", np.zeros(3)), ValueError,
      r"'state/9/momentum_buffer' is not state/<param index>"),
     ("groups-params", corrupt("param_groups/0/params", np.array([0, 1])), ValueError,

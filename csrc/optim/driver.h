@@ -30,6 +30,9 @@
  * With h->decay.stats, the update pass runs by the fixed blocks of pywd_tensor_sums, tile by
  * tile, and adds each tensor's step statistics (step_sums below) from the weights before and
  * after each tile: the same loops, and sums that do not depend on the thread count.
+ * With h->decay.norm_targets (weight-norm control) and a multiplicative decay, a first pass
+ * sums each tensor's squared weights, and each tensor's loops take its own decay rate and
+ * factor (pywd_norm_rate); with target 0 those are the call's, bit for bit.
  * To see what a driver line expands to: gcc -E -P -Icsrc csrc/unit_baseline.c. */
 #undef PYWD_OPTIMISER_LOWP
 #undef PYWD_OPTIMISER_SPANS
@@ -136,6 +139,42 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
     }
 }
 
+/* Weight-norm control's first pass: sums[0] += the squares of block [begin, begin + len) of
+ * tensor t's weights (16-bit storage widened), by tiles, in pywd_tensor_sums' order. */
+typedef struct {
+    const pywd_lowp *lowp;
+    real *const *w;
+} NAME(weights_view);
+
+static void NAME(weight_sumsq_block)(const void *vctx, int64_t t, int64_t begin, int64_t len,
+                                     double *sums)
+{
+    const NAME(weights_view) *x = (const NAME(weights_view) *)vctx;
+    double acc[PYWD_SUM_LANES] = {0};
+    float scratch[PYWD_TILE];
+    int64_t s, n;
+    for (s = begin; s < begin + len; s += n) {
+        n = begin + len - s < PYWD_TILE ? begin + len - s : PYWD_TILE;
+        NAME(sumsq_lanes)(PYWD_NORM_IN(x, 0, t, x->w[t], s, n, scratch), n, 1, acc);
+    }
+    sums[0] += pywd_sum_lanes(acc);
+}
+
+/* Under weight-norm control, rates[t] = tensor t's decay rate (pywd_norm_rate), from the
+ * norms of its weights before the step; the call's mode is multiplicative. */
+static void NAME(norm_rates)(const pywd_decay *decay, double rate, const pywd_lowp *lowp,
+                             real *const *w, int64_t n, const int64_t *sizes)
+{
+    NAME(weights_view) view;
+    double *rates = decay->norm_rates;
+    int64_t t;
+    view.lowp = lowp;
+    view.w = w;
+    for (t = 0; t < n; t++) rates[t] = 0.0;
+    pywd_tensor_sums(n, sizes, 1, NAME(weight_sumsq_block), &view, rates);
+    for (t = 0; t < n; t++) rates[t] = pywd_norm_rate(rate, decay->norm_targets[t], sqrt(rates[t]));
+}
+
 /* A tensor's scale under caution (1 without). */
 #define PYWD_CAUTION_PHI(x, t) ((x)->phi ? (real)(x)->phi[t] : (real)1)
 
@@ -170,7 +209,9 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
     }                                                                                          \
     static void NAME(opt##_span_lowp)(const void *vctx, int64_t t, int64_t begin, int64_t end)\
     {                                                                                          \
-        NAME(opt##_lowp_range)((const NAME(opt##_ctx) *)vctx, t, begin, end, 0);               \
+        NAME(opt##_ctx) local;                                                                 \
+        NAME(opt##_lowp_range)(NAME(opt##_of_tensor)((const NAME(opt##_ctx) *)vctx, t, &local),\
+                               t, begin, end, 0);                                              \
     }
 #endif
 
@@ -185,7 +226,20 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
         const pywd_lowp *lowp;                                                                 \
         real *const *slot[PYWD_LOWP_ARGS]; /* per slot; the last: the decay's anchors */       \
         const double *phi;                 /* per tensor, caution's scale; NULL: none */       \
+        const double *rates; /* per tensor, the decay's rate (norm control); NULL: k's */      \
     } NAME(opt##_ctx);                                                                         \
+                                                                                               \
+    /* x, or under weight-norm control a copy in `local` with tensor t's decay */              \
+    static inline const NAME(opt##_ctx) *NAME(opt##_of_tensor)(const NAME(opt##_ctx) *x,     \
+                                                             int64_t t,                        \
+                                                             NAME(opt##_ctx) *local)           \
+    {                                                                                          \
+        if (!x->rates) return x;                                                               \
+        *local = *x;                                                                           \
+        local->k.rate = (real)x->rates[t];                                                     \
+        local->k.factor = (real)(1.0 - x->rates[t]);                                           \
+        return local;                                                                          \
+    }                                                                                          \
                                                                                                \
     /* caution (a literal): the step kept where it has g's sign, times phi */                  \
     PYWD_INLINE void NAME(opt##_loop)(                                                         \
@@ -286,7 +340,9 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
                                                                                                \
     static void NAME(opt##_span)(const void *vctx, int64_t t, int64_t begin, int64_t end)     \
     {                                                                                          \
-        const NAME(opt##_ctx) *x = (const NAME(opt##_ctx) *)vctx;                              \
+        NAME(opt##_ctx) local;                                                                 \
+        const NAME(opt##_ctx) *x = NAME(opt##_of_tensor)((const NAME(opt##_ctx) *)vctx, t,     \
+                                                         &local);                              \
         real *a[PYWD_LOWP_ARGS];                                                               \
         int s;                                                                                 \
         for (s = 0; s < PYWD_LOWP_ARGS; s++) a[s] = x->slot[s] ? x->slot[s][t] + begin : 0;    \
@@ -299,7 +355,9 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
     static void NAME(opt##_stats_block)(const void *vctx, int64_t t, int64_t begin,           \
                                         int64_t len, double *sums)                             \
     {                                                                                          \
-        const NAME(opt##_ctx) *x = (const NAME(opt##_ctx) *)vctx;                              \
+        NAME(opt##_ctx) local;                                                                 \
+        const NAME(opt##_ctx) *x = NAME(opt##_of_tensor)((const NAME(opt##_ctx) *)vctx, t,     \
+                                                         &local);                              \
         const real phi = PYWD_CAUTION_PHI(x, t);                                               \
         NAME(step_acc) acc;                                                                    \
         real old[PYWD_TILE];                                                                   \
@@ -341,6 +399,7 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
         x.slot[PYWD_LOWP_ARGS - 1] = (real *const *)h->decay.anchors;                          \
         x.lowp = h->lowp;                                                                      \
         x.phi = 0;                                                                             \
+        x.rates = 0;                                                                           \
         if ((cautious) && h->decay.caution) {                                                  \
             double *phi = h->decay.caution_scales;                                             \
             if (!x.slot[1]) x.slot[1] = (real *const *)slots[1]; /* the count reads g */       \
@@ -351,6 +410,11 @@ static void NAME(step_sums_add)(NAME(step_acc) *acc, double *sums)
                 phi[t] = 1.0 / (kept > 1e-3 ? kept : 1e-3);                                    \
             }                                                                                  \
             x.phi = phi;                                                                       \
+        }                                                                                      \
+        if (h->decay.norm_targets && (x.decay == PYWD_DECAY_DECOUPLED ||                       \
+                                      x.decay == PYWD_DECAY_CAUTIOUS)) {                       \
+            NAME(norm_rates)(&h->decay, d.rate, x.lowp, (real *const *)slots[0], n, sizes);    \
+            x.rates = h->decay.norm_rates;                                                     \
         }                                                                                      \
         if (h->decay.stats) {                                                                  \
             for (t = 0; t < n * PYWD_STEP_SUMS; t++) h->decay.stats[t] = 0.0;                  \

@@ -74,12 +74,12 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta
          betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
          caution=False, decay_to=None, amsgrad=False, max_exp_avg_sqs=None, maximize=False,
          nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-         rng=None, compensation=None, stats=None):
+         rng=None, compensation=None, stats=None, norm_target=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng, compensation, stats)
+                     rounding, rng, compensation, stats, norm_target)
 
 
 def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
@@ -87,12 +87,12 @@ def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
           cautious_decay=False, caution=False, decay_to=None, amsgrad=False,
           max_exp_avg_sqs=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None,
-          stats=None):
+          stats=None, norm_target=None):
     beta1, beta2 = torch_betas(betas, (beta1, beta2), (0.9, 0.999))
     return adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps,
                      weight_decay, decay, max_lr, cautious_decay, caution, decay_to, amsgrad,
                      max_exp_avg_sqs, maximize, nonfinite, grad_scale, max_grad_norm,
-                     rounding, rng, compensation, stats)
+                     rounding, rng, compensation, stats, norm_target)
 
 
 adam.__doc__ = _ADAM_DOC.format(
@@ -109,7 +109,7 @@ adamw.__doc__ = _ADAM_DOC.format(
 cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps, weight_decay,
                decay, max_lr, cautious_decay, caution, decay_to, amsgrad, max_exp_avg_sqs,
                maximize, nonfinite, grad_scale, max_grad_norm, rounding, rng, compensation,
-               stats):
+               stats, norm_target):
     cdef pywd_adam_hyper h
     check_adam_hyper(&h, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, decay=decay,
                      weight_decay=weight_decay, max_lr=max_lr, cautious_decay=cautious_decay,
@@ -117,4 +117,4 @@ cdef adam_step(params, grads, exp_avgs, exp_avg_sqs, step, lr, beta1, beta2, eps
     check_caution(&h.decay, caution)
     return adam_update(&h, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, decay_to,
                        compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step,
-                       stats)
+                       stats, norm_target)

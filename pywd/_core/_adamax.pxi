@@ -3,7 +3,8 @@
 def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2=0.999, betas=None,
            eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
            caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None):
+           max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None,
+           norm_target=None):
     """One Adamax step (Kingma & Ba 2015, section 7.1: Adam with the infinity norm), in
     place, with weight decay fused in: ``torch.optim.Adamax``'s step.
 
@@ -69,4 +70,5 @@ def adamax(params, grads, exp_avgs, exp_infs, *, step, lr=2e-3, beta1=0.9, beta2
                    cautious_decay=cautious_decay, maximize=maximize)
     check_caution(&h.decay, caution)
     return adamax_update(&h, params, grads, exp_avgs, exp_infs, decay_to, compensation, nonfinite,
-                         grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats)
+                         grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats,
+                         norm_target=norm_target)

@@ -7,7 +7,8 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
              beta2=0.999, beta3=0.9999, betas=None, alpha=5.0, t_alpha=None, t_beta3=None,
              eps=1e-8, weight_decay=0.01, decay="decoupled", max_lr=None, cautious_decay=False,
              caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-             max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None):
+             max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None,
+             norm_target=None):
     """One AdEMAMix step (Pagliardini, Ablin & Grangier 2024, "The AdEMAMix Optimizer:
     Better, Faster, Older"), in place, with weight decay fused in: Adam plus a slow EMA of
     the gradient, mixed into the numerator with weight ``alpha``, so that gradients many
@@ -91,7 +92,7 @@ def ademamix(params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, *, step, lr=1e
     h.beta3 = ademamix_beta3(h.beta1, h.beta3, warmup_length(t_beta3, "t_beta3"), h.step)
     return ademamix_update(&h, params, grads, exp_avgs, exp_avg_sqs, exp_avg_slows, decay_to,
                            compensation, nonfinite, grad_scale, max_grad_norm, rounding, rng,
-                           h.step, stats=stats)
+                           h.step, stats=stats, norm_target=norm_target)
 
 
 cdef double warmup_length(object steps, str name) except? -1.0:

@@ -37,6 +37,8 @@ cdef extern from "pywd.h" nogil:
         int caution
         double *caution_scales
         double *stats
+        const double *norm_targets
+        double *norm_rates
 
     enum:
         PYWD_ROUND_NEAREST
@@ -180,7 +182,9 @@ import textwrap as _textwrap
 # (every update of the table but sgdw, whose docstring points to sgd's, and the bare decay)
 for _update in [globals()[_name] for _name in UPDATE_NAMES if _name not in ("sgdw", "decay")]:
     for _name, _text in (("grad_options", GRAD_OPTIONS_DOC), ("decay_options", DECAY_OPTIONS_DOC),
-                         ("caution_option", CAUTION_DOC), ("stats_option", STATS_DOC),
+                         # (the optimisers with caution take norm_target too)
+                         ("caution_option", CAUTION_DOC + NORM_TARGET_DOC),
+                         ("stats_option", STATS_DOC),
                          ("lowp_options", LOWP_OPTIONS_DOC)):
         _update.__doc__ = _re.sub(
             r"^( *)\{" + _name + r"\}\n",

@@ -3,7 +3,7 @@
 def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None, weight_decay=0.0,
          decay="decoupled", max_lr=None, cautious_decay=False, caution=False, decay_to=None,
          maximize=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
-         rounding="stochastic", rng=None, compensation=None, stats=None):
+         rounding="stochastic", rng=None, compensation=None, stats=None, norm_target=None):
     """One Lion step (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"),
     in place, with weight decay fused in.
 
@@ -63,4 +63,4 @@ def lion(params, grads, exp_avgs, *, lr=1e-4, beta1=0.9, beta2=0.99, betas=None,
                      maximize=maximize)
     check_caution(&h.decay, caution)
     return lion_update(&h, params, grads, exp_avgs, decay_to, compensation, nonfinite, grad_scale,
-                       max_grad_norm, rounding, rng, step, stats=stats)
+                       max_grad_norm, rounding, rng, step, stats=stats, norm_target=norm_target)

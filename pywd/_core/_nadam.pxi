@@ -7,7 +7,7 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
           beta2=0.999, betas=None, eps=1e-8, momentum_decay=4e-3, weight_decay=0.0, decay="l2",
           max_lr=None, cautious_decay=False, caution=False, decay_to=None, maximize=False,
           nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, rounding="stochastic",
-          rng=None, compensation=None, stats=None):
+          rng=None, compensation=None, stats=None, norm_target=None):
     """One NAdam step (Dozat 2016, "Incorporating Nesterov Momentum into Adam"), in place,
     with weight decay fused in: ``torch.optim.NAdam``'s step, momentum schedule included.
 
@@ -85,7 +85,8 @@ def nadam(params, grads, exp_avgs, exp_avg_sqs, *, step, mu_product=None, lr=2e-
     h.mu_product = (mu_schedule_product(h.beta1, h.momentum_decay, h.step - 1)
                     if mu_product is None else check_real(mu_product, "mu_product", 0.0, 1.0))
     return nadam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
-                        nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats)
+                        nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats,
+                        norm_target=norm_target)
 
 
 cpdef double nadam_mu(double beta1, double momentum_decay, double step) noexcept:

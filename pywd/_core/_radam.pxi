@@ -3,7 +3,8 @@
 def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, beta2=0.999,
           betas=None, eps=1e-8, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
           caution=False, decay_to=None, maximize=False, nonfinite="propagate", grad_scale=1.0,
-          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None):
+          max_grad_norm=None, rounding="stochastic", rng=None, compensation=None, stats=None,
+          norm_target=None):
     """One RAdam step (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
     Beyond"), in place, with weight decay fused in: ``torch.optim.RAdam``'s step.
 
@@ -73,4 +74,5 @@ def radam(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, beta1=0.9, bet
                   cautious_decay=cautious_decay, maximize=maximize)
     check_caution(&h.decay, caution)
     return radam_update(&h, params, grads, exp_avgs, exp_avg_sqs, decay_to, compensation,
-                        nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats)
+                        nonfinite, grad_scale, max_grad_norm, rounding, rng, h.step, stats=stats,
+                        norm_target=norm_target)

@@ -4,7 +4,7 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
         nesterov=False, weight_decay=0.0, decay="l2", max_lr=None, cautious_decay=False,
         caution=False, decay_to=None, maximize=False, first_step=False, nonfinite="propagate",
         grad_scale=1.0, max_grad_norm=None, step=None, rounding="stochastic", rng=None,
-        compensation=None, stats=None):
+        compensation=None, stats=None, norm_target=None):
     """One SGD step, in place, with weight decay fused in: ``torch.optim.SGD``'s step (its
     ``weight_decay`` is coupled L2: ``decay="l2"``, the default here too).
 
@@ -90,14 +90,14 @@ def sgd(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampenin
         raise ValueError(f"nesterov=True needs momentum > 0 and dampening == 0, got "
                          f"momentum={momentum!r}, dampening={dampening!r}")
     return sgd_update(&h, params, grads, momentum_buffers, decay_to, compensation, nonfinite,
-                      grad_scale, max_grad_norm, rounding, rng, step, stats)
+                      grad_scale, max_grad_norm, rounding, rng, step, stats, norm_target)
 
 
 def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0,
          nesterov=False, weight_decay=0.0, decay="decoupled", max_lr=None,
          cautious_decay=False, caution=False, decay_to=None, maximize=False,
          first_step=False, nonfinite="propagate", grad_scale=1.0, max_grad_norm=None, step=None,
-         rounding="stochastic", rng=None, compensation=None, stats=None):
+         rounding="stochastic", rng=None, compensation=None, stats=None, norm_target=None):
     """One SGDW step (Loshchilov & Hutter), in place: :func:`sgd` with
     ``decay="decoupled"`` by default, so the weights shrink by ``1 - lr*weight_decay`` each
     step whatever the momentum; :class:`pywd.optim.SGDW`'s step.
@@ -112,7 +112,7 @@ def sgdw(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampeni
                cautious_decay=cautious_decay, caution=caution, decay_to=decay_to,
                maximize=maximize, first_step=first_step, nonfinite=nonfinite,
                grad_scale=grad_scale, max_grad_norm=max_grad_norm, step=step, rounding=rounding,
-               rng=rng, compensation=compensation, stats=stats)
+               rng=rng, compensation=compensation, stats=stats, norm_target=norm_target)
 
 
 def decay(params, *, lr, weight_decay, decay="decoupled", max_lr=None, decay_to=None,

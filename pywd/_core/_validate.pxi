@@ -96,6 +96,8 @@ cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, obje
     d.caution = 0                      # the update's caution: set by the optimisers with it
     d.caution_scales = NULL
     d.stats = NULL                     # the step's statistics: set by attach_stats
+    d.norm_targets = NULL              # weight-norm control: set by attach_norm_targets
+    d.norm_rates = NULL
     if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):
         raise ValueError(
             f"cautious_decay=True needs a multiplicative decay ('decoupled', 'independent' or "
@@ -180,6 +182,55 @@ STATS_DOC = """\
         the decay's share of the update), summed in the update's own pass (fixed blocks: the
         same at any thread count); a float64 array of shape (tensors, 4) takes the raw sums
         (``StepStats.from_sums`` reads them). The pass costs a few multiply-adds per element.
+"""
+
+
+cdef int attach_norm_targets(pywd_decay *d, _Batch b, object norm_target) except -1:
+    """Weight-norm control's targets, when asked for (norm_target not None): a finite
+    number >= 0 for every tensor of the batch, or one per tensor; with their workspace,
+    owned by the batch. Needs a multiplicative decay without an anchor or cautious decay."""
+    cdef cnp.ndarray targets
+    if norm_target is None:
+        return 0
+    if d.mode not in (PYWD_DECAY_DECOUPLED, PYWD_DECAY_INDEPENDENT, PYWD_DECAY_CORRECTED):
+        raise ValueError(
+            f"norm_target needs a multiplicative decay ('decoupled', 'independent' or "
+            f"'corrected'), whose rate it scales per tensor; the call's decay is "
+            f"{'l2' if d.mode == PYWD_DECAY_L2 else 'l1'!r}")
+    if d.anchors != NULL:
+        raise ValueError("norm_target and decay_to cannot be combined: the target is a norm "
+                         "of the weights, the anchor a point that decay pulls them toward")
+    if d.cautious:
+        raise ValueError("norm_target and cautious_decay=True cannot be combined: under "
+                         "norm control decay may grow a tensor, which cautious decay's rule "
+                         "(withhold where the update opposes w) does not describe")
+    targets = np.empty(2 * max(b.n, 1))
+    if isinstance(norm_target, (list, tuple, np.ndarray)):
+        values = list(np.asarray(norm_target).ravel()) \
+            if isinstance(norm_target, np.ndarray) else list(norm_target)
+        if len(values) != b.n:
+            raise ValueError(f"norm_target has {len(values)} values for {b.n} tensors: give "
+                             f"one number for all or one per tensor")
+        for i, value in enumerate(values):
+            targets[i] = check_real(value, f"norm_target[{i}]", 0.0, INFINITY)
+    else:
+        targets[:b.n] = check_real(norm_target, "norm_target", 0.0, INFINITY)
+    b.keep.append(targets)
+    d.norm_targets = <const double *>cnp.PyArray_DATA(targets)
+    d.norm_rates = d.norm_targets + max(b.n, 1)     # the second half: the call's workspace
+    return 0
+
+
+NORM_TARGET_DOC = """\
+    norm_target : float or sequence of float, optional
+        Weight-norm control (Loshchilov 2023, "Weight Norm Control", arXiv 2311.11446; AdamWN
+        for Adam): the multiplicative decay pulls each tensor toward the sphere of radius
+        ``norm_target`` (one for all tensors, or one per tensor) instead of toward 0:
+        ``w *= 1 - rate * (1 - norm_target / |w|)``, ``rate`` the decay's (``lr *
+        weight_decay`` for "decoupled") and ``|w|`` the tensor's norm before the step, taken
+        in a first pass of the same call. The norm moves to ``(1 - rate) * |w| + rate *
+        norm_target`` before the update; 0 is plain decay, bit for bit. Needs a
+        multiplicative ``decay``, no ``decay_to`` and no ``cautious_decay``.
 """
 
 

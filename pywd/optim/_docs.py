@@ -39,6 +39,15 @@ decay_to : "init", arrays like the params, or None
     takes a copy of the params when the group is added; arrays are kept as they are (only
     read). Every rule acts on ``w - w0``; the anchors are the read-only state "decay_to",
     saved by ``state_dict``. One more array read per element.""",
+    "norm_target": """\
+norm_target : float, "init" or None
+    Weight-norm control (Loshchilov 2023, AdamWN for Adam): the multiplicative decay pulls
+    each parameter's norm toward this target instead of toward 0, ``w *= 1 - rate * (1 -
+    target / |w|)``: a number for every parameter of the group, or "init", each
+    parameter's norm when the group is added (state "init_norm", saved by ``state_dict``).
+    A schedule sets ``group["norm_target"]`` before a step, as schedulers set the lr. The
+    norm is taken in a first pass of the step. Needs a multiplicative ``decay``, no
+    ``decay_to``, no ``cautious_decay``.""",
     "rounding": """\
 rounding : {"stochastic", "nearest"}, default "stochastic"
     How values written to bfloat16 or float16 params and state are rounded (per group;

@@ -14,7 +14,8 @@ from ..flat import FlatParams
 STATE_FORMAT = "pywd.optim/1"
 # The shared hyper-parameters whose default is None (unset), with the type of their values
 # (a class adds its own: Optimizer.optional_hyper): state_dict saves None as an empty array.
-OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str}
+OPTIONAL_HYPER = {"max_lr": float, "decay_to": str, "state_dtype": str,
+                  "norm_target": "number or str"}
 # the storage a group's state may take instead of its params' dtype (16-bit: csrc/lowp.h)
 STATE_DTYPES = ("float32", "bfloat16", "float16", "8bit")
 # 8-bit state (state_dtype="8bit") only for parameters of at least this many elements; the
@@ -23,6 +24,9 @@ STATE_DTYPES = ("float32", "bfloat16", "float16", "8bit")
 MIN_8BIT_SIZE = 4096
 # A group with decay_to keeps each parameter's anchor as this state array (only read).
 ANCHOR = "decay_to"
+# A group with norm_target="init" keeps each parameter's norm when the group was added as
+# this state entry (a float): the norm its decay pulls it toward.
+INIT_NORM = "init_norm"
 # A group with kahan_sum keeps each (16-bit) parameter's Kahan compensation as this state.
 COMPENSATION = "compensation"
 # a state array's initial value (_state_needed) that is its parameter's (schedule-free's z)
@@ -196,7 +200,10 @@ def _hyper_value(value, default, key, optional=None):
     shape = (len(default),) if isinstance(default, tuple) else ()
     if optional is not None and value.shape == (0,) and value.dtype.kind in "fiu":
         return None
-    if optional is str:
+    if optional == "number or str":
+        kinds, kind_name = "fiuU", "number or str (or empty: None)"
+        convert = str if value.dtype.kind == "U" else float
+    elif optional is str:
         kinds, kind_name, convert = "U", "str (or empty: None)", str
     elif optional is not None:
         kinds, kind_name, convert = "fiu", "number (or empty: None)", float
@@ -368,7 +375,39 @@ def _decay_options(group):
     if max_lr is None:
         max_lr = group.get("initial_lr") or None     # an lr of 0 has no ratio: lr / lr = 1
     caution = {"caution": group["caution"]} if "caution" in group else {}
+    if "norm_target" in group:
+        caution["norm_target"] = _norm_target(group["norm_target"])
     return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"], **caution)
+
+
+def _norm_target(value):
+    """A group's norm_target as the update function takes it: None, a number (checked there),
+    or for "init" 0.0, a stand-in with which the update checks the decay's mode (the step
+    passes each parameter's initial norm: Optimizer._calls)."""
+    if isinstance(value, str):
+        if value != "init":
+            raise ValueError(f"norm_target must be None, a number >= 0 or 'init' (each "
+                             f"parameter's norm when its group is added), got {value!r}")
+        return 0.0
+    return value
+
+
+def _init_norms(group):
+    """Each parameter's norm (in double) when a group with norm_target="init" is added."""
+    if group.get("norm_target") != "init":
+        return []
+    return [_norm(p) for p in group["params"]]
+
+
+def _norm(array):
+    """The Euclidean norm of an array in double, summed a million elements at a time."""
+    flat = np.ravel(array, order="K")     # a view of C- or F-contiguous params
+    step = 1 << 20
+    total = 0.0
+    for start in range(0, flat.size, step):
+        chunk = flat[start:start + step].astype(np.float64)
+        total += float(np.dot(chunk, chunk))
+    return total ** 0.5
 
 
 def _betas(group):

@@ -34,6 +34,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", decoupled_weight_decay: bool = False,
                  max_lr: float | None = None, cautious_decay: bool = False, caution: bool = False,
+                 norm_target: float | str | None = None,
                  decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
@@ -77,7 +78,9 @@ class AdamW(Adam):
                  weight_decay: float = 0.01, amsgrad: bool = False, *, maximize: bool = False,
                  decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False,
-                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 caution: bool = False,
+                 norm_target: float | str | None = None,
+                 decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:

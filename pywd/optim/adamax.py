@@ -33,6 +33,7 @@ class Adamax(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, *, maximize: bool = False, decay: Decay = "l2",
                  max_lr: float | None = None, cautious_decay: bool = False, caution: bool = False,
+                 norm_target: float | str | None = None,
                  decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,

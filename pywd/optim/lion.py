@@ -30,7 +30,9 @@ class Lion(Optimizer):
                  betas: tuple[float, float] = (0.9, 0.99), weight_decay: float = 0.0, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False,
-                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 caution: bool = False,
+                 norm_target: float | str | None = None,
+                 decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:

@@ -38,7 +38,8 @@ class NAdam(Optimizer):
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False,
                  decay: Decay = "l2", max_lr: float | None = None,
-                 cautious_decay: bool = False, caution: bool = False, decay_to: Any = None,
+                 cautious_decay: bool = False, caution: bool = False,
+                 norm_target: float | str | None = None, decay_to: Any = None,
                  rounding: str = "stochastic", state_dtype: Any = None,
                  kahan_sum: bool = False, rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:

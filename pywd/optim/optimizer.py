@@ -6,6 +6,7 @@ import difflib
 import inspect
 import math
 import threading
+from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, Union, overload
 
@@ -18,12 +19,13 @@ from .._typing import ArrayIn, Nonfinite
 from ..flat import FlatParams
 from ..step_stats import SUMS as STEP_SUMS
 from ..step_stats import StepStats
-from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, OPTIONAL_HYPER, STATE_FORMAT,
-                       STEP_LIMIT, _anchored, _anchors, _call_closure, _check_storage,
-                       _check_torch_options, _check_unique_names, _count_entry, _decoupled,
-                       _describe, _expect_str, _fortran, _grad_list, _hyper_value, _load_entry,
-                       _names_of, _param_list, _plain, _refuse_near_miss, _rounding_seed,
-                       _saved_hyper, _scheduler_key, _state_dtype, _eight_bit, MIN_8BIT_SIZE)
+from ._support import (ANCHOR, COMPENSATION, COPY_OF_PARAM, INIT_NORM, OPTIONAL_HYPER,
+                       STATE_FORMAT, STEP_LIMIT, _anchored, _anchors, _call_closure,
+                       _check_storage, _check_torch_options, _check_unique_names, _count_entry,
+                       _decoupled, _describe, _expect_str, _fortran, _grad_list, _hyper_value,
+                       _init_norms, _load_entry, _names_of, _param_list, _plain, _refuse_near_miss,
+                       _rounding_seed, _saved_hyper, _scheduler_key, _state_dtype, _eight_bit,
+                       MIN_8BIT_SIZE)
 
 # An optimiser's params: one array, an iterable of arrays, of (name, array) pairs (as
 # model.named_parameters() gives them) or of param-group dicts.
@@ -158,11 +160,11 @@ class Optimizer:
                            arguments.get("torch_options"), arguments.get("rng"))
 
     @classmethod
-    def optional_hyper(cls) -> dict[str, type]:
+    def optional_hyper(cls) -> dict[str, Any]:
         """The hyper-parameters that may be None (unset), with their values' type: the
-        shared ones (max_lr, decay_to, state_dtype) and the constructor's own whose default
-        is None (Muon's adjust_lr_fn, a str as annotated; AdEMAMix's warm-up lengths,
-        numbers)."""
+        shared ones (max_lr, decay_to, state_dtype; norm_target, "number or str") and the
+        constructor's own whose default is None (Muon's adjust_lr_fn, a str as annotated;
+        AdEMAMix's warm-up lengths, numbers)."""
         out = dict(OPTIONAL_HYPER)
         for name, parameter in inspect.signature(cls.__init__).parameters.items():
             if parameter.default is None and name not in out and name != "rng":
@@ -231,6 +233,7 @@ class Optimizer:
             raise ValueError(f"state_dtype='8bit' is not available for {type(self).__name__}: "
                              f"{self.no_8bit_state}; use 'bfloat16' or 'float32'")
         anchors = _anchors(group)
+        init_norms = _init_norms(group)
         self._check_group(group)
         if check_all:
             _check_unique_names(self.param_groups + [group])
@@ -242,6 +245,11 @@ class Optimizer:
             if state is None:
                 state = self.state[start + i] = _ParamState(self.state)
             state[ANCHOR] = anchor
+        for i, norm in enumerate(init_norms):
+            state = self.state.get(start + i)
+            if state is None:
+                state = self.state[start + i] = _ParamState(self.state)
+            state[INIT_NORM] = norm
         return len(group["params"])
 
     def __repr__(self):
@@ -451,9 +459,25 @@ class Optimizer:
             if self._track_stats:
                 options["stats"] = np.full((len(positions), STEP_SUMS), np.nan)
                 self._stats_of_calls.append((list(positions), options["stats"]))
-            calls.append(self._kernel_call(group, batch._subset(
-                positions, self._ops(*names), bool(self.optional_state)), key, options))
+            call = self._kernel_call(group, batch._subset(
+                positions, self._ops(*names), bool(self.optional_state)), key, options)
+            if group.get("norm_target") == "init":       # each parameter's initial norm
+                call = partial(call, norm_target=self._init_norms_of(positions))
+            calls.append(call)
         return calls
+
+    def _init_norms_of(self, positions):
+        """The norms parameters `positions` had when their group (norm_target="init") was
+        added."""
+        norms = []
+        for i in positions:
+            norm = self.state[i].get(INIT_NORM)
+            if norm is None:
+                raise ValueError(f"parameter {i} has no initial norm in its state "
+                                 f"({INIT_NORM!r}): norm_target='init' takes the norms when "
+                                 f"the group is added; set a number instead")
+            norms.append(norm)
+        return norms
 
     def _state_of(self, group, indices, params, created):
         """The state dicts of parameters `indices` of `group`, after creating (filled with
@@ -787,7 +811,7 @@ class Optimizer:
         eight_bit = {i for (group, indices), loaded in zip(self._group_indices(), new_groups)
                      for i in indices
                      if _eight_bit({**group, **loaded}, params[i], self.min_8bit_size)}
-        names = [*self.state_arrays, COMPENSATION, ANCHOR, *self.state_counters,
+        names = [*self.state_arrays, COMPENSATION, ANCHOR, INIT_NORM, *self.state_counters,
                  *self.state_scalars]
         for key, value in entries.items():
             if not key.startswith("state/"):
@@ -814,6 +838,13 @@ class Optimizer:
                     raise ValueError(f"state_dict[{key!r}] must be an int in [0, 2**62), "
                                      f"got {value!r}")
                 state.setdefault(i, {})[name] = int(value)
+                continue
+            if name == INIT_NORM:
+                if (value.shape != () or value.dtype.kind not in "fiu"
+                        or not (math.isfinite(value) and value >= 0)):
+                    raise ValueError(f"state_dict[{key!r}] must be a number >= 0 (the "
+                                     f"parameter's norm for norm_target='init'), got {value!r}")
+                state.setdefault(i, {})[name] = float(value)
                 continue
             if name in self.state_scalars:
                 lo, hi = self.state_scalars[name]

@@ -38,7 +38,9 @@ class SGD(Optimizer):
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "l2", max_lr: float | None = None,
                  cautious_decay: bool = False,
-                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 caution: bool = False,
+                 norm_target: float | str | None = None,
+                 decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
@@ -81,7 +83,9 @@ class SGDW(SGD):
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False, decay: Decay = "decoupled", max_lr: float | None = None,
                  cautious_decay: bool = False,
-                 caution: bool = False, decay_to: Any = None, rounding: str = "stochastic",
+                 caution: bool = False,
+                 norm_target: float | str | None = None,
+                 decay_to: Any = None, rounding: str = "stochastic",
                  state_dtype: Any = None, kahan_sum: bool = False,
                  rng: int | _generator.Generator | None = None,
                  **torch_options: bool | None) -> None:
