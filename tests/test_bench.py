@@ -31,10 +31,12 @@ def test_every_kernel_case_runs_the_same_step_on_both_sides():
         arrays = 2 + kernel.states + len(kernel.keyword_states)
         norm_pass = 4 if "max_grad_norm" in kernel.hyper else 0   # grads read once more
         # the trust ratio's norm pass: LAMB reads w, g, m, v; LARS w, g; caution's count
-        # pass reads what the update does
+        # pass reads what the update does; weight-norm control's reads w
         norm_pass += 4 * {"lamb": 4, "lars": 2}.get(kernel.fn, 0)
         if kernel.hyper.get("caution"):
             norm_pass += 4 * arrays
+        if kernel.hyper.get("norm_target") is not None:
+            norm_pass += 4
         read_only = 1 + ("decay_to" in kernel.keyword_states)     # grads, anchors
         assert kernel.bytes_per_element == 4 * (2 * arrays - read_only) + norm_pass
 

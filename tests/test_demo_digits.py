@@ -69,3 +69,56 @@ def test_8_bit_state_trains_the_digits_as_float32_state_does(storage):
         bf16 = numbers["bfloat16 weights and state"]
         assert abs(bf16["held_out"] - f32["held_out"]) < 0.015
         assert abs(bf16["synthetic"] - f32["synthetic"]) < 0.015
+
+
+@pytest.fixture(scope="module")
+def equilibrium():
+    return experiments.rotational_equilibrium_demo(quick=True)
+
+
+def test_sgd_reaches_the_predicted_rotational_equilibrium(equilibrium):
+    """Demo 11, quick (25 epochs, one seed): SGD's W1 (followed by a normalisation) turns by
+    the predicted angle per step within 10%, and its norm is within 10% of the prediction
+    from the measured gradient norm; AdamW's steps have about the size the model assumes."""
+    numbers, _, _ = equilibrium
+    sgd = numbers["SGD"]
+    assert abs(sgd["ratio"]["angle"] - 1) < 0.1 and abs(sgd["ratio"]["norm"] - 1) < 0.1
+    assert 0.7 < numbers["AdamW"]["ratio"]["update"] < 1.5
+
+
+def test_without_decay_the_norm_grows_and_the_effective_lr_falls(equilibrium):
+    numbers, _, story = equilibrium
+    for name in ("AdamW", "SGD"):
+        n = numbers[name]
+        assert n["no decay"]["norm"] > n["start_norm"] > n["decay"]["norm"]
+        assert n["no decay"]["angle"] < n["decay"]["angle"] / 3
+        # holding the decay run's norm keeps the decay run's angle, without any decay
+        held = n["no decay, norm of the decay run"]
+        assert abs(held["angle"] / n["decay"]["angle"] - 1) < 0.1
+        assert held["apart"] < n["no decay"]["apart"]
+    text = " ".join(story)
+    sgd = numbers["SGD"]
+    assert f"W1's norm settles at {sgd['decay']['norm']:.3g}" in text
+    assert f"angle falls to {sgd['no decay']['angle']:.2g} rad" in text
+
+
+@pytest.fixture(scope="module")
+def timescales():
+    return experiments.timescale_across_sizes(quick=True)
+
+
+def test_the_timescale_demo_compares_both_ways_of_carrying_the_decay(timescales):
+    """Demo 12, quick: held-out accuracy per weight decay on both sizes (the large set
+    learns: > 90% at its best); the small set's best carried over as the same coefficient
+    and as the same timescale in epochs (a quarter of it: the data grew four times); the
+    story gives those numbers."""
+    numbers, _, story = timescales
+    small, large = experiments.TIMESCALE_SIZES
+    best = numbers["best"]
+    assert numbers["accuracy"][large][best[large]] > 0.9
+    assert numbers["carried"]["same weight_decay"] == best[small]
+    ratio = numbers["carried"]["same timescale"] / best[small]
+    assert abs(ratio - small / large) < 1e-12          # epochs of dataset / batch steps
+    text = " ".join(story)
+    for how in ("same weight_decay", "same timescale"):
+        assert f"{numbers['carried_accuracy'][how]:.1%}" in text

@@ -103,6 +103,8 @@ KERNELS = {
     # counting the agreeing elements reads w, g and both moments first)
     "adamw+stats": Kernel("adamw", dict(step=10, lr=1e-3), 2, pywd_only=dict(stats=True)),
     "adamw+caution": Kernel("adamw", dict(step=10, lr=1e-3, caution=True), 2, norm_reads=4),
+    # weight-norm control (AdamWN): a pass summing |w|^2 reads w first
+    "adamw+norm": Kernel("adamw", dict(step=10, lr=1e-3, norm_target=1.0), 2, norm_reads=1),
 }
 SGD_VARIANTS = [name for name, k in KERNELS.items() if k.fn == "sgd"]
 SIZES = {"4K": 4096, "64K": 65536, "1M": 1 << 20, "16M": 1 << 24}

@@ -25,8 +25,9 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Why weight decay is not L2, why initialisation matters, what "
                     "16-bit weights need and what schedule-free training gives, an MLP on "
-                    "real digits, and optimiser state in 8 bits: ten small experiments on "
-                    "pywd's kernels and NumPy.",
+                    "real digits, optimiser state in 8 bits, and what decay does to weights "
+                    "followed by a normalisation and across dataset sizes: twelve small "
+                    "experiments on pywd's kernels and NumPy.",
         epilog="experiments (--only takes the number or the name):\n" + listing)
     parser.add_argument("--out", default="pywd-demo", help="folder for the PNGs (default: "
                         "pywd-demo)")

@@ -1,4 +1,4 @@
-"""The demo's ten experiments. Each takes `quick` and returns (numbers, plot, story), where
+"""The demo's twelve experiments. Each takes `quick` and returns (numbers, plot, story), where
 numbers is a dict the tests assert on, plot(ax) draws the experiment's picture and story is
 what it found, in sentences with units."""
 import importlib.util
@@ -11,7 +11,8 @@ import pywd
 from pywd import init, optim, reference
 from pywd.optim import lr_scheduler
 
-from .nets import MLP, Classifier, ReluRNN
+from ..weight_decay import rotational_equilibrium, timescale, weight_decay_for_timescale
+from .nets import MLP, Classifier, NormedClassifier, ReluRNN
 
 
 # ----------------------------------------------------------------------------- data, training
@@ -732,12 +733,251 @@ def eight_bit_state(quick):
     return numbers, plot, story
 
 
+def noisy_labels(labels, fraction, seed=99):
+    """`labels` with `fraction` of them replaced by random classes (fixed by `seed`): a
+    training set whose loss cannot reach 0, so that gradients stay noisy to the end."""
+    rng = np.random.default_rng(seed)
+    noisy = labels.copy()
+    flip = rng.random(len(noisy)) < fraction
+    noisy[flip] = rng.integers(0, 10, int(flip.sum()))
+    return noisy
+
+
+EQUILIBRIUM_RUNS = {   # name -> (lr, weight_decay of W1, momentum): the classes' own rules
+    "AdamW": (1e-3, 1.0, None),          # decoupled decay
+    "SGD": (0.05, 5e-3, 0.9),            # torch's SGD: L2 decay into the gradient
+}
+
+
+def _normed_run(name, wd, x, labels, epochs, seed, follow=None):
+    """NormedClassifier (64-128-10) trained by EQUILIBRIUM_RUNS[name] with weight decay `wd`
+    on W1 only (none on the output layer); with `follow`, a sequence of norms, W1 is
+    rescaled to follow[k] after step k (which the loss cannot see: it is scale-invariant).
+    Returns the net and, per step, W1's norm, angular update, the loss gradient's norm at
+    unit weight norm, and the update's norm (its step statistics)."""
+    lr, _, momentum = EQUILIBRIUM_RUNS[name]
+    net = NormedClassifier(64, 128, 10)
+    init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
+    init.kaiming_normal_(net.params[1], nonlinearity="linear", rng=seed + 100)
+    groups = [{"params": [net.params[0]], "weight_decay": wd},
+              {"params": net.params[1:], "weight_decay": 0.0}]
+    opt = (optim.AdamW(groups, lr=lr) if momentum is None
+           else optim.SGD(groups, lr=lr, momentum=momentum))
+    opt.track_stats = True
+    shuffler = np.random.default_rng(seed + 10)
+    norms, angles, grad_norms, updates = [], [], [], []
+    for _ in range(epochs):
+        order = shuffler.permutation(len(x))
+        for i in range(0, len(x), 32):
+            grads = net.loss_and_grads(x[order[i:i + 32]], labels[order[i:i + 32]])[1]
+            # the loss gradient's norm at unit weight norm (SGD's equilibrium needs it)
+            grad_norms.append(float(np.linalg.norm(grads[0]) * np.linalg.norm(net.params[0])))
+            opt.step(grads)
+            angles.append(float(opt.last_stats.angular_update[0]))
+            updates.append(float(opt.last_stats.update_norm[0]))
+            if follow is not None:
+                net.params[0] *= follow[len(angles) - 1] / np.linalg.norm(net.params[0])
+            norms.append(float(np.linalg.norm(net.params[0])))
+    return net, np.array(norms), np.array(angles), np.array(grad_norms), np.array(updates)
+
+
+def rotational_equilibrium_demo(quick):
+    """11. Weights followed by a normalisation layer: decay sets their norm and the angle each
+    step turns them (the rotational equilibrium), so it acts through the effective learning
+    rate; on the digits with noisy labels."""
+    (x, labels), (x_test, labels_test) = load_digits()
+    noisy = noisy_labels(labels, 0.2)
+    epochs, seeds = (25, (0,)) if quick else (100, (0, 1, 2))
+    numbers, curves = {}, {}
+    for name, (lr, wd, momentum) in EQUILIBRIUM_RUNS.items():
+        runs = {"decay": [], "no decay": [], "no decay, norm of the decay run": []}
+        for seed in seeds:
+            net, norms, angles, grad_norms, updates = _normed_run(name, wd, x, noisy, epochs,
+                                                                  seed)
+            plain = _normed_run(name, 0.0, x, noisy, epochs, seed)
+            held = _normed_run(name, 0.0, x, noisy, epochs, seed, follow=norms)
+            late = slice(3 * len(norms) // 4, None)          # the last quarter of the run
+            for key, (trained, n, a, g, u) in (
+                    ("decay", (net, norms, angles, grad_norms, updates)), ("no decay", plain),
+                    ("no decay, norm of the decay run", held)):
+                direction = trained.params[0] / np.linalg.norm(trained.params[0])
+                runs[key].append(dict(
+                    held_out=trained.accuracy(x_test, labels_test), norm=float(n[-1]),
+                    angle=float(np.mean(a[late])), update=float(np.mean(u[late])),
+                    grad_norm=float(np.sqrt(np.mean(g[late] ** 2))), direction=direction))
+            if seed == seeds[0]:
+                curves[name] = {"decay": angles, "no decay": plain[2]}
+        if momentum is None:
+            eq = rotational_equilibrium("adamw", lr, wd, numel=64 * 128)
+        else:
+            eq = rotational_equilibrium("sgd", lr, wd, momentum=momentum, grad_norm=float(
+                np.mean([r["grad_norm"] for r in runs["decay"]])))
+        out = {key: {k: float(np.mean([r[k] for r in rs]))
+                     for k in ("held_out", "norm", "angle", "update")}
+               for key, rs in runs.items()}
+        # how far apart the final directions of W1 are, in radians, from the decay run's
+        for key in ("no decay", "no decay, norm of the decay run"):
+            out[key]["apart"] = float(np.mean([
+                np.arccos(np.clip(np.sum(a["direction"] * b["direction"]), -1, 1))
+                for a, b in zip(runs["decay"], runs[key])]))
+        # the update's size the model assumes: AdamW's, its per-element rms
+        # sqrt((1 - beta1)/(1 + beta1)) * lr for gradients independent from step to step
+        out["predicted"] = {"angle": eq.angular_update, "norm": eq.norm,
+                            "update": lr * math.sqrt(64 * 128 * 0.1 / 1.9)
+                            if momentum is None else None}
+        out["start_norm"] = float(np.linalg.norm(
+            init.kaiming_normal_(np.zeros((128, 64)), nonlinearity="relu", rng=seeds[0])))
+        numbers[name] = out
+    story = []
+    for name, (lr, wd, momentum) in EQUILIBRIUM_RUNS.items():
+        n = numbers[name]
+        d, p, h = n["decay"], n["no decay"], n["no decay, norm of the decay run"]
+        rule = (f"AdamW (lr {lr}, weight_decay {wd})" if momentum is None else
+                f"SGD (lr {lr}, momentum {momentum}, weight_decay {wd} as L2)")
+        story.append(
+            f"{rule} on the hidden weights W1 of a 64-128-10 net whose hidden layer is "
+            f"normalised per example (the loss cannot see W1's norm), digits with 20% of the "
+            f"training labels random, {epochs} epochs of batches of 32: W1's norm settles at "
+            f"{d['norm']:.3g} (predicted {n['predicted']['norm']:.3g}) and each step turns it "
+            f"by {d['angle']:.3g} rad in the last quarter (predicted "
+            f"{n['predicted']['angle']:.3g}, rotational_equilibrium). Without decay the norm "
+            f"grows from {n['start_norm']:.3g} to {p['norm']:.3g} and the angle falls to "
+            f"{p['angle']:.2g} rad: the effective learning rate decays by itself. Held out: "
+            f"{d['held_out']:.1%} with decay, {p['held_out']:.1%} without; without decay but "
+            f"with W1 rescaled after each step to the decay run's norm (no decay at all, and a "
+            f"rescaling the loss cannot see), {h['held_out']:.1%}, its final W1 "
+            f"{h['apart']:.2g} rad from the decay run's (plain no decay: {p['apart']:.2g} "
+            f"rad). "
+            + ("Holding the decay run's norm, without any decay, brings the run near the "
+               "decay run (nearer in accuracy and in direction than plain no decay): the "
+               "difference decay makes here is the norm, that is the effective learning "
+               "rate."
+               if abs(h["held_out"] - d["held_out"]) < abs(p["held_out"] - d["held_out"])
+               and h["apart"] < p["apart"] else
+               "Holding the decay run's norm did not reproduce the decay run here: the "
+               "norm is not all that decay changed."))
+    for name in EQUILIBRIUM_RUNS:
+        n = numbers[name]
+        n["ratio"] = {k: n["decay"][k] / n["predicted"][k] for k in ("angle", "norm")}
+    adamw = numbers["AdamW"]
+    adamw["ratio"]["update"] = adamw["decay"]["update"] / adamw["predicted"]["update"]
+    story.append(
+        "Measured over predicted: " + "; ".join(
+            f"{name} angle {numbers[name]['ratio']['angle']:.2f}, norm "
+            f"{numbers[name]['ratio']['norm']:.2f}" for name in EQUILIBRIUM_RUNS)
+        + f". AdamW's steps have {adamw['ratio']['update']:.2f} times the size the model "
+        f"assumes (an rms of sqrt((1 - beta1)/(1 + beta1)) * lr per element)"
+        + (", so where its prediction misses it is by the steps' direction: the model's "
+           "steps are a random walk, real gradients keep a direction over many steps, which "
+           "grows the norm further and turns it less per step. SGD's prediction takes the "
+           "measured gradient norm."
+           if abs(adamw["ratio"]["update"] - 1) < 0.2 and abs(adamw["ratio"]["angle"] - 1) > 0.1
+           else "."))
+
+    def plot(ax):
+        for name in EQUILIBRIUM_RUNS:
+            line, = ax.plot(curves[name]["decay"], "-", lw=0.6, label=f"{name}, decay")
+            ax.plot(curves[name]["no decay"], ":", lw=0.6, color=line.get_color(),
+                    label=f"{name}, no decay")
+            ax.axhline(numbers[name]["predicted"]["angle"], color=line.get_color(), lw=1.2,
+                       ls="--", label=f"{name}, predicted equilibrium")
+        ax.set(title="11. angle W1 turns per step, with and without decay",
+               xlabel="step", ylabel="angular update (rad)", yscale="log")
+        ax.legend(fontsize=7)
+    return numbers, plot, story
+
+
+TIMESCALE_SIZES = (324, 1297)                  # a quarter of the digits' training set, all
+TIMESCALE_DECAYS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _timescale_run(x, labels, x_test, labels_test, size, wd, epochs, seed, lr):
+    """A 64-128-10 Classifier trained by AdamW (lr, weight_decay wd) for `epochs` epochs of
+    batches of 32 on the first `size` training examples of a fixed shuffle; held out."""
+    net = Classifier(64, 128, 10)
+    init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
+    init.kaiming_normal_(net.params[2], nonlinearity="linear", rng=seed + 100)
+    opt = optim.AdamW(net.params, lr=lr, weight_decay=wd)
+    subset = np.random.default_rng(seed + 50).permutation(len(x))[:size]
+    shuffler = np.random.default_rng(seed + 10)
+    for _ in range(epochs):
+        order = subset[shuffler.permutation(size)]
+        for i in range(0, size, 32):
+            opt.step(net.loss_and_grads(x[order[i:i + 32]], labels[order[i:i + 32]])[1])
+    return net.accuracy(x_test, labels_test)
+
+
+def timescale_across_sizes(quick):
+    """12. The same timescale across dataset sizes: the weight decay tuned on a quarter of the
+    digits, carried to all of them as the same coefficient or as the same timescale in
+    epochs."""
+    (x, labels), (x_test, labels_test) = load_digits()
+    noisy = noisy_labels(labels, 0.3)
+    lr = 3e-3
+    epochs, seeds, decays = ((30, (0,), TIMESCALE_DECAYS[1::2]) if quick
+                             else (100, (0, 1, 2, 3, 4), TIMESCALE_DECAYS))
+    accuracy = {size: {wd: float(np.mean([
+        _timescale_run(x, noisy, x_test, labels_test, size, wd, epochs, seed, lr)
+        for seed in seeds])) for wd in decays} for size in TIMESCALE_SIZES}
+    small, large = TIMESCALE_SIZES
+    best = {size: max(accuracy[size], key=accuracy[size].get) for size in TIMESCALE_SIZES}
+    tau = {size: {wd: timescale(lr, wd, batch_size=32, dataset_size=size).epochs
+                  for wd in decays} for size in TIMESCALE_SIZES}
+    # the small set's best, carried over: the same wd, or the wd of the same epochs
+    same_tau = weight_decay_for_timescale(lr, epochs=tau[small][best[small]], batch_size=32,
+                                          dataset_size=large)
+    carried = {"same weight_decay": best[small], "same timescale": same_tau}
+    carried_accuracy = {how: float(np.mean([
+        _timescale_run(x, noisy, x_test, labels_test, large, wd, epochs, seed, lr)
+        for seed in seeds])) for how, wd in carried.items()}
+    # the timescales whose accuracy is within half a point of the best, per size
+    near = {size: [tau[size][wd] for wd in decays
+                   if accuracy[size][wd] >= accuracy[size][best[size]] - 0.005]
+            for size in TIMESCALE_SIZES}
+    numbers = {"accuracy": accuracy, "best": best, "carried": carried, "near_best": near,
+               "carried_accuracy": carried_accuracy, "tau_epochs": tau,
+               "best_tau_epochs": {size: tau[size][best[size]] for size in TIMESCALE_SIZES}}
+    seeds_said = f"the mean of {len(seeds)} seeds" if len(seeds) > 1 else "one seed"
+    story = [f"AdamW (lr {lr}, {epochs} epochs of batches of 32, {seeds_said}) on {small} "
+             f"and on {large} digits with 30% of the training labels random, weight_decay from {decays[0]} to {decays[-1]}: held-out accuracy is "
+             f"best at weight_decay {best[small]} on {small} examples (timescale "
+             f"{numbers['best_tau_epochs'][small]:.3g} epochs, "
+             f"{accuracy[small][best[small]]:.1%}) and at {best[large]} on {large} "
+             f"({numbers['best_tau_epochs'][large]:.3g} epochs, "
+             f"{accuracy[large][best[large]]:.1%}); within half a point of the best: "
+             + ", ".join(f"{min(near[size]):.3g}-{max(near[size]):.3g} epochs on {size}"
+                         for size in TIMESCALE_SIZES) + ".",
+             f"Carrying the small set's tuning to the large one: the same weight_decay "
+             f"({best[small]}) holds out {carried_accuracy['same weight_decay']:.1%}; the same "
+             f"timescale in epochs (weight_decay {same_tau:.3g}, weight_decay_for_timescale) "
+             f"{carried_accuracy['same timescale']:.1%}; the large set's own best "
+             f"{accuracy[large][best[large]]:.1%}. "
+             + ("Here the same coefficient carried over at least as well as the same "
+                "timescale: both sets trained for the same number of epochs, and the "
+                "timescale rule is about runs whose length in epochs changes with the data "
+                "(Wang & Aitchison's models train larger datasets for fewer epochs)."
+                if carried_accuracy["same weight_decay"] >= carried_accuracy["same timescale"]
+                else "Here the same timescale carried over better than the same "
+                     "coefficient, as Wang & Aitchison found for larger models and data.")]
+
+    def plot(ax):
+        for size in TIMESCALE_SIZES:
+            ax.plot([tau[size][wd] for wd in decays], [accuracy[size][wd] for wd in decays],
+                    "o-", label=f"{size} examples")
+        ax.set(title="12. held-out accuracy by AdamW's timescale 1/(lr*wd)", xscale="log",
+               xlabel="timescale (epochs)", ylabel="held-out accuracy")
+        ax.legend()
+    return numbers, plot, story
+
+
 EXPERIMENTS = {1: zero_init, 2: activation_scale, 3: decay_vs_l2, 4: identity_rnn,
                5: l1_zeros, 6: decay_over_a_run, 7: bfloat16_training, 8: schedule_free,
-               9: digits, 10: eight_bit_state}
+               9: digits, 10: eight_bit_state, 11: rotational_equilibrium_demo,
+               12: timescale_across_sizes}
 # what an experiment needs beyond pywd and NumPy (the demo extra), as (module, package):
 # skipped, saying so, without it
-NEEDS = {9: ("sklearn", "scikit-learn"), 10: ("sklearn", "scikit-learn")}
+NEEDS = {9: ("sklearn", "scikit-learn"), 10: ("sklearn", "scikit-learn"),
+         11: ("sklearn", "scikit-learn"), 12: ("sklearn", "scikit-learn")}
 
 
 QUICK_NOTE = ("--quick: smaller and shorter runs than the full demo (a sixth to a quarter of "

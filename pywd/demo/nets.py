@@ -109,3 +109,44 @@ class Classifier:
         """The share of hidden units that no example of `x` activates (a dead ReLU gets no
         gradient through its input weights)."""
         return float(np.mean((self.forward(x)[0] > 0).sum(axis=0) == 0))
+
+
+class NormedClassifier:
+    """x -> relu(layernorm(x W1^T)) -> logits h W2^T + b2, softmax cross-entropy: the hidden
+    layer normalised per example (no gain or bias), so the loss does not see W1's scale
+    (loss(c W1) = loss(W1) for c > 0) and its gradient is orthogonal to W1: the
+    scale-invariant weights of the rotational-equilibrium analysis."""
+
+    def __init__(self, n_in, n_hidden, n_classes, dtype=np.float64):
+        self.params = [np.zeros((n_hidden, n_in), dtype),
+                       np.zeros((n_classes, n_hidden), dtype), np.zeros(n_classes, dtype)]
+
+    def forward(self, x):
+        """(normalised pre-activations, their per-example std, logits)."""
+        w1, w2, b2 = self.params
+        z = x @ w1.T
+        z = z - z.mean(axis=1, keepdims=True)
+        sd = np.sqrt((z * z).mean(axis=1, keepdims=True) + 1e-12)
+        u = z / sd
+        return u, sd, np.maximum(u, 0) @ w2.T + b2
+
+    def loss_and_grads(self, x, labels):
+        _, w2, _ = self.params
+        u, sd, logits = self.forward(x)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        p = np.exp(shifted)
+        p /= p.sum(axis=1, keepdims=True)
+        rows = np.arange(len(labels))
+        loss = float(-np.mean(np.log(p[rows, labels])))
+        d_logits = p
+        d_logits[rows, labels] -= 1
+        d_logits /= len(labels)
+        h = np.maximum(u, 0)
+        d_u = (d_logits @ w2) * (u > 0)
+        # through the normalisation: d_z = (d_u - mean(d_u) - u * mean(d_u * u)) / sd
+        d_z = (d_u - d_u.mean(axis=1, keepdims=True)
+               - u * (d_u * u).mean(axis=1, keepdims=True)) / sd
+        return loss, [d_z.T @ x, d_logits.T @ h, d_logits.sum(0)]
+
+    def accuracy(self, x, labels):
+        return float(np.mean(self.forward(x)[2].argmax(axis=1) == labels))
