@@ -104,6 +104,20 @@ def call_update(name, arrays, **options):
     return getattr(pywd, name)(**arrays, **options)
 
 
+def assert_same_at_thread_counts(run, counts=(1, 2, 3)):
+    """run() makes its arrays afresh, steps them and returns what to compare (bytes): it
+    returns the same at each thread count (the count restored after)."""
+    results = []
+    saved = pywd.get_num_threads()
+    try:
+        for threads in counts:
+            pywd.set_num_threads(threads)
+            results.append(run())
+    finally:
+        pywd.set_num_threads(saved)
+    assert all(r == results[0] for r in results[1:])
+
+
 def assert_matches(actual, expected, what=""):
     """Kernel result against the reference, at the tolerance stated above."""
     actual, expected = np.asarray(actual), np.asarray(expected)

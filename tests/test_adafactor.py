@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pywd
-from helpers import (assert_matches, assert_matches_at_scale, decays, make_array, saved,
-                     snapshot)
+from helpers import (assert_matches, assert_matches_at_scale, assert_same_at_thread_counts,
+                     decays, make_array, saved, snapshot)
 from pywd import optim, reference
 
 SHAPES = st.one_of(
@@ -105,18 +105,11 @@ def test_adafactor_matches_reference(arrays, hyper, anchored):
 @settings(deadline=None, max_examples=20)
 @given(adafactor_lists(big=True), adafactor_hypers())
 def test_the_result_does_not_depend_on_the_thread_count(arrays, hyper):
-    results = []
-    before = pywd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            mine = copied(arrays)
-            pywd.adafactor(*mine, **hyper)
-            results.append([[None if a is None else a.tobytes() for a in lst]
-                            for lst in mine])
-    finally:
-        pywd.set_num_threads(before)
-    assert results[0] == results[1] == results[2]
+    def run():
+        mine = copied(arrays)
+        pywd.adafactor(*mine, **hyper)
+        return [[None if a is None else a.tobytes() for a in lst] for lst in mine]
+    assert_same_at_thread_counts(run)
 
 
 def test_the_twin_follows_the_equations():

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import pywd
 from pywd import reference
-from helpers import (VALID_CALLS, assert_matches, call_update, decay_rules,
-                     draw_update_arrays, make_array)
+from helpers import (VALID_CALLS, assert_matches, assert_same_at_thread_counts, call_update,
+                     decay_rules, draw_update_arrays, make_array)
 
 CAUTIOUS = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
 
@@ -79,24 +79,17 @@ def test_nan_gradients_propagate_as_without_caution():
 def test_the_thread_count_does_not_change_the_bytes():
     """The kept fraction is counted by fixed blocks: 1, 2 and 3 threads, one large tensor
     and small ones, the same bytes."""
-    rng = np.random.default_rng(3)
     shapes = [(300_001,), (17, 5), (70_000,)]
-    results = []
-    saved = pywd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            r = np.random.default_rng(4)
-            p = [make_array(r, s, np.float32) for s in shapes]
-            m = [make_array(r, s, np.float32) for s in shapes]
-            v = [np.abs(make_array(r, s, np.float32)) for s in shapes]
-            g = [make_array(r, s, np.float32) for s in shapes]
-            pywd.adamw(p, g, m, v, step=3, lr=1e-2, weight_decay=0.1, caution=True)
-            results.append(b"".join(a.tobytes() for a in p + m + v))
-    finally:
-        pywd.set_num_threads(saved)
-    assert results[0] == results[1] == results[2]
-    del rng
+
+    def run():
+        r = np.random.default_rng(4)
+        p = [make_array(r, s, np.float32) for s in shapes]
+        m = [make_array(r, s, np.float32) for s in shapes]
+        v = [np.abs(make_array(r, s, np.float32)) for s in shapes]
+        g = [make_array(r, s, np.float32) for s in shapes]
+        pywd.adamw(p, g, m, v, step=3, lr=1e-2, weight_decay=0.1, caution=True)
+        return b"".join(a.tobytes() for a in p + m + v)
+    assert_same_at_thread_counts(run)
 
 
 @pytest.mark.parametrize("storage", ["bfloat16", "8bit"])

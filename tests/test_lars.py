@@ -4,7 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pywd
-from helpers import assert_all_match, copies, decays, small_or_threaded, snapshot
+from helpers import (assert_all_match, assert_same_at_thread_counts, copies, decays,
+                     small_or_threaded, snapshot)
 from pywd import reference
 
 
@@ -65,13 +66,9 @@ def test_the_bytes_do_not_depend_on_the_thread_count():
     shapes = [(300_001,), (70_000,), (5,)]
     start = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
     anchors = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    saved, results = pywd.get_num_threads(), []
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            arrays = copies(start)
-            pywd.lars(*arrays, lr=0.1, momentum=0.9, weight_decay=1e-3, decay_to=anchors)
-            results.append(snapshot([a for lst in arrays for a in lst]))
-    finally:
-        pywd.set_num_threads(saved)
-    assert results[0] == results[1] == results[2]
+
+    def run():
+        arrays = copies(start)
+        pywd.lars(*arrays, lr=0.1, momentum=0.9, weight_decay=1e-3, decay_to=anchors)
+        return snapshot([a for lst in arrays for a in lst])
+    assert_same_at_thread_counts(run)

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import pywd
 from pywd import reference
-from helpers import (VALID_CALLS, assert_matches_at_scale, call_update, draw_update_arrays,
-                     make_array)
+from helpers import (VALID_CALLS, assert_matches_at_scale, assert_same_at_thread_counts,
+                     call_update, draw_update_arrays, make_array)
 
 CONTROLLED = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
 MULTIPLICATIVE = ("decoupled", "independent", "corrected")
@@ -116,20 +116,15 @@ def test_a_zero_tensor_and_a_nan_weight_stay_as_they_are():
 def test_the_thread_count_does_not_change_the_bytes():
     """The norms are summed by fixed blocks: 1, 2 and 3 threads, the same bytes."""
     shapes = [(300_001,), (17, 5), (70_000,)]
-    results = []
-    saved = pywd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            r = np.random.default_rng(4)
-            p = [make_array(r, s, np.float32) for s in shapes]
-            m = [make_array(r, s, np.float32) for s in shapes]
-            g = [make_array(r, s, np.float32) for s in shapes]
-            pywd.lion(p, g, m, lr=1e-2, weight_decay=0.3, norm_target=[100.0, 1.0, 50.0])
-            results.append(b"".join(a.tobytes() for a in p + m))
-    finally:
-        pywd.set_num_threads(saved)
-    assert results[0] == results[1] == results[2]
+
+    def run():
+        r = np.random.default_rng(4)
+        p = [make_array(r, s, np.float32) for s in shapes]
+        m = [make_array(r, s, np.float32) for s in shapes]
+        g = [make_array(r, s, np.float32) for s in shapes]
+        pywd.lion(p, g, m, lr=1e-2, weight_decay=0.3, norm_target=[100.0, 1.0, 50.0])
+        return b"".join(a.tobytes() for a in p + m)
+    assert_same_at_thread_counts(run)
 
 
 def test_bfloat16_params_take_the_norm_of_their_widened_values():

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 
-from helpers import (DECAY_MODES, VALID_CALLS, call_update, isa_units, make_array, snapshot,
-                     table_states)
+from helpers import (DECAY_MODES, VALID_CALLS, assert_same_at_thread_counts, call_update,
+                     isa_units, make_array, snapshot, table_states)
 
 BLOCK = reference.Q8_BLOCK
 
@@ -367,20 +367,14 @@ def test_the_thread_count_does_not_change_the_bytes(name, states, options):
     blocks): tensors of many blocks whose sizes are not multiples of 256, at 1, 2 and 3
     threads."""
     shapes = [((100_003,), "C"), ((257, 129), "F"), ((65_536,), "C")]
-    results = []
-    saved = pywd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            arrays, _ = q8_arrays(np.random.default_rng(6), name, shapes, states)
-            for step in (1, 2):
-                getattr(pywd, name)(**arrays, **dict(options, step=step) if name != "lars"
-                                    else options)
-            results.append([a.tobytes() + getattr(a, "absmax", np.empty(0)).tobytes()
-                            for values in arrays.values() for a in values])
-    finally:
-        pywd.set_num_threads(saved)
-    assert results[0] == results[1] == results[2]
+    def run():
+        arrays, _ = q8_arrays(np.random.default_rng(6), name, shapes, states)
+        for step in (1, 2):
+            getattr(pywd, name)(**arrays, **dict(options, step=step) if name != "lars"
+                                else options)
+        return [a.tobytes() + getattr(a, "absmax", np.empty(0)).tobytes()
+                for values in arrays.values() for a in values]
+    assert_same_at_thread_counts(run)
 
 
 def test_every_unit_gives_the_same_bytes():

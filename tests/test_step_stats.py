@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import pywd
 from pywd import StepStats, reference
-from helpers import VALID_CALLS, call_update, decay_rules, draw_update_arrays
+from helpers import (VALID_CALLS, assert_same_at_thread_counts, call_update, decay_rules,
+                     draw_update_arrays)
 
 STATS = ("sgd", "sgdw", "adam", "adamw", "rmsprop", "adagrad", "lion", "adamax", "radam",
          "adadelta", "nadam", "rprop", "asgd", "ademamix")
@@ -98,22 +99,17 @@ def test_stats_are_numpys_and_leave_the_step_as_it_was(name, data):
 
 def test_the_sums_do_not_depend_on_the_thread_count():
     shapes = [(300_001,), (17, 5), (70_000,)]
-    sums = []
-    saved = pywd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            pywd.set_num_threads(threads)
-            r = np.random.default_rng(4)
-            p = [r.standard_normal(s).astype(np.float32) for s in shapes]
-            m = [r.standard_normal(s).astype(np.float32) for s in shapes]
-            v = [np.abs(r.standard_normal(s)).astype(np.float32) for s in shapes]
-            g = [r.standard_normal(s).astype(np.float32) for s in shapes]
-            out = np.empty((3, 4))
-            pywd.adamw(p, g, m, v, step=3, lr=1e-2, weight_decay=0.1, stats=out)
-            sums.append(out.tobytes())
-    finally:
-        pywd.set_num_threads(saved)
-    assert sums[0] == sums[1] == sums[2]
+
+    def run():
+        r = np.random.default_rng(4)
+        p = [r.standard_normal(s).astype(np.float32) for s in shapes]
+        m = [r.standard_normal(s).astype(np.float32) for s in shapes]
+        v = [np.abs(r.standard_normal(s)).astype(np.float32) for s in shapes]
+        g = [r.standard_normal(s).astype(np.float32) for s in shapes]
+        out = np.empty((3, 4))
+        pywd.adamw(p, g, m, v, step=3, lr=1e-2, weight_decay=0.1, stats=out)
+        return out.tobytes()
+    assert_same_at_thread_counts(run)
 
 
 def test_pure_decay_is_all_decay_and_turns_nothing():
