@@ -4,7 +4,8 @@ Compiles each ISA unit (csrc/unit_*.c) with the flags the installed pywd was bui
 gcc's vectoriser report (-fopt-info-vec-optimized), then counts the loops it vectorised at
 full width where each optimiser's loops are generated:
 - an element-wise optimiser's loops come from its PYWD_OPTIMISER(name, variants) line
-  (csrc/optim/driver.h): one per decay mode (PYWD_DECAY_MODES) x variant x dtype. The
+  (csrc/optim/driver.h; or PYWD_CAUTIOUS_OPTIMISER, whose cautious update's loops come on
+  top): one per decay mode (PYWD_DECAY_MODES) x variant x dtype. The
   AVX-512 unit (64 bytes) and the AVX2 unit (32) must vectorise every one of them; the
   baseline (SSE2) unit every one but the float64 loops of the two cautious modes (SSE2 has
   no conversion of a 64-bit compare mask to double: gcc leaves those two scalar, as it
@@ -44,11 +45,12 @@ def decay_modes():
 
 
 def optimisers():
-    """(file, line, name, variants) of every PYWD_OPTIMISER line."""
+    """(file, line, name, variants) of every PYWD_OPTIMISER and PYWD_CAUTIOUS_OPTIMISER
+    line."""
     found = []
     for path in sorted(glob("csrc/optim/*.h")):
         for number, line in enumerate(open(path), 1):
-            m = re.match(r"PYWD_OPTIMISER\((\w+), (\d+)\)", line)
+            m = re.match(r"PYWD_(?:CAUTIOUS_)?OPTIMISER\((\w+), (\d+)\)", line)
             if m:
                 found.append((path[len("csrc/"):], number, m.group(1), int(m.group(2))))
     return found
