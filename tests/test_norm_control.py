@@ -9,6 +9,9 @@ Tolerances: against the twin, 4 float32 ulp or 1e-12 (float64) of the largest va
 a tensor's factor may differ in its last bit, which moves every element by an ulp of its
 decay. Equations by hand: 1e-14 relative in float64."""
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 from helpers import (VALID_CALLS, assert_matches_at_scale, assert_same_at_thread_counts,
-                     call_update, draw_update_arrays, make_array)
+                     call_update, draw_update_arrays, isa_units, make_array)
 
 CONTROLLED = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
 MULTIPLICATIVE = ("decoupled", "independent", "corrected")
@@ -125,6 +128,39 @@ def test_the_thread_count_does_not_change_the_bytes():
         pywd.lion(p, g, m, lr=1e-2, weight_decay=0.3, norm_target=[100.0, 1.0, 50.0])
         return b"".join(a.tobytes() for a in p + m)
     assert_same_at_thread_counts(run)
+
+
+def test_every_isa_unit_gives_the_same_bytes():
+    """Norm control, with caution and the step statistics (the driver's passes beside the
+    update, outside the kernel corpus): the same bytes and sums from every unit this CPU
+    runs, float32 and float64, a tensor past the threads' grain."""
+    units = isa_units()
+    if len(units) == 1:
+        pytest.skip("this CPU runs the baseline unit only")
+    script = (
+        "import numpy as np, pywd, sys, hashlib\n"
+        "out = []\n"
+        "for dtype in (np.float32, np.float64):\n"
+        "    r = np.random.default_rng(0)\n"
+        "    shapes = [(100_003,), (37, 5)]\n"
+        "    p, g, m, v = ([r.standard_normal(s).astype(dtype) for s in shapes]\n"
+        "                  for _ in range(4))\n"
+        "    v = [np.abs(a) for a in v]\n"
+        "    for step in (1, 2, 3):\n"
+        "        s = pywd.adamw(p, g, m, v, step=step, lr=1e-2, weight_decay=0.5, caution=True,\n"
+        "                       norm_target=[300.0, 2.0], stats=True).stats\n"
+        "        out += [s.sums.tobytes()]\n"
+        "        pywd.lion(p, g, m, lr=1e-3, weight_decay=1.0, norm_target=100.0)\n"
+        "    out += [a.tobytes() for a in p + m + v]\n"
+        "sys.stdout.write(pywd._kernels._isa() + ' ' + hashlib.sha256(b''.join(out))"
+        ".hexdigest())\n")
+    outputs = {}
+    for isa in units:
+        env = dict(os.environ, PYWD_ISA=isa)
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=env, check=True).stdout.split()
+        outputs[out[0]] = out[1]
+    assert len(outputs) == len(units) and len(set(outputs.values())) == 1, outputs
 
 
 def test_bfloat16_params_take_the_norm_of_their_widened_values():
