@@ -6,6 +6,9 @@ to the last bit; the margin is for compilers that contract a*b+c differently.
 """
 import contextlib
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 from hypothesis import strategies as st
@@ -55,6 +58,18 @@ def isa_units():
     AVX2 and AVX-512 where the CPU (and OS) have them."""
     units = ["baseline", "avx2", "avx512"]
     return units[:units.index(pywd._kernels._isa_supported()) + 1]
+
+
+def outputs_by_unit(script, envs):
+    """Runs `script` (which writes its unit's name and a hash of its results) in a fresh
+    interpreter once per environment of `envs` (PYWD_ISA and the like, over os.environ);
+    returns {(unit, position in envs): hash}."""
+    outputs = {}
+    for k, env in enumerate(envs):
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=dict(os.environ, **env), check=True).stdout.split()
+        outputs[out[0], k] = out[1]
+    return outputs
 
 
 def table_arrays(name, optional=()):

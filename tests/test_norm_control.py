@@ -9,9 +9,6 @@ Tolerances: against the twin, 4 float32 ulp or 1e-12 (float64) of the largest va
 a tensor's factor may differ in its last bit, which moves every element by an ulp of its
 decay. Equations by hand: 1e-14 relative in float64."""
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -21,7 +18,8 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 from helpers import (VALID_CALLS, assert_matches_at_scale, assert_same_at_thread_counts,
-                     call_update, draw_update_arrays, isa_units, make_array)
+                     call_update, draw_update_arrays, isa_units, make_array,
+                     outputs_by_unit)
 
 CONTROLLED = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
 MULTIPLICATIVE = ("decoupled", "independent", "corrected")
@@ -154,13 +152,9 @@ def test_every_isa_unit_gives_the_same_bytes():
         "    out += [a.tobytes() for a in p + m + v]\n"
         "sys.stdout.write(pywd._kernels._isa() + ' ' + hashlib.sha256(b''.join(out))"
         ".hexdigest())\n")
-    outputs = {}
-    for isa in units:
-        env = dict(os.environ, PYWD_ISA=isa)
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env=env, check=True).stdout.split()
-        outputs[out[0]] = out[1]
-    assert len(outputs) == len(units) and len(set(outputs.values())) == 1, outputs
+    outputs = outputs_by_unit(script, [dict(PYWD_ISA=isa) for isa in units])
+    assert [unit for unit, _ in outputs] == units, outputs
+    assert len(set(outputs.values())) == 1, outputs
 
 
 def test_bfloat16_params_take_the_norm_of_their_widened_values():

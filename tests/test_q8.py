@@ -8,10 +8,7 @@ float32 twin, at any thread count and on every ISA unit. Bad input is refused be
 anything is written.
 """
 import copy
-import os
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -22,7 +19,7 @@ import pywd
 from pywd import reference
 
 from helpers import (DECAY_MODES, VALID_CALLS, assert_same_at_thread_counts, call_update,
-                     isa_units, make_array, snapshot, table_states)
+                     isa_units, make_array, outputs_by_unit, snapshot, table_states)
 
 BLOCK = reference.Q8_BLOCK
 
@@ -400,15 +397,12 @@ def test_every_unit_gives_the_same_bytes():
         "out += [p.tobytes(), m.tobytes(), m.absmax.tobytes(), v.tobytes(), v.absmax.tobytes()]\n"
         "sys.stdout.write(pywd._kernels._isa() + ' ' + hashlib.sha256(b''.join(out))"
         ".hexdigest())\n")
-    outputs = {}
     # the AVX-512 unit twice where the CPU has AVX512-VBMI: decoding with it and without
     runs = [(isa, "0") for isa in units] + [("avx512", "1")] * ("avx512" in units)
-    for isa, no_vbmi in runs:
-        env = dict(os.environ, PYWD_ISA=isa, PYWD_NO_AVX512_VBMI=no_vbmi)
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                             env=env, check=True).stdout.split()
-        outputs[out[0], no_vbmi] = out[1]
-    assert len(outputs) == len(runs) and len(set(outputs.values())) == 1, outputs
+    outputs = outputs_by_unit(script, [dict(PYWD_ISA=isa, PYWD_NO_AVX512_VBMI=no_vbmi)
+                                       for isa, no_vbmi in runs])
+    assert [unit for unit, _ in outputs] == [isa for isa, _ in runs], outputs
+    assert len(set(outputs.values())) == 1, outputs
 
 
 def test_mixed_storage_in_one_call():

@@ -73,6 +73,19 @@ class ReluRNN:
         return loss, grads, norms[::-1]
 
 
+def softmax_cross_entropy(logits, labels):
+    """The mean cross-entropy of softmax(logits) against integer labels, and its gradient
+    with respect to the logits."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted)
+    p /= p.sum(axis=1, keepdims=True)
+    rows = np.arange(len(labels))
+    loss = float(-np.mean(np.log(p[rows, labels])))
+    p[rows, labels] -= 1
+    p /= len(labels)
+    return loss, p
+
+
 class Classifier:
     """x -> relu(x W1^T + b1) -> logits h W2^T + b2, softmax cross-entropy against integer
     labels (products by BLAS: no symmetry claim rests on this net)."""
@@ -91,14 +104,7 @@ class Classifier:
     def loss_and_grads(self, x, labels):
         _, b1, w2, _ = self.params
         pre, h, logits = self.forward(x)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(shifted)
-        p /= p.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        loss = float(-np.mean(np.log(p[rows, labels])))
-        d_logits = p
-        d_logits[rows, labels] -= 1
-        d_logits /= len(labels)
+        loss, d_logits = softmax_cross_entropy(logits, labels)
         d_pre = (d_logits @ w2) * (pre > 0)
         return loss, [d_pre.T @ x, d_pre.sum(0), d_logits.T @ h, d_logits.sum(0)]
 
@@ -133,14 +139,7 @@ class NormedClassifier:
     def loss_and_grads(self, x, labels):
         _, w2, _ = self.params
         u, sd, logits = self.forward(x)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(shifted)
-        p /= p.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        loss = float(-np.mean(np.log(p[rows, labels])))
-        d_logits = p
-        d_logits[rows, labels] -= 1
-        d_logits /= len(labels)
+        loss, d_logits = softmax_cross_entropy(logits, labels)
         h = np.maximum(u, 0)
         d_u = (d_logits @ w2) * (u > 0)
         # through the normalisation: d_z = (d_u - mean(d_u) - u * mean(d_u * u)) / sd
