@@ -562,8 +562,9 @@ class Optimizer(torch.optim.Optimizer):
         when the run uses what torch cannot do: a class torch lacks, a ``decay`` rule its
         class has not, ``cautious_decay``, ``decay_to``, ``norm_target``, ``kahan_sum`` or
         stochastic rounding of 16-bit params (where they act: with ``weight_decay=0`` the
-        decay options do nothing). (The plain ``state_dict()`` loads into torch's class too, which keeps
-        pywd's options as inert group entries and applies its own rule, decaying toward 0.)
+        decay options do nothing). (The plain ``state_dict()`` loads into torch's class too,
+        which keeps pywd's options as inert group entries and applies its own rule, decaying
+        toward 0.)
         """
         name = type(self).__name__
         if getattr(torch.optim, name, None) is None:

@@ -172,7 +172,8 @@ static void NAME(norm_rates)(const pywd_decay *decay, double rate, const pywd_lo
     view.w = w;
     for (t = 0; t < n; t++) rates[t] = 0.0;
     pywd_tensor_sums(n, sizes, 1, NAME(weight_sumsq_block), &view, rates);
-    for (t = 0; t < n; t++) rates[t] = pywd_norm_rate(rate, decay->norm_targets[t], sqrt(rates[t]));
+    for (t = 0; t < n; t++)
+        rates[t] = pywd_norm_rate(rate, decay->norm_targets[t], sqrt(rates[t]));
 }
 
 /* A tensor's scale under caution (1 without). */

@@ -939,8 +939,9 @@ def timescale_across_sizes(quick):
                "best_tau_epochs": {size: tau[size][best[size]] for size in TIMESCALE_SIZES}}
     seeds_said = f"the mean of {len(seeds)} seeds" if len(seeds) > 1 else "one seed"
     story = [f"AdamW (lr {lr}, {epochs} epochs of batches of 32, {seeds_said}) on {small} "
-             f"and on {large} digits with 30% of the training labels random, weight_decay from {decays[0]} to {decays[-1]}: held-out accuracy is "
-             f"best at weight_decay {best[small]} on {small} examples (timescale "
+             f"and on {large} digits with 30% of the training labels random, weight_decay from "
+             f"{decays[0]} to {decays[-1]}: held-out accuracy is best at weight_decay "
+             f"{best[small]} on {small} examples (timescale "
              f"{numbers['best_tau_epochs'][small]:.3g} epochs, "
              f"{accuracy[small][best[small]]:.1%}) and at {best[large]} on {large} "
              f"({numbers['best_tau_epochs'][large]:.3g} epochs, "

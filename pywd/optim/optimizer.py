@@ -6,8 +6,8 @@ import difflib
 import inspect
 import math
 import threading
-from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar, Union, overload
 
 import numpy as np
