@@ -6,7 +6,8 @@ is a change of import. Call ``scheduler.step()`` after ``optimizer.step()``, onc
 or per update as the recipe says; ``get_last_lr()`` gives the values just set.
 
 Two additions: ``field=`` lets any scheduler drive another group field than ``"lr"``, such as
-``"weight_decay"`` (DINO's ramp of the decay) or ``"momentum"``; it then records its start
+``"weight_decay"`` (DINO's ramp of the decay), ``"momentum"`` or ``"norm_target"`` (weight-norm
+control's target, where the group holds a number); it then records its start
 values as ``initial_<field>`` as torch records ``initial_lr``. With ``field="weight_decay"``,
 a group whose initial weight decay is 0 (a no-decay group of biases and norms) stays at 0
 under every scheduler: it is a mask, not a value to schedule. DINO's cosine ramp of the
@@ -39,7 +40,7 @@ __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR
            "CosineAnnealingWarmRestarts", "OneCycleLR", "CyclicLR", "SequentialLR",
            "ChainedScheduler", "ReduceLROnPlateau"]
 
-FIELDS = ("lr", "weight_decay", "momentum")
+FIELDS = ("lr", "weight_decay", "momentum", "norm_target")
 # a function of the epoch, or one per param group
 LrLambda = Callable[[int], float] | Sequence[Callable[[int], float]]
 

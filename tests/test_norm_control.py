@@ -276,6 +276,26 @@ def test_a_schedule_sets_the_groups_target_between_steps():
         np.testing.assert_allclose(np.linalg.norm(w), norm, rtol=1e-14)
 
 
+def test_a_scheduler_drives_the_target():
+    """pywd's schedulers drive norm_target as they drive the lr (field="norm_target"): a
+    cosine from 4 to 1 over 4 steps, and a zero gradient's steps follow each value."""
+    from pywd.optim import lr_scheduler
+    w = np.full(4, 1.0)
+    opt = pywd.optim.SGDW([w], lr=0.1, weight_decay=1.0, norm_target=4.0)
+    cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=1.0, field="norm_target")
+    norm = 2.0
+    for k in range(4):
+        target = 1.0 + 3.0 * (1 + math.cos(math.pi * k / 4)) / 2
+        assert opt.param_groups[0]["norm_target"] == pytest.approx(target, rel=1e-12)
+        opt.step([np.zeros(4)])
+        cosine.step()
+        norm = 0.9 * norm + 0.1 * target
+        np.testing.assert_allclose(np.linalg.norm(w), norm, rtol=1e-13)
+    with pytest.raises(ValueError, match="has no number 'norm_target' to schedule"):
+        lr_scheduler.StepLR(pywd.optim.SGDW([np.ones(2)], weight_decay=0.1, norm_target="init"),
+                            step_size=1, field="norm_target")
+
+
 @pytest.mark.parametrize("value, error, words", [
     ("initial", ValueError, "norm_target must be None, a number >= 0 or 'init'"),
     (-1.0, ValueError, "norm_target must be a finite number >= 0"),

@@ -45,7 +45,8 @@ norm_target : float, "init" or None
     each parameter's norm toward this target instead of toward 0, ``w *= 1 - rate * (1 -
     target / |w|)``: a number for every parameter of the group, or "init", each
     parameter's norm when the group is added (state "init_norm", saved by ``state_dict``).
-    A schedule sets ``group["norm_target"]`` before a step, as schedulers set the lr. The
+    A schedule sets ``group["norm_target"]`` before a step (pywd's lr schedulers with
+    ``field="norm_target"``). The
     norm is taken in a first pass of the step. Needs a multiplicative ``decay``, no
     ``decay_to``, no ``cautious_decay``.""",
     "rounding": """\
