@@ -153,8 +153,7 @@ def _apply_update(w, update, lr, weight_decay, decay, max_lr=None, cautious_deca
     if wd != 0 and decay in MULTIPLICATIVE:
         rate = decay_rate(lr, wd, decay, max_lr)
         if norm_target is not None:
-            norm = math.sqrt(float(np.sum(np.square(w.astype(np.float64)))))
-            rate = norm_rate(rate, norm_target, norm)
+            rate = norm_rate(rate, norm_target, math.sqrt(sum_of_squares([w])))
         factor = 1 - rate
         x = _offset(w, anchor)
         if cautious_decay:                        # Chen et al. 2025: only where the update

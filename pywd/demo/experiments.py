@@ -52,6 +52,15 @@ def he_mlp(n_in, n_hidden, seed):
     return net
 
 
+def he_init(net, seed):
+    """A classifier's start: its hidden weights He-initialised for the ReLU (rng seed), its
+    output weights for a linear layer (seed + 100); returns the net."""
+    hidden, output = [p for p in net.params if p.ndim == 2]
+    init.kaiming_normal_(hidden, nonlinearity="relu", rng=seed)
+    init.kaiming_normal_(output, nonlinearity="linear", rng=seed + 100)
+    return net
+
+
 def batches(n, batch, steps, seed):
     rng = np.random.default_rng(seed)
     return [rng.integers(0, n, batch) for _ in range(steps)]
@@ -576,8 +585,7 @@ def digits(quick):
         for seed in seeds:
             net = Classifier(64, 128, 10)
             if start == "he":
-                init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
-                init.kaiming_normal_(net.params[2], nonlinearity="linear", rng=seed + 100)
+                he_init(net, seed)
             initial = np.concatenate([net.params[0].ravel(), net.params[2].ravel()])
             opt = optim.Adam(net.params, lr=3e-3, weight_decay=wd, decay=decay)
             shuffler = np.random.default_rng(seed + 10)
@@ -670,9 +678,7 @@ def eight_bit_state(quick):
     epochs, seeds = (5, range(2)) if quick else (30, range(5))
     accuracy = {v: [] for v in runs}
     for seed in seeds:
-        start = Classifier(64, 128, 10, np.float32)
-        init.kaiming_normal_(start.params[0], nonlinearity="relu", rng=seed)
-        init.kaiming_normal_(start.params[2], nonlinearity="linear", rng=seed + 100)
+        start = he_init(Classifier(64, 128, 10, np.float32), seed)
         shuffler = np.random.default_rng(seed + 10)
         order = [shuffler.permutation(len(x)) for _ in range(epochs)]
         steps = [o[i:i + 32] for o in order for i in range(0, len(x), 32)]
@@ -690,9 +696,7 @@ def eight_bit_state(quick):
     synthetic = {v: [] for v in runs}
     synthetic_steps = 1000 if quick else 20000
     for seed in seeds:
-        start = Classifier(16, 128, 10, np.float32)
-        init.kaiming_normal_(start.params[0], nonlinearity="relu", rng=seed + 20)
-        init.kaiming_normal_(start.params[2], nonlinearity="linear", rng=seed + 120)
+        start = he_init(Classifier(16, 128, 10, np.float32), seed + 20)
         student = Classifier(16, 128, 10, np.float32)
 
         def synthetic_grads(idx, params):
@@ -756,9 +760,7 @@ def _normed_run(name, wd, x, labels, epochs, seed, follow=None):
     Returns the net and, per step, W1's norm, angular update, the loss gradient's norm at
     unit weight norm, and the update's norm (its step statistics)."""
     lr, _, momentum = EQUILIBRIUM_RUNS[name]
-    net = NormedClassifier(64, 128, 10)
-    init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
-    init.kaiming_normal_(net.params[1], nonlinearity="linear", rng=seed + 100)
+    net = he_init(NormedClassifier(64, 128, 10), seed)
     groups = [{"params": [net.params[0]], "weight_decay": wd},
               {"params": net.params[1:], "weight_decay": 0.0}]
     opt = (optim.AdamW(groups, lr=lr) if momentum is None
@@ -826,7 +828,7 @@ def rotational_equilibrium_demo(quick):
                             "update": lr * math.sqrt(64 * 128 * 0.1 / 1.9)
                             if momentum is None else None}
         out["start_norm"] = float(np.linalg.norm(
-            init.kaiming_normal_(np.zeros((128, 64)), nonlinearity="relu", rng=seeds[0])))
+            he_init(NormedClassifier(64, 128, 10), seeds[0]).params[0]))
         numbers[name] = out
     story = []
     for name, (lr, wd, momentum) in EQUILIBRIUM_RUNS.items():
@@ -894,9 +896,7 @@ TIMESCALE_DECAYS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 def _timescale_run(x, labels, x_test, labels_test, size, wd, epochs, seed, lr):
     """A 64-128-10 Classifier trained by AdamW (lr, weight_decay wd) for `epochs` epochs of
     batches of 32 on the first `size` training examples of a fixed shuffle; held out."""
-    net = Classifier(64, 128, 10)
-    init.kaiming_normal_(net.params[0], nonlinearity="relu", rng=seed)
-    init.kaiming_normal_(net.params[2], nonlinearity="linear", rng=seed + 100)
+    net = he_init(Classifier(64, 128, 10), seed)
     opt = optim.AdamW(net.params, lr=lr, weight_decay=wd)
     subset = np.random.default_rng(seed + 50).permutation(len(x))[:size]
     shuffler = np.random.default_rng(seed + 10)

@@ -370,14 +370,14 @@ def _hyper_of(group, *keys):
 
 def _decay_options(group):
     """A group's max_lr (its own, else the lr it was built with) and cautious_decay, and
-    the update's caution where the class has it."""
+    the update's caution and norm_target where the class has them."""
     max_lr = group["max_lr"]
     if max_lr is None:
         max_lr = group.get("initial_lr") or None     # an lr of 0 has no ratio: lr / lr = 1
-    caution = {"caution": group["caution"]} if "caution" in group else {}
+    own = {"caution": group["caution"]} if "caution" in group else {}
     if "norm_target" in group:
-        caution["norm_target"] = _norm_target(group["norm_target"])
-    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"], **caution)
+        own["norm_target"] = _norm_target(group["norm_target"])
+    return dict(max_lr=max_lr, cautious_decay=group["cautious_decay"], **own)
 
 
 def _norm_target(value):
@@ -396,18 +396,7 @@ def _init_norms(group):
     """Each parameter's norm (in double) when a group with norm_target="init" is added."""
     if group.get("norm_target") != "init":
         return []
-    return [_norm(p) for p in group["params"]]
-
-
-def _norm(array):
-    """The Euclidean norm of an array in double, summed a million elements at a time."""
-    flat = np.ravel(array, order="K")     # a view of C- or F-contiguous params
-    step = 1 << 20
-    total = 0.0
-    for start in range(0, flat.size, step):
-        chunk = flat[start:start + step].astype(np.float64)
-        total += float(np.dot(chunk, chunk))
-    return total ** 0.5
+    return [_kernels._sum_of_squares([p]) ** 0.5 for p in group["params"]]
 
 
 def _betas(group):
