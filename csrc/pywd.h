@@ -21,6 +21,22 @@ enum pywd_decay_mode {
     PYWD_DECAY_CORRECTED = 5    /* w *= 1 - wd*lr^2/max_lr (AdamC)                  */
 };
 
+/* Per-tensor sums across the shards of sharded tensors (pywd.torch's DTensor parameters:
+ * each process holds a slice of a tensor, but a trust ratio, caution's kept fraction or norm
+ * control's norm are the whole tensor's). The caller runs a call twice: with
+ * PYWD_SHARDS_OUT it only computes its per-tensor sums into `sums` and returns, changing
+ * nothing; the caller adds every shard's sums; with PYWD_SHARDS_IN the call takes them from
+ * `sums` instead of computing them, and updates. Every exchanged value is a sum over a
+ * tensor's elements, so shards add: row t of `sums` (PYWD_SHARD_SUMS doubles) is tensor t's
+ * LAMB (|w|^2, |r|^2), LARS (|w|^2, |g|^2, |w - w0|^2), or the element-wise driver's caution
+ * (elements kept, elements) and norm control (slot 2: |w|^2). */
+#define PYWD_SHARD_SUMS 3
+enum pywd_shards_mode { PYWD_SHARDS_OUT = 1, PYWD_SHARDS_IN = 2 };
+typedef struct {
+    int mode;     /* enum pywd_shards_mode */
+    double *sums; /* n x PYWD_SHARD_SUMS */
+} pywd_shard_sums;
+
 /* Weight decay, one struct in every optimiser's hyper-parameters. lr is the step's (for
  * Adagrad, its decayed rate); max_lr <= 0 means max_lr = lr. cautious: the multiplicative
  * modes leave an element undecayed where the update it gets (the term subtracted from w)
@@ -49,6 +65,9 @@ typedef struct {
      * an anchor (the Python glue refuses it). */
     const double *norm_targets;
     double *norm_rates;
+    /* NULL, or the exchange of a sharded call's per-tensor sums (pywd_shard_sums). An option
+     * of the call, carried here for the same reason as caution. */
+    const pywd_shard_sums *shards;
 } pywd_decay;
 
 /* Storage dtypes of a float32 kernel's arrays (lowp.h): bfloat16 and float16 are widened to

@@ -77,6 +77,56 @@ static inline double pywd_norm_rate(double rate, double target, double norm)
     if (norm == 0.0) return 0.0;
     return rate * (1.0 - target / norm);
 }
+
+/* A sharded call's per-tensor sums (pywd_shard_sums): the k sums per tensor the call keeps at
+ * sums[t*k + j] and the exchange's slots [slot, slot + k) of row t. pywd_shards_in: 1 when
+ * they came in from the exchange (the call skips computing them). pywd_shards_out: 1 when
+ * the call only computes them, copied out here (the call then returns without updating). */
+static inline int pywd_shards_given(const pywd_shard_sums *x)
+{
+    return x && x->mode == PYWD_SHARDS_IN;
+}
+
+static inline int pywd_shards_in(const pywd_shard_sums *x, double *sums, int k, int slot,
+                                 int64_t n)
+{
+    int64_t t;
+    int j;
+    if (!pywd_shards_given(x)) return 0;
+    for (t = 0; t < n; t++)
+        for (j = 0; j < k; j++) sums[t * k + j] = x->sums[t * PYWD_SHARD_SUMS + slot + j];
+    return 1;
+}
+
+static inline int pywd_shards_out(const pywd_shard_sums *x, const double *sums, int k, int slot,
+                                  int64_t n)
+{
+    int64_t t;
+    int j;
+    if (!x || x->mode != PYWD_SHARDS_OUT) return 0;
+    for (t = 0; t < n; t++)
+        for (j = 0; j < k; j++) x->sums[t * PYWD_SHARD_SUMS + slot + j] = sums[t * k + j];
+    return 1;
+}
+
+/* Caution's per-tensor scales, 1 / max(kept fraction, 1e-3), from its counts of kept elements
+ * in phi[t]; in a sharded call the fraction is the whole tensor's: counts and sizes go out
+ * to the exchange's slots 0 and 1, or come in from them. */
+static inline void pywd_caution_scales(const pywd_shard_sums *x, double *phi,
+                                       const int64_t *sizes, int64_t n)
+{
+    int64_t t;
+    for (t = 0; t < n; t++) {
+        double kept = phi[t], size = (double)sizes[t];
+        if (x) {
+            double *row = x->sums + t * PYWD_SHARD_SUMS;
+            if (x->mode == PYWD_SHARDS_IN) kept = row[0], size = row[1];
+            else row[0] = kept, row[1] = size;
+        }
+        kept = size > 0.0 ? kept / size : 1.0;
+        phi[t] = 1.0 / (kept > 1e-3 ? kept : 1e-3);
+    }
+}
 #endif
 
 /* The decay's view of w: w, or w - w0 with an anchor. */

@@ -23,6 +23,11 @@ PYWD_ONLY = ("decay", "max_lr", "cautious_decay", "decay_to", "rounding", "state
              "kahan_sum", "caution", "norm_target")
 
 
+# the group key under which pywd.torch's state_dict repeats its "pywd" entry's counters
+# (torch.distributed.checkpoint keeps an optimizer's groups and state, not other entries)
+PYWD_RUN = "pywd_run"
+
+
 def is_torch_format(state_dict: Mapping[str, Any]) -> bool:
     return "param_groups" in state_dict and "state" in state_dict
 
@@ -37,7 +42,10 @@ def from_torch(state_dict: Mapping[str, Any], optimizer: Any) -> dict[str, np.nd
                         "'state'")
     out = {"format": np.array("pywd.optim/1"), "optimizer": np.array(name),
            "skipped_steps": np.array(0, dtype=np.int64)}
-    extra = state_dict.get("pywd", {})   # pywd.torch's: what a resumed run needs besides
+    extra = state_dict.get("pywd")   # pywd.torch's: what a resumed run needs besides
+    if extra is None:                # (through torch.distributed.checkpoint: in the groups)
+        first = groups[0] if isinstance(groups, (list, tuple)) and groups else {}
+        extra = first.get(PYWD_RUN, {}) if isinstance(first, Mapping) else {}
     if not isinstance(extra, Mapping):
         raise TypeError("torch state_dict['pywd'] must be a dict")
     for key in ("skipped_steps", "rounding_seed", "rounding_step"):

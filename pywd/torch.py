@@ -34,6 +34,7 @@ as float64 tensors); it is read-only, as ``load_state_dict`` is the way to repla
 Needs torch (``pip install 'pywd[torch]'``); ``import pywd`` never imports it.
 """
 import inspect
+import math
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -47,11 +48,14 @@ except ImportError as err:              # pragma: no cover (the tests that impor
     raise ImportError("pywd.torch needs torch: pip install 'pywd[torch]' (or torch itself)"
                       ) from err
 
+from . import _torch_shards as shards
 from . import memory as pywd_memory
 from .quantized import quantize
 from . import optim as _optim
 from .optim import _docs
-from ._torch_state import PYWD_ONLY, TORCH_ONLY, numpy_view
+from .optim._support import INIT_NORM
+from ._torch_state import PYWD_ONLY, PYWD_RUN, TORCH_ONLY, numpy_view
+from . import _kernels
 from ._kernels import QuantizedState, StepResult
 from ._typing import Nonfinite
 from .weight_decay import _split_by_decay
@@ -71,6 +75,8 @@ def _array(t: Any, where: str, order: Order = None) -> np.ndarray:
     update it in place."""
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{where}: expected a torch.Tensor, got {type(t).__name__}")
+    if shards.is_sharded(t):              # a DTensor: this process's slice, in place
+        t = shards.local(t, where)
     if t.layout != torch.strided:
         raise TypeError(f"{where} is a {t.layout} tensor: pywd updates dense tensors "
                         f"(torch.optim.SparseAdam takes sparse gradients)")
@@ -96,6 +102,8 @@ def _memory_order(t: Any, any_layout: bool) -> Order:
     own (any_layout: the layout cannot change its update); else None (then only a
     contiguous tensor is taken), or a TypeError for a dense layout the optimiser cannot
     take."""
+    if shards.is_sharded(t):              # its slice's layout (_array judges its placement)
+        t = t.to_local()
     if not isinstance(t, torch.Tensor) or t.is_contiguous():
         return None
     strides = t.stride()
@@ -109,6 +117,22 @@ def _memory_order(t: Any, any_layout: bool) -> Order:
                         f"parameters; make the model contiguous first "
                         f"(model.to(memory_format=torch.contiguous_format))")
     return order
+
+
+def _pointer(t: torch.Tensor) -> int:
+    """Where a parameter's memory is (a DTensor's: its local tensor's)."""
+    return (t.to_local() if shards.is_sharded(t) else t).data_ptr()
+
+
+# what pywd cannot step on sharded parameters (DTensors), and what to use instead
+_UNSHARDABLE = {
+    "Muon": "its orthogonalisation multiplies whole matrices, which no process holds; "
+            "torch.optim.Muon runs its matrix products on DTensors, or keep the matrices "
+            "unsharded (fully_shard(..., ignored_params=...))",
+    "Adafactor": "its factored second moment needs whole rows and columns, which no "
+                 "process holds; torch.optim.Adafactor steps DTensors, or keep these "
+                 "parameters unsharded (fully_shard(..., ignored_params=...))",
+}
 
 
 def _restore_axes(t: torch.Tensor, order: Order) -> torch.Tensor:
@@ -276,8 +300,7 @@ class _State(Mapping[Any, Mapping[str, torch.Tensor]]):
         if index is None:
             raise KeyError(param)
         entries = self._owner.pywd.state.get(index, {})
-        order = self._owner._orders[index]
-        return types.MappingProxyType({k: _restore_axes(_tensor(v), order)
+        return types.MappingProxyType({k: self._owner._as_param(index, _tensor(v))
                                        for k, v in entries.items()})
 
     # (8-bit state reads as its float32 values: a copy, see _tensor)
@@ -318,6 +341,8 @@ class Optimizer(torch.optim.Optimizer):
 
     def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
         groups = _groups(params)
+        for group in groups:
+            self._check_shardable(group)
         numpy_groups: list[dict[str, Any]] = []
         orders: list[Order] = []
         for group in groups:
@@ -330,9 +355,13 @@ class Optimizer(torch.optim.Optimizer):
         self._index: dict[torch.Tensor, int] = {}   # a parameter's position in _tensors
         self._where: list[str] = []                 # how errors name each parameter
         self.last_result: StepResult | None = None  # the last step's
+        # sharded parameters: the rounding seed all processes agreed on (each rounds with
+        # its own, derived from it: _torch_shards.seed_of_process); None otherwise
+        self._agreed_seed: int | None = None
         options = {k: _numpy_option(k, v, orders) for k, v in kwargs.items()}
         self.pywd = self.pywd_class(numpy_groups, *args, **options)
         super().__init__(groups, dict(self.pywd.defaults))
+        self._follow_shards(0)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -372,6 +401,7 @@ class Optimizer(torch.optim.Optimizer):
         both before either keeps it)."""
         building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
         if not building:
+            self._check_shardable(_group(param_group))
             numpy_group, _ = _numpy_group(_group(param_group), len(self._tensors),
                                           self.any_layout)
         super().add_param_group(param_group)
@@ -391,8 +421,40 @@ class Optimizer(torch.optim.Optimizer):
             self._index[p] = len(self._tensors)
             self._orders.append(_memory_order(p, self.any_layout))
             self._tensors.append(p)
-            self._pointers.append(p.data_ptr())
+            self._pointers.append(_pointer(p))
             self._where.append(where)
+        if not building:
+            self._follow_shards(len(self._tensors) - len(group["params"]))
+
+    def _check_shardable(self, group: Mapping[str, Any]) -> None:
+        """A TypeError if the group has sharded parameters (DTensors) and this class cannot
+        step them."""
+        why = _UNSHARDABLE.get(self.pywd_class.__name__)
+        for i, entry in enumerate(group["params"]):
+            name, tensor, _ = _named(entry, i)
+            if why and shards.is_sharded(tensor):
+                raise TypeError(f"pywd.torch.{type(self).__name__} cannot step sharded "
+                                f"parameters (DTensors, as FSDP2's fully_shard makes; "
+                                f"{name or 'params[' + str(i) + ']'} is one): {why}")
+
+    def _follow_shards(self, start: int) -> None:
+        """With sharded parameters (DTensors), what adds their per-tensor sums over the
+        processes (pywd.optim's _shard_reducer), and "init" norms (norm_target) made whole
+        for parameters from `start` on."""
+        first = next((p for p in self._tensors if shards.is_sharded(p)), None)
+        if first is None:
+            return
+        if self.pywd._shard_reducer is None:      # the first sharded parameters
+            self._agreed_seed = shards.agreed_seed(self.pywd.rounding_seed, first)
+            self.pywd.rounding_seed = shards.seed_of_process(self._agreed_seed)
+        reducer = self.pywd._shard_reducer = shards.ShardSums(self._tensors)
+        indices = [i for i in range(start, len(self._tensors))
+                   if INIT_NORM in self.pywd.state.get(i, {})]
+        if indices:
+            squares = np.array([[self.pywd.state[i][INIT_NORM] ** 2] for i in indices])
+            reducer([(indices, squares)])
+            for i, square in zip(indices, squares[:, 0]):
+                self.pywd.state[i][INIT_NORM] = math.sqrt(square)
 
     # ------------------------------------------------------------------ step
     def step(self, closure: Any = None, *, nonfinite: Nonfinite = "propagate",
@@ -411,12 +473,48 @@ class Optimizer(torch.optim.Optimizer):
         self._sync()
         grads = []
         for i, p in enumerate(self._tensors):
-            g = p.grad
-            grads.append(None if g is None else
-                         _array(g, f"the grad of {self._where[i]}", self._orders[i]))
-        self.last_result = self.pywd.step(grads, nonfinite=nonfinite, grad_scale=grad_scale,
-                                          max_grad_norm=max_grad_norm)
+            g, where = p.grad, f"the grad of {self._where[i]}"
+            if g is not None and shards.is_sharded(p):
+                g = shards.grad_like(g, p, where)
+            grads.append(None if g is None else _array(g, where, self._orders[i]))
+        reducer = self.pywd._shard_reducer
+        if reducer is None:
+            self.last_result = self.pywd.step(grads, nonfinite=nonfinite,
+                                              grad_scale=grad_scale,
+                                              max_grad_norm=max_grad_norm)
+        else:
+            self.last_result = self._sharded_step(reducer, grads, nonfinite, grad_scale,
+                                                  max_grad_norm)
         return loss
+
+    def _sharded_step(self, reducer: Any, grads: list[Any], nonfinite: Nonfinite,
+                      grad_scale: float, max_grad_norm: float | None) -> StepResult:
+        """A step of sharded parameters (DTensors): the gradient options judged on the whole
+        gradient, whose norm adds every process's slices (so every process skips, refuses
+        or clips alike), then pywd's step of the local slices with that scale; the step's
+        statistics made whole too."""
+        _kernels._check_step([], [], (), nonfinite, grad_scale, max_grad_norm)
+        result = None
+        if nonfinite != "propagate" or max_grad_norm is not None:
+            present = [i for i, g in enumerate(grads) if g is not None]
+            norm = shards.grad_norm(reducer, [grads[i] for i in present], present,
+                                    _kernels._sum_of_squares) / grad_scale
+            if not math.isfinite(norm) and nonfinite == "raise":
+                raise FloatingPointError("a gradient has a non-finite value (on some process) "
+                                         "and nonfinite='raise': no tensor was changed")
+            if not math.isfinite(norm) and nonfinite == "skip":
+                self.pywd.skipped_steps += 1
+                return StepResult(False, norm)
+            if max_grad_norm is not None:
+                clip = max_grad_norm / (norm + 1e-6)          # torch's clip_grad_norm_
+                if clip < 1.0:
+                    grad_scale = grad_scale / clip
+            result = norm
+        stepped = self.pywd.step(grads, grad_scale=grad_scale)
+        stats = self.pywd.last_stats
+        if stepped and stats is not None:
+            reducer([(list(range(len(stats.sums))), stats.sums)])
+        return StepResult(True, result) if stepped and result is not None else stepped
 
     @property
     def skipped_steps(self) -> int:
@@ -438,7 +536,7 @@ class Optimizer(torch.optim.Optimizer):
         """A parameter whose memory moved (``p.data = ...``) is viewed anew, so the step
         updates the tensor as it is now, never a stale copy; if its layout changed too
         (``model.to(memory_format=...)``), its state is laid out anew with it."""
-        pointers = [p.data_ptr() for p in self._tensors]
+        pointers = [_pointer(p) for p in self._tensors]
         if pointers == self._pointers:
             return
         for group, indices in self.pywd._group_indices():
@@ -465,6 +563,13 @@ class Optimizer(torch.optim.Optimizer):
                 self._orders[i] = order
                 self._pointers[i] = pointers[i]
 
+    def _as_param(self, index: int, value: torch.Tensor) -> torch.Tensor:
+        """A state tensor of parameter `index` (as pywd holds it: the parameter's memory
+        order, its local slice if sharded) with the parameter's axes, and for a sharded
+        parameter as a DTensor placed as it is."""
+        value = _restore_axes(value, self._orders[index])
+        return shards.as_sharded(value, self._tensors[index])
+
     def _relayout_state(self, index: int, old: Order, new: Order) -> None:
         """Parameter `index`'s state arrays (kept in its memory order `old`) copied into
         memory order `new` (C order: None), as they would have been made in it."""
@@ -487,7 +592,9 @@ class Optimizer(torch.optim.Optimizer):
     def state_dict(self) -> dict[str, Any]:
         """torch's format: ``{"state": {index: {name: tensor}}, "param_groups": [...]}``
         (copies), plus ``"pywd"``: what a resumed run needs besides (the skipped steps, the
-        stochastic rounding's seed and step, and each group's initial lr). Group keys that
+        stochastic rounding's seed and step, and each group's initial lr; the first three
+        also in every group as ``"pywd_run"``, which torch.distributed.checkpoint's
+        optimizer state dicts keep where they drop "pywd"). Group keys that
         torch's class of the same name has and pywd's lacks (foreach, fused, ...;
         decoupled_weight_decay from decay) are added with torch's defaults, so that torch's
         optimiser loads it. torch's state_dict hooks run as in torch."""
@@ -500,8 +607,8 @@ class Optimizer(torch.optim.Optimizer):
             if key.startswith("state/") and not key.endswith("/absmax"):
                 _, position, name = key.split("/")
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
-                state.setdefault(int(position), {})[name] = _restore_axes(
-                    _tensor(value.item() if number else value), self._orders[int(position)])
+                state.setdefault(int(position), {})[name] = self._as_param(
+                    int(position), _tensor(value.item() if number else value))
         eight_bit = {i for group, indices in self.pywd._group_indices()
                      if group.get("state_dtype") == "8bit" for i in indices}
         for index in state:
@@ -527,6 +634,11 @@ class Optimizer(torch.optim.Optimizer):
         extra: dict[str, Any] = {key: int(flat[key]) for key in ("skipped_steps",
                                                                  "rounding_seed",
                                                                  "rounding_step")}
+        run = dict(extra)            # (in every group too: torch.distributed.checkpoint
+        if self._agreed_seed is not None:       # keeps the groups and the state only, and
+            run["rounding_seed"] = self._agreed_seed    # one value of each for all processes)
+        for packed in groups:
+            packed[PYWD_RUN] = dict(run)
         # the lr each group was built with (max_lr's default), which torch's groups hold
         # only once a scheduler has recorded it
         extra["initial_lr"] = [float(mine["initial_lr"]) for mine in self.pywd.param_groups]
@@ -581,7 +693,7 @@ class Optimizer(torch.optim.Optimizer):
                              + "; ".join(problems))
         saved = self.state_dict()
         for group in saved["param_groups"]:
-            for key in PYWD_ONLY:          # pywd's options, which torch's classes lack
+            for key in (*PYWD_ONLY, PYWD_RUN):  # pywd's, which torch's classes lack
                 group.pop(key, None)
         for index, entries in saved["state"].items():
             param = self._tensors[index]
@@ -601,7 +713,11 @@ class Optimizer(torch.optim.Optimizer):
         for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
             changed = pre_hook(self, state_dict)  # type: ignore[arg-type]  # a Mapping here
             state_dict = state_dict if changed is None else changed
-        self.pywd.load_state_dict(self._in_memory_order(state_dict))
+        self.pywd.load_state_dict(self._in_memory_order(_local_state(_by_position(state_dict))))
+        if self._agreed_seed is not None and "pywd" not in state_dict:
+            # the groups' seed (a checkpoint's, pywd_run) is the agreed one
+            self._agreed_seed = self.pywd.rounding_seed
+            self.pywd.rounding_seed = shards.seed_of_process(self._agreed_seed)
         saved = state_dict.get("param_groups")
         for g, (group, mine) in enumerate(zip(self.param_groups, self.pywd.param_groups)):
             for key in self.defaults:
@@ -609,7 +725,7 @@ class Optimizer(torch.optim.Optimizer):
             if isinstance(saved, Sequence) and not isinstance(saved, (str, bytes)):
                 extras = {k: v for k, v in saved[g].items()
                           if k not in self.defaults and k not in TORCH_ONLY
-                          and k not in ("params", "param_names")}
+                          and k not in ("params", "param_names", PYWD_RUN)}
             else:
                 prefix = f"param_groups/{g}/extra/"
                 extras = {k[len(prefix):]: mine[k[len(prefix):]] for k in state_dict
@@ -634,6 +750,39 @@ class Optimizer(torch.optim.Optimizer):
                            and v.dim() == len(order) else v for k, v in entries.items()}
             moved[index] = entries
         return {**state_dict, "state": moved}
+
+
+def _by_position(state_dict: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A torch-format state_dict whose groups name their parameters by other keys than
+    positions (torch.distributed.checkpoint's fully qualified names) with positions: as
+    torch's load_state_dict, the groups' parameters in order are the optimizer's."""
+    groups, state = state_dict.get("param_groups"), state_dict.get("state")
+    if not isinstance(groups, (list, tuple)) or not isinstance(state, Mapping) or not all(
+            isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple)) for g in groups):
+        return state_dict               # (pywd's checks name what is wrong)
+    keys = [key for g in groups for key in g["params"]]
+    if all(type(key) is int for key in keys):
+        return state_dict
+    position = {key: i for i, key in enumerate(keys)}
+    numbered, start = [], 0
+    for g in groups:
+        numbered.append({**g, "params": list(range(start, start + len(g["params"])))})
+        start += len(g["params"])
+    moved = {position.get(key, key): entries for key, entries in state.items()}
+    return {**state_dict, "param_groups": numbered, "state": moved}
+
+
+def _local_state(state_dict: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A torch-format state_dict with its DTensor state (a sharded run's, as saved or as
+    torch.distributed.checkpoint loads it) as their local tensors, which pywd holds."""
+    state = state_dict.get("state")
+    if not isinstance(state, Mapping) or not any(
+            shards.is_sharded(v) for entries in state.values() if isinstance(entries, Mapping)
+            for v in entries.values()):
+        return state_dict
+    local = {index: {k: v.to_local() if shards.is_sharded(v) else v for k, v in entries.items()}
+             if isinstance(entries, Mapping) else entries for index, entries in state.items()}
+    return {**state_dict, "state": local}
 
 
 def _torch_decay_rules(name: str, pywd_class: type) -> tuple[str, ...]:

@@ -178,7 +178,9 @@ static void NAME(norm_rates)(const pywd_decay *decay, double rate, const pywd_lo
     view.lowp = lowp;
     view.w = w;
     for (t = 0; t < n; t++) rates[t] = 0.0;
-    pywd_tensor_sums(n, sizes, 1, NAME(weight_sumsq_block), &view, rates);
+    if (!pywd_shards_in(decay->shards, rates, 1, 2, n))
+        pywd_tensor_sums(n, sizes, 1, NAME(weight_sumsq_block), &view, rates);
+    pywd_shards_out(decay->shards, rates, 1, 2, n); /* (the caller then returns) */
     for (t = 0; t < n; t++)
         rates[t] = pywd_norm_rate(rate, decay->norm_targets[t], sqrt(rates[t]));
 }
@@ -412,11 +414,9 @@ static void NAME(norm_rates)(const pywd_decay *decay, double rate, const pywd_lo
             double *phi = h->decay.caution_scales;                                             \
             if (!x.slot[1]) x.slot[1] = (real *const *)slots[1]; /* the count reads g */       \
             for (t = 0; t < n; t++) phi[t] = 0.0;                                              \
-            pywd_tensor_sums(n, sizes, 1, NAME(opt##_agree_block), &x, phi);                   \
-            for (t = 0; t < n; t++) {                                                          \
-                const double kept = sizes[t] > 0 ? phi[t] / (double)sizes[t] : 1.0;            \
-                phi[t] = 1.0 / (kept > 1e-3 ? kept : 1e-3);                                    \
-            }                                                                                  \
+            if (!pywd_shards_given(h->decay.shards))                                           \
+                pywd_tensor_sums(n, sizes, 1, NAME(opt##_agree_block), &x, phi);               \
+            pywd_caution_scales(h->decay.shards, phi, sizes, n);                               \
             x.phi = phi;                                                                       \
         }                                                                                      \
         if (h->decay.norm_targets && (x.decay == PYWD_DECAY_DECOUPLED ||                       \
@@ -424,6 +424,8 @@ static void NAME(norm_rates)(const pywd_decay *decay, double rate, const pywd_lo
             NAME(norm_rates)(&h->decay, d.rate, x.lowp, (real *const *)slots[0], n, sizes);    \
             x.rates = h->decay.norm_rates;                                                     \
         }                                                                                      \
+        if (h->decay.shards && h->decay.shards->mode == PYWD_SHARDS_OUT)                       \
+            return; /* a sharded call's first run: its per-tensor sums only */                 \
         if (h->decay.stats) {                                                                  \
             for (t = 0; t < n * PYWD_STEP_SUMS; t++) h->decay.stats[t] = 0.0;                  \
             pywd_tensor_sums(n, sizes, PYWD_STEP_SUMS, NAME(opt##_stats_block), &x,            \

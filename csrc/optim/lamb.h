@@ -179,8 +179,10 @@ void NAME(pywd_lamb)(const pywd_lamb_hyper *h, int64_t n, real *const *params,
     x.lowp = h->lowp;
     /* norms[2i], norms[2i+1]: tensor i's sum w^2 and r^2; then phi[i] in place (i <= 2i) */
     for (i = 0; i < 2 * n; i++) norms[i] = 0.0;
-    if (h->decay.weight_decay != 0.0 || h->always_adapt)
+    if (!pywd_shards_in(h->decay.shards, norms, 2, 0, n) &&
+        (h->decay.weight_decay != 0.0 || h->always_adapt))
         pywd_tensor_sums(n, sizes, 2, NAME(lamb_block), &x, norms);
+    if (pywd_shards_out(h->decay.shards, norms, 2, 0, n)) return;
     for (i = 0; i < n; i++) {
         double w_norm = sqrt(norms[2 * i]), r_norm = sqrt(norms[2 * i + 1]);
         double ratio = w_norm > 0.0 && r_norm > 0.0 ? w_norm / r_norm : 1.0;

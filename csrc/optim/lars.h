@@ -133,8 +133,10 @@ void NAME(pywd_lars)(const pywd_lars_hyper *h, int64_t n, real *const *params,
     x.lowp = h->lowp;
     /* norms[3i..3i+3): tensor i's sums; then phi[i] in place (i <= 3i: read before written) */
     for (i = 0; i < 3 * n; i++) norms[i] = 0.0;
-    if (h->decay.weight_decay != 0.0 || h->always_adapt)
+    if (!pywd_shards_in(h->decay.shards, norms, 3, 0, n) &&
+        (h->decay.weight_decay != 0.0 || h->always_adapt))
         pywd_tensor_sums(n, sizes, 3, NAME(lars_block), &x, norms);
+    if (pywd_shards_out(h->decay.shards, norms, 3, 0, n)) return;
     for (i = 0; i < n; i++) {
         double w_norm = sqrt(norms[3 * i]), g_norm = sqrt(norms[3 * i + 1]);
         double penalty = !l2 ? 0.0 : x.anchors ? sqrt(norms[3 * i + 2]) : w_norm;

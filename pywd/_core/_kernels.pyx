@@ -29,6 +29,15 @@ cdef extern from "pywd.h" nogil:
         PYWD_DECAY_L1
         PYWD_DECAY_CORRECTED
 
+    enum:
+        PYWD_SHARD_SUMS
+        PYWD_SHARDS_OUT
+        PYWD_SHARDS_IN
+
+    ctypedef struct pywd_shard_sums:
+        int mode
+        double *sums
+
     ctypedef struct pywd_decay:
         int mode
         double weight_decay, max_lr
@@ -39,6 +48,7 @@ cdef extern from "pywd.h" nogil:
         double *stats
         const double *norm_targets
         double *norm_rates
+        const pywd_shard_sums *shards
 
     enum:
         PYWD_ROUND_NEAREST

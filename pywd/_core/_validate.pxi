@@ -98,6 +98,7 @@ cdef int parse_decay_spec(pywd_decay *d, object decay, object weight_decay, obje
     d.stats = NULL                     # the step's statistics: set by attach_stats
     d.norm_targets = NULL              # weight-norm control: set by attach_norm_targets
     d.norm_rates = NULL
+    d.shards = NULL                    # a sharded call's sums: set by attach_anchors
     if d.cautious and d.mode in (PYWD_DECAY_L2, PYWD_DECAY_L1):
         raise ValueError(
             f"cautious_decay=True needs a multiplicative decay ('decoupled', 'independent' or "
@@ -139,10 +140,12 @@ cdef int add_anchors(_Batch b, object decay_to) except -1:
 
 
 cdef int attach_anchors(pywd_decay *d, _Batch b, object decay_to) except -1:
-    """Points the decay at its anchors, the batch's last argument, when there are any; and
-    gives caution, when asked for, its per-tensor workspace (owned by the batch)."""
+    """Points the decay at its anchors, the batch's last argument, when there are any;
+    gives caution, when asked for, its per-tensor workspace (owned by the batch); and hands
+    on the batch's exchange of per-tensor sums, when it is a sharded call's (_shard_sums)."""
     cdef cnp.ndarray scales
     d.anchors = <const void *const *>arg(b, b.nops - 1) if decay_to is not None else NULL
+    d.shards = &b.shards if b.shard_buffer is not None else NULL
     if d.caution:
         scales = np.empty(max(b.n, 1))
         b.keep.append(scales)
@@ -393,6 +396,8 @@ cdef class _Batch:
     cdef void **ptrs
     cdef int64_t *sizes
     cdef int64_t *ids              # (a _subset's) each tensor's position in the whole step
+    cdef object shard_buffer       # None, or a sharded call's per-tensor sums (_shard_sums)
+    cdef pywd_shard_sums shards    # their exchange, pointing into shard_buffer
     cdef void *small_ptrs[MAX_OPS * SMALL_CALL]
     cdef int64_t small_sizes[SMALL_CALL]
 
@@ -456,6 +461,21 @@ cdef class _Batch:
         """Each argument's arrays, a list per argument (a checked step re-listed, for an
         update that adds arrays of its own: Muon's)."""
         return [list(<tuple>self.seqs[k]) for k in range(self.nops)]
+
+    def _shard_sums(self, bint given):
+        """A sharded call's exchange of per-tensor sums (pywd_shard_sums): the (tensors, 3)
+        float64 array the kernels of this batch fill with their sums and return without
+        updating (given False: zeroed, then filled by the next call), or take instead of
+        computing them, once the caller has added every shard's (given True)."""
+        cdef cnp.ndarray buffer
+        if self.shard_buffer is None:
+            self.shard_buffer = np.zeros((max(self.n, 1), PYWD_SHARD_SUMS))
+        buffer = self.shard_buffer
+        if not given:
+            buffer[...] = 0.0
+        self.shards.sums = <double *>cnp.PyArray_DATA(buffer)
+        self.shards.mode = PYWD_SHARDS_IN if given else PYWD_SHARDS_OUT
+        return buffer[:self.n]
 
     def _subset(self, positions, tuple ops, bint absent_ok=False):
         """For an optimiser, after one validation of its whole step (_check_step): the arrays

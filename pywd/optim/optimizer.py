@@ -184,6 +184,9 @@ class Optimizer:
         self._lock = threading.Lock()
         self._track_stats = False
         self.last_stats: StepStats | None = None    # the last step's, with track_stats
+        # None, or what adds the per-tensor sums of every shard of sharded parameters
+        # (pywd.torch's DTensors: _exchange_shard_sums)
+        self._shard_reducer: Callable[[list[tuple[list[int], Any]]], None] | None = None
         self._checked_hyper: dict[int, tuple[Any, set[Any], Any]] = {}
         self._by_index: tuple[Any, list[Any], bool] = (None, [], False)
         self._columns_cache: dict[Any, Any] = {}
@@ -415,6 +418,8 @@ class Optimizer:
                     run = runs.setdefault((same, dtypes, key), (group, [], key))
                     run[1].extend(positions)
             calls = [] if dry_run or not result else self._calls(runs, batch, scale)
+            if calls and self._shard_reducer is not None:
+                self._exchange_shard_sums(calls)
             counted = [(states, name) for _, _, states, _, _ in plan if states
                        for name in self.state_counters]
             scalars = [(states, name, values) for group, _, states, _, counters in plan
@@ -450,6 +455,7 @@ class Optimizer:
             rounding["step"] = self.rounding_step + 1
         calls = []
         self._stats_of_calls = []                 # (positions, sums) per call, with stats
+        self._sharded_calls = []      # (call index, positions, batch): per-tensor sums
         for group, positions, key in runs.values():
             names = [name for name, _ in self._needed(group)]
             options = dict(grad_scale=scale, rounding=group.get("rounding", "stochastic"),
@@ -459,12 +465,36 @@ class Optimizer:
             if self._track_stats:
                 options["stats"] = np.full((len(positions), STEP_SUMS), np.nan)
                 self._stats_of_calls.append((list(positions), options["stats"]))
-            call = self._kernel_call(group, batch._subset(
-                positions, self._ops(*names), bool(self.optional_state)), key, options)
+            subset = batch._subset(positions, self._ops(*names), bool(self.optional_state))
+            if self._shard_reducer is not None and self._sums_per_tensor(group):
+                self._sharded_calls.append((len(calls), list(positions), subset))
+            call = self._kernel_call(group, subset, key, options)
             if group.get("norm_target") == "init":       # each parameter's initial norm
                 call = partial(call, norm_target=self._init_norms_of(positions))
             calls.append(call)
         return calls
+
+    def _sums_per_tensor(self, group):
+        """Whether a call of `group` computes per-tensor sums before it updates (a trust
+        ratio, caution's kept fraction, norm control's norms): in a sharded step they are
+        added over the shards first (_exchange_shard_sums)."""
+        return (self.table_row in ("lamb", "lars") or bool(group.get("caution"))
+                or group.get("norm_target") is not None)
+
+    def _exchange_shard_sums(self, calls):
+        """Sharded parameters (each process holds a slice): each call with per-tensor sums
+        first runs to compute this slice's sums only (csrc pywd_shard_sums: nothing
+        changes), the reducer adds every slice's, and the step's calls then take them
+        instead of computing their own. Every collective happens here, before the step
+        changes anything."""
+        sums = []
+        for index, positions, subset in self._sharded_calls:
+            out = subset._shard_sums(False)
+            calls[index]()                           # the sums only
+            sums.append((positions, out))
+        self._shard_reducer(sums)
+        for _, _, subset in self._sharded_calls:
+            subset._shard_sums(True)
 
     def _init_norms_of(self, positions):
         """The norms parameters `positions` had when their group (norm_target="init") was
