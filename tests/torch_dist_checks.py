@@ -7,6 +7,8 @@ Each process checks, and rank 0 prints "ALL OK" once every process has passed:
   the same optimiser on the mean gradient of all processes' batches (LAMB's and LARS's trust
   ratios, caution, norm control, clipping and the statistics need whole-tensor sums), and
   for AdamW and SGD the same script with torch.optim's class;
+- other placements (a weight sharded along its columns, a replicated bias whose gradient
+  is a pending sum) against plain tensors;
 - a non-finite gradient on one process skips the step on every process;
 - DDP with ZeroRedundancyOptimizer(optimizer_class=pywd.torch.AdamW) matches torch's AdamW;
 - torch.distributed.checkpoint saves and restores the sharded state (float32 and bfloat16
@@ -29,7 +31,7 @@ from torch.distributed.checkpoint.state_dict import (get_model_state_dict,
                                                      set_optimizer_state_dict)
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
-from torch.distributed.tensor import DTensor, Partial
+from torch.distributed.tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
 
 import pywd.torch
 
@@ -149,6 +151,34 @@ def check_against_torch(rank, world):
         assert_close(model, theirs, f"torch {name}")
 
 
+def check_tensor_parallel(rank, world):
+    """Placements other than FSDP2's: a weight sharded along its columns (uneven), a
+    replicated bias whose gradient comes as a pending sum (Partial: redistributed, as
+    torch's DTensor arithmetic would), against plain tensors."""
+    mesh = init_device_mesh("cpu", (world,))
+    g = torch.Generator().manual_seed(7)
+    w0 = torch.randn(4, 7, generator=g, dtype=torch.float64)
+    b0 = torch.randn(5, generator=g, dtype=torch.float64)
+    for name, options in [("Lamb", dict(lr=1e-2, weight_decay=0.1)),
+                          ("AdamW", dict(lr=1e-2, weight_decay=0.1, caution=True))]:
+        params = [torch.nn.Parameter(distribute_tensor(w0.clone(), mesh, [Shard(1)])),
+                  torch.nn.Parameter(distribute_tensor(b0.clone(), mesh, [Replicate()]))]
+        plain = [torch.nn.Parameter(w0.clone()), torch.nn.Parameter(b0.clone())]
+        opt = getattr(pywd.torch, name)(params, **options)
+        ref = getattr(pywd.torch, name)(plain, **options)
+        for step in range(5):
+            gw = torch.randn(4, 7, generator=g, dtype=torch.float64)
+            gb = torch.randn(5, generator=g, dtype=torch.float64)
+            params[0].grad = distribute_tensor(gw, mesh, [Shard(1)])
+            params[1].grad = DTensor.from_local(gb / world, mesh, [Partial()])
+            plain[0].grad, plain[1].grad = gw, gb
+            opt.step()
+            ref.step()
+        for p, q in zip(params, plain):
+            diff = (p.full_tensor() - q).abs().max().item()
+            assert diff <= TOL, f"tensor parallel {name}: {diff:.3g}"
+
+
 def check_skip_everywhere(rank, world):
     model = shard(make_model(), world)
     opt = pywd.torch.AdamW(model.parameters(), lr=1e-2)
@@ -244,6 +274,7 @@ def run(rank, world, workdir, reshard, rendezvous):
         else:
             check_against_replica(rank, world)
             check_against_torch(rank, world)
+            check_tensor_parallel(rank, world)
             check_skip_everywhere(rank, world)
             check_zero(rank, world)
             check_checkpoint(rank, world, workdir)
