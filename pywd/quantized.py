@@ -78,3 +78,50 @@ def dequantize(state):
         raise TypeError(f"state must be a pywd.QuantizedState, got {type(state).__name__}")
     _q8_check(state, "state")
     return state.dequantize()
+
+
+_UP, _DOWN = np.float32(np.inf), np.float32(0)      # (float32 steps for np.nextafter)
+
+
+def requantize(values, signed=True):
+    """8-bit state whose decoded values are `values` (float32) bit for bit, where some such
+    state exists: values decoded from 8-bit state, as pywd.torch saves a sharded
+    parameter's, so that a run resumed from them steps as the uninterrupted one (whose
+    kernels only ever use the decoded values). :func:`quantize` gives it but for a signed
+    block whose largest magnitude is negative: the signed map's most negative value is
+    -0.99296875..., not -1, so that element decoded to 0.993 of the block's scale; its scale
+    is recovered here (the float32 nearest ``|value| / 0.993``, or a neighbour, whichever
+    decodes every element of the block back). Other values get :func:`quantize`'s state.
+
+    NumPy equivalent: ``pywd.reference.q8_encode`` of ``values``, then per such block a
+    search over a few float32 scales near ``min / map.min()``. torch/bitsandbytes: none
+    (``quantize_blockwise`` is :func:`quantize`)."""
+    state = quantize(values, signed)
+    array = np.asarray(values, dtype=np.float32)
+    order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
+    flat = array.ravel(order=order)
+    blocks = _q8_blocks(flat.size)
+    grid = np.zeros(blocks * BLOCK, np.float32)
+    grid[:flat.size] = flat
+    grid = grid.reshape(blocks, BLOCK)
+    decoded = np.zeros_like(grid)
+    decoded.ravel()[:flat.size] = state.dequantize().ravel(order=order)
+    table = QuantizedState.maps(signed)
+    mids = (table[:-1] + table[1:]) / np.float32(2)
+    fix = np.flatnonzero((decoded != grid).any(axis=1) & (grid.min(axis=1) < 0))
+    x = grid[fix]
+    guess = (-x.min(axis=1).astype(np.float64) / -float(table.min())).astype(np.float32)
+    up, down = np.nextafter(guess, _UP), np.nextafter(guess, _DOWN)   # within a step of it
+    done = np.zeros(len(fix), bool)
+    codes = state.codes.ravel(order="K")            # (a view: blocks in memory order)
+    for scale in (guess, up, down, np.nextafter(up, _UP), np.nextafter(down, _DOWN)):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            near = np.searchsorted(mids, np.clip(x / scale[:, None], -1, 1)).astype(np.uint8)
+            exact = ~done & (table[near] * scale[:, None] == x).all(axis=1)
+        for row in np.flatnonzero(exact):
+            b = fix[row]
+            lo, hi = b * BLOCK, min((b + 1) * BLOCK, flat.size)
+            codes[lo:hi] = near[row, :hi - lo]
+            state.absmax[b] = scale[row]
+        done |= exact
+    return state

@@ -607,12 +607,16 @@ class Optimizer(torch.optim.Optimizer):
             if key.startswith("state/") and not key.endswith("/absmax"):
                 _, position, name = key.split("/")
                 number = name in self.pywd.state_counters or name in self.pywd.state_scalars
+                if f"{key}/absmax" in flat and shards.is_sharded(self._tensors[int(position)]):
+                    value = self.pywd.state[int(position)][name]   # 8-bit: decoded (below)
                 state.setdefault(int(position), {})[name] = self._as_param(
                     int(position), _tensor(value.item() if number else value))
         eight_bit = {i for group, indices in self.pywd._group_indices()
                      if group.get("state_dtype") == "8bit" for i in indices}
         for index in state:
-            if index in eight_bit:
+            # (a sharded parameter's 8-bit state stays decoded, a DTensor: torch's checkpoint
+            # tools reshard tensors, not the blocks of each process's slice)
+            if index in eight_bit and not shards.is_sharded(self._tensors[index]):
                 if self._orders[index] is not None:
                     raise ValueError(f"{self._where[index]} is laid out in another memory "
                                      f"order (channels_last) and its state is 8-bit, whose "

@@ -609,12 +609,68 @@ def test_8_bit_state_dict_resumes_bit_for_bit(tmp_path):
                 assert type(b) is pywd.QuantizedState and a.signed == b.signed
 
 
+def test_decoded_8_bit_state_loads_back_to_the_same_values_and_steps():
+    """A state_dict holding 8-bit state's decoded float32 values (no scales: as pywd.torch
+    saves a sharded parameter's) loads as 8-bit state that decodes to them bit for bit, so
+    the run continues as it would have (the kernels use only the decoded values); plain
+    float32 values load as quantize() encodes them."""
+    rng = np.random.default_rng(15)
+    params = model(rng)
+    copy_params = [p.copy(order="K") for p in params]
+    opt = pywd.optim.AdamW(params, lr=1e-2, state_dtype="8bit")
+    for _ in range(3):
+        opt.step(grads_like(params, rng))
+    saved = opt.state_dict()
+    for key in [k for k in saved if k.endswith("/absmax")]:
+        del saved[key]
+        name = key[:-len("/absmax")]
+        i, state = int(name.split("/")[1]), name.split("/")[2]
+        saved[name] = opt.state[i][state].dequantize()
+    other = pywd.optim.AdamW(copy_params, lr=1e-2, state_dtype="8bit")
+    for a, b in zip(params, copy_params):
+        np.copyto(b, a)
+    other.load_state_dict(saved)
+    for i in range(2):
+        for key in ("exp_avg", "exp_avg_sq"):
+            a, b = opt.state[i][key], other.state[i][key]
+            assert type(b) is pywd.QuantizedState and a.signed == b.signed
+            np.testing.assert_array_equal(a.dequantize(), b.dequantize())
+    grads = grads_like(params, rng)
+    opt.step(grads)
+    other.step(grads)
+    for a, b in zip(params, copy_params):
+        np.testing.assert_array_equal(a, b)
+    plain = rng.standard_normal((64, 100)).astype(np.float32)
+    saved["state/0/exp_avg"] = plain
+    other.load_state_dict(saved)
+    expected = pywd.quantize(plain)
+    np.testing.assert_array_equal(other.state[0]["exp_avg"].absmax, expected.absmax)
+    np.testing.assert_array_equal(np.asarray(other.state[0]["exp_avg"]), np.asarray(expected))
+
+
+@settings(deadline=None, max_examples=60)
+@given(size=st.integers(1, 1500), exponent=st.floats(-30, 30), signed=st.booleans(),
+       fortran=st.booleans(), seed=st.integers(0, 2**16))
+def test_requantize_reproduces_decoded_values(size, exponent, signed, fortran, seed):
+    rng = np.random.default_rng(seed)
+    shape = (size,) if not fortran or size < 4 else (size // 4, 4)
+    x = (rng.standard_normal(shape) * 10.0 ** exponent).astype(np.float32)
+    x = np.asfortranarray(x) if fortran else x
+    x = x if signed else np.abs(x)
+    decoded = pywd.quantize(x, signed).dequantize()
+    again = pywd.quantized.requantize(decoded, signed)
+    np.testing.assert_array_equal(again.dequantize(), decoded)
+    assert again.signed == signed
+    assert again.codes.flags.c_contiguous == decoded.flags.c_contiguous   # its memory order
+
+
 @pytest.mark.parametrize("change, match", [
     ("drop absmax", r"state/0/exp_avg/absmax'\] must hold the 25 float32 block scales"),
     ("short absmax", r"must hold the 25 float32 block scales of 'state/0/exp_avg', got "
                      r"float32 \(24,\)"),
-    ("float32 state", r"state/0/exp_avg'\] is float32 \(64, 100\), but its parameter's "
-                      r"state is 8-bit"),
+    ("float64 state", r"state/0/exp_avg'\] is float64 \(64, 100\), but its parameter's "
+                      r"state is 8-bit: uint8 codes \(64, 100\) with their absmax, or float32"),
+    ("negative values", r"state/0/exp_avg_sq'\] must be >= 0 everywhere"),
     ("stray absmax", r"state/2/exp_avg/absmax'\]: block scales without 8-bit codes"),
 ])
 def test_a_bad_8_bit_state_dict_changes_nothing(change, match):
@@ -627,8 +683,12 @@ def test_a_bad_8_bit_state_dict_changes_nothing(change, match):
         del saved["state/0/exp_avg/absmax"]
     elif change == "short absmax":
         saved["state/0/exp_avg/absmax"] = saved["state/0/exp_avg/absmax"][:24]
-    elif change == "float32 state":
-        saved["state/0/exp_avg"] = opt.state[0]["exp_avg"].dequantize()
+    elif change == "float64 state":
+        saved["state/0/exp_avg"] = opt.state[0]["exp_avg"].dequantize().astype(np.float64)
+        del saved["state/0/exp_avg/absmax"]
+    elif change == "negative values":
+        saved["state/0/exp_avg_sq"] = -opt.state[0]["exp_avg_sq"].dequantize() - 1
+        del saved["state/0/exp_avg_sq/absmax"]
     elif change == "stray absmax":
         saved["state/2/exp_avg/absmax"] = np.zeros(1, np.float32)
     before = opt.state_dict()

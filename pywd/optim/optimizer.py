@@ -913,18 +913,30 @@ class Optimizer:
 
     def _load_8bit(self, entries, key, codes, param, name):
         """An 8-bit state array from its codes (uint8, shaped as its parameter) and
-        key + "/absmax" (a float32 scale per block), on the map its name takes."""
+        key + "/absmax" (a float32 scale per block), on the map its name takes; or from its
+        values (float32 shaped as its parameter, no scales: decoded state, as pywd.torch
+        saves a sharded parameter's, or a float32 run's), encoded. Decoded 8-bit values
+        encode back to the same codes and scales (each block's largest decodes to its scale
+        exactly, the others to map values well inside their codes' intervals)."""
         scales = entries.get(key + "/absmax")
+        signed = name not in self.nonnegative_state
+        if codes.dtype == np.float32 and codes.shape == param.shape and scales is None:
+            if not signed and not (codes >= 0).all():
+                raise ValueError(f"state_dict[{key!r}] must be >= 0 everywhere (a running "
+                                 f"average of squares), and has NaN or negative values")
+            return quantized.requantize(np.array(codes, order="F" if _fortran(param) else "C"),
+                                        signed)
         if codes.dtype != np.uint8 or codes.shape != param.shape:
             raise ValueError(f"state_dict[{key!r}] is {codes.dtype} {codes.shape}, but its "
-                             f"parameter's state is 8-bit: uint8 codes {param.shape} (a "
-                             f"state_dict saved with another state_dtype?)")
+                             f"parameter's state is 8-bit: uint8 codes {param.shape} with "
+                             f"their absmax, or float32 values {param.shape} (a state_dict "
+                             f"saved with another state_dtype?)")
         blocks = _kernels._q8_blocks(param.size)
         if scales is None or scales.dtype != np.float32 or scales.shape != (blocks,):
             got = "none" if scales is None else f"{scales.dtype} {scales.shape}"
             raise ValueError(f"state_dict[{key + '/absmax'!r}] must hold the {blocks} float32 "
                              f"block scales of {key!r}, got {got}")
-        state = quantized.quantized_zeros_like(param, name not in self.nonnegative_state)
+        state = quantized.quantized_zeros_like(param, signed)
         state.codes[...] = codes
         state.absmax[...] = scales
         return state
