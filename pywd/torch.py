@@ -93,7 +93,12 @@ def _array(t: Any, where: str, order: Order = None) -> np.ndarray:
                         f"parameter's memory order {order})" if order is not None else
                         f"{where} is not contiguous ({layout}): pywd updates dense memory "
                         f"in place")
-    return numpy_view(laid_out.detach())
+    try:
+        return numpy_view(laid_out.detach())
+    except RuntimeError as err:           # a wrapper subclass other than DTensor
+        raise TypeError(f"{where} is a {type(t).__name__}, a tensor subclass whose memory "
+                        f"NumPy cannot view ({err}): pywd updates plain tensors in place, "
+                        f"and DTensors' local slices") from None
 
 
 def _memory_order(t: Any, any_layout: bool) -> Order:

@@ -78,3 +78,26 @@ def test_a_state_dict_keyed_by_parameter_names_loads_by_position():
     fresh.load_state_dict(saved)
     for mine, theirs in zip(fresh.state.values(), opt.state.values()):
         assert torch.equal(mine["exp_avg"], theirs["exp_avg"])
+
+
+def test_a_tensor_subclass_numpy_cannot_view_is_refused_by_name():
+    """Not torch's '.numpy() is not supported for tensor subclasses' from inside a step:
+    a TypeError naming the parameter when the optimizer is built."""
+    class Wrapped(torch.Tensor):
+        @staticmethod
+        def __new__(cls, elem):
+            return torch.Tensor._make_wrapper_subclass(cls, elem.shape, dtype=elem.dtype)
+
+        def __init__(self, elem):
+            self.elem = elem
+
+        @classmethod
+        def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+            def unwrap(x):
+                return x.elem if isinstance(x, Wrapped) else x
+            out = func(*map(unwrap, args), **{k: unwrap(v) for k, v in (kwargs or {}).items()})
+            return Wrapped(out) if func is torch.ops.aten.detach.default else out
+
+    with pytest.raises(TypeError, match=r"params\[1\] is a Wrapped, a tensor subclass whose "
+                                        r"memory NumPy cannot view"):
+        pywd.torch.SGD([torch.zeros(2), Wrapped(torch.zeros(3))], lr=0.1)
