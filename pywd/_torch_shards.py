@@ -19,19 +19,19 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+_DTENSOR: Any = None                     # (None where torch has no torch.distributed)
 if dist.is_available():
     from torch.distributed.tensor import DTensor, Replicate, Shard
     from torch.distributed.tensor import placement_types
+    _DTENSOR = DTensor
     # (torch's Shard variant for a dimension sharded twice, as FSDP2 with tensor
     # parallelism makes: its slice is still the parameter's elements, updated in place)
     _SHARD_LIKE = (Shard, getattr(placement_types, "_StridedShard", Shard))
-else:                                      # pragma: no cover (a torch built without it)
-    DTensor = None
 
 
 def is_sharded(t: Any) -> bool:
     """Whether `t` is a DTensor (never, where torch has no torch.distributed)."""
-    return DTensor is not None and isinstance(t, DTensor)
+    return _DTENSOR is not None and isinstance(t, _DTENSOR)
 
 
 def local(t: Any, where: str) -> torch.Tensor:

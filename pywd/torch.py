@@ -31,6 +31,12 @@ updates float32, float64, float16 and bfloat16).
 ``opt.state[p]`` reads each parameter's state as tensors sharing pywd's arrays (step counters
 as float64 tensors); it is read-only, as ``load_state_dict`` is the way to replace it.
 
+Sharded parameters (DTensors: FSDP2's ``fully_shard``, tensor parallelism) are stepped in
+each process's slice, their state shown as DTensors placed like them; what a step needs of
+whole tensors (trust ratios, caution, norm control, the gradient's norm, the statistics) is
+added over the processes, and ``torch.distributed.checkpoint`` saves and resumes the state
+(docs/distributed.md, "Training across processes"). Muon and Adafactor refuse them.
+
 Needs torch (``pip install 'pywd[torch]'``); ``import pywd`` never imports it.
 """
 import inspect
@@ -124,7 +130,7 @@ def _memory_order(t: Any, any_layout: bool) -> Order:
     return order
 
 
-def _pointer(t: torch.Tensor) -> int:
+def _pointer(t: Any) -> int:
     """Where a parameter's memory is (a DTensor's: its local tensor's)."""
     return (t.to_local() if shards.is_sharded(t) else t).data_ptr()
 
@@ -436,11 +442,11 @@ class Optimizer(torch.optim.Optimizer):
         step them."""
         why = _UNSHARDABLE.get(self.pywd_class.__name__)
         for i, entry in enumerate(group["params"]):
-            name, tensor, _ = _named(entry, i)
+            _, tensor, where = _named(entry, len(self._tensors) + i)
             if why and shards.is_sharded(tensor):
                 raise TypeError(f"pywd.torch.{type(self).__name__} cannot step sharded "
                                 f"parameters (DTensors, as FSDP2's fully_shard makes; "
-                                f"{name or 'params[' + str(i) + ']'} is one): {why}")
+                                f"{where} is one): {why}")
 
     def _follow_shards(self, start: int) -> None:
         """With sharded parameters (DTensors), what adds their per-tensor sums over the
@@ -723,10 +729,16 @@ class Optimizer(torch.optim.Optimizer):
             changed = pre_hook(self, state_dict)  # type: ignore[arg-type]  # a Mapping here
             state_dict = state_dict if changed is None else changed
         self.pywd.load_state_dict(self._in_memory_order(_local_state(_by_position(state_dict))))
-        if self._agreed_seed is not None and "pywd" not in state_dict:
-            # the groups' seed (a checkpoint's, pywd_run) is the agreed one
-            self._agreed_seed = self.pywd.rounding_seed
-            self.pywd.rounding_seed = shards.seed_of_process(self._agreed_seed)
+        if self._agreed_seed is not None:
+            # the groups' seed (pywd_run) is the agreed one; without "pywd" (a distributed
+            # checkpoint's) this process's own derives from it
+            groups = state_dict.get("param_groups")
+            run = groups[0].get(PYWD_RUN) if isinstance(groups, Sequence) and groups and \
+                isinstance(groups[0], Mapping) else None
+            if isinstance(run, Mapping) and "rounding_seed" in run:
+                self._agreed_seed = int(run["rounding_seed"])
+            if "pywd" not in state_dict:
+                self.pywd.rounding_seed = shards.seed_of_process(self._agreed_seed)
         saved = state_dict.get("param_groups")
         for g, (group, mine) in enumerate(zip(self.param_groups, self.pywd.param_groups)):
             for key in self.defaults:
