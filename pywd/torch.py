@@ -352,8 +352,10 @@ class Optimizer(torch.optim.Optimizer):
 
     def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
         groups = _groups(params)
+        start = 0
         for group in groups:
-            self._check_shardable(group)
+            self._check_shardable(group, start)
+            start += len(group["params"])
         numpy_groups: list[dict[str, Any]] = []
         orders: list[Order] = []
         for group in groups:
@@ -412,7 +414,7 @@ class Optimizer(torch.optim.Optimizer):
         both before either keeps it)."""
         building = len(self.param_groups) < len(self.pywd.param_groups)  # from __init__
         if not building:
-            self._check_shardable(_group(param_group))
+            self._check_shardable(_group(param_group), len(self._tensors))
             numpy_group, _ = _numpy_group(_group(param_group), len(self._tensors),
                                           self.any_layout)
         super().add_param_group(param_group)
@@ -437,12 +439,12 @@ class Optimizer(torch.optim.Optimizer):
         if not building:
             self._follow_shards(len(self._tensors) - len(group["params"]))
 
-    def _check_shardable(self, group: Mapping[str, Any]) -> None:
-        """A TypeError if the group has sharded parameters (DTensors) and this class cannot
-        step them."""
+    def _check_shardable(self, group: Mapping[str, Any], start: int) -> None:
+        """A TypeError if the group (whose first parameter is the optimizer's `start`) has
+        sharded parameters (DTensors) and this class cannot step them."""
         why = _UNSHARDABLE.get(self.pywd_class.__name__)
         for i, entry in enumerate(group["params"]):
-            _, tensor, where = _named(entry, len(self._tensors) + i)
+            _, tensor, where = _named(entry, start + i)
             if why and shards.is_sharded(tensor):
                 raise TypeError(f"pywd.torch.{type(self).__name__} cannot step sharded "
                                 f"parameters (DTensors, as FSDP2's fully_shard makes; "

@@ -297,12 +297,16 @@ def run(rank, world, workdir, reshard, rendezvous):
         failure = traceback.format_exc()
     flags = [None] * world
     dist.all_gather_object(flags, failure)
-    dist.destroy_process_group()
     if failure:
         print(f"rank {rank} FAILED:\n{failure}", flush=True)
-        sys.exit(1)
     if rank == 0 and not any(flags):
         print("ALL OK", flush=True)
+    # the verdict is agreed: leave without torch's C++ teardown of the process groups,
+    # which on a loaded machine sometimes aborts ("terminate called without an active
+    # exception") after every check has passed
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1 if failure else 0)
 
 
 if __name__ == "__main__":
