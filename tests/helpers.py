@@ -5,10 +5,13 @@ Tolerances (kernel against pywd.reference): float64 within 1e-12 relative, float
 to the last bit; the margin is for compilers that contract a*b+c differently.
 """
 import contextlib
+import importlib.machinery
+import importlib.util
 import io
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 from hypothesis import strategies as st
@@ -329,3 +332,24 @@ SCHEDULERS = {
                                                          m.StepLR(o, 2, 0.5)]),
     "ReduceLROnPlateau": lambda m, o: m.ReduceLROnPlateau(o, factor=0.5, patience=0),
 }
+
+
+def timm_optimiser(module, name):
+    """timm's optimiser class `name` from timm/optim/<module>.py, where timm is installed.
+    timm's package imports its models, which need torchvision (not installed beside torch
+    here: it would replace it); its optimisers need only torch, so timm.optim's modules are
+    loaded without the package's __init__."""
+    import pytest
+    pytest.importorskip("torch")
+    if "timm.optim" not in sys.modules:
+        spec = importlib.util.find_spec("timm")
+        if spec is None or not spec.submodule_search_locations:
+            pytest.skip("timm is not installed (pip install --no-deps timm)")
+        root = list(spec.submodule_search_locations)[0]
+        for package, path in (("timm", root), ("timm.optim", f"{root}/optim")):
+            stub = types.ModuleType(package)
+            stub.__path__ = [path]
+            stub.__spec__ = importlib.machinery.ModuleSpec(package, None, is_package=True)
+            stub.__spec__.submodule_search_locations = [path]
+            sys.modules[package] = stub
+    return getattr(importlib.import_module(f"timm.optim.{module}"), name)

@@ -7,11 +7,6 @@ count and storage, and against timm's step for step.
 Tolerances: kernel against the twin as tests/helpers.py states (float64 1e-12 relative,
 float32 2 ulp); against timm, float32 within 2e-6 of the weights' scale after 20 steps (the
 same update, its mean taken in float32 by torch)."""
-import importlib.machinery
-import importlib.util
-import sys
-import types
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,7 +15,7 @@ from hypothesis import strategies as st
 import pywd
 from pywd import reference
 from helpers import (VALID_CALLS, assert_matches, assert_same_at_thread_counts, call_update,
-                     decay_rules, draw_update_arrays, make_array)
+                     decay_rules, draw_update_arrays, make_array, timm_optimiser)
 
 CAUTIOUS = ("sgd", "sgdw", "adam", "adamw", "nadam", "radam", "adamax", "ademamix", "lion")
 
@@ -146,26 +141,6 @@ def test_optimisers_whose_step_reads_the_weights_have_no_caution():
 
 
 # ------------------------------------------------------------------------------------- timm
-def timm_optimiser(module, name):
-    """timm's optimiser class `name` from timm/optim/<module>.py, where timm is installed.
-    timm's package imports its models, which need torchvision (not installed beside torch
-    here: it would replace it); its optimisers need only torch, so timm.optim's modules are
-    loaded without the package's __init__."""
-    pytest.importorskip("torch")
-    if "timm.optim" not in sys.modules:
-        spec = importlib.util.find_spec("timm")
-        if spec is None or not spec.submodule_search_locations:
-            pytest.skip("timm is not installed (pip install --no-deps timm)")
-        root = list(spec.submodule_search_locations)[0]
-        for package, path in (("timm", root), ("timm.optim", f"{root}/optim")):
-            stub = types.ModuleType(package)
-            stub.__path__ = [path]
-            stub.__spec__ = importlib.machinery.ModuleSpec(package, None, is_package=True)
-            stub.__spec__.submodule_search_locations = [path]
-            sys.modules[package] = stub
-    return getattr(importlib.import_module(f"timm.optim.{module}"), name)
-
-
 TIMM_TWINS = [
     ("adamw", "AdamWLegacy", "AdamW", dict(lr=1e-2, weight_decay=0.05)),   # its "cadamw"
     ("adamw", "AdamWLegacy", "AdamW", dict(lr=1e-2, weight_decay=0.05, amsgrad=True)),

@@ -1,5 +1,5 @@
 """pywd.torch on torch's distributed engines: the spawned checks (tests/torch_dist_checks.py:
-FSDP2 against an unsharded replica and against torch.optim, tensor-parallel placements,
+FSDP2 against an unsharded replica, torch.optim and timm, tensor-parallel placements,
 skips agreed by every process, DDP with ZeroRedundancyOptimizer, distributed checkpoints
 resumed byte for byte and resharded from 2 processes to 3, the refusals) on 2 and 3 gloo
 processes; and the single-process pieces of the state_dict they rely on."""

@@ -6,7 +6,8 @@ Each process checks, and rank 0 prints "ALL OK" once every process has passed:
   20 steps the gathered parameters match an unsharded replica that every process steps with
   the same optimiser on the mean gradient of all processes' batches (LAMB's and LARS's trust
   ratios, caution, norm control, clipping and the statistics need whole-tensor sums), and
-  for AdamW and SGD the same script with torch.optim's class;
+  the same script with torch.optim's AdamW and SGD, and timm's Lamb and Lion (where timm is
+  installed), which step the DTensors through torch's arithmetic;
 - other placements (a weight sharded along its columns, a replicated bias whose gradient
   is a pending sum) against plain tensors;
 - a non-finite gradient on one process skips the step on every process;
@@ -17,6 +18,7 @@ Each process checks, and rank 0 prints "ALL OK" once every process has passed:
   one saved, 8-bit state within its quantisation);
 - Adafactor, Muon and a Partial placement are refused with a clear TypeError.
 """
+import functools
 import math
 import os
 import sys
@@ -35,6 +37,7 @@ from torch.distributed.fsdp import fully_shard
 from torch.distributed.tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
 
 import pywd.torch
+from helpers import timm_optimiser
 
 STEPS = 20
 TOL = 1e-12
@@ -143,15 +146,31 @@ def check_against_replica(rank, world):
                     assert (full(value) - ref.state[q][key]).abs().max() <= TOL, (what, key)
 
 
-def check_against_torch(rank, world):
-    for name, options in [("AdamW", dict(lr=1e-2, weight_decay=0.1)),
-                          ("SGD", dict(lr=5e-2, momentum=0.9, weight_decay=1e-2))]:
+def peers():
+    """(name, their class, options, our step options): torch.optim's AdamW and SGD, and
+    where timm is installed its Lamb and Lion, which step DTensors through torch's own
+    arithmetic."""
+    out = [("AdamW", torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.1), {}),
+           ("SGD", torch.optim.SGD, dict(lr=5e-2, momentum=0.9, weight_decay=1e-2), {})]
+    try:
+        # (timm's Lamb clips by default, dividing by norm/max where torch's clip_grad_norm_,
+        # which pywd follows, multiplies by max/(norm + 1e-6): off here)
+        lamb = functools.partial(timm_optimiser("lamb", "Lamb"), max_grad_norm=None)
+        out += [("Lamb", lamb, dict(lr=1e-2, weight_decay=0.1), {}),
+                ("Lion", timm_optimiser("lion", "Lion"), dict(lr=1e-3, weight_decay=0.5), {})]
+    except BaseException:           # noqa: BLE001  (pytest's Skipped: timm is not installed)
+        pass
+    return out
+
+
+def check_against_peers(rank, world):
+    for name, cls, options, step_args in peers():
         model, theirs = shard(make_model(), world), shard(make_model(), world)
         opt = getattr(pywd.torch, name)(model.parameters(), **options)
-        ref = getattr(torch.optim, name)(theirs.parameters(), **options)
-        train(model, opt, rank, world, STEPS)
+        ref = cls(theirs.parameters(), **options)
+        train(model, opt, rank, world, STEPS, step_args=step_args)
         train(theirs, ref, rank, world, STEPS)
-        assert_close(model, theirs, f"torch {name}")
+        assert_close(model, theirs, f"{getattr(cls, '__module__', 'timm')} {name}")
 
 
 def check_tensor_parallel(rank, world):
@@ -287,7 +306,7 @@ def run(rank, world, workdir, reshard, rendezvous):
             check_reshard(rank, world, workdir)
         else:
             check_against_replica(rank, world)
-            check_against_torch(rank, world)
+            check_against_peers(rank, world)
             check_tensor_parallel(rank, world)
             check_skip_everywhere(rank, world)
             check_zero(rank, world)
