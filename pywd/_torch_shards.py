@@ -155,3 +155,21 @@ def grad_norm(shards: ShardSums, arrays: Sequence[Any], positions: Sequence[int]
         scaled = shards.sum_of_squares(arrays, positions, lambda a: square_sum(a, 2.0 ** -600))
         return math.sqrt(scaled) * 2.0 ** 600
     return math.sqrt(total)
+
+
+def float32_overflow(shards: ShardSums, arrays: Sequence[Any], positions: Sequence[int],
+                     root: float, scale: float) -> bool:
+    """Whether some process's float32 (or 16-bit) gradient has an element that overflows
+    float32 once multiplied by 1/scale, as the kernels compute it (pywd's own check, made
+    the same on every process). `root`, the whole gradient's 2-norm, bounds every element,
+    and every process knows it: only near float32's limit are the products computed."""
+    mult = np.float32(1.0 / scale)
+    if not root * float(mult) >= 0.5 * float(np.finfo(np.float32).max):
+        return False
+    flags = np.zeros((len(arrays), 1))
+    with np.errstate(over="ignore"):
+        for k, a in enumerate(arrays):
+            if a.dtype != np.float64:
+                flags[k, 0] = float(np.isinf(a.astype(np.float32) * mult).any())
+    shards([(list(positions), flags)])
+    return bool(flags.any())

@@ -518,11 +518,21 @@ class Optimizer(torch.optim.Optimizer):
             if not math.isfinite(norm) and nonfinite == "skip":
                 self.pywd.skipped_steps += 1
                 return StepResult(False, norm)
+            root, scale = norm * grad_scale, grad_scale
             if max_grad_norm is not None:
                 clip = max_grad_norm / (norm + 1e-6)          # torch's clip_grad_norm_
                 if clip < 1.0:
-                    grad_scale = grad_scale / clip
-            result = norm
+                    scale = grad_scale / clip
+            if nonfinite != "propagate" and shards.float32_overflow(
+                    reducer, [grads[i] for i in present], present, root, scale):
+                if nonfinite == "raise":
+                    raise FloatingPointError(
+                        f"a float32 gradient overflows once multiplied by 1/grad_scale "
+                        f"({1 / scale:g}, on some process) and nonfinite='raise': no tensor "
+                        f"was changed")
+                self.pywd.skipped_steps += 1
+                return StepResult(False, norm)
+            grad_scale, result = scale, norm
         stepped = self.pywd.step(grads, grad_scale=grad_scale)
         stats = self.pywd.last_stats
         if stepped and stats is not None:

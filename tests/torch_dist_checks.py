@@ -10,7 +10,8 @@ Each process checks, and rank 0 prints "ALL OK" once every process has passed:
   installed), which step the DTensors through torch's arithmetic;
 - other placements (a weight sharded along its columns, a replicated bias whose gradient
   is a pending sum) against plain tensors;
-- a non-finite gradient on one process skips the step on every process;
+- a non-finite gradient on one process skips the step on every process, or raises on
+  every process with nothing changed; so does a float32 overflow once unscaled;
 - DDP with ZeroRedundancyOptimizer(optimizer_class=pywd.torch.AdamW) matches torch's AdamW;
 - torch.distributed.checkpoint saves and restores the sharded state (float32, bfloat16 and
   8-bit state; bfloat16 params): the resumed run's bytes are the uninterrupted run's; a
@@ -201,11 +202,33 @@ def check_tensor_parallel(rank, world):
             assert diff <= TOL, f"tensor parallel {name}: {diff:.3g}"
 
 
-def check_skip_everywhere(rank, world):
+def check_nonfinite_everywhere(rank, world):
+    """A NaN on one process skips the step on all of them, or raises on all with nothing
+    changed; so does a float32 gradient that overflows once unscaled (grad_scale < 1)."""
     model = shard(make_model(), world)
     opt = pywd.torch.AdamW(model.parameters(), lr=1e-2)
     train(model, opt, rank, world, 3, step_args=dict(nonfinite="skip"), poison=(1, world - 1))
     assert opt.skipped_steps == 1, opt.skipped_steps
+    before = [full(p.detach()).clone() for p in model.parameters()]
+    try:
+        train(model, opt, rank, world, 1, step_args=dict(nonfinite="raise"),
+              poison=(0, world - 1))
+    except FloatingPointError as err:
+        assert "on some process" in str(err), err
+    else:
+        raise AssertionError("nonfinite='raise' did not raise")
+    assert all(torch.equal(full(p.detach()), b) for p, b in zip(model.parameters(), before))
+    model = shard(make_model(torch.float32), world)
+    opt = pywd.torch.SGD(model.parameters(), lr=1e-2)
+    for p in model.parameters():
+        local = torch.full_like(p.to_local(), 1e-30)
+        if rank == world - 1 and local.numel():
+            local.view(-1)[0] = 100.0               # times 1e37: beyond float32's range
+        p.grad = DTensor.from_local(local, p.device_mesh, p.placements, shape=p.shape,
+                                    stride=p.stride())
+    before = [full(p.detach()).clone() for p in model.parameters()]
+    assert not opt.step(nonfinite="skip", grad_scale=1e-37) and opt.skipped_steps == 1
+    assert all(torch.equal(full(p.detach()), b) for p, b in zip(model.parameters(), before))
 
 
 def check_zero(rank, world):
@@ -308,7 +331,7 @@ def run(rank, world, workdir, reshard, rendezvous):
             check_against_replica(rank, world)
             check_against_peers(rank, world)
             check_tensor_parallel(rank, world)
-            check_skip_everywhere(rank, world)
+            check_nonfinite_everywhere(rank, world)
             check_zero(rank, world)
             check_checkpoint(rank, world, workdir)
             check_refusals(rank, world)
