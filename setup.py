@@ -5,6 +5,10 @@ a wheel must run on any x86-64 (or aarch64) machine. OpenMP is used when a probe
 succeeds; PYWD_NO_OPENMP=1 builds a serial extension (which must give the same bytes).
 PYWD_SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer (gcc/clang), any
 undefined behaviour fatal; run Python with the ASan runtime preloaded, as .ci/run does.
+PYWD_UNITS=native builds only the baseline and the widest ISA unit this machine runs (x86
+Linux; a build for this machine only, which compiles in about half the time: CI's serial
+and sanitizer builds), PYWD_UNITS=baseline,avx2 (say) the units named; unset or "all": every
+unit, as a wheel needs.
 """
 import importlib.util
 import os
@@ -106,6 +110,40 @@ def sanitizer_flags():
     return sanitize + ["-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"], sanitize
 
 
+UNITS = ("baseline", "avx2", "avx512")   # csrc/cpu.c's names
+
+
+def native_unit():
+    """The widest unit this machine runs, from /proc/cpuinfo's flags (csrc/cpu.c's test,
+    less the OS's AVX-512 state, which the kernels check again at run time); "avx512" where
+    they cannot be read (every unit is then built)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next(line for line in f if line.startswith("flags")).split())
+    except (OSError, StopIteration):
+        return "avx512"
+    if not {"avx2", "fma", "f16c"} <= flags:
+        return "baseline"
+    return "avx512" if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags else "avx2"
+
+
+def unit_macros():
+    """PYWD_NO_<UNIT>_UNIT for each unit PYWD_UNITS leaves out (the baseline is always
+    built)."""
+    asked = os.environ.get("PYWD_UNITS", "").strip()
+    if asked in ("", "all"):
+        return []
+    wanted = {"baseline", native_unit()} if asked == "native" else set(asked.split(","))
+    unknown = wanted - set(UNITS)
+    if unknown:
+        sys.exit(f"pywd: PYWD_UNITS names no unit {sorted(unknown)}: give 'all', 'native' or "
+                 f"a comma-separated list of {', '.join(UNITS)}")
+    left_out = [unit for unit in UNITS[1:] if unit not in wanted]
+    print(f"pywd: PYWD_UNITS={asked}: building without the {', '.join(left_out) or 'no'} "
+          f"unit(s)", file=sys.stderr)
+    return [(f"PYWD_NO_{unit.upper()}_UNIT", "1") for unit in left_out]
+
+
 def extension():
     omp = openmp_flags()
     if sys.platform == "win32":
@@ -123,7 +161,7 @@ def extension():
         define_macros=[
             ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
             ("PYWD_COMPILE_FLAGS", '"%s"' % config),
-        ],
+        ] + unit_macros(),
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         depends=sorted(glob("csrc/*.h") + glob("csrc/optim/*.h") + glob("pywd/_core/*.pxi")),

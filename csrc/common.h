@@ -73,6 +73,19 @@ static inline double pywd_sum_lanes(double *acc)
 #define PYWD_X86_DISPATCH 0
 #endif
 
+/* The units built (setup.py's PYWD_UNITS may leave out AVX2's or AVX-512's, for a build that
+ * only runs on the machine that made it): a unit left out is never chosen (cpu.c). */
+#if PYWD_X86_DISPATCH && !defined(PYWD_NO_AVX2_UNIT)
+#define PYWD_AVX2_UNIT 1
+#else
+#define PYWD_AVX2_UNIT 0
+#endif
+#if PYWD_X86_DISPATCH && !defined(PYWD_NO_AVX512_UNIT)
+#define PYWD_AVX512_UNIT 1
+#else
+#define PYWD_AVX512_UNIT 0
+#endif
+
 /* Compile what follows for AVX2 + FMA + F16C (unit_avx2.c): gcc's target pragma, or clang's
  * equivalent (clang ignores the gcc pragma). */
 #if defined(__clang__)

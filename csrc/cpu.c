@@ -47,7 +47,7 @@ static int has_avx512vbmi(void)
 }
 
 /* The widest unit this CPU and OS run. */
-static int supported(void)
+static int runs(void)
 {
     __builtin_cpu_init();
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c()))
@@ -60,17 +60,36 @@ static int supported(void)
 }
 #endif
 
+/* Whether unit `level` was built (common.h: PYWD_UNITS may leave one out). */
+static int built(int level)
+{
+    return level == PYWD_ISA_BASELINE || (level == PYWD_ISA_AVX2 && PYWD_AVX2_UNIT) ||
+           (level == PYWD_ISA_AVX512 && PYWD_AVX512_UNIT);
+}
+
+#if PYWD_X86_DISPATCH
+/* The widest built unit at most `level`. */
+static int built_up_to(int level)
+{
+    while (!built(level)) level--;
+    return level;
+}
+
+/* The widest unit built that this CPU and OS run. */
+static int supported(void) { return built_up_to(runs()); }
+#endif
+
 static const char *const names[] = {"baseline", "avx2", "avx512"};
 
 /* The supported unit, or the one PYWD_ISA asks for when the CPU has it (a wider one than
- * the CPU has: the widest it has). */
+ * the CPU has: the widest it has; one not built: the widest built below it). */
 static int detect(void)
 {
 #if PYWD_X86_DISPATCH
     const char *asked = getenv("PYWD_ISA");
     int level = supported(), k;
     for (k = 0; asked && k <= PYWD_ISA_AVX512; k++)
-        if (strcmp(asked, names[k]) == 0 && k < level) level = k;
+        if (strcmp(asked, names[k]) == 0 && k < level) level = built_up_to(k);
     return level;
 #else
     return PYWD_ISA_BASELINE;
@@ -116,6 +135,8 @@ int pywd_avx512vbmi(void)
     return 0;
 #endif
 }
+
+int pywd_isa_built(int level) { return level >= 0 && level <= PYWD_ISA_AVX512 && built(level); }
 
 const char *pywd_isa_supported(void)
 {

@@ -412,6 +412,7 @@ const char *pywd_compile_flags(void);
  * ask for a narrower one); and the widest this CPU and OS run. */
 const char *pywd_isa(void);
 const char *pywd_isa_supported(void);
+int pywd_isa_built(int level); /* 0 baseline, 1 AVX2, 2 AVX-512: whether that unit was built */
 /* Makes the 8-bit state's tables (csrc/q8.c): once, before any kernel; 0, or -1 on failure. */
 int pywd_q8_init(void);
 const struct pywd_q8_map *pywd_q8_map_of(int is_signed);

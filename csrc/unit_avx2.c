@@ -1,6 +1,6 @@
 /* Every kernel for AVX2 + FMA + F16C (chosen at run time by entry.c; empty off x86 and
- * gcc/clang): csrc/kernels.h stamped for float and double, with the vectorised Philox and
- * float16 conversions. */
+ * gcc/clang, and where setup.py's PYWD_UNITS leaves it out): csrc/kernels.h stamped for
+ * float and double, with the vectorised Philox and float16 conversions. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -8,7 +8,7 @@
 #include "common.h"
 #include "pywd.h"
 
-#if PYWD_X86_DISPATCH
+#if PYWD_AVX2_UNIT
 #include <immintrin.h> /* before the target switch: the intrinsics carry their own */
 PYWD_AVX2_BEGIN
 #include "fastmath_f32.h"

@@ -1,5 +1,6 @@
 /* Every kernel for AVX-512 (F, BW, DQ, VL, with AVX2, FMA and F16C: x86-64-v4; chosen at
- * run time by entry.c; empty off x86 and gcc/clang): csrc/kernels.h stamped for float and
+ * run time by entry.c; empty off x86 and gcc/clang, and where setup.py's PYWD_UNITS leaves
+ * it out): csrc/kernels.h stamped for float and
  * double, loops vectorised 64 bytes wide, with the vectorised Philox and float16
  * conversions, and AVX512-BF16's rounding to nearest where the CPU has it (gcc). */
 #include <math.h>
@@ -9,7 +10,7 @@
 #include "common.h"
 #include "pywd.h"
 
-#if PYWD_X86_DISPATCH
+#if PYWD_AVX512_UNIT
 #include <immintrin.h> /* before the target switch: the intrinsics carry their own */
 PYWD_AVX512_BEGIN
 #include "fastmath_f32.h"

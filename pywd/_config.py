@@ -23,6 +23,7 @@ def config() -> dict[str, Any]:
                       "PYWD_NO_OPENMP=1, or a compiler without it such as Apple clang)"),
         "threads": _kernels.get_num_threads(),
         "isa": _isa(),
+        "isa_units": ", ".join(_kernels._isa_units()),   # built, and run by this CPU
         "compile_flags": _kernels._compile_flags(),
         "extension": _kernels.__file__,
         "transparent_hugepages": memory.thp_mode(),
@@ -49,7 +50,10 @@ def _isa() -> str:
         isa += " with " + " and ".join(uses)
     if asked is not None and asked not in UNITS:
         return f"{isa} (PYWD_ISA={asked!r} is not one of {', '.join(UNITS)}: ignored)"
-    return isa if widest in isa else f"{isa} (PYWD_ISA={asked}; the CPU runs {widest})"
+    if widest in isa:
+        return isa
+    left_out = "" if asked in _kernels._isa_units() else ", a unit this build leaves out"
+    return f"{isa} (PYWD_ISA={asked}{left_out}; the CPU runs {widest})"
 
 
 def show_config(file: IO[str] | None = None) -> None:

@@ -58,9 +58,9 @@ VALID_CALLS = {
 
 def isa_units():
     """The kernel units this CPU runs (PYWD_ISA names), narrowest first: the baseline, and
-    AVX2 and AVX-512 where the CPU (and OS) have them."""
-    units = ["baseline", "avx2", "avx512"]
-    return units[:units.index(pywd._kernels._isa_supported()) + 1]
+    AVX2 and AVX-512 where the CPU (and OS) have them and the build has them (setup.py's
+    PYWD_UNITS may leave one out)."""
+    return list(pywd._kernels._isa_units())
 
 
 def outputs_by_unit(script, envs):

@@ -154,6 +154,7 @@ cdef extern from "pywd.h" nogil:
     const char *pywd_compile_flags()
     const char *pywd_isa()
     const char *pywd_isa_supported()
+    int pywd_isa_built(int level)
     int pywd_avx512bf16()
     int pywd_avx512vbmi()
 

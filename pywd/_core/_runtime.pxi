@@ -40,8 +40,16 @@ def _isa():
 
 
 def _isa_supported():
-    """The widest unit this CPU and OS run (PYWD_ISA may have asked for a narrower one)."""
+    """The widest unit built that this CPU and OS run (PYWD_ISA may have asked for a
+    narrower one)."""
     return pywd_isa_supported().decode()
+
+
+def _isa_units():
+    """The units PYWD_ISA can choose: built, and run by this CPU and OS, narrowest first."""
+    names = ("baseline", "avx2", "avx512")
+    widest = names.index(_isa_supported())
+    return tuple(name for k, name in enumerate(names[:widest + 1]) if pywd_isa_built(k))
 
 
 def _avx512bf16():
