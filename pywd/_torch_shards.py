@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from . import _kernels
+
 _DTENSOR: Any = None                     # (None where torch has no torch.distributed)
 if dist.is_available():
     from torch.distributed.tensor import DTensor, Replicate, Shard
@@ -119,25 +121,26 @@ class ShardSums:
     def __call__(self, sums: list[tuple[list[int], np.ndarray]]) -> None:
         """Each (positions, rows) pair's rows (one per parameter position) replaced in place
         by their sums over the processes, one gather per distinct set of groups."""
-        by_groups: dict[tuple[Any, ...], list[tuple[np.ndarray, int, int]]] = {}
+        by_groups: dict[tuple[Any, ...], list[tuple[np.ndarray, int]]] = {}
         for positions, rows in sums:
             for row, position in enumerate(positions):
                 groups = self.groups[position]
                 if groups:
-                    by_groups.setdefault(groups, []).append((rows, row, position))
+                    by_groups.setdefault(groups, []).append((rows, row))
         for groups, entries in by_groups.items():
-            values = np.stack([rows[row] for rows, row, _ in entries])
+            values = np.stack([rows[row] for rows, row in entries])
             for group in groups:
                 values = _add_over(group, values)
-            for (rows, row, _), total in zip(entries, values):
+            for (rows, row), total in zip(entries, values):
                 rows[row] = total
 
     def sum_of_squares(self, arrays: Sequence[Any], positions: Sequence[int],
-                       square_sum: Any) -> float:
-        """The sum of squares of every element of `arrays` (at parameter `positions`), the
-        whole tensors' (a sharded one's slices added over its processes; a replicated or
-        plain one counted once): square_sum(list of arrays) gives a local sum."""
-        local_sums = np.array([[square_sum([a])] for a in arrays]).reshape(-1, 1)
+                       scale: float = 1.0) -> float:
+        """The sum of squares of every element of `arrays` (at parameter `positions`) times
+        `scale`, the whole tensors' (a sharded one's slices added over its processes; a
+        replicated or plain one counted once)."""
+        local_sums = np.array([[_kernels._sum_of_squares([a], scale)] for a in arrays]
+                              ).reshape(-1, 1)
         self([(list(positions), local_sums)])
         total = 0.0
         for value in local_sums[:, 0]:
@@ -145,15 +148,13 @@ class ShardSums:
         return total
 
 
-def grad_norm(shards: ShardSums, arrays: Sequence[Any], positions: Sequence[int],
-              square_sum: Any) -> float:
+def grad_norm(shards: ShardSums, arrays: Sequence[Any], positions: Sequence[int]) -> float:
     """The 2-norm of the gradients `arrays` over every process's slices; an inf from
     float64 squares that overflowed is rescanned scaled (a finite gradient keeps a finite
     norm)."""
-    total = shards.sum_of_squares(arrays, positions, lambda a: square_sum(a, 1.0))
+    total = shards.sum_of_squares(arrays, positions)
     if math.isinf(total):
-        scaled = shards.sum_of_squares(arrays, positions, lambda a: square_sum(a, 2.0 ** -600))
-        return math.sqrt(scaled) * 2.0 ** 600
+        return math.sqrt(shards.sum_of_squares(arrays, positions, 2.0 ** -600)) * 2.0 ** 600
     return math.sqrt(total)
 
 

@@ -510,26 +510,24 @@ class Optimizer(torch.optim.Optimizer):
         result = None
         if nonfinite != "propagate" or max_grad_norm is not None:
             present = [i for i, g in enumerate(grads) if g is not None]
-            norm = shards.grad_norm(reducer, [grads[i] for i in present], present,
-                                    _kernels._sum_of_squares) / grad_scale
-            if not math.isfinite(norm) and nonfinite == "raise":
-                raise FloatingPointError("a gradient has a non-finite value (on some process) "
-                                         "and nonfinite='raise': no tensor was changed")
-            if not math.isfinite(norm) and nonfinite == "skip":
-                self.pywd.skipped_steps += 1
-                return StepResult(False, norm)
-            root, scale = norm * grad_scale, grad_scale
+            arrays = [grads[i] for i in present]
+            root = shards.grad_norm(reducer, arrays, present)
+            norm, scale = root / grad_scale, grad_scale
             if max_grad_norm is not None:
                 clip = max_grad_norm / (norm + 1e-6)          # torch's clip_grad_norm_
                 if clip < 1.0:
                     scale = grad_scale / clip
-            if nonfinite != "propagate" and shards.float32_overflow(
-                    reducer, [grads[i] for i in present], present, root, scale):
-                if nonfinite == "raise":
-                    raise FloatingPointError(
-                        f"a float32 gradient overflows once multiplied by 1/grad_scale "
-                        f"({1 / scale:g}, on some process) and nonfinite='raise': no tensor "
-                        f"was changed")
+            trouble = None
+            if not math.isfinite(norm):
+                trouble = "a gradient has a non-finite value (on some process)"
+            elif nonfinite != "propagate" and shards.float32_overflow(reducer, arrays, present,
+                                                                      root, scale):
+                trouble = (f"a float32 gradient overflows once multiplied by 1/grad_scale "
+                           f"({1 / scale:g}, on some process)")
+            if trouble and nonfinite == "raise":
+                raise FloatingPointError(f"{trouble} and nonfinite='raise': no tensor was "
+                                         f"changed")
+            if trouble and nonfinite == "skip":
                 self.pywd.skipped_steps += 1
                 return StepResult(False, norm)
             grad_scale, result = scale, norm

@@ -74,6 +74,16 @@ def run_sharded(cls, options, params, grads_per_step, cut):
     return [np.concatenate([a, b]) for a, b in zip(*slices)]
 
 
+def whole_and_sliced(name, options, params, grads, cut):
+    """(the sliced run's parameters, the whole run's) of optim.<name> over `grads`."""
+    cls = getattr(optim, name)
+    whole = [p.copy() for p in params]
+    ref = cls(whole, **options)
+    for g in grads:
+        ref.step(g)
+    return run_sharded(cls, options, params, grads, cut), whole
+
+
 def draw(rng, shapes, dtype, steps):
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(steps)]
@@ -89,12 +99,7 @@ def test_sliced_steps_are_the_whole_tensors_step(name, options, dtype):
     if name == "AdamW" and "caution" in options:     # some elements kept, some not
         grads = [[g * np.sign(rng.standard_normal(g.shape)).astype(dtype) for g in gs]
                  for gs in grads]
-    cls = getattr(optim, name)
-    whole = [p.copy() for p in params]
-    ref = cls(whole, **options)
-    for g in grads:
-        ref.step(g)
-    got = run_sharded(cls, options, params, grads, cut=[4, 0, 1])   # an empty slice too
+    got, whole = whole_and_sliced(name, options, params, grads, cut=[4, 0, 1])  # an empty slice
     tol = dict(rtol=1e-12, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
     for a, b in zip(got, whole):
         np.testing.assert_allclose(a, b, **tol)
@@ -110,12 +115,7 @@ def test_bfloat16_slices(name, options):
     params, grads = draw(rng, [(6, 4), (5,)], np.float32, 4)
     params = [p.astype(bf16) for p in params]
     options = dict(options, rounding="nearest")
-    cls = getattr(optim, name)
-    whole = [p.copy() for p in params]
-    ref = cls(whole, **options)
-    for g in grads:
-        ref.step(g)
-    got = run_sharded(cls, options, params, grads, cut=[2, 3])
+    got, whole = whole_and_sliced(name, options, params, grads, cut=[2, 3])
     for a, b in zip(got, whole):
         np.testing.assert_allclose(a.astype(np.float32), b.astype(np.float32), rtol=8e-3,
                                    atol=1e-6)
@@ -129,13 +129,8 @@ def test_any_cut_of_any_shapes(case, rows, cuts, seed):
     rng = np.random.default_rng(seed)
     shapes = [(r, 3) for r in rows]
     params, grads = draw(rng, shapes, np.float64, 3)
-    cls = getattr(optim, name)
-    whole = [p.copy() for p in params]
-    ref = cls(whole, **options)
-    for g in grads:
-        ref.step(g)
     cut = [int(round(c * r)) for c, r in zip(cuts, rows)]
-    got = run_sharded(cls, options, params, grads, cut)
+    got, whole = whole_and_sliced(name, options, params, grads, cut)
     for a, b in zip(got, whole):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 

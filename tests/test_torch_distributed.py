@@ -17,7 +17,7 @@ import pywd.torch  # noqa: E402
 CHECKS = Path(__file__).with_name("torch_dist_checks.py")
 
 
-def run_checks(tmp_path, *args):
+def run_checks(*args):
     out = subprocess.run([sys.executable, str(CHECKS), *map(str, args)], capture_output=True,
                          text=True, timeout=400)
     assert out.returncode == 0 and "ALL OK" in out.stdout, (out.stdout + out.stderr)[-6000:]
@@ -26,9 +26,9 @@ def run_checks(tmp_path, *args):
 @pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()),
                     reason="torch built without torch.distributed's gloo backend")
 def test_fsdp2_zero_and_checkpoints_on_2_and_3_processes(tmp_path):
-    run_checks(tmp_path, 2, tmp_path)
-    run_checks(tmp_path, 3, tmp_path)
-    run_checks(tmp_path, 3, tmp_path, "reshard")       # the 2 processes' checkpoint
+    run_checks(2, tmp_path)
+    run_checks(3, tmp_path)
+    run_checks(3, tmp_path, "reshard")       # the 2 processes' checkpoint
 
 
 def model_and_optimizer(**options):
